@@ -1,0 +1,5 @@
+"""``python -m flint`` runs the command line."""
+
+from flint.cli.main import main
+
+main()

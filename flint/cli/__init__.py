@@ -1,0 +1,1 @@
+"""The ``flint`` command line (click)."""

@@ -1,0 +1,3 @@
+"""Version of the flint-sdk distribution (kept in step with pyproject.toml by a test)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,326 @@
+"""Hot value records: candles, orders, fills, positions, funding and order books.
+
+Compiled by mypyc in the compiled build, so these are frozen slotted dataclasses
+(native classes that keep equality, hashing and immutability when compiled).
+Compiled native instances cannot be unpickled through the dataclass machinery,
+so every record defines ``__reduce__`` to rebuild itself from its fields.
+The mutable records (Order, Position, PositionInfo, AccountState) belong to one
+owner: never share one between a strategy and an engine.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from flint_core.enums import OrderStatus, OrderType, Side, TimeInForce
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One OHLCV bar; ``ts`` is the bar's open time in unix seconds (UTC)."""
+
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    market: str = ""
+    resolution_s: int = 3600
+    venue: str = "default"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            Candle,
+            (
+                self.ts, self.open, self.high, self.low, self.close, self.volume,
+                self.market, self.resolution_s, self.venue,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """An executed (part of an) order; ``fee`` and ``tx_cost`` are in quote currency."""
+
+    market: str
+    side: Side
+    price: float
+    size: float
+    fee: float
+    ts: int
+    order_id: str = ""
+    tx_sig: str = ""
+    venue: str = "default"
+    is_partial: bool = False
+    latency_ms: float = 0.0
+    impact_bps: float = 0.0
+    tx_cost: float = 0.0
+    is_maker: bool = False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            Fill,
+            (
+                self.market, self.side, self.price, self.size, self.fee, self.ts,
+                self.order_id, self.tx_sig, self.venue, self.is_partial,
+                self.latency_ms, self.impact_bps, self.tx_cost, self.is_maker,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRate:
+    """One funding settlement of a venue.
+
+    ``rate`` is the decimal rate for the venue's own interval (``interval_s``);
+    longs pay a positive rate. ``source`` names the venue.
+    """
+
+    market: str
+    ts: int
+    rate: float
+    oracle_price: float = 0.0
+    mark_price: float = 0.0
+    slot: int = 0
+    source: str = "default"
+    interval_s: int = 3600
+
+    @property
+    def venue(self) -> str:
+        """The venue this rate was paid on (alias of ``source``)."""
+        return self.source
+
+    @property
+    def hourly_rate(self) -> float:
+        """The rate scaled to one hour, for comparing venues with different intervals."""
+        return self.rate * 3600.0 / self.interval_s
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            FundingRate,
+            (
+                self.market, self.ts, self.rate, self.oracle_price, self.mark_price,
+                self.slot, self.source, self.interval_s,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderbookLevel:
+    """One price level of an order book."""
+
+    price: float
+    size: float
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (OrderbookLevel, (self.price, self.size))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderbookSnapshot:
+    """Order book at ``ts``: bids best (highest) first, asks best (lowest) first."""
+
+    market: str
+    ts: int
+    bids: tuple[OrderbookLevel, ...]
+    asks: tuple[OrderbookLevel, ...]
+    slot: int = 0
+    venue: str = "default"
+
+    @property
+    def best_bid(self) -> float:
+        """Highest bid price, 0.0 when there are no bids."""
+        return self.bids[0].price if self.bids else 0.0
+
+    @property
+    def best_ask(self) -> float:
+        """Lowest ask price, 0.0 when there are no asks."""
+        return self.asks[0].price if self.asks else 0.0
+
+    @property
+    def mid(self) -> float:
+        """Mid price, 0.0 unless both sides are present."""
+        if not self.bids or not self.asks:
+            return 0.0
+        return (self.bids[0].price + self.asks[0].price) / 2.0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            OrderbookSnapshot,
+            (self.market, self.ts, self.bids, self.asks, self.slot, self.venue),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BorrowSnapshot:
+    """Borrow rate of a lending venue (e.g. Jupiter Perps) at ``ts``."""
+
+    market: str
+    ts: int
+    rate_hourly: float
+    utilization: float = 0.0
+    cumulative_rate: float = 0.0
+    source: str = "jupiter"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            BorrowSnapshot,
+            (
+                self.market, self.ts, self.rate_hourly, self.utilization,
+                self.cumulative_rate, self.source,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInterest:
+    """Open interest of a market on a venue, in base units."""
+
+    market: str
+    ts: int
+    long_oi: float
+    short_oi: float
+    venue: str = "default"
+
+    @property
+    def net(self) -> float:
+        """Long minus short open interest."""
+        return self.long_oi - self.short_oi
+
+    @property
+    def total(self) -> float:
+        """Long plus short open interest."""
+        return self.long_oi + self.short_oi
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (OpenInterest, (self.market, self.ts, self.long_oi, self.short_oi, self.venue))
+
+
+@dataclass(frozen=True, slots=True)
+class OraclePrice:
+    """An oracle price observation."""
+
+    market: str
+    ts: int
+    price: float
+    slot: int | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (OraclePrice, (self.market, self.ts, self.price, self.slot))
+
+
+@dataclass(slots=True)
+class Order:
+    """A mutable order record; ``price`` is the limit or trigger price (0 for market)."""
+
+    market: str
+    side: Side
+    order_type: OrderType
+    size: float
+    price: float = 0.0
+    order_id: str = ""
+    status: OrderStatus = OrderStatus.PENDING
+    ts: int = 0
+    filled_size: float = 0.0
+    filled_price: float = 0.0
+    venue: str = "default"
+    time_in_force: TimeInForce = TimeInForce.IOC
+    reduce_only: bool = False
+    tag: str = ""
+
+    @property
+    def remaining(self) -> float:
+        """Size still to fill."""
+        return self.size - self.filled_size
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            Order,
+            (
+                self.market, self.side, self.order_type, self.size, self.price,
+                self.order_id, self.status, self.ts, self.filled_size, self.filled_price,
+                self.venue, self.time_in_force, self.reduce_only, self.tag,
+            ),
+        )
+
+
+@dataclass(slots=True)
+class Position:
+    """A backtest position; ``size`` is signed (+ long, - short)."""
+
+    entry_price: float
+    size: float
+    entry_ts: int
+    exit_price: float = 0.0
+    exit_ts: int = 0
+    pnl: float = 0.0
+    closed: bool = False
+    market: str = ""
+    venue: str = "default"
+
+    @property
+    def side(self) -> Side:
+        """LONG for a positive size, SHORT otherwise."""
+        return Side.LONG if self.size >= 0 else Side.SHORT
+
+    def close(self, price: float, ts: int) -> float:
+        """Close the whole position at ``price``; return and record its price PnL."""
+        if self.closed:
+            raise ValueError("position is already closed")
+        self.exit_price = price
+        self.exit_ts = ts
+        self.pnl = (price - self.entry_price) * self.size
+        self.closed = True
+        return self.pnl
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            Position,
+            (
+                self.entry_price, self.size, self.entry_ts, self.exit_price, self.exit_ts,
+                self.pnl, self.closed, self.market, self.venue,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PositionInfo:
+    """Read-only view of an open position for strategies; ``size`` is always positive."""
+
+    market: str
+    side: Side
+    size: float
+    entry_price: float
+    unrealized_pnl: float = 0.0
+    entry_ts: int = 0
+    venue: str = "default"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            PositionInfo,
+            (
+                self.market, self.side, self.size, self.entry_price, self.unrealized_pnl,
+                self.entry_ts, self.venue,
+            ),
+        )
+
+
+@dataclass(slots=True)
+class AccountState:
+    """Account snapshot; ``equity`` is cash plus unrealised PnL."""
+
+    equity: float
+    cash: float
+    unrealized_pnl: float = 0.0
+    margin_used: float = 0.0
+    free_margin: float = 0.0
+    leverage: float = 0.0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            AccountState,
+            (
+                self.equity, self.cash, self.unrealized_pnl, self.margin_used,
+                self.free_margin, self.leverage,
+            ),
+        )

@@ -1,0 +1,130 @@
+"""The test matrix: core and every plugin, each as pure Python and mypyc-compiled.
+
+    nox -l            list sessions
+    nox -t ci         what CI runs (.ci/run)
+    nox -s "core(mypyc)" "plugin(flint-drift, pure)"
+
+The flint-sdk wheel of each build is made once per source state into
+.nox/_wheels/ and installed (never editable: tests import the installed package).
+Every session checks that flint-sdk came from this checkout, never from an
+index (PyPI's `flint`, `flint-core`, `flint-trading` and `python-flint` are other
+projects), and that the kernel's compiled flag matches the session.
+"""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.download_python = "never"
+nox.options.error_on_missing_interpreters = True
+nox.options.reuse_venv = "no"
+
+ROOT = Path(__file__).resolve().parent
+PY = "3.11"
+PLUGINS = ["flint-drift", "flint-hyperliquid", "flint-binance", "flint-strategies", "_template"]
+BUILDS = [nox.param("pure", id="pure"), nox.param("mypyc", id="mypyc")]
+PYTEST = ["pytest", "-q", "-p", "no:cacheprovider"]
+
+_CHECK_INSTALL = """
+import json, sys
+from importlib import metadata
+from pathlib import Path
+from flint_core.compiled import compiled_modules, is_compiled
+root, expect = Path(sys.argv[1]), sys.argv[2] == "1"
+origin = metadata.distribution("flint-sdk").read_text("direct_url.json")
+assert origin, "flint-sdk was installed from an index, not from this checkout"
+url = json.loads(origin)["url"]
+assert Path(url.removeprefix("file://")).resolve().is_relative_to(root), url
+assert is_compiled() is expect, f"expected compiled={expect}, got {compiled_modules()}"
+print(f"flint-sdk from {url}; compiled: {is_compiled()}")
+"""
+
+
+def _source_digest() -> str:
+    files = [ROOT / n for n in ("pyproject.toml", "setup.py", "mypy-mypyc.ini", "MANIFEST.in")]
+    files += sorted((ROOT / "flint_core").rglob("*.py")) + sorted((ROOT / "flint").rglob("*.py"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def core_wheel(session: nox.Session, build: str) -> Path:
+    """The flint-sdk wheel for ``build`` ("pure" or "mypyc"), built if not built yet."""
+    out = ROOT / ".nox" / "_wheels" / f"{build}-{_source_digest()}"
+    wheels = sorted(out.glob("flint_sdk-*.whl"))
+    if wheels:
+        return wheels[0]
+    shutil.rmtree(ROOT / "build", ignore_errors=True)  # stale objects of the other build
+    session.install("build[uv]>=1.2")
+    session.run(
+        "python", "-m", "build", "--wheel", "--installer", "uv", "--outdir", str(out), str(ROOT),
+        env={"FLINT_MYPYC": "1" if build == "mypyc" else "0"},
+    )
+    return sorted(out.glob("flint_sdk-*.whl"))[0]
+
+
+def install(session: nox.Session, build: str, *extra: str) -> None:
+    """Install flint-sdk[testing] of ``build`` plus ``extra`` requirements, then verify it."""
+    wheel = core_wheel(session, build)
+    session.install(f"flint-sdk[testing] @ {wheel.as_uri()}", *extra)
+    expect = "1" if build == "mypyc" else "0"
+    session.env["FLINT_EXPECT_COMPILED"] = expect
+    session.run("python", "-c", _CHECK_INSTALL, str(ROOT), expect)
+
+
+def plugin_path(name: str) -> str:
+    return str(ROOT / "plugins" / name)
+
+
+@nox.session(python=PY, tags=["ci", "core"])
+@nox.parametrize("build", BUILDS)
+def core(session: nox.Session, build: str) -> None:
+    """Core tests against the pure or the mypyc-compiled kernel."""
+    install(session, build)
+    session.run(*PYTEST, "tests", *session.posargs)
+
+
+@nox.session(python=PY, tags=["ci", "plugins"])
+@nox.parametrize("build", BUILDS)
+@nox.parametrize("plugin", PLUGINS)
+def plugin(session: nox.Session, plugin: str, build: str) -> None:
+    """One plugin, alone in its environment, on the pure or compiled kernel."""
+    install(session, build, f"{plugin_path(plugin)}[test]")
+    session.run(*PYTEST, f"plugins/{plugin}/tests", *session.posargs)
+
+
+@nox.session(python=PY, tags=["ci"])
+def all_plugins(session: nox.Session) -> None:
+    """Every first-party plugin installed together: no clashes, all load strictly."""
+    first_party = [p for p in PLUGINS if not p.startswith("_")]
+    install(session, "pure", *(f"{plugin_path(p)}[test]" for p in first_party))
+    listing = session.run("flint", "plugins", "--json", silent=True,
+                          env={"FLINT_STRICT_PLUGINS": "1"})
+    rows = {row["dist"]: row for row in json.loads(listing or "[]")}
+    for dist in first_party:
+        assert rows.get(dist, {}).get("status") == "loaded", f"{dist}: {rows.get(dist)}"
+    session.run("flint", "--version")
+    session.run(*PYTEST, "tests", *session.posargs)
+    for p in first_party:
+        session.run(*PYTEST, f"plugins/{p}/tests", *session.posargs)
+
+
+@nox.session(python=PY, tags=["ci"])
+def lint(session: nox.Session) -> None:
+    """ruff over the whole tree."""
+    session.install("ruff==0.17.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session(python=PY, tags=["ci"])
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the kernel (mypyc needs it clean anyway)."""
+    session.install("mypy==2.4.1", "numpy>=2.0", "attrs>=24.1", "pluggy>=1.5", "click>=8.1")
+    session.run("mypy")

@@ -1,0 +1,6 @@
+from flint.testing.contracts import PluginContract
+
+
+class TestExamplePlugin(PluginContract):
+    plugin_name = "example"
+    dist_name = "flint-example"

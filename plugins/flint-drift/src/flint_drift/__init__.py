@@ -1,0 +1,3 @@
+"""flint plugin for Drift (Solana perpetuals): venue preset; data and live trading to come."""
+
+__version__ = "0.1.0"

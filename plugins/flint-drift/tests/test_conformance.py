@@ -1,0 +1,6 @@
+from flint.testing.contracts import PluginContract
+
+
+class TestDriftPlugin(PluginContract):
+    plugin_name = "drift"
+    dist_name = "flint-drift"

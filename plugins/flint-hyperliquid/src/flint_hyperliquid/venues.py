@@ -1,0 +1,18 @@
+"""Hyperliquid's venue preset."""
+
+from flint_core.venues import VenueConfig
+
+HYPERLIQUID = VenueConfig(
+    name="hyperliquid",
+    taker_fee_bps=3.5,
+    maker_fee_bps=1.0,
+    initial_margin=0.05,
+    maintenance_margin=0.025,
+    max_leverage=20,
+    liquidation_penalty=0.01,
+    impact_coefficient=0.005,
+    base_latency_s=1.0,
+    latency_jitter_s=0.5,
+    funding_interval_s=3600,
+    description="Hyperliquid perpetuals (USDC margined): hourly funding, on-chain order book.",
+)

@@ -1,0 +1,6 @@
+from flint.testing.contracts import PluginContract
+
+
+class TestStrategiesPlugin(PluginContract):
+    plugin_name = "strategies"
+    dist_name = "flint-strategies"

@@ -1,0 +1,52 @@
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["flint.testing.plugin"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    """The checkout these tests belong to."""
+    return REPO
+
+
+class FakeDists:
+    """Installs tiny plugin distributions (module + dist-info) into a folder on sys.path."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = root
+        self._monkeypatch = monkeypatch
+        monkeypatch.syspath_prepend(str(root))
+
+    def add(self, dist: str, module: str, code: str, entry_point: str | None = None,
+            version: str = "1.0") -> None:
+        """Install distribution ``dist`` whose module ``module`` holds ``code``."""
+        (self.root / f"{module}.py").write_text(textwrap.dedent(code))
+        info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
+        )
+        (info / "entry_points.txt").write_text(
+            f"[flint]\n{entry_point or module} = {module}\n"
+        )
+        sys.modules.pop(module, None)
+
+    def env(self) -> dict[str, str]:
+        """Environment for a subprocess that sees these distributions."""
+        path = os.pathsep.join(filter(None, [str(self.root), os.environ.get("PYTHONPATH")]))
+        return {**os.environ, "PYTHONPATH": path}
+
+
+@pytest.fixture
+def fake_dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDists:
+    """Install throwaway plugin distributions visible to this test (and its subprocesses)."""
+    root = tmp_path / "site"
+    root.mkdir()
+    return FakeDists(root, monkeypatch)

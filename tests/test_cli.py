@@ -1,0 +1,84 @@
+import json
+import os
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from flint.cli.main import cli, version_text
+from flint.plugins import make_host
+from flint_core.compiled import is_compiled
+
+
+def _flint(*args, env=None):
+    """Run the installed ``flint`` command in a fresh process."""
+    script = os.path.join(os.path.dirname(sys.executable), "flint")
+    return subprocess.run([script, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_version_names_the_sdk_the_build_and_the_plugins():
+    done = _flint("--version")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("flint-sdk 0.")
+    assert lines[1] == f"compiled: {'yes' if is_compiled() else 'no'}"
+    host = make_host()
+    for info in host.plugins.values():
+        if not info.builtin:
+            assert f"  {info.dist} {info.version}" in done.stdout
+
+
+def test_plugins_listing_survives_a_broken_plugin_and_names_its_error(fake_dists):
+    fake_dists.add("flint-broken", "flint_broken", "import not_a_module_anywhere\n",
+                   entry_point="broken")
+    done = _flint("plugins", env=fake_dists.env())
+    assert done.returncode == 0, done.stderr
+    assert "broken" in done.stdout
+    assert "ModuleNotFoundError" in done.stdout and "not_a_module_anywhere" in done.stdout
+    rows = json.loads(_flint("plugins", "--json", env=fake_dists.env()).stdout)
+    [broken] = [r for r in rows if r["name"] == "broken"]
+    assert broken["status"] == "error" and broken["dist"] == "flint-broken"
+
+
+def test_strict_mode_turns_a_broken_plugin_into_exit_code_1(fake_dists):
+    fake_dists.add("flint-broken", "flint_broken", "raise ImportError('nope')\n")
+    env = {**fake_dists.env(), "FLINT_STRICT_PLUGINS": "1"}
+    done = _flint("plugins", env=env)
+    assert done.returncode == 1
+    assert "plugin 'flint_broken': failed to import" in done.stderr
+
+
+def test_plugin_commands_are_added_to_the_command_line(fake_dists):
+    fake_dists.add("flint-cmd", "flint_cmd", """
+        import click
+        from flint import hookimpl
+
+        @hookimpl
+        def flint_register_commands(cli):
+            @cli.command()
+            @click.argument("who")
+            def greet(who):
+                '''Greet someone.'''
+                click.echo(f"hi {who}")
+    """)
+    done = _flint("greet", "quant", env=fake_dists.env())
+    assert (done.returncode, done.stdout) == (0, "hi quant\n")
+    assert "greet" in _flint("--help", env=fake_dists.env()).stdout
+
+
+def test_unknown_command_is_a_user_error():
+    done = _flint("no-such-command")
+    assert done.returncode == 1
+    assert "No such command" in done.stderr
+
+
+def test_plugins_json_lists_builtins_with_all():
+    result = CliRunner().invoke(cli, ["plugins", "--json", "--all"])
+    rows = json.loads(result.output)
+    builtin = [r for r in rows if r["builtin"]]
+    assert builtin and builtin[0]["registered"]["venue_configs"] == ["default"]
+
+
+def test_version_text_marks_broken_plugins(fake_dists):
+    fake_dists.add("flint-broken", "flint_broken", "raise RuntimeError('x')\n")
+    assert "flint-broken 1.0 [error]" in version_text(make_host())
