@@ -67,6 +67,8 @@ def core_wheel(session: nox.Session, build: str) -> Path:
         "python", "-m", "build", "--wheel", "--installer", "uv", "--outdir", str(out), str(ROOT),
         env={"FLINT_MYPYC": "1" if build == "mypyc" else "0"},
     )
+    for leftover in (ROOT / "build", ROOT / "flint_sdk.egg-info"):
+        shutil.rmtree(leftover, ignore_errors=True)
     return sorted(out.glob("flint_sdk-*.whl"))[0]
 
 
@@ -76,7 +78,7 @@ def install(session: nox.Session, build: str, *extra: str) -> None:
     session.install(f"flint-sdk[testing] @ {wheel.as_uri()}", *extra)
     expect = "1" if build == "mypyc" else "0"
     session.env["FLINT_EXPECT_COMPILED"] = expect
-    session.run("python", "-c", _CHECK_INSTALL, str(ROOT), expect)
+    session.run("python", "-I", "-c", _CHECK_INSTALL, str(ROOT), expect)
 
 
 def plugin_path(name: str) -> str:

@@ -4,6 +4,7 @@
 tools that need a fresh one call :func:`make_host`.
 """
 
+import functools
 from collections.abc import Iterable
 
 from flint_core.plugins import PluginHost
@@ -11,9 +12,6 @@ from flint_core.registry import Registry
 
 #: Built-in plugins, registered before any entry point so plugins can override them.
 DEFAULT_PLUGINS = ("flint._builtins.venues",)
-
-_host: PluginHost | None = None
-
 
 def _strategy(name: str, obj: object) -> str | None:
     from flint.strategy.base import Strategy, check_parameters
@@ -45,12 +43,10 @@ def make_host(
     )
 
 
+@functools.cache
 def get_host() -> PluginHost:
     """The process-wide plugin host, built on first use."""
-    global _host
-    if _host is None:
-        _host = make_host()
-    return _host
+    return make_host()
 
 
 def registry(kind: str) -> Registry[object]:

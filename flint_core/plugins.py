@@ -27,7 +27,7 @@ import attrs
 import pluggy
 
 from flint_core import hookspecs
-from flint_core.registry import PluginError, Provenance, Registration, Registry
+from flint_core.registry import PluginError, Provenance, Register, Registration, Registry
 from flint_core.venues import VenueConfig
 
 log = logging.getLogger("flint.plugins")
@@ -210,18 +210,7 @@ class PluginHost:
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             info = self.plugins[impl.plugin_name]
             staged: list[tuple[str, Any, bool, str | None, dict[str, Any]]] = []
-
-            def register(
-                name: str,
-                obj: Any,
-                *,
-                override: bool = False,
-                description: str | None = None,
-                **meta: Any,
-            ) -> None:
-                registry.check(name, obj)
-                staged.append((name, obj, override, description, meta))
-
+            register = _stager(registry, staged)
             try:
                 impl.function(register=register)
                 for name, obj, override, description, meta in staged:
@@ -267,6 +256,25 @@ class PluginHost:
     def errors(self) -> dict[str, list[str]]:
         """Plugin name -> its error messages, for plugins that had any."""
         return {name: info.errors for name, info in self.plugins.items() if info.errors}
+
+
+def _stager(
+    registry: Registry[Any], staged: list[tuple[str, Any, bool, str | None, dict[str, Any]]]
+) -> Register:
+    """A ``register`` callback that checks each object and stages it for commit."""
+
+    def register(
+        name: str,
+        obj: Any,
+        *,
+        override: bool = False,
+        description: str | None = None,
+        **meta: Any,
+    ) -> None:
+        registry.check(name, obj)
+        staged.append((name, obj, override, description, meta))
+
+    return register
 
 
 def metadata_version(dist: str) -> str | None:

@@ -187,7 +187,7 @@ class CandleSeries:
                 and bool(np.array_equal(self._volume, other._volume))
             )
         if isinstance(other, (list, tuple)):
-            return len(other) == len(self) and all(a == b for a, b in zip(self, other))
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]

@@ -12,7 +12,6 @@ import flint_core
 from flint_core._hot import HOT_MODULES
 from flint_core.compiled import compiled_modules, is_compiled
 
-
 EXPECT = os.environ.get("FLINT_EXPECT_COMPILED")
 
 

@@ -7,7 +7,6 @@ from flint_core import __version__, hookspecs
 from flint_core.plugins import PluginHost
 
 
-
 def test_every_hook_is_documented_with_its_exact_signature(repo_root):
     text = (repo_root / "docs" / "plugin-hooks.md").read_text()
     host = PluginHost(entry_points=False)

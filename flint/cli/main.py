@@ -13,12 +13,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from flint.plugins import get_host
 from flint_core import __version__
 from flint_core.compiled import is_compiled
 from flint_core.plugins import PluginHost
 from flint_core.registry import PluginError
-
-from flint.plugins import get_host
 
 
 def version_text(host: PluginHost) -> str:

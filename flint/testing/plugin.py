@@ -5,9 +5,8 @@ from typing import Any
 
 import pytest
 
-from flint_core.plugins import PluginHost
-
 from flint.plugins import make_host
+from flint_core.plugins import PluginHost
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import pytest
+from flint_example.indicators import typical_price
 
 from flint.models import Candle
-from flint_example.indicators import typical_price
 
 
 def test_typical_price_of_the_newest_bar():

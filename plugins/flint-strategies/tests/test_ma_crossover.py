@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 
@@ -25,11 +27,13 @@ def _signals(strategy, candles, history_type):
 
 @pytest.mark.parametrize("history_type", [list, CandleSeries])
 def test_buys_on_the_cross_up_and_sells_on_the_cross_down(history_type):
-    closes = [10.0] * 6 + [9.0, 8.0, 9.0, 11.0, 13.0, 13.0, 12.0, 9.0, 7.0, 7.0]
+    closes = [14, 13, 12, 11, 10, 9, 8, 9, 11, 13, 13, 12, 9, 7, 7]
     signals = _signals(MACrossoverStrategy(2, 4), _candles(closes), history_type)
-    assert signals.index(Signal.BUY) == 9
-    assert signals.index(Signal.SELL) == 13
-    assert signals.count(Signal.BUY) == 1 and signals.count(Signal.SELL) == 2
+    # bar 8: fast (9+11)/2 = 10 > slow (9+8+9+11)/4 = 9.25, after 8.5 < 9 on bar 7
+    # bar 12: fast (12+9)/2 = 10.5 < slow 11.75, after 12.5 > 12.25 on bar 11
+    expected = [Signal.HOLD] * len(closes)
+    expected[8], expected[12] = Signal.BUY, Signal.SELL
+    assert signals == expected
 
 
 def test_agrees_with_numpy_moving_averages_on_a_random_walk():
@@ -41,7 +45,7 @@ def test_agrees_with_numpy_moving_averages_on_a_random_walk():
     diff = fast - slow  # diff[k] belongs to bar k + 19
     expected = [Signal.HOLD] * 20 + [
         Signal.BUY if a <= 0 < b else Signal.SELL if a >= 0 > b else Signal.HOLD
-        for a, b in zip(diff[:-1], diff[1:])
+        for a, b in itertools.pairwise(diff)
     ]
     assert signals == expected
 

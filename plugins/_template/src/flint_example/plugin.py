@@ -6,7 +6,6 @@ tested (and, if you like, compiled) on its own.
 
 from flint import hookimpl
 from flint_core.registry import Register
-
 from flint_example.indicators import typical_price
 from flint_example.venues import EXAMPLE_VENUE
 

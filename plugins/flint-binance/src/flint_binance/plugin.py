@@ -1,9 +1,8 @@
 """Hook implementations of the flint-binance plugin."""
 
 from flint import hookimpl
-from flint_core.registry import Register
-
 from flint_binance.venues import VENUES
+from flint_core.registry import Register
 
 CAPABILITIES = frozenset({"venue_configs"})
 

@@ -2,7 +2,6 @@
 
 from flint import hookimpl
 from flint_core.registry import Register
-
 from flint_drift.venues import DRIFT
 
 CAPABILITIES = frozenset({"venue_configs"})

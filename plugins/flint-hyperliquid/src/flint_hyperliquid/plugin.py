@@ -2,7 +2,6 @@
 
 from flint import hookimpl
 from flint_core.registry import Register
-
 from flint_hyperliquid.venues import HYPERLIQUID
 
 CAPABILITIES = frozenset({"venue_configs"})

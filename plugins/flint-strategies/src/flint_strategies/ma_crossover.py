@@ -43,7 +43,7 @@ class MACrossoverStrategy(Strategy):
             return Signal.HOLD
         closes = _last_closes(history, self.slow_period - 1)
         slow = (float(closes.sum()) + candle.close) / self.slow_period
-        fast_window = closes[len(closes) - (self.fast_period - 1):] if self.fast_period > 1 else closes[:0]
+        fast_window = closes[len(closes) - self.fast_period + 1 :]
         fast = (float(fast_window.sum()) + candle.close) / self.fast_period
         diff = fast - slow
         prev, self._prev_diff = self._prev_diff, diff

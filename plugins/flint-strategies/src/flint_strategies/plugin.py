@@ -2,7 +2,6 @@
 
 from flint import hookimpl
 from flint_core.registry import Register
-
 from flint_strategies.ma_crossover import MACrossoverStrategy
 
 CAPABILITIES = frozenset({"strategies"})
