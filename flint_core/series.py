@@ -2,9 +2,13 @@
 
 A series holds one market/venue/resolution as six numpy columns (about 48 bytes a
 bar) and materialises a :class:`~flint_core.records.Candle` only when indexed.
-Slicing with step 1 is O(1) and copies nothing: the slice shares the columns.
-The engine's ``history`` window is a series too, so strategies can read
-``history.closes`` as a numpy view without building Python objects.
+
+Every series is a window ``[start, stop)`` over the columns of a *root* series.
+Slicing (step 1) is O(1): the slice shares the root's columns and only records new
+bounds. The backtest engine hands strategies one window as ``history`` and moves
+its bounds bar by bar, so a strategy must not keep ``history`` past the call
+(``history[:]`` gives a stable copy of the bounds). Derived series (indicators)
+are cached on the root, in :attr:`CandleSeries.cache`, and read at ``stop - 1``.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,7 +27,9 @@ def _column(values: Any, dtype: type, name: str, n: int) -> Any:
     arr: Any = np.ascontiguousarray(values, dtype=dtype)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"column '{name}' must be one-dimensional with {n} values")
-    arr.flags.writeable = False
+    if arr.flags.writeable:  # a read-only view; the caller's array is left alone
+        arr = arr.view()
+        arr.flags.writeable = False
     return arr
 
 
@@ -52,6 +58,10 @@ class CandleSeries:
         self.market = market
         self.resolution_s = resolution_s
         self.venue = venue
+        self._start = 0
+        self._stop = n
+        self._root: CandleSeries | None = None
+        self._cache: dict[Any, Any] | None = None
 
     @classmethod
     def from_candles(
@@ -73,67 +83,116 @@ class CandleSeries:
                     f"candle {i} is {c.venue}/{c.market}/{c.resolution_s}s but the series "
                     f"is {ven}/{mk}/{res}s: a CandleSeries holds one market, venue and resolution"
                 )
+        n = len(items)
         return cls(
-            np.fromiter((c.ts for c in items), dtype=np.int64, count=len(items)),
-            np.fromiter((c.open for c in items), dtype=np.float64, count=len(items)),
-            np.fromiter((c.high for c in items), dtype=np.float64, count=len(items)),
-            np.fromiter((c.low for c in items), dtype=np.float64, count=len(items)),
-            np.fromiter((c.close for c in items), dtype=np.float64, count=len(items)),
-            np.fromiter((c.volume for c in items), dtype=np.float64, count=len(items)),
+            np.fromiter((c.ts for c in items), dtype=np.int64, count=n),
+            np.fromiter((c.open for c in items), dtype=np.float64, count=n),
+            np.fromiter((c.high for c in items), dtype=np.float64, count=n),
+            np.fromiter((c.low for c in items), dtype=np.float64, count=n),
+            np.fromiter((c.close for c in items), dtype=np.float64, count=n),
+            np.fromiter((c.volume for c in items), dtype=np.float64, count=n),
             mk,
             res,
             ven,
         )
 
-    # Columns (read-only numpy views, no copy)
+    # Window over the root
+
+    @property
+    def root(self) -> "CandleSeries":
+        """The series whose columns this window reads (itself for a root)."""
+        return self if self._root is None else self._root
+
+    @property
+    def start(self) -> int:
+        """Position of this window's first bar in the root."""
+        return self._start
+
+    @property
+    def stop(self) -> int:
+        """Position one past this window's newest bar in the root."""
+        return self._stop
+
+    @property
+    def cache(self) -> dict[Any, Any]:
+        """Per-root store for derived full-length series (e.g. indicator values)."""
+        root = self.root
+        if root._cache is None:
+            root._cache = {}
+        return root._cache
+
+    def window(self, start: int, stop: int) -> "CandleSeries":
+        """A new window ``[start, stop)`` in root positions over the same columns."""
+        root = self.root
+        n = int(root._ts.shape[0])
+        if not 0 <= start <= stop <= n:
+            raise IndexError(f"window [{start}, {stop}) is outside a root of {n} bars")
+        out = CandleSeries(
+            root._ts, root._open, root._high, root._low, root._close, root._volume,
+            root.market, root.resolution_s, root.venue,
+        )
+        out._root = root
+        out._start = start
+        out._stop = stop
+        return out
+
+    def move_to(self, start: int, stop: int) -> None:
+        """Move this window in place (for the engine's reusable ``history``)."""
+        self._start = start
+        self._stop = stop
+
+    # Columns (read-only numpy views of the window, no copy)
+
     @property
     def timestamps(self) -> IntArray:
         """Bar open times, unix seconds."""
-        return self._ts
+        return self._ts[self._start : self._stop]
 
     @property
     def opens(self) -> FloatArray:
         """Open prices."""
-        return self._open
+        return self._open[self._start : self._stop]
 
     @property
     def highs(self) -> FloatArray:
         """High prices."""
-        return self._high
+        return self._high[self._start : self._stop]
 
     @property
     def lows(self) -> FloatArray:
         """Low prices."""
-        return self._low
+        return self._low[self._start : self._stop]
 
     @property
     def closes(self) -> FloatArray:
         """Close prices."""
-        return self._close
+        return self._close[self._start : self._stop]
 
     @property
     def volumes(self) -> FloatArray:
         """Volumes in base units."""
-        return self._volume
+        return self._volume[self._start : self._stop]
 
     # Sequence protocol
+
     def __len__(self) -> int:
-        return int(self._ts.shape[0])
+        return self._stop - self._start
 
     def candle(self, i: int) -> Candle:
-        """The candle at position ``i`` (negative indexes count from the end)."""
-        n = int(self._ts.shape[0])
+        """The candle at position ``i`` of the window (negative counts from the end)."""
+        n = self._stop - self._start
         if i < 0:
             i += n
         if i < 0 or i >= n:
             raise IndexError(f"candle index out of range for a series of {n}")
+        j = self._start + i
         return Candle(
-            int(self._ts[i]),
-            float(self._open[i]),
-            float(self._high[i]),
-            float(self._low[i]),
-            float(self._close[i]),
-            float(self._volume[i]),
+            int(self._ts[j]),
+            float(self._open[j]),
+            float(self._high[j]),
+            float(self._low[j]),
+            float(self._close[j]),
+            float(self._volume[j]),
             self.market,
             self.resolution_s,
             self.venue,
@@ -145,17 +204,22 @@ class CandleSeries:
         return self.candle(int(key))
 
     def _sliced(self, key: slice) -> "CandleSeries":
+        first, last, step = key.indices(self._stop - self._start)
+        if step == 1:
+            return self.window(self._start + first, self._start + max(first, last))
+        picked = np.arange(first, last, step, dtype=np.int64) + self._start
         return CandleSeries(
-            self._ts[key], self._open[key], self._high[key], self._low[key],
-            self._close[key], self._volume[key], self.market, self.resolution_s, self.venue,
+            self._ts[picked], self._open[picked], self._high[picked], self._low[picked],
+            self._close[picked], self._volume[picked], self.market, self.resolution_s,
+            self.venue,
         )
 
     def __iter__(self) -> Iterator[Candle]:
-        for i in range(int(self._ts.shape[0])):
+        for i in range(self._stop - self._start):
             yield self.candle(i)
 
     def __reversed__(self) -> Iterator[Candle]:
-        for i in range(int(self._ts.shape[0]) - 1, -1, -1):
+        for i in range(self._stop - self._start - 1, -1, -1):
             yield self.candle(i)
 
     def __contains__(self, item: object) -> bool:
@@ -179,12 +243,12 @@ class CandleSeries:
                 self.market == other.market
                 and self.resolution_s == other.resolution_s
                 and self.venue == other.venue
-                and bool(np.array_equal(self._ts, other._ts))
-                and bool(np.array_equal(self._open, other._open))
-                and bool(np.array_equal(self._high, other._high))
-                and bool(np.array_equal(self._low, other._low))
-                and bool(np.array_equal(self._close, other._close))
-                and bool(np.array_equal(self._volume, other._volume))
+                and bool(np.array_equal(self.timestamps, other.timestamps))
+                and bool(np.array_equal(self.opens, other.opens))
+                and bool(np.array_equal(self.highs, other.highs))
+                and bool(np.array_equal(self.lows, other.lows))
+                and bool(np.array_equal(self.closes, other.closes))
+                and bool(np.array_equal(self.volumes, other.volumes))
             )
         if isinstance(other, (list, tuple)):
             return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
@@ -194,7 +258,7 @@ class CandleSeries:
 
     def __repr__(self) -> str:
         n = len(self)
-        span = f"{int(self._ts[0])}..{int(self._ts[n - 1])}" if n else "empty"
+        span = f"{int(self._ts[self._start])}..{int(self._ts[self._stop - 1])}" if n else "empty"
         return (
             f"CandleSeries({self.venue}/{self.market}/{self.resolution_s}s, "
             f"{n} bars, {span})"

@@ -28,13 +28,37 @@ def test_series_is_a_sequence_equal_to_its_candles():
     assert series != items[:4]
 
 
-def test_slices_are_views_that_share_the_columns():
+def test_slices_are_windows_that_share_the_root_columns():
     series = CandleSeries.from_candles(_candles(10))
     window = series[2:7]
     assert isinstance(window, CandleSeries)
     assert window == _candles(10)[2:7]
     assert np.shares_memory(window.closes, series.closes)
     assert window.market == "SOL-PERP" and window.venue == "drift"
+    assert (window.root is series, window.start, window.stop) == (True, 2, 7)
+    inner = window[1:3]
+    assert (inner.root is series, inner.start, inner.stop) == (True, 3, 5)
+    assert inner.cache is series.cache
+
+
+def test_a_moved_window_reads_new_bounds_without_allocating_columns():
+    series = CandleSeries.from_candles(_candles(10))
+    history = series.window(0, 0)
+    seen = []
+    for stop in range(1, 11):
+        history.move_to(max(0, stop - 3), stop)
+        seen.append(history.closes.tolist())
+    assert seen[-1] == [107.5, 108.5, 109.5]
+    assert seen[0] == [100.5]
+    with pytest.raises(IndexError, match="outside a root of 10 bars"):
+        series.window(5, 11)
+
+
+def test_caller_arrays_stay_writable_and_are_not_copied():
+    closes = np.arange(3, dtype=np.float64)
+    series = CandleSeries(np.arange(3), closes, closes, closes, closes, closes)
+    assert closes.flags.writeable
+    assert np.shares_memory(series.closes, closes)
 
 
 def test_columns_are_read_only():
@@ -70,8 +94,14 @@ def test_empty_series():
     assert len(series) == 0 and series == [] and "empty" in repr(series)
 
 
-@given(st.lists(st.floats(1, 1e6), max_size=40), st.integers(-45, 45), st.integers(-45, 45))
-def test_slicing_matches_list_slicing(closes, start, stop):
+@given(
+    st.lists(st.floats(1, 1e6), max_size=40),
+    st.integers(-45, 45) | st.none(),
+    st.integers(-45, 45) | st.none(),
+    st.sampled_from([None, 1, 2, 3, -1, -2]),
+    st.integers(0, 5),
+)
+def test_slicing_matches_list_slicing(closes, start, stop, step, offset):
     items = [Candle(60 * i, c, c, c, c, 1.0, "X", 60) for i, c in enumerate(closes)]
-    series = CandleSeries.from_candles(items, "X", 60, "default")
-    assert series[start:stop] == items[start:stop]
+    series = CandleSeries.from_candles(items, "X", 60, "default")[offset:]
+    assert series[start:stop:step] == items[offset:][start:stop:step]
