@@ -180,3 +180,11 @@ def test_strategy_registrations_must_be_complete_strategy_classes(fake_dists):
     assert "Incomplete does not implement on_candle" in errors
     assert "invalid parameters(): n: low 10 is above high 1" in errors
     assert "expected a subclass of flint.strategy.base.Strategy" in errors
+
+
+def test_unknown_venue_says_which_plugin_provides_it():
+    from flint.venues import get_venue_config
+
+    assert get_venue_config("default").taker_fee_bps == 5.0
+    with pytest.raises(KeyError, match="unknown venue 'nowhere'"):
+        get_venue_config("nowhere")

@@ -1,6 +1,8 @@
 """pytest fixtures of the conformance kit (``pytest_plugins = ["flint.testing.plugin"]``)."""
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,3 +25,20 @@ def make_flint_host() -> Callable[..., PluginHost]:
 def flint_host(make_flint_host: Callable[..., PluginHost]) -> PluginHost:
     """A fresh host with the built-ins and every installed plugin (errors reported, not raised)."""
     return make_flint_host(strict=False)
+
+
+def real_data_dir(rootpath: Path) -> Path:
+    """Where real market data lives: ``$FLINT_TEST_DATA`` or ``<rootpath>/../shared/data``."""
+    configured = os.environ.get("FLINT_TEST_DATA")
+    return Path(configured) if configured else rootpath.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def flint_test_data(pytestconfig: pytest.Config) -> Path:
+    """Folder of real market data (see :func:`real_data_dir`); skips, saying why, when absent."""
+    path = real_data_dir(pytestconfig.rootpath)
+    if not (path / "README.md").is_file():
+        pytest.skip(
+            f"real market data not found at {path}: set FLINT_TEST_DATA to the shared data folder"
+        )
+    return path
