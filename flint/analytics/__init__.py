@@ -1,0 +1,1 @@
+"""Analytics: tearsheet metrics, Monte Carlo confidence intervals, correlations."""

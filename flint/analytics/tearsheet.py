@@ -1,0 +1,173 @@
+"""``generate_tearsheet(result)``: every metric of a backtest, from its equity and trades.
+
+Works on a :class:`~flint.backtest.engine.BacktestResult` or any object with an
+``equity_curve``; the bar resolution, initial capital and equity timestamps come
+from the result (``resolution_s``, ``initial_capital``, ``timestamps``) or from
+the keyword arguments.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from flint.analytics import metrics as m
+
+
+@attrs.frozen
+class Tearsheet:
+    """Metrics and curves of one run. ``metrics`` maps metric name to value."""
+
+    metrics: dict[str, float]
+    resolution_s: int
+    initial_capital: float
+    equity_curve: list[tuple[int, float]]
+    drawdown_curve: list[tuple[int, float]]
+    monthly_returns: dict[int, dict[int, float]]
+    trades: list[dict[str, Any]]
+    per_venue: dict[str, dict[str, float]]
+    warnings: list[str]
+
+    def __getitem__(self, name: str) -> float:
+        return self.metrics[name]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (infinite ratios become ``None``)."""
+        data = attrs.asdict(self)
+        data["metrics"] = {
+            k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+            for k, v in self.metrics.items()
+        }
+        return data
+
+
+def _attr(result: object, name: str, default: Any) -> Any:
+    value = getattr(result, name, None)
+    return default if value is None else value
+
+
+def _resolve_resolution(result: object, resolution_s: int | None, ts: np.ndarray) -> int:
+    if resolution_s is not None:
+        return int(resolution_s)
+    found = getattr(result, "resolution_s", None)
+    if found:
+        return int(found)
+    if ts.size >= 2:
+        return int(np.median(np.diff(ts)))
+    raise ValueError(
+        "cannot tell the bar resolution: pass resolution_s= (or a result with timestamps)"
+    )
+
+
+def monthly_returns(timestamps: Sequence[int], equity: Sequence[float],
+                    initial: float) -> dict[int, dict[int, float]]:
+    """Return of each calendar month (UTC): month-end equity over the previous month-end."""
+    out: dict[int, dict[int, float]] = {}
+    previous = initial
+    month_end: dict[tuple[int, int], float] = {}
+    for ts, eq in zip(timestamps, equity, strict=True):
+        day = dt.datetime.fromtimestamp(int(ts), tz=dt.UTC)
+        month_end[(day.year, day.month)] = float(eq)
+    for (year, month), eq in sorted(month_end.items()):
+        out.setdefault(year, {})[month] = eq / previous - 1.0 if previous else 0.0
+        previous = eq
+    return out
+
+
+def _trades(positions: Sequence[Any]) -> list[dict[str, Any]]:
+    rows = []
+    for p in positions:
+        if not getattr(p, "closed", True):
+            continue
+        rows.append({
+            "market": getattr(p, "market", ""),
+            "venue": getattr(p, "venue", "default"),
+            "side": "long" if p.size >= 0 else "short",
+            "size": abs(float(p.size)),
+            "entry_ts": int(p.entry_ts),
+            "exit_ts": int(p.exit_ts),
+            "entry_price": float(p.entry_price),
+            "exit_price": float(p.exit_price),
+            "pnl": float(p.pnl),
+            "holding_s": int(p.exit_ts) - int(p.entry_ts),
+        })
+    return rows
+
+
+def generate_tearsheet(
+    result: Any,
+    *,
+    resolution_s: int | None = None,
+    initial_capital: float | None = None,
+    timestamps: Sequence[int] | None = None,
+) -> Tearsheet:
+    """Compute returns, risk, trade, cost and per-venue metrics of ``result``."""
+    equity = np.asarray(result.equity_curve, dtype=np.float64)
+    if equity.size == 0:
+        raise ValueError("the result has an empty equity curve: nothing to analyse")
+    ts = np.asarray(
+        timestamps if timestamps is not None else _attr(result, "timestamps", []), dtype=np.int64
+    )
+    res = _resolve_resolution(result, resolution_s, ts)
+    has_timestamps = ts.size == equity.size
+    if not has_timestamps:
+        ts = np.arange(equity.size, dtype=np.int64) * res
+    initial = float(initial_capital if initial_capital is not None
+                    else _attr(result, "initial_capital", equity[0]))
+    ppy = m.periods_per_year(res)
+    path = np.concatenate(([initial], equity))  # the run starts from the initial capital
+    returns = m.bar_returns(path)
+    n_bars = int(returns.size)
+    final = float(equity[-1])
+    drawdowns = m.drawdown_curve(path)[1:]
+    max_dd = float(drawdowns.max())
+    growth = m.cagr(initial, final, n_bars, ppy)
+    trades = _trades(_attr(result, "positions", []))
+    fills = _attr(result, "fills", [])
+    notional = float(sum(abs(f.size * f.price) for f in fills))
+    mean_equity = float(equity.mean())
+    holding = [t["holding_s"] for t in trades]
+    metrics: dict[str, float] = {
+        "initial_capital": initial,
+        "final_equity": final,
+        "total_pnl": final - initial,
+        "total_return": (final - initial) / initial if initial else 0.0,
+        "cagr": growth,
+        "annualized_volatility": float(np.std(returns, ddof=1)) * ppy**0.5
+        if returns.size > 1 else 0.0,
+        "sharpe_ratio": m.sharpe_ratio(returns, ppy),
+        "sortino": m.sortino_ratio(returns, ppy),
+        "calmar_ratio": m.safe_ratio(growth, max_dd),
+        "max_drawdown": max_dd,
+        "max_drawdown_duration_s": float(
+            m.max_drawdown_duration(path) * res
+        ),
+        "turnover_annualized": (notional / mean_equity) * (ppy / n_bars)
+        if mean_equity > 0 and n_bars else 0.0,
+        "total_fees": float(_attr(result, "total_fees", sum(f.fee for f in fills))),
+        "funding_paid": float(_attr(result, "funding_paid", 0.0)),
+        "total_tx_costs": float(_attr(result, "total_tx_costs", 0.0)),
+        "borrow_paid": float(_attr(result, "jupiter_borrow_paid", 0.0)),
+        "avg_holding_period_s": float(np.mean(holding)) if holding else 0.0,
+        "bars": float(equity.size),
+    }
+    metrics.update(m.trade_statistics([t["pnl"] for t in trades]))
+    per_venue: dict[str, dict[str, float]] = {}
+    for key, label in (("per_venue_pnl", "pnl"), ("per_venue_trades", "trades"),
+                       ("per_venue_funding_income", "funding_income")):
+        for venue, value in dict(_attr(result, key, {})).items():
+            per_venue.setdefault(venue, {})[label] = float(value)
+    return Tearsheet(
+        metrics=metrics,
+        resolution_s=res,
+        initial_capital=initial,
+        equity_curve=[(int(t), float(e)) for t, e in zip(ts, equity, strict=True)],
+        drawdown_curve=[(int(t), float(d)) for t, d in zip(ts, drawdowns, strict=True)],
+        monthly_returns=monthly_returns(ts.tolist(), equity.tolist(), initial)
+        if has_timestamps else {},
+        trades=trades,
+        per_venue=per_venue,
+        warnings=list(_attr(result, "strategy_warnings", [])),
+    )
