@@ -1,0 +1,1 @@
+"""Parameter optimisation (Optuna) and walk-forward analysis."""
