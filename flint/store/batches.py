@@ -27,6 +27,7 @@ from flint_core.records import (
     Candle,
     FundingRate,
     OpenInterest,
+    OrderbookLevel,
     OrderbookSnapshot,
 )
 from flint_core.series import CandleSeries
@@ -591,3 +592,25 @@ def _groups(
         values = tuple(table.column(name)[start].as_py() for name in spec.group)
         out.append((values, start, end))
     return tuple(out)
+
+
+def to_records(table: pa.Table, spec: Spec, **constants: Any) -> list[Any]:
+    """``spec`` records from the rows of ``table`` (for funding, open interest, borrow
+    rates and books); columns it lacks come from ``constants`` or their defaults."""
+    n = table.num_rows
+    fields: dict[str, list[Any]] = {}
+    for col in spec.columns:
+        if col.name in table.column_names:
+            values = table.column(col.name).to_pylist()
+        elif constants.get(col.name) is not None:
+            values = [constants[col.name]] * n
+        elif col.default is not _REQUIRED:
+            values = [col.default] * n
+        else:
+            raise ValueError(f"{spec.kind} rows need '{col.name}'")
+        if col.type == LEVELS:
+            values = [tuple(OrderbookLevel(lv["price"], lv["size"]) for lv in v) for v in values]
+        fields[col.record_attr] = values
+    names = list(fields)
+    rows = zip(*fields.values(), strict=True)
+    return [spec.record(**dict(zip(names, row, strict=True))) for row in rows]

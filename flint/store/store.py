@@ -54,7 +54,7 @@ _KINDS = {
     "funding_rates": "funding",
     "open_interest": "open_interest",
     "borrow_rates": "borrow_rates",
-    "orderbook_snapshots": "orderbooks",
+    "orderbook_snapshots": "orderbook",
 }
 
 _STRATEGY_COLUMNS = (
