@@ -29,7 +29,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _console() -> Console:
-    return Console(soft_wrap=True, highlight=False)
+    """Rich console; when piped or captured, wide enough that table rows do not wrap."""
+    console = Console(soft_wrap=True, highlight=False)
+    if not console.is_terminal:
+        console = Console(soft_wrap=True, highlight=False, width=160)
+    return console
 
 
 @contextmanager

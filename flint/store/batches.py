@@ -426,7 +426,7 @@ def _numeric(values: Any, col: Column, spec: Spec, n: int) -> np.ndarray:
         whole = np.isfinite(arr) & (arr == np.round(arr))
         if not whole.all():
             i = int(np.flatnonzero(~whole)[0])
-            raise InvalidRowError(spec.kind, i, f"{col.name} {arr[i]!r} is not a whole number")
+            raise InvalidRowError(spec.kind, i, f"{col.name} {_fmt(arr[i])} is not a whole number")
     return arr.astype(np.int64, copy=False)
 
 

@@ -253,13 +253,16 @@ class FlintStore:
 
     @staticmethod
     def _replace(conn: duckdb.DuckDBPyConnection, batch: Batch) -> int:
-        """Write the rows of ``batch`` that differ from what is stored; return how many."""
+        """Write the rows of ``batch`` that differ from what is stored; return how many.
+
+        Per series: rows with no stored row in the batch's ts span are inserted
+        directly; otherwise the rows that are new or different are found with an
+        anti-join, their old versions deleted and the new ones inserted.
+        """
         spec = batch.spec
         table = _TABLES[spec.kind]
         names = ", ".join(spec.names)
-        same = " AND ".join(
-            f"s.{c} = i.{c}" for c in spec.names if c not in spec.group
-        )
+        same = " AND ".join(f"s.{c} = i.{c}" for c in spec.names if c not in spec.group)
         where = " AND ".join(f"{c} = ?" for c in spec.group) + " AND ts BETWEEN ? AND ?"
         changed = 0
         for values, start, end in batch.groups:
@@ -267,6 +270,13 @@ class FlintStore:
             params = [*values, part["ts"][0].as_py(), part["ts"][-1].as_py()]
             conn.register("_incoming", part)
             try:
+                stored = conn.execute(
+                    f"SELECT count(*) FROM {table} WHERE {where}", params
+                ).fetchone()
+                if not (stored and stored[0]):
+                    conn.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _incoming")
+                    changed += part.num_rows
+                    continue
                 conn.execute(
                     f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT i.* FROM _incoming i "
                     f"ANTI JOIN (SELECT * FROM {table} WHERE {where}) s ON {same}",
