@@ -193,6 +193,13 @@ def test_overrides_and_unreadable_files(tmp_path):
         ValueError, match=r"binance-CUSDT-60\.csv: invalid candle at row 1: high 0\.5 is below"
     ):
         FileProvider(tmp_path / "binance-CUSDT-60.csv").load_into(store)
+    (tmp_path / "binance-DUSDT-60.csv").write_text("ts,open,high,low,close,volume\n0,x,1,1,1,1\n")
+    with pytest.raises(ValueError, match=r"binance-DUSDT-60\.csv: .*invalid value .x."):
+        FileProvider(tmp_path / "binance-DUSDT-60.csv").fetch_candles("D-PERP", 60, 0, 10)
+    (tmp_path / "okx-EUSDT-funding.csv").write_text("ts,rate\n57600,0.2\n0,0.1\n28800,0.3\n")
+    rates = FileProvider(tmp_path / "okx-EUSDT-funding.csv").fetch_funding("E-PERP", 0, 10**6)
+    assert [(r.ts, r.rate, r.interval_s) for r in rates] == [
+        (0, 0.1, 8 * H), (28800, 0.3, 8 * H), (57600, 0.2, 8 * H)]
     with pytest.raises(FileNotFoundError):
         FileProvider(tmp_path / "missing")
     with pytest.raises(ValueError, match="unknown kind 'trades'"):

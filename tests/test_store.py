@@ -26,6 +26,7 @@ from flint.store import (
     SchemaVersionError,
     StoreClosedError,
     StoreError,
+    StoreLockedError,
 )
 from flint.store import schema as store_schema
 
@@ -302,6 +303,25 @@ def test_order_books_round_trip_exactly(store):
     assert store.query_orderbook_snapshots("SOL-PERP", venue="binance") == books[3:]
 
 
+def test_order_books_from_a_sliced_arrow_table(store):
+    from flint.store.batches import LEVELS
+
+    table = pa.table({
+        "ts": [0, H, 2 * H],
+        "bids": pa.array([[(9.0, 1.0), (8.0, 1.0)], [(7.0, 2.0)], [(6.0, 1.0), (5.0, 1.0)]],
+                         type=LEVELS),
+        "asks": pa.array([[(10.0, 1.0)], [], [(11.0, 3.0)]], type=LEVELS),
+    })
+    assert store.upsert_orderbook_snapshot(table.slice(1), venue="x", market="SOL-PERP") == 2
+    [second, third] = store.query_orderbook_snapshots("SOL-PERP")
+    assert [lv.price for lv in second.bids] == [7.0] and second.asks == ()
+    assert [lv.price for lv in third.bids] == [6.0, 5.0] and third.asks[0].size == 3.0
+    bad = table.set_column(1, "bids", pa.array([[(9.0, 1.0)], [(1.0, 1.0), (2.0, 1.0)], []],
+                                                type=LEVELS))
+    with pytest.raises(InvalidRowError, match="row 0: bids prices are not strictly descending"):
+        store.upsert_orderbook_snapshot(bad.slice(1), venue="x", market="SOL-PERP")
+
+
 @pytest.mark.parametrize(
     ("bids", "asks", "reason"),
     [
@@ -482,6 +502,19 @@ def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path):
         store_schema.migrate(conn, broken)
     assert store_schema.schema_version(conn) == 0
     conn.close()
+
+
+def test_a_session_keeps_the_file_open_until_it_ends(tmp_path):
+    path = tmp_path / "a.duckdb"
+    with FlintStore(path) as writer:
+        with writer.session() as same:
+            assert same is writer
+            same.upsert_candles(candles(3))
+            with pytest.raises(StoreLockedError, match="stayed busy"):
+                FlintStore(path, read_only=True, timeout_s=0.2)
+            assert same.count_candles("SOL-PERP", H) == 3
+        with FlintStore(path, read_only=True, timeout_s=0.2) as reader:
+            assert reader.count_candles("SOL-PERP", H) == 3
 
 
 def test_an_in_memory_store_works_without_a_file():

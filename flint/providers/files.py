@@ -186,14 +186,14 @@ def _read(path: Path) -> pa.Table:
     return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
 
 
-def _seconds(table: pa.Table, path: Path) -> pa.Table:
+def _seconds(table: pa.Table) -> pa.Table:
     """``ts`` as int64 unix seconds (timestamps converted), refusing milliseconds."""
     ts = table.column("ts")
     if pa.types.is_timestamp(ts.type):
         ts = pc.cast(pc.cast(ts, pa.timestamp("s")), pa.int64())
         table = table.set_column(table.column_names.index("ts"), "ts", ts)
     if table.num_rows and pa.types.is_integer(ts.type) and pc.max(ts).as_py() > 10**11:
-        raise ValueError(f"{path}: 'ts' looks like milliseconds; flint wants unix seconds")
+        raise ValueError("'ts' looks like milliseconds; flint wants unix seconds")
     return table
 
 
@@ -271,29 +271,39 @@ class FileProvider(DataProvider):
     # Reading
 
     def read(self, data_file: DataFile) -> pa.Table:
-        """The file's rows as columns ready for the store (key columns come from the name)."""
+        """The file's rows as columns ready for the store (key columns come from the name).
+
+        Errors (unreadable file, missing column, milliseconds) name the file.
+        """
+        try:
+            return self._columns(data_file)
+        except (ValueError, OSError) as exc:  # pyarrow's parse errors are ValueErrors
+            raise ValueError(f"{data_file.path}: {exc}") from exc
+
+    @staticmethod
+    def _columns(data_file: DataFile) -> pa.Table:
         table = _read(data_file.path)
         missing = [c for c in _REQUIRED[data_file.kind] if c not in table.column_names]
         if missing:
             raise ValueError(
-                f"{data_file.path}: {data_file.kind} need column(s) {', '.join(missing)}; "
+                f"{data_file.kind} need column(s) {', '.join(missing)}; "
                 f"found {', '.join(table.column_names)}"
             )
-        table = _seconds(table, data_file.path)
+        table = _seconds(table)
         if data_file.kind == "funding" and "interval_s" not in table.column_names:
+            table = table.sort_by("ts")
             ts = table.column("ts").to_numpy()
             table = table.append_column("interval_s", pa.array(funding_intervals(ts)))
         if data_file.kind == "open_interest" and "long_oi" not in table.column_names:
             if "open_interest" not in table.column_names:
                 raise ValueError(
-                    f"{data_file.path}: open interest needs 'open_interest' or "
-                    f"'long_oi' and 'short_oi'; found {', '.join(table.column_names)}"
+                    "open interest needs 'open_interest' or 'long_oi' and 'short_oi'; "
+                    f"found {', '.join(table.column_names)}"
                 )
             oi = table.column("open_interest")
             table = pa.table({"ts": table.column("ts"), "long_oi": oi, "short_oi": oi})
-        keep = [c for c in table.column_names if c not in ("venue", "market", "resolution_s",
-                                                               "open_interest_value")]
-        return table.select(keep)
+        named = ("venue", "market", "resolution_s", "open_interest_value")
+        return table.select([c for c in table.column_names if c not in named])
 
     def load_into(
         self,
@@ -309,7 +319,7 @@ class FileProvider(DataProvider):
         for data_file in self.files:
             table = self.read(data_file)
             keys = {"venue": data_file.venue, "market": data_file.market}
-            try:
+            try:  # the file's rows are one batch: a bad row rejects the whole file
                 if data_file.kind == "candles":
                     rows = store.upsert_candles(table, resolution_s=data_file.resolution_s, **keys)
                 elif data_file.kind == "funding":

@@ -111,7 +111,7 @@ def _finite(cols: dict[str, Any], name: str) -> tuple[np.ndarray, Callable[[int]
     return ~np.isfinite(v), lambda i: f"{name} is {_fmt(v[i])}"
 
 
-def _at_least(
+def _lower_bound(
     cols: dict[str, Any], name: str, low: float, strict: bool = False
 ) -> tuple[np.ndarray, Callable[[int], str]]:
     v = cols[name]
@@ -154,7 +154,7 @@ def _check_candles(cols: dict[str, Any]) -> Masks:
     for name in ("open", "high", "low", "close"):
         masks.append(_finite(cols, name))
     for name in ("open", "high", "low", "close"):
-        masks.append(_at_least(cols, name, 0.0, strict=True))
+        masks.append(_lower_bound(cols, name, 0.0, strict=True))
     masks.append((h < lo, lambda i: f"high {_fmt(h[i])} is below low {_fmt(lo[i])}"))
     for name, v in (("open", o), ("close", c)):
         masks.append((
@@ -164,7 +164,7 @@ def _check_candles(cols: dict[str, Any]) -> Masks:
             ),
         ))
     masks.append(_finite(cols, "volume"))
-    masks.append(_at_least(cols, "volume", 0.0))
+    masks.append(_lower_bound(cols, "volume", 0.0))
     return masks
 
 
@@ -179,9 +179,9 @@ def _check_funding(cols: dict[str, Any]) -> Masks:
         )),
         (interval <= 0, lambda i: f"interval_s {int(interval[i])} must be > 0"),
         _finite(cols, "oracle_price"),
-        _at_least(cols, "oracle_price", 0.0),
+        _lower_bound(cols, "oracle_price", 0.0),
         _finite(cols, "mark_price"),
-        _at_least(cols, "mark_price", 0.0),
+        _lower_bound(cols, "mark_price", 0.0),
     ]
 
 
@@ -190,9 +190,9 @@ def _check_open_interest(cols: dict[str, Any]) -> Masks:
         *_text_checks(cols, ("venue", "market")),
         *_ts_checks(cols),
         _finite(cols, "long_oi"),
-        _at_least(cols, "long_oi", 0.0),
+        _lower_bound(cols, "long_oi", 0.0),
         _finite(cols, "short_oi"),
-        _at_least(cols, "short_oi", 0.0),
+        _lower_bound(cols, "short_oi", 0.0),
     ]
 
 
@@ -202,7 +202,7 @@ def _check_borrow(cols: dict[str, Any]) -> Masks:
         *_ts_checks(cols),
         _finite(cols, "rate_hourly"),
         _finite(cols, "utilization"),
-        _at_least(cols, "utilization", 0.0),
+        _lower_bound(cols, "utilization", 0.0),
         _finite(cols, "cumulative_rate"),
     ]
 
@@ -380,7 +380,7 @@ def _raw_columns(data: Any, spec: Spec) -> tuple[dict[str, Any], int]:
         return {name: data.column(name) for name in data.column_names}, data.num_rows
     if isinstance(data, Mapping):
         cols = dict(data)
-        lengths = {len(v) for v in cols.values() if not isinstance(v, (str, int, float))}
+        lengths = {len(v) for v in cols.values() if np.ndim(v) and not isinstance(v, str)}
         if len(lengths) > 1:
             raise ValueError(f"{spec.kind} columns have different lengths: {sorted(lengths)}")
         return cols, lengths.pop() if lengths else 0
@@ -411,7 +411,7 @@ def _numeric(values: Any, col: Column, spec: Spec, n: int) -> np.ndarray:
     null = _first_null(values)
     if null is not None:
         raise InvalidRowError(spec.kind, null, f"{col.name} is missing")
-    if isinstance(values, (int, float, np.integer, np.floating)):
+    if np.ndim(values) == 0 and not isinstance(values, (pa.Array, pa.ChunkedArray)):
         values = np.full(n, values)
     elif isinstance(values, (pa.Array, pa.ChunkedArray)):
         if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
@@ -438,12 +438,21 @@ def _text(values: Any, col: Column, spec: Spec, n: int) -> pa.DictionaryArray:
         raise InvalidRowError(spec.kind, null, f"{col.name} is missing")
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    arr = values if isinstance(values, pa.Array) else pa.array(list(values), type=pa.string())
+    try:
+        arr = values if isinstance(values, pa.Array) else pa.array(list(values), type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise TypeError(f"{spec.kind} column '{col.name}' must be text: {exc}") from None
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         raise TypeError(f"{spec.kind} column '{col.name}' must be text, got {arr.type}")
     return pc.dictionary_encode(arr.cast(pa.string()))
+
+
+def _offsets(lists: pa.ListArray) -> np.ndarray:
+    """List boundaries as positions in ``lists.flatten()`` (a slice's offsets start above 0)."""
+    offsets = lists.offsets.to_numpy().astype(np.int64)
+    return offsets - offsets[0]
 
 
 def _levels(values: Any, col: Column, spec: Spec) -> pa.ListArray:
@@ -466,7 +475,7 @@ def _levels(values: Any, col: Column, spec: Spec) -> pa.ListArray:
     if null is None and len(flat):
         null = _first_null(flat.field("size"))
     if null is not None:
-        row = int(np.searchsorted(arr.offsets.to_numpy(), null, side="right") - 1)
+        row = int(np.searchsorted(_offsets(arr), null, side="right") - 1)
         raise InvalidRowError(spec.kind, row, f"{col.name} has a missing level, price or size")
     return arr
 
@@ -515,7 +524,7 @@ def _check_view(cols: dict[str, Any], spec: Spec) -> dict[str, Any]:
         values = cols[col.name]
         if col.type == LEVELS:
             flat = values.flatten()
-            view[col.name + "#offsets"] = values.offsets.to_numpy().astype(np.int64)
+            view[col.name + "#offsets"] = _offsets(values)
             view[col.name + "#price"] = flat.field("price").to_numpy(zero_copy_only=False)
             view[col.name + "#size"] = flat.field("size").to_numpy(zero_copy_only=False)
         elif pa.types.is_string(col.type):

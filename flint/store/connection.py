@@ -54,10 +54,11 @@ class WriterLock:
     """
 
     def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
         self.path = db_path.with_name(db_path.name + ".lock")
         self._handle: IO[str] | None = None
 
-    def acquire(self, db_path: Path) -> None:
+    def acquire(self) -> None:
         """Become the writer or raise :class:`StoreLockedError` naming the holder."""
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
         if not _lock_nonblocking(handle):
@@ -65,7 +66,7 @@ class WriterLock:
             holder = handle.read().strip() or "unknown"
             handle.close()
             raise StoreLockedError(
-                f"the store {db_path} is already open for writing (process {holder}); "
+                f"the store {self.db_path} is already open for writing (process {holder}); "
                 f"close that store first, or open this one with read_only=True to read "
                 f"while it writes"
             )

@@ -4,9 +4,10 @@ and backtest runs in one DuckDB file.
 Concurrency (see :mod:`flint.store.connection`): a writing store is the file's
 only writer, in any process, from open to close; read-only stores can be opened
 by any number of processes, also while a writer is alive. Each store owns at most
-one DuckDB connection, opened per operation and guarded by an internal lock, so one
-store may be shared by threads (not by processes). Every multi-row write runs in
-one transaction: it is all there or not at all, even if the process is killed.
+one DuckDB connection, opened per operation (or per :meth:`FlintStore.session`)
+and guarded by an internal lock, so one store may be shared by threads (not by
+processes). Every multi-row write runs in one transaction: it is all there or not
+at all, even if the process is killed.
 ``":memory:"`` gives a private in-memory store that keeps its connection open.
 """
 
@@ -157,7 +158,7 @@ class FlintStore:
             return
         file.parent.mkdir(parents=True, exist_ok=True)
         self._writer = WriterLock(file)
-        self._writer.acquire(file)
+        self._writer.acquire()
         try:
             with self._connection() as conn:
                 schema.migrate(conn)
@@ -203,6 +204,17 @@ class FlintStore:
     def __repr__(self) -> str:
         mode = "closed" if self._closed else ("read-only" if self._read_only else "writer")
         return f"FlintStore({self._path!r}, {mode})"
+
+    @contextmanager
+    def session(self) -> Iterator["FlintStore"]:
+        """Keep one connection open for the calls inside the block.
+
+        Each call otherwise opens and closes the file (10-20 ms), which is what lets
+        other processes in between; a session saves that for many small calls, while
+        other processes (and other threads using this store) wait for the block to end.
+        """
+        with self._connection():
+            yield self
 
     @contextmanager
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
