@@ -47,7 +47,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from flint.providers.base import CAPABILITY_METHODS, DataProvider
 from flint.store import FlintStore, batches
-from flint.store.batches import Spec, to_records
+from flint.store.batches import Spec, to_records, to_series
 from flint_core.records import (
     BorrowSnapshot,
     Candle,
@@ -373,11 +373,8 @@ class FileProvider(DataProvider):
         if not found:
             return CandleSeries([], [], [], [], [], [], market, resolution_s, venue or "default")
         data_file, table = found[0]
-        t = self._in_range(table, start_ts, end_ts)
-        return CandleSeries(
-            *(t.column(c).to_numpy() for c in ("ts", "open", "high", "low", "close", "volume")),
-            market=market, resolution_s=resolution_s, venue=data_file.venue,
-        )
+        return to_series(self._in_range(table, start_ts, end_ts), market, resolution_s,
+                         data_file.venue)
 
     def _records(
         self, spec: Spec, market: str, start_ts: int, end_ts: int, venue: str | None

@@ -10,9 +10,8 @@ import pyarrow.compute as pc
 from flint.providers.base import DataProvider
 from flint.sample_data import DEFAULT_SEED, HOUR, SAMPLE_START_TS, VENUES, SampleData, generate
 from flint.store import batches
-from flint.store.batches import Spec, to_records
+from flint.store.batches import Spec, to_records, to_series
 from flint_core.records import Candle, FundingRate, OpenInterest, OrderbookSnapshot
-from flint_core.series import CandleSeries
 
 #: The venue served when a fetch names none.
 DEFAULT_VENUE = next(iter(VENUES))
@@ -59,11 +58,8 @@ class SampleProvider(DataProvider):
         if resolution_s != HOUR:
             raise ValueError(f"sample data is hourly (3600 s), not {resolution_s} s")
         venue = venue or DEFAULT_VENUE
-        t = self._select(self.data.candles, market, start_ts, end_ts, venue)
-        return CandleSeries(
-            *(t.column(c).to_numpy() for c in ("ts", "open", "high", "low", "close", "volume")),
-            market=market, resolution_s=HOUR, venue=venue,
-        )
+        table = self._select(self.data.candles, market, start_ts, end_ts, venue)
+        return to_series(table, market, HOUR, venue)
 
     def _records(
         self, table: pa.Table, spec: Spec, market: str, start_ts: int, end_ts: int,

@@ -623,3 +623,14 @@ def to_records(table: pa.Table, spec: Spec, **constants: Any) -> list[Any]:
     names = list(fields)
     rows = zip(*fields.values(), strict=True)
     return [spec.record(**dict(zip(names, row, strict=True))) for row in rows]
+
+
+def to_series(table: pa.Table, market: str, resolution_s: int, venue: str) -> CandleSeries:
+    """A ``CandleSeries`` over the candle columns of ``table`` (already sorted by ts)."""
+    def column(name: str) -> np.ndarray:
+        return np.asarray(table.column(name).to_numpy())
+
+    return CandleSeries(
+        column("ts"), column("open"), column("high"), column("low"), column("close"),
+        column("volume"), market, resolution_s, venue,
+    )

@@ -88,8 +88,8 @@ class SeriesSummary:
     missing: int | None = None
 
 
-def _range_sql(start_ts: int | None, end_ts: int | None) -> tuple[str, list[int]]:
-    sql, params = "", []
+def _range_sql(start_ts: int | None, end_ts: int | None) -> tuple[str, list[Any]]:
+    sql, params = "", list[Any]()
     if start_ts is not None:
         sql += " AND ts >= ?"
         params.append(int(start_ts))
