@@ -10,7 +10,8 @@ Sources, highest precedence first:
    names a field by itself also works (``trading.default_markets`` ->
    ``default_markets``). ``venues.<name>.<field>`` overrides the venue presets
    plugins register (see :func:`flint.venues.get_venue_config`) and
-   ``providers.<name>.*`` holds data-provider options;
+   ``providers.<name>.*`` are keyword arguments for that data provider (see
+   :meth:`flint.providers.registry.ProviderRegistry.create`);
 4. the defaults below.
 
 Unknown keys are ignored (logged at debug level). A value of the wrong type is

@@ -6,6 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flint._builtins.providers import CAPABILITIES
+from flint.config import FlintConfig
 from flint.models import CandleSeries, FundingRate, OpenInterest
 from flint.plugins import make_host
 from flint.providers import DataProvider, ProviderRegistry
@@ -67,6 +68,9 @@ def test_builtin_providers_are_registered_with_their_capabilities():
     assert "sample" in registry.supporting("orderbook")
     sample = registry.create("sample", days=2)
     assert isinstance(sample, SampleProvider) and sample.days == 2
+    configured = FlintConfig(providers={"sample": {"days": 5, "seed": 3}})
+    sample = registry.create("sample", config=configured, days=4)
+    assert (sample.days, sample.seed) == (4, 3)
     assert "file" in registry and "nope" not in registry
 
 

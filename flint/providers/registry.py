@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from flint.config import FlintConfig, load_config
 from flint.plugins import get_host
 from flint.providers.base import DataProvider
 from flint_core.registry import Registry
@@ -33,10 +34,14 @@ class ProviderRegistry:
         """Names of the providers declaring ``capability`` (e.g. ``"funding"``)."""
         return [name for name in self.names() if capability in self.capabilities(name)]
 
-    def create(self, name: str, **options: Any) -> DataProvider:
-        """A new provider ``name`` built with ``options`` (e.g. from flint.yaml ``providers``)."""
+    def create(
+        self, name: str, *, config: FlintConfig | None = None, **options: Any
+    ) -> DataProvider:
+        """A new provider ``name``, built with ``providers.<name>`` of the configuration
+        (``config``, else :func:`flint.config.load_config`) updated by ``options``."""
         factory = self._registry.get(name)
-        provider = factory(**options)
+        settings = (config if config is not None else load_config()).providers.get(name, {})
+        provider = factory(**{**settings, **options})
         if not isinstance(provider, DataProvider):
             raise TypeError(
                 f"data provider '{name}' ({self._registry.entry(name).provenance}) built a "
