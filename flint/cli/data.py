@@ -11,8 +11,7 @@ unless ``--db`` names one. Bad input exits with code 1 and a message.
 
 import functools
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,7 +26,6 @@ from flint.providers.base import CAPABILITY_METHODS
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-
 def _console() -> Console:
     """Rich console; when piped or captured, wide enough that table rows do not wrap."""
     console = Console(soft_wrap=True, highlight=False)
@@ -36,15 +34,19 @@ def _console() -> Console:
     return console
 
 
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn the errors bad input causes into a clean exit code 1."""
-    from flint.store import StoreError
+def _user_errors(func: F) -> F:
+    """Turn what bad input raises (bad files, rows, settings, a busy store) into exit code 1."""
 
-    try:
-        yield
-    except (StoreError, ValueError, TypeError, FileNotFoundError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from flint.store import StoreError
+
+        try:
+            return func(*args, **kwargs)
+        except (StoreError, ValueError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _db_option(func: F) -> F:
@@ -64,15 +66,6 @@ def _when(ts: int | None) -> str:
     return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))
 
 
-def _commands(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _user_errors():
-            return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
 @click.group("data")
 def data_group() -> None:
     """Market data in the store: generate, import, inspect, export."""
@@ -84,7 +77,7 @@ def data_group() -> None:
 @click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
               help="Days of hourly data.")
 @click.option("--force", is_flag=True, help="Replace other data of the same venues and hours.")
-@_commands
+@_user_errors
 def sample_command(db: Path | None, seed: int | None, days: int, force: bool) -> None:
     """Store generated BTC/ETH/SOL perps on hyperliquid and binance (no network needed).
 
@@ -123,7 +116,7 @@ def sample_command(db: Path | None, seed: int | None, days: int, force: bool) ->
 @click.option("--kind", type=click.Choice(list(CAPABILITY_METHODS)),
               help="What the files hold (default: from the file names; else candles).")
 @_db_option
-@_commands
+@_user_errors
 def import_command(
     path: Path,
     venue: str | None,
@@ -180,7 +173,7 @@ def import_command(
 
 @data_group.command("status")
 @_db_option
-@_commands
+@_user_errors
 def status_command(db: Path | None) -> None:
     """What the store holds: per market, venue and resolution, rows, span and gaps.
 
@@ -224,7 +217,7 @@ def status_command(db: Path | None) -> None:
               show_default=True, help="File format.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier export in DIRECTORY.")
 @_db_option
-@_commands
+@_user_errors
 def export_command(directory: Path, fmt: str, overwrite: bool, db: Path | None) -> None:
     """Export every table as Hive-partitioned Parquet (venue/market[/resolution_s]).
 

@@ -330,7 +330,7 @@ class FileProvider(DataProvider):
                     rows = store.upsert_borrow_rates(table, **keys)
                 else:
                     rows = store.upsert_orderbook_snapshot(table, **keys)
-            except ValueError as exc:
+            except (ValueError, TypeError) as exc:  # bad rows or columns of the wrong type
                 raise ValueError(f"{data_file.path}: {exc}") from exc
             done.append((data_file, rows))
             if on_file is not None:
