@@ -1,5 +1,7 @@
-"""Venue presets as registered by plugins (``flint_register_venue_configs``)."""
+"""Venue presets as registered by plugins (``flint_register_venue_configs``),
+with the user's ``venues.<name>.*`` overrides from flint.yaml merged over them."""
 
+from flint.config import FlintConfig, load_config
 from flint.plugins import get_host
 from flint_core.venues import VenueConfig
 
@@ -11,14 +13,19 @@ VENUE_PLUGINS = {
 }
 
 
-def get_venue_config(name: str) -> VenueConfig:
-    """The registered preset of venue ``name``; a clear ``KeyError`` when unknown."""
+def get_venue_config(name: str, config: FlintConfig | None = None) -> VenueConfig:
+    """The preset of venue ``name`` with ``config.venues[name]`` merged over it.
+
+    ``config`` defaults to :func:`flint.config.load_config`; a clear ``KeyError``
+    (with the plugin to install) when no plugin registered the venue.
+    """
     registry = get_host().registry("venue_configs")
-    if name in registry:
-        config: VenueConfig = registry.get(name)
-        return config
-    hint = VENUE_PLUGINS.get(name, "flint-binance" if name else "")
-    install = f"; install {hint} to get it" if hint else ""
-    raise KeyError(
-        f"unknown venue '{name}'{install}. Registered venues: {', '.join(registry.names())}"
-    )
+    if name not in registry:
+        hint = VENUE_PLUGINS.get(name, "flint-binance" if name else "")
+        install = f"; install {hint} to get it" if hint else ""
+        raise KeyError(
+            f"unknown venue '{name}'{install}. Registered venues: {', '.join(registry.names())}"
+        )
+    preset: VenueConfig = registry.get(name)
+    overrides = (config if config is not None else load_config()).venues.get(name)
+    return preset.merged(overrides) if overrides else preset

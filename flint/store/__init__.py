@@ -1,0 +1,32 @@
+"""The DuckDB store of market data, strategies and backtest runs.
+
+    from flint.store import FlintStore
+
+    with FlintStore("./data/flint.duckdb") as store:
+        candles = store.query_candles("SOL-PERP", 3600)
+"""
+
+from flint.store.batches import RESOLUTIONS
+from flint.store.errors import (
+    InvalidRowError,
+    SchemaVersionError,
+    StoreClosedError,
+    StoreError,
+    StoreLockedError,
+)
+from flint.store.schema import SCHEMA_VERSION
+from flint.store.store import STRATEGY_STATUSES, FlintStore, Gap, SeriesSummary
+
+__all__ = [
+    "RESOLUTIONS",
+    "SCHEMA_VERSION",
+    "STRATEGY_STATUSES",
+    "FlintStore",
+    "Gap",
+    "InvalidRowError",
+    "SchemaVersionError",
+    "SeriesSummary",
+    "StoreClosedError",
+    "StoreError",
+    "StoreLockedError",
+]

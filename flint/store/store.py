@@ -1,0 +1,786 @@
+"""``FlintStore``: candles, funding, open interest, borrow rates, order books, strategies
+and backtest runs in one DuckDB file.
+
+Concurrency (see :mod:`flint.store.connection`): a writing store is the file's
+only writer, in any process, from open to close; read-only stores can be opened
+by any number of processes, also while a writer is alive. Each store owns at most
+one DuckDB connection, opened per operation (or per :meth:`FlintStore.session`)
+and guarded by an internal lock, so one store may be shared by threads (not by
+processes). Every multi-row write runs in one transaction: it is all there or not
+at all, even if the process is killed.
+``":memory:"`` gives a private in-memory store that keeps its connection open.
+"""
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import attrs
+import duckdb
+import numpy as np
+
+from flint.store import batches, schema
+from flint.store.batches import Batch, Spec
+from flint.store.connection import WriterLock, connect
+from flint.store.errors import StoreClosedError, StoreError
+from flint_core.records import (
+    BorrowSnapshot,
+    FundingRate,
+    OpenInterest,
+    OrderbookLevel,
+    OrderbookSnapshot,
+)
+from flint_core.series import CandleSeries
+
+#: Lifecycle states of a registered strategy.
+STRATEGY_STATUSES = ("draft", "backtest", "paper", "live")
+
+_TABLES: dict[str, str] = {
+    batches.CANDLES.kind: "candles",
+    batches.FUNDING.kind: "funding_rates",
+    batches.OPEN_INTEREST.kind: "open_interest",
+    batches.BORROW_RATES.kind: "borrow_rates",
+    batches.ORDERBOOKS.kind: "orderbook_snapshots",
+}
+
+#: What ``summary()`` calls each table.
+_KINDS = {
+    "candles": "candles",
+    "funding_rates": "funding",
+    "open_interest": "open_interest",
+    "borrow_rates": "borrow_rates",
+    "orderbook_snapshots": "orderbook",
+}
+
+_STRATEGY_COLUMNS = (
+    "strategy_id", "name", "code", "params_json", "category", "status", "notes",
+    "created_at", "updated_at",
+)
+
+
+@attrs.frozen
+class Gap:
+    """Missing candles: bars ``start_ts`` .. ``end_ts`` (inclusive), ``missing`` of them."""
+
+    start_ts: int
+    end_ts: int
+    missing: int
+
+
+@attrs.frozen
+class SeriesSummary:
+    """One stored series: its kind, key, row count and span; gaps for candles only."""
+
+    kind: str
+    venue: str
+    market: str
+    resolution_s: int | None
+    rows: int
+    first_ts: int
+    last_ts: int
+    gaps: int | None = None
+    missing: int | None = None
+
+
+def _range_sql(start_ts: int | None, end_ts: int | None) -> tuple[str, list[Any]]:
+    sql, params = "", list[Any]()
+    if start_ts is not None:
+        sql += " AND ts >= ?"
+        params.append(int(start_ts))
+    if end_ts is not None:
+        sql += " AND ts <= ?"
+        params.append(int(end_ts))
+    return sql, params
+
+
+def _jsonable(obj: Any) -> Any:
+    """JSON form of what ``json`` cannot encode itself (numpy, enums, attrs, dataclasses)."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if attrs.has(type(obj)):
+        return attrs.asdict(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    fields = getattr(obj, "__dataclass_fields__", None)
+    if fields is not None:
+        return {name: getattr(obj, name) for name in fields}
+    raise TypeError(f"a backtest run holds a {type(obj).__name__}, which is not JSON-serialisable")
+
+
+class FlintStore:
+    """The DuckDB-backed store every backtest, optimiser run and live session uses.
+
+    ``FlintStore(path)`` opens (creating and migrating it if needed) the one writing
+    store of ``path``; ``FlintStore(path, read_only=True)`` reads an existing file,
+    also while another process writes it. ``timeout_s`` bounds how long one
+    operation waits for another process's operation to finish.
+    Use it as a context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self, path: str | Path, *, read_only: bool = False, timeout_s: float = 30.0
+    ) -> None:
+        self._memory = str(path) == ":memory:"
+        self._path = ":memory:" if self._memory else str(Path(path).expanduser())
+        self._read_only = read_only
+        self._timeout_s = timeout_s
+        self._lock = threading.RLock()
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._writer: WriterLock | None = None
+        self._closed = False
+        if self._memory:
+            if read_only:
+                raise StoreError("an in-memory store cannot be read-only")
+            self._conn = duckdb.connect(":memory:")
+            schema.migrate(self._conn)
+            return
+        file = Path(self._path)
+        if read_only:
+            if not file.is_file():
+                raise StoreError(
+                    f"no flint store at {file}: create one with `flint data sample` or "
+                    f"`flint data import`"
+                )
+            with self._connection() as conn:
+                schema.check_readable(conn, self._path)
+            return
+        file.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = WriterLock(file)
+        self._writer.acquire()
+        try:
+            with self._connection() as conn:
+                schema.migrate(conn)
+        except BaseException:
+            self._writer.release()
+            raise
+
+    # Lifecycle
+
+    @property
+    def path(self) -> str:
+        """The database file (``":memory:"`` for an in-memory store)."""
+        return self._path
+
+    @property
+    def read_only(self) -> bool:
+        """True for a reader."""
+        return self._read_only
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._closed
+
+    def close(self) -> None:
+        """Release the file (and the writer lock); safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            if self._writer is not None:
+                self._writer.release()
+
+    def __enter__(self) -> "FlintStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "closed" if self._closed else ("read-only" if self._read_only else "writer")
+        return f"FlintStore({self._path!r}, {mode})"
+
+    @contextmanager
+    def session(self) -> Iterator["FlintStore"]:
+        """Keep one connection open for the calls inside the block.
+
+        Each call otherwise opens and closes the file (10-20 ms), which is what lets
+        other processes in between; a session saves that for many small calls, while
+        other processes (and other threads using this store) wait for the block to end.
+        """
+        with self._connection():
+            yield self
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The store's connection for one operation (opened now, closed after, unless held)."""
+        with self._lock:
+            if self._closed:
+                raise StoreClosedError(f"the store {self._path} is closed")
+            if self._conn is not None:
+                yield self._conn
+                return
+            conn = connect(self._path, read_only=self._read_only, timeout_s=self._timeout_s)
+            self._conn = conn
+            try:
+                yield conn
+            finally:
+                self._conn = None
+                conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._read_only:
+            raise StoreError(f"the store {self._path} was opened read-only")
+        with self._connection() as conn:
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._connection() as conn:
+            return conn.execute(sql, params or []).fetchall()
+
+    def _columns(self, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
+        with self._connection() as conn:
+            return conn.execute(sql, params).fetchnumpy()
+
+    # Writes
+
+    def _upsert(self, data: Any, spec: Spec, constants: dict[str, Any]) -> int:
+        batch = batches.build(data, spec, **constants)
+        if not len(batch):
+            return 0
+        with self._transaction() as conn:
+            return self._replace(conn, batch)
+
+    @staticmethod
+    def _replace(conn: duckdb.DuckDBPyConnection, batch: Batch) -> int:
+        """Write the rows of ``batch`` that differ from what is stored; return how many.
+
+        Per series: rows with no stored row in the batch's ts span are inserted
+        directly; otherwise the rows that are new or different are found with an
+        anti-join, their old versions deleted and the new ones inserted.
+        """
+        spec = batch.spec
+        table = _TABLES[spec.kind]
+        names = ", ".join(spec.names)
+        same = " AND ".join(f"s.{c} = i.{c}" for c in spec.names if c not in spec.group)
+        where = " AND ".join(f"{c} = ?" for c in spec.group) + " AND ts BETWEEN ? AND ?"
+        changed = 0
+        for values, start, end in batch.groups:
+            part = batch.table.slice(start, end - start)
+            params = [*values, part["ts"][0].as_py(), part["ts"][-1].as_py()]
+            conn.register("_incoming", part)
+            try:
+                stored = conn.execute(
+                    f"SELECT count(*) FROM {table} WHERE {where}", params
+                ).fetchone()
+                if not (stored and stored[0]):
+                    conn.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _incoming")
+                    changed += part.num_rows
+                    continue
+                conn.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT i.* FROM _incoming i "
+                    f"ANTI JOIN (SELECT * FROM {table} WHERE {where}) s ON {same}",
+                    params,
+                )
+            finally:
+                conn.unregister("_incoming")
+            row = conn.execute("SELECT count(*) FROM _changed").fetchone()
+            count = int(row[0]) if row else 0
+            if count:
+                conn.execute(
+                    f"DELETE FROM {table} WHERE {where} AND ts IN (SELECT ts FROM _changed)",
+                    params,
+                )
+                conn.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _changed")
+            conn.execute("DROP TABLE _changed")
+            changed += count
+        return changed
+
+    def upsert_candles(
+        self,
+        candles: Any,
+        *,
+        venue: str | None = None,
+        market: str | None = None,
+        resolution_s: int | None = None,
+    ) -> int:
+        """Insert or replace candles; return how many rows were new or changed.
+
+        ``candles``: ``Candle`` records, a ``CandleSeries``, a pyarrow Table or a
+        mapping of numpy columns (``ts, open, high, low, close, volume``, plus
+        ``venue``/``market``/``resolution_s`` columns or the keyword constants).
+        The whole batch is validated first (:mod:`flint.store.batches`): a bad row
+        raises ``InvalidRowError`` (a ``ValueError``) naming it, and nothing is written.
+        Rows are keyed by (venue, market, resolution_s, ts). Out-of-order input is
+        sorted; duplicates within the batch keep their **last** occurrence; a row equal
+        to the stored one is not rewritten, so re-ingesting the same data returns 0.
+        """
+        constants = {"venue": venue, "market": market, "resolution_s": resolution_s}
+        return self._upsert(candles, batches.CANDLES, constants)
+
+    def upsert_funding_rates(
+        self,
+        rates: Any,
+        *,
+        venue: str | None = None,
+        market: str | None = None,
+        interval_s: int | None = None,
+    ) -> int:
+        """Insert or replace funding settlements, keyed by (venue, market, ts).
+
+        ``FundingRate.source`` is the venue. Columnar input needs ``ts`` and ``rate``
+        and the funding interval (``interval_s`` column or constant); ``oracle_price``,
+        ``mark_price`` and ``slot`` default to 0. Same validation, ordering and
+        duplicate rules as :meth:`upsert_candles`.
+        """
+        constants = {"venue": venue, "market": market, "interval_s": interval_s}
+        return self._upsert(rates, batches.FUNDING, constants)
+
+    def upsert_open_interest(
+        self, records: Any, *, venue: str | None = None, market: str | None = None
+    ) -> int:
+        """Insert or replace open interest (``long_oi``, ``short_oi`` in base units)."""
+        return self._upsert(records, batches.OPEN_INTEREST, {"venue": venue, "market": market})
+
+    def upsert_borrow_rates(
+        self, records: Any, *, venue: str | None = None, market: str | None = None
+    ) -> int:
+        """Insert or replace borrow-rate snapshots (``BorrowSnapshot.source`` is the venue)."""
+        return self._upsert(records, batches.BORROW_RATES, {"venue": venue, "market": market})
+
+    def upsert_orderbook_snapshot(
+        self, snapshot: Any, *, venue: str | None = None, market: str | None = None
+    ) -> int:
+        """Insert or replace one ``OrderbookSnapshot`` or many (records or an Arrow table).
+
+        Levels are stored exactly as given; bids must be strictly descending, asks
+        strictly ascending, prices and sizes positive, and the book not crossed.
+        """
+        return self._upsert(snapshot, batches.ORDERBOOKS, {"venue": venue, "market": market})
+
+    # Candles
+
+    def _candle_venue(
+        self, market: str, resolution_s: int, start_ts: int | None, end_ts: int | None
+    ) -> str | None:
+        """The venue with most candles of ``market`` in the range (ties: alphabetical)."""
+        rng, params = _range_sql(start_ts, end_ts)
+        rows = self._query(
+            f"SELECT venue FROM candles WHERE market = ? AND resolution_s = ?{rng} "
+            f"GROUP BY venue ORDER BY count(*) DESC, venue LIMIT 1",
+            [market, int(resolution_s), *params],
+        )
+        return str(rows[0][0]) if rows else None
+
+    def query_candles(
+        self,
+        market: str,
+        resolution_s: int,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+        limit: int | None = None,
+        venue: str | None = None,
+    ) -> CandleSeries:
+        """Candles with ``start_ts <= ts <= end_ts``, ascending, as a columnar series.
+
+        ``limit`` without ``start_ts`` keeps the most recent ``limit`` bars, otherwise
+        the first ``limit``. ``venue=None`` picks the venue holding most bars of the
+        market in the range (alphabetically first on a tie); an empty series (venue
+        ``"default"``) when nothing matches.
+        """
+        with self._connection():
+            if venue is None:
+                venue = self._candle_venue(market, resolution_s, start_ts, end_ts)
+            if venue is None:
+                return CandleSeries([], [], [], [], [], [], market, int(resolution_s))
+            rng, params = _range_sql(start_ts, end_ts)
+            sql = (
+                "SELECT ts, open, high, low, close, volume FROM candles "
+                f"WHERE venue = ? AND market = ? AND resolution_s = ?{rng}"
+            )
+            params = [venue, market, int(resolution_s), *params]
+            if limit is not None and start_ts is None:
+                sql = f"SELECT * FROM ({sql} ORDER BY ts DESC LIMIT ?) ORDER BY ts"
+                params.append(int(limit))
+            else:
+                sql += " ORDER BY ts" + (" LIMIT ?" if limit is not None else "")
+                params += [int(limit)] if limit is not None else []
+            cols = self._columns(sql, params)
+        return CandleSeries(
+            cols["ts"], cols["open"], cols["high"], cols["low"], cols["close"],
+            cols["volume"], market, int(resolution_s), venue,
+        )
+
+    def count_candles(self, market: str, resolution_s: int, venue: str | None = None) -> int:
+        """How many candles ``query_candles(market, resolution_s, venue=venue)`` returns."""
+        with self._connection():
+            if venue is None:
+                venue = self._candle_venue(market, resolution_s, None, None)
+            if venue is None:
+                return 0
+            rows = self._query(
+                "SELECT count(*) FROM candles WHERE venue = ? AND market = ? AND resolution_s = ?",
+                [venue, market, int(resolution_s)],
+            )
+        return int(rows[0][0])
+
+    def candle_gaps(
+        self,
+        market: str,
+        resolution_s: int,
+        venue: str | None = None,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+    ) -> list[Gap]:
+        """Runs of missing bars between the first and last stored bar (in the range)."""
+        res = int(resolution_s)
+        with self._connection():
+            if venue is None:
+                venue = self._candle_venue(market, res, start_ts, end_ts)
+            if venue is None:
+                return []
+            rng, params = _range_sql(start_ts, end_ts)
+            rows = self._query(
+                "SELECT prev, ts FROM (SELECT ts, lag(ts) OVER (ORDER BY ts) AS prev "
+                f"FROM candles WHERE venue = ? AND market = ? AND resolution_s = ?{rng}) "
+                "WHERE ts - prev > ? ORDER BY ts",
+                [venue, market, res, *params, res],
+            )
+        return [Gap(int(p) + res, int(t) - res, (int(t) - int(p)) // res - 1) for p, t in rows]
+
+    def is_range_synced(
+        self,
+        market: str,
+        resolution_s: int,
+        start_ts: int,
+        end_ts: int,
+        venue: str | None = None,
+        min_coverage: float = 0.95,
+    ) -> bool:
+        """True if at least ``min_coverage`` of the bars in ``[start_ts, end_ts]`` are stored."""
+        res = int(resolution_s)
+        first = -(-int(start_ts) // res) * res  # first bar boundary at or after start
+        expected = (int(end_ts) - first) // res + 1 if end_ts >= first else 0
+        if expected <= 0:
+            return False
+        with self._connection():
+            if venue is None:
+                venue = self._candle_venue(market, res, start_ts, end_ts)
+            if venue is None:
+                return False
+            rows = self._query(
+                "SELECT count(*) FROM candles WHERE venue = ? AND market = ? "
+                "AND resolution_s = ? AND ts BETWEEN ? AND ?",
+                [venue, market, res, int(start_ts), int(end_ts)],
+            )
+        return int(rows[0][0]) >= min_coverage * expected
+
+    # Funding, open interest, borrow rates, order books
+
+    def _rows(
+        self,
+        table: str,
+        columns: str,
+        market: str,
+        start_ts: int | None,
+        end_ts: int | None,
+        venue: str | None,
+    ) -> list[tuple[Any, ...]]:
+        rng, params = _range_sql(start_ts, end_ts)
+        if venue is not None:
+            rng += " AND venue = ?"
+            params.append(venue)
+        return self._query(
+            f"SELECT {columns} FROM {table} WHERE market = ?{rng} ORDER BY ts, venue",
+            [market, *params],
+        )
+
+    def query_funding_rates(
+        self,
+        market: str,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+        venue: str | None = None,
+    ) -> list[FundingRate]:
+        """Funding settlements of ``market`` in the inclusive range, every venue unless
+        ``venue`` is given, ordered by (ts, venue)."""
+        rows = self._rows(
+            "funding_rates",
+            "market, ts, rate, oracle_price, mark_price, slot, venue, interval_s",
+            market, start_ts, end_ts, venue,
+        )
+        return [FundingRate(*row) for row in rows]
+
+    def query_funding_by_venue(
+        self, market: str, start_ts: int | None = None, end_ts: int | None = None
+    ) -> dict[str, list[FundingRate]]:
+        """``{venue: [FundingRate, ...]}`` for ``market``, each list ascending by ts."""
+        out: dict[str, list[FundingRate]] = {}
+        for rate in self.query_funding_rates(market, start_ts, end_ts):
+            out.setdefault(rate.source, []).append(rate)
+        return dict(sorted(out.items()))
+
+    def query_open_interest(
+        self,
+        market: str,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+        venue: str | None = None,
+    ) -> list[OpenInterest]:
+        """Open interest of ``market`` in the range, ordered by (ts, venue)."""
+        rows = self._rows(
+            "open_interest", "market, ts, long_oi, short_oi, venue",
+            market, start_ts, end_ts, venue,
+        )
+        return [OpenInterest(*row) for row in rows]
+
+    def query_borrow_rates(
+        self,
+        market: str,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+        venue: str | None = None,
+    ) -> list[BorrowSnapshot]:
+        """Borrow-rate snapshots of ``market`` in the range, ordered by (ts, venue)."""
+        rows = self._rows(
+            "borrow_rates", "market, ts, rate_hourly, utilization, cumulative_rate, venue",
+            market, start_ts, end_ts, venue,
+        )
+        return [BorrowSnapshot(*row) for row in rows]
+
+    def query_orderbook_snapshots(
+        self,
+        market: str,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+        venue: str | None = None,
+    ) -> list[OrderbookSnapshot]:
+        """Order-book snapshots of ``market`` in the range, levels exactly as stored."""
+        rows = self._rows(
+            "orderbook_snapshots", "market, ts, bids, asks, slot, venue",
+            market, start_ts, end_ts, venue,
+        )
+        return [
+            OrderbookSnapshot(
+                mk, ts,
+                tuple(OrderbookLevel(lv["price"], lv["size"]) for lv in bids),
+                tuple(OrderbookLevel(lv["price"], lv["size"]) for lv in asks),
+                slot, ven,
+            )
+            for mk, ts, bids, asks, slot, ven in rows
+        ]
+
+    # Overview
+
+    def summary(self) -> list[SeriesSummary]:
+        """Every stored series: kind, venue, market, resolution, rows, span (and candle gaps)."""
+        others = " UNION ALL ".join(
+            f"SELECT '{kind}', venue, market, NULL, count(*), min(ts), max(ts), NULL, NULL "
+            f"FROM {table} GROUP BY venue, market"
+            for table, kind in _KINDS.items()
+            if table != "candles"
+        )
+        rows = self._query(
+            "WITH steps AS (SELECT venue, market, resolution_s, ts, ts - lag(ts) OVER "
+            "(PARTITION BY venue, market, resolution_s ORDER BY ts) AS step FROM candles) "
+            "SELECT 'candles', venue, market, resolution_s, count(*), min(ts), max(ts), "
+            "count(*) FILTER (WHERE step > resolution_s), "
+            "coalesce(sum(step // resolution_s - 1) FILTER (WHERE step > resolution_s), 0) "
+            f"FROM steps GROUP BY venue, market, resolution_s UNION ALL {others} "
+            "ORDER BY 1, 3, 2, 4"
+        )
+        return [
+            SeriesSummary(
+                kind, venue, market, None if res is None else int(res), int(n), int(first),
+                int(last), None if gaps is None else int(gaps),
+                None if missing is None else int(missing),
+            )
+            for kind, venue, market, res, n, first, last, gaps, missing in rows
+        ]
+
+    def get_data_freshness(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Per series: ``market``, ``source`` (venue), ``data_type``, ``resolution_s``,
+        ``last_ts`` and ``age_s`` (seconds since ``last_ts`` at ``now``)."""
+        clock = time.time() if now is None else now
+        return [
+            {
+                "market": s.market, "source": s.venue, "data_type": s.kind,
+                "resolution_s": s.resolution_s, "last_ts": s.last_ts,
+                "age_s": clock - s.last_ts,
+            }
+            for s in self.summary()
+        ]
+
+    # Strategy registry
+
+    def upsert_strategy(
+        self,
+        strategy_id: str,
+        name: str,
+        code: str,
+        params_json: str | Mapping[str, Any] = "{}",
+        category: str = "custom",
+        notes: str = "",
+    ) -> None:
+        """Register a strategy or update its code, parameters, category and notes.
+
+        ``name`` is unique; a new strategy starts as ``draft``; ``params_json`` is a
+        JSON object (text or a mapping).
+        """
+        if isinstance(params_json, Mapping):
+            params_json = json.dumps(dict(params_json), sort_keys=True)
+        try:
+            parsed = json.loads(params_json)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"params_json of strategy '{name}' is not JSON: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise ValueError(f"params_json of strategy '{name}' must be a JSON object")
+        now = int(time.time())
+        with self._transaction() as conn:
+            clash = conn.execute(
+                "SELECT strategy_id FROM strategies WHERE name = ? AND strategy_id <> ?",
+                [name, strategy_id],
+            ).fetchone()
+            if clash:
+                raise ValueError(f"strategy name '{name}' is already used by id '{clash[0]}'")
+            conn.execute(
+                "INSERT INTO strategies VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?) "
+                "ON CONFLICT (strategy_id) DO UPDATE SET name = excluded.name, "
+                "code = excluded.code, params_json = excluded.params_json, "
+                "category = excluded.category, notes = excluded.notes, "
+                "updated_at = excluded.updated_at",
+                [strategy_id, name, code, params_json, category, notes, now, now],
+            )
+
+    def get_strategy(self, name: str) -> dict[str, Any] | None:
+        """The registered strategy called ``name`` as a dict, or None."""
+        rows = self._query(
+            f"SELECT {', '.join(_STRATEGY_COLUMNS)} FROM strategies WHERE name = ?", [name]
+        )
+        return dict(zip(_STRATEGY_COLUMNS, rows[0], strict=True)) if rows else None
+
+    def list_strategies(self) -> list[dict[str, Any]]:
+        """Every registered strategy, by name."""
+        rows = self._query(f"SELECT {', '.join(_STRATEGY_COLUMNS)} FROM strategies ORDER BY name")
+        return [dict(zip(_STRATEGY_COLUMNS, row, strict=True)) for row in rows]
+
+    def update_strategy_status(self, name: str, status: str) -> None:
+        """Move strategy ``name`` to ``status`` (one of :data:`STRATEGY_STATUSES`)."""
+        if status not in STRATEGY_STATUSES:
+            raise ValueError(
+                f"unknown strategy status '{status}'; use one of {', '.join(STRATEGY_STATUSES)}"
+            )
+        with self._transaction() as conn:
+            found = conn.execute(
+                "UPDATE strategies SET status = ?, updated_at = ? WHERE name = ? RETURNING name",
+                [status, int(time.time()), name],
+            ).fetchall()
+            if not found:
+                raise KeyError(f"no strategy named '{name}'")
+
+    # Backtest journal
+
+    def save_backtest_run(self, run: Any) -> str:
+        """Journal a backtest run (a mapping, or an object with ``to_dict()``); return its id.
+
+        The run is stored as JSON text (Python's encoding, so non-finite metrics such
+        as an infinite profit factor round-trip). It keeps its ``run_id`` if it has
+        one (saving it again replaces it), else gets a new one; ``strategy_name``
+        (or ``strategy``), ``market`` and ``created_at`` are indexed when present.
+        """
+        if isinstance(run, Mapping):
+            payload = dict(run)
+        elif callable(getattr(run, "to_dict", None)):
+            payload = dict(run.to_dict())
+        else:
+            raise TypeError(
+                f"save_backtest_run needs a mapping or an object with to_dict(), "
+                f"got {type(run).__name__}"
+            )
+        run_id = str(payload.get("run_id") or uuid.uuid4().hex)
+        created_at = int(payload.get("created_at") or time.time())
+        payload.update(run_id=run_id, created_at=created_at)
+        text = json.dumps(payload, default=_jsonable)
+        strategy = str(payload.get("strategy_name") or payload.get("strategy") or "")
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO backtest_runs VALUES (?, ?, ?, ?, ?)",
+                [run_id, strategy, str(payload.get("market") or ""), created_at, text],
+            )
+        return run_id
+
+    def list_backtest_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest runs first, each with its scalar fields only (no curves or fills)."""
+        rows = self._query(
+            "SELECT payload FROM backtest_runs ORDER BY created_at DESC, run_id LIMIT ?",
+            [int(limit)],
+        )
+        out = []
+        for (text,) in rows:
+            payload = json.loads(text)
+            out.append({
+                k: v for k, v in payload.items()
+                if v is None or isinstance(v, (str, int, float, bool))
+            })
+        return out
+
+    def get_backtest_run(self, run_id: str) -> dict[str, Any] | None:
+        """The whole journaled run, or None."""
+        rows = self._query("SELECT payload FROM backtest_runs WHERE run_id = ?", [run_id])
+        return json.loads(rows[0][0]) if rows else None
+
+    def delete_backtest_run(self, run_id: str) -> bool:
+        """Delete a run; False if there was none."""
+        with self._transaction() as conn:
+            deleted = conn.execute(
+                "DELETE FROM backtest_runs WHERE run_id = ? RETURNING run_id", [run_id]
+            ).fetchall()
+        return bool(deleted)
+
+    # Parquet exchange
+
+    def export_parquet(self, directory: str | Path, *, overwrite: bool = False) -> dict[str, int]:
+        """Write every time-series table as Hive-partitioned Parquet under ``directory``.
+
+        Layout: ``<directory>/<table>/venue=<v>/market=<m>[/resolution_s=<r>]/*.parquet``
+        (candles are partitioned by resolution too). Readable by DuckDB, Spark, Polars
+        or pyarrow; ``flint data import <directory>`` loads it back. Returns rows
+        written per table; empty tables are skipped. An existing export is only
+        replaced with ``overwrite=True``.
+        """
+        root = Path(directory)
+        written: dict[str, int] = {}
+        with self._connection() as conn:
+            for table, key in schema.KEYS.items():
+                row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+                count = int(row[0]) if row else 0
+                if not count:
+                    continue
+                target = root / table
+                if target.exists() and any(target.iterdir()) and not overwrite:
+                    raise StoreError(
+                        f"{target} already holds an export: pass overwrite=True "
+                        f"(--overwrite) to replace it"
+                    )
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partition = ", ".join(key[:-1])
+                target_sql = str(target).replace("'", "''")
+                conn.execute(
+                    f"COPY (SELECT * FROM {table} ORDER BY {', '.join(key)}) TO '{target_sql}' "
+                    f"(FORMAT parquet, PARTITION_BY ({partition}), OVERWRITE {overwrite!s})"
+                )
+                written[table] = count
+        return written
+
