@@ -163,7 +163,7 @@ def test_bootstrap_paths_never_exceed_the_best_compounding(returns, seed):
 
 def _series(market, ts, closes):
     return CandleSeries.from_candles(
-        [Candle(t, c, c, c, c, 1.0, market, HOUR) for t, c in zip(ts, closes, strict=True)]
+        [Candle(int(t), c, c, c, c, 1.0, market, HOUR) for t, c in zip(ts, closes, strict=True)]
     )
 
 
