@@ -174,7 +174,8 @@ def chart(results: list[dict], path: Path) -> None:
                             label=strategy if y == 0 or not ax.get_legend_handles_labels()[1]
                             .count(strategy) else None)
                 else:
-                    shown = "pending" if cell.get("detail", "").startswith("pending") else cell["status"]
+                    pending = cell.get("detail", "").startswith("pending")
+                    shown = "pending" if pending else cell["status"]
                     ax.text(1.2e3, y + offset, f"{strategy}: {shown}", va="center", fontsize=7,
                             color="grey")
         ax.set_xscale("log")
