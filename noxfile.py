@@ -15,6 +15,7 @@ projects), and that the kernel's compiled flag matches the session.
 import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 
 import nox
@@ -134,6 +135,7 @@ def typecheck(session: nox.Session) -> None:
 
 
 BENCH = ROOT / "bench" / "peers"
+BENCH_MINUTES = 18  # the whole session, environments included, stays under 20 minutes
 PEER_ENVS = ["backtesting", "backtrader", "vectorbt", "nautilus", "flint-trading"]
 
 
@@ -160,6 +162,7 @@ def bench_peers(session: nox.Session) -> None:
     flint runs from its pure and mypyc wheels once flint.backtest.engine exists.
     Extra arguments go to bench/peers/run.py (e.g. --datasets sol_1h --runs 1).
     """
+    started = time.monotonic()
     session.install("uv", "-r", str(BENCH / "requirements" / "harness.txt"))
     args: list[str] = []
     for name in PEER_ENVS:
@@ -175,5 +178,7 @@ def bench_peers(session: nox.Session) -> None:
         reason = "pending: flint.backtest.engine is not in this checkout yet"
         args += ["--pending", f"flint-pure={reason};flint-mypyc={reason}"]
     results = BENCH / "results.json"
+    cells_budget = BENCH_MINUTES * 60 - (time.monotonic() - started)
+    args += ["--time-budget", f"{cells_budget:.0f}"]
     session.run("python", str(BENCH / "run.py"), *args, "--out", str(results), *session.posargs)
     session.run("python", str(BENCH / "report.py"), str(results))

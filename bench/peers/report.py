@@ -220,7 +220,9 @@ def section(report: dict) -> str:
         f"up to {report['runs']} timed runs (median shown; all listed); a run builds a new "
         "engine and strategy. Peak RSS is the cell process's maximum (input data, framework "
         "and runs together). On `gbm_1m` a framework whose `gbm_100k` speed projects more "
-        f"than {report['run_cap_s']:.0f} s per run is skipped.",
+        f"than {report['run_cap_s']:.0f} s per run is skipped"
+        + (f", and so is any 1M cell that would overrun the {report['time_budget_s']:.0f} s "
+           "budget for all cells." if "time_budget_s" in report else "."),
         "",
     ]
     if flint_pending:

@@ -6,8 +6,8 @@
 FRAMEWORKS below); a framework whose environment is not given is reported as not
 available. Cells run one at a time (timings would fight over the 2 cores otherwise).
 On the 1M-bar dataset a framework is skipped when its 100k-bar speed projects a run
-longer than ``--run-cap`` seconds; a cell that overruns its hard time limit is
-reported as a timeout.
+longer than ``--run-cap`` seconds, or more time than is left of ``--time-budget``;
+a cell that overruns its hard time limit is reported as a timeout.
 """
 
 import argparse
@@ -87,7 +87,7 @@ def run_cell(python: str, fw: Framework, strategy: str, path: Path, runs: int,
 
 
 def skip_reason(results: list[dict[str, object]], fw: Framework, strategy: str, dataset: str,
-                bars: int, run_cap: float) -> str | None:
+                bars: int, run_cap: float, runs: int, seconds_left: float) -> str | None:
     if dataset != BIG:
         return None
     for r in results:
@@ -98,6 +98,9 @@ def skip_reason(results: list[dict[str, object]], fw: Framework, strategy: str, 
             if projected > run_cap:
                 return (f"{PROJECTED_FROM} speed projects {projected:.0f} s per run "
                         f"(cap {run_cap:.0f} s)")
+            if projected * (runs + 1) > seconds_left:
+                return (f"{runs + 1} runs of a projected {projected:.0f} s exceed the "
+                        f"{seconds_left:.0f} s left of the time budget")
     return None
 
 
@@ -109,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", default=",".join(data.DATASETS))
     parser.add_argument("--frameworks", default="", help="comma-separated labels (default all)")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--run-cap", type=float, default=45.0,
+    parser.add_argument("--run-cap", type=float, default=30.0,
                         help="longest projected run (s) still attempted on the 1M dataset")
+    parser.add_argument("--time-budget", type=float, default=900.0,
+                        help="seconds for all cells; 1M cells that would overrun it are skipped")
     parser.add_argument("--pending", default="",
                         help="ENV=REASON: environments not built, with the reason shown")
     args = parser.parse_args(argv)
@@ -130,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
                 cell = {"framework": fw.label, "strategy": strategy, "dataset": dataset,
                         "bars": bars, **asdict(fw)}
                 python = envs.get(fw.env)
-                reason = skip_reason(results, fw, strategy, dataset, bars, args.run_cap)
+                left = args.time_budget - (time.time() - started)
+                reason = skip_reason(results, fw, strategy, dataset, bars, args.run_cap,
+                                     args.runs, left)
                 if python is None:
                     outcome = {"status": "not available",
                                "detail": pending.get(fw.env, f"no environment {fw.env!r}")}
@@ -138,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                     outcome = {"status": "skipped", "detail": reason}
                 else:
                     outcome = run_cell(python, fw, strategy, path, args.runs,
-                                       budget=2 * args.run_cap, timeout=8 * args.run_cap + 120)
+                                       budget=3 * args.run_cap, timeout=6 * args.run_cap + 120)
                 cell.update(outcome)
                 results.append(cell)
                 shown = (f"{cell['bars_per_s']:>12,.0f} bars/s  equity {cell['final_equity']:.6f}"
@@ -159,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
     report = {"machine": machine(), "started": stamp,
               "elapsed_s": time.time() - started, "loadavg_end": os.getloadavg(),
-              "run_cap_s": args.run_cap, "runs": args.runs, "results": results, "checks": checks}
+              "run_cap_s": args.run_cap, "time_budget_s": args.time_budget, "runs": args.runs,
+              "results": results, "checks": checks}
     Path(args.out).write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out} in {report['elapsed_s']:.0f} s")
     return 0
