@@ -87,6 +87,8 @@ def test_no_decision_before_bar_50_and_none_on_the_last(ref) -> None:  # type: i
     assert outcome.trades == 1
 
 
-def test_prices_off_any_decimal_grid_are_refused(ref) -> None:  # type: ignore[no-untyped-def]
+def test_price_scale_is_the_finest_decimal_in_the_data(ref) -> None:  # type: ignore[no-untyped-def]
+    assert ref.price_scale(np.array([9.0, 9.0001, 9.0])) == 10_000
+    assert ref.price_scale(np.array([398.67193046, 0.01110519])) == 10**8
     with pytest.raises(ValueError, match="decimal grid"):
         ref.price_scale(np.array([1 / 3, 2 / 3]))

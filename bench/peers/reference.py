@@ -70,7 +70,7 @@ def price_scale(close: np.ndarray, max_decimals: int = 8) -> int:
     """The smallest 10**k (k <= max_decimals) putting every price on an integer grid."""
     for k in range(max_decimals + 1):
         scaled = close * 10**k
-        if np.allclose(np.round(scaled), scaled, rtol=0, atol=1e-3):  # float noise only
+        if np.allclose(np.round(scaled), scaled, rtol=1e-12, atol=0):  # float noise only
             return 10**k
     raise ValueError(f"prices are not on a decimal grid of at most {max_decimals} decimals")
 
