@@ -3,6 +3,7 @@
     nox -l            list sessions
     nox -t ci         what CI runs (.ci/run)
     nox -s "core(mypyc)" "plugin(flint-drift, pure)"
+    nox -s bench_peers   peer benchmark (not in CI): writes bench/README.md's table
 
 The flint-sdk wheel of each build is made once per source state into
 .nox/_wheels/ and installed (never editable: tests import the installed package).
@@ -14,6 +15,7 @@ projects), and that the kernel's compiled flag matches the session.
 import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 
 import nox
@@ -130,3 +132,53 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on the kernel (mypyc needs it clean anyway)."""
     session.install("mypy==2.4.1", "numpy>=2.0", "attrs>=24.1", "pluggy>=1.5", "click>=8.1")
     session.run("mypy")
+
+
+BENCH = ROOT / "bench" / "peers"
+BENCH_MINUTES = 18  # the whole session, environments included, stays under 20 minutes
+PEER_ENVS = ["backtesting", "backtrader", "vectorbt", "nautilus", "flint-trading"]
+
+
+def bench_env(session: nox.Session, name: str, *requirements: str) -> str:
+    """A virtualenv of its own under .nox/_bench_envs; rebuilt when its requirements change."""
+    location = ROOT / ".nox" / "_bench_envs" / name
+    stamp = location / "bench-requirements.txt"
+    wanted = "\n".join(requirements)
+    python = location / "bin" / "python"
+    if not (python.is_file() and stamp.is_file() and stamp.read_text() == wanted):
+        shutil.rmtree(location, ignore_errors=True)
+        session.run("uv", "venv", "-q", "--python", PY, str(location), external=True)
+        session.run("uv", "pip", "install", "-q", "--python", str(python), *requirements,
+                    external=True)
+        stamp.write_text(wanted)
+    return str(python)
+
+
+@nox.session(python=PY, default=False)
+def bench_peers(session: nox.Session) -> None:
+    """flint against backtesting.py, backtrader, vectorbt, NautilusTrader, flint-trading.
+
+    Each framework gets its own virtualenv (flint-trading also imports as `flint`);
+    flint runs from its pure and mypyc wheels once flint.backtest.engine exists.
+    Extra arguments go to bench/peers/run.py (e.g. --datasets sol_1h --runs 1).
+    """
+    started = time.monotonic()
+    session.install("uv", "-r", str(BENCH / "requirements" / "harness.txt"))
+    args: list[str] = []
+    for name in PEER_ENVS:
+        python = bench_env(session, name, "-r", str(BENCH / "requirements" / f"{name}.txt"))
+        args += ["--env", f"{name}={python}"]
+    if (ROOT / "flint" / "backtest" / "engine.py").is_file():
+        for build in ("pure", "mypyc"):
+            wheel = core_wheel(session, build)
+            python = bench_env(session, f"flint-{build}", f"flint-sdk @ {wheel.as_uri()}",
+                               "-r", str(BENCH / "requirements" / "flint.txt"))
+            args += ["--env", f"flint-{build}={python}"]
+    else:
+        reason = "pending: flint.backtest.engine is not in this checkout yet"
+        args += ["--pending", f"flint-pure={reason};flint-mypyc={reason}"]
+    results = BENCH / "results.json"
+    cells_budget = BENCH_MINUTES * 60 - (time.monotonic() - started)
+    args += ["--time-budget", f"{cells_budget:.0f}"]
+    session.run("python", str(BENCH / "run.py"), *args, "--out", str(results), *session.posargs)
+    session.run("python", str(BENCH / "report.py"), str(results))

@@ -1,0 +1,95 @@
+"""flint (this repository, the installed flint-sdk wheel): S1 on flint's BacktestEngine.
+
+Variants: ``close`` uses ``ClosePriceFill`` (the market order placed on bar i fills
+at bar i's close); ``pipeline`` uses the engine's default ``FillPipeline`` (latency,
+impact, partial fills: a realism cost, not expected to match the reference). The
+build (pure or mypyc) is the environment's; the runner reports which one it got.
+Rules: a v1 signal strategy; flint sees only the EARLIER bars in ``history`` (a
+CandleSeries window), so the windows ending at bar i are history.closes[-19:] plus
+``candle.close`` (and [-49:] plus it). It returns BUY while fast > slow and SELL
+otherwise on bars 50 .. n-2 (ties: SELL), SELL on the last bar; the engine opens
+cash / close units on BUY when flat (notional = cash, the fee on top, as in the
+upstream design) and closes on SELL. The bar index is counted by the strategy, since
+``history`` is a bounded window. Input: one CandleSeries over the prebuilt arrays.
+"""
+
+from importlib import metadata
+
+import numpy as np
+from flint.backtest.engine import BacktestEngine
+from flint.execution.fill_models import ClosePriceFill, FillPipeline
+
+from flint.models import Signal
+from flint.strategy.base import Strategy
+from flint_core.compiled import is_compiled
+from flint_core.series import CandleSeries
+
+RULES = {"sizing": "notional", "lot": 0.0, "final": "last"}
+FIRST_DECISION = 50
+
+
+class NoOp(Strategy):
+    @property
+    def name(self) -> str:
+        return "S0"
+
+    def reset(self) -> None:
+        pass
+
+    def on_candle(self, candle, history, ctx=None):  # type: ignore[no-untyped-def]
+        return Signal.HOLD
+
+
+class SmaRegime(Strategy):
+    def __init__(self, n_bars: int) -> None:
+        self.last = n_bars - 1
+        self.i = -1
+
+    @property
+    def name(self) -> str:
+        return "S1"
+
+    def reset(self) -> None:
+        self.i = -1
+
+    def on_candle(self, candle, history, ctx=None):  # type: ignore[no-untyped-def]
+        self.i += 1
+        if self.i < FIRST_DECISION:
+            return Signal.HOLD
+        if self.i == self.last:
+            return Signal.SELL
+        closes = history.closes
+        close = candle.close
+        if (closes[-19:].sum() + close) / 20 > (closes[-49:].sum() + close) / 50:
+            return Signal.BUY
+        return Signal.SELL
+
+
+def _check_origin() -> None:
+    import flint
+
+    files = metadata.distribution("flint-sdk").files or []
+    if not any(str(f).startswith("flint/") for f in files) or "site-packages" not in flint.__file__:
+        raise RuntimeError(f"flint imported from {flint.__file__}, not an installed flint-sdk")
+
+
+def prepare(bars: dict[str, np.ndarray]) -> CandleSeries:
+    _check_origin()
+    return CandleSeries(bars["ts"], bars["open"], bars["high"], bars["low"], bars["close"],
+                        bars["volume"], market="SOL-PERP", resolution_s=3600)
+
+
+def run(series: CandleSeries, strategy: str, variant: str) -> tuple[float, int]:
+    fills = {"close": ClosePriceFill, "pipeline": FillPipeline}
+    if variant not in fills:
+        raise ValueError(f"flint variant must be one of {sorted(fills)}, got {variant!r}")
+    strat = SmaRegime(len(series)) if strategy == "S1" else NoOp()
+    engine = BacktestEngine(strat, initial_capital=10_000.0, fee_rate=0.0005,
+                            fill_model=fills[variant]())
+    result = engine.run(series)
+    return 10_000.0 + float(result.total_pnl), int(result.total_trades)
+
+
+def versions() -> dict[str, str]:
+    return {"flint-sdk": metadata.version("flint-sdk"), "compiled": str(is_compiled()),
+            "numpy": metadata.version("numpy")}
