@@ -16,7 +16,7 @@ HEADER = """\
 import abc, collections, dataclasses, enum, functools, itertools, math, operator
 import statistics, typing
 import numpy as np
-from flint.models import Signal
+from flint.models import CandleSeries, Signal
 from flint.strategy import Strategy
 """
 
@@ -64,6 +64,11 @@ CORPUS = [
            "name-mangled attribute", 3),
     Escape("match-class-attribute", "match 1:\n    case int(__class__=c):\n        pass",
            "class pattern attribute '__class__'", 2),
+    Escape("match-args-reads-dunders",
+           "class E(Exception):\n    __match_args__ = ('__traceback__',)",
+           "dunder name '__match_args__'", 2),
+    Escape("match-class-root", "match 1:\n    case CandleSeries(root=r):\n        pass",
+           "class pattern attribute 'root'", 2),
     # format strings
     Escape("format-attribute", "s = '{0.__class__}'.format(1)", "str.format is only allowed"),
     Escape("format-index", "s = '{0[__builtins__]}'.format({})", "str.format is only allowed"),
@@ -93,6 +98,7 @@ CORPUS = [
     Escape("numpy-datasource", "d = np.DataSource()", "numpy.DataSource"),
     Escape("numpy-ctypeslib", "p = np.ctypeslib.as_array", "numpy.ctypeslib"),
     Escape("numpy-ctypes-pointer", "p = np.zeros(3).ctypes.data", "attribute '.ctypes'"),
+    Escape("bit-generator-cffi", "f = np.random.PCG64().cffi", "attribute '.cffi'"),
     Escape("numpy-tofile", "np.zeros(3).tofile('/tmp/x')", "attribute '.tofile'"),
     Escape("numpy-dumps-pickle", "b = np.zeros(2).dumps()", "attribute '.dumps'"),
     Escape("numpy-lib-format", "m = np.lib.format.open_memmap('x')", "numpy.lib"),
@@ -191,6 +197,15 @@ CORPUS = [
     Escape("enum-functional-dunder",
            "E = enum.Enum('E', [('__array_interface__', {'data': (0, False)}), ('A', 1)])",
            "functional Enum API", 1, "load"),
+    # look-ahead: bars after the current one stay out of reach
+    Escape("history-root", "s = CandleSeries.from_candles([])\nfuture = s.root",
+           "'.root' of a CandleSeries is not accessible", 2, "load"),
+    Escape("history-window-beyond-stop", "s = CandleSeries.from_candles([])\nw = s.window(0, 0)",
+           "'.window' of a CandleSeries", 2, "load"),
+    Escape("view-base-array", "a = np.zeros(4)[:2]\nwhole = a.base",
+           "'.base' of a ndarray", 2, "load"),
+    Escape("indicator-cache-poisoning", "s = CandleSeries.from_candles([])\ns.cache.clear()",
+           "'.cache' of a CandleSeries", 2, "load"),
     Escape("int-enum-functional-alias", "make = enum.IntEnum\nE = make('E', 'A B')",
            "functional Enum API", 2, "load"),
 ]

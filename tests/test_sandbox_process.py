@@ -60,3 +60,7 @@ def test_errors_and_violations_while_trading_name_the_line(bars):
     with pytest.raises(StrategyExecutionError,
                        match="line 23: private attribute '_root' of a CandleSeries"):
         run_in_sandbox(prying, bars)
+    peeking = CROSS.replace("        fast, slow = sma(",
+                            "        history.root.closes\n        fast, slow = sma(")
+    with pytest.raises(StrategyExecutionError, match=r"line 23: '\.root' of a CandleSeries"):
+        run_in_sandbox(peeking, bars)

@@ -29,42 +29,10 @@ def real_series(data_dir, first=20_000, count=3_000):
     )
 
 
-class RecordingContext:
-    """The order calls a v2 strategy makes, with a position per market after an entry.
-
-    Stands in for the execution context until the engine provides one.
-    """
-
-    def __init__(self):
-        self.orders = []
-        self.open = {}
-
-    def market_order(self, market, side, size, reduce_only=False, tag="", venue="default"):
-        self.orders.append(("market", market, side, size))
-        self.open[market] = side
-        return str(len(self.orders))
-
-    def stop_order(self, market, side, size, trigger_price, tag="", venue="default"):
-        self.orders.append(("stop", market, side, trigger_price))
-        return str(len(self.orders))
-
-    def take_profit_order(self, market, side, size, trigger_price, tag="", venue="default"):
-        self.orders.append(("take_profit", market, side, trigger_price))
-        return str(len(self.orders))
-
-    def close_position(self, market, venue="default"):
-        self.orders.append(("close", market))
-        return self.open.pop(market, None) and str(len(self.orders))
-
-    def cancel_all(self, market=None):
-        return 0
-
-    def position(self, market, venue="default"):
-        return self.open.get(market)
-
-
 @pytest.mark.parametrize("path", USER_STRATEGIES, ids=[p.stem for p in USER_STRATEGIES])
-def test_realistic_user_strategies_validate_load_and_trade_on_real_candles(path, flint_test_data):
+def test_realistic_user_strategies_validate_load_and_trade_on_real_candles(
+    path, flint_test_data, recording_context
+):
     code = path.read_text()
     assert validate_strategy_code(code) == (True, None)
     strategy = load_user_strategy(code, filename=str(path))
@@ -72,7 +40,7 @@ def test_realistic_user_strategies_validate_load_and_trade_on_real_candles(path,
     assert check_parameters(type(strategy).parameters()) == []
     bars = real_series(flint_test_data)
     if path.stem.endswith("_v2"):
-        ctx = RecordingContext()
+        ctx = recording_context()
         history = bars.window(0, 0)
         strategy.reset()
         for i in range(len(bars)):

@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from flint.cli.new import new_command
 from flint.plugins import get_host
 from flint_core import __version__
 from flint_core.compiled import is_compiled
@@ -102,6 +103,9 @@ def plugins_command(as_json: bool, show_all: bool) -> None:
         for error in p.errors:
             console.print(f"[red]error[/red] in plugin [bold]{p.name}[/bold]: {error}",
                           markup=True, highlight=False)
+
+
+cli.add_command(new_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,8 +9,10 @@
 Layers, in order: the source is checked (imports, dunders, denied names and
 attributes, ``str.format`` fields, non-ASCII identifiers, the strategy class);
 then, at run time, reading a ``_private`` attribute is allowed only where the
-strategy's own classes or instances hold it, and setting or deleting any
-attribute only on the strategy's own objects. This keeps code in-process honest;
+strategy's own classes or instances hold it, the few public names that reach
+bars outside ``history`` (``root``, ``window``, ``base``, ...) only on its own
+objects and on modules, and setting or deleting any attribute only on its own
+objects. This keeps code in-process honest;
 code from the command line, the HTTP API or MCP also runs in a separate
 process with CPU and memory limits (:mod:`flint.strategy.sandbox`).
 """
@@ -237,7 +239,8 @@ class _Checker(ast.NodeVisitor):
 
     def visit_MatchClass(self, node: ast.MatchClass) -> None:
         for attr in node.kwd_attrs:
-            if attr.startswith("_") or attr in policy.DENIED_ATTRIBUTES:
+            if (attr.startswith("_") or attr in policy.DENIED_ATTRIBUTES
+                    or attr in policy.GUARDED_ATTRIBUTES):
                 self.report(node, f"class pattern attribute '{attr}' is not allowed")
         self.generic_visit(node)
 
@@ -333,13 +336,14 @@ def validate_strategy_code(code: str) -> tuple[bool, str | None]:
 
 
 class _Guard(ast.NodeTransformer):
-    """Route ``obj._private`` reads and every attribute store/delete through guards."""
+    """Route private and guarded reads and every attribute store/delete through guards."""
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         self.generic_visit(node)
         line = ast.Constant(node.lineno)
         if isinstance(node.ctx, ast.Load):
-            if node.attr.startswith("_") and not policy.is_dunder(node.attr):
+            private = node.attr.startswith("_") and not policy.is_dunder(node.attr)
+            if private or node.attr in policy.GUARDED_ATTRIBUTES:
                 call = ast.Call(ast.Name("__flint_read__", ast.Load()),
                                 [node.value, ast.Constant(node.attr), line], [])
                 return ast.copy_location(call, node)
@@ -375,7 +379,12 @@ def _guards(module_name: str) -> dict[str, Callable[..., Any]]:
         return owner is None or own(owner)
 
     def read(obj: object, name: str, line: int) -> Any:
-        if not readable(obj, name):
+        reason = policy.GUARDED_ATTRIBUTES.get(name)
+        if reason is not None:
+            if not (isinstance(obj, policy.ModuleProxy) or readable(obj, name)):
+                raise SandboxError(f"line {line}: '.{name}' of {describe(obj)} is not "
+                                   f"accessible to strategies: it {reason}")
+        elif not readable(obj, name):
             raise SandboxError(f"line {line}: private attribute '{name}' of {describe(obj)} "
                                "is not accessible to strategies")
         return getattr(obj, name)

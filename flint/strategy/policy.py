@@ -95,11 +95,20 @@ DENIED_ATTRIBUTES: dict[str, str] = {
         "reaches interpreter frames, code or class internals",
     ),
     **dict.fromkeys(("tofile", "dump", "dumps"), _FILE),
-    "ctypes": _MEMORY,
-    "as_strided": _MEMORY,
+    **dict.fromkeys(("ctypes", "cffi", "as_strided"), _MEMORY),
     "resize": "can free memory still in use (use np.resize(a, shape))",
     "setflags": "would make read-only market data writable",
     "format_map": "reads attributes named in the format string",
+}
+
+#: Public attribute names checked at run time: readable on the strategy's own
+#: objects and on modules, refused elsewhere (they reach bars outside ``history``).
+GUARDED_ATTRIBUTES: dict[str, str] = {
+    "root": "reaches every bar of the series, later ones included",
+    "window": "opens windows onto bars outside history",
+    "move_to": "moves the engine's history window",
+    "cache": "is the engine's indicator cache",
+    "base": "reaches the whole array a view was taken from",
 }
 
 #: Builtins a strategy cannot use, with the reason.
@@ -138,7 +147,7 @@ DEFINABLE_DUNDERS = frozenset({
 })
 
 #: Dunder names a class body may assign.
-ASSIGNABLE_DUNDERS = frozenset({"__slots__", "__hash__", "__match_args__"})
+ASSIGNABLE_DUNDERS = frozenset({"__slots__", "__hash__"})
 
 
 def is_dunder(name: str) -> bool:
