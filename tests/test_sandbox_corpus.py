@@ -116,6 +116,8 @@ CORPUS = [
     Escape("os", "import os", "import of 'os' is not allowed"),
     Escape("ctypes", "import ctypes", "import of 'ctypes' is not allowed"),
     # import tricks
+    Escape("import-side-effects-at-validation", "import antigravity\nantigravity.geohash",
+           "import of 'antigravity' is not allowed"),
     Escape("importlib", "import importlib", "import of 'importlib' is not allowed"),
     Escape("dunder-import", "os = __import__('os')", "dunder name '__import__'"),
     Escape("builtins-module", "import builtins", "import of 'builtins' is not allowed"),
@@ -234,6 +236,15 @@ def test_every_escape_is_refused_saying_what_and_where(case):
         message = str(info.value)
         assert case.refusal in message, message
         assert f"line {line}: " in message, message
+
+
+def test_validation_imports_nothing_the_code_names():
+    import sys
+
+    code = HEADER + "import this\nimport antigravity\nx = this.s" + TRAILER
+    before = set(sys.modules)
+    assert not validate_strategy_code(code)[0]
+    assert {"this", "antigravity"}.isdisjoint(set(sys.modules) - before)
 
 
 def test_the_probe_itself_is_a_legitimate_strategy():

@@ -103,6 +103,8 @@ class _Checker(ast.NodeVisitor):
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
+                    if not policy.is_allowed_module(alias.name):
+                        continue  # refused; never looked at (let alone imported)
                     if alias.asname:
                         self.aliases[alias.asname] = alias.name
                     else:

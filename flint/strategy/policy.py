@@ -11,7 +11,9 @@ enforces it (statically on the source, and at run time).
 * Builtins: the curated :func:`safe_builtins`; :data:`FORBIDDEN_NAMES` say why
   the others are missing.
 * Attributes: dunders are never accessible; :data:`DENIED_ATTRIBUTES` are
-  refused on any object (frames, code, raw memory, file output).
+  refused on any object (frames, code, raw memory, file output);
+  :data:`GUARDED_ATTRIBUTES` (the ways to bars after the current one) only work on
+  the strategy's own objects.
 """
 
 import __future__
@@ -176,7 +178,9 @@ def _real_module(module: str) -> types.ModuleType:
 
 @functools.cache
 def exposed_names(module: str) -> frozenset[str]:
-    """Every name a strategy can read on allowed module ``module``."""
+    """Every name a strategy can read on allowed module ``module`` (none on others)."""
+    if not is_allowed_module(module):
+        return frozenset()
     if module in _ONLY:
         return frozenset(_ONLY[module])
     real = _real_module(module)
