@@ -6,8 +6,9 @@ reads one element:
 
 * on a :class:`~flint_core.series.CandleSeries` window (what the engine hands a
   strategy) the series is computed once over the window's root, vectorised,
-  stored in ``history.cache`` under ``(indicator, *params)`` and read at
-  ``history.stop - 1``: O(1) amortised per bar;
+  stored in ``history.cache`` under ``(indicator, *params)`` as one list of floats
+  per output column (``bollinger``, ``bollinger_width`` and ``z_score`` share
+  ``("mean_std", period)``) and read at ``history.stop - 1``: O(1) amortised per bar;
 * on any other sequence of candles it is computed over that sequence and its
   last element returned.
 
@@ -49,13 +50,10 @@ def positive_int(value: object, name: str, what: str) -> int:
     """``value`` as an int >= 1, or a ``TypeError``/``ValueError`` naming ``what``."""
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
+    elif isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{what}: {name} must be an integer, got {value!r}")
     else:
-        try:
-            if isinstance(value, bool):
-                raise TypeError
-            number = operator.index(value)  # type: ignore[arg-type]
-        except TypeError:
-            raise TypeError(f"{what}: {name} must be an integer, got {value!r}") from None
+        number = operator.index(value)  # type: ignore[arg-type]  # numpy integers
     if number < 1:
         raise ValueError(f"{what}: {name} must be >= 1, got {number}")
     return number
