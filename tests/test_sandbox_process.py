@@ -47,8 +47,8 @@ def test_the_cpu_limit_stops_an_endless_loop(bars):
 
 def test_the_memory_limit_stops_a_huge_allocation(bars):
     hog = CROSS + "\nhog = bytearray(8 * 1024 ** 3)\n"
-    with pytest.raises(StrategyMemoryError, match="more than 1536 MB"):
-        run_in_sandbox(hog, bars, limits=SandboxLimits(memory_mb=1536))
+    with pytest.raises(StrategyMemoryError, match="more than 512 MB"):
+        run_in_sandbox(hog, bars, limits=SandboxLimits(memory_mb=512))
 
 
 def test_errors_and_violations_while_trading_name_the_line(bars):

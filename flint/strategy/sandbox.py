@@ -58,15 +58,16 @@ class SandboxLimits:
     """Limits of one sandboxed run.
 
     :param cpu_seconds: CPU time of the child process (``RLIMIT_CPU``).
-    :param memory_mb: total address space of the child, interpreter and numpy
-        included (``RLIMIT_AS``).
+    :param memory_mb: address space the strategy may add to what the child has
+        mapped once started (interpreter, numpy and flint loaded): ``RLIMIT_AS``
+        is set to that footprint plus this.
     :param wall_seconds: wall-clock time before the child is killed
         (default: twice the CPU time plus 30 s for start-up).
     :param max_result_mb: largest result the child may send back.
     """
 
     cpu_seconds: int = 300
-    memory_mb: int = 2048
+    memory_mb: int = 1024
     wall_seconds: float | None = None
     max_result_mb: int = 256
 
@@ -168,12 +169,21 @@ def _limit(kind: int, soft: int, hard: int) -> None:
     resource.setrlimit(kind, (soft, hard))
 
 
+def _address_space() -> int:
+    """Bytes of address space this process has mapped (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return 0
+
+
 def _child(sender: Connection, request: dict[str, Any], columns: dict[str, Any]) -> None:
     limits = SandboxLimits(**request["limits"])
     module_name, _, function_name = request["job"].partition(":")
     job = getattr(importlib.import_module(module_name), function_name)
     _limit(resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 5)  # SIGXCPU, SIGKILL
-    memory = limits.memory_mb * 1024 * 1024
+    memory = _address_space() + limits.memory_mb * 1024 * 1024
     _limit(resource.RLIMIT_AS, memory, memory)
     _limit(resource.RLIMIT_FSIZE, 0, 0)  # CPython ignores SIGXFSZ: writes fail with EFBIG
     _limit(resource.RLIMIT_CORE, 0, 0)
