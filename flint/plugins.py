@@ -11,7 +11,11 @@ from flint_core.plugins import PluginHost
 from flint_core.registry import Registry
 
 #: Built-in plugins, registered before any entry point so plugins can override them.
-DEFAULT_PLUGINS = ("flint._builtins.venues", "flint._builtins.providers")
+DEFAULT_PLUGINS = (
+    "flint._builtins.venues",
+    "flint._builtins.providers",
+    "flint._builtins.indicators",
+)
 
 def _strategy(name: str, obj: object) -> str | None:
     from flint.strategy.base import Strategy, check_parameters

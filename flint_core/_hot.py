@@ -8,4 +8,5 @@ file free of imports: the build reads it before anything is installed.
 HOT_MODULES = (
     "flint_core.records",
     "flint_core.series",
+    "flint_core.indicators",
 )

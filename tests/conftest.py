@@ -50,3 +50,43 @@ def fake_dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDists:
     root = tmp_path / "site"
     root.mkdir()
     return FakeDists(root, monkeypatch)
+
+
+class RecordingContext:
+    """The order calls a v2 strategy makes, with a position per market after an entry.
+
+    Stands in for the execution context until the engine provides one.
+    """
+
+    def __init__(self):
+        self.orders = []
+        self.open = {}
+
+    def market_order(self, market, side, size, reduce_only=False, tag="", venue="default"):
+        self.orders.append(("market", market, side, size))
+        self.open[market] = side
+        return str(len(self.orders))
+
+    def stop_order(self, market, side, size, trigger_price, tag="", venue="default"):
+        self.orders.append(("stop", market, side, trigger_price))
+        return str(len(self.orders))
+
+    def take_profit_order(self, market, side, size, trigger_price, tag="", venue="default"):
+        self.orders.append(("take_profit", market, side, trigger_price))
+        return str(len(self.orders))
+
+    def close_position(self, market, venue="default"):
+        self.orders.append(("close", market))
+        return self.open.pop(market, None) and str(len(self.orders))
+
+    def cancel_all(self, market=None):
+        return 0
+
+    def position(self, market, venue="default"):
+        return self.open.get(market)
+
+
+@pytest.fixture
+def recording_context() -> type[RecordingContext]:
+    """A stand-in execution context that records v2 orders (until the engine provides one)."""
+    return RecordingContext

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flint.cli.data import data_group
+from flint.cli.new import new_command
 from flint.plugins import get_host
 from flint_core import __version__
 from flint_core.compiled import is_compiled
@@ -106,6 +107,7 @@ def plugins_command(as_json: bool, show_all: bool) -> None:
 
 
 cli.add_command(data_group)
+cli.add_command(new_command)
 
 
 def main(argv: list[str] | None = None) -> None:

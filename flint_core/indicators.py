@@ -1,0 +1,574 @@
+"""Indicator kernels behind :mod:`flint.indicators` (compiled in the compiled build).
+
+Each indicator is computed as a whole *causal series*: element ``i`` uses bars
+``0..i`` of its input only (NaN until enough bars exist). A per-bar call then
+reads one element:
+
+* on a :class:`~flint_core.series.CandleSeries` window (what the engine hands a
+  strategy) the series is computed once over the window's root, vectorised,
+  stored in ``history.cache`` under ``(indicator, *params)`` as one list of floats
+  per output column (``bollinger``, ``bollinger_width`` and ``z_score`` share
+  ``("mean_std", period)``) and read at ``history.stop - 1``: O(1) amortised per bar;
+* on any other sequence of candles it is computed over that sequence and its
+  last element returned.
+
+So a window's value is the plain computation over ``history.root[:history.stop]``:
+the same as over ``list(history)`` for fixed-lookback indicators, and for the
+recursive ones (EMA, MACD, Wilder's RSI/ATR/ADX) the smoother has run over every
+earlier bar of the root. Lengths are checked against ``len(history)`` on both paths.
+
+Rolling windows are numpy (sliding-window views, no per-bar Python); the
+recursive smoothers are the loop in :func:`smooth`, which mypyc compiles.
+"""
+
+import math
+import operator
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+from flint_core.records import Candle
+from flint_core.series import CandleSeries
+
+FloatArray = npt.NDArray[np.float64]
+
+NAN = math.nan
+
+#: Rows of a rolling window processed at once when a temporary is needed (bounds memory).
+_CHUNK_VALUES = 1 << 20
+
+#: Cache keys (first element) of the indicators whose smoother runs over all history.
+RECURSIVE = frozenset({"ema", "rsi", "atr", "adx", "macd"})
+
+
+# Argument checks
+
+
+def positive_int(value: object, name: str, what: str) -> int:
+    """``value`` as an int >= 1, or a ``TypeError``/``ValueError`` naming ``what``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{what}: {name} must be an integer, got {value!r}")
+    else:
+        number = operator.index(value)  # type: ignore[arg-type]  # numpy integers
+    if number < 1:
+        raise ValueError(f"{what}: {name} must be >= 1, got {number}")
+    return number
+
+
+def too_short(label: str, need: int, got: int) -> IndexError:
+    """The error of an indicator called on fewer bars than it needs."""
+    return IndexError(f"{label} needs at least {need} bars of history, got {got}")
+
+
+def _label(what: str, key: tuple[object, ...]) -> str:
+    if key[0] == "macd":
+        return f"{what}(fast={key[1]}, slow={key[2]}, signal={key[3]})"
+    return f"{what}(period={key[1]})"
+
+
+# Rolling windows (numpy)
+
+
+def _padded(n: int, period: int, tail: FloatArray) -> FloatArray:
+    out = np.full(n, NAN)
+    out[period - 1 :] = tail
+    return out
+
+
+def rolling_sum(values: FloatArray, period: int) -> FloatArray:
+    """Sum of each ``period`` consecutive values, aligned on the newest."""
+    n = int(values.shape[0])
+    if n < period:
+        return np.full(n, NAN)
+    return _padded(n, period, sliding_window_view(values, period).sum(axis=1))
+
+
+def rolling_mean(values: FloatArray, period: int) -> FloatArray:
+    """Mean of each ``period`` consecutive values, aligned on the newest."""
+    return rolling_sum(values, period) / period
+
+
+def rolling_max(values: FloatArray, period: int) -> FloatArray:
+    """Maximum of each ``period`` consecutive values, aligned on the newest."""
+    n = int(values.shape[0])
+    if n < period:
+        return np.full(n, NAN)
+    return _padded(n, period, sliding_window_view(values, period).max(axis=1))
+
+
+def rolling_min(values: FloatArray, period: int) -> FloatArray:
+    """Minimum of each ``period`` consecutive values, aligned on the newest."""
+    n = int(values.shape[0])
+    if n < period:
+        return np.full(n, NAN)
+    return _padded(n, period, sliding_window_view(values, period).min(axis=1))
+
+
+def rolling_mean_std(values: FloatArray, period: int) -> tuple[FloatArray, FloatArray]:
+    """Mean and population standard deviation of each ``period`` consecutive values.
+
+    Two passes over values shifted by the window's first value, so a flat window
+    has exactly its value as mean and exactly 0 as deviation.
+    """
+    n = int(values.shape[0])
+    mean = np.full(n, NAN)
+    std = np.full(n, NAN)
+    if n < period:
+        return mean, std
+    windows = sliding_window_view(values, period)
+    rows = int(windows.shape[0])
+    step = max(1, _CHUNK_VALUES // period)
+    for a in range(0, rows, step):
+        b = min(rows, a + step)
+        block = windows[a:b]
+        shifted = block - block[:, :1]
+        offset = shifted.sum(axis=1) / period
+        dev = shifted - offset[:, None]
+        mean[a + period - 1 : b + period - 1] = block[:, 0] + offset
+        std[a + period - 1 : b + period - 1] = np.sqrt((dev * dev).sum(axis=1) / period)
+    return mean, std
+
+
+# Recursive smoothing (the compiled loop)
+
+
+def smooth(values: FloatArray, start: int, period: int, alpha: float) -> FloatArray:
+    """Exponential smoothing seeded with a simple mean.
+
+    Element ``start + period - 1`` is the mean of ``values[start : start + period]``;
+    each later element is ``prev + alpha * (value - prev)``. Earlier elements are NaN.
+    ``alpha = 2 / (period + 1)`` gives an EMA, ``alpha = 1 / period`` Wilder's smoothing.
+    """
+    n = int(values.shape[0])
+    first = start + period - 1
+    out: list[float] = [NAN] * n
+    if first < n:
+        xs: list[float] = values.tolist()
+        level = 0.0
+        for i in range(start, first + 1):
+            level += xs[i]
+        level /= period
+        out[first] = level
+        for i in range(first + 1, n):
+            level += alpha * (xs[i] - level)
+            out[i] = level
+    return np.asarray(out, dtype=np.float64)
+
+
+def _wilder(values: FloatArray, start: int, period: int) -> FloatArray:
+    return smooth(values, start, period, 1.0 / period)
+
+
+# Whole series
+
+
+def ema_series(close: FloatArray, period: int) -> FloatArray:
+    """EMA with ``alpha = 2 / (period + 1)``, seeded with the SMA of the first ``period``."""
+    return smooth(close, 0, period, 2.0 / (period + 1))
+
+
+def wma_series(close: FloatArray, period: int) -> FloatArray:
+    """Linearly weighted mean, weights ``1..period`` with the newest heaviest."""
+    n = int(close.shape[0])
+    if n < period:
+        return np.full(n, NAN)
+    weights = np.arange(period, 0, -1, dtype=np.float64)  # convolution reverses them
+    sums = np.convolve(close, weights, mode="valid")
+    return _padded(n, period, sums / (period * (period + 1) / 2.0))
+
+
+def _changes(close: FloatArray) -> FloatArray:
+    out = np.zeros(close.shape[0])
+    out[1:] = np.diff(close)
+    return out
+
+
+def rsi_series(close: FloatArray, period: int) -> FloatArray:
+    """Wilder's RSI: ``100 - 100 / (1 + avg gain / avg loss)`` over close-to-close changes."""
+    change = _changes(close)
+    gain = _wilder(np.maximum(change, 0.0), 1, period)
+    loss = _wilder(np.maximum(-change, 0.0), 1, period)
+    safe = np.where(loss > 0.0, loss, 1.0)
+    rsi = 100.0 - 100.0 / (1.0 + gain / safe)
+    rsi = np.where(loss > 0.0, rsi, np.where(gain > 0.0, 100.0, 50.0))
+    out: FloatArray = np.where(np.isnan(gain), NAN, rsi)
+    return out
+
+
+def stochastic_series(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int
+) -> FloatArray:
+    """Columns %K (close within the ``period`` high-low range, 0-100) and %D (SMA 3 of %K)."""
+    hh = rolling_max(high, period)
+    ll = rolling_min(low, period)
+    span = hh - ll
+    k = np.where(span > 0.0, 100.0 * (close - ll) / np.where(span > 0.0, span, 1.0), 50.0)
+    k = np.where(np.isnan(span), NAN, k)
+    n = int(close.shape[0])
+    d = np.full(n, NAN)
+    if n >= period + 2:
+        d[period + 1 :] = rolling_mean(k[period - 1 :], 3)[2:]
+    return np.column_stack((k, d))
+
+
+def macd_series(close: FloatArray, fast: int, slow: int, signal: int) -> FloatArray:
+    """Columns MACD line (EMA fast - EMA slow), signal (EMA of the line) and histogram."""
+    line = ema_series(close, fast) - ema_series(close, slow)
+    start = max(fast, slow) - 1
+    sig = smooth(line, start, signal, 2.0 / (signal + 1))
+    return np.column_stack((line, sig, line - sig))
+
+
+def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
+    """True range from the second bar on (element 0 is NaN: it has no previous close)."""
+    out = np.full(close.shape[0], NAN)
+    prev = close[:-1]
+    out[1:] = np.maximum(
+        high[1:] - low[1:], np.maximum(np.abs(high[1:] - prev), np.abs(low[1:] - prev))
+    )
+    return out
+
+
+def atr_series(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """Wilder's average true range."""
+    return _wilder(true_range(high, low, close), 1, period)
+
+
+def adx_series(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """Wilder's ADX: Wilder-smoothed DX of Wilder-smoothed directional movement."""
+    n = int(close.shape[0])
+    up = np.zeros(n)
+    down = np.zeros(n)
+    up[1:] = high[1:] - high[:-1]
+    down[1:] = low[:-1] - low[1:]
+    plus_dm = np.where((up > down) & (up > 0.0), up, 0.0)
+    minus_dm = np.where((down > up) & (down > 0.0), down, 0.0)
+    tr = _wilder(true_range(high, low, close), 1, period)
+    plus = _wilder(plus_dm, 1, period)
+    minus = _wilder(minus_dm, 1, period)
+    safe_tr = np.where(tr > 0.0, tr, 1.0)
+    plus_di = np.where(tr > 0.0, 100.0 * plus / safe_tr, 0.0)
+    minus_di = np.where(tr > 0.0, 100.0 * minus / safe_tr, 0.0)
+    total = plus_di + minus_di
+    dx = np.where(total > 0.0, 100.0 * np.abs(plus_di - minus_di) / np.where(
+        total > 0.0, total, 1.0), 0.0)
+    dx = np.where(np.isnan(tr), NAN, dx)
+    return _wilder(dx, period, period)
+
+
+def mean_std_series(close: FloatArray, period: int) -> FloatArray:
+    """Columns mean, population standard deviation and z-score of the closes.
+
+    The z-score is ``(close - mean) / std``, 0 when the window is flat (std 0).
+    """
+    mean, std = rolling_mean_std(close, period)
+    z = np.where(std > 0.0, (close - mean) / np.where(std > 0.0, std, 1.0), 0.0)
+    z = np.where(np.isnan(std), NAN, z)
+    return np.column_stack((mean, std, z))
+
+
+def volatility_series(close: FloatArray, period: int) -> FloatArray:
+    """Population standard deviation of the last ``period`` log returns (per bar)."""
+    n = int(close.shape[0])
+    returns = np.full(n, NAN)
+    returns[1:] = np.log(close[1:] / close[:-1])
+    out = np.full(n, NAN)
+    if n > period:
+        out[1:] = rolling_mean_std(returns[1:], period)[1]
+    return out
+
+
+def vwap_series(
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, period: int
+) -> FloatArray:
+    """Volume-weighted typical price ``(H+L+C)/3``; the plain mean when volume sums to 0."""
+    typical = (high + low + close) / 3.0
+    weighted = rolling_sum(typical * volume, period)
+    total = rolling_sum(volume, period)
+    plain = rolling_mean(typical, period)
+    out: FloatArray = np.where(total > 0.0, weighted / np.where(total > 0.0, total, 1.0), plain)
+    return out
+
+
+def volume_ratio_series(volume: FloatArray, period: int) -> FloatArray:
+    """Newest volume over the mean volume of the last ``period`` bars (1 when that is 0)."""
+    mean = rolling_mean(volume, period)
+    ratio = np.where(mean > 0.0, volume / np.where(mean > 0.0, mean, 1.0), 1.0)
+    out: FloatArray = np.where(np.isnan(mean), NAN, ratio)
+    return out
+
+
+def roc_series(close: FloatArray, period: int) -> FloatArray:
+    """Rate of change as a decimal: ``(close - close period bars earlier) / that close``."""
+    out = np.full(close.shape[0], NAN)
+    out[period:] = (close[period:] - close[:-period]) / close[:-period]
+    return out
+
+
+# Inputs
+
+
+class Columns:
+    """The price columns an indicator reads: a whole root, or the tail of a candle list."""
+
+    def __init__(self, series: CandleSeries | None, candles: Sequence[Candle], first: int) -> None:
+        self.series = series
+        self.candles = candles
+        self.first = first
+
+    def _pick(self, field: int) -> FloatArray:
+        candles = self.candles
+        count = len(candles) - self.first
+        items = (candles[i] for i in range(self.first, len(candles)))
+        if field == 0:
+            return np.fromiter((c.close for c in items), dtype=np.float64, count=count)
+        if field == 1:
+            return np.fromiter((c.high for c in items), dtype=np.float64, count=count)
+        if field == 2:
+            return np.fromiter((c.low for c in items), dtype=np.float64, count=count)
+        return np.fromiter((c.volume for c in items), dtype=np.float64, count=count)
+
+    def close(self) -> FloatArray:
+        """Close prices."""
+        return self.series.closes if self.series is not None else self._pick(0)
+
+    def high(self) -> FloatArray:
+        """High prices."""
+        return self.series.highs if self.series is not None else self._pick(1)
+
+    def low(self) -> FloatArray:
+        """Low prices."""
+        return self.series.lows if self.series is not None else self._pick(2)
+
+    def volume(self) -> FloatArray:
+        """Volumes."""
+        return self.series.volumes if self.series is not None else self._pick(3)
+
+
+def compute(key: tuple[object, ...], cols: Columns) -> FloatArray:
+    """The whole series an indicator cache key names, over ``cols``."""
+    kind = key[0]
+    period = int(key[1])  # type: ignore[call-overload]
+    if kind == "sma":
+        return rolling_mean(cols.close(), period)
+    if kind == "ema":
+        return ema_series(cols.close(), period)
+    if kind == "wma":
+        return wma_series(cols.close(), period)
+    if kind == "rsi":
+        return rsi_series(cols.close(), period)
+    if kind == "stochastic":
+        return stochastic_series(cols.high(), cols.low(), cols.close(), period)
+    if kind == "macd":
+        slow = int(key[2])  # type: ignore[call-overload]
+        signal = int(key[3])  # type: ignore[call-overload]
+        return macd_series(cols.close(), period, slow, signal)
+    if kind == "mean_std":
+        return mean_std_series(cols.close(), period)
+    if kind == "atr":
+        return atr_series(cols.high(), cols.low(), cols.close(), period)
+    if kind == "volatility":
+        return volatility_series(cols.close(), period)
+    if kind == "vwap":
+        return vwap_series(cols.high(), cols.low(), cols.close(), cols.volume(), period)
+    if kind == "volume_ratio":
+        return volume_ratio_series(cols.volume(), period)
+    if kind == "roc":
+        return roc_series(cols.close(), period)
+    if kind == "adx":
+        return adx_series(cols.high(), cols.low(), cols.close(), period)
+    if kind == "highest_high":
+        return rolling_max(cols.high(), period)
+    if kind == "lowest_low":
+        return rolling_min(cols.low(), period)
+    raise KeyError(f"unknown indicator series {kind!r}")
+
+
+def _as_columns(values: FloatArray) -> list[list[float]]:
+    if values.ndim == 1:
+        return [values.tolist()]
+    return [values[:, j].tolist() for j in range(int(values.shape[1]))]
+
+
+def lookup(
+    history: Sequence[Candle], key: tuple[object, ...], need: int, what: str
+) -> tuple[list[list[float]], int]:
+    """The columns of the series ``key`` names and the position of ``history``'s newest bar.
+
+    ``need`` is the fewest bars the indicator ``what`` accepts (else ``IndexError``).
+    A window's columns are cached on its root as lists of floats (cheapest to index
+    per bar); any other sequence gets just its newest row, at position 0.
+    """
+    if isinstance(history, CandleSeries):
+        got = history.stop - history.start
+        if got < need:
+            raise too_short(_label(what, key), need, got)
+        cache = history.cache
+        columns = cache.get(key)
+        if columns is None:
+            columns = _as_columns(compute(key, Columns(history.root, (), 0)))
+            cache[key] = columns
+        return columns, history.stop - 1
+    got = len(history)
+    if got < need:
+        raise too_short(_label(what, key), need, got)
+    first = 0 if key[0] in RECURSIVE else got - need
+    return _as_columns(compute(key, Columns(None, history, first))[-1:]), 0
+
+
+# Per-bar values (the bodies of the functions of flint.indicators)
+
+
+def sma(history: Sequence[Candle], period: object) -> float:
+    """Simple moving average of the closes."""
+    p = positive_int(period, "period", "sma")
+    columns, i = lookup(history, ("sma", p), p, "sma")
+    return columns[0][i]
+
+
+def ema(history: Sequence[Candle], period: object) -> float:
+    """Exponential moving average of the closes."""
+    p = positive_int(period, "period", "ema")
+    columns, i = lookup(history, ("ema", p), p, "ema")
+    return columns[0][i]
+
+
+def wma(history: Sequence[Candle], period: object) -> float:
+    """Linearly weighted moving average of the closes."""
+    p = positive_int(period, "period", "wma")
+    columns, i = lookup(history, ("wma", p), p, "wma")
+    return columns[0][i]
+
+
+def rsi(history: Sequence[Candle], period: object) -> float:
+    """Wilder's relative strength index."""
+    p = positive_int(period, "period", "rsi")
+    columns, i = lookup(history, ("rsi", p), p + 1, "rsi")
+    return columns[0][i]
+
+
+def stochastic(history: Sequence[Candle], period: object) -> tuple[float, float]:
+    """Stochastic oscillator (%K, %D)."""
+    p = positive_int(period, "period", "stochastic")
+    columns, i = lookup(history, ("stochastic", p), p + 2, "stochastic")
+    return columns[0][i], columns[1][i]
+
+
+def macd(
+    history: Sequence[Candle], fast: object, slow: object, signal: object
+) -> tuple[float, float, float]:
+    """MACD (line, signal, histogram)."""
+    f = positive_int(fast, "fast", "macd")
+    s = positive_int(slow, "slow", "macd")
+    g = positive_int(signal, "signal", "macd")
+    columns, i = lookup(history, ("macd", f, s, g), max(f, s) + g - 1, "macd")
+    return columns[0][i], columns[1][i], columns[2][i]
+
+
+def bollinger(
+    history: Sequence[Candle], period: object, num_std: float
+) -> tuple[float, float, float]:
+    """Bollinger bands (upper, middle, lower)."""
+    p = positive_int(period, "period", "bollinger")
+    columns, i = lookup(history, ("mean_std", p), p, "bollinger")
+    mean = columns[0][i]
+    band = num_std * columns[1][i]
+    return mean + band, mean, mean - band
+
+
+def bollinger_width(history: Sequence[Candle], period: object, num_std: float) -> float:
+    """Bollinger band width relative to the middle band."""
+    p = positive_int(period, "period", "bollinger_width")
+    columns, i = lookup(history, ("mean_std", p), p, "bollinger_width")
+    return 2.0 * num_std * columns[1][i] / columns[0][i]
+
+
+def z_score(history: Sequence[Candle], period: object) -> float:
+    """Distance of the newest close from the mean, in standard deviations."""
+    p = positive_int(period, "period", "z_score")
+    columns, i = lookup(history, ("mean_std", p), p, "z_score")
+    return columns[2][i]
+
+
+def atr(history: Sequence[Candle], period: object) -> float:
+    """Wilder's average true range."""
+    p = positive_int(period, "period", "atr")
+    columns, i = lookup(history, ("atr", p), p + 1, "atr")
+    return columns[0][i]
+
+
+def volatility(history: Sequence[Candle], period: object) -> float:
+    """Standard deviation of log returns."""
+    p = positive_int(period, "period", "volatility")
+    columns, i = lookup(history, ("volatility", p), p + 1, "volatility")
+    return columns[0][i]
+
+
+def vwap(history: Sequence[Candle], period: object) -> float:
+    """Volume-weighted average typical price."""
+    p = positive_int(period, "period", "vwap")
+    columns, i = lookup(history, ("vwap", p), p, "vwap")
+    return columns[0][i]
+
+
+def volume_ratio(history: Sequence[Candle], period: object) -> float:
+    """Newest volume over the mean volume."""
+    p = positive_int(period, "period", "volume_ratio")
+    columns, i = lookup(history, ("volume_ratio", p), p, "volume_ratio")
+    return columns[0][i]
+
+
+def roc(history: Sequence[Candle], period: object) -> float:
+    """Rate of change as a decimal."""
+    p = positive_int(period, "period", "roc")
+    columns, i = lookup(history, ("roc", p), p + 1, "roc")
+    return columns[0][i]
+
+
+def adx(history: Sequence[Candle], period: object) -> float:
+    """Wilder's average directional index."""
+    p = positive_int(period, "period", "adx")
+    columns, i = lookup(history, ("adx", p), 2 * p, "adx")
+    return columns[0][i]
+
+
+def highest_high(history: Sequence[Candle], period: object) -> float:
+    """Highest high."""
+    p = positive_int(period, "period", "highest_high")
+    columns, i = lookup(history, ("highest_high", p), p, "highest_high")
+    return columns[0][i]
+
+
+def lowest_low(history: Sequence[Candle], period: object) -> float:
+    """Lowest low."""
+    p = positive_int(period, "period", "lowest_low")
+    columns, i = lookup(history, ("lowest_low", p), p, "lowest_low")
+    return columns[0][i]
+
+
+def column(history: Sequence[Candle], field: int, period: object, what: str) -> FloatArray:
+    """The last ``period`` values (all when ``None``) of one price column, oldest first.
+
+    ``field``: 0 close, 1 high, 2 low, 3 volume. On a window the result is a read-only view.
+    """
+    n = len(history)
+    p = n if period is None else positive_int(period, "period", what)
+    if n < p:
+        raise too_short(f"{what}(period={p})", p, n)
+    if isinstance(history, CandleSeries):
+        cols = Columns(history, (), 0)
+    else:
+        cols = Columns(None, history, n - p)
+    if field == 0:
+        values = cols.close()
+    elif field == 1:
+        values = cols.high()
+    elif field == 2:
+        values = cols.low()
+    else:
+        values = cols.volume()
+    return values[values.shape[0] - p :]

@@ -1,0 +1,340 @@
+"""flint.indicators against textbook formulas on real candles, and cached == direct everywhere."""
+
+import csv
+import math
+import statistics
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flint import indicators as ind
+from flint.models import Candle, CandleSeries
+
+# Textbook formulas, written independently of flint (plain loops, classic forms).
+
+
+def t_closes(bars):
+    return [b.close for b in bars]
+
+
+def t_sma(bars, p):
+    c = t_closes(bars)[-p:]
+    return sum(c) / p
+
+
+def t_ema_list(values, p):
+    k = 2 / (p + 1)
+    out = [sum(values[:p]) / p]
+    for v in values[p:]:
+        out.append(v * k + out[-1] * (1 - k))
+    return out  # out[j] is the EMA at values[p - 1 + j]
+
+
+def t_ema(bars, p):
+    return t_ema_list(t_closes(bars), p)[-1]
+
+
+def t_wma(bars, p):
+    c = t_closes(bars)[-p:]
+    return sum((i + 1) * v for i, v in enumerate(c)) / sum(range(1, p + 1))
+
+
+def t_wilder_list(values, p):
+    avg = sum(values[:p]) / p
+    out = [avg]
+    for v in values[p:]:
+        avg = (avg * (p - 1) + v) / p
+        out.append(avg)
+    return out
+
+
+def t_rsi(bars, p=14):
+    c = t_closes(bars)
+    gains = [max(c[i] - c[i - 1], 0.0) for i in range(1, len(c))]
+    losses = [max(c[i - 1] - c[i], 0.0) for i in range(1, len(c))]
+    g, lo = t_wilder_list(gains, p)[-1], t_wilder_list(losses, p)[-1]
+    if lo == 0:
+        return 100.0 if g > 0 else 50.0
+    return 100 - 100 / (1 + g / lo)
+
+
+def t_percent_k(bars):
+    hh, ll = max(b.high for b in bars), min(b.low for b in bars)
+    return 50.0 if hh == ll else 100 * (bars[-1].close - ll) / (hh - ll)
+
+
+def t_stochastic(bars, p=14):
+    n = len(bars)
+    ks = [t_percent_k(bars[n - p - j : n - j]) for j in (2, 1, 0)]
+    return ks[-1], sum(ks) / 3
+
+
+def t_macd(bars, fast=12, slow=26, signal=9):
+    c = t_closes(bars)
+    ef, es = t_ema_list(c, fast), t_ema_list(c, slow)
+    lag = max(fast, slow)
+    line = [ef[i - fast + 1] - es[i - slow + 1] for i in range(lag - 1, len(c))]
+    sig = t_ema_list(line, signal)[-1]
+    return line[-1], sig, line[-1] - sig
+
+
+def t_bollinger(bars, p=20, k=2.0):
+    c = t_closes(bars)[-p:]
+    mid, sd = statistics.fmean(c), statistics.pstdev(c)
+    return mid + k * sd, mid, mid - k * sd
+
+
+def t_true_ranges(bars):
+    return [
+        max(b.high - b.low, abs(b.high - a.close), abs(b.low - a.close))
+        for a, b in pairwise(bars)
+    ]
+
+
+def t_atr(bars, p=14):
+    return t_wilder_list(t_true_ranges(bars), p)[-1]
+
+
+def t_volatility(bars, p=20):
+    c = t_closes(bars)[-(p + 1) :]
+    return statistics.pstdev([math.log(b / a) for a, b in pairwise(c)])
+
+
+def t_vwap(bars, p=20):
+    tail = bars[-p:]
+    vol = sum(b.volume for b in tail)
+    typical = [(b.high + b.low + b.close) / 3 for b in tail]
+    if vol == 0:
+        return sum(typical) / p
+    return sum(t * b.volume for t, b in zip(typical, tail, strict=True)) / vol
+
+
+def t_volume_ratio(bars, p=20):
+    mean = sum(b.volume for b in bars[-p:]) / p
+    return 1.0 if mean == 0 else bars[-1].volume / mean
+
+
+def t_roc(bars, p=12):
+    return (bars[-1].close - bars[-1 - p].close) / bars[-1 - p].close
+
+
+def t_adx(bars, p=14):
+    """Wilder's original bookkeeping: running *sums* TR14, +DM14, -DM14."""
+    trs = t_true_ranges(bars)
+    pdm, mdm = [], []
+    for a, b in pairwise(bars):
+        up, down = b.high - a.high, a.low - b.low
+        pdm.append(up if up > down and up > 0 else 0.0)
+        mdm.append(down if down > up and down > 0 else 0.0)
+    s_tr, s_p, s_m = sum(trs[:p]), sum(pdm[:p]), sum(mdm[:p])
+    dxs = []
+    for i in range(p - 1, len(trs)):
+        if i >= p:
+            s_tr = s_tr - s_tr / p + trs[i]
+            s_p = s_p - s_p / p + pdm[i]
+            s_m = s_m - s_m / p + mdm[i]
+        pdi = 100 * s_p / s_tr if s_tr else 0.0
+        mdi = 100 * s_m / s_tr if s_tr else 0.0
+        dxs.append(100 * abs(pdi - mdi) / (pdi + mdi) if pdi + mdi else 0.0)
+    return t_wilder_list(dxs, p)[-1]
+
+
+def t_bollinger_width(bars):
+    upper, middle, lower = t_bollinger(bars)
+    return (upper - lower) / middle
+
+
+def t_z_score(bars, p=20):
+    c = t_closes(bars)[-p:]
+    sd = statistics.pstdev(c)
+    return 0.0 if sd == 0 else (c[-1] - statistics.fmean(c)) / sd
+
+
+# name -> (flint call, textbook call, fewest bars it accepts)
+CASES = {
+    "sma": (lambda h: ind.sma(h, 20), lambda b: t_sma(b, 20), 20),
+    "ema": (lambda h: ind.ema(h, 26), lambda b: t_ema(b, 26), 26),
+    "wma": (lambda h: ind.wma(h, 10), lambda b: t_wma(b, 10), 10),
+    "rsi": (ind.rsi, t_rsi, 15),
+    "stochastic": (ind.stochastic, t_stochastic, 16),
+    "macd": (ind.macd, t_macd, 34),
+    "bollinger": (lambda h: ind.bollinger(h, 20, 2.5), lambda b: t_bollinger(b, 20, 2.5), 20),
+    "bollinger_width": (ind.bollinger_width, t_bollinger_width, 20),
+    "atr": (ind.atr, t_atr, 15),
+    "volatility": (ind.volatility, t_volatility, 21),
+    "vwap": (ind.vwap, t_vwap, 20),
+    "volume_ratio": (ind.volume_ratio, t_volume_ratio, 20),
+    "roc": (ind.roc, t_roc, 13),
+    "adx": (ind.adx, t_adx, 28),
+    "z_score": (ind.z_score, t_z_score, 20),
+    "highest_high": (
+        lambda h: ind.highest_high(h, 30), lambda b: max(x.high for x in b[-30:]), 30
+    ),
+    "lowest_low": (lambda h: ind.lowest_low(h, 30), lambda b: min(x.low for x in b[-30:]), 30),
+}
+
+
+def close_enough(got, want, scale):
+    """1e-9 relative; values near 0 are compared at 1e-9 of the quantity's natural scale."""
+    got, want = np.atleast_1d(got), np.atleast_1d(want)
+    return got.shape == want.shape and all(
+        math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-9 * scale)
+        for g, w in zip(got.tolist(), want.tolist(), strict=True)
+    )
+
+
+def natural_scale(name, bars):
+    """Price-level quantities are judged against the price; oscillators against 100."""
+    if name in {"rsi", "stochastic", "adx"}:
+        return 100.0
+    if name in {"roc", "volatility", "bollinger_width", "volume_ratio", "z_score"}:
+        return 1.0
+    return abs(bars[-1].close)
+
+
+def read_candles(path, limit, market, venue):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))[:limit]
+    return [
+        Candle(int(r["ts"]), float(r["open"]), float(r["high"]), float(r["low"]),
+               float(r["close"]), float(r["volume"]), market, 3600, venue)
+        for r in rows
+    ]
+
+
+REAL = [
+    # starts with flat, zero-volume bars: exercises the 0/0 conventions
+    ("binance-BTCUSDT-3600.csv", "BTCUSDT", "binance"),
+    ("hyperliquid-SOL-3600.csv", "SOL", "hyperliquid"),
+]
+
+
+@pytest.fixture(scope="module", params=REAL, ids=[r[0] for r in REAL])
+def real_bars(request, flint_test_data):
+    name, market, venue = request.param
+    return read_candles(flint_test_data / name, 600, market, venue)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_matches_the_textbook_formula_on_real_candles(name, real_bars):
+    call, textbook, need = CASES[name]
+    root = CandleSeries.from_candles(real_bars)
+    history = root.window(0, 0)
+    checked = 0
+    for stop in range(need, len(real_bars) + 1, 7):
+        bars = real_bars[:stop]
+        want = textbook(bars)
+        scale = natural_scale(name, bars)
+        history.move_to(0, stop)
+        assert close_enough(call(bars), want, scale), (name, stop, call(bars), want)
+        assert close_enough(call(history), want, scale), (name, stop, call(history), want)
+        checked += 1
+    assert checked > 50
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_one_bar_short_raises_index_error_saying_how_many(name):
+    call, _, need = CASES[name]
+    bars = [Candle(i, 1.0 + i, 2.0 + i, 0.5 + i, 1.5 + i, 1.0) for i in range(need)]
+    call(bars)
+    call(CandleSeries.from_candles(bars))
+    for short in (bars[:-1], CandleSeries.from_candles(bars)[1:]):
+        expected = f"needs at least {need} bars of history, got {need - 1}"
+        with pytest.raises(IndexError, match=expected):
+            call(short)
+
+
+def test_columns_are_the_newest_values_oldest_first():
+    bars = [Candle(i, 0.0, 10.0 + i, 5.0 + i, 7.0 + i, 100.0 + i) for i in range(6)]
+    for history in (bars, CandleSeries.from_candles(bars)):
+        assert ind.closes(history).tolist() == [7.0, 8.0, 9.0, 10.0, 11.0, 12.0]
+        assert ind.closes(history, 2).tolist() == [11.0, 12.0]
+        assert ind.highs(history, 3).tolist() == [13.0, 14.0, 15.0]
+        assert ind.lows(history, 1).tolist() == [10.0]
+        assert ind.volumes(history, 2).tolist() == [104.0, 105.0]
+        with pytest.raises(IndexError, match="closes\\(period=7\\) needs at least 7 bars"):
+            ind.closes(history, 7)
+    window_closes = ind.closes(CandleSeries.from_candles(bars))
+    assert not window_closes.flags.writeable
+
+
+def test_bad_periods_are_refused_and_integer_likes_accepted():
+    bars = [Candle(i, 1.0, 2.0, 0.5, 1.5, 1.0) for i in range(40)]
+    with pytest.raises(ValueError, match="sma: period must be >= 1, got 0"):
+        ind.sma(bars, 0)
+    with pytest.raises(TypeError, match=r"ema: period must be an integer, got 2\.5"):
+        ind.ema(bars, 2.5)
+    with pytest.raises(TypeError, match="rsi: period must be an integer, got True"):
+        ind.rsi(bars, True)
+    with pytest.raises(ValueError, match="macd: signal must be >= 1, got -1"):
+        ind.macd(bars, 12, 26, -1)
+    assert ind.sma(bars, np.int64(5)) == ind.sma(bars, 5) == 1.5
+
+
+def test_a_window_computes_once_and_caches_on_its_root():
+    bars = [Candle(i, 1.0, 2.0 + i, 0.5, 1.0 + i % 7, 1.0) for i in range(300)]
+    root = CandleSeries.from_candles(bars)
+    history = root.window(0, 0)
+    for stop in range(50, 300):
+        history.move_to(stop - 100 if stop > 100 else 0, stop)
+        ind.sma(history, 20)
+        ind.bollinger(history, 20)
+        ind.z_score(history, 20)
+    assert set(root.cache) == {("sma", 20), ("mean_std", 20)}
+    cached = root.cache[("sma", 20)]
+    ind.sma(root[10:60], 20)
+    assert root.cache[("sma", 20)] is cached
+
+
+# Cached (window) and direct (list) computations agree everywhere.
+
+
+@st.composite
+def candle_lists(draw, min_size=1, max_size=120):
+    n = draw(st.integers(min_size, max_size))
+    closes = draw(st.lists(st.floats(1.0, 1e5), min_size=n, max_size=n))
+    spreads = draw(st.lists(st.floats(0.0, 0.05), min_size=n, max_size=n))
+    volumes = draw(st.lists(st.sampled_from([0.0, 0.5, 3.0, 1e4]), min_size=n, max_size=n))
+    return [
+        Candle(3600 * i, c, c * (1 + s), c * (1 - s), c, v)
+        for i, (c, s, v) in enumerate(zip(closes, spreads, volumes, strict=True))
+    ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(candle_lists(min_size=40), st.integers(0, 40), st.sampled_from(sorted(CASES)))
+def test_window_values_equal_the_list_computation_at_every_bar(bars, lag, name):
+    call, _, need = CASES[name]
+    root = CandleSeries.from_candles(bars)
+    history = root.window(0, 0)
+    for stop in range(need, len(bars) + 1):
+        start = max(0, stop - need - lag)
+        history.move_to(start, stop)
+        # the window reads the root up to its end: equal to the list over bars[:stop] ...
+        assert close_enough(call(history), call(bars[:stop]), abs(bars[stop - 1].close))
+        # ... which, for a fixed lookback, is the list over the window's own bars
+        if name not in {"ema", "macd", "rsi", "atr", "adx"}:
+            assert close_enough(call(history), call(bars[start:stop]), abs(bars[stop - 1].close))
+
+
+@settings(max_examples=40, deadline=None)
+@given(candle_lists(min_size=40), st.data())
+def test_a_value_never_depends_on_later_bars(bars, data):
+    stop = data.draw(st.integers(34, len(bars) - 1))
+    changed = [*bars[:stop], *(Candle(c.ts, 1.0, 9e9, 0.1, 5e8, 1e9) for c in bars[stop:])]
+    a = CandleSeries.from_candles(bars).window(0, stop)
+    b = CandleSeries.from_candles(changed).window(0, stop)
+    for call, _, _need in CASES.values():
+        assert np.array_equal(np.atleast_1d(call(a)), np.atleast_1d(call(b)))
+
+
+def test_indicators_are_registered_as_built_ins(flint_host):
+    registry = flint_host.registry("indicators")
+    assert sorted(registry.names()) == sorted(ind.__all__)
+    for name in ind.__all__:
+        entry = registry.entry(name)
+        assert entry.obj is getattr(ind, name)
+        assert entry.provenance.plugin == "flint._builtins.indicators"
