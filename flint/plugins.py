@@ -11,7 +11,7 @@ from flint_core.plugins import PluginHost
 from flint_core.registry import Registry
 
 #: Built-in plugins, registered before any entry point so plugins can override them.
-DEFAULT_PLUGINS = ("flint._builtins.venues",)
+DEFAULT_PLUGINS = ("flint._builtins.venues", "flint._builtins.fills")
 
 def _strategy(name: str, obj: object) -> str | None:
     from flint.strategy.base import Strategy, check_parameters

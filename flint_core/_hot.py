@@ -8,4 +8,11 @@ file free of imports: the build reads it before anything is installed.
 HOT_MODULES = (
     "flint_core.records",
     "flint_core.series",
+    "flint_core.terms",
+    "flint_core.ledger",
+    "flint_core.margin",
+    "flint_core.fills",
+    "flint_core.matching",
+    "flint_core.feeds",
+    "flint_core.loop",
 )
