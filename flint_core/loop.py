@@ -579,7 +579,6 @@ class BacktestCore:
             parent.reduce_only, parent.tag,
         )
         rest = Ticket(order, LIMIT, ticket.side, ticket.feed, ticket.slot, GTC)
-        rest.fresh = False  # it is already on the book at ``price``
         if not self.queue.add_resting(rest):
             order.status = OrderStatus.CANCELLED
             self.reject(

@@ -137,7 +137,7 @@ class FundingRate:
     @property
     def hourly_rate(self) -> float:
         """The rate scaled to one hour, for comparing venues with different intervals."""
-        return self.rate * 3600.0 / self.interval_s
+        return self.rate * (3600.0 / self.interval_s)  # exact for 1 h and 8 h intervals
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (

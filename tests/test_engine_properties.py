@@ -30,7 +30,7 @@ from flint.models import (
     TimeInForce,
 )
 from flint.strategy.base import Strategy
-from flint_core.venues import DEFAULT_VENUE, VenueConfig
+from flint_core.venues import VenueConfig
 
 RES = 3600
 T0 = 1_700_000_000 - 1_700_000_000 % RES
@@ -47,9 +47,9 @@ SETTINGS = settings(
 
 
 @st.composite
-def markets(draw, n_bars=st.integers(3, 40)):
+def markets(draw):
     """Two aligned hourly markets with valid OHLC and sometimes zero volume."""
-    n = draw(n_bars)
+    n = draw(st.integers(3, 40))
     out = {}
     for name, start in zip(MARKETS, (100.0, 2000.0), strict=True):
         moves = np.array(draw(st.lists(st.floats(-0.08, 0.08), min_size=n, max_size=n)))
