@@ -11,6 +11,7 @@ from flint.execution.fill_models import (
     FillQuote,
     NextBarOpenFill,
     SlippageFill,
+    VenueTerms,
     make_fill_model,
 )
 from flint.models import (
@@ -247,8 +248,9 @@ def test_a_pure_python_fill_model_subclass_runs_in_the_engine():
 
 def test_fill_models_are_registered_plugins_and_fill_model_instances():
     assert isinstance(make_fill_model("close"), ClosePriceFill)
-    assert isinstance(make_fill_model("slippage", slippage_bps=3).quote(
-        1, 1.0, 100.0, FLAT[0], None, None), FillQuote)
+    quote = make_fill_model("slippage", slippage_bps=3).quote(
+        1, 1.0, 100.0, FLAT[0], None, VenueTerms("x", 0.0, 0.0))
+    assert isinstance(quote, FillQuote) and quote.price == pytest.approx(100.03)
     pipeline = make_fill_model("pipeline", latency_seed=4, fallback_bps=2)
     assert isinstance(pipeline, FillPipeline) and isinstance(pipeline, FillModel)
     assert isinstance(make_fill_model("next_bar_open"), NextBarOpenFill)
