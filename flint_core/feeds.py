@@ -58,14 +58,6 @@ class Feed:
         self.bar: Candle | None = None
         self.close = 0.0
 
-    def reset(self) -> None:
-        """Back to before the first bar."""
-        self.pos = -1
-        self.bar = None
-        self.close = 0.0
-        self.slots = []
-        self.history.move_to(self.offset, self.offset)
-
     def _load(self, i: int) -> None:
         stop = min(i + CHUNK, self.n)
         self._base = i
@@ -137,11 +129,6 @@ class EventStream:
         self.n: Final = len(records)
         self.pos = 0
         self.slots: list[PositionSlot] = []
-
-    def reset(self) -> None:
-        """Back to nothing revealed, no linked positions."""
-        self.pos = 0
-        self.slots = []
 
     def latest(self) -> Any:
         """The newest revealed record, or None."""

@@ -33,7 +33,7 @@ from flint_core.errors import BacktestTimeoutError
 from flint_core.feeds import EventStream, Feed
 from flint_core.fills import FillQuote
 from flint_core.ledger import Account, Ledger, PositionSlot, side_of
-from flint_core.margin import check_increase, liquidation_price
+from flint_core.margin import check_increase, exposure, liquidation_price
 from flint_core.matching import (
     FOK,
     GTC,
@@ -642,7 +642,7 @@ class BacktestCore:
                     f"liq-{self.liquidations}", "", slot.venue,
                 )
             )
-            cancelled = self.queue.cancel_where(None, slot)
+            cancelled = self.queue.cancel_slot(slot)
             self.warn(
                 "liquidation",
                 f"{slot.venue}/{slot.market} {size:g} liquidated at {price:g} on bar "
@@ -650,12 +650,7 @@ class BacktestCore:
             )
 
     def _track_margin(self, equity: float) -> None:
-        notional = 0.0
-        used = 0.0
-        for slot in self.ledger.open:
-            value = abs(slot.size) * slot.mark
-            notional += value
-            used += slot.terms.initial_margin * value
+        notional, used = exposure(self.ledger)
         if notional <= 0.0:
             return
         self.peak_margin_used = max(self.peak_margin_used, used)

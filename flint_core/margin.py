@@ -11,6 +11,17 @@ within the venue's maximum leverage.
 from flint_core.ledger import Ledger, PositionSlot
 
 
+def exposure(ledger: Ledger) -> tuple[float, float]:
+    """Notional at mark and initial margin of every open position."""
+    notional = 0.0
+    used = 0.0
+    for slot in ledger.open:
+        value = abs(slot.size) * slot.mark
+        notional += value
+        used += slot.terms.initial_margin * value
+    return notional, used
+
+
 def margin_used(ledger: Ledger, slot: PositionSlot) -> float:
     """Initial margin held by the open positions of ``slot``'s account."""
     used = 0.0

@@ -169,13 +169,9 @@ class OrderQueue:
         self.discard(ticket)
         return True
 
-    def cancel_where(self, market: str | None, slot: PositionSlot | None = None) -> int:
-        """Cancel every open order (of ``market`` / of ``slot`` when given); the count."""
-        victims = [
-            t
-            for t in self.by_id.values()
-            if (market is None or t.order.market == market) and (slot is None or t.slot is slot)
-        ]
+    def cancel_slot(self, slot: PositionSlot) -> int:
+        """Cancel every open order of ``slot``'s (venue, market); how many."""
+        victims = [t for t in self.by_id.values() if t.slot is slot]
         for ticket in victims:
             ticket.order.status = OrderStatus.CANCELLED
             self.discard(ticket)

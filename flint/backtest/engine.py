@@ -14,8 +14,9 @@ ignored while the previous one's orders are still on their way.
 Venues and costs: an order trades on the venue it names (``default`` if none); fees
 come from that venue's config (maker for resting limits, taker otherwise). The
 ``default`` venue is :data:`~flint_core.venues.DEFAULT_VENUE` with both fee rates set to
-``fee_rate``. Other venues come from ``venues=`` or the registered presets
-(:func:`flint.venues.get_venue_config`).
+``fee_rate`` (unless ``venues=`` names ``default``). Other venues come from ``venues=``
+or the registered presets (:func:`flint.venues.get_venue_config`); an unknown venue
+is an error naming the plugin that provides it.
 
 Funding (ARCHITECTURE section 5): a position pays or receives the funding of its own
 venue, at each of that venue's settlements (whatever interval the venue used):
@@ -37,13 +38,14 @@ import numpy as np
 from flint.backtest import inputs
 from flint.backtest.result import BacktestResult, max_drawdown, periods_per_year, sharpe_ratio
 from flint.execution.backtest_context import BacktestContext
-from flint.execution.capital import VenueAllocator
+from flint.execution.capital import VenueAllocator, transfer_record
 from flint.execution.fill_models import FillPipeline
 from flint.execution.margin import MarginEngine
 from flint_core.errors import BacktestTimeoutError
 from flint_core.feeds import EventStream, Feed
-from flint_core.ledger import Account, Ledger
+from flint_core.ledger import Account, Ledger, PositionSlot
 from flint_core.loop import DEFAULT_VENUE, BacktestCore
+from flint_core.records import Position
 from flint_core.terms import VenueTerms, terms_from_config
 from flint_core.venues import DEFAULT_VENUE as DEFAULT_CONFIG
 from flint_core.venues import VenueConfig
@@ -290,7 +292,7 @@ class BacktestEngine:
             timestamps=primary.series.timestamps,
             open_positions=open_positions,
             funding_payments=list(ledger.funding_payments),
-            transfers=[_transfer_record(t) for t in ledger.transfers],
+            transfers=[transfer_record(t) for t in ledger.transfers],
             transfer_costs=ledger.transfer_costs,
             per_venue_fees=per_fees,
             logs=list(ctx.logs),
@@ -349,21 +351,11 @@ def _empty(candles: Any) -> bool:
         return False
 
 
-def _open_record(slot: Any) -> Any:
-    from flint_core.records import Position
-
+def _open_record(slot: PositionSlot) -> Position:
     return Position(
         slot.entry_price, slot.size, slot.entry_ts, slot.mark, 0, slot.unrealized(), False,
         slot.market, slot.venue,
     )
-
-
-def _transfer_record(transfer: Any) -> dict[str, Any]:
-    return {
-        "from": transfer.source.name, "to": transfer.target.name, "amount": transfer.amount,
-        "cost": transfer.cost, "sent_ts": transfer.sent_ts, "arrival_ts": transfer.arrival_ts,
-        "arrived": transfer.arrived,
-    }
 
 
 def _funding_warnings(core: BacktestCore) -> list[str]:

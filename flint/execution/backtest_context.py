@@ -12,10 +12,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from flint.execution.capital import transfer_record
 from flint.execution.context import DEFAULT_VENUE, ExecutionContext
 from flint_core.enums import Side, TimeInForce
 from flint_core.feeds import EventStream, Feed
 from flint_core.loop import BacktestCore
+from flint_core.margin import exposure
 from flint_core.matching import GTC, IOC, LIMIT, MARKET, STOP, TAKE_PROFIT
 from flint_core.records import (
     AccountState,
@@ -63,16 +65,10 @@ class BacktestContext(ExecutionContext):
 
     @property
     def account(self) -> AccountState:
-        core = self._core
-        ledger = core.ledger
+        ledger = self._core.ledger
         unrealized = ledger.unrealized()
         equity = ledger.cash + unrealized
-        notional = 0.0
-        used = 0.0
-        for slot in ledger.open:
-            value = abs(slot.size) * slot.mark
-            notional += value
-            used += slot.terms.initial_margin * value
+        notional, used = exposure(ledger)
         return AccountState(
             equity, ledger.cash, unrealized, used, equity - used,
             notional / equity if equity > 0 else 0.0,
@@ -200,9 +196,8 @@ class BacktestContext(ExecutionContext):
         if venue is not None:
             return core.feeds[core.feed_index(venue, name)]
         found = core.feeds_by_market.get(name)
-        if not found:
-            core.feed_index(DEFAULT_VENUE, name)  # raises, naming the markets with data
-        assert found
+        if not found:  # let the core raise, naming the markets with data
+            return core.feeds[core.feed_index(DEFAULT_VENUE, name)]
         return core.feeds[0 if 0 in found else found[0]]
 
     def get_candles(
@@ -339,10 +334,4 @@ class BacktestContext(ExecutionContext):
                                    _positive("amount", amount))
 
     def pending_transfers(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "from": t.source.name, "to": t.target.name, "amount": t.amount,
-                "cost": t.cost, "sent_ts": t.sent_ts, "arrival_ts": t.arrival_ts,
-            }
-            for t in self._core.ledger.pending
-        ]
+        return [transfer_record(t) for t in self._core.ledger.pending]

@@ -9,8 +9,11 @@ passed; money in transit still counts in equity.
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
+
+from flint_core.ledger import Transfer
 
 
 def _non_negative(instance: object, attribute: "attrs.Attribute[float]", value: float) -> None:
@@ -70,3 +73,12 @@ class VenueAllocator:
 
     def __repr__(self) -> str:
         return f"VenueAllocator({self.initial_balances!r})"
+
+
+def transfer_record(transfer: Transfer) -> dict[str, Any]:
+    """A transfer as a plain dict (accounts by name)."""
+    return {
+        "from": transfer.source.name, "to": transfer.target.name, "amount": transfer.amount,
+        "cost": transfer.cost, "sent_ts": transfer.sent_ts, "arrival_ts": transfer.arrival_ts,
+        "arrived": transfer.arrived,
+    }
