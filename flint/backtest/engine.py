@@ -140,7 +140,6 @@ class BacktestEngine:
         self.history_size = int(history_size)
         self.allow_short = bool(allow_short)
         self.max_resting_orders = int(max_resting_orders)
-        self.last_context: BacktestContext | None = None
 
     # Venues and accounts
 
@@ -228,7 +227,6 @@ class BacktestEngine:
             transfer_default=fallback,
         )
         ctx = BacktestContext(core)
-        self.last_context = ctx
         started = time.perf_counter()
         core.run(self.strategy, ctx, accepts_ctx(self.strategy))
         result = self._result(core, ctx)
