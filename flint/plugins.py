@@ -15,6 +15,7 @@ DEFAULT_PLUGINS = (
     "flint._builtins.venues",
     "flint._builtins.providers",
     "flint._builtins.indicators",
+    "flint._builtins.fills",
 )
 
 def _strategy(name: str, obj: object) -> str | None:

@@ -9,4 +9,11 @@ HOT_MODULES = (
     "flint_core.records",
     "flint_core.series",
     "flint_core.indicators",
+    "flint_core.terms",
+    "flint_core.ledger",
+    "flint_core.margin",
+    "flint_core.fills",
+    "flint_core.matching",
+    "flint_core.feeds",
+    "flint_core.loop",
 )

@@ -6,15 +6,27 @@ Compiled native instances cannot be unpickled through the dataclass machinery,
 so every record defines ``__reduce__`` to rebuild itself from its fields.
 The mutable records (Order, Position, PositionInfo, AccountState) belong to one
 owner: never share one between a strategy and an engine.
+
+:class:`Candle` writes its own ``__init__``: the backtest engine builds one per bar,
+and mypyc compiles an explicit ``__init__`` natively (about 20 ns) where it keeps the
+dataclass-generated one interpreted (about 800 ns).
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from flint_core.enums import OrderStatus, OrderType, Side, TimeInForce
 
 
-@dataclass(frozen=True, slots=True)
+def _probe() -> None:
+    """A plain function in the pure build, a builtin once mypyc compiles this module."""
+
+
+#: True when this module runs mypyc-compiled.
+NATIVE: Final = type(_probe).__name__ != "function"
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class Candle:
     """One OHLCV bar; ``ts`` is the bar's open time in unix seconds (UTC)."""
 
@@ -28,6 +40,33 @@ class Candle:
     resolution_s: int = 3600
     venue: str = "default"
 
+    def __init__(
+        self,
+        ts: int,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+        market: str = "",
+        resolution_s: int = 3600,
+        venue: str = "default",
+    ) -> None:
+        if NATIVE:  # compiled: native field writes, the frozen __setattr__ is not involved
+            self.ts = ts  # type: ignore[misc]
+            self.open = open  # type: ignore[misc]
+            self.high = high  # type: ignore[misc]
+            self.low = low  # type: ignore[misc]
+            self.close = close  # type: ignore[misc]
+            self.volume = volume  # type: ignore[misc]
+            self.market = market  # type: ignore[misc]
+            self.resolution_s = resolution_s  # type: ignore[misc]
+            self.venue = venue  # type: ignore[misc]
+        else:  # pure Python: what the dataclass-generated __init__ of a frozen class does
+            values = (ts, open, high, low, close, volume, market, resolution_s, venue)
+            for name, value in zip(_CANDLE_FIELDS, values, strict=True):
+                object.__setattr__(self, name, value)
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             Candle,
@@ -36,6 +75,11 @@ class Candle:
                 self.market, self.resolution_s, self.venue,
             ),
         )
+
+
+_CANDLE_FIELDS: Final = (
+    "ts", "open", "high", "low", "close", "volume", "market", "resolution_s", "venue",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +137,7 @@ class FundingRate:
     @property
     def hourly_rate(self) -> float:
         """The rate scaled to one hour, for comparing venues with different intervals."""
-        return self.rate * 3600.0 / self.interval_s
+        return self.rate * (3600.0 / self.interval_s)  # exact for 1 h and 8 h intervals
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (

@@ -29,7 +29,11 @@ def test_hot_modules_are_extension_modules():
     for name in HOT_MODULES:
         module = importlib.import_module(name)
         assert any(module.__file__.endswith(s) for s in EXTENSION_SUFFIXES), module.__file__
-        assert type(module.__dict__.get("CandleSeries", module.__dict__.get("Candle"))) is type
+    from flint_core.records import NATIVE, Candle
+    from flint_core.series import CandleSeries
+
+    assert NATIVE
+    assert type(Candle) is type and type(CandleSeries) is type
 
 
 def test_flint_sdk_is_installed_from_this_checkout_not_an_index(repo_root):

@@ -1,3 +1,10 @@
+from flint.execution.fill_models import (
+    ClosePriceFill,
+    FillPipeline,
+    NextBarOpenFill,
+    SlippageFill,
+)
+from flint.testing.contracts import FillModelContract
 from flint.testing.plugin import real_data_dir
 
 
@@ -10,3 +17,23 @@ def test_real_data_location_follows_the_environment(tmp_path, monkeypatch):
     assert real_data_dir(tmp_path / "repo") == tmp_path / "shared" / "data"
     monkeypatch.setenv("FLINT_TEST_DATA", str(tmp_path / "elsewhere"))
     assert real_data_dir(tmp_path / "repo") == tmp_path / "elsewhere"
+
+
+class TestClosePriceFillContract(FillModelContract):
+    def make_model(self):
+        return ClosePriceFill()
+
+
+class TestNextBarOpenFillContract(FillModelContract):
+    def make_model(self):
+        return NextBarOpenFill()
+
+
+class TestSlippageFillContract(FillModelContract):
+    def make_model(self):
+        return SlippageFill(12.5)
+
+
+class TestFillPipelineContract(FillModelContract):
+    def make_model(self):
+        return FillPipeline(latency_seed=9)

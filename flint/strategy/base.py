@@ -11,6 +11,7 @@ import abc
 from collections.abc import Sequence
 from typing import Any
 
+from flint.execution.context import ExecutionContext
 from flint_core.enums import Signal
 from flint_core.records import Candle
 
@@ -30,7 +31,7 @@ class Strategy(abc.ABC):
         self,
         candle: Candle,
         history: Sequence[Candle],
-        ctx: Any | None = None,
+        ctx: ExecutionContext | None = None,
     ) -> Signal:
         """Decide on ``candle`` given the earlier bars in ``history``."""
 

@@ -8,6 +8,7 @@ Example (``tests/test_conformance.py`` of a plugin)::
         plugin_name = "myplugin"          # the entry-point name
         dist_name = "flint-myplugin"      # the distribution that provides it
 
+A plugin that registers fill models also subclasses :class:`FillModelContract`.
 Class names have no ``Test`` prefix so pytest does not collect them here.
 """
 
@@ -98,3 +99,94 @@ class PluginContract:
             assert config.maker_fee_bps <= config.taker_fee_bps, config
             assert 0 < config.maintenance_margin <= config.initial_margin, config
             assert config.max_leverage <= 1 / config.initial_margin + 1e-9, config
+
+
+class FillModelContract:
+    """A fill model quotes finite prices for at most the asked size and runs in a backtest.
+
+    Subclass it and implement ``make_model()`` returning a fresh model::
+
+        class TestMyFill(FillModelContract):
+            def make_model(self):
+                return MyBookFill(depth=3)
+    """
+
+    def make_model(self) -> Any:
+        raise NotImplementedError("return a fresh fill model from make_model()")
+
+    @staticmethod
+    def _terms() -> Any:
+        from flint_core.terms import VenueTerms
+
+        return VenueTerms("contract", 0.0005, 0.0002, impact_coefficient=0.005,
+                          base_latency_s=0.5, latency_jitter_s=0.2)
+
+    @staticmethod
+    def _bar() -> Any:
+        from flint_core.records import Candle
+
+        return Candle(0, 100.0, 101.0, 99.0, 100.5, 1_000.0, "TEST", 3600, "contract")
+
+    def test_is_a_fill_model(self) -> None:
+        from flint.execution.fill_models import FillModel
+
+        model = self.make_model()
+        assert isinstance(model, FillModel), f"{model!r} is not a FillModel (subclass it)"
+        assert isinstance(model.next_bar_open, bool)
+
+    def test_quotes_are_finite_and_never_exceed_the_asked_size(self) -> None:
+        import math
+
+        from flint.execution.fill_models import FillQuote
+
+        model = self.make_model()
+        for side in (1, -1):
+            for size in (0.001, 1.0, 50.0, 1e6):
+                quote = model.quote(side, size, 100.5, self._bar(), None, self._terms())
+                assert isinstance(quote, FillQuote), f"quote() returned {quote!r}"
+                assert quote.price > 0 and math.isfinite(quote.price), quote
+                assert 0 <= quote.size <= size, (size, quote)
+
+    def test_a_buy_never_gets_a_better_price_than_a_sell(self) -> None:
+        model = self.make_model()
+        for size in (0.5, 20.0):
+            buy = model.quote(1, size, 100.5, self._bar(), None, self._terms())
+            sell = model.quote(-1, size, 100.5, self._bar(), None, self._terms())
+            assert buy.price >= sell.price, (size, buy, sell)
+
+    def test_latency_is_non_negative_and_reproducible_after_reset(self) -> None:
+        model = self.make_model()
+        model.reset()
+        first = [model.latency_s(self._terms()) for _ in range(20)]
+        model.reset()
+        assert [model.latency_s(self._terms()) for _ in range(20)] == first
+        assert all(x >= 0 for x in first), first
+
+    def test_runs_in_a_backtest_and_accounts_for_every_fill(self) -> None:
+        from flint.backtest.engine import BacktestEngine
+        from flint_core.enums import Side, Signal
+        from flint_core.records import Candle
+
+        class Trader:
+            name = "contract-trader"
+
+            def reset(self) -> None:
+                self.bar = 0
+
+            def on_candle(self, candle: Any, history: Any, ctx: Any) -> Signal:
+                self.bar += 1
+                if self.bar % 3 == 0:
+                    side = Side.LONG if self.bar % 2 else Side.SHORT
+                    ctx.market_order(candle.market, side, 1.0)
+                return Signal.HOLD
+
+        closes = [100.0 + (i % 7) for i in range(30)]
+        candles = [Candle(i * 3600, c, c + 1, c - 1, c, 500.0, "TEST", 3600, "default")
+                   for i, c in enumerate(closes)]
+        result = BacktestEngine(Trader(), fill_model=self.make_model()).run(candles)
+        assert result.fills, "no order filled"
+        position = sum(f.size if f.side == Side.LONG else -f.size for f in result.fills)
+        cash = sum(-(f.size if f.side == Side.LONG else -f.size) * f.price - f.fee
+                   for f in result.fills)
+        expected = result.initial_capital + cash + position * closes[-1]
+        assert abs(result.final_equity - expected) <= 1e-9 * result.initial_capital

@@ -1,0 +1,1 @@
+"""Backtesting: :class:`~flint.backtest.engine.BacktestEngine` and its result."""

@@ -1,0 +1,414 @@
+"""The backtest engine: replay candles through a strategy, bar by bar.
+
+The loop itself is compiled kernel code (:mod:`flint_core.loop`, where the order of
+events within a bar is documented); this module turns the user's inputs into feeds,
+venue terms and accounts, runs the loop and builds the :class:`BacktestResult`.
+
+v1 strategies (signals): ``BUY`` opens a long on the ``default`` venue of the primary
+market when flat, sized all-in: the account's cash at the fill price net of the taker
+fee (``size = cash / (price * (1 + fee))``), so notional plus fee equals the cash.
+``SELL`` closes it. With ``allow_short=True`` the signals are symmetric: ``SELL``
+also opens an all-in short, ``BUY`` closes a short and opens a long. A new signal is
+ignored while the previous one's orders are still on their way.
+
+Venues and costs: an order trades on the venue it names (``default`` if none); fees
+come from that venue's config (maker for resting limits, taker otherwise). The
+``default`` venue is :data:`~flint_core.venues.DEFAULT_VENUE` with both fee rates set to
+``fee_rate`` (unless ``venues=`` names ``default``). Other venues come from ``venues=``
+or the registered presets (:func:`flint.venues.get_venue_config`); an unknown venue
+is an error naming the plugin that provides it.
+
+Funding (ARCHITECTURE section 5): a position pays or receives the funding of its own
+venue, at each of that venue's settlements (whatever interval the venue used):
+``rate x size x price`` with the record's oracle price, else its mark price, else the
+close of the bar that settlement falls in; longs pay a positive rate. A position on
+the ``default`` venue pays the funding of the venue its candles come from. A
+settlement at ``ts`` is applied on the bar with ``open < ts <= close`` to the position
+held at that point (after that bar's resting orders, before its new market orders).
+"""
+
+import inspect
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from flint.backtest import inputs
+from flint.backtest.result import BacktestResult, max_drawdown, periods_per_year, sharpe_ratio
+from flint.execution.backtest_context import BacktestContext
+from flint.execution.capital import VenueAllocator, transfer_record
+from flint.execution.fill_models import FillPipeline
+from flint.execution.margin import MarginEngine
+from flint_core.errors import BacktestTimeoutError
+from flint_core.feeds import EventStream, Feed
+from flint_core.ledger import Account, Ledger, PositionSlot
+from flint_core.loop import DEFAULT_VENUE, BacktestCore
+from flint_core.records import Position
+from flint_core.terms import VenueTerms, terms_from_config
+from flint_core.venues import DEFAULT_VENUE as DEFAULT_CONFIG
+from flint_core.venues import VenueConfig
+
+__all__ = ["BacktestEngine", "BacktestResult", "BacktestTimeoutError"]
+
+#: Fewer closed trades than this raise ``low_trade_count``.
+LOW_TRADE_COUNT = 5
+#: Traded notional per year above this multiple of average equity raises ``high_turnover``.
+HIGH_TURNOVER = 100.0
+
+
+def accepts_ctx(strategy: Any) -> bool:
+    """Whether ``strategy.on_candle`` takes a third (``ctx``) argument."""
+    try:
+        signature = inspect.signature(strategy.on_candle)
+    except (TypeError, ValueError):
+        return True
+    params = list(signature.parameters.values())
+    if "ctx" in signature.parameters:
+        return True
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return True
+    positional = [
+        p for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    return len(positional) >= 3
+
+
+class BacktestEngine:
+    """Event-driven candle replay of one strategy.
+
+    The seed's arguments come first. Beyond them (keyword-only):
+    ``borrow_snapshots`` and ``oracle_prices`` (more event data), ``venues`` (venue
+    configs by name, over the registered presets), ``history_size`` (bars in
+    ``history``, default 500), ``allow_short`` (v1 ``SELL`` opens shorts) and
+    ``max_resting_orders`` (open limit/stop/take-profit orders at a time).
+    ``max_runtime_s`` = 0 disables the time limit.
+    """
+
+    def __init__(
+        self,
+        strategy: Any,
+        initial_capital: float = 10_000.0,
+        fee_rate: float = 0.0005,
+        fill_model: Any = None,
+        funding_rates: list[Any] | None = None,
+        orderbook_snapshots: list[Any] | None = None,
+        open_interest: list[Any] | None = None,
+        margin_engine: MarginEngine | None = None,
+        capital_allocator: VenueAllocator | None = None,
+        max_runtime_s: float = 300.0,
+        *,
+        borrow_snapshots: list[Any] | None = None,
+        oracle_prices: list[Any] | None = None,
+        venues: Mapping[str, VenueConfig] | None = None,
+        history_size: int = 500,
+        allow_short: bool = False,
+        max_resting_orders: int = 1000,
+    ) -> None:
+        if not callable(getattr(strategy, "on_candle", None)):
+            raise TypeError(f"strategy must have an on_candle method, got {strategy!r}")
+        if not (initial_capital > 0 and math.isfinite(initial_capital)):
+            raise ValueError(
+                f"initial_capital must be a finite number > 0, got {initial_capital!r}"
+            )
+        if not (0 <= fee_rate < 1):
+            raise ValueError(f"fee_rate must be within [0, 1), got {fee_rate!r}")
+        if not max_runtime_s >= 0:
+            raise ValueError(f"max_runtime_s must be >= 0 (0 disables it), got {max_runtime_s!r}")
+        if history_size < 1:
+            raise ValueError(f"history_size must be >= 1, got {history_size!r}")
+        if fill_model is not None and not callable(getattr(fill_model, "quote", None)):
+            raise TypeError(f"fill_model must be a fill model (with quote()), got {fill_model!r}")
+        self.strategy = strategy
+        self.initial_capital = float(initial_capital)
+        self.fee_rate = float(fee_rate)
+        self.fill_model = fill_model if fill_model is not None else FillPipeline()
+        self.funding_rates = funding_rates
+        self.orderbook_snapshots = orderbook_snapshots
+        self.open_interest = open_interest
+        self.margin_engine = margin_engine
+        self.capital_allocator = capital_allocator
+        self.max_runtime_s = float(max_runtime_s)
+        self.borrow_snapshots = borrow_snapshots
+        self.oracle_prices = oracle_prices
+        self.venues = dict(venues or {})
+        for name, config in self.venues.items():
+            if not isinstance(config, VenueConfig) or config.name != name:
+                raise ValueError(f"venues['{name}'] must be a VenueConfig named '{name}'")
+        self.history_size = int(history_size)
+        self.allow_short = bool(allow_short)
+        self.max_resting_orders = int(max_resting_orders)
+
+    # Venues and accounts
+
+    def venue_config(self, name: str) -> VenueConfig:
+        """The config a venue trades with in this engine (before margin overrides)."""
+        if name in self.venues:
+            return self.venues[name]
+        if name == DEFAULT_VENUE:
+            return DEFAULT_CONFIG
+        from flint.venues import get_venue_config
+
+        return get_venue_config(name)
+
+    def venue_terms(self, name: str) -> VenueTerms:
+        """The numbers the kernel charges on ``name``: ``fee_rate`` on ``default``."""
+        config = self.venue_config(name)
+        if self.margin_engine is not None:
+            config = self.margin_engine.apply(config)
+        if name == DEFAULT_VENUE and name not in self.venues:
+            return terms_from_config(config, self.fee_rate, self.fee_rate)
+        return terms_from_config(config)
+
+    def _accounts(self) -> tuple[list[Account], dict[str, Account], Account]:
+        allocator = self.capital_allocator
+        if allocator is None:
+            shared = Account(DEFAULT_VENUE, self.initial_capital)
+            return [shared], {}, shared
+        excess = allocator.total - self.initial_capital
+        if excess > 1e-9 * self.initial_capital:
+            raise ValueError(
+                f"the allocator's balances add up to {allocator.total:g}, more than "
+                f"initial_capital={self.initial_capital:g}"
+            )
+        accounts = [Account(v, b) for v, b in allocator.initial_balances.items()]
+        by_venue = {a.name: a for a in accounts}
+        default = by_venue.get(DEFAULT_VENUE)
+        if default is None:
+            default = Account(DEFAULT_VENUE, max(0.0, -excess))
+            accounts.append(default)
+        return accounts, by_venue, default
+
+    # Running
+
+    def run(self, candles: Any, extra_markets: Mapping[str, Any] | None = None) -> BacktestResult:
+        """Backtest on ``candles`` (a list, a ``CandleSeries`` or a dict of them).
+
+        A dict is keyed ``"market"`` or ``"venue:market"``; the market with the most
+        bars drives the loop (the strategy is called once per bar of it) and the others,
+        like ``extra_markets``, are available through ``ctx`` and tradable.
+        """
+        self.strategy.reset()
+        if _empty(candles):
+            return BacktestResult(
+                initial_capital=self.initial_capital, final_equity=self.initial_capital,
+                strategy_warnings=["no_data: no candles to backtest"],
+            )
+        feeds = inputs.build_feeds(candles, extra_markets, self.history_size)
+        accounts, by_venue, default = self._accounts()
+        ledger = Ledger(accounts)
+        allocator = self.capital_allocator
+        routes: dict[tuple[str, str], tuple[float, float]] = {}
+        fallback = (1800.0, 1.0)
+        if allocator is not None:
+            routes = {k: (r.time_s, r.cost_usd) for k, r in allocator.routes.items()}
+            fallback = (allocator.default.time_s, allocator.default.cost_usd)
+        model = self.fill_model
+        model.reset()
+        core = BacktestCore(
+            feeds,
+            model,
+            ledger,
+            self.venue_terms,
+            by_venue,
+            default,
+            inputs.funding_streams(self.funding_rates),
+            inputs.book_streams(self.orderbook_snapshots),
+            inputs.open_interest_streams(self.open_interest),
+            inputs.oracle_streams(self.oracle_prices),
+            inputs.borrow_streams(self.borrow_snapshots),
+            margin=self.margin_engine is not None,
+            allow_short=self.allow_short,
+            max_resting=self.max_resting_orders,
+            max_runtime_s=self.max_runtime_s,
+            transfer_routes=routes,
+            transfer_default=fallback,
+        )
+        ctx = BacktestContext(core)
+        started = time.perf_counter()
+        core.run(self.strategy, ctx, accepts_ctx(self.strategy))
+        result = self._result(core, ctx)
+        result.logs.append(f"ran {feeds[0].n} bars in {time.perf_counter() - started:.3f} s")
+        return result
+
+    # Results
+
+    def _result(self, core: BacktestCore, ctx: BacktestContext) -> BacktestResult:
+        ledger = core.ledger
+        primary = core.feeds[0]
+        curve = core.equity_curve
+        final = ledger.equity()
+        trades = ledger.trades
+        winners = sum(1 for t in trades if t.pnl > 0)
+        series = np.fromiter(curve, dtype=np.float64, count=len(curve))
+        with_start = np.concatenate(([ledger.initial], series))
+        per_pnl: dict[str, float] = {}
+        per_trades: dict[str, int] = {}
+        per_funding: dict[str, float] = {}
+        per_fees: dict[str, float] = {}
+        for slot in ledger.slots:
+            v = slot.venue
+            net = slot.realized - slot.fees - slot.funding - slot.borrow
+            if slot.size != 0.0:
+                net += slot.unrealized()
+            per_pnl[v] = per_pnl.get(v, 0.0) + net
+            per_trades[v] = per_trades.get(v, 0) + slot.closed_trades
+            per_funding[v] = per_funding.get(v, 0.0) - slot.funding
+            per_fees[v] = per_fees.get(v, 0.0) + slot.fees
+        for account in ledger.accounts:
+            if account.transfer_costs:
+                per_pnl[account.name] = per_pnl.get(account.name, 0.0) - account.transfer_costs
+        open_positions = [
+            _open_record(slot) for slot in ledger.slots if slot.size != 0.0
+        ]
+        result = BacktestResult(
+            total_pnl=final - ledger.initial,
+            win_rate=winners / len(trades) if trades else 0.0,
+            max_drawdown=max_drawdown(with_start),
+            sharpe_ratio=sharpe_ratio(with_start, primary.resolution_s),
+            total_trades=len(trades),
+            winning_trades=winners,
+            losing_trades=len(trades) - winners,
+            positions=list(trades),
+            equity_curve=curve,
+            fills=list(ledger.fills),
+            total_fees=ledger.fees,
+            funding_paid=ledger.funding,
+            strategy_warnings=[],
+            per_venue_pnl=per_pnl,
+            per_venue_trades=per_trades,
+            per_venue_funding_income=per_funding,
+            total_tx_costs=0.0,
+            jupiter_borrow_paid=ledger.borrow,
+            borrow_payments=list(ledger.borrow_payments),
+            margin_stats=self._margin_stats(core),
+            initial_capital=ledger.initial,
+            final_equity=final,
+            resolution_s=primary.resolution_s,
+            timestamps=primary.series.timestamps,
+            open_positions=open_positions,
+            funding_payments=list(ledger.funding_payments),
+            transfers=[transfer_record(t) for t in ledger.transfers],
+            transfer_costs=ledger.transfer_costs,
+            per_venue_fees=per_fees,
+            logs=list(ctx.logs),
+        )
+        result.strategy_warnings = self._warnings(core, result, series)
+        return result
+
+    def _margin_stats(self, core: BacktestCore) -> dict[str, Any] | None:
+        if self.margin_engine is None:
+            return None
+        return {
+            "liquidations": core.liquidations,
+            "rejections": core.warning_counts.get("margin_rejected", 0),
+            "max_leverage": core.max_leverage,
+            "min_margin_ratio": (
+                None if math.isinf(core.min_margin_ratio) else core.min_margin_ratio
+            ),
+            "peak_margin_used": core.peak_margin_used,
+        }
+
+    def _warnings(
+        self, core: BacktestCore, result: BacktestResult, curve: np.ndarray
+    ) -> list[str]:
+        notes = list(core.warnings)
+        notes += _funding_warnings(core)
+        notes += _coverage_warnings(core)
+        if result.total_trades < LOW_TRADE_COUNT:
+            notes.append(
+                f"low_trade_count: {result.total_trades} closed trade(s); fewer than "
+                f"{LOW_TRADE_COUNT} makes win rate and Sharpe meaningless"
+            )
+        bars = len(curve)
+        if bars and core.ledger.traded_notional > 0:
+            average = float(np.mean(curve))
+            years = bars / periods_per_year(core.feeds[0].resolution_s)
+            if average > 0 and years > 0:
+                turnover = core.ledger.traded_notional / average / years
+                if turnover > HIGH_TURNOVER:
+                    notes.append(
+                        f"high_turnover: traded {turnover:.0f}x average equity per year; "
+                        f"results are dominated by costs and fill assumptions"
+                    )
+        for code, count in sorted(core.warning_counts.items()):
+            hidden = count - sum(1 for n in core.warnings if n.startswith(f"{code}:"))
+            if hidden > 0:
+                notes.append(f"{code}: ... and {hidden} more")
+        return notes
+
+
+def _empty(candles: Any) -> bool:
+    if isinstance(candles, Mapping):
+        return all(_empty(v) for v in candles.values()) if candles else True
+    try:
+        return len(candles) == 0
+    except TypeError:
+        return False
+
+
+def _open_record(slot: PositionSlot) -> Position:
+    return Position(
+        slot.entry_price, slot.size, slot.entry_ts, slot.mark, 0, slot.unrealized(), False,
+        slot.market, slot.venue,
+    )
+
+
+def _funding_warnings(core: BacktestCore) -> list[str]:
+    notes = []
+    given = sorted({f"{s.venue}/{s.market}" for s in core.funding})
+    for slot in core.ledger.slots:
+        if not slot.held or slot.funding_linked:
+            continue
+        feed = core.feeds[slot.feed]
+        via = f" (candles from {feed.venue})" if slot.venue == DEFAULT_VENUE else ""
+        notes.append(
+            f"no_funding_data: {slot.venue}/{slot.market}{via} held a position but no funding "
+            f"applies to it; funding given for: {', '.join(given) or 'nothing'}"
+        )
+    return notes
+
+
+def _coverage_warnings(core: BacktestCore) -> list[str]:
+    notes = []
+    for feed in core.feeds:
+        ts = feed.series.timestamps
+        if ts.size < 2:
+            continue
+        gaps = np.flatnonzero(np.diff(ts) > feed.resolution_s)
+        if gaps.size:
+            missing = int(((np.diff(ts)[gaps] // feed.resolution_s) - 1).sum())
+            first = int(ts[gaps[0]])
+            notes.append(
+                f"coverage_gap: {feed.key} misses {missing} bar(s) in {gaps.size} gap(s), "
+                f"the first after ts={first}"
+            )
+    for stream in core.funding:
+        if not stream.slots:
+            continue
+        notes += _funding_gaps(stream, core.feeds[stream.slots[0].feed])
+    return notes
+
+
+def _funding_gaps(stream: EventStream, feed: Feed) -> list[str]:
+    ts = np.asarray(stream.ts, dtype=np.int64)
+    intervals = np.asarray([r.interval_s for r in stream.records], dtype=np.int64)
+    first_bar = int(feed.series.timestamps[0])
+    last_close = int(feed.series.timestamps[-1]) + feed.resolution_s
+    notes = []
+    label = f"funding of {stream.venue}/{stream.market}"
+    if ts[0] > first_bar + intervals[0]:
+        notes.append(f"coverage_gap: {label} starts at ts={int(ts[0])}, after the first bar")
+    if ts[-1] + intervals[-1] < last_close:
+        notes.append(f"coverage_gap: {label} ends at ts={int(ts[-1])}, before the last bar")
+    inside = (ts > first_bar) & (ts <= last_close)
+    steps = np.diff(ts)
+    late = np.flatnonzero((steps > 1.5 * intervals[1:]) & inside[1:])
+    if late.size:
+        notes.append(
+            f"coverage_gap: {label} has {late.size} missing settlement gap(s), the first "
+            f"after ts={int(ts[late[0]])}"
+        )
+    return notes

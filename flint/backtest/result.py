@@ -1,0 +1,124 @@
+"""What a backtest returns, and the metrics computed from it.
+
+Conventions: ``total_pnl`` is final equity (open positions marked at the last close)
+minus the starting capital. A closed trade is one record per position reduction
+(partial closes and liquidations count); it wins when its price PnL is > 0 (fees,
+funding and borrow are reported separately). Returns are per bar of the equity
+curve, which starts from the initial capital; Sharpe is annualised with
+365 x 86400 / resolution bars a year (ARCHITECTURE section 5).
+"""
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from flint_core.records import Fill, Position
+
+SECONDS_PER_YEAR = 365 * 86400
+
+
+def periods_per_year(resolution_s: int) -> float:
+    """Bars in a 365-day year at ``resolution_s``."""
+    return SECONDS_PER_YEAR / resolution_s
+
+
+def max_drawdown(equity: np.ndarray) -> float:
+    """Largest fall from a running peak, as a fraction of that peak (0.0 if none)."""
+    if equity.size == 0:
+        return 0.0
+    peaks = np.maximum.accumulate(equity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        falls = np.where(peaks > 0, (peaks - equity) / peaks, 0.0)
+    return float(falls.max())
+
+
+def sharpe_ratio(equity: np.ndarray, resolution_s: int) -> float:
+    """Annualised mean / sample std of simple bar returns; 0.0 when undefined."""
+    if equity.size < 3:
+        return 0.0
+    prev = equity[:-1]
+    if np.any(prev <= 0):
+        return 0.0
+    returns = equity[1:] / prev - 1.0
+    std = float(returns.std(ddof=1))
+    if not std > 1e-12:
+        return 0.0
+    return float(returns.mean() / std * math.sqrt(periods_per_year(resolution_s)))
+
+
+def _record(obj: Any) -> dict[str, Any]:
+    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        return value.value if hasattr(value, "value") else value
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _record(value)
+    return value
+
+
+@dataclass
+class BacktestResult:
+    """Outcome of :meth:`BacktestEngine.run <flint.backtest.engine.BacktestEngine.run>`.
+
+    The seed's fields come first; the rest add what a reference check needs
+    (starting capital, open positions, every funding payment, transfers).
+    ``per_venue_pnl`` is realised + unrealised - fees - funding - borrow - transfer costs
+    of each venue (it sums to ``total_pnl``); ``per_venue_funding_income`` is funding
+    received (> 0) or paid (< 0); ``funding_paid`` > 0 means paid.
+    """
+
+    total_pnl: float = 0.0
+    win_rate: float = 0.0
+    max_drawdown: float = 0.0
+    sharpe_ratio: float = 0.0
+    total_trades: int = 0
+    winning_trades: int = 0
+    losing_trades: int = 0
+    positions: list[Position] = field(default_factory=list)
+    equity_curve: list[float] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    total_fees: float = 0.0
+    funding_paid: float = 0.0
+    strategy_warnings: list[str] = field(default_factory=list)
+    per_venue_pnl: dict[str, float] = field(default_factory=dict)
+    per_venue_trades: dict[str, int] = field(default_factory=dict)
+    per_venue_funding_income: dict[str, float] = field(default_factory=dict)
+    total_tx_costs: float = 0.0
+    jupiter_borrow_paid: float = 0.0
+    borrow_payments: list[tuple[int, str, str, float, float, float]] = field(
+        default_factory=list
+    )
+    margin_stats: dict[str, Any] | None = None
+    # Beyond the seed
+    initial_capital: float = 0.0
+    final_equity: float = 0.0
+    resolution_s: int = 3600
+    timestamps: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    open_positions: list[Position] = field(default_factory=list)
+    funding_payments: list[tuple[int, str, str, float, float, float]] = field(
+        default_factory=list
+    )
+    transfers: list[dict[str, Any]] = field(default_factory=list)
+    transfer_costs: float = 0.0
+    per_venue_fees: dict[str, float] = field(default_factory=dict)
+    logs: list[str] = field(default_factory=list)
+
+    @property
+    def total_return(self) -> float:
+        """``total_pnl`` as a fraction of the starting capital."""
+        return self.total_pnl / self.initial_capital if self.initial_capital else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as plain JSON-friendly values (records become dicts)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}

@@ -1,0 +1,337 @@
+"""The execution context of a backtest: orders go to the compiled bar loop.
+
+Orders placed while the strategy runs on a bar are filled after it returns (market
+orders, subject to the fill model's latency) or rest until a later bar reaches them
+(limit, stop and take-profit orders); see :mod:`flint_core.loop` for the order of
+events within a bar. Data getters only reveal what is known by the current bar's
+close: candles that have closed, events stamped at or before it.
+"""
+
+import copy
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from flint.execution.capital import transfer_record
+from flint.execution.context import DEFAULT_VENUE, ExecutionContext
+from flint_core.enums import Side, TimeInForce
+from flint_core.feeds import EventStream, Feed
+from flint_core.loop import BacktestCore
+from flint_core.margin import exposure
+from flint_core.matching import GTC, IOC, LIMIT, MARKET, STOP, TAKE_PROFIT
+from flint_core.records import (
+    AccountState,
+    Candle,
+    FundingRate,
+    Order,
+    OrderbookSnapshot,
+    PositionInfo,
+)
+
+_TIF_CODES = {TimeInForce.IOC: IOC, TimeInForce.FOK: 1, TimeInForce.GTC: GTC}
+
+
+def _side(side: Any) -> int:
+    try:
+        return Side(side).sign
+    except ValueError:
+        raise ValueError(f"side must be Side.LONG or Side.SHORT, got {side!r}") from None
+
+
+def _positive(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not (number > 0.0 and math.isfinite(number)):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return number
+
+
+def _market(market: Any) -> str:
+    if not isinstance(market, str) or not market:
+        raise ValueError(f"market must be a non-empty string, got {market!r}")
+    return market
+
+
+class BacktestContext(ExecutionContext):
+    """``ctx`` of a backtest; built by :class:`~flint.backtest.engine.BacktestEngine`."""
+
+    def __init__(self, core: BacktestCore) -> None:
+        self._core = core
+        self.logs: list[str] = []
+
+    # State
+
+    @property
+    def account(self) -> AccountState:
+        ledger = self._core.ledger
+        unrealized = ledger.unrealized()
+        equity = ledger.cash + unrealized
+        notional, used = exposure(ledger)
+        return AccountState(
+            equity, ledger.cash, unrealized, used, equity - used,
+            notional / equity if equity > 0 else 0.0,
+        )
+
+    @property
+    def positions(self) -> list[PositionInfo]:
+        return [
+            PositionInfo(
+                s.market, Side.LONG if s.size > 0 else Side.SHORT, abs(s.size), s.entry_price,
+                s.unrealized(), s.entry_ts, s.venue,
+            )
+            for s in self._core.ledger.open
+        ]
+
+    @property
+    def pending_orders(self) -> list[Order]:
+        return [copy.copy(t.order) for t in self._core.queue.open_tickets()]
+
+    @property
+    def current_candle(self) -> Candle | None:
+        return self._core.candle
+
+    @property
+    def timestamp(self) -> int:
+        return self._core.now
+
+    @property
+    def markets(self) -> list[str]:
+        return sorted(self._core.feeds_by_market)
+
+    # Orders
+
+    def market_order(
+        self,
+        market: str,
+        side: Side,
+        size: float,
+        reduce_only: bool = False,
+        tag: str = "",
+        venue: str = DEFAULT_VENUE,
+        *,
+        time_in_force: TimeInForce = TimeInForce.IOC,
+    ) -> str:
+        tif = _TIF_CODES.get(TimeInForce(time_in_force))
+        return self._place(MARKET, market, side, size, 0.0, reduce_only, tag, venue,
+                           IOC if tif is None else tif)
+
+    def limit_order(
+        self,
+        market: str,
+        side: Side,
+        size: float,
+        price: float,
+        reduce_only: bool = False,
+        tag: str = "",
+        venue: str = DEFAULT_VENUE,
+    ) -> str:
+        return self._place(LIMIT, market, side, size, _positive("price", price), reduce_only,
+                           tag, venue, GTC)
+
+    def stop_order(
+        self,
+        market: str,
+        side: Side,
+        size: float,
+        trigger_price: float,
+        tag: str = "",
+        venue: str = DEFAULT_VENUE,
+        *,
+        reduce_only: bool = True,
+    ) -> str:
+        return self._place(STOP, market, side, size, _positive("trigger_price", trigger_price),
+                           reduce_only, tag, venue, IOC)
+
+    def take_profit_order(
+        self,
+        market: str,
+        side: Side,
+        size: float,
+        trigger_price: float,
+        tag: str = "",
+        venue: str = DEFAULT_VENUE,
+        *,
+        reduce_only: bool = True,
+    ) -> str:
+        return self._place(TAKE_PROFIT, market, side, size,
+                           _positive("trigger_price", trigger_price), reduce_only, tag, venue, IOC)
+
+    def _place(
+        self,
+        kind: int,
+        market: str,
+        side: Side,
+        size: float,
+        price: float,
+        reduce_only: bool,
+        tag: str,
+        venue: str,
+        tif: int,
+    ) -> str:
+        return self._core.place(
+            kind, _market(market), _side(side), _positive("size", size), price,
+            bool(reduce_only), str(tag), _market(venue), tif,
+        )
+
+    def cancel(self, order_id: str) -> bool:
+        return self._core.cancel(order_id)
+
+    def cancel_all(self, market: str | None = None) -> int:
+        return self._core.cancel_all(market)
+
+    def log(self, message: str) -> None:
+        """Keep a line ``[ts] message``; lines starting with WARNING become result warnings."""
+        text = str(message)
+        self.logs.append(f"[{self._core.now}] {text}")
+        if text.upper().startswith("WARNING"):
+            self._core.warn("strategy", text)
+
+    # Market data
+
+    def _feed(self, market: str | None, venue: str | None = None) -> Feed:
+        core = self._core
+        name = market if market is not None else core.feeds[0].market
+        if venue is not None:
+            return core.feeds[core.feed_index(venue, name)]
+        found = core.feeds_by_market.get(name)
+        if not found:  # let the core raise, naming the markets with data
+            return core.feeds[core.feed_index(DEFAULT_VENUE, name)]
+        return core.feeds[0 if 0 in found else found[0]]
+
+    def get_candles(
+        self, market: str, lookback: int = 50, *, venue: str | None = None
+    ) -> Sequence[Candle]:
+        """Closed bars of ``market`` up to the current bar's close, newest last.
+
+        For the primary market that includes the current bar (also given as ``candle``);
+        ``venue`` picks one when the market has candles from several venues.
+        """
+        return self._feed(market, venue).closed_window(int(lookback))
+
+    def _market_name(self, market: str | None) -> str:
+        return market if market is not None else self._core.feeds[0].market
+
+    def _streams(self, group: list[EventStream], market: str | None) -> list[EventStream]:
+        name = self._market_name(market)
+        return [s for s in group if s.market == name and s.pos > 0]
+
+    def _pick(self, group: list[EventStream], market: str | None,
+              venue: str | None) -> EventStream | None:
+        streams = self._streams(group, market)
+        if venue is not None:
+            streams = [s for s in streams if s.venue == venue]
+        if not streams:
+            return None
+        core = self._core
+        preferred = {core.feeds[i].venue for i in core.feeds_by_market.get(
+            self._market_name(market), [])}
+        streams.sort(key=lambda s: (s.venue not in preferred, s.venue))
+        return streams[0]
+
+    def get_funding_rate(
+        self, market: str | None = None, *, venue: str | None = None
+    ) -> float | None:
+        """Latest hourly funding rate (``venue`` default: the market's candle venue)."""
+        stream = self._pick(self._core.funding, market, venue)
+        latest: FundingRate | None = stream.latest() if stream else None
+        return latest.hourly_rate if latest is not None else None
+
+    def get_funding_rates(
+        self, market: str | None = None, lookback: int = 24, *, venue: str | None = None
+    ) -> list[tuple[int, float]]:
+        stream = self._pick(self._core.funding, market, venue)
+        if stream is None:
+            return []
+        return [(r.ts, r.hourly_rate) for r in stream.revealed(lookback)]
+
+    def get_funding_by_venue(
+        self, market: str | None = None, lookback: int = 24
+    ) -> dict[str, list[tuple[int, float]]]:
+        return {
+            s.venue: [(r.ts, r.hourly_rate) for r in s.revealed(lookback)]
+            for s in self._streams(self._core.funding, market)
+        }
+
+    def get_venue_snapshots(
+        self, market: str | None = None, lookback: int = 24
+    ) -> dict[str, list[FundingRate]]:
+        return {s.venue: s.revealed(lookback) for s in self._streams(self._core.funding, market)}
+
+    def get_borrow_rate(self, market: str, venue: str) -> float | None:
+        stream = self._pick(self._core.borrow, market, venue)
+        latest = stream.latest() if stream else None
+        return float(latest.rate_hourly) if latest is not None else None
+
+    def get_borrow_rates(
+        self, market: str, venue: str, lookback: int = 24
+    ) -> list[tuple[int, float]]:
+        stream = self._pick(self._core.borrow, market, venue)
+        if stream is None:
+            return []
+        return [(r.ts, r.rate_hourly) for r in stream.revealed(lookback)]
+
+    def get_orderbook(
+        self, market: str | None = None, *, venue: str | None = None
+    ) -> OrderbookSnapshot | None:
+        stream = self._pick(self._core.books, market, venue)
+        latest: OrderbookSnapshot | None = stream.latest() if stream else None
+        return latest
+
+    def get_impact_price(
+        self, market: str, side: Side, size: float, *, venue: str = DEFAULT_VENUE
+    ) -> float | None:
+        """Average price the fill model gives a market order of ``size`` on this bar."""
+        quote = self._core.quote(_market(venue), _market(market), _side(side),
+                                 _positive("size", size))
+        return float(quote.price)
+
+    def get_open_interest(
+        self, market: str | None = None, *, venue: str | None = None
+    ) -> tuple[float, float] | None:
+        stream = self._pick(self._core.open_interest, market, venue)
+        latest = stream.latest() if stream else None
+        return (float(latest.long_oi), float(latest.short_oi)) if latest is not None else None
+
+    def get_open_interest_history(
+        self, market: str | None = None, lookback: int = 24, *, venue: str | None = None
+    ) -> list[tuple[int, float, float]]:
+        stream = self._pick(self._core.open_interest, market, venue)
+        if stream is None:
+            return []
+        return [(r.ts, r.long_oi, r.short_oi) for r in stream.revealed(lookback)]
+
+    def get_oracle_price(self, market: str | None = None) -> tuple[float, int] | None:
+        """Latest oracle price: of an oracle record or of the latest funding record."""
+        best: tuple[float, int] | None = None
+        stream = self._pick(self._core.oracles, market, None)
+        if stream is not None:
+            rec = stream.latest()
+            best = (float(rec.price), int(rec.ts))
+        for funding in self._streams(self._core.funding, market):
+            rate = funding.latest()
+            if rate.oracle_price > 0 and (best is None or rate.ts > best[1]):
+                best = (float(rate.oracle_price), int(rate.ts))
+        return best
+
+    # Capital
+
+    def venue_balance(self, venue: str) -> float:
+        core = self._core
+        if not core.accounts:
+            return float(core.ledger.cash)
+        return float(core.accounts.get(venue, core.default_account).cash)
+
+    def venue_balances(self) -> dict[str, float]:
+        core = self._core
+        if not core.accounts:
+            return {DEFAULT_VENUE: float(core.ledger.cash)}
+        return {a.name: float(a.cash) for a in core.ledger.accounts}
+
+    def transfer(self, from_venue: str, to_venue: str, amount: float) -> bool:
+        return self._core.transfer(_market(from_venue), _market(to_venue),
+                                   _positive("amount", amount))
+
+    def pending_transfers(self) -> list[dict[str, Any]]:
+        return [transfer_record(t) for t in self._core.ledger.pending]

@@ -1,0 +1,144 @@
+"""What the bar loop reads: candle feeds and time-stamped event streams.
+
+A :class:`Feed` is one (venue, market) candle series. It reads its numpy columns a
+chunk at a time into Python lists (so the compiled loop indexes lists, not arrays)
+and builds the current :class:`~flint_core.records.Candle` from them; ``history`` is
+one :class:`~flint_core.series.CandleSeries` window over the same columns, moved
+bar by bar, never copied.
+
+An :class:`EventStream` holds records of one kind (funding, order books, open
+interest, oracle prices, borrow rates) for one (venue, market), oldest first, and
+reveals them as bars close.
+"""
+
+from typing import Any, Final
+
+from flint_core.ledger import PositionSlot
+from flint_core.records import Candle
+from flint_core.series import CandleSeries
+
+#: Bars read from the numpy columns at a time.
+CHUNK: Final = 2048
+
+
+class Feed:
+    """One candle series as the loop walks it; ``pos`` is its newest closed bar (-1: none)."""
+
+    def __init__(
+        self,
+        series: CandleSeries,
+        candles: list[Candle] | None,
+        history_size: int,
+    ) -> None:
+        self.series: Final = series
+        self.candles: Final = candles
+        self.market: Final = series.market
+        self.venue: Final = series.venue
+        self.resolution_s: Final = series.resolution_s
+        self.key: Final = f"{series.venue}:{series.market}"
+        self.n: Final = len(series)
+        self.offset: Final = series.start
+        self.history_size: Final = history_size
+        self.history: Final = series.root.window(series.start, series.start)
+        self._ts: Any = series.timestamps
+        self._open: Any = series.opens
+        self._high: Any = series.highs
+        self._low: Any = series.lows
+        self._close: Any = series.closes
+        self._volume: Any = series.volumes
+        self._base = 0
+        self._c_ts: list[int] = []
+        self._c_open: list[float] = []
+        self._c_high: list[float] = []
+        self._c_low: list[float] = []
+        self._c_close: list[float] = []
+        self._c_volume: list[float] = []
+        self.slots: list[PositionSlot] = []
+        self.pos = -1
+        self.bar: Candle | None = None
+        self.close = 0.0
+
+    def _load(self, i: int) -> None:
+        stop = min(i + CHUNK, self.n)
+        self._base = i
+        self._c_ts = self._ts[i:stop].tolist()
+        self._c_open = self._open[i:stop].tolist()
+        self._c_high = self._high[i:stop].tolist()
+        self._c_low = self._low[i:stop].tolist()
+        self._c_close = self._close[i:stop].tolist()
+        self._c_volume = self._volume[i:stop].tolist()
+
+    def ts_at(self, i: int) -> int:
+        """Open time of bar ``i`` (bars are read forwards)."""
+        k = i - self._base
+        if k < 0 or k >= len(self._c_ts):
+            self._load(i)
+            k = 0
+        return self._c_ts[k]
+
+    def candle_at(self, i: int) -> Candle:
+        """Bar ``i`` as a :class:`Candle` (bars are read forwards)."""
+        if self.candles is not None:
+            return self.candles[i]
+        k = i - self._base
+        if k < 0 or k >= len(self._c_ts):
+            self._load(i)
+            k = 0
+        return Candle(
+            self._c_ts[k],
+            self._c_open[k],
+            self._c_high[k],
+            self._c_low[k],
+            self._c_close[k],
+            self._c_volume[k],
+            self.market,
+            self.resolution_s,
+            self.venue,
+        )
+
+    def advance(self, i: int) -> Candle:
+        """Make bar ``i`` the newest closed bar and move ``history`` to the bars before it."""
+        bar = self.candle_at(i)
+        self.pos = i
+        self.bar = bar
+        self.close = bar.close
+        start = i - self.history_size if i > self.history_size else 0
+        self.history.move_to(self.offset + start, self.offset + i)
+        return bar
+
+    def closed_window(self, lookback: int) -> CandleSeries:
+        """A new window of up to ``lookback`` closed bars, newest last (the newest included)."""
+        stop = self.pos + 1
+        start = max(0, stop - lookback) if lookback > 0 else stop
+        return self.series.root.window(self.offset + start, self.offset + stop)
+
+    def __repr__(self) -> str:
+        return f"Feed({self.key}, {self.n} bars, pos={self.pos})"
+
+
+class EventStream:
+    """Records of one kind for one (venue, market), oldest first; ``pos`` of them revealed."""
+
+    def __init__(self, venue: str, market: str, records: list[Any], ts: list[int]) -> None:
+        if len(records) != len(ts):
+            raise ValueError("an event stream needs one timestamp per record")
+        self.venue: Final = venue
+        self.market: Final = market
+        self.records: Final = records
+        self.ts: Final = ts
+        self.n: Final = len(records)
+        self.pos = 0
+        self.slots: list[PositionSlot] = []
+
+    def latest(self) -> Any:
+        """The newest revealed record, or None."""
+        return self.records[self.pos - 1] if self.pos > 0 else None
+
+    def revealed(self, lookback: int) -> list[Any]:
+        """Up to ``lookback`` newest revealed records, oldest first."""
+        if lookback <= 0:
+            return []
+        return self.records[max(0, self.pos - lookback) : self.pos]
+
+    def __repr__(self) -> str:
+        return f"EventStream({self.venue}:{self.market}, {self.pos}/{self.n})"
