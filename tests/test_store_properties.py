@@ -93,7 +93,10 @@ def test_query_returns_exactly_the_bars_in_the_inclusive_range(store, rows, star
         if (start_ts is None or c.ts >= start_ts) and (end_ts is None or c.ts <= end_ts)
     ]
     if limit is not None:
-        expected = expected[:limit] if start_ts is not None else expected[len(expected) - limit:]
+        expected = (
+            expected[:limit] if start_ts is not None
+            else expected[max(0, len(expected) - limit):]
+        )
         expected = expected if limit else []
     got = store.query_candles(market, RES, start_ts=start_ts, end_ts=end_ts, limit=limit)
     assert got == expected

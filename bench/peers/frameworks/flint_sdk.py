@@ -16,9 +16,9 @@ upstream design) and closes on SELL. The bar index is counted by the strategy, s
 from importlib import metadata
 
 import numpy as np
+
 from flint.backtest.engine import BacktestEngine
 from flint.execution.fill_models import ClosePriceFill, FillPipeline
-
 from flint.models import Signal
 from flint.strategy.base import Strategy
 from flint_core.compiled import is_compiled

@@ -17,9 +17,9 @@ MACrossoverStrategy. Realised PnL is rounded to 8 decimals by the engine.
 from importlib import metadata
 
 import numpy as np
+
 from flint.backtest.engine import BacktestEngine
 from flint.execution.fill_models import ClosePriceFill
-
 from flint.models import Candle, Signal
 from flint.strategy.base import Strategy
 
