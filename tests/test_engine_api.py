@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
+from flint.analytics.metrics import bar_returns, max_drawdown, sharpe_ratio
 from flint.backtest.engine import BacktestEngine, BacktestResult, BacktestTimeoutError
-from flint.backtest.result import max_drawdown, sharpe_ratio
 from flint.execution.fill_models import ClosePriceFill, FillPipeline
 from flint.models import (
     Candle,
@@ -267,8 +267,11 @@ def test_result_metrics_and_dict():
 
 def test_metric_helpers_handle_edge_cases():
     assert max_drawdown(np.array([])) == 0.0
-    assert sharpe_ratio(np.array([1.0, 1.0, 1.0]), H) == 0.0
-    assert sharpe_ratio(np.array([1.0, -1.0, 2.0]), H) == 0.0
+    ppy = 365 * 86400 / H
+    assert sharpe_ratio(bar_returns(np.array([1.0, 1.0, 1.0])), ppy) == 0.0
+    # returns stop once equity is gone: [1, -1, 2] gives [-2, 0], a losing Sharpe
+    assert bar_returns(np.array([1.0, -1.0, 2.0])).tolist() == [-2.0, 0.0]
+    assert sharpe_ratio(bar_returns(np.array([1.0, -1.0, 2.0])), ppy) < 0
     assert BacktestResult().to_dict()["timestamps"] == []
 
 

@@ -32,13 +32,13 @@ def safe_ratio(numerator: float, denominator: float) -> float:
 
 
 def bar_returns(equity: Sequence[float] | FloatArray) -> FloatArray:
-    """Simple returns between consecutive equity points (0 where equity was 0)."""
+    """Simple returns between consecutive equity points (0 after equity reached <= 0)."""
     eq = np.asarray(equity, dtype=np.float64)
     if eq.size < 2:
         return np.zeros(0)
     prev = eq[:-1]
     out = np.zeros(eq.size - 1)
-    np.divide(eq[1:] - prev, prev, out=out, where=prev != 0)
+    np.divide(eq[1:] - prev, prev, out=out, where=prev > 0)
     return out
 
 

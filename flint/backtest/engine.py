@@ -35,8 +35,9 @@ from typing import Any
 
 import numpy as np
 
+from flint.analytics.metrics import bar_returns, max_drawdown, periods_per_year, sharpe_ratio
 from flint.backtest import inputs
-from flint.backtest.result import BacktestResult, max_drawdown, periods_per_year, sharpe_ratio
+from flint.backtest.result import BacktestResult
 from flint.execution.backtest_context import BacktestContext
 from flint.execution.capital import VenueAllocator, transfer_record
 from flint.execution.fill_models import FillPipeline
@@ -267,7 +268,9 @@ class BacktestEngine:
             total_pnl=final - ledger.initial,
             win_rate=winners / len(trades) if trades else 0.0,
             max_drawdown=max_drawdown(with_start),
-            sharpe_ratio=sharpe_ratio(with_start, primary.resolution_s),
+            sharpe_ratio=sharpe_ratio(
+                bar_returns(with_start), periods_per_year(primary.resolution_s)
+            ),
             total_trades=len(trades),
             winning_trades=winners,
             losing_trades=len(trades) - winners,

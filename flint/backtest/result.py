@@ -9,44 +9,12 @@ curve, which starts from the initial capital; Sharpe is annualised with
 """
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from flint_core.records import Fill, Position
-
-SECONDS_PER_YEAR = 365 * 86400
-
-
-def periods_per_year(resolution_s: int) -> float:
-    """Bars in a 365-day year at ``resolution_s``."""
-    return SECONDS_PER_YEAR / resolution_s
-
-
-def max_drawdown(equity: np.ndarray) -> float:
-    """Largest fall from a running peak, as a fraction of that peak (0.0 if none)."""
-    if equity.size == 0:
-        return 0.0
-    peaks = np.maximum.accumulate(equity)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        falls = np.where(peaks > 0, (peaks - equity) / peaks, 0.0)
-    return float(falls.max())
-
-
-def sharpe_ratio(equity: np.ndarray, resolution_s: int) -> float:
-    """Annualised mean / sample std of simple bar returns; 0.0 when undefined."""
-    if equity.size < 3:
-        return 0.0
-    prev = equity[:-1]
-    if np.any(prev <= 0):
-        return 0.0
-    returns = equity[1:] / prev - 1.0
-    std = float(returns.std(ddof=1))
-    if not std > 1e-12:
-        return 0.0
-    return float(returns.mean() / std * math.sqrt(periods_per_year(resolution_s)))
 
 
 def _record(obj: Any) -> dict[str, Any]:

@@ -1,0 +1,68 @@
+"""Backtest runs as journal records (``FlintStore.save_backtest_run``) and back.
+
+A record keeps what the run was (strategy, parameters, market, venue, costs), its
+headline numbers as top-level scalars (what ``list_backtest_runs`` shows), the
+tearsheet metrics, and the whole result, so reports can be rebuilt later.
+"""
+
+from types import SimpleNamespace
+from typing import Any
+
+from flint.analytics.tearsheet import Tearsheet, generate_tearsheet
+from flint.models import Position
+
+HEADLINE = (
+    "total_pnl", "total_return", "sharpe_ratio", "sortino", "max_drawdown", "total_trades",
+    "win_rate", "total_fees", "funding_paid",
+)
+
+
+def run_record(result: Any, *, strategy: str, params: dict[str, Any], market: str,
+               venue: str, fill_model: str, fee_rate: float) -> dict[str, Any]:
+    """The journal record of one backtest."""
+    tear = generate_tearsheet(result)
+    metrics = tear.to_dict()["metrics"]
+    ts = list(getattr(result, "timestamps", []))
+    record: dict[str, Any] = {
+        "strategy": strategy,
+        "params": dict(params),
+        "market": market,
+        "venue": venue,
+        "resolution_s": int(result.resolution_s),
+        "start_ts": int(ts[0]) if ts else None,
+        "end_ts": int(ts[-1]) if ts else None,
+        "bars": len(result.equity_curve),
+        "initial_capital": float(result.initial_capital),
+        "fee_rate": float(fee_rate),
+        "fill_model": fill_model,
+        "metrics": metrics,
+        "result": result.to_dict(),
+    }
+    record.update({k: metrics.get(k) for k in HEADLINE})
+    return record
+
+
+def result_from_record(record: dict[str, Any]) -> SimpleNamespace:
+    """A result-like object (what the tearsheet reads) rebuilt from a journal record."""
+    data = record["result"]
+    return SimpleNamespace(
+        equity_curve=data["equity_curve"],
+        timestamps=data.get("timestamps", []),
+        resolution_s=data.get("resolution_s", record.get("resolution_s")),
+        initial_capital=data.get("initial_capital", record.get("initial_capital")),
+        positions=[Position(**p) for p in data.get("positions", [])],
+        fills=[SimpleNamespace(**f) for f in data.get("fills", [])],
+        total_fees=data.get("total_fees", 0.0),
+        funding_paid=data.get("funding_paid", 0.0),
+        total_tx_costs=data.get("total_tx_costs", 0.0),
+        jupiter_borrow_paid=data.get("jupiter_borrow_paid", 0.0),
+        per_venue_pnl=data.get("per_venue_pnl", {}),
+        per_venue_trades=data.get("per_venue_trades", {}),
+        per_venue_funding_income=data.get("per_venue_funding_income", {}),
+        strategy_warnings=data.get("strategy_warnings", []),
+    )
+
+
+def tearsheet_from_record(record: dict[str, Any]) -> Tearsheet:
+    """The tearsheet of a journaled run."""
+    return generate_tearsheet(result_from_record(record))
