@@ -155,8 +155,11 @@ class ExecutionContext(abc.ABC):
 
     # Market data
 
-    def get_candles(self, market: str, lookback: int = 50) -> Sequence[Candle]:
-        """Up to ``lookback`` closed bars of ``market``, newest last."""
+    def get_candles(
+        self, market: str, lookback: int = 50, *, venue: str | None = None
+    ) -> Sequence[Candle]:
+        """Up to ``lookback`` closed bars of ``market``, newest last (``venue`` picks one
+        when the market has candles from several venues)."""
         return []
 
     def get_funding_rate(self, market: str | None = None) -> float | None:

@@ -4,9 +4,18 @@ Opt in from a plugin's ``tests/conftest.py``::
 
     pytest_plugins = ["flint.testing.plugin"]
 
-then subclass the contracts in :mod:`flint.testing.contracts`.
+then subclass the contracts in :mod:`flint.testing.contracts`. Sample market data
+for tests: :func:`sample_bars`, :func:`sample_funding`, :func:`sample_venue_configs`.
 """
 
 import pytest
 
 pytest.register_assert_rewrite("flint.testing.contracts")
+
+from flint.testing.samples import (  # noqa: E402 (after the assert-rewrite registration)
+    sample_bars,
+    sample_funding,
+    sample_venue_configs,
+)
+
+__all__ = ["sample_bars", "sample_funding", "sample_venue_configs"]

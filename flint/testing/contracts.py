@@ -8,11 +8,13 @@ Example (``tests/test_conformance.py`` of a plugin)::
         plugin_name = "myplugin"          # the entry-point name
         dist_name = "flint-myplugin"      # the distribution that provides it
 
-A plugin that registers fill models also subclasses :class:`FillModelContract`.
-Class names have no ``Test`` prefix so pytest does not collect them here.
+A plugin that registers fill models also subclasses :class:`FillModelContract`, one
+that registers strategies :class:`StrategyContract`. Class names have no ``Test``
+prefix so pytest does not collect them here.
 """
 
 import importlib
+import inspect
 from importlib import metadata
 from typing import Any, ClassVar
 
@@ -190,3 +192,198 @@ class FillModelContract:
                    for f in result.fills)
         expected = result.initial_capital + cash + position * closes[-1]
         assert abs(result.final_equity - expected) <= 1e-9 * result.initial_capital
+
+
+class _Recorded:
+    """Runs ``strategy`` unchanged and keeps ``(bar ts, signal)`` of every call."""
+
+    def __init__(self, strategy: Any) -> None:
+        from flint.backtest.engine import accepts_ctx
+
+        self.strategy = strategy
+        self.pass_ctx = accepts_ctx(strategy)
+        self.signals: list[tuple[int, Any]] = []
+
+    @property
+    def name(self) -> str:
+        return str(self.strategy.name)
+
+    def reset(self) -> None:
+        self.signals.clear()
+        self.strategy.reset()
+
+    def on_candle(self, candle: Any, history: Any, ctx: Any = None) -> Any:
+        if self.pass_ctx:
+            signal = self.strategy.on_candle(candle, history, ctx)
+        else:
+            signal = self.strategy.on_candle(candle, history)
+        self.signals.append((candle.ts, signal))
+        return signal
+
+
+class StrategyContract:
+    """A strategy instantiates with its defaults, describes its parameters truthfully and
+    runs on the sample markets of :mod:`flint.testing.samples` deterministically, without
+    exceptions and without looking ahead.
+
+    Subclass it, naming the class; optionally the parameters and sample venues of the
+    runs (two venues give a ``{"venue:market": ...}`` run; funding of every sample venue
+    is always given)::
+
+        class TestMyStrategy(StrategyContract):
+            strategy_class = MyStrategy
+            params = {"fast": 5}                   # default: the defaults
+            venues = ("binance", "hyperliquid")    # default: ("binance",)
+
+    The runs use ``ClosePriceFill`` (no latency, so each bar's orders settle within it).
+    What a run did is its equity curve, fills, strategy log lines and the signal returned
+    on every bar. Look-ahead is checked at three cut points: every bar (and funding
+    settlement) from the cut on is changed, once scaled up and once down, and what the
+    run did before the cut must stay the same.
+    """
+
+    strategy_class: ClassVar[type]
+    params: ClassVar[dict[str, Any]] = {}
+    market: ClassVar[str] = "SOL-PERP"
+    venues: ClassVar[tuple[str, ...]] = ("binance",)
+    days: ClassVar[int] = 60
+
+    # Helpers
+
+    def make_strategy(self) -> Any:
+        """A fresh strategy with ``params``."""
+        return self.strategy_class(**self.params)
+
+    def sample_candles(self) -> Any:
+        """The run's candles: one series, or a dict keyed ``"venue:market"``."""
+        from flint.testing.samples import sample_bars
+
+        bars = {f"{v}:{self.market}": sample_bars(self.market, v, self.days) for v in self.venues}
+        return next(iter(bars.values())) if len(bars) == 1 else bars
+
+    def sample_funding(self) -> list[Any]:
+        """Every sample venue's funding of the market."""
+        from flint.testing.samples import sample_funding
+
+        return sample_funding(self.market, days=self.days)
+
+    def run(self, strategy: Any, candles: Any = None, funding: Any = None) -> dict[str, Any]:
+        """What a backtest of ``strategy`` did on the sample (or on ``candles``/``funding``)."""
+        from flint.backtest.engine import BacktestEngine
+        from flint.execution.fill_models import ClosePriceFill
+        from flint.testing.samples import sample_venue_configs
+
+        recorded = strategy if isinstance(strategy, _Recorded) else _Recorded(strategy)
+        engine = BacktestEngine(
+            recorded, fill_model=ClosePriceFill(), max_runtime_s=0, venues=sample_venue_configs(),
+            funding_rates=self.sample_funding() if funding is None else funding,
+        )
+        result = engine.run(self.sample_candles() if candles is None else candles)
+        return {
+            "ts": [int(t) for t in result.timestamps],
+            "equity": list(result.equity_curve),
+            "fills": list(result.fills),
+            "logs": [line for line in result.logs if line.startswith("[")],
+            "signals": list(recorded.signals),
+        }
+
+    @staticmethod
+    def before(outcome: dict[str, Any], cut: int) -> dict[str, Any]:
+        """The part of a run's outcome on bars that open before ``cut``."""
+        bars = sum(1 for t in outcome["ts"] if t < cut)
+        return {
+            "equity": outcome["equity"][:bars],
+            "fills": [f for f in outcome["fills"] if f.ts < cut],
+            "logs": [x for x in outcome["logs"] if int(x[1 : x.index("]")]) < cut],
+            "signals": [s for s in outcome["signals"] if s[0] < cut],
+        }
+
+    # The contract
+
+    def test_instantiates_with_defaults_and_has_a_name(self) -> None:
+        from flint.strategy.base import Strategy
+
+        strategy = self.strategy_class()
+        assert isinstance(strategy, Strategy), f"{strategy!r} is not a flint Strategy"
+        assert isinstance(strategy.name, str) and strategy.name.strip(), (
+            f"{self.strategy_class.__name__}.name must be a non-empty string"
+        )
+
+    def test_parameters_are_valid_constructor_arguments(self) -> None:
+        from flint.strategy.base import check_parameters
+
+        schema = self.strategy_class.parameters()
+        assert isinstance(schema, dict), f"parameters() returned {schema!r}"
+        assert check_parameters(schema) == [], check_parameters(schema)
+        signature = inspect.signature(self.strategy_class)
+        accepted = {
+            name for name, p in signature.parameters.items()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+        unknown = sorted(set(schema) - accepted)
+        assert not unknown, f"parameters() keys that the constructor does not take: {unknown}"
+        for key, spec in schema.items():
+            default = signature.parameters[key].default
+            if "default" in spec and default is not inspect.Parameter.empty:
+                assert spec["default"] == default, (
+                    f"{key}: parameters() says default {spec['default']!r}, the constructor "
+                    f"{default!r}"
+                )
+        defaults = {k: spec["default"] for k, spec in schema.items() if "default" in spec}
+        self.strategy_class(**defaults)
+
+    def test_runs_on_sample_bars(self) -> None:
+        import math
+
+        outcome = self.run(self.make_strategy())
+        assert len(outcome["equity"]) == len(outcome["ts"]) == len(outcome["signals"]) > 0
+        assert all(math.isfinite(x) for x in outcome["equity"])
+
+    def test_reset_restores_initial_behaviour(self) -> None:
+        strategy = self.make_strategy()
+        first = self.run(strategy)
+        again = self.run(strategy)  # the engine calls reset() first
+        assert again == first, "a second run of the same instance differs: reset() leaks state"
+
+    def test_is_deterministic(self) -> None:
+        first = self.run(self.make_strategy())
+        assert self.run(self.make_strategy()) == first, "two identical runs differ"
+
+    def test_does_not_look_ahead(self) -> None:
+        import numpy as np
+
+        from flint_core.records import FundingRate
+        from flint_core.series import CandleSeries
+
+        candles = self.sample_candles()
+        feeds = {"": candles} if isinstance(candles, CandleSeries) else dict(candles)
+        ts = next(iter(feeds.values())).timestamps
+        base = self.run(self.make_strategy())
+        for cut in (int(ts[len(ts) * k // 4]) for k in (1, 2, 3)):
+            for scale in (2.0, 0.5):
+                rng = np.random.default_rng(cut)
+
+                def changed(bars: CandleSeries) -> CandleSeries:
+                    after = bars.timestamps >= cut
+                    noise = np.exp(rng.normal(0.0, 0.05, len(bars)))
+                    factor = np.where(after, scale * noise, 1.0)
+                    return CandleSeries(
+                        bars.timestamps, bars.opens * factor, bars.highs * factor,
+                        bars.lows * factor, bars.closes * factor,
+                        bars.volumes * np.where(after, scale**3, 1.0), bars.market,
+                        bars.resolution_s, bars.venue,
+                    )
+
+                other = {k: changed(v) for k, v in feeds.items()}
+                funding = [
+                    r if r.ts <= cut else FundingRate(
+                        r.market, r.ts, (r.rate + 0.0005) * -scale, r.oracle_price * scale,
+                        r.mark_price * scale, r.slot, r.source, r.interval_s,
+                    )
+                    for r in self.sample_funding()
+                ]
+                outcome = self.run(self.make_strategy(), other.get("", other), funding)
+                assert self.before(outcome, cut) == self.before(base, cut), (
+                    f"what the run did before ts={cut} changed when only later bars and "
+                    f"funding changed (scaled x{scale}): the strategy looks ahead"
+                )
