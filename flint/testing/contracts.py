@@ -350,31 +350,17 @@ class StrategyContract:
         assert self.run(self.make_strategy()) == first, "two identical runs differ"
 
     def test_does_not_look_ahead(self) -> None:
-        import numpy as np
-
         from flint_core.records import FundingRate
         from flint_core.series import CandleSeries
 
         candles = self.sample_candles()
-        feeds = {"": candles} if isinstance(candles, CandleSeries) else dict(candles)
+        single = isinstance(candles, CandleSeries)
+        feeds = {"": candles} if single else dict(candles)
         ts = next(iter(feeds.values())).timestamps
         base = self.run(self.make_strategy())
         for cut in (int(ts[len(ts) * k // 4]) for k in (1, 2, 3)):
             for scale in (2.0, 0.5):
-                rng = np.random.default_rng(cut)
-
-                def changed(bars: CandleSeries) -> CandleSeries:
-                    after = bars.timestamps >= cut
-                    noise = np.exp(rng.normal(0.0, 0.05, len(bars)))
-                    factor = np.where(after, scale * noise, 1.0)
-                    return CandleSeries(
-                        bars.timestamps, bars.opens * factor, bars.highs * factor,
-                        bars.lows * factor, bars.closes * factor,
-                        bars.volumes * np.where(after, scale**3, 1.0), bars.market,
-                        bars.resolution_s, bars.venue,
-                    )
-
-                other = {k: changed(v) for k, v in feeds.items()}
+                other = {k: _changed_after(v, cut, scale) for k, v in feeds.items()}
                 funding = [
                     r if r.ts <= cut else FundingRate(
                         r.market, r.ts, (r.rate + 0.0005) * -scale, r.oracle_price * scale,
@@ -382,8 +368,24 @@ class StrategyContract:
                     )
                     for r in self.sample_funding()
                 ]
-                outcome = self.run(self.make_strategy(), other.get("", other), funding)
+                outcome = self.run(self.make_strategy(), other[""] if single else other, funding)
                 assert self.before(outcome, cut) == self.before(base, cut), (
                     f"what the run did before ts={cut} changed when only later bars and "
                     f"funding changed (scaled x{scale}): the strategy looks ahead"
                 )
+
+
+def _changed_after(bars: Any, cut: int, scale: float) -> Any:
+    """``bars`` with every bar opening at or after ``cut`` scaled (prices with noise)."""
+    import numpy as np
+
+    from flint_core.series import CandleSeries
+
+    rng = np.random.default_rng(cut)
+    after = bars.timestamps >= cut
+    factor = np.where(after, scale * np.exp(rng.normal(0.0, 0.05, len(bars))), 1.0)
+    return CandleSeries(
+        bars.timestamps, bars.opens * factor, bars.highs * factor, bars.lows * factor,
+        bars.closes * factor, bars.volumes * np.where(after, scale**3, 1.0), bars.market,
+        bars.resolution_s, bars.venue,
+    )

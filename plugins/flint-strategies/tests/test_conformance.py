@@ -1,10 +1,10 @@
 """The plugin and each of its 20 strategies pass flint's conformance contracts."""
 
 import pytest
+from flint_strategies.plugin import BUILTINS
 
 import flint.strategy
 from flint.testing.contracts import PluginContract, StrategyContract
-from flint_strategies.plugin import BUILTINS
 
 #: The seed's list: every one importable from flint.strategy.
 SEED_NAMES = [

@@ -76,7 +76,7 @@ def test_ema_crossover_buys_the_turn_up_and_sells_the_turn_down(bars, backtest, 
 
 
 def test_momentum_buys_a_rally_and_sells_a_drop(bars):
-    closes = flat(30) + [103.0, 106.0, 106.0] + flat(30, 106.0) + [101.0, 99.0]
+    closes = [*flat(30), 103.0, 106.0, 106.0, *flat(30, 106.0), 101.0, 99.0]
     got = signals(MomentumStrategy(lookback=24, threshold_pct=5.0), bars(closes))
     assert got.index(Signal.BUY) == 31  # +6 % on the 24 bars before
     assert got.index(Signal.SELL) == 64  # 99 is 6.6 % below 106
@@ -95,8 +95,8 @@ def test_breakout_momentum_needs_the_volume_to_confirm(bars):
 def test_breakout_momentum_sells_a_fall_of_atr_multiples_below_the_high(bars):
     closes = [100.0 + (i % 3) for i in range(30)]  # high 102, true range about 2
     # ATR(20) = 4/3 (true ranges 1, 1, 2), so the line is 102 - 2 * 4/3 = 99.33
-    assert signals(BreakoutMomentumStrategy(), bars(closes + [99.5]))[-1] is Signal.HOLD
-    assert signals(BreakoutMomentumStrategy(), bars(closes + [99.2]))[-1] is Signal.SELL
+    assert signals(BreakoutMomentumStrategy(), bars([*closes, 99.5]))[-1] is Signal.HOLD
+    assert signals(BreakoutMomentumStrategy(), bars([*closes, 99.2]))[-1] is Signal.SELL
 
 
 class OracleContext:
@@ -128,7 +128,7 @@ def test_momentum_breakout_sells_the_low_break_and_on_its_trailing_stop(
 ):
     rise = [100.0 + (i % 3) for i in range(30)] + [104.0, 108.0, 110.0]
     result = backtest(MomentumBreakoutStrategy(20, trailing_stop_pct=0.02),
-                      bars(rise + [107.5, 107.0]))
+                      bars([*rise, 107.5, 107.0]))
     assert [(f.side, bar_of(f)) for f in result.fills] == [(Side.LONG, 30), (Side.SHORT, 33)]
     # without the stop it holds until the close breaks the 20-bar low
     fall = rise + [107.5, 107.0] + [100.0] * 5 + [99.0]
@@ -138,12 +138,12 @@ def test_momentum_breakout_sells_the_low_break_and_on_its_trailing_stop(
 
 def test_dual_timeframe_buys_strength_in_an_uptrend_only(bars):
     up = list(np.linspace(90, 100, 60))
-    got = signals(DualTimeframeStrategy(50, 10, 0.02), bars(up + [103.0]))
+    got = signals(DualTimeframeStrategy(50, 10, 0.02), bars([*up, 103.0]))
     assert got[-1] is Signal.BUY and Signal.SELL not in got
     down = list(np.linspace(110, 100, 60))
-    got = signals(DualTimeframeStrategy(50, 10, 0.02), bars(down + [103.0]))
+    got = signals(DualTimeframeStrategy(50, 10, 0.02), bars([*down, 103.0]))
     assert got[-1] is Signal.HOLD  # a jump against the trend is not an entry
-    got = signals(DualTimeframeStrategy(50, 10, 0.02), bars(down + [96.0]))
+    got = signals(DualTimeframeStrategy(50, 10, 0.02), bars([*down, 96.0]))
     assert got[-1] is Signal.SELL
 
 
@@ -166,19 +166,19 @@ def test_atr_breakout_protects_an_entry_with_a_stop_and_exits_inside_the_channel
     calm = [100.0 + (i % 2) for i in range(40)]
     # channel 100.5 +/- 2 x ATR 1 when 103 breaks out; stop at 103 - 2 = 101; the next
     # close, 102, is back inside the (slightly wider) channel and above the stop
-    result = backtest(ATRBreakoutStrategy(), bars(calm + [103.0, 102.0]))
+    result = backtest(ATRBreakoutStrategy(), bars([*calm, 103.0, 102.0]))
     assert [(f.side, bar_of(f), f.price) for f in result.fills] == [
         (Side.LONG, 40, 103.0), (Side.SHORT, 41, 102.0),
     ]
     # a crash through the stop after the breakout: the stop closes the long at its price
-    result = backtest(ATRBreakoutStrategy(), bars(calm + [106.0, 90.0]))
+    result = backtest(ATRBreakoutStrategy(), bars([*calm, 106.0, 90.0]))
     stop = result.fills[1]
     assert stop.side == Side.SHORT and bar_of(stop) == 41
     assert 90.0 < stop.price < 106.0  # at its trigger, not at the close
     # flat again, the strategy sees 90 below the channel: a short
     assert [(f.side, bar_of(f), f.price) for f in result.fills[2:]] == [(Side.SHORT, 41, 90.0)]
     # a break below the channel opens a short
-    result = backtest(ATRBreakoutStrategy(), bars(calm + [94.0]))
+    result = backtest(ATRBreakoutStrategy(), bars([*calm, 94.0]))
     assert [f.side for f in result.fills] == [Side.SHORT]
 
 
