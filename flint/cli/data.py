@@ -9,57 +9,19 @@ The store is ``db_path`` from the configuration (flint.yaml, ``FLINT_DB_PATH``)
 unless ``--db`` names one. Bad input exits with code 1 and a message.
 """
 
-import functools
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from flint.config import load_config
+from flint.cli.common import console as _console
+from flint.cli.common import db_option as _db_option
+from flint.cli.common import db_path as _db_path
+from flint.cli.common import user_errors as _user_errors
 from flint.providers.base import CAPABILITY_METHODS
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _console() -> Console:
-    """Rich console; when piped or captured, wide enough that table rows do not wrap."""
-    console = Console(soft_wrap=True, highlight=False)
-    if not console.is_terminal:
-        console = Console(soft_wrap=True, highlight=False, width=160)
-    return console
-
-
-def _user_errors(func: F) -> F:
-    """Turn what bad input raises (bad files, rows, settings, a busy store) into exit code 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from flint.store import StoreError
-
-        try:
-            return func(*args, **kwargs)
-        except (StoreError, ValueError, FileNotFoundError) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _db_option(func: F) -> F:
-    return click.option(
-        "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Store file (default: db_path from flint.yaml or FLINT_DB_PATH).",
-    )(func)
-
-
-def _db_path(db: Path | None) -> Path:
-    return db if db is not None else Path(load_config().db_path)
 
 
 def _when(ts: int | None) -> str:

@@ -13,8 +13,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from flint.cli.backtest import backtest_command
 from flint.cli.data import data_group
 from flint.cli.new import new_command
+from flint.cli.strategies import strategies_command
 from flint.plugins import get_host
 from flint_core import __version__
 from flint_core.compiled import is_compiled
@@ -108,6 +110,8 @@ def plugins_command(as_json: bool, show_all: bool) -> None:
 
 cli.add_command(data_group)
 cli.add_command(new_command)
+cli.add_command(strategies_command)
+cli.add_command(backtest_command)
 
 
 def main(argv: list[str] | None = None) -> None:

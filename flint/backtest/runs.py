@@ -1,0 +1,112 @@
+"""One backtest from plain settings to a journal record: what ``flint backtest`` runs.
+
+:func:`run_backtest` builds the engine from :class:`RunSettings`, runs a strategy
+object and returns the run's journal record (:func:`flint.backtest.journal.run_record`,
+plain JSON data). A strategy from a user's file runs the same way inside the
+sandbox's child process: :data:`SANDBOX_JOB` is the job
+:func:`flint.strategy.sandbox.run_in_sandbox` calls there, so only the record comes
+back.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from flint.backtest.engine import BacktestEngine
+from flint.backtest.journal import run_record
+
+#: The job a sandboxed child runs: ``run_in_sandbox(..., job=SANDBOX_JOB, options=...)``.
+SANDBOX_JOB = "flint.backtest.runs:sandbox_job"
+
+#: Other spellings of registered fill model names.
+FILL_MODEL_ALIASES = {"next_open": "next_bar_open"}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What to backtest with: who, where, with how much and at what cost.
+
+    ``strategy`` labels the run (a built-in's name or a file path); ``venues`` are
+    those whose candles the run reads (several make a ``"venue:market"`` run);
+    ``fill_model`` is a registered fill model name (or an alias such as ``next_open``).
+    """
+
+    strategy: str
+    market: str
+    venues: tuple[str, ...]
+    resolution_s: int = 3600
+    capital: float = 10_000.0
+    fee_rate: float = 0.0005
+    fill_model: str = "pipeline"
+    params: dict[str, Any] = field(default_factory=dict)
+    max_runtime_s: float = 300.0
+
+
+def fill_model_names() -> list[str]:
+    """The fill model names a run accepts: the registered ones and their aliases."""
+    from flint.plugins import registry
+
+    return sorted([*registry("fill_models").names(), *FILL_MODEL_ALIASES])
+
+
+def make_fill_model(name: str) -> Any:
+    """A fresh fill model registered as ``name`` (or an alias of one)."""
+    from flint.plugins import registry
+
+    models = registry("fill_models")
+    key = FILL_MODEL_ALIASES.get(name, name)
+    if key not in models:
+        raise ValueError(
+            f"unknown fill model '{name}'; choose one of {', '.join(fill_model_names())}"
+        )
+    return models.get(key)()
+
+
+def run_backtest(
+    strategy: Any,
+    candles: Any,
+    funding: Sequence[Any],
+    settings: RunSettings,
+) -> dict[str, Any]:
+    """Backtest ``strategy`` on ``candles`` (a series or ``{"venue:market": series}``)
+    with ``funding`` and ``settings``; the run's journal record."""
+    engine = BacktestEngine(
+        strategy,
+        initial_capital=settings.capital,
+        fee_rate=settings.fee_rate,
+        fill_model=make_fill_model(settings.fill_model),
+        funding_rates=list(funding),
+        max_runtime_s=settings.max_runtime_s,
+    )
+    result = engine.run(candles)
+    return run_record(
+        result, strategy=settings.strategy, params=settings.params, market=settings.market,
+        venue="+".join(settings.venues), fill_model=settings.fill_model,
+        fee_rate=settings.fee_rate,
+    )
+
+
+def sandbox_options(
+    extra: Mapping[str, Any], funding: Sequence[Any], settings: RunSettings
+) -> dict[str, Any]:
+    """The ``options`` of :func:`sandbox_job` for a run in the sandbox.
+
+    ``extra`` are the candles of the venues after the first, keyed ``"venue:market"``
+    (the first venue's candles go to ``run_in_sandbox`` itself).
+    """
+    return {"extra": dict(extra), "funding": list(funding), "settings": asdict(settings)}
+
+
+def sandbox_job(
+    strategy: Any,
+    candles: Any,
+    *,
+    extra: Mapping[str, Any],
+    funding: Sequence[Any],
+    settings: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Run a backtest in the sandbox's child process; return the journal record."""
+    run = RunSettings(**{**settings, "venues": tuple(settings["venues"])})
+    if extra:
+        candles = {f"{candles.venue}:{candles.market}": candles, **extra}
+    return run_backtest(strategy, candles, funding, run)

@@ -1,0 +1,332 @@
+"""``flint backtest STRATEGY``: backtest a built-in strategy or a strategy file on stored data.
+
+    flint backtest ma_crossover --market SOL-PERP --venue binance
+    flint backtest strategies/user/my_strategy.py --period 90d --param fast=12
+    flint backtest funding_arb --venue binance --venue hyperliquid --fill-model close
+
+STRATEGY is a file (anything that exists or ends in ``.py``) or the name of a
+registered strategy (``flint strategies`` lists them). Candles and funding come from
+the store (read-only); a file's code is user code, so the whole backtest runs in the
+sandbox's child process with CPU and memory limits, and only plain data comes back.
+Built-ins run in this process. The run is saved to the store's journal.
+
+Time range: ``--start``/``--end`` are UTC dates (``2024-03-01``, an end date
+includes its whole day) or ISO times; ``--period`` (``12h``, ``30d``, ``6w``,
+``3m`` = 90 days, ``1y``) counts from ``--start``, back from ``--end``, or back from
+the newest stored bar. Nothing given: every stored bar.
+"""
+
+import re
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from flint.cli.common import console, db_option, db_path, user_errors
+
+#: ``--period`` units in seconds.
+PERIOD_UNITS = {"h": 3600, "d": 86_400, "w": 7 * 86_400, "m": 30 * 86_400, "y": 365 * 86_400}
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+# Parsing the options
+
+
+def parse_time(text: str, *, end: bool = False) -> int:
+    """Unix seconds of a UTC date or ISO time; an end *date* means the end of that day."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"'{text}' is not a date (YYYY-MM-DD) or an ISO time (YYYY-MM-DDTHH:MM)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    ts = int(moment.timestamp())
+    date_only = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()) is not None
+    return ts + 86_399 if end and date_only else ts
+
+
+def parse_period(text: str) -> int:
+    """Seconds of a period such as ``12h``, ``30d``, ``6w``, ``3m`` or ``1y``."""
+    match = re.fullmatch(r"\s*(\d+)\s*([hdwmy])\s*", text.lower())
+    if not match or int(match.group(1)) == 0:
+        raise click.BadParameter(
+            f"'{text}' is not a period: a positive number and a unit h, d, w, m (30 d) or y"
+        )
+    return int(match.group(1)) * PERIOD_UNITS[match.group(2)]
+
+
+def parse_value(text: str) -> Any:
+    """A ``--param`` value: an int, a float, true/false/none, or else the text."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_params(pairs: Sequence[str], schema: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``k=v`` pairs as keyword arguments, typed by ``schema`` where it names the key."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise click.BadParameter(f"'{pair}' is not KEY=VALUE", param_hint="--param")
+        value = parse_value(raw)
+        kind = schema.get(key, {}).get("type")
+        if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        wrong_int = kind == "int" and (isinstance(value, bool) or not isinstance(value, int))
+        if wrong_int or (kind == "float" and not isinstance(value, float)):
+            raise click.BadParameter(
+                f"{key} must be {'an integer' if kind == 'int' else 'a number'}, got '{raw}'",
+                param_hint="--param",
+            )
+        params[key] = value
+    return params
+
+
+def time_range(
+    start: str | None, end: str | None, period: str | None, newest: int | None
+) -> tuple[int | None, int | None]:
+    """``(start_ts, end_ts)`` of the options (None = open); see the module docstring."""
+    if start and end and period:
+        raise click.UsageError("give at most two of --start, --end and --period")
+    start_ts = parse_time(start) if start else None
+    end_ts = parse_time(end, end=True) if end else None
+    if period:
+        span = parse_period(period)
+        if start_ts is not None:
+            end_ts = start_ts + span
+        else:
+            end_ts = end_ts if end_ts is not None else newest
+            start_ts = None if end_ts is None else end_ts - span
+    if start_ts is not None and end_ts is not None and end_ts < start_ts:
+        raise click.UsageError("the time range ends before it starts")
+    return start_ts, end_ts
+
+
+# Reading the store
+
+
+def _when(ts: int | None) -> str:
+    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))
+
+
+def load_inputs(
+    path: Path,
+    market: str,
+    venues: Sequence[str],
+    resolution_s: int,
+    start: str | None,
+    end: str | None,
+    period: str | None,
+) -> tuple[dict[str, Any], list[Any]]:
+    """``({"venue:market": candles}, funding)`` from the store, or a message saying how
+    to get the missing data."""
+    from flint.store import FlintStore
+
+    how = ("load some with `flint data sample` (generated markets, no network) or "
+           "`flint data import PATH` (your CSV/Parquet files)")
+    with FlintStore(path, read_only=True) as store:
+        wanted: list[str | None] = list(venues) or [None]
+        newest = None
+        if period and not (start or end):
+            latest = store.query_candles(market, resolution_s, limit=1, venue=wanted[0])
+            newest = int(latest.timestamps[-1]) if len(latest) else None
+        start_ts, end_ts = time_range(start, end, period, newest)
+        candles: dict[str, Any] = {}
+        for venue in wanted:
+            series = store.query_candles(market, resolution_s, start_ts, end_ts, venue=venue)
+            if not len(series):
+                where = f" on {venue}" if venue else ""
+                span = {
+                    (True, True): f" between {_when(start_ts)} and {_when(end_ts)} UTC",
+                    (True, False): f" from {_when(start_ts)} UTC on",
+                    (False, True): f" until {_when(end_ts)} UTC",
+                }.get((start_ts is not None, end_ts is not None), "")
+                raise click.ClickException(
+                    f"{path} has no {market} candles at {resolution_s} s{where}{span}: {how}"
+                )
+            candles[f"{series.venue}:{market}"] = series
+        first = min(int(s.timestamps[0]) for s in candles.values())
+        last = max(int(s.timestamps[-1]) for s in candles.values())
+        funding = store.query_funding_rates(market, first, last + resolution_s)
+    return candles, funding
+
+
+# Output
+
+
+def sparkline(values: Sequence[float], width: int = 60) -> str:
+    """``values`` as a line of block characters, one per bucket of about equal size."""
+    n = len(values)
+    if n == 0:
+        return ""
+    step = max(1, -(-n // width))
+    points = [values[min(n - 1, i + step - 1)] for i in range(0, n, step)]
+    low, high = min(points), max(points)
+    if high <= low:
+        return SPARK[len(SPARK) // 2] * len(points)
+    scale = (len(SPARK) - 1) / (high - low)
+    return "".join(SPARK[round((v - low) * scale)] for v in points)
+
+
+def summary_table(record: dict[str, Any]) -> Table:
+    """The headline numbers of a run's journal record."""
+    metrics = record["metrics"]
+    title = (f"{record['strategy']} on {record['venue']} {record['market']} "
+             f"{record['resolution_s']} s: {_when(record['start_ts'])} .. "
+             f"{_when(record['end_ts'])} UTC, {record['bars']:,} bars")
+    table = Table(title=title, show_header=False)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        ("PnL", f"{metrics['total_pnl']:,.2f}"),
+        ("return", f"{100 * metrics['total_return']:.2f} %"),
+        ("Sharpe", f"{metrics['sharpe_ratio']:.2f}"),
+        ("Sortino", f"{metrics['sortino']:.2f}"),
+        ("max drawdown", f"{100 * metrics['max_drawdown']:.2f} %"),
+        ("trades", f"{int(metrics['total_trades']):,}"),
+        ("win rate", f"{100 * metrics['win_rate']:.1f} %"),
+        ("fees", f"{metrics['total_fees']:,.2f}"),
+        ("funding (paid > 0)", f"{metrics['funding_paid']:,.2f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+# The command
+
+
+def _resolve(strategy: str) -> tuple[Path | None, Any]:
+    """``(file, None)`` for a strategy file, ``(None, class)`` for a registered name."""
+    path = Path(strategy)
+    if path.exists() or strategy.endswith(".py"):
+        if not path.is_file():
+            raise click.ClickException(f"no strategy file {path}")
+        return path, None
+    from flint.plugins import registry
+
+    strategies = registry("strategies")
+    if strategy not in strategies:
+        known = ", ".join(strategies.names())
+        hint = (f"built-in names: {known}" if known else
+                "no built-in strategies are installed: `pip install flint-strategies`")
+        raise click.ClickException(
+            f"'{strategy}' is neither a strategy file nor a built-in strategy; {hint}"
+        )
+    return None, strategies.get(strategy)
+
+
+@click.command("backtest")
+@click.argument("strategy")
+@click.option("-m", "--market", default="SOL-PERP", show_default=True, help="Market to trade.")
+@click.option("-v", "--venue", "venues", multiple=True,
+              help="Venue whose candles to use (default: the one with most bars); repeat it "
+                   "for a multi-venue run (funding_arb, basis_trade).")
+@click.option("-r", "--resolution", "resolution_s", type=click.IntRange(min=1), default=3600,
+              show_default=True, help="Candle resolution in seconds.")
+@click.option("-s", "--start", help="First day (UTC date or ISO time).")
+@click.option("-e", "--end", help="Last day (UTC date, included whole, or ISO time).")
+@click.option("-p", "--period", help="Length: 12h, 30d, 6w, 3m, 1y.")
+@click.option("-c", "--capital", type=click.FloatRange(min=0, min_open=True), default=10_000.0,
+              show_default=True, help="Starting capital.")
+@click.option("--fee", "fee_rate", type=click.FloatRange(0, 1, max_open=True), default=0.0005,
+              show_default=True, help="Fee rate of the default venue (0.0005 = 5 bps).")
+@click.option("--fill-model", default="pipeline", show_default=True,
+              help="pipeline, close, next_open (next_bar_open), slippage, or another "
+                   "registered fill model.")
+@click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Strategy constructor argument (repeatable).")
+@db_option
+@user_errors
+def backtest_command(
+    strategy: str,
+    market: str,
+    venues: tuple[str, ...],
+    resolution_s: int,
+    start: str | None,
+    end: str | None,
+    period: str | None,
+    capital: float,
+    fee_rate: float,
+    fill_model: str,
+    param_pairs: tuple[str, ...],
+    db: Path | None,
+) -> None:
+    """Backtest STRATEGY (a file or a built-in name) on stored candles and funding."""
+    from flint.backtest.runs import RunSettings, fill_model_names, make_fill_model
+    from flint.store import FlintStore
+
+    file, cls = _resolve(strategy)
+    if fill_model not in fill_model_names():
+        make_fill_model(fill_model)  # raises, naming the choices
+    params = parse_params(param_pairs, cls.parameters() if cls is not None else {})
+    store_path = db_path(db)
+    candles, funding = load_inputs(store_path, market, venues, resolution_s, start, end, period)
+    settings = RunSettings(
+        strategy=str(file) if file is not None else strategy, market=market,
+        venues=tuple(key.partition(":")[0] for key in candles), resolution_s=resolution_s,
+        capital=capital, fee_rate=fee_rate, fill_model=fill_model, params=params,
+    )
+    out = console()
+    with out.status(f"backtesting {settings.strategy}..."):
+        record = _run(file, cls, candles, funding, settings)
+    out.print(summary_table(record))
+    curve = record["result"]["equity_curve"]
+    if curve:
+        out.print(f"equity {curve[0]:,.0f} {sparkline(curve)} {curve[-1]:,.0f}")
+    for warning in record["result"]["strategy_warnings"][:8]:
+        out.print(f"[yellow]warning[/yellow] {warning}", markup=True)
+    with FlintStore(store_path) as store:
+        run_id = store.save_backtest_run(record)
+    out.print(f"saved to the journal of {store_path} as run {run_id}")
+
+
+def _run(file: Path | None, cls: Any, candles: dict[str, Any], funding: list[Any],
+         settings: Any) -> dict[str, Any]:
+    """The run's journal record: a built-in in this process, a file in the sandbox."""
+    from flint.backtest.engine import BacktestTimeoutError
+    from flint.backtest.runs import SANDBOX_JOB, run_backtest, sandbox_options
+
+    if file is None:
+        try:
+            strategy = cls(**settings.params)
+        except (TypeError, ValueError) as exc:
+            raise click.ClickException(
+                f"cannot create {settings.strategy} with {settings.params}: {exc}"
+            ) from exc
+        data = next(iter(candles.values())) if len(candles) == 1 else candles
+        try:
+            return run_backtest(strategy, data, funding, settings)
+        except KeyError as exc:  # e.g. a venue no installed plugin describes
+            raise click.ClickException(str(exc.args[0])) from exc
+        except BacktestTimeoutError as exc:
+            raise click.ClickException(str(exc)) from exc
+    from flint.strategy.loader import StrategyLoadError
+    from flint.strategy.sandbox import StrategyExecutionError, run_in_sandbox
+
+    first, *others = candles
+    options = sandbox_options({k: candles[k] for k in others}, funding, settings)
+    try:
+        record: dict[str, Any] = run_in_sandbox(
+            file.read_text(), candles[first], settings.params, job=SANDBOX_JOB,
+            options=options, filename=str(file),
+        )
+    except (StrategyLoadError, StrategyExecutionError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    return record
