@@ -22,7 +22,8 @@ def test_it_is_one_command_that_installs_loads_and_backtests(repo_root):
     assert pip[:3] == [".venv/bin/pip", "install", "-q"]
     targets = {
         p.resolve() for pattern in pip[3:]
-        for p in (repo_root.glob(pattern.removeprefix("./")) if "*" in pattern else [repo_root / pattern])
+        for p in (repo_root.glob(pattern.removeprefix("./")) if "*" in pattern
+                  else [repo_root / pattern])
     }
     plugins = {p for p in (repo_root / "plugins").iterdir() if not p.name.startswith("_")}
     assert targets == {repo_root, *plugins}, "install flint-sdk and every first-party plugin"
