@@ -89,12 +89,18 @@ def run_backtest(
 def sandbox_options(
     extra: Mapping[str, Any], funding: Sequence[Any], settings: RunSettings
 ) -> dict[str, Any]:
-    """The ``options`` of :func:`sandbox_job` for a run in the sandbox.
+    """The ``options`` of :func:`sandbox_job` for a run in the sandbox (picklable data).
 
     ``extra`` are the candles of the venues after the first, keyed ``"venue:market"``
     (the first venue's candles go to ``run_in_sandbox`` itself).
     """
-    return {"extra": dict(extra), "funding": list(funding), "settings": asdict(settings)}
+    from flint.strategy.sandbox import series_columns
+
+    return {
+        "extra": {key: series_columns(series) for key, series in extra.items()},
+        "funding": list(funding),
+        "settings": asdict(settings),
+    }
 
 
 def sandbox_job(
@@ -106,7 +112,12 @@ def sandbox_job(
     settings: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Run a backtest in the sandbox's child process; return the journal record."""
+    from flint.strategy.sandbox import series_from_columns
+
     run = RunSettings(**{**settings, "venues": tuple(settings["venues"])})
     if extra:
-        candles = {f"{candles.venue}:{candles.market}": candles, **extra}
+        candles = {
+            f"{candles.venue}:{candles.market}": candles,
+            **{key: series_from_columns(columns) for key, columns in extra.items()},
+        }
     return run_backtest(strategy, candles, funding, run)

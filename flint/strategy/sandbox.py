@@ -97,12 +97,7 @@ def run_in_sandbox(
     """
     limits = limits or SandboxLimits()
     series = candles if isinstance(candles, CandleSeries) else CandleSeries.from_candles(candles)
-    columns = {
-        "ts": np.array(series.timestamps), "open": np.array(series.opens),
-        "high": np.array(series.highs), "low": np.array(series.lows),
-        "close": np.array(series.closes), "volume": np.array(series.volumes),
-        "market": series.market, "resolution_s": series.resolution_s, "venue": series.venue,
-    }
+    columns = series_columns(series)
     request = {
         "code": code, "params": params or {}, "job": job, "options": options or {},
         "limits": asdict(limits), "class_name": class_name, "filename": filename,
@@ -145,6 +140,24 @@ def _death(exitcode: int | None, limits: SandboxLimits, elapsed: float) -> Excep
             f"the strategy ran longer than {limits.wall():.0f} s of wall-clock time"
         )
     return StrategyExecutionError(f"the sandbox process died (exit code {exitcode})")
+
+
+def series_columns(series: CandleSeries) -> dict[str, Any]:
+    """``series`` as plain columns (numpy arrays and scalars) to send to a child process."""
+    return {
+        "ts": np.array(series.timestamps), "open": np.array(series.opens),
+        "high": np.array(series.highs), "low": np.array(series.lows),
+        "close": np.array(series.closes), "volume": np.array(series.volumes),
+        "market": series.market, "resolution_s": series.resolution_s, "venue": series.venue,
+    }
+
+
+def series_from_columns(columns: dict[str, Any]) -> CandleSeries:
+    """The series :func:`series_columns` took apart."""
+    return CandleSeries(
+        columns["ts"], columns["open"], columns["high"], columns["low"], columns["close"],
+        columns["volume"], columns["market"], columns["resolution_s"], columns["venue"],
+    )
 
 
 def _unpack(reply: dict[str, Any]) -> Any:
@@ -191,10 +204,7 @@ def _child(sender: Connection, request: dict[str, Any], columns: dict[str, Any])
     try:
         strategy = load_user_strategy(request["code"], request["params"],
                                       class_name=request["class_name"], filename=filename)
-        candles = CandleSeries(
-            columns["ts"], columns["open"], columns["high"], columns["low"], columns["close"],
-            columns["volume"], columns["market"], columns["resolution_s"], columns["venue"],
-        )
+        candles = series_from_columns(columns)
         reply = {"kind": "ok", "payload": job(strategy, candles, **request["options"])}
         raw = json.dumps(reply).encode()
     except StrategyLoadError as exc:
