@@ -59,7 +59,8 @@ def make_fill_model(name: str) -> Any:
         raise ValueError(
             f"unknown fill model '{name}'; choose one of {', '.join(fill_model_names())}"
         )
-    return models.get(key)()
+    factory: Any = models.get(key)
+    return factory()
 
 
 def run_backtest(

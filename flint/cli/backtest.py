@@ -269,12 +269,11 @@ def backtest_command(
     db: Path | None,
 ) -> None:
     """Backtest STRATEGY (a file or a built-in name) on stored candles and funding."""
-    from flint.backtest.runs import RunSettings, fill_model_names, make_fill_model
+    from flint.backtest.runs import RunSettings, make_fill_model
     from flint.store import FlintStore
 
     file, cls = _resolve(strategy)
-    if fill_model not in fill_model_names():
-        make_fill_model(fill_model)  # raises, naming the choices
+    make_fill_model(fill_model)  # an unknown name fails here, before reading the store
     params = parse_params(param_pairs, cls.parameters() if cls is not None else {})
     store_path = db_path(db)
     candles, funding = load_inputs(store_path, market, venues, resolution_s, start, end, period)

@@ -242,7 +242,7 @@ class StrategyContract:
     run did before the cut must stay the same.
     """
 
-    strategy_class: ClassVar[type]
+    strategy_class: ClassVar[type[Any]]
     params: ClassVar[dict[str, Any]] = {}
     market: ClassVar[str] = "SOL-PERP"
     venues: ClassVar[tuple[str, ...]] = ("binance",)
