@@ -5,9 +5,9 @@ Buys when the close breaks above the highest high of the previous
 ``oracle_confirmation``, a fresh oracle (index) price must confirm the break: above
 that high for a buy, below that low for a sell (a move of the perp alone, its premium
 over the index, is froth, not a breakout). An oracle price is fresh when it is stamped
-at most one bar before this bar opened; without one the breakout is taken unconfirmed. After a buy, a trailing stop
-sells once the close falls ``trailing_stop_pct`` below the highest close since the
-buy (0 disables it).
+at most one bar before this bar opened; without one the breakout is taken unconfirmed.
+After a buy, a trailing stop sells once the close falls ``trailing_stop_pct`` below the
+highest close since the buy (0 disables it).
 """
 
 from typing import Any
