@@ -81,7 +81,7 @@ def test_no_decision_before_bar_50_and_none_on_the_last(ref) -> None:  # type: i
     outcome = ref.run_s1(close)
     assert list(outcome.entries) == [50] and len(outcome.exits) == 0
     fee = 0.0005
-    units = 10_000.0 / close[50]
+    units = 10_000.0 / (close[50] * (1 + fee))  # fee-inclusive sizing, as flint
     expected = 10_000.0 + units * (close[-1] - close[50]) - units * (close[50] + close[-1]) * fee
     assert outcome.final_equity == pytest.approx(expected, rel=1e-12)
     assert outcome.trades == 1

@@ -19,10 +19,11 @@ could decide differently.
 Frameworks differ in sizing and in what happens at the end of the data; the
 :class:`Rules` a framework follows are declared in its runner and reproduced here:
 
-* ``sizing="notional"``: units = cash / close, the fee is paid on top (flint and its
-  upstream: the fill's notional equals the whole cash);
 * ``sizing="fee_inclusive"``: units = cash / (close * (1 + fee)), so notional + fee
-  equals the cash (backtesting.py, backtrader's all-in sizer, vectorbt, NautilusTrader);
+  equals the cash (flint, backtesting.py, backtrader's all-in sizer, vectorbt,
+  NautilusTrader);
+* ``sizing="notional"``: units = cash / close, the fee is paid on top (flint-trading,
+  the upstream project: the fill's notional equals the whole cash);
 * ``lot``: units are floored to a multiple of ``lot`` (0 = continuous);
 * ``final``: "last" closes at the last close, "previous" at the close before it
   (backtesting.py's finalize hack under trade_on_close), "mark" leaves it open and
@@ -43,7 +44,7 @@ CAPITAL = 10_000.0
 
 @dataclass(frozen=True)
 class Rules:
-    sizing: Literal["notional", "fee_inclusive"] = "notional"
+    sizing: Literal["notional", "fee_inclusive"] = "fee_inclusive"
     lot: float = 0.0
     final: Literal["last", "previous", "mark"] = "last"
 
@@ -51,10 +52,10 @@ class Rules:
 # How each rule moves the result: flint's rules, then one peer rule after another.
 RULE_STEPS = (
     Rules(),
-    Rules(sizing="fee_inclusive"),
-    Rules(sizing="fee_inclusive", lot=1e-8),
-    Rules(sizing="fee_inclusive", lot=1e-8, final="previous"),
-    Rules(sizing="fee_inclusive", final="mark"),
+    Rules(sizing="notional"),
+    Rules(lot=1e-8),
+    Rules(lot=1e-8, final="previous"),
+    Rules(final="mark"),
 )
 
 

@@ -30,8 +30,8 @@ ARITHMETIC_NOTES = {
     "backtesting_py": "FractionalBacktest scales prices by 1e-8 and trades whole satoshis",
 }
 RULE_TEXT = {
-    ("sizing", "fee_inclusive"): "sizes fee-inclusive: cash / (close * 1.0005) units, flint buys "
-                                 "cash / close and pays the fee on top (0.05 % more exposure)",
+    ("sizing", "notional"): "sizes by notional: cash / close units with the fee on top, flint "
+                            "buys cash / (close * 1.0005) (0.05 % more exposure here)",
     ("lot", 1e-8): "floors sizes to 1e-8 units",
     ("final", "previous"): "closes the last position at the close before the last bar",
     ("final", "mark"): "cannot close on the last bar: the last position stays open, marked at "
@@ -134,8 +134,8 @@ def agreement_table(report: dict) -> list[str]:
 
 
 def decomposition(report: dict) -> list[str]:
-    lines = ["| dataset | flint's rules | fee-inclusive | + lot 1e-8 | + close at previous "
-             "close | fee-inclusive, last one left open |", "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| dataset | flint's rules (fee-inclusive) | notional sizing | + lot 1e-8 | "
+             "+ close at previous close | last one left open |", "|---|---:|---:|---:|---:|---:|"]
     steps = [asdict(rules) for rules in reference.RULE_STEPS]
     for dataset, check in report["checks"].items():
         values = [check["reference"].get(key(s)) for s in steps]

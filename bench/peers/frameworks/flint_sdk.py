@@ -8,8 +8,8 @@ Rules: a v1 signal strategy; flint sees only the EARLIER bars in ``history`` (a
 CandleSeries window), so the windows ending at bar i are history.closes[-19:] plus
 ``candle.close`` (and [-49:] plus it). It returns BUY while fast > slow and SELL
 otherwise on bars 50 .. n-2 (ties: SELL), SELL on the last bar; the engine opens
-cash / close units on BUY when flat (notional = cash, the fee on top, as in the
-upstream design) and closes on SELL. The bar index is counted by the strategy, since
+cash / (close * (1 + fee)) units on BUY when flat (notional + fee = cash, like the
+peers) and closes on SELL. The bar index is counted by the strategy, since
 ``history`` is a bounded window. Input: one CandleSeries over the prebuilt arrays.
 """
 
@@ -24,7 +24,7 @@ from flint.strategy.base import Strategy
 from flint_core.compiled import is_compiled
 from flint_core.series import CandleSeries
 
-RULES = {"sizing": "notional", "lot": 0.0, "final": "last"}
+RULES = {"sizing": "fee_inclusive", "lot": 0.0, "final": "last"}
 FIRST_DECISION = 50
 
 
