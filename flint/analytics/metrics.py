@@ -52,6 +52,29 @@ def sharpe_ratio(returns: FloatArray, ppy: float) -> float:
     return float(np.mean(returns)) / std * math.sqrt(ppy)
 
 
+def rolling_sharpe(returns: FloatArray, window: int, ppy: float) -> FloatArray:
+    """Sharpe ratio of each run of ``window`` consecutive returns (``len - window + 1`` values).
+
+    Same definition as :func:`sharpe_ratio` (sample deviation, 0 when it is ~0); empty
+    when there are fewer than ``window`` returns.
+    """
+    if window < 2:
+        raise ValueError(f"window must be >= 2, got {window}")
+    r = np.asarray(returns, dtype=np.float64)
+    if r.size < window:
+        return np.zeros(0)
+    centred = r - r.mean()  # sums of centred values lose less precision
+    s1 = np.concatenate(([0.0], np.cumsum(centred)))
+    s2 = np.concatenate(([0.0], np.cumsum(centred * centred)))
+    total = s1[window:] - s1[:-window]
+    variance = np.maximum((s2[window:] - s2[:-window] - total * total / window) / (window - 1), 0)
+    std = np.sqrt(variance)
+    mean = total / window + r.mean()
+    out = np.zeros(std.size)
+    np.divide(mean, std, out=out, where=std >= 1e-12)
+    return out * math.sqrt(ppy)
+
+
 def sortino_ratio(returns: FloatArray, ppy: float) -> float:
     """Annualised mean / downside deviation, sqrt(mean(min(r, 0)^2)) over all returns."""
     if returns.size < 2:

@@ -15,10 +15,17 @@ import numpy as np
 
 from flint.analytics import metrics as m
 
+#: Span of the rolling Sharpe ratio: 30 days.
+ROLLING_WINDOW_S = 30 * 86400
+
 
 @attrs.frozen
 class Tearsheet:
-    """Metrics and curves of one run. ``metrics`` maps metric name to value."""
+    """Metrics and curves of one run. ``metrics`` maps metric name to value.
+
+    ``rolling_sharpe`` is the Sharpe ratio of the :data:`ROLLING_WINDOW_S` of bar
+    returns ending at each timestamp (empty for shorter runs).
+    """
 
     metrics: dict[str, float]
     resolution_s: int
@@ -29,6 +36,7 @@ class Tearsheet:
     trades: list[dict[str, Any]]
     per_venue: dict[str, dict[str, float]]
     warnings: list[str]
+    rolling_sharpe: list[tuple[int, float]] = attrs.field(factory=list)
 
     def __getitem__(self, name: str) -> float:
         return self.metrics[name]
@@ -150,13 +158,19 @@ def generate_tearsheet(
         "funding_paid": float(_attr(result, "funding_paid", 0.0)),
         "total_tx_costs": float(_attr(result, "total_tx_costs", 0.0)),
         "borrow_paid": float(_attr(result, "jupiter_borrow_paid", 0.0)),
+        "transfer_costs": float(_attr(result, "transfer_costs", 0.0)),
         "avg_holding_period_s": float(np.mean(holding)) if holding else 0.0,
         "bars": float(equity.size),
     }
+    metrics["total_costs"] = (
+        metrics["total_fees"] + metrics["funding_paid"] + metrics["total_tx_costs"]
+        + metrics["borrow_paid"] + metrics["transfer_costs"]
+    )
     metrics.update(m.trade_statistics([t["pnl"] for t in trades]))
     per_venue: dict[str, dict[str, float]] = {}
     for key, label in (("per_venue_pnl", "pnl"), ("per_venue_trades", "trades"),
-                       ("per_venue_funding_income", "funding_income")):
+                       ("per_venue_funding_income", "funding_income"),
+                       ("per_venue_fees", "fees")):
         for venue, value in dict(_attr(result, key, {})).items():
             per_venue.setdefault(venue, {})[label] = float(value)
     return Tearsheet(
@@ -170,4 +184,13 @@ def generate_tearsheet(
         trades=trades,
         per_venue=per_venue,
         warnings=list(_attr(result, "strategy_warnings", [])),
+        rolling_sharpe=_rolling_sharpe(ts, returns, res, ppy),
     )
+
+
+def _rolling_sharpe(ts: np.ndarray, returns: np.ndarray, resolution_s: int,
+                    ppy: float) -> list[tuple[int, float]]:
+    window = max(2, ROLLING_WINDOW_S // resolution_s)
+    values = m.rolling_sharpe(returns, window, ppy)
+    # returns[i] is the return into equity point i: a window ends at ts[i]
+    return [(int(t), float(v)) for t, v in zip(ts[window - 1:], values, strict=True)]

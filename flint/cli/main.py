@@ -15,6 +15,8 @@ from rich.table import Table
 
 from flint.cli.data import data_group
 from flint.cli.new import new_command
+from flint.cli.optimize import optimize_command, walk_forward_command
+from flint.cli.report import report_command
 from flint.plugins import get_host
 from flint_core import __version__
 from flint_core.compiled import is_compiled
@@ -108,6 +110,9 @@ def plugins_command(as_json: bool, show_all: bool) -> None:
 
 cli.add_command(data_group)
 cli.add_command(new_command)
+cli.add_command(optimize_command)
+cli.add_command(walk_forward_command)
+cli.add_command(report_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,57 @@
+"""What the ``flint`` commands share: the console, the ``--db`` option, user errors."""
+
+import functools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from flint.config import load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def make_console() -> Console:
+    """Rich console; when piped or captured, wide enough that table rows do not wrap."""
+    console = Console(soft_wrap=True, highlight=False)
+    if not console.is_terminal:
+        console = Console(soft_wrap=True, highlight=False, width=160)
+    return console
+
+
+def user_errors(func: F) -> F:
+    """Turn what bad input raises (bad files, rows, settings, a busy store) into exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from flint.store import StoreError
+
+        try:
+            return func(*args, **kwargs)
+        except (StoreError, ValueError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def db_option(func: F) -> F:
+    """The ``--db`` option: the store file."""
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Store file (default: db_path from flint.yaml or FLINT_DB_PATH).",
+    )(func)
+
+
+def db_path(db: Path | None) -> Path:
+    """The store file: ``--db`` if given, else the configured one."""
+    return db if db is not None else Path(load_config().db_path)
+
+
+def when(ts: int | None) -> str:
+    """A timestamp as ``YYYY-MM-DD HH:MM`` UTC (``-`` for none)."""
+    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))
