@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from flint.analytics.correlation import compute_correlation_matrix
 from flint.analytics.monte_carlo import run_monte_carlo
-from flint.analytics.tearsheet import generate_tearsheet
+from flint.analytics.tearsheet import compute_metrics, generate_tearsheet
 from flint.models import Candle, CandleSeries, Fill, Position, Side
 
 HOUR = 3600
@@ -227,3 +227,23 @@ def test_costs_add_up_and_are_reported_per_venue():
     assert tear["transfer_costs"] == 2.0 and tear["borrow_paid"] == 1.0
     assert tear.per_venue == {"drift": {"fees": 3.0, "funding_income": -2.5, "trades": 2.0},
                               "hyperliquid": {"fees": 1.0}}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-0.2, 0.2), min_size=1, max_size=120),
+       st.integers(1_600_000_000, 1_700_000_000), st.sampled_from([3600, 86_400, 7 * 86_400]))
+def test_monthly_returns_compound_to_the_total_and_metrics_agree(returns, start, step):
+    equity = 1_000 * np.cumprod(1 + np.asarray(returns))
+    result = SimpleNamespace(equity_curve=equity.tolist(),
+                             timestamps=[start + step * i for i in range(len(returns))],
+                             resolution_s=step, initial_capital=1_000.0)
+    tear = generate_tearsheet(result)
+    growth = np.prod([1 + r for months in tear.monthly_returns.values() for r in months.values()])
+    assert growth == pytest.approx(equity[-1] / 1_000, rel=1e-9)
+    assert compute_metrics(result) == tear.metrics
+
+
+def test_a_short_gain_compounds_to_an_infinite_cagr_not_an_error():
+    tear = generate_tearsheet(_result([11_250.0]))
+    assert tear["cagr"] == math.inf and tear["calmar_ratio"] == math.inf
+    assert tear.to_dict()["metrics"]["cagr"] is None

@@ -105,21 +105,24 @@ def max_drawdown(equity: Sequence[float] | FloatArray) -> float:
 
 def max_drawdown_duration(equity: Sequence[float] | FloatArray) -> int:
     """Longest stretch of bars spent below a previous peak (peak to recovery, or to the end)."""
-    dd = drawdown_curve(equity)
-    longest = current = 0
-    for under in dd > 0:
-        current = current + 1 if under else 0
-        longest = max(longest, current)
-    return longest
+    under = np.concatenate(([False], drawdown_curve(equity) > 0, [False]))
+    edges = np.flatnonzero(under[1:] != under[:-1])  # starts and ends of runs, alternating
+    return int((edges[1::2] - edges[::2]).max()) if edges.size else 0
 
 
 def cagr(initial: float, final: float, n_bars: int, ppy: float) -> float:
-    """Compound annual growth over ``n_bars`` bars (``-1`` once equity is gone)."""
+    """Compound annual growth over ``n_bars`` bars (``-1`` once equity is gone).
+
+    A short run's gain compounded over a year can exceed any float: that is ``inf``.
+    """
     if initial <= 0 or n_bars <= 0:
         return 0.0
     if final <= 0:
         return -1.0
-    return float((final / initial) ** (ppy / n_bars) - 1.0)
+    try:
+        return float((final / initial) ** (ppy / n_bars) - 1.0)
+    except OverflowError:
+        return math.inf
 
 
 def trade_statistics(pnls: Sequence[float]) -> dict[str, float]:
