@@ -158,3 +158,15 @@ def test_bad_input_is_explained(flint, workspace, tmp_path):
     assert bad_date.exit_code == 2 and "neither a date (YYYY-MM-DD)" in bad_date.output
     report = flint("report", "0" * 32, "--db", "sample.duckdb")
     assert report.exit_code == 1 and f"no run {'0' * 32} in sample.duckdb" in report.output
+
+
+def test_the_optimisation_docs_use_real_commands_and_options(repo_root):
+    text = (repo_root / "docs" / "optimization.md").read_text()
+    commands = re.findall(r"^(flint (?:optimize|walk-forward|report)\b(?:.*\\\n)*.*)$", text,
+                          flags=re.M)
+    assert len(commands) >= 5
+    for command in commands:
+        name = command.split()[1]
+        known = {o for p in cli.commands[name].params for o in getattr(p, "opts", [])}
+        for option in re.findall(r"\s(--[a-z-]+)", command):
+            assert option in known, f"docs/optimization.md: {name} has no option {option}"

@@ -92,7 +92,7 @@ def test_independent_processes_share_one_study_without_losing_trials(tmp_path):
     assert len(trials) == total
     assert sorted(t.number for t in trials) == list(range(total))  # none lost, none twice
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
-    by_pid = Counter(int(t.user_attrs["worker"].rsplit(":", 1)[1]) for t in trials)
+    by_pid = Counter(int(t.user_attrs["flint"]["worker"].rsplit(":", 1)[1]) for t in trials)
     # "a" ran its trials itself; "b" in two worker processes of its own
     assert by_pid.pop(reports["a"]["pid"]) == plan["a"][0]
     assert sum(by_pid.values()) == plan["b"][0] and len(by_pid) == 2

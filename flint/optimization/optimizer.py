@@ -40,6 +40,8 @@ POLL_S = 0.2
 RDB_ATTEMPTS = 5
 #: Study user attribute naming what a flint study optimises.
 STUDY_ATTR = "flint"
+#: Trial user attribute: the worker (``host:pid``) and the backtest's figures.
+TRIAL_ATTR = "flint"
 
 
 @attrs.frozen
@@ -167,16 +169,21 @@ def _objective(plan: _Plan, candles: Any) -> Callable[[optuna.Trial], float]:
 
     def objective(trial: optuna.Trial) -> float:
         params = space.suggest(trial, plan.schema)
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        worker = f"{socket.gethostname()}:{os.getpid()}"
         results, scores = [], []
-        for step, part in enumerate(folds):
-            results.append(backtest(plan.strategy_class, params, part, plan.settings))
-            scores.append(score(results[-1], plan.metric, resolution, capital))
-            if plan.pruning:
-                trial.report(sum(scores) / len(scores), step)
-                if trial.should_prune():
-                    raise optuna.TrialPruned()
-        trial.set_user_attr("backtest", _summary(results))
+        try:
+            for step, part in enumerate(folds):
+                results.append(backtest(plan.strategy_class, params, part, plan.settings))
+                scores.append(score(results[-1], plan.metric, resolution, capital))
+                if plan.pruning:
+                    trial.report(sum(scores) / len(scores), step)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+        except (InvalidParameters, optuna.TrialPruned):
+            trial.set_user_attr(TRIAL_ATTR, {"worker": worker})
+            raise
+        # one storage write per trial: every write to a shared storage costs
+        trial.set_user_attr(TRIAL_ATTR, {"worker": worker, "backtest": _summary(results)})
         return sum(scores) / len(scores)
 
     return objective
@@ -259,6 +266,14 @@ def _init_worker(plan: _Plan, packed: data.Packed, budget: _Budget) -> None:
 
 def _worker_task(worker: int) -> None:
     _work(_WORKER["plan"], _WORKER["storage"], _WORKER["candles"], _WORKER["budget"], worker)
+
+
+def _scratch() -> str | None:
+    """Where a private study's journal goes: RAM where Linux offers it (the journal syncs
+    every write to disk, which costs milliseconds per write on a real disk), else the
+    temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
 def _importance(study: optuna.Study) -> dict[str, float]:
@@ -352,7 +367,7 @@ class StrategyOptimizer:
 
     def optimize(self, progress: Callable[[int, int], None] | None = None) -> OptimizationResult:
         """Run the trials; ``progress(done, total)`` is called as this call's trials finish."""
-        with tempfile.TemporaryDirectory(prefix="flint-study-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="flint-study-", dir=_scratch()) as tmp:
             shared = self.storage is None and self.n_jobs > 1
             plan = _Plan(self.strategy_class, self.schema, self.metric, self.settings,
                          self.storage, os.path.join(tmp, "study.journal") if shared else None,
@@ -427,10 +442,10 @@ class StrategyOptimizer:
         complete: list[TrialResult] = []
         others: list[TrialResult] = []
         for t in study.get_trials(deepcopy=False):
-            figures = t.user_attrs.get("backtest", {})
+            found = t.user_attrs.get(TRIAL_ATTR, {})
             row = TrialResult(
                 number=t.number, params=dict(t.params), value=t.value, state=t.state.name,
-                worker=t.user_attrs.get("worker"), **figures,
+                worker=found.get("worker"), **found.get("backtest", {}),
             )
             if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None:
                 complete.append(row)
