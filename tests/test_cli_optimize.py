@@ -170,3 +170,22 @@ def test_the_optimisation_docs_use_real_commands_and_options(repo_root):
         known = {o for p in cli.commands[name].params for o in getattr(p, "opts", [])}
         for option in re.findall(r"\s(--[a-z-]+)", command):
             assert option in known, f"docs/optimization.md: {name} has no option {option}"
+
+
+def test_a_built_in_strategy_is_found_by_its_registered_name(workspace, fake_dists):
+    import subprocess
+    import sys
+
+    registration = ('\n\nfrom flint import hookimpl\n\n\n@hookimpl\n'
+                    'def flint_register_strategies(register):\n'
+                    '    register("demo_crossing", Crossing, category="trend")\n')
+    fake_dists.add("flint-demo-strategies", "demo_strategies", STRATEGY + registration)
+    done = subprocess.run(
+        [sys.executable, "-m", "flint", "optimize", "demo_crossing", "--db", "sample.duckdb",
+         "--trials", "3", "--sampler", "random", "--jobs", "2"],
+        check=False, cwd=workspace, env=fake_dists.env(), capture_output=True, text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "top 5 of 3 trials in study 'flint-Crossing-sharpe_ratio'" in done.stdout
+    assert "demo_crossing" not in done.stderr

@@ -336,3 +336,14 @@ def test_a_stored_study_resumes_and_refuses_another_purpose(tmp_path):
     assert len(grid.trials) == 12
     with pytest.raises(ValueError, match="has evaluated every point of the grid"):
         run(sampler="grid", n_trials=100, storage=url, study_name="g")
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_progress_counts_this_calls_trials_up_to_the_total(n_jobs):
+    calls = []
+    StrategyOptimizer(Small, candles(), n_trials=9, n_jobs=n_jobs, sampler="random",
+                      engine_options=ENGINE).optimize(lambda done, total: calls.append(
+                          (done, total)))
+    assert calls[-1] == (9, 9) and {total for _, total in calls} == {9}
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and len(set(done)) == len(done)

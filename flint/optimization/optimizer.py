@@ -14,6 +14,7 @@ import hashlib
 import math
 import multiprocessing
 import os
+import signal
 import socket
 import tempfile
 import time
@@ -259,7 +260,11 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(plan: _Plan, packed: data.Packed, budget: _Budget) -> None:
-    """Runs once per worker process: the plan, the budget and the candles arrive here."""
+    """Runs once per worker process: the plan, the budget and the candles arrive here.
+
+    Ctrl-C is the parent's to handle: it stops the pool (workers ignore SIGINT).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER.update(plan=plan, candles=data.unpack(packed), budget=budget,
                    storage=_storage(plan))
 
@@ -417,10 +422,8 @@ class StrategyOptimizer:
     def _run_workers(self, ctx: Any, plan: _Plan, budget: _Budget,
                      progress: Callable[[int, int], None] | None, total: int) -> None:
         packed = data.pack(self.candles)
-        errors: list[BaseException] = []
 
-        def failed(exc: BaseException) -> None:
-            errors.append(exc)
+        def failed(_exc: BaseException) -> None:
             budget.cancel()  # the other workers stop after their current trial
 
         with ctx.Pool(self.n_jobs, initializer=_init_worker,
@@ -428,12 +431,16 @@ class StrategyOptimizer:
             jobs = [pool.apply_async(_worker_task, (i,), error_callback=failed)
                     for i in range(self.n_jobs)]
             reported = -1
-            while not all(job.ready() for job in jobs):
-                jobs[0].wait(POLL_S)
+            while True:
+                pending = [job for job in jobs if not job.ready()]
+                if pending:
+                    pending[0].wait(POLL_S)
                 done = budget.done.value
                 if progress is not None and done != reported:
                     reported = done
                     progress(done, total)
+                if not pending:
+                    break
             for job in jobs:
                 job.get()  # re-raise a worker's error here
 
