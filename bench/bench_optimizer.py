@@ -79,14 +79,15 @@ def main() -> None:
     try:
         from flint_strategies.ma_crossover import MACrossoverStrategy
     except ImportError:
-        raise SystemExit("needs the built-in strategies: pip install ./plugins/flint-strategies")
+        raise SystemExit(
+            "needs the built-in strategies: pip install ./plugins/flint-strategies"
+        ) from None
     candles = sol_hourly(args.data, args.bars)
     runs: dict[int, list[dict]] = {1: [], args.jobs: []}
     for _ in range(args.repeat):
-        for jobs in runs:
-            run = measure(MACrossoverStrategy, candles, jobs)
-            runs[jobs].append(run)
-            print(json.dumps(run))
+        for jobs, found in runs.items():
+            found.append(measure(MACrossoverStrategy, candles, jobs))
+            print(json.dumps(found[-1]))
     best = {jobs: min(found, key=lambda r: r["wall_s"]) for jobs, found in runs.items()}
     one, many = best[1], best[args.jobs]
     same = one["best_params"] == many["best_params"] and one["best_value"] == many["best_value"]
