@@ -1,4 +1,6 @@
 import os
+import shutil
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -90,3 +92,35 @@ class RecordingContext:
 def recording_context() -> type[RecordingContext]:
     """A stand-in execution context that records v2 orders (until the engine provides one)."""
     return RecordingContext
+
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--hide-scrollbars",
+]
+
+
+@pytest.fixture
+def screenshot(tmp_path: Path):
+    """``screenshot(page, height)``: the page rendered by headless Chromium, as RGB floats.
+
+    Skips when Chromium is missing, except in CI (``.ci/run`` installs it).
+    """
+    matplotlib_image = pytest.importorskip("matplotlib.image")
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install chromium (.ci/run does) to check reports render")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+
+    def take(page: Path, height: int = 2600):
+        shot = tmp_path / f"{page.parent.name}-shot.png"
+        subprocess.run(
+            [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+             f"--screenshot={shot}", f"--window-size=1200,{height}", page.as_uri()],
+            check=True, capture_output=True, timeout=120,
+        )
+        return matplotlib_image.imread(shot)[:, :, :3]
+
+    return take

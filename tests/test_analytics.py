@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from flint.analytics.correlation import compute_correlation_matrix
 from flint.analytics.monte_carlo import run_monte_carlo
-from flint.analytics.tearsheet import generate_tearsheet
+from flint.analytics.tearsheet import compute_metrics, generate_tearsheet
 from flint.models import Candle, CandleSeries, Fill, Position, Side
 
 HOUR = 3600
@@ -189,3 +189,61 @@ def test_correlation_aligns_by_timestamp():
     assert corr["SOL"]["ETH"] == pytest.approx(np.corrcoef(r_sol, r_eth)[0, 1], rel=1e-12)
     assert corr["ETH"]["SOL"] == pytest.approx(corr["SOL"]["ETH"], rel=1e-12)
     assert len(common) == 297
+
+
+def test_rolling_sharpe_matches_a_loop_over_30_day_windows():
+    rng = np.random.default_rng(8)
+    equity = 10_000 * np.cumprod(1 + rng.normal(0.0001, 0.008, 24 * 45))
+    tear = generate_tearsheet(_result(equity))
+    path = [10_000.0, *equity]
+    rets = [(path[i] - path[i - 1]) / path[i - 1] for i in range(1, len(path))]
+    window = 30 * 24
+    expected = []
+    for end in range(window, len(rets) + 1):
+        chunk = rets[end - window:end]
+        mean = sum(chunk) / window
+        std = math.sqrt(sum((r - mean) ** 2 for r in chunk) / (window - 1))
+        expected.append(mean / std * math.sqrt(YEAR_OF_HOURS))
+    assert len(tear.rolling_sharpe) == len(expected) == len(equity) - window + 1
+    assert [v for _, v in tear.rolling_sharpe] == pytest.approx(expected, rel=1e-9)
+    assert tear.rolling_sharpe[0][0] == 1_700_000_000 + HOUR * (window - 1)
+    assert tear.rolling_sharpe[-1][0] == tear.equity_curve[-1][0]
+
+
+def test_rolling_sharpe_edge_cases():
+    assert generate_tearsheet(_result([10_000.0] * 10)).rolling_sharpe == []  # shorter run
+    flat = generate_tearsheet(_result([10_000.0] * (24 * 31)))
+    assert {v for _, v in flat.rolling_sharpe} == {0.0}  # no volatility: 0, not inf or nan
+
+
+def test_costs_add_up_and_are_reported_per_venue():
+    tear = generate_tearsheet(_result(
+        [10_000, 9_990, 9_985], total_fees=4.0, funding_paid=2.5, total_tx_costs=0.5,
+        jupiter_borrow_paid=1.0, transfer_costs=2.0,
+        per_venue_fees={"drift": 3.0, "hyperliquid": 1.0},
+        per_venue_funding_income={"drift": -2.5}, per_venue_trades={"drift": 2},
+    ))
+    assert tear["total_costs"] == pytest.approx(4.0 + 2.5 + 0.5 + 1.0 + 2.0)
+    assert tear["transfer_costs"] == 2.0 and tear["borrow_paid"] == 1.0
+    assert tear.per_venue == {"drift": {"fees": 3.0, "funding_income": -2.5, "trades": 2.0},
+                              "hyperliquid": {"fees": 1.0}}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-0.2, 0.2), min_size=1, max_size=120),
+       st.integers(1_600_000_000, 1_700_000_000), st.sampled_from([3600, 86_400, 7 * 86_400]))
+def test_monthly_returns_compound_to_the_total_and_metrics_agree(returns, start, step):
+    equity = 1_000 * np.cumprod(1 + np.asarray(returns))
+    result = SimpleNamespace(equity_curve=equity.tolist(),
+                             timestamps=[start + step * i for i in range(len(returns))],
+                             resolution_s=step, initial_capital=1_000.0)
+    tear = generate_tearsheet(result)
+    growth = np.prod([1 + r for months in tear.monthly_returns.values() for r in months.values()])
+    assert growth == pytest.approx(equity[-1] / 1_000, rel=1e-9)
+    assert compute_metrics(result) == tear.metrics
+
+
+def test_a_short_gain_compounds_to_an_infinite_cagr_not_an_error():
+    tear = generate_tearsheet(_result([11_250.0]))
+    assert tear["cagr"] == math.inf and tear["calmar_ratio"] == math.inf
+    assert tear.to_dict()["metrics"]["cagr"] is None

@@ -38,3 +38,22 @@ def test_a_journaled_run_rebuilds_the_same_tearsheet(tmp_path):
     assert again.metrics == tearsheet_from_record(record).metrics
     assert again["total_pnl"] == result.total_pnl
     assert len(again.trades) == result.total_trades
+
+
+def test_study_records_keep_storage_urls_without_passwords():
+    from types import SimpleNamespace
+
+    import pytest
+
+    from flint.backtest.journal import redact, study_record
+
+    assert redact("postgresql://flint:s3cret@db-host:5432/studies") == \
+        "postgresql://flint:***@db-host:5432/studies"
+    assert redact("sqlite:///studies.db") == "sqlite:///studies.db"
+    result = SimpleNamespace(to_dict=lambda: {"best_value": 1.5, "best_params": {"a": 1}})
+    record = study_record("optimization", result,
+                          {"strategy": "x", "storage": "postgresql://u:pw@h/db"})
+    assert record == {"kind": "optimization", "strategy": "x", "storage": "postgresql://u:***@h/db",
+                      "best_value": 1.5, "best_params": {"a": 1}}
+    with pytest.raises(ValueError, match="kind must be one of optimization, walk_forward"):
+        study_record("backtest", result, {})

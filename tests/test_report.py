@@ -1,26 +1,16 @@
 """The HTML report is self-contained and its charts really render in a browser."""
 
-import os
-import shutil
-import subprocess
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from flint.analytics.monte_carlo import run_monte_carlo
-from flint.analytics.report import render_html, write_report
+from flint.analytics.report import render_html, write_optimization_report, write_report
 from flint.analytics.tearsheet import generate_tearsheet
 from flint.models import Position
 
 pytest.importorskip("matplotlib", reason="reports need the 'report' extra")
-
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--hide-scrollbars",
-]
-
 
 def _tearsheet():
     rng = np.random.default_rng(11)
@@ -41,36 +31,18 @@ def test_report_is_self_contained(tmp_path):
     tear, mc = _tearsheet()
     page = write_report(tear, tmp_path, "SOL-PERP <test>", mc)
     text = page.read_text()
-    assert text.count("data:image/png;base64,") == 3
+    assert text.count("data:image/png;base64,") == 4
     assert "http://" not in text and "https://" not in text
     assert "SOL-PERP &lt;test&gt;" in text and "low_trade_count" in text
-    for name in ("equity.png", "monthly_returns.png", "monte_carlo.png"):
+    for name in ("equity.png", "rolling_sharpe.png", "monthly_returns.png", "monte_carlo.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = render_html(tear, "t")
-    assert "<td>-2.0</td>" in page and "<td>2024-01-01 02:00</td>" in page
+    assert "<td>-2</td>" in page and "<td>2024-01-01 02:00</td>" in page
 
 
-def _chromium():
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must install chromium (.ci/run does) to check the report renders")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return path
-
-
-def test_report_renders_in_headless_chromium_with_charts_drawn(tmp_path):
-    import matplotlib.image
-
+def test_report_renders_in_headless_chromium_with_charts_drawn(tmp_path, screenshot):
     tear, mc = _tearsheet()
-    page = write_report(tear, tmp_path / "report", "render check", mc)
-    shot = tmp_path / "shot.png"
-    subprocess.run(
-        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-         f"--screenshot={shot}", "--window-size=1200,2600", page.as_uri()],
-        check=True, capture_output=True, timeout=120,
-    )
-    pixels = matplotlib.image.imread(shot)[:, :, :3]
+    pixels = screenshot(write_report(tear, tmp_path / "report", "render check", mc), 3200)
     assert pixels.shape[0] >= 2000
     non_white = np.mean(pixels.min(axis=2) < 0.9)
     assert non_white > 0.05, "the page is nearly blank"
@@ -79,3 +51,26 @@ def test_report_renders_in_headless_chromium_with_charts_drawn(tmp_path):
     red = (pixels[:, :, 0] > 0.8) & (pixels[:, :, 1] < 0.6) & (pixels[:, :, 2] < 0.6)
     assert blue.sum() > 500, "no equity line visible"
     assert red.sum() > 500, "no drawdown area visible"
+    # the rolling Sharpe line (#6f42c1)
+    purple = np.all(np.abs(pixels - np.array([0x6F, 0x42, 0xC1]) / 255) < 0.08, axis=2)
+    assert purple.sum() > 200, "no rolling Sharpe line visible"
+
+
+def test_optimisation_report_charts_history_and_importance(tmp_path, screenshot):
+    trials = [
+        {"number": i, "value": v, "state": "COMPLETE", "params": {"a": i % 3, "b": i},
+         "total_pnl": 10.0 * v, "max_drawdown": 0.1, "total_trades": 7}
+        for i, v in enumerate([0.1, 0.5, 0.2, 0.9, 0.3])
+    ] + [{"number": 5, "value": None, "state": "FAIL", "params": {"a": 0, "b": 5}}]
+    result = {"metric": "sharpe_ratio", "direction": "maximize", "best_value": 0.9,
+              "best_params": {"a": 0, "b": 3}, "param_importance": {"a": 0.3, "b": 0.7},
+              "trials": sorted(trials[:5], key=lambda t: -t["value"]) + trials[5:]}
+    page = write_optimization_report(result, tmp_path / "opt", "opt <check>")
+    text = page.read_text()
+    assert text.count("data:image/png;base64,") == 2 and "opt &lt;check&gt;" in text
+    assert "Top 5 trials" in text and "<td>0.9000</td>" in text
+    for name in ("optimization_history.png", "param_importance.png"):
+        assert (tmp_path / "opt" / name).read_bytes()[:4] == b"\x89PNG"
+    pixels = screenshot(page, 1600)
+    blue = np.all(np.abs(pixels - np.array([0x1F, 0x6F, 0xEB]) / 255) < 0.08, axis=2)
+    assert blue.sum() > 2000, "no importance bars visible"

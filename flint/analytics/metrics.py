@@ -52,6 +52,29 @@ def sharpe_ratio(returns: FloatArray, ppy: float) -> float:
     return float(np.mean(returns)) / std * math.sqrt(ppy)
 
 
+def rolling_sharpe(returns: FloatArray, window: int, ppy: float) -> FloatArray:
+    """Sharpe ratio of each run of ``window`` consecutive returns (``len - window + 1`` values).
+
+    Same definition as :func:`sharpe_ratio` (sample deviation, 0 when it is ~0); empty
+    when there are fewer than ``window`` returns.
+    """
+    if window < 2:
+        raise ValueError(f"window must be >= 2, got {window}")
+    r = np.asarray(returns, dtype=np.float64)
+    if r.size < window:
+        return np.zeros(0)
+    centred = r - r.mean()  # sums of centred values lose less precision
+    s1 = np.concatenate(([0.0], np.cumsum(centred)))
+    s2 = np.concatenate(([0.0], np.cumsum(centred * centred)))
+    total = s1[window:] - s1[:-window]
+    variance = np.maximum((s2[window:] - s2[:-window] - total * total / window) / (window - 1), 0)
+    std = np.sqrt(variance)
+    mean = total / window + r.mean()
+    out = np.zeros(std.size)
+    np.divide(mean, std, out=out, where=std >= 1e-12)
+    return out * math.sqrt(ppy)
+
+
 def sortino_ratio(returns: FloatArray, ppy: float) -> float:
     """Annualised mean / downside deviation, sqrt(mean(min(r, 0)^2)) over all returns."""
     if returns.size < 2:
@@ -82,21 +105,24 @@ def max_drawdown(equity: Sequence[float] | FloatArray) -> float:
 
 def max_drawdown_duration(equity: Sequence[float] | FloatArray) -> int:
     """Longest stretch of bars spent below a previous peak (peak to recovery, or to the end)."""
-    dd = drawdown_curve(equity)
-    longest = current = 0
-    for under in dd > 0:
-        current = current + 1 if under else 0
-        longest = max(longest, current)
-    return longest
+    under = np.concatenate(([False], drawdown_curve(equity) > 0, [False]))
+    edges = np.flatnonzero(under[1:] != under[:-1])  # starts and ends of runs, alternating
+    return int((edges[1::2] - edges[::2]).max()) if edges.size else 0
 
 
 def cagr(initial: float, final: float, n_bars: int, ppy: float) -> float:
-    """Compound annual growth over ``n_bars`` bars (``-1`` once equity is gone)."""
+    """Compound annual growth over ``n_bars`` bars (``-1`` once equity is gone).
+
+    A short run's gain compounded over a year can exceed any float: that is ``inf``.
+    """
     if initial <= 0 or n_bars <= 0:
         return 0.0
     if final <= 0:
         return -1.0
-    return float((final / initial) ** (ppy / n_bars) - 1.0)
+    try:
+        return float((final / initial) ** (ppy / n_bars) - 1.0)
+    except OverflowError:
+        return math.inf
 
 
 def trade_statistics(pnls: Sequence[float]) -> dict[str, float]:

@@ -6,7 +6,6 @@ from the result (``resolution_s``, ``initial_capital``, ``timestamps``) or from
 the keyword arguments.
 """
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,10 +14,17 @@ import numpy as np
 
 from flint.analytics import metrics as m
 
+#: Span of the rolling Sharpe ratio: 30 days.
+ROLLING_WINDOW_S = 30 * 86400
+
 
 @attrs.frozen
 class Tearsheet:
-    """Metrics and curves of one run. ``metrics`` maps metric name to value."""
+    """Metrics and curves of one run. ``metrics`` maps metric name to value.
+
+    ``rolling_sharpe`` is the Sharpe ratio of the :data:`ROLLING_WINDOW_S` of bar
+    returns ending at each timestamp (empty for shorter runs).
+    """
 
     metrics: dict[str, float]
     resolution_s: int
@@ -29,6 +35,7 @@ class Tearsheet:
     trades: list[dict[str, Any]]
     per_venue: dict[str, dict[str, float]]
     warnings: list[str]
+    rolling_sharpe: list[tuple[int, float]] = attrs.field(factory=list)
 
     def __getitem__(self, name: str) -> float:
         return self.metrics[name]
@@ -61,18 +68,22 @@ def _resolve_resolution(result: object, resolution_s: int | None, ts: np.ndarray
     )
 
 
-def monthly_returns(timestamps: Sequence[int], equity: Sequence[float],
+def monthly_returns(timestamps: Sequence[int] | np.ndarray, equity: Sequence[float] | np.ndarray,
                     initial: float) -> dict[int, dict[int, float]]:
-    """Return of each calendar month (UTC): month-end equity over the previous month-end."""
+    """Return of each calendar month (UTC): month-end equity over the previous month-end.
+
+    ``timestamps`` are ascending; a month's end is its last equity point.
+    """
+    months = np.asarray(timestamps, dtype=np.int64).astype("datetime64[s]").astype("datetime64[M]")
+    if months.size == 0:
+        return {}
+    last = np.flatnonzero(np.concatenate((months[1:] != months[:-1], [True])))
+    ends = np.asarray(equity, dtype=np.float64)[last]
+    starts = np.concatenate(([initial], ends[:-1]))
     out: dict[int, dict[int, float]] = {}
-    previous = initial
-    month_end: dict[tuple[int, int], float] = {}
-    for ts, eq in zip(timestamps, equity, strict=True):
-        day = dt.datetime.fromtimestamp(int(ts), tz=dt.UTC)
-        month_end[(day.year, day.month)] = float(eq)
-    for (year, month), eq in sorted(month_end.items()):
-        out.setdefault(year, {})[month] = eq / previous - 1.0 if previous else 0.0
-        previous = eq
+    for month, start, end in zip(months[last].astype(np.int64).tolist(), starts.tolist(),
+                                 ends.tolist(), strict=True):
+        out.setdefault(1970 + month // 12, {})[month % 12 + 1] = end / start - 1.0 if start else 0.0
     return out
 
 
@@ -96,14 +107,23 @@ def _trades(positions: Sequence[Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def generate_tearsheet(
-    result: Any,
-    *,
-    resolution_s: int | None = None,
-    initial_capital: float | None = None,
-    timestamps: Sequence[int] | None = None,
-) -> Tearsheet:
-    """Compute returns, risk, trade, cost and per-venue metrics of ``result``."""
+@attrs.frozen
+class _Curve:
+    """A result's equity with what every metric needs: returns, drawdowns, annualisation."""
+
+    equity: np.ndarray
+    ts: np.ndarray
+    has_timestamps: bool
+    resolution_s: int
+    initial: float
+    ppy: float
+    path: np.ndarray  # the initial capital, then the equity
+    returns: np.ndarray
+    drawdowns: np.ndarray  # one per equity point
+
+
+def _curve(result: Any, resolution_s: int | None, initial_capital: float | None,
+           timestamps: Sequence[int] | None) -> _Curve:
     equity = np.asarray(result.equity_curve, dtype=np.float64)
     if equity.size == 0:
         raise ValueError("the result has an empty equity curve: nothing to analyse")
@@ -116,15 +136,17 @@ def generate_tearsheet(
         ts = np.arange(equity.size, dtype=np.int64) * res
     initial = float(initial_capital if initial_capital is not None
                     else _attr(result, "initial_capital", equity[0]))
-    ppy = m.periods_per_year(res)
     path = np.concatenate(([initial], equity))  # the run starts from the initial capital
-    returns = m.bar_returns(path)
+    return _Curve(equity, ts, has_timestamps, res, initial, m.periods_per_year(res), path,
+                  m.bar_returns(path), m.drawdown_curve(path)[1:])
+
+
+def _metrics(result: Any, curve: _Curve, trades: list[dict[str, Any]]) -> dict[str, float]:
+    equity, returns, ppy, initial = curve.equity, curve.returns, curve.ppy, curve.initial
     n_bars = int(returns.size)
     final = float(equity[-1])
-    drawdowns = m.drawdown_curve(path)[1:]
-    max_dd = float(drawdowns.max())
+    max_dd = float(curve.drawdowns.max())
     growth = m.cagr(initial, final, n_bars, ppy)
-    trades = _trades(_attr(result, "positions", []))
     fills = _attr(result, "fills", [])
     notional = float(sum(abs(f.size * f.price) for f in fills))
     mean_equity = float(equity.mean())
@@ -141,33 +163,69 @@ def generate_tearsheet(
         "sortino": m.sortino_ratio(returns, ppy),
         "calmar_ratio": m.safe_ratio(growth, max_dd),
         "max_drawdown": max_dd,
-        "max_drawdown_duration_s": float(
-            m.max_drawdown_duration(path) * res
-        ),
+        "max_drawdown_duration_s": float(m.max_drawdown_duration(curve.path) * curve.resolution_s),
         "turnover_annualized": (notional / mean_equity) * (ppy / n_bars)
         if mean_equity > 0 and n_bars else 0.0,
         "total_fees": float(_attr(result, "total_fees", sum(f.fee for f in fills))),
         "funding_paid": float(_attr(result, "funding_paid", 0.0)),
         "total_tx_costs": float(_attr(result, "total_tx_costs", 0.0)),
         "borrow_paid": float(_attr(result, "jupiter_borrow_paid", 0.0)),
+        "transfer_costs": float(_attr(result, "transfer_costs", 0.0)),
         "avg_holding_period_s": float(np.mean(holding)) if holding else 0.0,
         "bars": float(equity.size),
     }
+    metrics["total_costs"] = (
+        metrics["total_fees"] + metrics["funding_paid"] + metrics["total_tx_costs"]
+        + metrics["borrow_paid"] + metrics["transfer_costs"]
+    )
     metrics.update(m.trade_statistics([t["pnl"] for t in trades]))
+    return metrics
+
+
+def compute_metrics(
+    result: Any, *, resolution_s: int | None = None, initial_capital: float | None = None,
+) -> dict[str, float]:
+    """The metrics of :func:`generate_tearsheet` alone, without its curves (what a study
+    scores every trial with)."""
+    curve = _curve(result, resolution_s, initial_capital, None)
+    return _metrics(result, curve, _trades(_attr(result, "positions", [])))
+
+
+def generate_tearsheet(
+    result: Any,
+    *,
+    resolution_s: int | None = None,
+    initial_capital: float | None = None,
+    timestamps: Sequence[int] | None = None,
+) -> Tearsheet:
+    """Compute returns, risk, trade, cost and per-venue metrics of ``result``."""
+    curve = _curve(result, resolution_s, initial_capital, timestamps)
+    trades = _trades(_attr(result, "positions", []))
     per_venue: dict[str, dict[str, float]] = {}
     for key, label in (("per_venue_pnl", "pnl"), ("per_venue_trades", "trades"),
-                       ("per_venue_funding_income", "funding_income")):
+                       ("per_venue_funding_income", "funding_income"),
+                       ("per_venue_fees", "fees")):
         for venue, value in dict(_attr(result, key, {})).items():
             per_venue.setdefault(venue, {})[label] = float(value)
+    ts, equity = curve.ts, curve.equity
     return Tearsheet(
-        metrics=metrics,
-        resolution_s=res,
-        initial_capital=initial,
-        equity_curve=[(int(t), float(e)) for t, e in zip(ts, equity, strict=True)],
-        drawdown_curve=[(int(t), float(d)) for t, d in zip(ts, drawdowns, strict=True)],
-        monthly_returns=monthly_returns(ts.tolist(), equity.tolist(), initial)
-        if has_timestamps else {},
+        metrics=_metrics(result, curve, trades),
+        resolution_s=curve.resolution_s,
+        initial_capital=curve.initial,
+        equity_curve=list(zip(ts.tolist(), equity.tolist(), strict=True)),
+        drawdown_curve=list(zip(ts.tolist(), curve.drawdowns.tolist(), strict=True)),
+        monthly_returns=monthly_returns(ts, equity, curve.initial)
+        if curve.has_timestamps else {},
         trades=trades,
         per_venue=per_venue,
         warnings=list(_attr(result, "strategy_warnings", [])),
+        rolling_sharpe=_rolling_sharpe(ts, curve.returns, curve.resolution_s, curve.ppy),
     )
+
+
+def _rolling_sharpe(ts: np.ndarray, returns: np.ndarray, resolution_s: int,
+                    ppy: float) -> list[tuple[int, float]]:
+    window = max(2, ROLLING_WINDOW_S // resolution_s)
+    values = m.rolling_sharpe(returns, window, ppy)
+    # returns[i] is the return into equity point i: a window ends at ts[i]
+    return list(zip(ts[window - 1:].tolist(), values.tolist(), strict=True))

@@ -1,10 +1,16 @@
-"""Backtest runs as journal records (``FlintStore.save_backtest_run``) and back.
+"""Runs as journal records (``FlintStore.save_backtest_run``) and back.
 
-A record keeps what the run was (strategy, parameters, market, venue, costs), its
-headline numbers as top-level scalars (what ``list_backtest_runs`` shows), the
-tearsheet metrics, and the whole result, so reports can be rebuilt later.
+Every record has a ``kind``: ``"backtest"`` (:func:`run_record`; records without a
+kind are backtests too), ``"optimization"`` or ``"walk_forward"`` (:func:`study_record`).
+A backtest record keeps what the run was (strategy, parameters, market, venue, costs),
+its headline numbers as top-level scalars (what ``list_backtest_runs`` shows), the
+tearsheet metrics, and the whole result, so reports can be rebuilt later. A study
+record keeps what it ran on and the whole :class:`OptimizationResult` or
+:class:`WalkForwardResult` as data.
 """
 
+import urllib.parse
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +30,7 @@ def run_record(result: Any, *, strategy: str, params: dict[str, Any], market: st
     metrics = tear.to_dict()["metrics"]
     ts = list(getattr(result, "timestamps", []))
     record: dict[str, Any] = {
+        "kind": "backtest",
         "strategy": strategy,
         "params": dict(params),
         "market": market,
@@ -59,6 +66,8 @@ def result_from_record(record: dict[str, Any]) -> SimpleNamespace:
         per_venue_pnl=data.get("per_venue_pnl", {}),
         per_venue_trades=data.get("per_venue_trades", {}),
         per_venue_funding_income=data.get("per_venue_funding_income", {}),
+        per_venue_fees=data.get("per_venue_fees", {}),
+        transfer_costs=data.get("transfer_costs", 0.0),
         strategy_warnings=data.get("strategy_warnings", []),
     )
 
@@ -66,3 +75,29 @@ def result_from_record(record: dict[str, Any]) -> SimpleNamespace:
 def tearsheet_from_record(record: dict[str, Any]) -> Tearsheet:
     """The tearsheet of a journaled run."""
     return generate_tearsheet(result_from_record(record))
+
+
+STUDY_KINDS = ("optimization", "walk_forward")
+
+
+def redact(url: str) -> str:
+    """A storage URL without its password (what may be written to a journal)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def study_record(kind: str, result: Any, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The journal record of an optimisation or walk-forward ``result``.
+
+    ``context`` says what it ran on (strategy, market, venue, range, sampler, ...);
+    a ``storage`` URL in it is kept without its password.
+    """
+    if kind not in STUDY_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(STUDY_KINDS)}, got {kind!r}")
+    record: dict[str, Any] = {"kind": kind, **context, **result.to_dict()}
+    if record.get("storage"):
+        record["storage"] = redact(str(record["storage"]))
+    return record

@@ -17,7 +17,6 @@ the newest stored bar. Nothing given: every stored bar.
 """
 
 import re
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from flint.cli.common import console, db_option, db_path, user_errors
+from flint.cli.common import db_option, db_path, make_console, user_errors, when
 
 #: ``--period`` units in seconds.
 PERIOD_UNITS = {"h": 3600, "d": 86_400, "w": 7 * 86_400, "m": 30 * 86_400, "y": 365 * 86_400}
@@ -121,10 +120,6 @@ def time_range(
 # Reading the store
 
 
-def _when(ts: int | None) -> str:
-    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))
-
-
 def load_inputs(
     path: Path,
     market: str,
@@ -153,9 +148,9 @@ def load_inputs(
             if not len(series):
                 where = f" on {venue}" if venue else ""
                 span = {
-                    (True, True): f" between {_when(start_ts)} and {_when(end_ts)} UTC",
-                    (True, False): f" from {_when(start_ts)} UTC on",
-                    (False, True): f" until {_when(end_ts)} UTC",
+                    (True, True): f" between {when(start_ts)} and {when(end_ts)} UTC",
+                    (True, False): f" from {when(start_ts)} UTC on",
+                    (False, True): f" until {when(end_ts)} UTC",
                 }.get((start_ts is not None, end_ts is not None), "")
                 raise click.ClickException(
                     f"{path} has no {market} candles at {resolution_s} s{where}{span}: {how}"
@@ -188,8 +183,8 @@ def summary_table(record: dict[str, Any]) -> Table:
     """The headline numbers of a run's journal record."""
     metrics = record["metrics"]
     title = (f"{record['strategy']} on {record['venue']} {record['market']} "
-             f"{record['resolution_s']} s: {_when(record['start_ts'])} .. "
-             f"{_when(record['end_ts'])} UTC, {record['bars']:,} bars")
+             f"{record['resolution_s']} s: {when(record['start_ts'])} .. "
+             f"{when(record['end_ts'])} UTC, {record['bars']:,} bars")
     table = Table(title=title, show_header=False)
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -282,7 +277,7 @@ def backtest_command(
         venues=tuple(key.partition(":")[0] for key in candles), resolution_s=resolution_s,
         capital=capital, fee_rate=fee_rate, fill_model=fill_model, params=params,
     )
-    out = console()
+    out = make_console()
     with out.status(f"backtesting {settings.strategy}..."):
         record = _run(file, cls, candles, funding, settings)
     out.print(summary_table(record))

@@ -1,6 +1,7 @@
 """What the ``flint`` commands share: the console, the ``--db`` option, user errors."""
 
 import functools
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,12 +14,12 @@ from flint.config import load_config
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def console() -> Console:
+def make_console() -> Console:
     """Rich console; when piped or captured, wide enough that table rows do not wrap."""
-    out = Console(soft_wrap=True, highlight=False)
-    if not out.is_terminal:
-        out = Console(soft_wrap=True, highlight=False, width=160)
-    return out
+    console = Console(soft_wrap=True, highlight=False)
+    if not console.is_terminal:
+        console = Console(soft_wrap=True, highlight=False, width=160)
+    return console
 
 
 def user_errors(func: F) -> F:
@@ -37,7 +38,7 @@ def user_errors(func: F) -> F:
 
 
 def db_option(func: F) -> F:
-    """The ``--db PATH`` option (default: the configured store)."""
+    """The ``--db`` option: the store file."""
     return click.option(
         "--db",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -47,5 +48,10 @@ def db_option(func: F) -> F:
 
 
 def db_path(db: Path | None) -> Path:
-    """The store file: ``--db`` or the configured ``db_path``."""
+    """The store file: ``--db`` if given, else the configured one."""
     return db if db is not None else Path(load_config().db_path)
+
+
+def when(ts: int | None) -> str:
+    """A timestamp as ``YYYY-MM-DD HH:MM`` UTC (``-`` for none)."""
+    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))

@@ -9,7 +9,6 @@ The store is ``db_path`` from the configuration (flint.yaml, ``FLINT_DB_PATH``)
 unless ``--db`` names one. Bad input exits with code 1 and a message.
 """
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +16,8 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from flint.cli.common import console as _console
-from flint.cli.common import db_option as _db_option
-from flint.cli.common import db_path as _db_path
-from flint.cli.common import user_errors as _user_errors
+from flint.cli.common import db_option, db_path, make_console, user_errors, when
 from flint.providers.base import CAPABILITY_METHODS
-
-
-def _when(ts: int | None) -> str:
-    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))
 
 
 @click.group("data")
@@ -34,12 +26,12 @@ def data_group() -> None:
 
 
 @data_group.command("sample")
-@_db_option
+@db_option
 @click.option("--seed", type=int, default=None, help="Random seed (default: flint's).")
 @click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
               help="Days of hourly data.")
 @click.option("--force", is_flag=True, help="Replace other data of the same venues and hours.")
-@_user_errors
+@user_errors
 def sample_command(db: Path | None, seed: int | None, days: int, force: bool) -> None:
     """Store generated BTC/ETH/SOL perps on hyperliquid and binance (no network needed).
 
@@ -49,8 +41,8 @@ def sample_command(db: Path | None, seed: int | None, days: int, force: bool) ->
     from flint.sample_data import DEFAULT_SEED, generate
     from flint.store import FlintStore
 
-    path = _db_path(db)
-    console = _console()
+    path = db_path(db)
+    console = make_console()
     with console.status("generating sample markets..."):
         data = generate(DEFAULT_SEED if seed is None else seed, days)
     with FlintStore(path) as store, console.status(f"writing to {path}..."):
@@ -77,8 +69,8 @@ def sample_command(db: Path | None, seed: int | None, days: int, force: bool) ->
               help="Candle resolution in seconds (default: from the file names).")
 @click.option("--kind", type=click.Choice(list(CAPABILITY_METHODS)),
               help="What the files hold (default: from the file names; else candles).")
-@_db_option
-@_user_errors
+@db_option
+@user_errors
 def import_command(
     path: Path,
     venue: str | None,
@@ -104,10 +96,10 @@ def import_command(
         raise click.ClickException(f"{path}: {provider.skipped[0][1]}")
     if not files:
         raise click.ClickException(f"no data files found under {path}")
-    console = _console()
+    console = make_console()
     total = sum(f.path.stat().st_size for f in files)
     results: list[tuple[Any, int]] = []
-    with FlintStore(_db_path(db)) as store, Progress(
+    with FlintStore(db_path(db)) as store, Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
         console=console, transient=True,
     ) as progress:
@@ -134,8 +126,8 @@ def import_command(
 
 
 @data_group.command("status")
-@_db_option
-@_user_errors
+@db_option
+@user_errors
 def status_command(db: Path | None) -> None:
     """What the store holds: per market, venue and resolution, rows, span and gaps.
 
@@ -143,10 +135,10 @@ def status_command(db: Path | None) -> None:
     """
     from flint.store import FlintStore
 
-    path = _db_path(db)
+    path = db_path(db)
     with FlintStore(path, read_only=True) as store:
         series = store.summary()
-    console = _console()
+    console = make_console()
     if not series:
         console.print(f"{path} holds no market data yet: try `flint data sample`.")
         return
@@ -160,12 +152,12 @@ def status_command(db: Path | None) -> None:
         if s.kind == "candles":
             gaps = "none" if not s.gaps else f"[yellow]{s.gaps} ({s.missing} bars missing)[/yellow]"
             candles.add_row(
-                s.market, s.venue, f"{s.resolution_s} s", f"{s.rows:,}", _when(s.first_ts),
-                _when(s.last_ts), gaps,
+                s.market, s.venue, f"{s.resolution_s} s", f"{s.rows:,}", when(s.first_ts),
+                when(s.last_ts), gaps,
             )
         else:
             others.add_row(
-                s.kind, s.market, s.venue, f"{s.rows:,}", _when(s.first_ts), _when(s.last_ts)
+                s.kind, s.market, s.venue, f"{s.rows:,}", when(s.first_ts), when(s.last_ts)
             )
     if candles.row_count:
         console.print(candles)
@@ -178,8 +170,8 @@ def status_command(db: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["parquet"]), default="parquet",
               show_default=True, help="File format.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier export in DIRECTORY.")
-@_db_option
-@_user_errors
+@db_option
+@user_errors
 def export_command(directory: Path, fmt: str, overwrite: bool, db: Path | None) -> None:
     """Export every table as Hive-partitioned Parquet (venue/market[/resolution_s]).
 
@@ -188,8 +180,8 @@ def export_command(directory: Path, fmt: str, overwrite: bool, db: Path | None) 
     """
     from flint.store import FlintStore
 
-    path = _db_path(db)
-    console = _console()
+    path = db_path(db)
+    console = make_console()
     with FlintStore(path, read_only=True) as store, console.status(f"exporting {fmt}..."):
         written = store.export_parquet(directory, overwrite=overwrite)
     if not written:

@@ -16,6 +16,8 @@ from rich.table import Table
 from flint.cli.backtest import backtest_command
 from flint.cli.data import data_group
 from flint.cli.new import new_command
+from flint.cli.optimize import optimize_command, walk_forward_command
+from flint.cli.report import report_command
 from flint.cli.strategies import strategies_command
 from flint.plugins import get_host
 from flint_core import __version__
@@ -112,6 +114,9 @@ cli.add_command(data_group)
 cli.add_command(new_command)
 cli.add_command(strategies_command)
 cli.add_command(backtest_command)
+cli.add_command(optimize_command)
+cli.add_command(walk_forward_command)
+cli.add_command(report_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from flint.cli.common import console as _console
+from flint.cli.common import make_console
 
 
 def _describe_parameter(name: str, spec: dict[str, Any]) -> str:
@@ -48,7 +48,7 @@ def strategies_command(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2, sort_keys=True))
         return
-    console = _console()
+    console = make_console()
     if not rows:
         console.print(
             "No built-in strategies installed: `pip install flint-strategies` "

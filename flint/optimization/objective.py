@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from flint.analytics.tearsheet import generate_tearsheet
+from flint.analytics.tearsheet import compute_metrics
 
 #: Metrics a study can optimise; the ones listed in MINIMISED are minimised.
 METRICS = (
@@ -32,9 +32,9 @@ def direction(metric: str) -> str:
 def score(result: Any, metric: str, resolution_s: int, initial_capital: float) -> float:
     """Value of ``metric`` for a backtest result (infinite ratios capped at +-CAP)."""
     direction(metric)
-    value = float(generate_tearsheet(
+    value = float(compute_metrics(
         result, resolution_s=resolution_s, initial_capital=initial_capital
-    ).metrics[metric])
+    )[metric])
     if math.isnan(value):
         return -CAP if metric not in MINIMISED else CAP
     return max(-CAP, min(CAP, value))

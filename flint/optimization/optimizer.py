@@ -2,22 +2,30 @@
 
 Trials run in worker **processes** (``n_jobs``) that share one study through a storage:
 the one you pass (``storage=`` any Optuna URL, e.g. PostgreSQL, plus ``study_name=``,
-which makes a study resumable and joinable from other machines) or a temporary
-journal file. Each worker receives the candles once, as numpy columns, when it starts.
+which makes a study resumable and joinable from other processes and machines), else
+a journal file in a temporary folder (several workers) or memory (one). Each worker
+receives the candles once, as numpy columns, through the pool initializer; trials
+carry only their parameters. Workers draw trials from one budget shared by the call,
+so a fast worker takes more of them and the call runs exactly ``n_trials``.
 """
 
+import contextlib
+import hashlib
+import math
 import multiprocessing
 import os
+import signal
+import socket
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
-import numpy as np
 import optuna
 
-from flint.models import Candle, CandleSeries
-from flint.optimization import space
+from flint.optimization import data, space
 from flint.optimization.objective import (
     InvalidParameters,
     RunSettings,
@@ -27,16 +35,32 @@ from flint.optimization.objective import (
 )
 
 SAMPLERS = ("tpe", "random", "grid")
+#: Seconds between two progress reports while workers run.
+POLL_S = 0.2
+#: Attempts at opening an RDB storage (see :func:`_rdb`).
+RDB_ATTEMPTS = 5
+#: Study user attribute naming what a flint study optimises.
+STUDY_ATTR = "flint"
+#: Trial user attribute: the worker (``host:pid``) and the backtest's figures.
+TRIAL_ATTR = "flint"
 
 
 @attrs.frozen
 class TrialResult:
-    """One finished trial."""
+    """One trial of the study.
+
+    ``state`` is Optuna's (``COMPLETE``, ``PRUNED``, ``FAIL``, ...); ``value`` is the
+    metric (None for a failed trial); ``worker`` is ``host:pid`` of the process that
+    ran it. The backtest figures are of the whole data, or with pruning: PnL and
+    trades summed over the folds, win rate over all their trades, the deepest fold
+    drawdown and the mean fold Sharpe ratio.
+    """
 
     number: int
     params: dict[str, Any]
     value: float | None
     state: str
+    worker: str | None = None
     total_pnl: float | None = None
     sharpe_ratio: float | None = None
     max_drawdown: float | None = None
@@ -46,7 +70,11 @@ class TrialResult:
 
 @attrs.frozen
 class OptimizationResult:
-    """Best parameters and every trial, best first."""
+    """Best parameters and every trial of the study: completed ones best first, then the rest.
+
+    ``param_importance`` maps each parameter to its share of the metric's variation
+    (PED-ANOVA over the completed trials; empty when there are too few of them).
+    """
 
     best_value: float
     best_params: dict[str, Any]
@@ -54,58 +82,19 @@ class OptimizationResult:
     metric: str
     direction: str
     study_name: str
+    param_importance: dict[str, float] = attrs.field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
         return attrs.asdict(self)
 
 
-# Candles travel to workers as columns, never as per-trial pickles.
-
-Packed = tuple[str, Any]
-
-
-def _series(candles: Sequence[Candle]) -> CandleSeries:
-    return candles if isinstance(candles, CandleSeries) else CandleSeries.from_candles(candles)
-
-
-def _columns(series: CandleSeries) -> dict[str, Any]:
-    return {
-        "ts": series.timestamps, "open": series.opens, "high": series.highs, "low": series.lows,
-        "close": series.closes, "volume": series.volumes, "market": series.market,
-        "resolution_s": series.resolution_s, "venue": series.venue,
-    }
-
-
-def _rebuild(columns: Mapping[str, Any]) -> CandleSeries:
-    return CandleSeries(**columns)
-
-
-def pack(candles: Any) -> Packed:
-    """Candles (list, CandleSeries or {market: ...}) as plain numpy columns."""
-    if isinstance(candles, Mapping):
-        return ("dict", {k: _columns(_series(v)) for k, v in candles.items()})
-    return ("series", _columns(_series(candles)))
-
-
-def unpack(packed: Packed) -> Any:
-    """Inverse of :func:`pack`."""
-    kind, data = packed
-    if kind == "dict":
-        return {k: _rebuild(v) for k, v in data.items()}
-    return _rebuild(data)
-
-
-def _resolution(candles: Any) -> int:
-    first = next(iter(candles.values())) if isinstance(candles, Mapping) else candles
-    return int(first.resolution_s)
-
-
 @attrs.frozen
-class _Study:
-    """Everything a worker needs to join the study (picklable)."""
+class _Plan:
+    """Everything a worker needs to join the study."""
 
     strategy_class: type
+    schema: space.Schema
     metric: str
     settings: RunSettings
     storage: str | None  # an Optuna URL, or None for the journal file below
@@ -117,9 +106,30 @@ class _Study:
     n_folds: int
 
 
-def _make_sampler(
-    name: str, seed: int, schema: dict[str, dict[str, Any]]
-) -> optuna.samplers.BaseSampler:
+class _Budget:
+    """Trials a call may still start and trials it finished, shared by its workers."""
+
+    def __init__(self, ctx: Any, total: int) -> None:
+        self.left = ctx.Value("i", total)
+        self.done = ctx.Value("i", 0)
+
+    def claim(self) -> bool:
+        with self.left.get_lock():
+            if self.left.value <= 0:
+                return False
+            self.left.value -= 1
+            return True
+
+    def finish(self) -> None:
+        with self.done.get_lock():
+            self.done.value += 1
+
+    def cancel(self) -> None:
+        with self.left.get_lock():
+            self.left.value = 0
+
+
+def _make_sampler(name: str, seed: int, schema: space.Schema) -> optuna.samplers.BaseSampler:
     if name == "grid":
         return optuna.samplers.GridSampler(space.grid(schema), seed=seed)
     if name == "random":
@@ -127,87 +137,192 @@ def _make_sampler(
     return optuna.samplers.TPESampler(seed=seed)
 
 
-def _folds(candles: Any, n_folds: int) -> list[Any]:
-    if isinstance(candles, Mapping):
-        parts = {k: np.array_split(np.arange(len(v)), n_folds) for k, v in candles.items()}
-        return [{k: candles[k][int(p[i][0]):int(p[i][-1]) + 1] for k, p in parts.items()}
-                for i in range(n_folds)]
-    bounds = np.array_split(np.arange(len(candles)), n_folds)
-    return [candles[int(b[0]):int(b[-1]) + 1] for b in bounds]
+def _worker_seed(plan: _Plan, worker: int) -> int:
+    """``seed + worker`` for a private study. In a shared storage, processes on several
+    machines may start with the same seed: salt it with host and process so they
+    explore different parameters instead of repeating each other. The grid sampler
+    needs one seed everywhere: it shuffles the grid with it and gives trial ``k`` the
+    ``k``-th point, so every process must see the same order."""
+    if plan.sampler == "grid":
+        return plan.seed
+    if plan.storage is None:
+        return plan.seed + worker
+    salt = f"{plan.seed}:{worker}:{socket.gethostname()}:{os.getpid()}"
+    return int.from_bytes(hashlib.sha256(salt.encode()).digest()[:4], "little")
 
 
-def _objective(study: _Study, candles: Any) -> Callable[[optuna.Trial], float]:
-    schema = study.strategy_class.parameters()
-    resolution = _resolution(candles)
-    folds = _folds(candles, study.n_folds) if study.pruning else [candles]
+def _summary(results: list[Any]) -> dict[str, Any]:
+    trades = sum(int(r.total_trades) for r in results)
+    winners = sum(int(r.winning_trades) for r in results)
+    return {
+        "total_pnl": float(sum(r.total_pnl for r in results)),
+        "sharpe_ratio": float(sum(r.sharpe_ratio for r in results) / len(results)),
+        "max_drawdown": float(max(r.max_drawdown for r in results)),
+        "win_rate": winners / trades if trades else 0.0,
+        "total_trades": trades,
+    }
+
+
+def _objective(plan: _Plan, candles: Any) -> Callable[[optuna.Trial], float]:
+    resolution = int(data.primary(candles).resolution_s)
+    folds = data.split(candles, plan.n_folds) if plan.pruning else [candles]
+    capital = plan.settings.initial_capital
 
     def objective(trial: optuna.Trial) -> float:
-        params = space.suggest(trial, schema)
-        values = []
-        for step, part in enumerate(folds):
-            result = backtest(study.strategy_class, params, part, study.settings)
-            values.append(score(result, study.metric, resolution,
-                                study.settings.initial_capital))
-            if study.pruning:
-                trial.report(float(np.mean(values)), step)
-                if trial.should_prune():
-                    raise optuna.TrialPruned()
-        trial.set_user_attr("total_pnl", float(result.total_pnl))
-        trial.set_user_attr("sharpe_ratio", float(result.sharpe_ratio))
-        trial.set_user_attr("max_drawdown", float(result.max_drawdown))
-        trial.set_user_attr("win_rate", float(result.win_rate))
-        trial.set_user_attr("total_trades", int(result.total_trades))
-        return float(np.mean(values))
+        params = space.suggest(trial, plan.schema)
+        worker = f"{socket.gethostname()}:{os.getpid()}"
+        results, scores = [], []
+        try:
+            for step, part in enumerate(folds):
+                results.append(backtest(plan.strategy_class, params, part, plan.settings))
+                scores.append(score(results[-1], plan.metric, resolution, capital))
+                if plan.pruning:
+                    trial.report(sum(scores) / len(scores), step)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+        except (InvalidParameters, optuna.TrialPruned):
+            trial.set_user_attr(TRIAL_ATTR, {"worker": worker})
+            raise
+        # one storage write per trial: every write to a shared storage costs
+        trial.set_user_attr(TRIAL_ATTR, {"worker": worker, "backtest": _summary(results)})
+        return sum(scores) / len(scores)
 
     return objective
 
 
-def _storage(study: _Study) -> Any:
-    if study.journal is None:
-        return study.storage
-    from optuna.storages.journal import JournalFileBackend
+def _storage(plan: _Plan) -> Any:
+    if plan.journal is not None:
+        from optuna.storages.journal import JournalFileBackend
 
-    return optuna.storages.JournalStorage(JournalFileBackend(study.journal))
+        return optuna.storages.JournalStorage(JournalFileBackend(plan.journal))
+    assert plan.storage is not None
+    return _rdb(plan.storage)
+
+
+def _rdb(url: str) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage at ``url``.
+
+    Processes that start together on a new database race to create its tables: the
+    loser's attempt fails once the winner's are there, and a retry finds them made.
+    SQLite files are written by one process at a time: wait for the lock, not fail.
+    """
+    import sqlalchemy.exc
+
+    options = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    attempt = 0
+    while True:
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=options)
+        except sqlalchemy.exc.SQLAlchemyError:
+            attempt += 1
+            if attempt == RDB_ATTEMPTS:
+                raise
+            time.sleep(0.1 * attempt)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Optuna logs every refused parameter set as a warning: keep only errors meanwhile."""
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+def _work(plan: _Plan, storage: Any, candles: Any, budget: _Budget, worker: int,
+          on_trial: Callable[[], None] | None = None) -> None:
+    """Run trials of the study until the budget is spent (or a grid is exhausted)."""
+    study = optuna.load_study(
+        study_name=plan.study_name,
+        storage=storage,
+        sampler=_make_sampler(plan.sampler, _worker_seed(plan, worker), plan.schema),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5) if plan.pruning
+        else optuna.pruners.NopPruner(),
+    )
+    if not budget.claim():
+        return
+
+    def after(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
+        budget.finish()
+        if on_trial is not None:
+            on_trial()
+        if not budget.claim():
+            study.stop()
+
+    with _quiet():
+        study.optimize(_objective(plan, candles), n_trials=None, catch=(InvalidParameters,),
+                       callbacks=[after], gc_after_trial=False)
 
 
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(study: _Study, packed: Packed) -> None:
-    """Runs once per worker process: the study settings and the candles arrive here."""
-    _WORKER["study"] = study
-    _WORKER["candles"] = unpack(packed)
+def _init_worker(plan: _Plan, packed: data.Packed, budget: _Budget) -> None:
+    """Runs once per worker process: the plan, the budget and the candles arrive here.
+
+    Ctrl-C is the parent's to handle: it stops the pool (workers ignore SIGINT).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER.update(plan=plan, candles=data.unpack(packed), budget=budget,
+                   storage=_storage(plan))
 
 
-def _run_trials(n_trials: int | None, worker: int,
-                on_trial: Callable[[], None] | None = None) -> None:
-    study: _Study = _WORKER["study"]
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    schema = study.strategy_class.parameters()
-    loaded = optuna.load_study(
-        study_name=study.study_name,
-        storage=_storage(study),
-        sampler=_make_sampler(study.sampler, study.seed + worker, schema),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5) if study.pruning else None,
-    )
-    callbacks = [lambda _study, _trial: on_trial()] if on_trial is not None else None
-    loaded.optimize(_objective(study, _WORKER["candles"]), n_trials=n_trials,
-                    catch=(InvalidParameters,), callbacks=callbacks)
+def _worker_task(worker: int) -> None:
+    _work(_WORKER["plan"], _WORKER["storage"], _WORKER["candles"], _WORKER["budget"], worker)
+
+
+def _scratch() -> str | None:
+    """Where a private study's journal goes: RAM where Linux offers it (the journal syncs
+    every write to disk, which costs milliseconds per write on a real disk), else the
+    temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _importance(study: optuna.Study) -> dict[str, float]:
+    from optuna.importance import PedAnovaImportanceEvaluator
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 2 or not complete[0].params:
+        return {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = optuna.importance.get_param_importances(
+                study, evaluator=PedAnovaImportanceEvaluator()
+            )
+    except (ValueError, RuntimeError, ZeroDivisionError):
+        return {}
+    return {k: float(v) for k, v in found.items() if math.isfinite(v)}
+
+
+def _tie_key(params: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
+    """Orders parameter sets deterministically, whatever the types of their values."""
+    return [(k, type(v).__name__, v) for k, v in sorted(params.items())]
 
 
 class StrategyOptimizer:
-    """Search ``strategy_class.parameters()`` for the best value of ``metric``.
+    """Search the parameters of ``strategy_class`` for the best value of ``metric``.
 
     :param metric: one of :data:`flint.optimization.objective.METRICS`
         (``max_drawdown`` is minimised, the others maximised).
-    :param n_trials: trials this call runs (for ``sampler="grid"``: at most the grid size).
+    :param n_trials: trials this call runs (for ``sampler="grid"``: at most the grid
+        points the study has not evaluated yet).
     :param n_jobs: worker processes sharing the study.
     :param storage: Optuna storage URL; with ``study_name`` the study is resumable and
-        other processes or machines running the same call join it.
-    :param sampler: ``"tpe"`` (default), ``"random"`` or ``"grid"``; seeded by ``seed``.
+        other processes or machines running the same call join it. A study remembers
+        the strategy and metric it optimises; joining it for others is an error.
+    :param sampler: ``"tpe"`` (default), ``"random"`` or ``"grid"``; seeded by ``seed``
+        (worker ``i`` uses ``seed + i``). With ``storage`` the seeds are also salted with
+        the host and process, so machines joining a study do not repeat each other's
+        trials; only private studies (no ``storage``) and grids are reproducible. The
+        grid sampler visits every point once, in an order shuffled by ``seed``.
     :param pruning: score each trial on ``n_folds`` consecutive folds, report the running
-        mean after each and let a median pruner stop bad trials early; the trial's value is
-        then the mean of its fold scores.
+        mean after each and let a median pruner stop poor trials early; the trial's
+        value is then the mean of its fold scores.
+    :param param_space: overrides of ``parameters()`` (see :func:`flint.optimization.space.merge`).
     :param engine_options: extra ``BacktestEngine`` arguments (fill model, funding, ...).
     """
 
@@ -227,20 +342,23 @@ class StrategyOptimizer:
         seed: int = 0,
         pruning: bool = False,
         n_folds: int = 4,
+        param_space: Mapping[str, Any] | None = None,
         engine_options: Mapping[str, Any] | None = None,
     ) -> None:
-        schema = strategy_class.parameters()
-        if not schema:
-            raise ValueError(f"{strategy_class.__name__}.parameters() is empty: nothing to tune")
+        schema = _space_of(strategy_class, param_space)
         if sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler '{sampler}'; choose one of {', '.join(SAMPLERS)}")
+            raise ValueError(f"unknown sampler '{sampler}'; choose one of: {', '.join(SAMPLERS)}")
         if n_jobs < 1 or n_trials < 1:
-            raise ValueError("n_jobs and n_trials must be >= 1")
+            raise ValueError(f"n_jobs and n_trials must be >= 1, got {n_jobs} and {n_trials}")
+        if pruning and n_folds < 2:
+            raise ValueError(f"pruning needs n_folds >= 2, got {n_folds}")
         self.direction = direction(metric)
-        if sampler == "grid":
-            space.grid(schema)  # fail now if the schema cannot be gridded
+        self.grid_size = space.grid_size(schema) if sampler == "grid" else None
         self.strategy_class = strategy_class
-        self.candles = candles
+        self.schema = schema
+        self.candles = data.normalise(candles)
+        if pruning:
+            data.split(self.candles, n_folds)  # fail now if the folds cannot be cut
         self.metric = metric
         self.n_trials = n_trials
         self.n_jobs = n_jobs
@@ -252,88 +370,115 @@ class StrategyOptimizer:
         self.n_folds = n_folds
         self.settings = RunSettings(initial_capital, fee_rate, dict(engine_options or {}))
 
-    def _shares(self) -> list[int | None]:
-        if self.sampler == "grid":
-            total = min(self.n_trials, space.grid_size(self.strategy_class.parameters()))
-        else:
-            total = self.n_trials
-        base, extra = divmod(total, self.n_jobs)
-        return [base + (1 if i < extra else 0) for i in range(self.n_jobs)]
-
     def optimize(self, progress: Callable[[int, int], None] | None = None) -> OptimizationResult:
-        """Run the trials; ``progress(done, total)`` is called as trials finish."""
-        with tempfile.TemporaryDirectory(prefix="flint-study-") as tmp:
-            journal = None if self.storage else os.path.join(tmp, "study.journal")
-            study = _Study(self.strategy_class, self.metric, self.settings, self.storage,
-                           journal, self.study_name, self.sampler, self.seed, self.pruning,
-                           self.n_folds)
-            storage = _storage(study)
-            optuna.logging.set_verbosity(optuna.logging.WARNING)
-            optuna.create_study(storage=storage, study_name=self.study_name,
-                                direction=self.direction, load_if_exists=True)
-            shares = self._shares()
-            total = sum(n or 0 for n in shares)
-            packed = pack(self.candles)
+        """Run the trials; ``progress(done, total)`` is called as this call's trials finish."""
+        with tempfile.TemporaryDirectory(prefix="flint-study-", dir=_scratch()) as tmp:
+            shared = self.storage is None and self.n_jobs > 1
+            plan = _Plan(self.strategy_class, self.schema, self.metric, self.settings,
+                         self.storage, os.path.join(tmp, "study.journal") if shared else None,
+                         self.study_name, self.sampler, self.seed, self.pruning, self.n_folds)
+            local = self.storage is None and self.n_jobs == 1
+            storage = optuna.storages.InMemoryStorage() if local else _storage(plan)
+            with _quiet():
+                study = self._join(storage)
+            total = self._total(study)
+            if total == 0:
+                raise ValueError(
+                    f"study '{self.study_name}' has evaluated every point of the grid already"
+                )
+            ctx = multiprocessing.get_context(
+                "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            )
+            budget = _Budget(ctx, total)
             if self.n_jobs == 1:
-                done = [0]
-
-                def tick() -> None:
-                    done[0] += 1
-                    if progress is not None:
-                        progress(done[0], total)
-
-                _init_worker(study, packed)
-                _run_trials(shares[0], 0, tick)
+                _work(plan, storage, self.candles, budget, 0,
+                      None if progress is None else lambda: progress(budget.done.value, total))
             else:
-                self._run_workers(study, packed, shares, progress, total)
+                self._run_workers(ctx, plan, budget, progress, total)
             return self._collect(storage)
 
-    def _run_workers(self, study: _Study, packed: Packed, shares: list[int | None],
+    def _join(self, storage: Any) -> optuna.Study:
+        """Create the study or join it, checking it optimises the same thing."""
+        study = optuna.create_study(storage=storage, study_name=self.study_name,
+                                    direction=self.direction, load_if_exists=True)
+        purpose = {"strategy": self.strategy_class.__name__, "metric": self.metric}
+        found = study.user_attrs.get(STUDY_ATTR)
+        if found is None:
+            study.set_user_attr(STUDY_ATTR, purpose)
+        elif found != purpose or study.direction.name.lower() != self.direction:
+            raise ValueError(
+                f"study '{self.study_name}' optimises {found.get('metric')} of "
+                f"{found.get('strategy')}, not {self.metric} of {purpose['strategy']}: "
+                f"choose another study name"
+            )
+        return study
+
+    def _total(self, study: optuna.Study) -> int:
+        if self.grid_size is None:
+            return self.n_trials
+        evaluated = len(study.get_trials(deepcopy=False))
+        return max(0, min(self.n_trials, self.grid_size - evaluated))
+
+    def _run_workers(self, ctx: Any, plan: _Plan, budget: _Budget,
                      progress: Callable[[int, int], None] | None, total: int) -> None:
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        ctx = multiprocessing.get_context(method)
-        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
-                    optuna.trial.TrialState.FAIL)
-        storage = _storage(study)
+        packed = data.pack(self.candles)
 
-        def finished_count() -> int:
-            loaded = optuna.load_study(study_name=study.study_name, storage=storage)
-            return len(loaded.get_trials(deepcopy=False, states=finished))
+        def failed(_exc: BaseException) -> None:
+            budget.cancel()  # the other workers stop after their current trial
 
-        before = finished_count()
-        with ctx.Pool(self.n_jobs, initializer=_init_worker, initargs=(study, packed)) as pool:
-            jobs = [pool.apply_async(_run_trials, (n, i)) for i, n in enumerate(shares)]
-            while not all(job.ready() for job in jobs):
-                jobs[0].wait(0.5)
-                if progress is not None:
-                    progress(min(finished_count() - before, total), total)
+        with ctx.Pool(self.n_jobs, initializer=_init_worker,
+                      initargs=(plan, packed, budget)) as pool:
+            jobs = [pool.apply_async(_worker_task, (i,), error_callback=failed)
+                    for i in range(self.n_jobs)]
+            reported = -1
+            while True:
+                pending = [job for job in jobs if not job.ready()]
+                if pending:
+                    pending[0].wait(POLL_S)
+                done = budget.done.value
+                if progress is not None and done != reported:
+                    reported = done
+                    progress(done, total)
+                if not pending:
+                    break
             for job in jobs:
                 job.get()  # re-raise a worker's error here
 
     def _collect(self, storage: Any) -> OptimizationResult:
         study = optuna.load_study(study_name=self.study_name, storage=storage)
-        sign = -1.0 if self.direction == "minimize" else 1.0
-        rows = []
+        complete: list[TrialResult] = []
+        others: list[TrialResult] = []
         for t in study.get_trials(deepcopy=False):
-            attrs_ = t.user_attrs
-            rows.append(TrialResult(
+            found = t.user_attrs.get(TRIAL_ATTR, {})
+            row = TrialResult(
                 number=t.number, params=dict(t.params), value=t.value, state=t.state.name,
-                total_pnl=attrs_.get("total_pnl"), sharpe_ratio=attrs_.get("sharpe_ratio"),
-                max_drawdown=attrs_.get("max_drawdown"), win_rate=attrs_.get("win_rate"),
-                total_trades=attrs_.get("total_trades"),
-            ))
-        complete = [r for r in rows if r.state == "COMPLETE" and r.value is not None]
+                worker=found.get("worker"), **found.get("backtest", {}),
+            )
+            if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None:
+                complete.append(row)
+            else:
+                others.append(row)
         if not complete:
             raise RuntimeError(
                 f"no trial of {self.strategy_class.__name__} completed: every parameter set "
                 f"was refused or pruned"
             )
+        sign = -1.0 if self.direction == "minimize" else 1.0
         # best first; ties broken by the parameters so the winner does not depend on timing
-        complete.sort(key=lambda r: (-sign * (r.value or 0.0), sorted(r.params.items())))
-        others = sorted((r for r in rows if r not in complete), key=lambda r: r.number)
+        complete.sort(key=lambda r: (-sign * float(r.value or 0.0), _tie_key(r.params)))
         best = complete[0]
         return OptimizationResult(
             best_value=float(best.value or 0.0), best_params=dict(best.params),
             trials=complete + others, metric=self.metric, direction=self.direction,
-            study_name=self.study_name,
+            study_name=self.study_name, param_importance=_importance(study),
         )
+
+
+def _space_of(strategy_class: type, overrides: Mapping[str, Any] | None) -> space.Schema:
+    schema = strategy_class.parameters()
+    if not schema:
+        raise ValueError(f"{strategy_class.__name__}.parameters() is empty: nothing to tune")
+    try:
+        return space.merge(schema, overrides or {})
+    except ValueError as exc:
+        raise ValueError(f"{strategy_class.__name__}: {exc}") from None

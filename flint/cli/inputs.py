@@ -1,0 +1,158 @@
+"""What research commands run on: a strategy (built-in name or file) and stored market data.
+
+Strategy files go through :func:`flint.strategy.loader.load_strategy_class` (validated,
+then run in a guarded module). Candles and funding are read from the store opened
+read-only, so other processes may write it meanwhile.
+"""
+
+import calendar
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import click
+
+from flint.config import load_config
+from flint.models import CandleSeries, FundingRate
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DAY = 86_400
+
+
+@attrs.frozen
+class StrategySpec:
+    """A strategy class and how to name it in results (``source``: ``builtin`` or a path)."""
+
+    cls: type
+    label: str
+    source: str
+    code: str | None = None
+
+
+def resolve_strategy(spec: str) -> StrategySpec:
+    """A built-in strategy by registry name, or the strategy class defined in a ``.py`` file."""
+    from flint.plugins import get_host
+    from flint.strategy.loader import StrategyLoadError, load_strategy_class
+
+    path = Path(spec)
+    if path.suffix == ".py" or path.is_file():
+        if not path.is_file():
+            raise click.ClickException(f"no strategy file {path}")
+        code = path.read_text(encoding="utf-8")
+        try:
+            cls = load_strategy_class(code, filename=str(path))
+        except StrategyLoadError as exc:
+            raise click.ClickException(str(exc)) from None
+        return StrategySpec(cls, path.stem, str(path.resolve()), code)
+    strategies = get_host().registry("strategies")
+    if spec not in strategies:
+        known = ", ".join(strategies.names()) or "none (pip install flint-strategies)"
+        raise click.ClickException(
+            f"unknown strategy '{spec}': not a .py file and not a built-in strategy "
+            f"(built-ins: {known})"
+        )
+    return StrategySpec(strategies.get(spec), spec, "builtin")
+
+
+def parse_time(text: str | None, *, end: bool = False) -> int | None:
+    """``YYYY-MM-DD`` (UTC; an end date includes its whole day) or unix seconds."""
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        day = dt.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise click.BadParameter(
+            f"'{text}' is neither a date (YYYY-MM-DD) nor unix seconds"
+        ) from None
+    ts = calendar.timegm(day.timetuple())
+    return ts + DAY - 1 if end else ts
+
+
+def parse_param_space(text: str | None) -> dict[str, Any]:
+    """``--param-space``: JSON text or a JSON file, ``{name: {field: value} | value}``."""
+    if not text:
+        return {}
+    source = Path(text)
+    raw = source.read_text(encoding="utf-8") if source.is_file() else text
+    try:
+        found = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(
+            f"--param-space must be JSON (or a JSON file): {exc}", param_hint="--param-space"
+        ) from None
+    if not isinstance(found, dict):
+        raise click.BadParameter("--param-space must be a JSON object {name: spec}",
+                                 param_hint="--param-space")
+    return found
+
+
+@attrs.frozen
+class MarketData:
+    """Candles and funding of one market, as read from the store."""
+
+    candles: CandleSeries
+    funding: list[FundingRate]
+    db: str
+
+    def context(self) -> dict[str, Any]:
+        """What a journal record says about the data."""
+        ts = self.candles.timestamps
+        return {
+            "market": self.candles.market, "venue": self.candles.venue,
+            "resolution_s": int(self.candles.resolution_s),
+            "start_ts": int(ts[0]), "end_ts": int(ts[-1]), "bars": len(self.candles),
+        }
+
+
+def load_market(db: Path, market: str | None, venue: str | None, resolution_s: int,
+                start: str | None, end: str | None) -> MarketData:
+    """Candles (and the funding of their venue) from the store; a clear error if there are none.
+
+    ``market`` None is the configured default market; ``start``/``end`` as
+    :func:`parse_time` reads them.
+    """
+    from flint.store import FlintStore
+
+    market = market or load_config().default_markets[0]
+    start_ts, end_ts = parse_time(start), parse_time(end, end=True)
+    with FlintStore(db, read_only=True) as store:
+        candles = store.query_candles(market, resolution_s, start_ts, end_ts, venue=venue)
+        funding = (
+            store.query_funding_rates(market, start_ts, end_ts, venue=candles.venue)
+            if len(candles) else []
+        )
+    if len(candles) == 0:
+        where = f" on {venue}" if venue else ""
+        span = "" if start_ts is None and end_ts is None else " in the requested range"
+        raise click.ClickException(
+            f"{db} holds no {resolution_s} s candles of {market}{where}{span}. Get data with "
+            f"`flint data sample --db {db}` (synthetic BTC/ETH/SOL-PERP) or `flint data "
+            f"import FILES --db {db}`; `flint data status --db {db}` lists what is stored."
+        )
+    return MarketData(candles, funding, str(db))
+
+
+def data_options(func: F) -> F:
+    """``--market --venue --resolution --start --end``."""
+    for option in reversed((
+        click.option("--market", "-m", default=None,
+                     help="Market, e.g. SOL-PERP (default: the first of default_markets "
+                          "in flint.yaml, SOL-PERP)."),
+        click.option("--venue", default=None,
+                     help="Venue of the candles (default: the one with most bars)."),
+        click.option("--resolution", "-r", "resolution_s", type=click.IntRange(min=1),
+                     default=3600, show_default=True, help="Candle resolution in seconds."),
+        click.option("--start", "-s", default=None,
+                     help="First day (YYYY-MM-DD, UTC) or unix seconds (default: first bar)."),
+        click.option("--end", "-e", default=None,
+                     help="Last day, included (YYYY-MM-DD, UTC) or unix seconds "
+                          "(default: last bar)."),
+    )):
+        func = option(func)
+    return func

@@ -1,0 +1,281 @@
+"""``flint optimize STRATEGY`` and ``flint walk-forward STRATEGY``.
+
+STRATEGY is a built-in strategy name (``flint plugins`` lists them) or a strategy
+``.py`` file. Candles and funding come from the store (read-only); results are saved
+to its journal: an ``optimization`` record plus a ``backtest`` record of the best
+parameters on the whole range (``flint report RUN_ID`` draws either), or a
+``walk_forward`` record.
+"""
+
+import functools
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from flint.cli.common import db_option, db_path, make_console, user_errors, when
+from flint.cli.inputs import (
+    MarketData,
+    StrategySpec,
+    data_options,
+    load_market,
+    parse_param_space,
+    resolve_strategy,
+)
+from flint.config import load_config
+from flint.optimization.objective import METRICS
+from flint.optimization.optimizer import SAMPLERS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Trials shown after an optimisation.
+TOP = 5
+
+
+def study_options(func: F) -> F:
+    """Options ``flint optimize`` and ``flint walk-forward`` share."""
+    for option in reversed((
+        click.option("--metric", type=click.Choice(METRICS), default="sharpe_ratio",
+                     show_default=True, help="What to optimise (max_drawdown is minimised)."),
+        click.option("--capital", "-c", type=float, default=None,
+                     help="Starting capital (default: default_capital in flint.yaml, 10000)."),
+        click.option("--fee", type=float, default=None,
+                     help="Fee rate of the default venue (default: default_fee_rate, 0.0005)."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Worker processes sharing the study."),
+        click.option("--storage", default=None,
+                     help="Optuna storage URL shared by every process and machine joining the "
+                          "study, e.g. postgresql://user:pass@host/db or sqlite:///studies.db "
+                          "(default: private to this run)."),
+        click.option("--study", "study_name", default=None,
+                     help="Study name; with --storage, the same name joins the same study."),
+        click.option("--sampler", type=click.Choice(SAMPLERS), default="tpe", show_default=True,
+                     help="How parameters are chosen (grid: every point, floats need a step)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed."),
+        click.option("--param-space", default=None,
+                     help='Overrides of parameters() as JSON or a JSON file, e.g. '
+                          '\'{"fast": {"low": 5, "high": 20, "step": 5}, "slow": 50}\' '
+                          '(a plain value fixes a parameter).'),
+        db_option,
+    )):
+        func = option(func)
+    return func
+
+
+def _settings(capital: float | None, fee: float | None) -> tuple[float, float]:
+    config = load_config()
+    return (config.default_capital if capital is None else capital,
+            config.default_fee_rate if fee is None else fee)
+
+
+def _context(spec: StrategySpec, market: MarketData, **settings: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "strategy": spec.label, "strategy_class": spec.cls.__name__,
+        "strategy_source": spec.source, **market.context(), **settings,
+    }
+    if spec.code is not None:
+        found["strategy_code"] = spec.code
+    return found
+
+
+@contextmanager
+def _progress_bar(console: Console, label: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar redrawn as trials finish (no refresh thread: workers are forked)."""
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, auto_refresh=False,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(description: str, done: int, total: int) -> None:
+            bar.update(task, description=description, completed=done, total=total)
+            bar.refresh()
+
+        yield update
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 100 else f"{value:,.2f}"
+    return str(value)
+
+
+def _journal(db: Path, records: list[dict[str, Any]]) -> list[str]:
+    from flint.store import FlintStore, StoreError
+
+    try:
+        with FlintStore(db) as store:
+            return [store.save_backtest_run(r) for r in records]
+    except StoreError as exc:
+        raise click.ClickException(f"the results above were not journaled: {exc}") from exc
+
+
+@click.command("optimize")
+@click.argument("strategy")
+@data_options
+@click.option("--trials", "-n", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Trials this run adds to the study.")
+@click.option("--prune", is_flag=True,
+              help="Score trials on 4 consecutive folds and stop poor ones early.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write the optimisation report (HTML, history and importance PNGs).")
+@study_options
+@user_errors
+def optimize_command(strategy: str, market: str | None, venue: str | None, resolution_s: int,
+                     start: str | None, end: str | None, trials: int, prune: bool,
+                     out: Path | None, metric: str, capital: float | None, fee: float | None,
+                     jobs: int, storage: str | None, study_name: str | None, sampler: str,
+                     seed: int, param_space: str | None, db: Path | None) -> None:
+    """Search STRATEGY's parameters (a built-in name or a .py file) on stored candles."""
+    from flint.backtest.engine import BacktestEngine
+    from flint.backtest.journal import run_record, study_record
+    from flint.optimization.optimizer import StrategyOptimizer
+
+    spec = resolve_strategy(strategy)
+    path = db_path(db)
+    data = load_market(path, market, venue, resolution_s, start, end)
+    initial, fee_rate = _settings(capital, fee)
+    engine_options = {"funding_rates": data.funding} if data.funding else {}
+    optimizer = StrategyOptimizer(
+        spec.cls, data.candles, metric, trials, initial, fee_rate, n_jobs=jobs,
+        storage=storage, study_name=study_name, sampler=sampler, seed=seed, pruning=prune,
+        param_space=parse_param_space(param_space), engine_options=engine_options,
+    )
+    console = make_console()
+    label = f"{spec.label} on {data.candles.venue}/{data.candles.market}"
+    with _progress_bar(console, label) as update:
+        try:
+            result = optimizer.optimize(functools.partial(update, label))
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from exc
+    _print_trials(console, result, TOP)
+    best = BacktestEngine(spec.cls(**result.best_params), initial_capital=initial,
+                          fee_rate=fee_rate, **engine_options).run(data.candles)
+    context = _context(spec, data, initial_capital=initial, fee_rate=fee_rate, metric=metric,
+                       sampler=sampler, seed=seed, n_trials=trials, n_jobs=jobs,
+                       storage=storage, pruning=prune, param_space=optimizer.schema)
+    backtest = run_record(best, strategy=spec.label, params=result.best_params,
+                          market=data.candles.market, venue=data.candles.venue,
+                          fill_model="default", fee_rate=fee_rate)
+    best_id = backtest["run_id"] = uuid.uuid4().hex
+    record = study_record("optimization", result, {**context, "best_run_id": best_id})
+    run_id, _ = _journal(path, [record, backtest])
+    console.print(
+        f"best {metric} {_fmt(result.best_value)} with {result.best_params}: total PnL "
+        f"{best.total_pnl:,.2f} over {best.total_trades} trades on the whole range"
+    )
+    console.print(f"journaled: optimization {run_id}, backtest of the best parameters {best_id}"
+                  f"\n  flint report {best_id} --db {path}")
+    if out is not None:
+        from flint.analytics.report import write_optimization_report
+
+        page = write_optimization_report(record, out, f"Optimisation of {label}")
+        console.print(f"report: {page}")
+
+
+def _print_trials(console: Console, result: Any, top: int) -> None:
+    table = Table(title=f"top {top} of {len(result.trials)} trials in study "
+                        f"'{result.study_name}' ({result.metric}, {result.direction})")
+    names = list(result.best_params)
+    for column in ("#", "trial", result.metric, *names, "total PnL", "trades", "max DD"):
+        table.add_column(column, justify="right")
+    for rank, t in enumerate(result.trials[:top], 1):
+        if t.state != "COMPLETE":
+            break
+        table.add_row(
+            str(rank), str(t.number), _fmt(t.value), *(_fmt(t.params.get(n)) for n in names),
+            _fmt(t.total_pnl), str(t.total_trades),
+            "-" if t.max_drawdown is None else f"{100 * t.max_drawdown:.1f}%",
+        )
+    console.print(table)
+    failed = sum(1 for t in result.trials if t.state == "FAIL")
+    pruned = sum(1 for t in result.trials if t.state == "PRUNED")
+    if failed or pruned:
+        console.print(f"[dim]{failed} parameter set(s) refused by the strategy, "
+                      f"{pruned} pruned[/dim]")
+
+
+@click.command("walk-forward")
+@click.argument("strategy")
+@data_options
+@click.option("--windows", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Out-of-sample windows.")
+@click.option("--train-pct", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.7, show_default=True,
+              help="Share of the data in each in-sample window (the rest is cut into the "
+                   "out-of-sample windows).")
+@click.option("--anchored", is_flag=True,
+              help="In-sample windows all start at the first bar (default: rolling).")
+@click.option("--trials", "-n", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Trials per window.")
+@study_options
+@user_errors
+def walk_forward_command(strategy: str, market: str | None, venue: str | None,
+                         resolution_s: int, start: str | None, end: str | None, windows: int,
+                         train_pct: float, anchored: bool, trials: int, metric: str,
+                         capital: float | None, fee: float | None, jobs: int,
+                         storage: str | None, study_name: str | None, sampler: str, seed: int,
+                         param_space: str | None, db: Path | None) -> None:
+    """Optimise STRATEGY window after window and test each winner out of sample."""
+    from flint.backtest.journal import study_record
+    from flint.optimization.walk_forward import run_walk_forward
+
+    spec = resolve_strategy(strategy)
+    path = db_path(db)
+    data = load_market(path, market, venue, resolution_s, start, end)
+    initial, fee_rate = _settings(capital, fee)
+    console = make_console()
+    with _progress_bar(console, f"window 1/{windows}") as update:
+        try:
+            result = run_walk_forward(
+                spec.cls, data.candles, windows, train_pct, metric, trials, initial, fee_rate,
+                anchored=anchored, sampler=sampler, seed=seed, n_jobs=jobs, storage=storage,
+                study_name=study_name, param_space=parse_param_space(param_space),
+                engine_options={"funding_rates": data.funding} if data.funding else {},
+                progress=lambda i, done, total: update(f"window {i + 1}/{windows}", done, total),
+            )
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from exc
+    _print_windows(console, result)
+    context = _context(spec, data, initial_capital=initial, fee_rate=fee_rate, metric=metric,
+                       sampler=sampler, seed=seed, n_windows=windows, train_pct=train_pct,
+                       anchored=anchored, trials_per_window=trials, n_jobs=jobs,
+                       storage=storage, study_name=study_name)
+    [run_id] = _journal(path, [study_record("walk_forward", result, context)])
+    console.print(f"journaled: walk_forward {run_id}\n  flint report {run_id} --db {path}")
+
+
+def _print_windows(console: Console, result: Any) -> None:
+    table = Table(title=f"walk-forward ({result.metric}): in sample (IS) vs out of sample (OOS)")
+    for column in ("#", "train (UTC)", "test (UTC)", "best parameters", "IS", "OOS",
+                   "OOS PnL", "OOS trades"):
+        table.add_column(column, justify="left" if column.endswith(")") else "right")
+    for w in result.windows:
+        table.add_row(
+            str(w.index + 1), f"{when(w.train_start_ts)} .. {when(w.train_end_ts)}",
+            f"{when(w.test_start_ts)} .. {when(w.test_end_ts)}",
+            ", ".join(f"{k}={_fmt(v)}" for k, v in w.best_params.items()),
+            _fmt(w.in_sample), _fmt(w.out_of_sample), _fmt(w.out_of_sample_pnl),
+            str(w.out_of_sample_trades),
+        )
+    console.print(table)
+    curve = result.oos_equity_curve
+    console.print(
+        f"mean IS {_fmt(result.mean_in_sample)}, mean OOS {_fmt(result.mean_out_of_sample)}, "
+        f"overfitting ratio (OOS / IS) {_fmt(result.overfitting_ratio)}, parameter stability "
+        f"{_fmt(result.parameter_stability)}; stitched OOS equity {_fmt(curve[0])} -> "
+        f"{_fmt(curve[-1])}"
+    )

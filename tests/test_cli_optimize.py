@@ -1,0 +1,191 @@
+"""`flint optimize`, `flint walk-forward` and `flint report` end to end on the sample store."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from flint.cli.main import cli
+from flint.store import FlintStore
+
+STRATEGY = '''\
+from flint.indicators import sma
+from flint.models import Signal
+from flint.strategy import Strategy
+
+
+class Crossing(Strategy):
+    def __init__(self, fast=4, slow=20):
+        if fast >= slow:
+            raise ValueError("fast must be below slow")
+        self.fast = fast
+        self.slow = slow
+
+    @property
+    def name(self):
+        return "crossing"
+
+    def on_candle(self, candle, history, ctx=None):
+        if len(history) < self.slow:
+            return Signal.HOLD
+        if sma(history, self.fast) > sma(history, self.slow):
+            return Signal.BUY
+        return Signal.SELL
+
+    def reset(self):
+        pass
+
+    @classmethod
+    def parameters(cls):
+        return {"fast": {"type": "int", "low": 2, "high": 10, "step": 2},
+                "slow": {"type": "int", "low": 10, "high": 40, "step": 10}}
+'''
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli-optimize")
+    db = root / "sample.duckdb"
+    done = CliRunner().invoke(cli, ["data", "sample", "--db", str(db), "--days", "45"],
+                              catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    (root / "crossing.py").write_text(STRATEGY)
+    return root
+
+
+@pytest.fixture
+def flint(workspace, monkeypatch):
+    monkeypatch.chdir(workspace)  # no stray flint.yaml / .env; relative paths land here
+
+    def invoke(*args):
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+def _ids(output):
+    return dict(re.findall(r"(optimization|backtest of the best parameters|walk_forward) "
+                           r"([0-9a-f]{32})", output))
+
+
+def test_optimize_a_strategy_file_journal_and_report_it(flint, workspace, screenshot):
+    done = flint("optimize", "crossing.py", "--db", "sample.duckdb", "--market", "SOL-PERP",
+                 "--venue", "hyperliquid", "--start", "2024-01-03", "--end", "2024-02-10",
+                 "--trials", 8, "--jobs", 2, "--sampler", "random", "--seed", 3,
+                 "--metric", "total_pnl", "--param-space", '{"slow": {"high": 30}}',
+                 "--out", "opt-report")
+    assert done.exit_code == 0, done.output
+    assert "top 5 of 8 trials in study 'flint-Crossing-total_pnl' (total_pnl, maximize)" \
+        in done.output
+    ids = _ids(done.output)
+    with FlintStore(workspace / "sample.duckdb", read_only=True) as store:
+        study = store.get_backtest_run(ids["optimization"])
+        best = store.get_backtest_run(ids["backtest of the best parameters"])
+    assert study["kind"] == "optimization" and best["kind"] == "backtest"
+    assert study["best_run_id"] == best["run_id"] and best["params"] == study["best_params"]
+    assert study["strategy"] == best["strategy"] == "crossing"
+    assert study["strategy_code"] == STRATEGY and study["strategy_class"] == "Crossing"
+    assert (study["venue"], study["market"], study["resolution_s"]) == (
+        "hyperliquid", "SOL-PERP", 3600)
+    assert (study["start_ts"], study["end_ts"]) == (1_704_240_000, 1_707_523_200 + 23 * 3600)
+    assert study["param_space"]["slow"] == {"type": "int", "low": 10, "high": 30, "step": 10}
+    assert len(study["trials"]) == 8 and all(t["params"]["slow"] <= 30 for t in study["trials"])
+    assert best["total_pnl"] == pytest.approx(study["best_value"])  # same data, same run
+    assert best["funding_paid"] != 0  # hyperliquid's hourly funding was applied
+    for name in ("report.html", "optimization_history.png", "param_importance.png"):
+        assert (workspace / "opt-report" / name).is_file()
+
+    report = flint("report", best["run_id"], "--db", "sample.duckdb", "--out", "best-report")
+    assert report.exit_code == 0, report.output
+    folder = workspace / "best-report"
+    for name in ("equity.png", "rolling_sharpe.png", "monthly_returns.png", "monte_carlo.png"):
+        assert (folder / name).read_bytes()[:4] == b"\x89PNG" and name in report.output
+    text = (folder / "report.html").read_text()
+    assert "crossing (fast=" in text and "hyperliquid/SOL-PERP" in text
+    assert f"Trades ({int(best['total_trades'])})" in text
+    pixels = screenshot(folder / "report.html", 3600)
+    blue = np.all(np.abs(pixels - np.array([0x1F, 0x6F, 0xEB]) / 255) < 0.08, axis=2)
+    red = (pixels[:, :, 0] > 0.8) & (pixels[:, :, 1] < 0.6) & (pixels[:, :, 2] < 0.6)
+    assert blue.sum() > 500 and red.sum() > 500, "the charts of the journaled run are blank"
+
+    again = flint("report", study["run_id"], "--db", "sample.duckdb", "--out", "study-report")
+    assert again.exit_code == 0 and "optimization_history.png" in again.output
+
+
+def test_walk_forward_journals_windows_and_reports_the_stitched_curve(flint, workspace):
+    done = flint("walk-forward", "crossing.py", "--db", "sample.duckdb", "--windows", 2,
+                 "--train-pct", 0.6, "--anchored", "--trials", 4, "--sampler", "grid",
+                 "--param-space", '{"fast": {"high": 4}, "slow": 20}')
+    assert done.exit_code == 0, done.output
+    assert "overfitting ratio (OOS / IS)" in done.output
+    run_id = _ids(done.output)["walk_forward"]
+    with FlintStore(workspace / "sample.duckdb", read_only=True) as store:
+        record = store.get_backtest_run(run_id)
+        listed = {r["run_id"]: r for r in store.list_backtest_runs(limit=50)}
+    assert record["kind"] == "walk_forward" and record["anchored"] is True
+    assert [w["train_start_ts"] for w in record["windows"]] == [record["start_ts"]] * 2
+    assert {w["best_params"]["slow"] for w in record["windows"]} == {20}
+    assert len(record["oos_equity_curve"]) == len(record["oos_timestamps"]) == 432
+    assert listed[run_id]["overfitting_ratio"] == record["overfitting_ratio"]
+    report = flint("report", run_id, "--db", "sample.duckdb", "--out", "wf-report")
+    assert report.exit_code == 0, report.output
+    text = (workspace / "wf-report" / "report.html").read_text()
+    assert "Walk-forward, stitched out-of-sample equity" in text and "Windows" in text
+
+
+def test_bad_input_is_explained(flint, workspace, tmp_path):
+    missing = flint("optimize", "crossing.py", "--db", tmp_path / "none.duckdb")
+    assert missing.exit_code == 1 and "flint data sample" in missing.output
+    empty = flint("optimize", "crossing.py", "--db", "sample.duckdb", "--market", "DOGE-PERP")
+    assert empty.exit_code == 1
+    assert "holds no 3600 s candles of DOGE-PERP" in empty.output
+    assert "flint data sample --db sample.duckdb" in empty.output
+    unknown = flint("optimize", "no_such_strategy", "--db", "sample.duckdb")
+    assert unknown.exit_code == 1
+    assert "unknown strategy 'no_such_strategy': not a .py file and not a built-in" \
+        in unknown.output
+    (workspace / "evil.py").write_text("import os\n" + STRATEGY)
+    evil = flint("optimize", "evil.py", "--db", "sample.duckdb")
+    assert evil.exit_code == 1 and "import of 'os' is not allowed" in evil.output
+    space = flint("optimize", "crossing.py", "--db", "sample.duckdb", "--param-space",
+                  json.dumps({"speed": 3}))
+    assert space.exit_code == 1 and "unknown parameter 'speed'" in space.output
+    not_json = flint("optimize", "crossing.py", "--db", "sample.duckdb", "--param-space", "{")
+    assert not_json.exit_code == 2 and "--param-space must be JSON" in not_json.output
+    bad_date = flint("walk-forward", "crossing.py", "--db", "sample.duckdb", "--start", "May")
+    assert bad_date.exit_code == 2 and "neither a date (YYYY-MM-DD)" in bad_date.output
+    report = flint("report", "0" * 32, "--db", "sample.duckdb")
+    assert report.exit_code == 1 and f"no run {'0' * 32} in sample.duckdb" in report.output
+
+
+def test_the_optimisation_docs_use_real_commands_and_options(repo_root):
+    text = (repo_root / "docs" / "optimization.md").read_text()
+    commands = re.findall(r"^(flint (?:optimize|walk-forward|report)\b(?:.*\\\n)*.*)$", text,
+                          flags=re.M)
+    assert len(commands) >= 5
+    for command in commands:
+        name = command.split()[1]
+        known = {o for p in cli.commands[name].params for o in getattr(p, "opts", [])}
+        for option in re.findall(r"\s(--[a-z-]+)", command):
+            assert option in known, f"docs/optimization.md: {name} has no option {option}"
+
+
+def test_a_built_in_strategy_is_found_by_its_registered_name(workspace, fake_dists):
+    import subprocess
+    import sys
+
+    registration = ('\n\nfrom flint import hookimpl\n\n\n@hookimpl\n'
+                    'def flint_register_strategies(register):\n'
+                    '    register("demo_crossing", Crossing, category="trend")\n')
+    fake_dists.add("flint-demo-strategies", "demo_strategies", STRATEGY + registration)
+    done = subprocess.run(
+        [sys.executable, "-m", "flint", "optimize", "demo_crossing", "--db", "sample.duckdb",
+         "--trials", "3", "--sampler", "random", "--jobs", "2"],
+        check=False, cwd=workspace, env=fake_dists.env(), capture_output=True, text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "top 5 of 3 trials in study 'flint-Crossing-sharpe_ratio'" in done.stdout
+    assert "demo_crossing" not in done.stderr

@@ -1,0 +1,349 @@
+"""StrategyOptimizer: search spaces, metrics, samplers, worker processes, pruning."""
+
+import math
+import os
+import pickle
+
+import numpy as np
+import optuna
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flint.analytics.tearsheet import generate_tearsheet
+from flint.backtest.engine import BacktestEngine
+from flint.execution.fill_models import ClosePriceFill
+from flint.models import CandleSeries, Signal
+from flint.optimization import data, space
+from flint.optimization.objective import METRICS, RunSettings, backtest, score
+from flint.optimization.optimizer import StrategyOptimizer
+from flint.strategy.base import Strategy
+
+START = 1_704_067_200
+ENGINE = {"fill_model": ClosePriceFill()}
+
+
+def candles(n=600, seed=0, market="SOL-PERP"):
+    """A noisy sine: trends that moving averages can catch."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    close = 100 * np.exp(0.08 * np.sin(t / 30) + np.cumsum(rng.normal(0, 0.004, n)))
+    opens = np.concatenate(([close[0]], close[:-1]))
+    return CandleSeries(START + 3600 * t, opens, np.maximum(opens, close) * 1.002,
+                        np.minimum(opens, close) * 0.998, close, np.full(n, 10.0), market, 3600)
+
+
+class Cross(Strategy):
+    """Moving-average cross with a band; refuses fast >= slow."""
+
+    name = "cross"
+
+    def __init__(self, fast=5, slow=20, band=0.0, scale=1.0, mode="trend"):
+        if fast >= slow:
+            raise ValueError(f"fast ({fast}) must be below slow ({slow})")
+        self.fast, self.slow, self.band, self.scale, self.mode = fast, slow, band, scale, mode
+
+    def on_candle(self, candle, history, ctx=None):
+        if len(history) < self.slow:
+            return Signal.HOLD
+        closes = history.closes
+        gap = (closes[-self.fast:].mean() / closes[-self.slow:].mean() - 1) * 100 * self.scale
+        if self.mode == "fade":
+            gap = -gap
+        if gap > self.band:
+            return Signal.BUY
+        if gap < -self.band:
+            return Signal.SELL
+        return Signal.HOLD
+
+    def reset(self):
+        pass
+
+    @classmethod
+    def parameters(cls):
+        return {
+            "fast": {"type": "int", "low": 2, "high": 12, "step": 2},
+            "slow": {"type": "int", "low": 8, "high": 64, "log": True},
+            "band": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.125},
+            "scale": {"type": "float", "low": 0.5, "high": 4.0, "log": True},
+            "mode": {"type": "categorical", "choices": ["trend", "fade"]},
+        }
+
+
+class Small(Cross):
+    """Two parameters, a 4 x 3 grid."""
+
+    @classmethod
+    def parameters(cls):
+        return {
+            "fast": {"type": "int", "low": 3, "high": 9, "step": 2},
+            "slow": {"type": "int", "low": 10, "high": 30, "step": 10},
+        }
+
+
+def run(cls=Small, metric="sharpe_ratio", n_trials=12, **kw):
+    kw.setdefault("engine_options", ENGINE)
+    series = kw.pop("candles") if "candles" in kw else candles()
+    return StrategyOptimizer(cls, series, metric, n_trials, **kw).optimize()
+
+
+# Search spaces
+
+
+def test_trials_stay_in_the_declared_space():
+    result = run(Cross, n_trials=40, sampler="random", seed=3)
+    assert len(result.trials) == 40
+    for t in result.trials:
+        p = t.params
+        assert p["fast"] in (2, 4, 6, 8, 10, 12)
+        assert isinstance(p["slow"], int) and 8 <= p["slow"] <= 64
+        assert p["band"] in (0.0, 0.125, 0.25, 0.375, 0.5)
+        assert 0.5 <= p["scale"] <= 4.0
+        assert p["mode"] in ("trend", "fade")
+    scales = np.log([t.params["scale"] for t in result.trials])
+    assert scales.min() < np.log(1.0) < scales.max()  # drawn on a log scale, both sides of 1
+    refused = [t for t in result.trials if t.params["fast"] >= t.params["slow"]]
+    assert all(t.state == "FAIL" and t.value is None for t in refused)
+
+
+def test_space_checks_and_overrides():
+    with pytest.raises(ValueError, match="'log' and 'step' cannot be combined"):
+        space.check({"x": {"type": "float", "low": 1, "high": 2, "step": 0.1, "log": True}})
+    with pytest.raises(ValueError, match="log-scaled parameter needs low > 0"):
+        space.check({"x": {"type": "float", "low": 0, "high": 2, "log": True}})
+    with pytest.raises(ValueError, match=r"unknown parameter 'nope'.*known: fast, slow"):
+        StrategyOptimizer(Small, candles(), param_space={"nope": 1})
+
+    class Empty(Cross):
+        @classmethod
+        def parameters(cls):
+            return {}
+
+    with pytest.raises(ValueError, match=r"parameters\(\) is empty"):
+        StrategyOptimizer(Empty, candles())
+    merged = space.merge(Cross.parameters(), {"fast": {"high": 6}, "mode": "trend",
+                                              "band": {"type": "categorical", "choices": [0.1]}})
+    assert merged["fast"] == {"type": "int", "low": 2, "high": 6, "step": 2}
+    assert merged["mode"] == {"type": "categorical", "choices": ["trend"]}
+    assert merged["band"] == {"type": "categorical", "choices": [0.1]}
+    result = run(Cross, n_trials=8, sampler="random",
+                 param_space={"fast": 4, "slow": {"low": 20, "high": 30}})
+    assert {t.params["fast"] for t in result.trials} == {4}
+    assert all(20 <= t.params["slow"] <= 30 for t in result.trials)
+
+
+@settings(max_examples=60, deadline=None)
+@given(low=st.integers(-50, 50), width=st.integers(0, 60), step=st.integers(1, 7))
+def test_int_grid_matches_what_optuna_can_suggest(low, width, step):
+    spec = {"type": "int", "low": low, "high": low + width, "step": step}
+    values = space.grid({"x": spec})["x"]
+    assert values == list(range(low, low + width + 1, step))
+    dist = optuna.distributions.IntDistribution(low, int(space._high(spec)), step=step)
+    assert all(dist._contains(v) for v in values) and values[-1] == dist.high
+
+
+def test_float_grid_ends_at_the_last_whole_step():
+    spec = {"type": "float", "low": 0.1, "high": 1.0, "step": 0.25}
+    assert space.grid({"x": spec})["x"] == [0.1, 0.35, 0.6, 0.85]
+    assert space.grid_size({"x": spec, "y": {"type": "categorical", "choices": [1, 2, 3]}}) == 12
+    with pytest.raises(ValueError, match="float without 'step'"):
+        space.grid({"x": {"type": "float", "low": 0, "high": 1}})
+
+
+# Metrics
+
+
+def test_best_value_is_the_metric_of_an_independent_backtest():
+    result = run(sampler="grid", n_trials=100)
+    engine = BacktestEngine(Small(**result.best_params), fill_model=ClosePriceFill())
+    tear = generate_tearsheet(engine.run(candles()))
+    assert result.best_value == pytest.approx(tear["sharpe_ratio"], rel=1e-12)
+    values = [t.value for t in result.trials if t.state == "COMPLETE"]
+    assert result.best_value == max(values) and result.direction == "maximize"
+    assert values == sorted(values, reverse=True)  # best first
+    best = result.trials[0]
+    assert best.total_pnl == pytest.approx(tear["total_pnl"])
+    assert best.total_trades == tear["total_trades"]
+
+
+def test_max_drawdown_is_minimised_and_unknown_metrics_are_refused():
+    result = run(metric="max_drawdown", sampler="grid", n_trials=100)
+    values = [t.value for t in result.trials if t.state == "COMPLETE"]
+    assert result.direction == "minimize" and result.best_value == min(values)
+    assert min(values) < max(values)
+    with pytest.raises(ValueError, match="unknown metric 'sharpe'; choose one of: sharpe_ratio"):
+        StrategyOptimizer(Small, candles(), metric="sharpe")
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_every_metric_scores_a_trial(metric):
+    result = run(metric=metric, n_trials=3, sampler="random")
+    assert math.isfinite(result.best_value)
+
+
+# Samplers and determinism
+
+
+def test_grid_evaluates_every_point_once_with_one_or_two_workers():
+    one = run(sampler="grid", n_trials=100, seed=4)
+    two = run(sampler="grid", n_trials=100, seed=4, n_jobs=2)
+    grid = {(f, s) for f in (3, 5, 7, 9) for s in (10, 20, 30)}
+    for result in (one, two):
+        assert sorted((t.params["fast"], t.params["slow"]) for t in result.trials) == sorted(grid)
+        assert sorted(t.number for t in result.trials) == list(range(12))
+    assert two.best_params == one.best_params and two.best_value == one.best_value
+    by_params = {tuple(t.params.values()): t.value for t in one.trials}
+    assert all(by_params[tuple(t.params.values())] == t.value for t in two.trials)
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random"])
+def test_same_seed_same_trials_and_best(sampler):
+    a = run(Cross, n_trials=15, sampler=sampler, seed=11)
+    b = run(Cross, n_trials=15, sampler=sampler, seed=11)
+    c = run(Cross, n_trials=15, sampler=sampler, seed=12)
+    order = lambda r: [t.params for t in sorted(r.trials, key=lambda t: t.number)]  # noqa: E731
+    assert order(a) == order(b) and a.best_params == b.best_params
+    assert order(a) != order(c)
+
+
+def test_tpe_is_the_default_sampler():
+    optimizer = StrategyOptimizer(Small, candles())
+    assert optimizer.sampler == "tpe" and optimizer.seed == 0
+    with pytest.raises(ValueError, match="unknown sampler 'cmaes'"):
+        StrategyOptimizer(Small, candles(), sampler="cmaes")
+
+
+# Failed trials
+
+
+def test_refused_parameter_sets_are_failed_trials_never_the_best():
+    result = run(Cross, n_trials=30, sampler="random", seed=1,
+                 param_space={"fast": {"low": 8, "high": 12}, "slow": {"low": 8, "high": 16}})
+    failed = [t for t in result.trials if t.state == "FAIL"]
+    assert failed and all(t.params["fast"] >= t.params["slow"] for t in failed)
+    assert result.best_params["fast"] < result.best_params["slow"]
+    assert result.trials[-len(failed):] == failed  # listed after the completed ones
+
+
+def test_every_trial_refused_is_an_error():
+    with pytest.raises(RuntimeError, match="no trial of Cross completed"):
+        run(Cross, n_trials=3, sampler="random", param_space={"fast": 12, "slow": 8})
+
+
+class Broken(Small):
+    def on_candle(self, candle, history, ctx=None):
+        if self.fast == 5:
+            raise ZeroDivisionError("strategy bug")
+        return Signal.HOLD
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_strategy_bug_stops_the_optimisation(n_jobs):
+    with pytest.raises(ZeroDivisionError, match="strategy bug"):
+        run(Broken, sampler="grid", n_trials=100, n_jobs=n_jobs)
+
+
+# Worker processes and data shipping
+
+
+class Marker(Small):
+    """Logs, on each run's first bar, the worker pid and how many runs saw the same columns."""
+
+    log = ""
+
+    def on_candle(self, candle, history, ctx=None):
+        if len(history) == 0:
+            cache = history.root.cache
+            cache["runs"] = cache.get("runs", 0) + 1
+            with open(self.log, "a") as f:
+                f.write(f"{os.getpid()} {cache['runs']}\n")
+        return super().on_candle(candle, history, ctx)
+
+
+def test_workers_share_one_study_and_receive_the_data_once(tmp_path):
+    Marker.log = str(tmp_path / "runs.log")
+    result = run(Marker, sampler="random", n_trials=16, n_jobs=2, seed=2)
+    runs: dict[int, list[int]] = {}
+    for line in (tmp_path / "runs.log").read_text().split("\n")[:-1]:
+        pid, count = map(int, line.split())
+        runs.setdefault(pid, []).append(count)
+    assert os.getpid() not in runs and len(runs) == 2  # two worker processes did the work
+    for counts in runs.values():
+        assert counts == list(range(1, len(counts) + 1))  # one copy of the data per worker
+    assert sum(map(len, runs.values())) == 16
+    workers = {t.worker for t in result.trials}
+    assert {int(w.rsplit(":", 1)[1]) for w in workers} == set(runs)
+    assert sorted(t.number for t in result.trials) == list(range(16))
+
+
+def test_candles_travel_as_numpy_columns():
+    series = candles(50)
+    packed = data.pack(series)
+    kind, columns = packed
+    assert kind == "series"
+    assert {type(v) for v in columns.values()} <= {np.ndarray, str, int}
+    again = data.unpack(pickle.loads(pickle.dumps(packed)))
+    assert again == series and again.market == "SOL-PERP" and again.resolution_s == 3600
+    window = series[10:20]  # a window ships only its own bars
+    assert len(data.unpack(data.pack(window))) == 10
+    raw = sum(a.nbytes for a in columns.values() if isinstance(a, np.ndarray))
+    assert len(pickle.dumps(packed)) < raw + 1000  # no per-candle objects
+    pair = data.unpack(data.pack({"a": series, "b": candles(30, market="ETH-PERP")}))
+    assert pair["a"] == series and len(pair["b"]) == 30
+
+
+def test_multi_market_parts_cover_the_same_time_span():
+    long, short = candles(100), candles(100, market="ETH-PERP")[40:]
+    parts = data.split({"SOL-PERP": long, "ETH-PERP": short}, 4)
+    assert [len(p["SOL-PERP"]) for p in parts] == [25, 25, 25, 25]
+    assert [len(p["ETH-PERP"]) for p in parts] == [0, 10, 25, 25]
+    assert parts[1]["ETH-PERP"].timestamps[0] == START + 3600 * 40
+    for p in parts[2:]:
+        assert (p["ETH-PERP"].timestamps[[0, -1]] == p["SOL-PERP"].timestamps[[0, -1]]).all()
+
+
+# Pruning
+
+
+def test_pruning_scores_folds_and_stops_poor_trials():
+    series = candles(800, seed=5)
+    result = run(Cross, candles=series, n_trials=30, sampler="random", seed=7, pruning=True)
+    states = [t.state for t in result.trials]
+    assert "PRUNED" in states and "COMPLETE" in states
+    folds = data.split(series, 4)
+    settings_ = RunSettings(engine_options=ENGINE)
+    best = result.trials[0]
+    expected = np.mean([score(backtest(Cross, best.params, f, settings_), "sharpe_ratio", 3600,
+                              10_000.0) for f in folds])
+    assert best.value == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="pruning needs n_folds >= 2"):
+        StrategyOptimizer(Cross, series, pruning=True, n_folds=1)
+
+
+# Shared storage
+
+
+def test_a_stored_study_resumes_and_refuses_another_purpose(tmp_path):
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    first = run(sampler="random", n_trials=4, storage=url, study_name="s1")
+    again = run(sampler="random", n_trials=3, storage=url, study_name="s1")
+    assert len(first.trials) == 4 and len(again.trials) == 7
+    assert sorted(t.number for t in again.trials) == list(range(7))
+    with pytest.raises(ValueError, match="study 's1' optimises sharpe_ratio of Small, not "
+                                         "total_pnl of Small"):
+        run(metric="total_pnl", n_trials=2, storage=url, study_name="s1")
+    grid = run(sampler="grid", n_trials=100, storage=url, study_name="g")
+    assert len(grid.trials) == 12
+    with pytest.raises(ValueError, match="has evaluated every point of the grid"):
+        run(sampler="grid", n_trials=100, storage=url, study_name="g")
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_progress_counts_this_calls_trials_up_to_the_total(n_jobs):
+    calls = []
+    StrategyOptimizer(Small, candles(), n_trials=9, n_jobs=n_jobs, sampler="random",
+                      engine_options=ENGINE).optimize(lambda done, total: calls.append(
+                          (done, total)))
+    assert calls[-1] == (9, 9) and {total for _, total in calls} == {9}
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and len(set(done)) == len(done)
