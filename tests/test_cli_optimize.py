@@ -155,7 +155,7 @@ def test_bad_input_is_explained(flint, workspace, tmp_path):
     not_json = flint("optimize", "crossing.py", "--db", "sample.duckdb", "--param-space", "{")
     assert not_json.exit_code == 2 and "--param-space must be JSON" in not_json.output
     bad_date = flint("walk-forward", "crossing.py", "--db", "sample.duckdb", "--start", "May")
-    assert bad_date.exit_code == 2 and "neither a date (YYYY-MM-DD)" in bad_date.output
+    assert bad_date.exit_code == 2 and "is not a date (YYYY-MM-DD)" in bad_date.output
     report = flint("report", "0" * 32, "--db", "sample.duckdb")
     assert report.exit_code == 1 and f"no run {'0' * 32} in sample.duckdb" in report.output
 

@@ -18,7 +18,6 @@ the newest stored bar. Nothing given: every stored bar.
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import click
 from rich.table import Table
 
 from flint.cli.common import db_option, db_path, make_console, user_errors, when
+from flint.cli.inputs import parse_time
 
 #: ``--period`` units in seconds.
 PERIOD_UNITS = {"h": 3600, "d": 86_400, "w": 7 * 86_400, "m": 30 * 86_400, "y": 365 * 86_400}
@@ -33,21 +33,6 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 
 # Parsing the options
-
-
-def parse_time(text: str, *, end: bool = False) -> int:
-    """Unix seconds of a UTC date or ISO time; an end *date* means the end of that day."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"'{text}' is not a date (YYYY-MM-DD) or an ISO time (YYYY-MM-DDTHH:MM)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    ts = int(moment.timestamp())
-    date_only = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()) is not None
-    return ts + 86_399 if end and date_only else ts
 
 
 def parse_period(text: str) -> int:

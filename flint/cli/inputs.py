@@ -5,9 +5,9 @@ then run in a guarded module). Candles and funding are read from the store opene
 read-only, so other processes may write it meanwhile.
 """
 
-import calendar
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -59,19 +59,24 @@ def resolve_strategy(spec: str) -> StrategySpec:
 
 
 def parse_time(text: str | None, *, end: bool = False) -> int | None:
-    """``YYYY-MM-DD`` (UTC; an end date includes its whole day) or unix seconds."""
+    """Unix seconds of unix seconds, a UTC date or an ISO time; an end *date* means the end
+    of that day."""
     if text is None:
         return None
-    if text.isdigit():
+    if text.strip().isdigit():
         return int(text)
     try:
-        day = dt.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(
-            f"'{text}' is neither a date (YYYY-MM-DD) nor unix seconds"
+            f"'{text}' is not a date (YYYY-MM-DD), an ISO time (YYYY-MM-DDTHH:MM) "
+            f"or unix seconds"
         ) from None
-    ts = calendar.timegm(day.timetuple())
-    return ts + DAY - 1 if end else ts
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    ts = int(moment.timestamp())
+    date_only = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()) is not None
+    return ts + DAY - 1 if end and date_only else ts
 
 
 def parse_param_space(text: str | None) -> dict[str, Any]:
