@@ -661,7 +661,9 @@ class BacktestCore:
     # v1 signals
 
     def _on_signal(self, signal: Any) -> None:
-        if signal == _BUY:
+        if signal is _BUY or signal is _SELL:  # the members themselves: no string compare
+            side = 1 if signal is _BUY else -1
+        elif signal == _BUY:
             side = 1
         elif signal == _SELL:
             side = -1
