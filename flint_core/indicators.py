@@ -8,7 +8,10 @@ reads one element:
   strategy) the series is computed once over the window's root, vectorised,
   stored in ``history.cache`` under ``(indicator, *params)`` as one list of floats
   per output column (``bollinger``, ``bollinger_width`` and ``z_score`` share
-  ``("mean_std", period)``) and read at ``history.stop - 1``: O(1) amortised per bar;
+  ``("mean_std", period)``) and read at ``history.stop - 1`` (at ``history.stop``
+  for a current candle that follows the window): O(1) amortised per bar. A window
+  also remembers the last few series it read (:class:`Read`), so the engine's
+  window finds them on later bars without building a key;
 * on any other sequence of candles it is computed over that sequence and its
   last element returned.
 
@@ -24,6 +27,7 @@ recursive smoothers are the loop in :func:`smooth`, which mypyc compiles.
 import math
 import operator
 from collections.abc import Sequence
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -464,6 +468,75 @@ def lookup(
     return _as_columns(compute(key, Columns(None, history, first, candle))[-1:]), 0
 
 
+#: Cache reads a window remembers (see :class:`Read`).
+READS_KEPT: Final = 8
+
+
+class Read:
+    """A cached series a window has read: ``(kind, period)`` and its columns.
+
+    A window (``CandleSeries._reads``) keeps the last :data:`READS_KEPT` of them, newest
+    first, so an indicator read on every bar finds its series by comparing two fields
+    instead of building, hashing and comparing a key tuple. The root's cache stays the
+    owner; the entries point at its columns, which never change (a root is read-only).
+    """
+
+    def __init__(
+        self, kind: str, period: int, columns: list[list[float]], after: "Read | None"
+    ) -> None:
+        self.kind = kind
+        self.period = period
+        self.columns = columns
+        self.after = after
+
+
+def lookup_period(
+    history: Sequence[Candle],
+    kind: str,
+    period: int,
+    need: int,
+    what: str,
+    candle: Candle | None = None,
+) -> tuple[list[list[float]], int]:
+    """:func:`lookup` of the series ``(kind, period)``, remembered on a window."""
+    if isinstance(history, CandleSeries) and (candle is None or follows(history, candle)):
+        return remembered(history, kind, period, need, what, candle is not None)
+    return lookup(history, (kind, period), need, what, candle)
+
+
+def remembered(
+    history: CandleSeries, kind: str, period: int, need: int, what: str, with_candle: bool
+) -> tuple[list[list[float]], int]:
+    """The cached series ``(kind, period)`` of a window, found among its :class:`Read` s."""
+    at = history.stop if with_candle else history.stop - 1
+    got = at + 1 - history.start
+    if got < need:
+        raise too_short(_label(what, (kind, period)), need, got)
+    first: Read | None = history._reads
+    read = first
+    kept = 1
+    while read is not None:
+        if read.kind == kind and read.period == period:
+            return read.columns, at
+        if kept == READS_KEPT - 1:
+            read.after = None  # room for the new one: forget the oldest
+        kept += 1
+        read = read.after
+    columns = cached_columns(history, (kind, period))
+    history._reads = Read(kind, period, columns, first)
+    return columns, at
+
+
+def cached_columns(history: CandleSeries, key: tuple[object, ...]) -> list[list[float]]:
+    """The columns of the series ``key`` names over ``history``'s root (computed once)."""
+    cache = history.cache
+    columns: list[list[float]] | None = cache.get(key)
+    if columns is None:
+        columns = _as_columns(compute(key, Columns(history.root, (), 0)))
+        cache[key] = columns
+    return columns
+
+
 def window_lookup(
     history: CandleSeries,
     key: tuple[object, ...],
@@ -478,12 +551,7 @@ def window_lookup(
     if got < need:
         raise too_short(_label(what, key), need, got)
     if candle is None or follows(history, candle):
-        cache = history.cache
-        columns: list[list[float]] | None = cache.get(key)
-        if columns is None:
-            columns = _as_columns(compute(key, Columns(history.root, (), 0)))
-            cache[key] = columns
-        return columns, at
+        return cached_columns(history, key), at
     first = 0 if key[0] in RECURSIVE else stop - need + 1
     cols = Columns(history.root.window(first, stop), (), 0, candle)
     return _as_columns(compute(key, cols)[-1:]), 0
@@ -495,28 +563,28 @@ def window_lookup(
 def sma(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Simple moving average of the closes."""
     p = positive_int(period, "period", "sma")
-    columns, i = lookup(history, ("sma", p), p, "sma", candle)
+    columns, i = lookup_period(history, "sma", p, p, "sma", candle)
     return columns[0][i]
 
 
 def ema(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Exponential moving average of the closes."""
     p = positive_int(period, "period", "ema")
-    columns, i = lookup(history, ("ema", p), p, "ema", candle)
+    columns, i = lookup_period(history, "ema", p, p, "ema", candle)
     return columns[0][i]
 
 
 def wma(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Linearly weighted moving average of the closes."""
     p = positive_int(period, "period", "wma")
-    columns, i = lookup(history, ("wma", p), p, "wma", candle)
+    columns, i = lookup_period(history, "wma", p, p, "wma", candle)
     return columns[0][i]
 
 
 def rsi(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Wilder's relative strength index."""
     p = positive_int(period, "period", "rsi")
-    columns, i = lookup(history, ("rsi", p), p + 1, "rsi", candle)
+    columns, i = lookup_period(history, "rsi", p, p + 1, "rsi", candle)
     return columns[0][i]
 
 
@@ -525,7 +593,7 @@ def stochastic(
 ) -> tuple[float, float]:
     """Stochastic oscillator (%K, %D)."""
     p = positive_int(period, "period", "stochastic")
-    columns, i = lookup(history, ("stochastic", p), p + 2, "stochastic", candle)
+    columns, i = lookup_period(history, "stochastic", p, p + 2, "stochastic", candle)
     return columns[0][i], columns[1][i]
 
 
@@ -549,7 +617,7 @@ def bollinger(
 ) -> tuple[float, float, float]:
     """Bollinger bands (upper, middle, lower)."""
     p = positive_int(period, "period", "bollinger")
-    columns, i = lookup(history, ("mean_std", p), p, "bollinger", candle)
+    columns, i = lookup_period(history, "mean_std", p, p, "bollinger", candle)
     mean = columns[0][i]
     band = num_std * columns[1][i]
     return mean + band, mean, mean - band
@@ -560,70 +628,70 @@ def bollinger_width(
 ) -> float:
     """Bollinger band width relative to the middle band."""
     p = positive_int(period, "period", "bollinger_width")
-    columns, i = lookup(history, ("mean_std", p), p, "bollinger_width", candle)
+    columns, i = lookup_period(history, "mean_std", p, p, "bollinger_width", candle)
     return 2.0 * num_std * columns[1][i] / columns[0][i]
 
 
 def z_score(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Distance of the newest close from the mean, in standard deviations."""
     p = positive_int(period, "period", "z_score")
-    columns, i = lookup(history, ("mean_std", p), p, "z_score", candle)
+    columns, i = lookup_period(history, "mean_std", p, p, "z_score", candle)
     return columns[2][i]
 
 
 def atr(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Wilder's average true range."""
     p = positive_int(period, "period", "atr")
-    columns, i = lookup(history, ("atr", p), p + 1, "atr", candle)
+    columns, i = lookup_period(history, "atr", p, p + 1, "atr", candle)
     return columns[0][i]
 
 
 def volatility(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Standard deviation of log returns."""
     p = positive_int(period, "period", "volatility")
-    columns, i = lookup(history, ("volatility", p), p + 1, "volatility", candle)
+    columns, i = lookup_period(history, "volatility", p, p + 1, "volatility", candle)
     return columns[0][i]
 
 
 def vwap(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Volume-weighted average typical price."""
     p = positive_int(period, "period", "vwap")
-    columns, i = lookup(history, ("vwap", p), p, "vwap", candle)
+    columns, i = lookup_period(history, "vwap", p, p, "vwap", candle)
     return columns[0][i]
 
 
 def volume_ratio(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Newest volume over the mean volume."""
     p = positive_int(period, "period", "volume_ratio")
-    columns, i = lookup(history, ("volume_ratio", p), p, "volume_ratio", candle)
+    columns, i = lookup_period(history, "volume_ratio", p, p, "volume_ratio", candle)
     return columns[0][i]
 
 
 def roc(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Rate of change as a decimal."""
     p = positive_int(period, "period", "roc")
-    columns, i = lookup(history, ("roc", p), p + 1, "roc", candle)
+    columns, i = lookup_period(history, "roc", p, p + 1, "roc", candle)
     return columns[0][i]
 
 
 def adx(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Wilder's average directional index."""
     p = positive_int(period, "period", "adx")
-    columns, i = lookup(history, ("adx", p), 2 * p, "adx", candle)
+    columns, i = lookup_period(history, "adx", p, 2 * p, "adx", candle)
     return columns[0][i]
 
 
 def highest_high(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Highest high."""
     p = positive_int(period, "period", "highest_high")
-    columns, i = lookup(history, ("highest_high", p), p, "highest_high", candle)
+    columns, i = lookup_period(history, "highest_high", p, p, "highest_high", candle)
     return columns[0][i]
 
 
 def lowest_low(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Lowest low."""
     p = positive_int(period, "period", "lowest_low")
-    columns, i = lookup(history, ("lowest_low", p), p, "lowest_low", candle)
+    columns, i = lookup_period(history, "lowest_low", p, p, "lowest_low", candle)
     return columns[0][i]
 
 

@@ -31,7 +31,7 @@ from typing import Any, Final, cast
 from flint_core.enums import OrderStatus, OrderType, Signal, TimeInForce
 from flint_core.errors import BacktestTimeoutError
 from flint_core.feeds import EventStream, Feed
-from flint_core.fills import FillQuote
+from flint_core.fills import FillKernel, FillQuote
 from flint_core.ledger import Account, Ledger, PositionSlot, side_of
 from flint_core.margin import check_increase, exposure, liquidation_price
 from flint_core.matching import (
@@ -109,6 +109,8 @@ class BacktestCore:
             raise ValueError("a backtest needs at least one candle feed")
         self.feeds: Final = feeds
         self.fill_model: Final = fill_model
+        # a built-in (compiled) model is called natively; any other through Python
+        self._kernel: Final = fill_model if isinstance(fill_model, FillKernel) else None
         self.ledger: Final = ledger
         self.terms_for: Final = terms_for
         self.accounts: Final = accounts
@@ -311,7 +313,7 @@ class BacktestCore:
             if self._next_open_fills:
                 queue.add_next_open(ticket)
             else:
-                delay = float(self.fill_model.latency_s(slot.terms))
+                delay = self._latency(slot.terms)
                 ticket.latency_ms = delay * 1000.0
                 ticket.eligible_ts = self.now + delay
                 queue.add_in_flight(ticket)
@@ -411,8 +413,7 @@ class BacktestCore:
             raise ValueError(f"{venue}/{market} has no closed bar yet")
         terms = self.venue_terms(venue)
         book = self._book(venue, market, feed)
-        result: FillQuote = self.fill_model.quote(side, size, bar.close, bar, book, terms)
-        return result
+        return self._quote(side, size, bar.close, bar, book, terms)
 
     # Warnings
 
@@ -429,6 +430,27 @@ class BacktestCore:
         self.warn(code, message)
 
     # Orders: execution
+
+    def _latency(self, terms: VenueTerms) -> float:
+        kernel = self._kernel
+        if kernel is not None:
+            return kernel.latency_s(terms)
+        return float(self.fill_model.latency_s(terms))
+
+    def _quote(
+        self,
+        side: int,
+        size: float,
+        base: float,
+        bar: Candle,
+        book: OrderbookSnapshot | None,
+        terms: VenueTerms,
+    ) -> FillQuote:
+        kernel = self._kernel
+        if kernel is not None:
+            return kernel.quote(side, size, base, bar, book, terms)
+        quote: FillQuote = self.fill_model.quote(side, size, base, bar, book, terms)
+        return quote
 
     def _fill_in_flight(self) -> None:
         queue = self.queue
@@ -491,18 +513,17 @@ class BacktestCore:
             self._drop(ticket)
             return
         book = self._book(slot.venue, slot.market, self.feeds[ticket.feed]) if self.books else None
-        model = self.fill_model
-        quote: FillQuote = model.quote(ticket.side, size, base, bar, book, terms)
+        quote = self._quote(ticket.side, size, base, bar, book, terms)
         if ticket.sizing == SIZE_ALL_IN:  # size again at the quoted price, then quote that size
             size = self._size_for(ticket, quote.price, rate)
             if size <= 0.0:
                 self._drop(ticket)
                 return
-            quote = model.quote(ticket.side, size, base, bar, book, terms)
+            quote = self._quote(ticket.side, size, base, bar, book, terms)
         price = quote.price
         if not (price > 0.0 and math.isfinite(price)) or not quote.size >= 0.0:
             raise ValueError(
-                f"fill model {model!r} quoted price={price!r} size={quote.size!r} for "
+                f"fill model {self.fill_model!r} quoted price={price!r} size={quote.size!r} for "
                 f"{ticket.order.order_id}; a quote needs a finite price > 0 and a size >= 0"
             )
         filled = min(quote.size, size)

@@ -63,6 +63,7 @@ class CandleSeries:
         self._root: CandleSeries | None = None
         self._cache: dict[Any, Any] | None = None
         self._following: Candle | None = None
+        self._reads: Any = None  # flint_core.indicators' memo of this window's cache reads
 
     @classmethod
     def from_candles(

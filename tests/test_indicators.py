@@ -299,6 +299,23 @@ def test_a_window_computes_once_and_caches_on_its_root():
     assert root.cache[("sma", 20)] is cached
 
 
+def test_a_window_reading_many_indicators_every_bar_gets_each_one_right():
+    bars = [Candle(3600 * i, 1.0, 2.0 + i % 5, 0.5, 1.0 + (i * 7919) % 13, 1.0 + i % 3)
+            for i in range(90)]
+    root = CandleSeries.from_candles(bars)
+    history = root.window(0, 0)
+    periods = range(2, 14)  # more indicators than a window remembers
+    for stop in range(20, 90):
+        history.move_to(0, stop, bars[stop])
+        for p in periods:
+            assert ind.sma(history, p) == pytest.approx(t_sma(bars[:stop], p), rel=1e-12)
+            assert ind.sma(history, p, candle=bars[stop]) == pytest.approx(
+                t_sma(bars[: stop + 1], p), rel=1e-12
+            )
+            assert ind.highest_high(history, p) == max(b.high for b in bars[stop - p : stop])
+    assert len(root.cache) == 2 * len(periods)
+
+
 # Cached (window) and direct (list) computations agree everywhere.
 
 
