@@ -402,6 +402,35 @@ def test_a_value_never_depends_on_later_bars(bars, data):
         assert np.array_equal(np.atleast_1d(got_a), np.atleast_1d(call(b, candle=kept[stop])))
 
 
+@pytest.mark.parametrize("as_series", [True, False], ids=["series", "list"])
+def test_in_the_engine_a_current_candle_gives_the_value_up_to_that_bar(as_series):
+    from flint.backtest.engine import BacktestEngine
+    from flint.models import Signal
+
+    bars = [Candle(3600 * i, 10.0, 11.0 + i % 4, 9.0, 10.0 + (i * 37) % 11, 5.0, "X")
+            for i in range(120)]
+    seen = []
+
+    class Recorder:
+        def reset(self):
+            seen.clear()
+
+        def on_candle(self, candle, history, ctx=None):
+            assert history.following is candle
+            if len(history) >= 9:
+                seen.append((ind.sma(history, 10, candle=candle),
+                             ind.rsi(history, 5, candle=candle), ind.rsi(history, 5)))
+            return Signal.HOLD
+
+    data = CandleSeries.from_candles(bars) if as_series else bars
+    BacktestEngine(Recorder(), history_size=30).run(data)
+    assert len(seen) == 120 - 9
+    for i, (fast, strength, before) in zip(range(9, 120), seen, strict=True):
+        assert fast == pytest.approx(t_sma(bars[: i + 1], 10), rel=1e-12)
+        assert strength == pytest.approx(t_rsi(bars[: i + 1], 5), rel=1e-9)
+        assert before == pytest.approx(t_rsi(bars[:i], 5), rel=1e-9)
+
+
 def test_indicators_are_registered_as_built_ins(flint_host):
     registry = flint_host.registry("indicators")
     assert sorted(registry.names()) == sorted(ind.__all__)
