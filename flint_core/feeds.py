@@ -4,7 +4,8 @@ A :class:`Feed` is one (venue, market) candle series. It reads its numpy columns
 chunk at a time into Python lists (so the compiled loop indexes lists, not arrays)
 and builds the current :class:`~flint_core.records.Candle` from them; ``history`` is
 one :class:`~flint_core.series.CandleSeries` window over the same columns, moved
-bar by bar, never copied.
+bar by bar, never copied (it names the current candle as ``following``, so
+indicators asked for values as of that candle read their cached series directly).
 
 An :class:`EventStream` holds records of one kind (funding, order books, open
 interest, oracle prices, borrow rates) for one (venue, market), oldest first, and
@@ -103,7 +104,7 @@ class Feed:
         self.bar = bar
         self.close = bar.close
         start = i - self.history_size if i > self.history_size else 0
-        self.history.move_to(self.offset + start, self.offset + i)
+        self.history.move_to(self.offset + start, self.offset + i, bar)
         return bar
 
     def closed_window(self, lookback: int) -> CandleSeries:

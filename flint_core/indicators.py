@@ -8,7 +8,10 @@ reads one element:
   strategy) the series is computed once over the window's root, vectorised,
   stored in ``history.cache`` under ``(indicator, *params)`` as one list of floats
   per output column (``bollinger``, ``bollinger_width`` and ``z_score`` share
-  ``("mean_std", period)``) and read at ``history.stop - 1``: O(1) amortised per bar;
+  ``("mean_std", period)``) and read at ``history.stop - 1`` (at ``history.stop``
+  for a current candle that follows the window): O(1) amortised per bar. A window
+  also remembers the last few series it read (:class:`Read`), so the engine's
+  window finds them on later bars without building a key;
 * on any other sequence of candles it is computed over that sequence and its
   last element returned.
 
@@ -24,6 +27,7 @@ recursive smoothers are the loop in :func:`smooth`, which mypyc compiles.
 import math
 import operator
 from collections.abc import Sequence
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -79,33 +83,43 @@ def _padded(n: int, period: int, tail: FloatArray) -> FloatArray:
     return out
 
 
-def rolling_sum(values: FloatArray, period: int) -> FloatArray:
-    """Sum of each ``period`` consecutive values, aligned on the newest."""
+def _folded(values: FloatArray, period: int, fold: np.ufunc) -> FloatArray:
+    """``fold`` over each ``period`` consecutive values oldest first, aligned on the newest.
+
+    One vectorised pass per position in the window, written into the result in place.
+    """
     n = int(values.shape[0])
+    out = np.full(n, NAN)
     if n < period:
-        return np.full(n, NAN)
-    return _padded(n, period, sliding_window_view(values, period).sum(axis=1))
+        return out
+    rows = n - period + 1
+    acc = out[period - 1 :]
+    acc[:] = values[:rows]
+    for k in range(1, period):
+        fold(acc, values[k : k + rows], out=acc)
+    return out
+
+
+def rolling_sum(values: FloatArray, period: int) -> FloatArray:
+    """Sum of each ``period`` consecutive values (added oldest first), aligned on the newest."""
+    return _folded(values, period, np.add)
 
 
 def rolling_mean(values: FloatArray, period: int) -> FloatArray:
     """Mean of each ``period`` consecutive values, aligned on the newest."""
-    return rolling_sum(values, period) / period
+    out = rolling_sum(values, period)
+    out /= period
+    return out
 
 
 def rolling_max(values: FloatArray, period: int) -> FloatArray:
     """Maximum of each ``period`` consecutive values, aligned on the newest."""
-    n = int(values.shape[0])
-    if n < period:
-        return np.full(n, NAN)
-    return _padded(n, period, sliding_window_view(values, period).max(axis=1))
+    return _folded(values, period, np.maximum)
 
 
 def rolling_min(values: FloatArray, period: int) -> FloatArray:
     """Minimum of each ``period`` consecutive values, aligned on the newest."""
-    n = int(values.shape[0])
-    if n < period:
-        return np.full(n, NAN)
-    return _padded(n, period, sliding_window_view(values, period).min(axis=1))
+    return _folded(values, period, np.minimum)
 
 
 def rolling_mean_std(values: FloatArray, period: int) -> tuple[FloatArray, FloatArray]:
@@ -313,12 +327,20 @@ def roc_series(close: FloatArray, period: int) -> FloatArray:
 
 
 class Columns:
-    """The price columns an indicator reads: a whole root, or the tail of a candle list."""
+    """The price columns an indicator reads: a window's root up to its end, or a
+    candle list from ``first`` on; ``extra`` (a current candle) is appended when given."""
 
-    def __init__(self, series: CandleSeries | None, candles: Sequence[Candle], first: int) -> None:
+    def __init__(
+        self,
+        series: CandleSeries | None,
+        candles: Sequence[Candle],
+        first: int,
+        extra: Candle | None = None,
+    ) -> None:
         self.series = series
         self.candles = candles
         self.first = first
+        self.extra = extra
 
     def _pick(self, field: int) -> FloatArray:
         candles = self.candles
@@ -332,21 +354,39 @@ class Columns:
             return np.fromiter((c.low for c in items), dtype=np.float64, count=count)
         return np.fromiter((c.volume for c in items), dtype=np.float64, count=count)
 
+    def _column(self, field: int) -> FloatArray:
+        series = self.series
+        if series is None:
+            values = self._pick(field)
+        elif field == 0:
+            values = series.closes
+        elif field == 1:
+            values = series.highs
+        elif field == 2:
+            values = series.lows
+        else:
+            values = series.volumes
+        extra = self.extra
+        if extra is None:
+            return values
+        fields = (extra.close, extra.high, extra.low, extra.volume)
+        return np.append(values, fields[field])
+
     def close(self) -> FloatArray:
         """Close prices."""
-        return self.series.closes if self.series is not None else self._pick(0)
+        return self._column(0)
 
     def high(self) -> FloatArray:
         """High prices."""
-        return self.series.highs if self.series is not None else self._pick(1)
+        return self._column(1)
 
     def low(self) -> FloatArray:
         """Low prices."""
-        return self.series.lows if self.series is not None else self._pick(2)
+        return self._column(2)
 
     def volume(self) -> FloatArray:
         """Volumes."""
-        return self.series.volumes if self.series is not None else self._pick(3)
+        return self._column(3)
 
 
 def compute(key: tuple[object, ...], cols: Columns) -> FloatArray:
@@ -394,159 +434,264 @@ def _as_columns(values: FloatArray) -> list[list[float]]:
     return [values[:, j].tolist() for j in range(int(values.shape[1]))]
 
 
-def lookup(
-    history: Sequence[Candle], key: tuple[object, ...], need: int, what: str
-) -> tuple[list[list[float]], int]:
-    """The columns of the series ``key`` names and the position of ``history``'s newest bar.
+def follows(history: CandleSeries, candle: Candle) -> bool:
+    """Whether ``candle`` is the bar of ``history``'s root right after the window."""
+    if candle is history.following:
+        return True
+    root = history.root
+    stop = history.stop
+    return stop < len(root) and root.candle(stop) == candle
 
+
+def lookup(
+    history: Sequence[Candle],
+    key: tuple[object, ...],
+    need: int,
+    what: str,
+    candle: Candle | None = None,
+) -> tuple[list[list[float]], int]:
+    """The columns of the series ``key`` names and the position of the bar asked about.
+
+    That bar is ``history``'s newest, or ``candle`` appended after it when given.
     ``need`` is the fewest bars the indicator ``what`` accepts (else ``IndexError``).
     A window's columns are cached on its root as lists of floats (cheapest to index
-    per bar); any other sequence gets just its newest row, at position 0.
+    per bar), and read one bar past the window when ``candle`` is the root's next
+    bar (the engine's current candle); any other input gets just the newest row,
+    computed on the call, at position 0.
     """
     if isinstance(history, CandleSeries):
-        got = history.stop - history.start
-        if got < need:
-            raise too_short(_label(what, key), need, got)
-        cache = history.cache
-        columns = cache.get(key)
-        if columns is None:
-            columns = _as_columns(compute(key, Columns(history.root, (), 0)))
-            cache[key] = columns
-        return columns, history.stop - 1
-    got = len(history)
+        return window_lookup(history, key, need, what, candle)
+    got = len(history) + (0 if candle is None else 1)
     if got < need:
         raise too_short(_label(what, key), need, got)
     first = 0 if key[0] in RECURSIVE else got - need
-    return _as_columns(compute(key, Columns(None, history, first))[-1:]), 0
+    return _as_columns(compute(key, Columns(None, history, first, candle))[-1:]), 0
+
+
+#: Cache reads a window remembers (see :class:`Read`).
+READS_KEPT: Final = 8
+
+
+class Read:
+    """A cached series a window has read: ``(kind, period)`` and its columns.
+
+    A window (``CandleSeries._reads``) keeps the last :data:`READS_KEPT` of them, newest
+    first, so an indicator read on every bar finds its series by comparing two fields
+    instead of building, hashing and comparing a key tuple. The root's cache stays the
+    owner; the entries point at its columns, which never change (a root is read-only).
+    """
+
+    def __init__(
+        self, kind: str, period: int, columns: list[list[float]], after: "Read | None"
+    ) -> None:
+        self.kind = kind
+        self.period = period
+        self.columns = columns
+        self.after = after
+
+
+def lookup_period(
+    history: Sequence[Candle],
+    kind: str,
+    period: int,
+    need: int,
+    what: str,
+    candle: Candle | None = None,
+) -> tuple[list[list[float]], int]:
+    """:func:`lookup` of the series ``(kind, period)``, remembered on a window."""
+    if isinstance(history, CandleSeries) and (candle is None or follows(history, candle)):
+        return remembered(history, kind, period, need, what, candle is not None)
+    return lookup(history, (kind, period), need, what, candle)
+
+
+def remembered(
+    history: CandleSeries, kind: str, period: int, need: int, what: str, with_candle: bool
+) -> tuple[list[list[float]], int]:
+    """The cached series ``(kind, period)`` of a window, found among its :class:`Read` s."""
+    at = history.stop if with_candle else history.stop - 1
+    got = at + 1 - history.start
+    if got < need:
+        raise too_short(_label(what, (kind, period)), need, got)
+    first: Read | None = history._reads
+    read = first
+    kept = 1
+    while read is not None:
+        if read.kind == kind and read.period == period:
+            return read.columns, at
+        if kept == READS_KEPT - 1:
+            read.after = None  # room for the new one: forget the oldest
+        kept += 1
+        read = read.after
+    columns = cached_columns(history, (kind, period))
+    history._reads = Read(kind, period, columns, first)
+    return columns, at
+
+
+def cached_columns(history: CandleSeries, key: tuple[object, ...]) -> list[list[float]]:
+    """The columns of the series ``key`` names over ``history``'s root (computed once)."""
+    cache = history.cache
+    columns: list[list[float]] | None = cache.get(key)
+    if columns is None:
+        columns = _as_columns(compute(key, Columns(history.root, (), 0)))
+        cache[key] = columns
+    return columns
+
+
+def window_lookup(
+    history: CandleSeries,
+    key: tuple[object, ...],
+    need: int,
+    what: str,
+    candle: Candle | None,
+) -> tuple[list[list[float]], int]:
+    """:func:`lookup` on a window (typed, so the compiled build reads it natively)."""
+    stop = history.stop
+    at = stop - 1 if candle is None else stop
+    got = at + 1 - history.start
+    if got < need:
+        raise too_short(_label(what, key), need, got)
+    if candle is None or follows(history, candle):
+        return cached_columns(history, key), at
+    first = 0 if key[0] in RECURSIVE else stop - need + 1
+    cols = Columns(history.root.window(first, stop), (), 0, candle)
+    return _as_columns(compute(key, cols)[-1:]), 0
 
 
 # Per-bar values (the bodies of the functions of flint.indicators)
 
 
-def sma(history: Sequence[Candle], period: object) -> float:
+def sma(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Simple moving average of the closes."""
     p = positive_int(period, "period", "sma")
-    columns, i = lookup(history, ("sma", p), p, "sma")
+    columns, i = lookup_period(history, "sma", p, p, "sma", candle)
     return columns[0][i]
 
 
-def ema(history: Sequence[Candle], period: object) -> float:
+def ema(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Exponential moving average of the closes."""
     p = positive_int(period, "period", "ema")
-    columns, i = lookup(history, ("ema", p), p, "ema")
+    columns, i = lookup_period(history, "ema", p, p, "ema", candle)
     return columns[0][i]
 
 
-def wma(history: Sequence[Candle], period: object) -> float:
+def wma(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Linearly weighted moving average of the closes."""
     p = positive_int(period, "period", "wma")
-    columns, i = lookup(history, ("wma", p), p, "wma")
+    columns, i = lookup_period(history, "wma", p, p, "wma", candle)
     return columns[0][i]
 
 
-def rsi(history: Sequence[Candle], period: object) -> float:
+def rsi(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Wilder's relative strength index."""
     p = positive_int(period, "period", "rsi")
-    columns, i = lookup(history, ("rsi", p), p + 1, "rsi")
+    columns, i = lookup_period(history, "rsi", p, p + 1, "rsi", candle)
     return columns[0][i]
 
 
-def stochastic(history: Sequence[Candle], period: object) -> tuple[float, float]:
+def stochastic(
+    history: Sequence[Candle], period: object, candle: Candle | None = None
+) -> tuple[float, float]:
     """Stochastic oscillator (%K, %D)."""
     p = positive_int(period, "period", "stochastic")
-    columns, i = lookup(history, ("stochastic", p), p + 2, "stochastic")
+    columns, i = lookup_period(history, "stochastic", p, p + 2, "stochastic", candle)
     return columns[0][i], columns[1][i]
 
 
 def macd(
-    history: Sequence[Candle], fast: object, slow: object, signal: object
+    history: Sequence[Candle],
+    fast: object,
+    slow: object,
+    signal: object,
+    candle: Candle | None = None,
 ) -> tuple[float, float, float]:
     """MACD (line, signal, histogram)."""
     f = positive_int(fast, "fast", "macd")
     s = positive_int(slow, "slow", "macd")
     g = positive_int(signal, "signal", "macd")
-    columns, i = lookup(history, ("macd", f, s, g), max(f, s) + g - 1, "macd")
+    columns, i = lookup(history, ("macd", f, s, g), max(f, s) + g - 1, "macd", candle)
     return columns[0][i], columns[1][i], columns[2][i]
 
 
 def bollinger(
-    history: Sequence[Candle], period: object, num_std: float
+    history: Sequence[Candle], period: object, num_std: float, candle: Candle | None = None
 ) -> tuple[float, float, float]:
     """Bollinger bands (upper, middle, lower)."""
     p = positive_int(period, "period", "bollinger")
-    columns, i = lookup(history, ("mean_std", p), p, "bollinger")
+    columns, i = lookup_period(history, "mean_std", p, p, "bollinger", candle)
     mean = columns[0][i]
     band = num_std * columns[1][i]
     return mean + band, mean, mean - band
 
 
-def bollinger_width(history: Sequence[Candle], period: object, num_std: float) -> float:
+def bollinger_width(
+    history: Sequence[Candle], period: object, num_std: float, candle: Candle | None = None
+) -> float:
     """Bollinger band width relative to the middle band."""
     p = positive_int(period, "period", "bollinger_width")
-    columns, i = lookup(history, ("mean_std", p), p, "bollinger_width")
+    columns, i = lookup_period(history, "mean_std", p, p, "bollinger_width", candle)
     return 2.0 * num_std * columns[1][i] / columns[0][i]
 
 
-def z_score(history: Sequence[Candle], period: object) -> float:
+def z_score(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Distance of the newest close from the mean, in standard deviations."""
     p = positive_int(period, "period", "z_score")
-    columns, i = lookup(history, ("mean_std", p), p, "z_score")
+    columns, i = lookup_period(history, "mean_std", p, p, "z_score", candle)
     return columns[2][i]
 
 
-def atr(history: Sequence[Candle], period: object) -> float:
+def atr(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Wilder's average true range."""
     p = positive_int(period, "period", "atr")
-    columns, i = lookup(history, ("atr", p), p + 1, "atr")
+    columns, i = lookup_period(history, "atr", p, p + 1, "atr", candle)
     return columns[0][i]
 
 
-def volatility(history: Sequence[Candle], period: object) -> float:
+def volatility(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Standard deviation of log returns."""
     p = positive_int(period, "period", "volatility")
-    columns, i = lookup(history, ("volatility", p), p + 1, "volatility")
+    columns, i = lookup_period(history, "volatility", p, p + 1, "volatility", candle)
     return columns[0][i]
 
 
-def vwap(history: Sequence[Candle], period: object) -> float:
+def vwap(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Volume-weighted average typical price."""
     p = positive_int(period, "period", "vwap")
-    columns, i = lookup(history, ("vwap", p), p, "vwap")
+    columns, i = lookup_period(history, "vwap", p, p, "vwap", candle)
     return columns[0][i]
 
 
-def volume_ratio(history: Sequence[Candle], period: object) -> float:
+def volume_ratio(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Newest volume over the mean volume."""
     p = positive_int(period, "period", "volume_ratio")
-    columns, i = lookup(history, ("volume_ratio", p), p, "volume_ratio")
+    columns, i = lookup_period(history, "volume_ratio", p, p, "volume_ratio", candle)
     return columns[0][i]
 
 
-def roc(history: Sequence[Candle], period: object) -> float:
+def roc(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Rate of change as a decimal."""
     p = positive_int(period, "period", "roc")
-    columns, i = lookup(history, ("roc", p), p + 1, "roc")
+    columns, i = lookup_period(history, "roc", p, p + 1, "roc", candle)
     return columns[0][i]
 
 
-def adx(history: Sequence[Candle], period: object) -> float:
+def adx(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Wilder's average directional index."""
     p = positive_int(period, "period", "adx")
-    columns, i = lookup(history, ("adx", p), 2 * p, "adx")
+    columns, i = lookup_period(history, "adx", p, 2 * p, "adx", candle)
     return columns[0][i]
 
 
-def highest_high(history: Sequence[Candle], period: object) -> float:
+def highest_high(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Highest high."""
     p = positive_int(period, "period", "highest_high")
-    columns, i = lookup(history, ("highest_high", p), p, "highest_high")
+    columns, i = lookup_period(history, "highest_high", p, p, "highest_high", candle)
     return columns[0][i]
 
 
-def lowest_low(history: Sequence[Candle], period: object) -> float:
+def lowest_low(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Lowest low."""
     p = positive_int(period, "period", "lowest_low")
-    columns, i = lookup(history, ("lowest_low", p), p, "lowest_low")
+    columns, i = lookup_period(history, "lowest_low", p, p, "lowest_low", candle)
     return columns[0][i]
 
 

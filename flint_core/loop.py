@@ -31,7 +31,7 @@ from typing import Any, Final, cast
 from flint_core.enums import OrderStatus, OrderType, Signal, TimeInForce
 from flint_core.errors import BacktestTimeoutError
 from flint_core.feeds import EventStream, Feed
-from flint_core.fills import FillQuote
+from flint_core.fills import FillKernel, FillQuote
 from flint_core.ledger import Account, Ledger, PositionSlot, side_of
 from flint_core.margin import check_increase, exposure, liquidation_price
 from flint_core.matching import (
@@ -66,6 +66,14 @@ _ORDER_TYPES: Final = (
     OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT,
 )
 _TIFS: Final = (TimeInForce.IOC, TimeInForce.FOK, TimeInForce.GTC)
+# Enum members as module constants: on Python 3.11 reading ``OrderStatus.FILLED`` goes
+# through EnumType.__getattr__'s slow hook (about 40 ns) on every use.
+_PENDING: Final = OrderStatus.PENDING
+_FILLED: Final = OrderStatus.FILLED
+_PARTIALLY_FILLED: Final = OrderStatus.PARTIALLY_FILLED
+_CANCELLED: Final = OrderStatus.CANCELLED
+_LIMIT_TYPE: Final = OrderType.LIMIT
+_GTC_TIF: Final = TimeInForce.GTC
 
 #: The venue an order names when it names none.
 DEFAULT_VENUE: Final = "default"
@@ -109,6 +117,8 @@ class BacktestCore:
             raise ValueError("a backtest needs at least one candle feed")
         self.feeds: Final = feeds
         self.fill_model: Final = fill_model
+        # a built-in (compiled) model is called natively; any other through Python
+        self._kernel: Final = fill_model if isinstance(fill_model, FillKernel) else None
         self.ledger: Final = ledger
         self.terms_for: Final = terms_for
         self.accounts: Final = accounts
@@ -261,7 +271,7 @@ class BacktestCore:
         queue = self.queue
         stranded = [t for t in queue.open_tickets() if t.kind == MARKET]
         for ticket in stranded:
-            ticket.order.status = OrderStatus.CANCELLED
+            ticket.order.status = _CANCELLED
             queue.discard(ticket)
             self._settled(ticket)
         if stranded:
@@ -300,7 +310,7 @@ class BacktestCore:
         oid = f"bt-{self._next_id}"
         self._next_id += 1
         order = Order(
-            market, side_of(side), _ORDER_TYPES[kind], size, price, oid, OrderStatus.PENDING,
+            market, side_of(side), _ORDER_TYPES[kind], size, price, oid, _PENDING,
             self.now, 0.0, 0.0, venue, _TIFS[tif], reduce_only, tag,
         )
         ticket = Ticket(order, kind, side, fidx, slot, tif, sizing, 0.0, 0.0, from_signal)
@@ -311,12 +321,12 @@ class BacktestCore:
             if self._next_open_fills:
                 queue.add_next_open(ticket)
             else:
-                delay = float(self.fill_model.latency_s(slot.terms))
+                delay = self._latency(slot.terms)
                 ticket.latency_ms = delay * 1000.0
                 ticket.eligible_ts = self.now + delay
                 queue.add_in_flight(ticket)
         elif not queue.add_resting(ticket):
-            order.status = OrderStatus.CANCELLED
+            order.status = _CANCELLED
             self._settled(ticket)
             self.reject(
                 "order_rejected",
@@ -411,8 +421,7 @@ class BacktestCore:
             raise ValueError(f"{venue}/{market} has no closed bar yet")
         terms = self.venue_terms(venue)
         book = self._book(venue, market, feed)
-        result: FillQuote = self.fill_model.quote(side, size, bar.close, bar, book, terms)
-        return result
+        return self._quote(side, size, bar.close, bar, book, terms)
 
     # Warnings
 
@@ -429,6 +438,27 @@ class BacktestCore:
         self.warn(code, message)
 
     # Orders: execution
+
+    def _latency(self, terms: VenueTerms) -> float:
+        kernel = self._kernel
+        if kernel is not None:
+            return kernel.latency_s(terms)
+        return float(self.fill_model.latency_s(terms))
+
+    def _quote(
+        self,
+        side: int,
+        size: float,
+        base: float,
+        bar: Candle,
+        book: OrderbookSnapshot | None,
+        terms: VenueTerms,
+    ) -> FillQuote:
+        kernel = self._kernel
+        if kernel is not None:
+            return kernel.quote(side, size, base, bar, book, terms)
+        quote: FillQuote = self.fill_model.quote(side, size, base, bar, book, terms)
+        return quote
 
     def _fill_in_flight(self) -> None:
         queue = self.queue
@@ -453,7 +483,7 @@ class BacktestCore:
             ticket.fresh = False
 
     def _try_resting(self, ticket: Ticket, bar: Candle) -> None:
-        if ticket.order.status == OrderStatus.CANCELLED:
+        if ticket.order.status == _CANCELLED:
             return
         if ticket.kind == LIMIT:
             price = limit_price_on(ticket.side, ticket.price, ticket.fresh, bar)
@@ -491,18 +521,17 @@ class BacktestCore:
             self._drop(ticket)
             return
         book = self._book(slot.venue, slot.market, self.feeds[ticket.feed]) if self.books else None
-        model = self.fill_model
-        quote: FillQuote = model.quote(ticket.side, size, base, bar, book, terms)
+        quote = self._quote(ticket.side, size, base, bar, book, terms)
         if ticket.sizing == SIZE_ALL_IN:  # size again at the quoted price, then quote that size
             size = self._size_for(ticket, quote.price, rate)
             if size <= 0.0:
                 self._drop(ticket)
                 return
-            quote = model.quote(ticket.side, size, base, bar, book, terms)
+            quote = self._quote(ticket.side, size, base, bar, book, terms)
         price = quote.price
         if not (price > 0.0 and math.isfinite(price)) or not quote.size >= 0.0:
             raise ValueError(
-                f"fill model {model!r} quoted price={price!r} size={quote.size!r} for "
+                f"fill model {self.fill_model!r} quoted price={price!r} size={quote.size!r} for "
                 f"{ticket.order.order_id}; a quote needs a finite price > 0 and a size >= 0"
             )
         filled = min(quote.size, size)
@@ -515,7 +544,7 @@ class BacktestCore:
         self._book_fill(ticket, filled, price, filled * price * rate, False, quote.impact_bps, bar)
         if short and ticket.tif == GTC:
             self._rest_remainder(ticket, size - filled, price)
-        ticket.order.status = OrderStatus.PARTIALLY_FILLED if short else OrderStatus.FILLED
+        ticket.order.status = _PARTIALLY_FILLED if short else _FILLED
         self._settled(ticket)
 
     def _fill_limit(self, ticket: Ticket, price: float, maker: bool, bar: Candle) -> None:
@@ -528,7 +557,7 @@ class BacktestCore:
         if not self._margin_allows(ticket, size, price):
             return
         self._book_fill(ticket, size, price, size * price * rate, maker, 0.0, bar)
-        ticket.order.status = OrderStatus.FILLED
+        ticket.order.status = _FILLED
         self._settled(ticket)
 
     def _margin_allows(self, ticket: Ticket, size: float, price: float) -> bool:
@@ -539,7 +568,7 @@ class BacktestCore:
         reason = check_increase(self.ledger, slot, added, price)
         if not reason:
             return True
-        ticket.order.status = OrderStatus.CANCELLED
+        ticket.order.status = _CANCELLED
         self._settled(ticket)
         self.reject("margin_rejected", f"{ticket.order.order_id} at ts={self.now}: {reason}")
         return False
@@ -574,13 +603,13 @@ class BacktestCore:
     def _rest_remainder(self, ticket: Ticket, size: float, price: float) -> None:
         parent = ticket.order
         order = Order(
-            parent.market, parent.side, OrderType.LIMIT, size, price, f"{parent.order_id}-gtc",
-            OrderStatus.PENDING, self.now, 0.0, 0.0, parent.venue, TimeInForce.GTC,
+            parent.market, parent.side, _LIMIT_TYPE, size, price, f"{parent.order_id}-gtc",
+            _PENDING, self.now, 0.0, 0.0, parent.venue, _GTC_TIF,
             parent.reduce_only, parent.tag,
         )
         rest = Ticket(order, LIMIT, ticket.side, ticket.feed, ticket.slot, GTC)
         if not self.queue.add_resting(rest):
-            order.status = OrderStatus.CANCELLED
+            order.status = _CANCELLED
             self.reject(
                 "order_rejected",
                 f"{order.order_id}: GTC remainder not rested, {self.queue.max_resting} "
@@ -589,7 +618,7 @@ class BacktestCore:
 
     def _drop(self, ticket: Ticket) -> None:
         """Cancel a ticket that found nothing to do (reduce-only while flat, no cash, FOK)."""
-        ticket.order.status = OrderStatus.CANCELLED
+        ticket.order.status = _CANCELLED
         self.queue.discard(ticket)
         self._settled(ticket)
 
@@ -661,7 +690,9 @@ class BacktestCore:
     # v1 signals
 
     def _on_signal(self, signal: Any) -> None:
-        if signal == _BUY:
+        if signal is _BUY or signal is _SELL:  # the members themselves: no string compare
+            side = 1 if signal is _BUY else -1
+        elif signal == _BUY:
             side = 1
         elif signal == _SELL:
             side = -1

@@ -7,9 +7,10 @@ so every record defines ``__reduce__`` to rebuild itself from its fields.
 The mutable records (Order, Position, PositionInfo, AccountState) belong to one
 owner: never share one between a strategy and an engine.
 
-:class:`Candle` writes its own ``__init__``: the backtest engine builds one per bar,
-and mypyc compiles an explicit ``__init__`` natively (about 20 ns) where it keeps the
-dataclass-generated one interpreted (about 800 ns).
+:class:`Candle`, :class:`Fill`, :class:`Order` and :class:`Position` write their own
+``__init__``: the backtest engine builds them per bar or per order, and mypyc compiles
+an explicit ``__init__`` natively (about 20 ns) where it keeps the dataclass-generated
+one interpreted (about 800 ns for a candle, more for the longer records).
 """
 
 from dataclasses import dataclass
@@ -80,9 +81,13 @@ class Candle:
 _CANDLE_FIELDS: Final = (
     "ts", "open", "high", "low", "close", "volume", "market", "resolution_s", "venue",
 )
+_FILL_FIELDS: Final = (
+    "market", "side", "price", "size", "fee", "ts", "order_id", "tx_sig", "venue", "is_partial",
+    "latency_ms", "impact_bps", "tx_cost", "is_maker",
+)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Fill:
     """An executed (part of an) order; ``fee`` and ``tx_cost`` are in quote currency."""
 
@@ -100,6 +105,46 @@ class Fill:
     impact_bps: float = 0.0
     tx_cost: float = 0.0
     is_maker: bool = False
+
+    def __init__(
+        self,
+        market: str,
+        side: Side,
+        price: float,
+        size: float,
+        fee: float,
+        ts: int,
+        order_id: str = "",
+        tx_sig: str = "",
+        venue: str = "default",
+        is_partial: bool = False,
+        latency_ms: float = 0.0,
+        impact_bps: float = 0.0,
+        tx_cost: float = 0.0,
+        is_maker: bool = False,
+    ) -> None:
+        if NATIVE:  # compiled: native field writes (see Candle)
+            self.market = market  # type: ignore[misc]
+            self.side = side  # type: ignore[misc]
+            self.price = price  # type: ignore[misc]
+            self.size = size  # type: ignore[misc]
+            self.fee = fee  # type: ignore[misc]
+            self.ts = ts  # type: ignore[misc]
+            self.order_id = order_id  # type: ignore[misc]
+            self.tx_sig = tx_sig  # type: ignore[misc]
+            self.venue = venue  # type: ignore[misc]
+            self.is_partial = is_partial  # type: ignore[misc]
+            self.latency_ms = latency_ms  # type: ignore[misc]
+            self.impact_bps = impact_bps  # type: ignore[misc]
+            self.tx_cost = tx_cost  # type: ignore[misc]
+            self.is_maker = is_maker  # type: ignore[misc]
+        else:
+            values = (
+                market, side, price, size, fee, ts, order_id, tx_sig, venue, is_partial,
+                latency_ms, impact_bps, tx_cost, is_maker,
+            )
+            for name, value in zip(_FILL_FIELDS, values, strict=True):
+                object.__setattr__(self, name, value)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (
@@ -253,7 +298,7 @@ class OraclePrice:
         return (OraclePrice, (self.market, self.ts, self.price, self.slot))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Order:
     """A mutable order record; ``price`` is the limit or trigger price (0 for market)."""
 
@@ -272,6 +317,38 @@ class Order:
     reduce_only: bool = False
     tag: str = ""
 
+    def __init__(
+        self,
+        market: str,
+        side: Side,
+        order_type: OrderType,
+        size: float,
+        price: float = 0.0,
+        order_id: str = "",
+        status: OrderStatus = OrderStatus.PENDING,
+        ts: int = 0,
+        filled_size: float = 0.0,
+        filled_price: float = 0.0,
+        venue: str = "default",
+        time_in_force: TimeInForce = TimeInForce.IOC,
+        reduce_only: bool = False,
+        tag: str = "",
+    ) -> None:
+        self.market = market
+        self.side = side
+        self.order_type = order_type
+        self.size = size
+        self.price = price
+        self.order_id = order_id
+        self.status = status
+        self.ts = ts
+        self.filled_size = filled_size
+        self.filled_price = filled_price
+        self.venue = venue
+        self.time_in_force = time_in_force
+        self.reduce_only = reduce_only
+        self.tag = tag
+
     @property
     def remaining(self) -> float:
         """Size still to fill."""
@@ -288,7 +365,7 @@ class Order:
         )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Position:
     """A backtest position; ``size`` is signed (+ long, - short)."""
 
@@ -301,6 +378,28 @@ class Position:
     closed: bool = False
     market: str = ""
     venue: str = "default"
+
+    def __init__(
+        self,
+        entry_price: float,
+        size: float,
+        entry_ts: int,
+        exit_price: float = 0.0,
+        exit_ts: int = 0,
+        pnl: float = 0.0,
+        closed: bool = False,
+        market: str = "",
+        venue: str = "default",
+    ) -> None:
+        self.entry_price = entry_price
+        self.size = size
+        self.entry_ts = entry_ts
+        self.exit_price = exit_price
+        self.exit_ts = exit_ts
+        self.pnl = pnl
+        self.closed = closed
+        self.market = market
+        self.venue = venue
 
     @property
     def side(self) -> Side:

@@ -62,6 +62,8 @@ class CandleSeries:
         self._stop = n
         self._root: CandleSeries | None = None
         self._cache: dict[Any, Any] | None = None
+        self._following: Candle | None = None
+        self._reads: Any = None  # flint_core.indicators' memo of this window's cache reads
 
     @classmethod
     def from_candles(
@@ -136,10 +138,21 @@ class CandleSeries:
         out._stop = stop
         return out
 
-    def move_to(self, start: int, stop: int) -> None:
-        """Move this window in place (for the engine's reusable ``history``)."""
+    def move_to(self, start: int, stop: int, following: Candle | None = None) -> None:
+        """Move this window in place (for the engine's reusable ``history``).
+
+        ``following`` is the root's candle at ``stop`` (the bar a strategy decides on
+        with this window as its history) when the caller has that object at hand; it
+        lets indicators given that candle skip comparing it with the root's bar.
+        """
         self._start = start
         self._stop = stop
+        self._following = following
+
+    @property
+    def following(self) -> Candle | None:
+        """The candle :meth:`move_to` named as the root's bar at ``stop``, if any."""
+        return self._following
 
     # Columns (read-only numpy views of the window, no copy)
 

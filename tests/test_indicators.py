@@ -155,13 +155,15 @@ def t_z_score(bars, p=20):
 
 # name -> (flint call, textbook call, fewest bars it accepts)
 CASES = {
-    "sma": (lambda h: ind.sma(h, 20), lambda b: t_sma(b, 20), 20),
-    "ema": (lambda h: ind.ema(h, 26), lambda b: t_ema(b, 26), 26),
-    "wma": (lambda h: ind.wma(h, 10), lambda b: t_wma(b, 10), 10),
+    "sma": (lambda h, **kw: ind.sma(h, 20, **kw), lambda b: t_sma(b, 20), 20),
+    "ema": (lambda h, **kw: ind.ema(h, 26, **kw), lambda b: t_ema(b, 26), 26),
+    "wma": (lambda h, **kw: ind.wma(h, 10, **kw), lambda b: t_wma(b, 10), 10),
     "rsi": (ind.rsi, t_rsi, 15),
     "stochastic": (ind.stochastic, t_stochastic, 16),
     "macd": (ind.macd, t_macd, 34),
-    "bollinger": (lambda h: ind.bollinger(h, 20, 2.5), lambda b: t_bollinger(b, 20, 2.5), 20),
+    "bollinger": (
+        lambda h, **kw: ind.bollinger(h, 20, 2.5, **kw), lambda b: t_bollinger(b, 20, 2.5), 20
+    ),
     "bollinger_width": (ind.bollinger_width, t_bollinger_width, 20),
     "atr": (ind.atr, t_atr, 15),
     "volatility": (ind.volatility, t_volatility, 21),
@@ -171,9 +173,11 @@ CASES = {
     "adx": (ind.adx, t_adx, 28),
     "z_score": (ind.z_score, t_z_score, 20),
     "highest_high": (
-        lambda h: ind.highest_high(h, 30), lambda b: max(x.high for x in b[-30:]), 30
+        lambda h, **kw: ind.highest_high(h, 30, **kw), lambda b: max(x.high for x in b[-30:]), 30
     ),
-    "lowest_low": (lambda h: ind.lowest_low(h, 30), lambda b: min(x.low for x in b[-30:]), 30),
+    "lowest_low": (
+        lambda h, **kw: ind.lowest_low(h, 30, **kw), lambda b: min(x.low for x in b[-30:]), 30
+    ),
 }
 
 
@@ -245,6 +249,12 @@ def test_one_bar_short_raises_index_error_saying_how_many(name):
         expected = f"needs at least {need} bars of history, got {need - 1}"
         with pytest.raises(IndexError, match=expected):
             call(short)
+    # a current candle counts as one bar
+    call(bars[:-1], candle=bars[-1])
+    call(CandleSeries.from_candles(bars)[:-1], candle=bars[-1])
+    for short in (bars[1:-1], CandleSeries.from_candles(bars)[1:-1]):
+        with pytest.raises(IndexError, match=f"got {need - 1}"):
+            call(short, candle=bars[-1])
 
 
 def test_columns_are_the_newest_values_oldest_first():
@@ -289,6 +299,23 @@ def test_a_window_computes_once_and_caches_on_its_root():
     assert root.cache[("sma", 20)] is cached
 
 
+def test_a_window_reading_many_indicators_every_bar_gets_each_one_right():
+    bars = [Candle(3600 * i, 1.0, 2.0 + i % 5, 0.5, 1.0 + (i * 7919) % 13, 1.0 + i % 3)
+            for i in range(90)]
+    root = CandleSeries.from_candles(bars)
+    history = root.window(0, 0)
+    periods = range(2, 14)  # more indicators than a window remembers
+    for stop in range(20, 90):
+        history.move_to(0, stop, bars[stop])
+        for p in periods:
+            assert ind.sma(history, p) == pytest.approx(t_sma(bars[:stop], p), rel=1e-12)
+            assert ind.sma(history, p, candle=bars[stop]) == pytest.approx(
+                t_sma(bars[: stop + 1], p), rel=1e-12
+            )
+            assert ind.highest_high(history, p) == max(b.high for b in bars[stop - p : stop])
+    assert len(root.cache) == 2 * len(periods)
+
+
 # Cached (window) and direct (list) computations agree everywhere.
 
 
@@ -320,15 +347,88 @@ def test_window_values_equal_the_list_computation_at_every_bar(bars, lag, name):
             assert close_enough(call(history), call(bars[start:stop]), abs(bars[stop - 1].close))
 
 
+@settings(max_examples=30, deadline=None)
+@given(candle_lists(min_size=40, max_size=80), st.integers(0, 40), st.sampled_from(sorted(CASES)))
+def test_a_current_candle_is_the_newest_bar_on_every_path(bars, lag, name):
+    call, _, need = CASES[name]
+    root = CandleSeries.from_candles(bars)
+    history = root.window(0, 0)
+    for stop in range(need - 1, len(bars)):
+        start = max(0, stop - need - lag + 1)
+        candle = bars[stop]
+        want = call(bars[: stop + 1])
+        scale = abs(candle.close)
+        assert close_enough(call(bars[:stop], candle=candle), want, scale)
+        history.move_to(start, stop, candle)  # as the engine moves it: read from the cache
+        assert close_enough(call(history, candle=candle), want, scale)
+        history.move_to(start, stop)  # an equal candle not named as following
+        assert close_enough(call(history, candle=root.candle(stop)), want, scale)
+        other = Candle(candle.ts, candle.open, candle.high * 1.5, candle.low, candle.close * 1.25,
+                       candle.volume + 7.0)
+        expected = call([*bars[:stop], other])
+        assert close_enough(call(history, candle=other), expected, scale * 1.5)
+        if name not in {"ema", "macd", "rsi", "atr", "adx"}:
+            assert close_enough(call(bars[start:stop], candle=candle), want, scale)
+
+
+def test_a_current_candle_reads_the_same_cached_series_one_bar_on():
+    bars = [Candle(3600 * i, 1.0, 2.0 + i, 0.5, 1.0 + i % 7, 1.0) for i in range(120)]
+    root = CandleSeries.from_candles(bars)
+    history = root.window(0, 0)
+    for stop in range(60, 120):
+        history.move_to(stop - 50, stop, bars[stop])
+        assert ind.sma(history, 20, candle=bars[stop]) == ind.sma(root[: stop + 1], 20)
+        assert ind.sma(history, 20, candle=bars[stop]) == root.cache[("sma", 20)][0][stop]
+    assert set(root.cache) == {("sma", 20)}
+
+
 @settings(max_examples=40, deadline=None)
 @given(candle_lists(min_size=40), st.data())
 def test_a_value_never_depends_on_later_bars(bars, data):
-    stop = data.draw(st.integers(34, len(bars) - 1))
+    stop = data.draw(st.integers(34, len(bars) - 2))
     changed = [*bars[:stop], *(Candle(c.ts, 1.0, 9e9, 0.1, 5e8, 1e9) for c in bars[stop:])]
     a = CandleSeries.from_candles(bars).window(0, stop)
     b = CandleSeries.from_candles(changed).window(0, stop)
     for call, _, _need in CASES.values():
         assert np.array_equal(np.atleast_1d(call(a)), np.atleast_1d(call(b)))
+    # with the current candle, as the engine passes it: nothing after that candle counts
+    kept = [*bars[: stop + 1], *(Candle(c.ts, 1.0, 9e9, 0.1, 5e8, 1e9) for c in bars[stop + 1 :])]
+    a = CandleSeries.from_candles(bars).window(0, 0)
+    b = CandleSeries.from_candles(kept).window(0, 0)
+    a.move_to(0, stop, bars[stop])
+    b.move_to(0, stop, kept[stop])
+    for call, _, _need in CASES.values():
+        got_a = call(a, candle=bars[stop])
+        assert np.array_equal(np.atleast_1d(got_a), np.atleast_1d(call(b, candle=kept[stop])))
+
+
+@pytest.mark.parametrize("as_series", [True, False], ids=["series", "list"])
+def test_in_the_engine_a_current_candle_gives_the_value_up_to_that_bar(as_series):
+    from flint.backtest.engine import BacktestEngine
+    from flint.models import Signal
+
+    bars = [Candle(3600 * i, 10.0, 11.0 + i % 4, 9.0, 10.0 + (i * 37) % 11, 5.0, "X")
+            for i in range(120)]
+    seen = []
+
+    class Recorder:
+        def reset(self):
+            seen.clear()
+
+        def on_candle(self, candle, history, ctx=None):
+            assert history.following is candle
+            if len(history) >= 9:
+                seen.append((ind.sma(history, 10, candle=candle),
+                             ind.rsi(history, 5, candle=candle), ind.rsi(history, 5)))
+            return Signal.HOLD
+
+    data = CandleSeries.from_candles(bars) if as_series else bars
+    BacktestEngine(Recorder(), history_size=30).run(data)
+    assert len(seen) == 120 - 9
+    for i, (fast, strength, before) in zip(range(9, 120), seen, strict=True):
+        assert fast == pytest.approx(t_sma(bars[: i + 1], 10), rel=1e-12)
+        assert strength == pytest.approx(t_rsi(bars[: i + 1], 5), rel=1e-9)
+        assert before == pytest.approx(t_rsi(bars[:i], 5), rel=1e-9)
 
 
 def test_indicators_are_registered_as_built_ins(flint_host):

@@ -54,6 +54,18 @@ def test_a_moved_window_reads_new_bounds_without_allocating_columns():
         series.window(5, 11)
 
 
+def test_a_window_names_the_candle_following_it_only_when_moved_with_one():
+    candles = _candles(10)
+    series = CandleSeries.from_candles(candles)
+    history = series.window(0, 0)
+    assert history.following is None
+    history.move_to(2, 5, candles[5])
+    assert history.following is candles[5]
+    assert history[:].following is None and series.window(2, 5).following is None
+    history.move_to(2, 6)
+    assert history.following is None
+
+
 def test_caller_arrays_stay_writable_and_are_not_copied():
     closes = np.arange(3, dtype=np.float64)
     series = CandleSeries(np.arange(3), closes, closes, closes, closes, closes)

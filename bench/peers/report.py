@@ -98,6 +98,47 @@ def ratio_table(results: list[dict]) -> list[str]:
     return lines
 
 
+# Issue 7's targets for the compiled build: (what, flint cell, peer, strategy, minimum ratio)
+SPEED_TARGETS = [
+    ("S1 >= 5x backtesting.py", "flint mypyc ClosePriceFill", "backtesting.py", "S1", 5.0),
+    ("S1 >= 20x NautilusTrader", "flint mypyc ClosePriceFill", "NautilusTrader", "S1", 20.0),
+    ("S0 >= 6x backtesting.py", "flint mypyc ClosePriceFill", "backtesting.py", "S0", 6.0),
+    ("S1 with FillPipeline >= 3x backtesting.py", "flint mypyc FillPipeline", "backtesting.py",
+     "S1", 3.0),
+]
+RSS_DATASET = "gbm_1m"
+RSS_PEER = "backtesting.py"
+
+
+def targets_table(results: list[dict]) -> list[str]:
+    """Whether each of issue 7's targets holds in this run, per dataset."""
+    ok = {(c["framework"], c["strategy"], c["dataset"]): c for c in results if c["status"] == "ok"}
+    datasets = list(dict.fromkeys(c["dataset"] for c in results))
+    lines = ["| target | dataset | measured | holds |", "|---|---|---:|---|"]
+    for label, flint, peer, strategy, minimum in SPEED_TARGETS:
+        for dataset in datasets:
+            mine, theirs = ok.get((flint, strategy, dataset)), ok.get((peer, strategy, dataset))
+            if not (mine and theirs):
+                lines.append(f"| {label} | {dataset} | not measured | - |")
+                continue
+            ratio = mine["bars_per_s"] / theirs["bars_per_s"]
+            lines.append(f"| {label} | {dataset} | {ratio:.2f}x | "
+                         f"{'yes' if ratio >= minimum else '**no**'} |")
+    flints = sorted({c["framework"] for c in results if c["framework"].startswith("flint mypyc")})
+    for flint in flints:
+        for strategy in ("S0", "S1"):
+            mine = ok.get((flint, strategy, RSS_DATASET))
+            theirs = ok.get((RSS_PEER, strategy, RSS_DATASET))
+            label = f"peak RSS below {RSS_PEER}'s ({flint}, {strategy})"
+            if not (mine and theirs):
+                lines.append(f"| {label} | {RSS_DATASET} | not measured | - |")
+                continue
+            holds = mine["peak_rss_mb"] < theirs["peak_rss_mb"]
+            lines.append(f"| {label} | {RSS_DATASET} | {fmt_rss(mine)} MB vs "
+                         f"{fmt_rss(theirs)} MB | {'yes' if holds else '**no**'} |")
+    return lines
+
+
 def explain(cell: dict) -> str:
     parts = [text for (field, value), text in RULE_TEXT.items()
              if cell["rules"].get(field) == value and FLINT_RULES[field] != value]
@@ -234,6 +275,8 @@ def section(report: dict) -> str:
             "### flint / peer speed (bars per second, same run)", "",
             *ratio_table(report["results"]), "",
             "![bars per second](peers/bars_per_second.png)", "",
+            "### Issue 7's targets (compiled build, this run)", "",
+            *targets_table(report["results"]), "",
             "### Agreement on S1", "",
             "Each framework is compared with the numpy reference (bench/peers/reference.py) "
             "run under that framework's own rules (sizing, lot, end of data), and with flint "

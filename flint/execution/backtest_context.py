@@ -29,13 +29,25 @@ from flint_core.records import (
 )
 
 _TIF_CODES = {TimeInForce.IOC: IOC, TimeInForce.FOK: 1, TimeInForce.GTC: GTC}
+# Members bound once: on Python 3.11 ``Side.LONG`` costs a slow EnumType.__getattr__ hook.
+_LONG = Side.LONG
+_SHORT = Side.SHORT
 
 
 def _side(side: Any) -> int:
+    if side is _LONG:
+        return 1
+    if side is _SHORT:
+        return -1
     try:
         return Side(side).sign
     except ValueError:
         raise ValueError(f"side must be Side.LONG or Side.SHORT, got {side!r}") from None
+
+
+def _tif(time_in_force: Any) -> int:
+    code = _TIF_CODES.get(time_in_force) if isinstance(time_in_force, TimeInForce) else None
+    return code if code is not None else _TIF_CODES[TimeInForce(time_in_force)]
 
 
 def _positive(name: str, value: Any) -> float:
@@ -78,7 +90,7 @@ class BacktestContext(ExecutionContext):
     def positions(self) -> list[PositionInfo]:
         return [
             PositionInfo(
-                s.market, Side.LONG if s.size > 0 else Side.SHORT, abs(s.size), s.entry_price,
+                s.market, _LONG if s.size > 0 else _SHORT, abs(s.size), s.entry_price,
                 s.unrealized(), s.entry_ts, s.venue,
             )
             for s in self._core.ledger.open
@@ -113,9 +125,8 @@ class BacktestContext(ExecutionContext):
         *,
         time_in_force: TimeInForce = TimeInForce.IOC,
     ) -> str:
-        tif = _TIF_CODES.get(TimeInForce(time_in_force))
         return self._place(MARKET, market, side, size, 0.0, reduce_only, tag, venue,
-                           IOC if tif is None else tif)
+                           _tif(time_in_force))
 
     def limit_order(
         self,

@@ -236,8 +236,9 @@ def signals(strategy: Any, candles: CandleSeries, lookback: int = 1000) -> dict[
     counts = {Signal.BUY: 0, Signal.SELL: 0, Signal.HOLD: 0}
     first_trade: int | None = None
     for i in range(len(candles)):
-        history.move_to(max(0, i - lookback), i)
-        result = strategy.on_candle(candles.candle(i), history, None)
+        candle = candles.candle(i)
+        history.move_to(max(0, i - lookback), i, candle)
+        result = strategy.on_candle(candle, history, None)
         if not isinstance(result, Signal):
             raise StrategyExecutionError(
                 f"on_candle returned {result!r} at bar {i}; it must return a Signal"

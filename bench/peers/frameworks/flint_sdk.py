@@ -5,12 +5,16 @@ at bar i's close); ``pipeline`` uses the engine's default ``FillPipeline`` (late
 impact, partial fills: a realism cost, not expected to match the reference). The
 build (pure or mypyc) is the environment's; the runner reports which one it got.
 Rules: a v1 signal strategy; flint sees only the EARLIER bars in ``history`` (a
-CandleSeries window), so the windows ending at bar i are history.closes[-19:] plus
-``candle.close`` (and [-49:] plus it). It returns BUY while fast > slow and SELL
-otherwise on bars 50 .. n-2 (ties: SELL), SELL on the last bar; the engine opens
-cash / (close * (1 + fee)) units on BUY when flat (notional + fee = cash, like the
-peers) and closes on SELL. The bar index is counted by the strategy, since
-``history`` is a bounded window. Input: one CandleSeries over the prebuilt arrays.
+CandleSeries window), so the SMAs that end at bar i are asked for with that bar:
+``flint.indicators.sma(history, 20, candle=candle)`` is the mean of the last 19
+closes of history and the candle's close, read from the indicator cache (each SMA
+computed once per run as the sum of its window's closes, oldest first, over the
+period). It returns BUY while fast > slow and SELL otherwise on bars 50 .. n-2
+(ties: SELL), SELL on the last bar; the engine opens cash / (close * (1 + fee))
+units on BUY when flat (notional + fee = cash, like the peers) and closes on SELL.
+The bar index is counted by the strategy, since ``history`` is a bounded window.
+Input: one CandleSeries over the prebuilt arrays; each run puts a new root over
+them, so the indicator cache starts empty and every run computes its SMAs.
 """
 
 from importlib import metadata
@@ -19,6 +23,7 @@ import numpy as np
 
 from flint.backtest.engine import BacktestEngine
 from flint.execution.fill_models import ClosePriceFill, FillPipeline
+from flint.indicators import sma
 from flint.models import Signal
 from flint.strategy.base import Strategy
 from flint_core.compiled import is_compiled
@@ -58,9 +63,7 @@ class SmaRegime(Strategy):
             return Signal.HOLD
         if self.i == self.last:
             return Signal.SELL
-        closes = history.closes
-        close = candle.close
-        if (closes[-19:].sum() + close) / 20 > (closes[-49:].sum() + close) / 50:
+        if sma(history, 20, candle=candle) > sma(history, 50, candle=candle):
             return Signal.BUY
         return Signal.SELL
 
@@ -83,6 +86,10 @@ def run(series: CandleSeries, strategy: str, variant: str) -> tuple[float, int]:
     fills = {"close": ClosePriceFill, "pipeline": FillPipeline}
     if variant not in fills:
         raise ValueError(f"flint variant must be one of {sorted(fills)}, got {variant!r}")
+    # a new root over the same columns: every run computes its indicators afresh
+    series = CandleSeries(series.timestamps, series.opens, series.highs, series.lows,
+                          series.closes, series.volumes, series.market, series.resolution_s,
+                          series.venue)
     strat = SmaRegime(len(series)) if strategy == "S1" else NoOp()
     engine = BacktestEngine(strat, initial_capital=10_000.0, fee_rate=0.0005,
                             fill_model=fills[variant]())
