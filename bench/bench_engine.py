@@ -3,9 +3,9 @@
 Run it once per build (each in a venv with that build of flint-sdk installed, from
 outside the checkout so the installed package is imported), then compare::
 
-    python bench/bench_engine.py --out /tmp/pure.json
-    python bench/bench_engine.py --out /tmp/compiled.json
-    python bench/bench_engine.py --compare /tmp/pure.json /tmp/compiled.json
+    python bench/bench_engine.py --out pure.json
+    python bench/bench_engine.py --out compiled.json
+    python bench/bench_engine.py --compare pure.json compiled.json
 
 Cases, on synthetic hourly bars given as a ``CandleSeries``: a no-op strategy, and a
 strategy that flips between long and flat every 20 bars with market orders, on

@@ -3,9 +3,9 @@
 Run it once per build (each in a venv with that build of flint-sdk and the
 flint-strategies plugin installed, from outside the checkout), then compare::
 
-    python bench/bench_strategies.py --out /tmp/pure.json
-    python bench/bench_strategies.py --out /tmp/compiled.json
-    python bench/bench_strategies.py --compare /tmp/pure.json /tmp/compiled.json
+    python bench/bench_strategies.py --out pure.json
+    python bench/bench_strategies.py --out compiled.json
+    python bench/bench_strategies.py --compare pure.json compiled.json
 
 Data: the generated sample markets (``flint.sample_data``, SOL-PERP) over enough
 days for ``--bars`` hourly bars: binance candles, plus hyperliquid's for the
