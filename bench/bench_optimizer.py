@@ -9,8 +9,9 @@ bars of Binance SOLUSDT perpetual (``binance-SOLUSDT-3600.csv`` of the real data
 ``$FLINT_TEST_DATA`` or ``../shared/data`` next to the checkout). Runs alternate between
 ``n_jobs=1`` and ``n_jobs=N`` (best of ``--repeat`` each) and must find the same best
 parameters. Wall time and CPU time (this process plus its worker processes) are
-recorded, with the load average, since the machine may be shared: CPU time per trial
-shows what the work costs, wall time what parallelism gained.
+recorded, with context switches and the load average, since the machine may be shared:
+CPU time shows what the work costs, wall time what parallelism gained, and involuntary
+context switches how often other work took the CPU away.
 """
 
 import argparse
@@ -46,22 +47,27 @@ def sol_hourly(folder: Path, bars: int) -> CandleSeries:
                         col["close"], col["volume"], "SOL-PERP", 3600, "binance")
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and of its finished child processes."""
+def usage() -> tuple[float, int, int]:
+    """CPU seconds, voluntary and involuntary context switches of this process and of its
+    finished child processes (a voluntary switch waits for something, a lock for example;
+    an involuntary one is the CPU taken away, by other work on the machine)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+            own.ru_nvcsw + kids.ru_nvcsw, own.ru_nivcsw + kids.ru_nivcsw)
 
 
 def measure(strategy: type, candles: CandleSeries, jobs: int) -> dict:
     """One optimisation: wall and CPU seconds, the winner and the trial count."""
     load = os.getloadavg()[0]
-    cpu, wall = cpu_seconds(), time.perf_counter()
+    before, wall = usage(), time.perf_counter()
     result = StrategyOptimizer(strategy, candles, "sharpe_ratio", 1000, n_jobs=jobs,
                                sampler="grid", seed=0, param_space=SPACE).optimize()
-    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    wall = time.perf_counter() - wall
+    cpu, waits, preempted = (a - b for a, b in zip(usage(), before, strict=True))
     return {
-        "jobs": jobs, "wall_s": wall, "cpu_s": cpu, "load_before": load,
+        "jobs": jobs, "wall_s": wall, "cpu_s": cpu, "waits": waits, "preempted": preempted,
+        "load_before": load,
         "load_after": os.getloadavg()[0], "trials": len(result.trials),
         "completed": sum(t.state == "COMPLETE" for t in result.trials),
         "best_params": result.best_params, "best_value": result.best_value,
@@ -102,6 +108,7 @@ def main() -> None:
           f", best {one['best_params']} sharpe {one['best_value']:.4f}")
     for jobs, run in best.items():
         print(f"n_jobs={jobs}: wall {run['wall_s']:.2f} s, CPU {run['cpu_s']:.2f} s, "
+              f"context switches {run['waits']} voluntary / {run['preempted']} involuntary, "
               f"load {run['load_before']:.2f} -> {run['load_after']:.2f}")
     print(f"speedup (wall) {summary['speedup_wall']:.2f}x; CPU(n_jobs={args.jobs}) / "
           f"CPU(n_jobs=1) {summary['cpu_ratio']:.2f}; same best parameters: {same}")
