@@ -115,6 +115,7 @@ def test_optimize_a_strategy_file_journal_and_report_it(flint, workspace, screen
 
 
 def test_walk_forward_journals_windows_and_reports_the_stitched_curve(flint, workspace):
+    pytest.importorskip("matplotlib", reason="reports need the 'report' extra")
     done = flint("walk-forward", "crossing.py", "--db", "sample.duckdb", "--windows", 2,
                  "--train-pct", 0.6, "--anchored", "--trials", 4, "--sampler", "grid",
                  "--param-space", '{"fast": {"high": 4}, "slow": 20}')

@@ -182,7 +182,10 @@ def optimize_command(strategy: str, market: str | None, venue: str | None, resol
     if out is not None:
         from flint.analytics.report import write_optimization_report
 
-        page = write_optimization_report(record, out, f"Optimisation of {label}")
+        try:
+            page = write_optimization_report(record, out, f"Optimisation of {label}")
+        except ImportError as exc:
+            raise click.ClickException(f"the results are journaled, but {exc}") from exc
         console.print(f"report: {page}")
 
 
