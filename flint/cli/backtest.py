@@ -26,6 +26,7 @@ from rich.table import Table
 
 from flint.cli.common import db_option, db_path, make_console, user_errors, when
 from flint.cli.inputs import parse_time
+from flint.cli.journal import journal_options, save_records
 
 #: ``--period`` units in seconds.
 PERIOD_UNITS = {"h": 3600, "d": 86_400, "w": 7 * 86_400, "m": 30 * 86_400, "y": 365 * 86_400}
@@ -164,6 +165,13 @@ def sparkline(values: Sequence[float], width: int = 60) -> str:
     return "".join(SPARK[round((v - low) * scale)] for v in points)
 
 
+def win_rate_text(metrics: dict[str, Any]) -> str:
+    """The win rate as a percentage, or why there is none (it is undefined with no trades)."""
+    if not metrics.get("total_trades"):
+        return "n/a (no trades)"
+    return f"{100 * metrics['win_rate']:.1f} %"
+
+
 def summary_table(record: dict[str, Any]) -> Table:
     """The headline numbers of a run's journal record."""
     metrics = record["metrics"]
@@ -180,7 +188,7 @@ def summary_table(record: dict[str, Any]) -> Table:
         ("Sortino", f"{metrics['sortino']:.2f}"),
         ("max drawdown", f"{100 * metrics['max_drawdown']:.2f} %"),
         ("trades", f"{int(metrics['total_trades']):,}"),
-        ("win rate", f"{100 * metrics['win_rate']:.1f} %"),
+        ("win rate", win_rate_text(metrics)),
         ("fees", f"{metrics['total_fees']:,.2f}"),
         ("funding (paid > 0)", f"{metrics['funding_paid']:,.2f}"),
     ]
@@ -232,6 +240,7 @@ def _resolve(strategy: str) -> tuple[Path | None, Any]:
                    "registered fill model.")
 @click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
               help="Strategy constructor argument (repeatable).")
+@journal_options
 @db_option
 @user_errors
 def backtest_command(
@@ -246,11 +255,12 @@ def backtest_command(
     fee_rate: float,
     fill_model: str,
     param_pairs: tuple[str, ...],
+    no_journal: bool,
+    journal_wait_s: float,
     db: Path | None,
 ) -> None:
     """Backtest STRATEGY (a file or a built-in name) on stored candles and funding."""
     from flint.backtest.runs import RunSettings, make_fill_model
-    from flint.store import FlintStore
 
     file, cls = _resolve(strategy)
     make_fill_model(fill_model)  # an unknown name fails here, before reading the store
@@ -271,9 +281,12 @@ def backtest_command(
         out.print(f"equity {curve[0]:,.0f} {sparkline(curve)} {curve[-1]:,.0f}")
     for warning in record["result"]["strategy_warnings"][:8]:
         out.print(f"[yellow]warning[/yellow] {warning}", markup=True)
-    with FlintStore(store_path) as store:
-        run_id = store.save_backtest_run(record)
-    out.print(f"saved to the journal of {store_path} as run {run_id}")
+    if no_journal:
+        out.print("not saved to the journal (--no-journal)")
+        return
+    [run_id], saved = save_records([record], store_path, journal_wait_s, out)
+    if saved:
+        out.print(f"saved to the journal of {store_path} as run {run_id}")
 
 
 def _run(file: Path | None, cls: Any, candles: dict[str, Any], funding: list[Any],

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from flint.cli.backtest import backtest_command
 from flint.cli.data import data_group
+from flint.cli.journal import journal_group
 from flint.cli.new import new_command
 from flint.cli.optimize import optimize_command, walk_forward_command
 from flint.cli.report import report_command
@@ -117,6 +118,7 @@ cli.add_command(backtest_command)
 cli.add_command(optimize_command)
 cli.add_command(walk_forward_command)
 cli.add_command(report_command)
+cli.add_command(journal_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -58,23 +58,35 @@ class WriterLock:
         self.path = db_path.with_name(db_path.name + ".lock")
         self._handle: IO[str] | None = None
 
-    def acquire(self) -> None:
-        """Become the writer or raise :class:`StoreLockedError` naming the holder."""
+    def acquire(self, wait_s: float = 0.0) -> None:
+        """Become the writer, waiting up to ``wait_s`` for the current one to close, or
+        raise :class:`StoreLockedError` naming the holder."""
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
-        if not _lock_nonblocking(handle):
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise StoreLockedError(
-                f"the store {self.db_path} is already open for writing (process {holder}); "
-                f"close that store first, or open this one with read_only=True to read "
-                f"while it writes"
-            )
+        deadline = time.monotonic() + wait_s
+        delay = 0.01
+        while not _lock_nonblocking(handle):
+            if time.monotonic() >= deadline:
+                handle.close()
+                waited = f" after waiting {wait_s:g} s" if wait_s > 0 else ""
+                raise StoreLockedError(
+                    f"the store {self.db_path} is already open for writing "
+                    f"(process {self.holder()}){waited}; close that store first, or open "
+                    f"this one with read_only=True to read while it writes"
+                )
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.25)
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
         self._handle = handle
+
+    def holder(self) -> str:
+        """The PID recorded by the current writer (``"unknown"`` if none is recorded)."""
+        try:
+            return self.path.read_text(encoding="utf-8").strip() or "unknown"
+        except OSError:
+            return "unknown"
 
     def release(self) -> None:
         """Give the lock up (closing the file releases it)."""

@@ -119,18 +119,47 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"a backtest run holds a {type(obj).__name__}, which is not JSON-serialisable")
 
 
+def journal_payload(run: Any) -> dict[str, Any]:
+    """``run`` (a mapping, or an object with ``to_dict()``) as the dict the journal stores,
+    with its ``run_id`` (kept, or a new one) and ``created_at`` set."""
+    if isinstance(run, Mapping):
+        payload = dict(run)
+    elif callable(getattr(run, "to_dict", None)):
+        payload = dict(run.to_dict())
+    else:
+        raise TypeError(
+            f"a journal record must be a mapping or an object with to_dict(), "
+            f"got {type(run).__name__}"
+        )
+    payload["run_id"] = str(payload.get("run_id") or uuid.uuid4().hex)
+    payload["created_at"] = int(payload.get("created_at") or time.time())
+    return payload
+
+
+def journal_json(run: Any) -> str:
+    """``run`` as the JSON text the journal stores (see :func:`journal_payload`); saving
+    that text's record again keeps its id."""
+    return json.dumps(journal_payload(run), default=_jsonable)
+
+
 class FlintStore:
     """The DuckDB-backed store every backtest, optimiser run and live session uses.
 
     ``FlintStore(path)`` opens (creating and migrating it if needed) the one writing
     store of ``path``; ``FlintStore(path, read_only=True)`` reads an existing file,
     also while another process writes it. ``timeout_s`` bounds how long one
-    operation waits for another process's operation to finish.
+    operation waits for another process's operation to finish; ``writer_wait_s``
+    how long a writer waits for another writer to close the file (0: fail at once).
     Use it as a context manager or call :meth:`close`.
     """
 
     def __init__(
-        self, path: str | Path, *, read_only: bool = False, timeout_s: float = 30.0
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        timeout_s: float = 30.0,
+        writer_wait_s: float = 0.0,
     ) -> None:
         self._memory = str(path) == ":memory:"
         self._path = ":memory:" if self._memory else str(Path(path).expanduser())
@@ -158,7 +187,7 @@ class FlintStore:
             return
         file.parent.mkdir(parents=True, exist_ok=True)
         self._writer = WriterLock(file)
-        self._writer.acquire()
+        self._writer.acquire(writer_wait_s)
         try:
             with self._connection() as conn:
                 schema.migrate(conn)
@@ -700,18 +729,8 @@ class FlintStore:
         one (saving it again replaces it), else gets a new one; ``strategy_name``
         (or ``strategy``), ``market`` and ``created_at`` are indexed when present.
         """
-        if isinstance(run, Mapping):
-            payload = dict(run)
-        elif callable(getattr(run, "to_dict", None)):
-            payload = dict(run.to_dict())
-        else:
-            raise TypeError(
-                f"save_backtest_run needs a mapping or an object with to_dict(), "
-                f"got {type(run).__name__}"
-            )
-        run_id = str(payload.get("run_id") or uuid.uuid4().hex)
-        created_at = int(payload.get("created_at") or time.time())
-        payload.update(run_id=run_id, created_at=created_at)
+        payload = journal_payload(run)
+        run_id, created_at = payload["run_id"], payload["created_at"]
         text = json.dumps(payload, default=_jsonable)
         strategy = str(payload.get("strategy_name") or payload.get("strategy") or "")
         with self._transaction() as conn:
