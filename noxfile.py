@@ -15,6 +15,7 @@ projects), and that the kernel's compiled flag matches the session.
 import hashlib
 import json
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -120,11 +121,27 @@ def all_plugins(session: nox.Session) -> None:
         session.run(*PYTEST, f"plugins/{p}/tests", *session.posargs)
 
 
+#: Folders flint itself writes into a checkout (store, reports, `flint new` files).
+FLINT_WRITES = ("data", "reports", "strategies/user")
+
+
 @nox.session(python=PY, tags=["ci"])
 def lint(session: nox.Session) -> None:
-    """ruff over the whole tree."""
+    """ruff over the whole tree, also as it is once flint has written into it."""
     session.install("ruff==0.17.6")
     session.run("ruff", "check", ".")
+    def skip(folder: str, names: list[str]) -> set[str]:
+        top = Path(folder) == ROOT
+        return {n for n in names if n in (".git", ".nox", "__pycache__", "build")
+                or n.startswith(".venv") or (top and n in ("data", "reports", "strategies"))}
+
+    with tempfile.TemporaryDirectory() as tmp:  # outside .nox, which ruff never reads
+        scratch = Path(tmp) / "tree"
+        shutil.copytree(ROOT, scratch, ignore=skip)
+        for folder in FLINT_WRITES:
+            (scratch / folder).mkdir(parents=True, exist_ok=True)
+            (scratch / folder / "written_by_flint.py").write_text("import sys, os\n")
+        session.run("ruff", "check", str(scratch))
 
 
 @nox.session(python=PY, tags=["ci"])

@@ -22,11 +22,16 @@ def test_docs_mention_no_hook_that_does_not_exist(repo_root):
     assert documented == {n for n in dir(hookspecs) if n.startswith("flint_")}
 
 
-def test_ci_runs_the_readme_test_command(repo_root):
+def test_ci_runs_both_readme_commands_in_order(repo_root):
     readme = (repo_root / "README.md").read_text()
+    quickstart = re.search(r"## Two commands.*?```bash\n(.+?)\n```", readme, re.S)
     command = re.search(r"<!-- test-command -->\s*```(?:bash|sh)?\n(.+?)\n```", readme, re.S)
+    assert quickstart, "README.md must show the quickstart under '## Two commands'"
     assert command, "README.md must show the test command after <!-- test-command -->"
-    assert command.group(1).strip() in (repo_root / ".ci" / "run").read_text()
+    lines = [line.strip() for line in (repo_root / ".ci" / "run").read_text().splitlines()]
+    first, tests = quickstart.group(1).strip(), command.group(1).strip()
+    assert first in lines and tests in lines, ".ci/run must run the README's two commands"
+    assert lines.index(first) < lines.index(tests), "the quickstart runs before the tests"
 
 
 def test_version_matches_pyproject(repo_root):
