@@ -146,6 +146,16 @@ class Fill:
             for name, value in zip(_FILL_FIELDS, values, strict=True):
                 object.__setattr__(self, name, value)
 
+    @property
+    def latency(self) -> float:
+        """The seed's name for :attr:`latency_ms`: order to fill, in milliseconds."""
+        return self.latency_ms
+
+    @property
+    def impact(self) -> float:
+        """The seed's name for :attr:`impact_bps`: price impact, in basis points."""
+        return self.impact_bps
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             Fill,

@@ -240,7 +240,28 @@ def test_monthly_returns_compound_to_the_total_and_metrics_agree(returns, start,
     tear = generate_tearsheet(result)
     growth = np.prod([1 + r for months in tear.monthly_returns.values() for r in months.values()])
     assert growth == pytest.approx(equity[-1] / 1_000, rel=1e-9)
-    assert compute_metrics(result) == tear.metrics
+    mc_free = {k: v for k, v in tear.metrics.items() if not k.startswith("mc_")}
+    assert compute_metrics(result) == mc_free
+    assert generate_tearsheet(result, monte_carlo_iterations=0).metrics == mc_free
+
+
+def test_the_tearsheet_carries_monte_carlo_confidence_intervals():
+    pnls = [120.0, -80.0, 60.0, -40.0, 150.0, -90.0, 30.0]
+    equity = list(10_000 + np.cumsum(pnls))
+    positions = [Position(market="SOL-PERP", size=1.0, entry_price=100.0, entry_ts=i,
+                          exit_price=100.0 + p, exit_ts=i + 1, pnl=p, closed=True)
+                 for i, p in enumerate(pnls)]
+    tear = generate_tearsheet(_result(equity, positions), monte_carlo_iterations=400, seed=7)
+    mc = tear.monte_carlo
+    assert mc is not None and mc.method == "trade_bootstrap" and mc.iterations == 400
+    assert tear["mc_pnl_p5"] == mc.final_pnl[5] < sum(pnls) < mc.final_pnl[95] == tear["mc_pnl_p95"]
+    assert 0 <= tear["mc_max_drawdown_p5"] <= tear["mc_max_drawdown_p95"] < 1
+    assert 0 < tear["mc_prob_profit"] < 1
+    again = generate_tearsheet(_result(equity, positions), monte_carlo_iterations=400, seed=7)
+    assert again.metrics == tear.metrics  # seeded
+    few = generate_tearsheet(_result(equity, positions[:2]), monte_carlo_iterations=50)
+    assert few.monte_carlo.method == "block_bootstrap"
+    assert generate_tearsheet(_result(equity), monte_carlo_iterations=0).monte_carlo is None
 
 
 def test_a_short_gain_compounds_to_an_infinite_cagr_not_an_error():

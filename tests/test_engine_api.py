@@ -134,6 +134,21 @@ def test_funding_records_are_checked():
         BacktestEngine(Signals({}), funding_rates=[{"rate": 1}]).run(bars([10]))
 
 
+def test_funding_by_venue_as_the_store_returns_it_runs_like_the_flat_list():
+    rates = [FundingRate("SOL", i * 8 * H, 0.001 * (i % 3), source="binance", interval_s=8 * H)
+             for i in range(4)]
+    candles = bars([10 + i % 5 for i in range(40)])
+    signals = {0: Signal.BUY}
+    flat = BacktestEngine(Signals(signals), fill_model=ClosePriceFill(),
+                          funding_rates=rates).run(candles)
+    by_venue = BacktestEngine(Signals(signals), fill_model=ClosePriceFill(),
+                              funding_rates={"binance": rates}).run(candles)
+    assert by_venue.funding_paid == flat.funding_paid != 0
+    assert by_venue.equity_curve == flat.equity_curve
+    with pytest.raises(ValueError, match=r"funding_rates\['hyperliquid'\]\[0\] is funding of"):
+        BacktestEngine(Signals({}), funding_rates={"hyperliquid": rates}).run(candles)
+
+
 def test_a_candle_series_input_allocates_no_candle_list():
     series = CandleSeries.from_candles(bars([100, 101, 102]))
     result = run_signals({0: Signal.BUY}, [100])

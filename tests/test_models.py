@@ -117,6 +117,12 @@ def test_fill_and_funding_carry_venue_and_interval():
     assert funding.hourly_rate == pytest.approx(0.0001 / 8)
 
 
+def test_fill_answers_to_the_seed_names_latency_and_impact():
+    fill = Fill("SOL-PERP", Side.LONG, 100.0, 1.0, 0.05, 0, latency_ms=250.0, impact_bps=3.5)
+    assert (fill.latency, fill.impact) == (250.0, 3.5)
+    assert (fill.latency, fill.impact) == (fill.latency_ms, fill.impact_bps)
+
+
 def test_order_book_best_prices_and_mid():
     assert (BOOK.best_bid, BOOK.best_ask, BOOK.mid) == (99.0, 101.0, 100.0)
     empty = OrderbookSnapshot("SOL-PERP", 0, (), ())

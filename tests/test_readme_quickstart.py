@@ -2,6 +2,7 @@
 
 import re
 import shlex
+from importlib import metadata
 
 import pytest
 
@@ -49,3 +50,16 @@ def test_its_flint_commands_run_as_written(repo_root, tmp_path, monkeypatch, cap
         [run] = store.list_backtest_runs()
     assert run["strategy"] == "ma_crossover" and run["bars"] == 365 * 24
     assert f"as run {run['run_id']}" in printed
+
+
+def test_the_quickstart_install_can_write_reports(repo_root, tmp_path, monkeypatch, capsys):
+    """`pip install .` (no extras) brings what `flint report` needs."""
+    required = [r for r in metadata.requires("flint-sdk") or [] if "extra ==" not in r]
+    assert any(r.startswith("matplotlib") for r in required), required
+    test_its_flint_commands_run_as_written(repo_root, tmp_path, monkeypatch, capsys)
+    with FlintStore(tmp_path / "data" / "flint.duckdb", read_only=True) as store:
+        [run] = store.list_backtest_runs()
+    with pytest.raises(SystemExit) as exited:
+        main(["report", run["run_id"], "--iterations", "50"])
+    assert exited.value.code == 0, capsys.readouterr()
+    assert (tmp_path / "reports" / run["run_id"] / "report.html").is_file()

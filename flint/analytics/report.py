@@ -1,6 +1,6 @@
 """Reports people look at: PNG charts and one self-contained HTML page per run.
 
-Charts are drawn with matplotlib (``pip install flint-sdk[report]``) and embedded in
+Charts are drawn with matplotlib (a dependency of flint-sdk) and embedded in
 the HTML as base64 PNGs, so the page opens anywhere with no network.
 """
 
@@ -34,7 +34,8 @@ def _pyplot() -> Any:
         import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ImportError(
-            "reports need matplotlib: pip install 'flint-sdk[report]'"
+            "reports need matplotlib, a dependency of flint-sdk that is missing here: "
+            "pip install matplotlib"
         ) from exc
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -1,4 +1,5 @@
-"""``generate_tearsheet(result)``: every metric of a backtest, from its equity and trades.
+"""``generate_tearsheet(result)``: every metric of a backtest, from its equity and trades,
+with Monte Carlo confidence intervals of its final PnL and drawdown.
 
 Works on a :class:`~flint.backtest.engine.BacktestResult` or any object with an
 ``equity_curve``; the bar resolution, initial capital and equity timestamps come
@@ -13,6 +14,10 @@ import attrs
 import numpy as np
 
 from flint.analytics import metrics as m
+from flint.analytics.monte_carlo import MonteCarloResult, run_monte_carlo
+
+#: A trade bootstrap needs this many closed trades; fewer resample bar returns instead.
+MIN_TRADES_FOR_BOOTSTRAP = 5
 
 #: Span of the rolling Sharpe ratio: 30 days.
 ROLLING_WINDOW_S = 30 * 86400
@@ -23,7 +28,9 @@ class Tearsheet:
     """Metrics and curves of one run. ``metrics`` maps metric name to value.
 
     ``rolling_sharpe`` is the Sharpe ratio of the :data:`ROLLING_WINDOW_S` of bar
-    returns ending at each timestamp (empty for shorter runs).
+    returns ending at each timestamp (empty for shorter runs). ``monte_carlo`` holds the
+    resampled paths' percentiles (None when not asked for); their 5-95 % intervals are
+    also in ``metrics`` as ``mc_pnl_p5`` .. ``mc_max_drawdown_p95`` and ``mc_prob_profit``.
     """
 
     metrics: dict[str, float]
@@ -36,6 +43,7 @@ class Tearsheet:
     per_venue: dict[str, dict[str, float]]
     warnings: list[str]
     rolling_sharpe: list[tuple[int, float]] = attrs.field(factory=list)
+    monte_carlo: MonteCarloResult | None = None
 
     def __getitem__(self, name: str) -> float:
         return self.metrics[name]
@@ -197,10 +205,27 @@ def generate_tearsheet(
     resolution_s: int | None = None,
     initial_capital: float | None = None,
     timestamps: Sequence[int] | None = None,
+    monte_carlo_iterations: int = 500,
+    seed: int = 42,
 ) -> Tearsheet:
-    """Compute returns, risk, trade, cost and per-venue metrics of ``result``."""
+    """Compute returns, risk, trade, cost and per-venue metrics of ``result``, and Monte
+    Carlo confidence intervals from ``monte_carlo_iterations`` resampled paths (0: none):
+    closed trades are bootstrapped when there are at least
+    :data:`MIN_TRADES_FOR_BOOTSTRAP`, bar returns (in blocks) otherwise."""
     curve = _curve(result, resolution_s, initial_capital, timestamps)
     trades = _trades(_attr(result, "positions", []))
+    metrics = _metrics(result, curve, trades)
+    monte_carlo = None
+    if monte_carlo_iterations > 0:
+        pnls = [t["pnl"] for t in trades]
+        monte_carlo = run_monte_carlo(
+            curve.equity, monte_carlo_iterations, initial_capital=curve.initial, seed=seed,
+            trade_pnls=pnls if len(pnls) >= MIN_TRADES_FOR_BOOTSTRAP else None,
+        )
+        for low_high in (5, 95):
+            metrics[f"mc_pnl_p{low_high}"] = monte_carlo.final_pnl[low_high]
+            metrics[f"mc_max_drawdown_p{low_high}"] = monte_carlo.max_drawdown[low_high]
+        metrics["mc_prob_profit"] = monte_carlo.prob_profit
     per_venue: dict[str, dict[str, float]] = {}
     for key, label in (("per_venue_pnl", "pnl"), ("per_venue_trades", "trades"),
                        ("per_venue_funding_income", "funding_income"),
@@ -209,7 +234,7 @@ def generate_tearsheet(
             per_venue.setdefault(venue, {})[label] = float(value)
     ts, equity = curve.ts, curve.equity
     return Tearsheet(
-        metrics=_metrics(result, curve, trades),
+        metrics=metrics,
         resolution_s=curve.resolution_s,
         initial_capital=curve.initial,
         equity_curve=list(zip(ts.tolist(), equity.tolist(), strict=True)),
@@ -220,6 +245,7 @@ def generate_tearsheet(
         per_venue=per_venue,
         warnings=list(_attr(result, "strategy_warnings", [])),
         rolling_sharpe=_rolling_sharpe(ts, curve.returns, curve.resolution_s, curve.ppy),
+        monte_carlo=monte_carlo,
     )
 
 

@@ -94,7 +94,7 @@ class BacktestEngine:
         initial_capital: float = 10_000.0,
         fee_rate: float = 0.0005,
         fill_model: Any = None,
-        funding_rates: list[Any] | None = None,
+        funding_rates: list[Any] | Mapping[str, list[Any]] | None = None,
         orderbook_snapshots: list[Any] | None = None,
         open_interest: list[Any] | None = None,
         margin_engine: MarginEngine | None = None,

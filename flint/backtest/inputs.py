@@ -172,8 +172,21 @@ def _streams(records: Sequence[Any], venue_of: Any) -> list[EventStream]:
 
 
 def funding_streams(rates: Any) -> list[EventStream]:
-    """Funding per (venue = ``source``, market), checked (finite rate, interval > 0)."""
-    records = _records(rates, FundingRate, "funding_rates")
+    """Funding per (venue = ``source``, market), checked (finite rate, interval > 0).
+
+    ``rates`` is a list of :class:`FundingRate` or, as ``FlintStore.query_funding_by_venue``
+    returns them, a dict ``{venue: [FundingRate, ...]}`` whose records carry that venue.
+    """
+    if isinstance(rates, Mapping):
+        records = []
+        for venue, venue_rates in rates.items():
+            label = f"funding_rates[{venue!r}]"
+            for i, r in enumerate(_records(venue_rates, FundingRate, label)):
+                if r.source != venue:
+                    raise ValueError(f"{label}[{i}] is funding of venue {r.source!r}: {r!r}")
+                records.append(r)
+    else:
+        records = _records(rates, FundingRate, "funding_rates")
     for i, r in enumerate(records):
         if not np.isfinite(r.rate) or r.interval_s <= 0:
             raise ValueError(f"funding_rates[{i}]: rate must be finite and interval_s > 0: {r!r}")

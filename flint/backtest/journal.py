@@ -25,8 +25,9 @@ HEADLINE = (
 
 def run_record(result: Any, *, strategy: str, params: dict[str, Any], market: str,
                venue: str, fill_model: str, fee_rate: float) -> dict[str, Any]:
-    """The journal record of one backtest."""
-    tear = generate_tearsheet(result)
+    """The journal record of one backtest (without Monte Carlo intervals: on a year of
+    hourly bars they cost more than the backtest; ``flint report`` computes them)."""
+    tear = generate_tearsheet(result, monte_carlo_iterations=0)
     metrics = tear.to_dict()["metrics"]
     ts = list(getattr(result, "timestamps", []))
     record: dict[str, Any] = {
@@ -72,9 +73,9 @@ def result_from_record(record: dict[str, Any]) -> SimpleNamespace:
     )
 
 
-def tearsheet_from_record(record: dict[str, Any]) -> Tearsheet:
-    """The tearsheet of a journaled run."""
-    return generate_tearsheet(result_from_record(record))
+def tearsheet_from_record(record: dict[str, Any], **options: Any) -> Tearsheet:
+    """The tearsheet of a journaled run (``options`` go to :func:`generate_tearsheet`)."""
+    return generate_tearsheet(result_from_record(record), **options)
 
 
 STUDY_KINDS = ("optimization", "walk_forward")

@@ -14,26 +14,12 @@ import click
 
 from flint.cli.common import db_option, db_path, make_console, user_errors, when
 
-#: A trade bootstrap needs this many closed trades; fewer resample bar returns instead.
-MIN_TRADES_FOR_BOOTSTRAP = 5
-
 
 def _title(record: dict[str, Any]) -> str:
     params = ", ".join(f"{k}={v}" for k, v in (record.get("params") or {}).items())
     what = f"{record.get('strategy', '?')}" + (f" ({params})" if params else "")
     return (f"{what} on {record.get('venue', '?')}/{record.get('market', '?')}, "
             f"{when(record.get('start_ts'))} .. {when(record.get('end_ts'))} UTC")
-
-
-def _monte_carlo(tear: Any, iterations: int, seed: int) -> Any:
-    from flint.analytics.monte_carlo import run_monte_carlo
-
-    pnls = [t["pnl"] for t in tear.trades]
-    equity = [e for _, e in tear.equity_curve]
-    return run_monte_carlo(
-        equity, iterations, initial_capital=tear.initial_capital, seed=seed,
-        trade_pnls=pnls if len(pnls) >= MIN_TRADES_FOR_BOOTSTRAP else None,
-    )
 
 
 def write_record_report(record: dict[str, Any], out: Path, iterations: int, seed: int) -> Path:
@@ -49,7 +35,7 @@ def write_record_report(record: dict[str, Any], out: Path, iterations: int, seed
         tear = generate_tearsheet(SimpleNamespace(
             equity_curve=record["oos_equity_curve"], timestamps=record["oos_timestamps"],
             resolution_s=record["resolution_s"], initial_capital=record["initial_capital"],
-        ))
+        ), monte_carlo_iterations=iterations, seed=seed)
         windows = [
             {**w, "best_params": ", ".join(f"{k}={v}" for k, v in w["best_params"].items())}
             for w in record["windows"]
@@ -63,12 +49,12 @@ def write_record_report(record: dict[str, Any], out: Path, iterations: int, seed
                    "out_of_sample_trades"]
         return write_report(
             tear, out, f"Walk-forward, stitched out-of-sample equity: {_title(record)}",
-            _monte_carlo(tear, iterations, seed),
+            tear.monte_carlo,
             sections=[(f"Walk-forward ({record['metric']})", summary),
                       ("Windows", html_table(columns, windows))],
         )
-    tear = tearsheet_from_record(record)
-    return write_report(tear, out, _title(record), _monte_carlo(tear, iterations, seed))
+    tear = tearsheet_from_record(record, monte_carlo_iterations=iterations, seed=seed)
+    return write_report(tear, out, _title(record), tear.monte_carlo)
 
 
 @click.command("report")
