@@ -89,8 +89,8 @@ def _check_registrations(namespace: dict) -> None:
             hook(group)
             assert group.commands, f"{name} added no command"
             continue
-        registered = []
-        hook(lambda key, obj, **meta: registered.append((key, obj)))
+        registered: list[tuple[str, object]] = []
+        hook(lambda key, obj, _into=registered, **meta: _into.append((key, obj)))
         assert registered and all(k and v is not None for k, v in registered), name
 
 

@@ -3,14 +3,12 @@
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 
 from flint.analytics.monte_carlo import run_monte_carlo
 from flint.analytics.report import render_html, write_optimization_report, write_report
 from flint.analytics.tearsheet import generate_tearsheet
 from flint.models import Position
 
-pytest.importorskip("matplotlib", reason="reports need the 'report' extra")
 
 def _tearsheet():
     rng = np.random.default_rng(11)
@@ -38,6 +36,15 @@ def test_report_is_self_contained(tmp_path):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = render_html(tear, "t")
     assert "<td>-2</td>" in page and "<td>2024-01-01 02:00</td>" in page
+
+
+def test_a_run_without_trades_shows_its_trade_statistics_as_undefined():
+    flat = SimpleNamespace(equity_curve=[10_000.0] * 48, resolution_s=3600,
+                           initial_capital=10_000.0)
+    page = render_html(generate_tearsheet(flat, monte_carlo_iterations=0), "idle")
+    assert "<th>win_rate</th><td>n/a (no trades)</td>" in page
+    assert "<th>profit_factor</th><td>n/a (no trades)</td>" in page
+    assert "<th>total_trades</th><td>0</td>" in page
 
 
 def test_report_renders_in_headless_chromium_with_charts_drawn(tmp_path, screenshot):

@@ -7,7 +7,8 @@ the numerator is positive, ``0.0`` otherwise.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -123,6 +124,18 @@ def cagr(initial: float, final: float, n_bars: int, ppy: float) -> float:
         return float((final / initial) ** (ppy / n_bars) - 1.0)
     except OverflowError:
         return math.inf
+
+
+#: Trade statistics that have no value when no trade closed (their 0.0 is a placeholder).
+NEEDS_TRADES = frozenset({
+    "win_rate", "profit_factor", "avg_win", "avg_loss", "payoff_ratio", "expectancy",
+    "best_trade", "worst_trade",
+})
+
+
+def undefined(name: str, metrics: Mapping[str, Any]) -> bool:
+    """Whether metric ``name`` is undefined in ``metrics`` (a trade statistic, no trades)."""
+    return name in NEEDS_TRADES and not metrics.get("total_trades")
 
 
 def trade_statistics(pnls: Sequence[float]) -> dict[str, float]:

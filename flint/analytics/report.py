@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from flint.analytics.metrics import undefined
 from flint.analytics.monte_carlo import MonteCarloResult
 from flint.analytics.tearsheet import Tearsheet
 
@@ -218,7 +219,8 @@ def _run_charts(tear: Tearsheet, monte_carlo: MonteCarloResult | None) -> dict[s
 
 def _run_body(tear: Tearsheet, sections: Sequence[tuple[str, str]]) -> str:
     rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{_format(k, v)}</td></tr>"
+        f"<tr><th>{html.escape(k)}</th><td>"
+        f"{'n/a (no trades)' if undefined(k, tear.metrics) else _format(k, v)}</td></tr>"
         for k, v in tear.metrics.items()
     )
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in tear.warnings)

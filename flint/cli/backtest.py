@@ -167,7 +167,9 @@ def sparkline(values: Sequence[float], width: int = 60) -> str:
 
 def win_rate_text(metrics: dict[str, Any]) -> str:
     """The win rate as a percentage, or why there is none (it is undefined with no trades)."""
-    if not metrics.get("total_trades"):
+    from flint.analytics.metrics import undefined
+
+    if undefined("win_rate", metrics):
         return "n/a (no trades)"
     return f"{100 * metrics['win_rate']:.1f} %"
 
