@@ -385,22 +385,13 @@ class BacktestCore:
         return terms
 
     def cancel(self, order_id: str) -> bool:
-        """Cancel an open order; False when it is not open."""
-        ticket = self.queue.by_id.get(order_id)
-        if ticket is None:
-            return False
-        self.queue.cancel(order_id)
-        self._settled(ticket)
-        return True
+        """Cancel a resting order; False when none rests under that id (market orders,
+        executing from submission, and filled or cancelled orders)."""
+        return self.queue.cancel(order_id)
 
     def cancel_all(self, market: str | None) -> int:
-        """Cancel every open order (of ``market``); how many."""
-        tickets = [
-            t for t in self.queue.open_tickets() if market is None or t.order.market == market
-        ]
-        for ticket in tickets:
-            self.cancel(ticket.order.order_id)
-        return len(tickets)
+        """Cancel every resting order (of ``market``); how many."""
+        return self.queue.cancel_where(market)
 
     def transfer(self, source: str, target: str, amount: float) -> bool:
         """Move ``amount`` between venue accounts (debited now, credited after the delay)."""
@@ -671,11 +662,11 @@ class BacktestCore:
                     f"liq-{self.liquidations}", "", slot.venue,
                 )
             )
-            cancelled = self.queue.cancel_slot(slot)
+            cancelled = self.queue.cancel_where(slot=slot)
             self.warn(
                 "liquidation",
                 f"{slot.venue}/{slot.market} {size:g} liquidated at {price:g} on bar "
-                f"ts={bar.ts} (penalty {penalty:.2f}; {cancelled} open order(s) cancelled)",
+                f"ts={bar.ts} (penalty {penalty:.2f}; {cancelled} resting order(s) cancelled)",
             )
 
     def _track_margin(self, equity: float) -> None:

@@ -4,7 +4,8 @@ A :class:`Ticket` is an order as the engine tracks it: the strategy-facing
 :class:`~flint_core.records.Order` plus where it trades and how it is sized.
 :class:`OrderQueue` holds the open tickets: resting limit / stop / take-profit
 orders per price feed, market orders waiting for a later bar (latency) and market
-orders waiting for the next bar's open.
+orders waiting for the next bar's open. Only resting orders can be cancelled: a
+market order executes on submission, as on a venue, even while it is in flight.
 """
 
 from typing import Final
@@ -164,17 +165,25 @@ class OrderQueue:
             self.n_next_open -= 1
 
     def cancel(self, order_id: str) -> bool:
-        """Cancel an open order by id; False when no such open order exists."""
+        """Cancel a resting order by id; False when no order rests under that id.
+
+        Market tickets are executing, not resting (in flight or waiting for the next
+        open): they cannot be cancelled, nor can a filled or cancelled order.
+        """
         ticket = self.by_id.get(order_id)
-        if ticket is None:
+        if ticket is None or ticket.kind == MARKET:
             return False
         ticket.order.status = _CANCELLED
         self.discard(ticket)
         return True
 
-    def cancel_slot(self, slot: PositionSlot) -> int:
-        """Cancel every open order of ``slot``'s (venue, market); how many."""
-        victims = [t for t in self.by_id.values() if t.slot is slot]
+    def cancel_where(self, market: str | None = None, slot: PositionSlot | None = None) -> int:
+        """Cancel every resting order (of ``market``, of ``slot``); how many."""
+        victims = [
+            t for t in self.by_id.values()
+            if t.kind != MARKET and (market is None or t.order.market == market)
+            and (slot is None or t.slot is slot)
+        ]
         for ticket in victims:
             ticket.order.status = _CANCELLED
             self.discard(ticket)

@@ -94,14 +94,15 @@ class $class_name(Strategy):
         strength, risk = rsi(history, self.period), atr(history, self.period)
         holding = ctx.position(candle.market) is not None
         if not holding and strength < self.oversold:
+            ctx.cancel_all(candle.market)  # the last trade's stop or target, if one is left
             ctx.market_order(candle.market, Side.LONG, size=self.size)
             ctx.stop_order(candle.market, Side.SHORT, size=self.size,
                            trigger_price=candle.close - self.stop_atr * risk)
             ctx.take_profit_order(candle.market, Side.SHORT, size=self.size,
                                   trigger_price=candle.close + self.target_atr * risk)
         elif holding and strength > self.overbought:
-            ctx.close_position(candle.market)
-            ctx.cancel_all(candle.market)
+            ctx.close_position(candle.market)  # a market order: cancel_all leaves it be
+            ctx.cancel_all(candle.market)  # the stop and the target
         return Signal.HOLD
 
     def reset(self) -> None:

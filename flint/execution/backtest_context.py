@@ -3,8 +3,13 @@
 Orders placed while the strategy runs on a bar are filled after it returns (market
 orders, subject to the fill model's latency) or rest until a later bar reaches them
 (limit, stop and take-profit orders); see :mod:`flint_core.loop` for the order of
-events within a bar. Data getters only reveal what is known by the current bar's
-close: candles that have closed, events stamped at or before it.
+events within a bar. A market order executes from the moment it is placed: it is
+listed in ``pending_orders`` until it fills (at this bar's close, once its latency
+has passed, or at the next open), but ``cancel`` / ``cancel_all`` only reach resting
+orders (the rules of :class:`~flint.execution.context.ExecutionContext`). Reduce-only
+orders are sized against the position when they fill. Data getters only reveal what
+is known by the current bar's close: candles that have closed, events stamped at or
+before it.
 """
 
 import copy

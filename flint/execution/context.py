@@ -27,7 +27,22 @@ DEFAULT_VENUE = "default"
 
 
 class ExecutionContext(abc.ABC):
-    """What a v2 strategy sees as ``ctx``: account state, orders, market data, capital."""
+    """What a v2 strategy sees as ``ctx``: account state, orders, market data, capital.
+
+    Order rules, the same on every context (as on a venue):
+
+    - a market order (and so :meth:`close_position`) executes on submission: from then
+      on it is executing, not resting, also while latency keeps it in flight, and no
+      cancel can stop it;
+    - :meth:`cancel` and :meth:`cancel_all` cancel *resting* orders only: limits, stops,
+      take-profits and the resting remainder of a partly filled GTC order; a filled,
+      cancelled or executing order is left as it is (``cancel`` returns False);
+    - ``reduce_only`` is applied when the order executes: it trades at most the
+      position's size at that moment, against it, so it never opens, grows or flips a
+      position (and does nothing once the position is gone);
+    - so ``close_position`` then ``cancel_all`` is a complete exit: the position closes
+      and its protective orders are cancelled.
+    """
 
     # State
 
@@ -44,7 +59,8 @@ class ExecutionContext(abc.ABC):
     @property
     @abc.abstractmethod
     def pending_orders(self) -> list[Order]:
-        """Orders not filled or cancelled yet (copies)."""
+        """Orders not filled or cancelled yet (copies): resting orders and market orders
+        still executing."""
 
     @property
     @abc.abstractmethod
@@ -75,7 +91,9 @@ class ExecutionContext(abc.ABC):
         *,
         time_in_force: TimeInForce = TimeInForce.IOC,
     ) -> str:
-        """Buy or sell ``size`` now. ``reduce_only`` orders never open or flip a position."""
+        """Buy or sell ``size`` now; it cannot be cancelled once placed.
+
+        ``reduce_only`` orders never open, grow or flip a position."""
 
     @abc.abstractmethod
     def limit_order(
@@ -122,16 +140,26 @@ class ExecutionContext(abc.ABC):
 
     @abc.abstractmethod
     def cancel(self, order_id: str) -> bool:
-        """Cancel an open order; False when it is not open."""
+        """Cancel a resting order; False (and nothing changes) for a market order, a
+        filled or cancelled order or an unknown id."""
 
     @abc.abstractmethod
     def cancel_all(self, market: str | None = None) -> int:
-        """Cancel every open order (of ``market``); how many were cancelled."""
+        """Cancel every resting order (of ``market``); how many were cancelled.
+
+        Market orders, ``close_position``'s included, execute whatever ``cancel_all``
+        does, so it may come before or after them."""
 
     # Convenience
 
     def close_position(self, market: str, venue: str = DEFAULT_VENUE) -> str | None:
-        """Close the (market, venue) position with a reduce-only market order; None if flat."""
+        """Close the (market, venue) position with a reduce-only market order for its size.
+
+        Returns the order id, or None (no order) when the position is flat (an entry
+        still on its way is no position yet). The order
+        executes like any market order; a second close sent while the first is on its
+        way finds less or nothing to reduce, so a position is never closed twice or
+        flipped."""
         held = self.position(market, venue)
         if held is None:
             return None

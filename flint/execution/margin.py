@@ -11,8 +11,9 @@ margin on. Each account (one shared account, or one per venue with a
 - every bar, a position whose liquidation price (account equity = maintenance
   margin, other positions at their marks) lies within the bar's range is closed at
   that price (or at the open when the bar gapped through it), paying the venue's
-  liquidation penalty (a fraction of notional, counted as a fee); its open orders
-  are cancelled and a ``liquidation`` warning recorded.
+  liquidation penalty (a fraction of notional, counted as a fee); its resting orders
+  are cancelled (market orders already sent still execute) and a ``liquidation``
+  warning recorded.
 
 Known limitation: within one bar the liquidation check runs before resting orders,
 so a stop-loss that sits between the open and the liquidation price does not save a

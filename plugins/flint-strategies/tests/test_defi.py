@@ -12,6 +12,7 @@ from flint.strategy import (
     FundingMeanReversionStrategy,
     GridTraderStrategy,
     MultiVenueFundingStrategy,
+    Strategy,
 )
 from flint.testing import sample_venue_configs
 
@@ -148,7 +149,7 @@ def test_funding_arb_exits_after_max_hold_and_respects_the_duration(
     assert backtest(FundingArbStrategy(), two_venues(bars, wiggle(40)), narrow).fills == []
 
 
-def test_funding_arb_ignores_stale_venues_and_unwinds_refused_legs(
+def test_funding_arb_ignores_stale_venues_and_venues_it_cannot_trade(
     bars, funding, backtest, bar_of
 ):
     # hyperliquid's last hourly settlement (ts 2 h) is stale after 2 more hours
@@ -159,12 +160,70 @@ def test_funding_arb_ignores_stale_venues_and_unwinds_refused_legs(
     late = backtest(FundingArbStrategy(min_spread_duration=5), two_venues(bars, wiggle(40)),
                     stale)
     assert late.fills == []
-    # drift pays the most but has no candles here: its leg is refused and the pair unwound
+    # drift pays the most but no candles price it here: skipped (said once), no trade
     drift = funding([0.0] * 40) + funding([0.0] * 40, venue="hyperliquid") + funding(
         [0.0002] * 40, venue="drift")
     result = backtest(FundingArbStrategy(), two_venues(bars, wiggle(40)), drift)
     assert result.fills == []
-    assert any("cannot trade SOL-PERP on drift" in w for w in result.strategy_warnings)
+    assert [w for w in result.strategy_warnings if "drift" in w] == [
+        "strategy: WARNING: funding_arb cannot trade SOL-PERP on drift: market 'SOL-PERP' "
+        "has candles from several venues (binance, hyperliquid); venue='drift' is none of "
+        "them, so pass one of those; skipping drift"]
+
+
+class Refusing:
+    """The engine's ``ctx``, refusing every order on ``venue`` (as a live venue may)."""
+
+    def __init__(self, ctx, venue):
+        self._ctx = ctx
+        self._venue = venue
+
+    def __getattr__(self, name):
+        return getattr(self._ctx, name)
+
+    def market_order(self, market, side, size, reduce_only=False, tag="", venue="default"):
+        if venue == self._venue:
+            return ""
+        return self._ctx.market_order(market, side, size, reduce_only, tag, venue)
+
+
+class RefusedOn(Strategy):
+    """Runs ``inner`` with orders on ``venue`` refused."""
+
+    name = "refused"
+
+    def __init__(self, inner, venue):
+        self.inner = inner
+        self.venue = venue
+
+    def reset(self):
+        self.inner.reset()
+
+    def on_candle(self, candle, history, ctx=None):
+        return self.inner.on_candle(candle, history, Refusing(ctx, self.venue))
+
+
+@pytest.mark.parametrize("kind", ["funding_arb", "basis_trade"])
+def test_a_refused_short_leg_unwinds_the_long_leg_already_sent(
+    kind, bars, funding, backtest, bar_of
+):
+    base = np.array(wiggle(10))
+    rich = base * 1.004
+    rates = funding([0.0] * 10) + funding([0.0001] * 10, venue="hyperliquid")
+    inner = (FundingArbStrategy(min_spread_duration=0) if kind == "funding_arb"
+             else BasisTradeStrategy())
+    result = backtest(RefusedOn(inner, "hyperliquid"), two_venues(bars, base, rich), rates)
+    # every bar: the binance long goes out, the hyperliquid short is refused, the long is
+    # offset on the same bar; never a position left
+    assert result.fills and len(result.fills) % 2 == 0
+    for long_leg, offset in zip(result.fills[::2], result.fills[1::2], strict=True):
+        assert (long_leg.side, long_leg.venue) == (Side.LONG, "binance")
+        assert (offset.side, offset.venue, offset.size) == (
+            Side.SHORT, "binance", long_leg.size)
+        assert bar_of(long_leg) == bar_of(offset)
+    assert result.open_positions == []
+    assert any(f"{kind}: the short leg on hyperliquid was refused" in w
+               for w in result.strategy_warnings)
 
 
 # basis_trade

@@ -41,7 +41,7 @@ class ATRBreakoutStrategy(Strategy):
         market = candle.market
         if ctx.position(market) is not None:
             if middle - band <= close <= middle + band:
-                ctx.cancel_all(market)  # the stop; before the close, which it would cancel
+                ctx.cancel_all(market)  # the stop (resting; the close executes regardless)
                 ctx.close_position(market)
             return Signal.HOLD
         size = CASH_FRACTION * ctx.account.cash / close

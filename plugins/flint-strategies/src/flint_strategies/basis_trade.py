@@ -5,8 +5,9 @@ Each bar it compares the market's close on every venue that has a bar at this ti
 cheapest venue reaches ``entry_basis_bps`` (basis points of their mid price), it buys
 ``position_size_usd`` worth on the cheap venue and sells the same size on the rich
 one, betting the prices converge. Both legs are closed when the held pair's gap (rich
-minus cheap) is back at or below ``exit_basis_bps`` or after ``max_hold_hours``. If a
-leg is refused, the trade is unwound at once.
+minus cheap) is back at or below ``exit_basis_bps`` or after ``max_hold_hours``. If the
+short leg is refused, the long one (already sent: a market order cannot be called back)
+is offset at once by a reduce-only sell.
 
 ``venues`` names the venues compared (default: every venue with funding data of the
 market, as perp venues have; a venue counts only with candles of its own). The run
@@ -79,10 +80,12 @@ class BasisTradeStrategy(Strategy):
         if _gap_bps(prices[rich], prices[cheap]) < self.entry_basis_bps:
             return Signal.HOLD
         size = self.position_size_usd / prices[cheap]
-        self._legs = (cheap, rich, now)
-        if not (self._order(ctx, market, Side.LONG, size, cheap)
-                and self._order(ctx, market, Side.SHORT, size, rich)):
-            self._close(ctx, market)
+        if self._order(ctx, market, Side.LONG, size, cheap):
+            if self._order(ctx, market, Side.SHORT, size, rich):
+                self._legs = (cheap, rich, now)
+            else:  # unwind: offset the long leg, which is on its way
+                ctx.market_order(market, Side.SHORT, size, reduce_only=True,
+                                 tag="basis_trade", venue=cheap)
         return Signal.HOLD
 
     def _prices(self, ctx: Any, candle: Any) -> dict[str, float]:
@@ -112,7 +115,7 @@ class BasisTradeStrategy(Strategy):
             ctx.log(f"WARNING: basis_trade cannot trade {market} on {venue}: {exc}")
         if not order_id:
             ctx.log(f"WARNING: basis_trade: the {side.value} leg on {venue} was refused; "
-                    f"unwinding the trade")
+                    f"the pair is not opened")
         return order_id
 
     def _close(self, ctx: Any, market: str) -> None:

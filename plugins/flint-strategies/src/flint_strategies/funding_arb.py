@@ -9,12 +9,14 @@ rate per hour x 8 x 10,000). Once the widest spread has stayed at or above
 worth of the market on the low-rate venue and sells the same size on the high-rate
 venue: the price risk cancels and the short leg is paid more funding than the long
 leg pays. Both legs are closed when the held pair's spread drops below
-``exit_spread_bps`` or after ``max_hold_hours``. If a leg is refused, the trade is
-unwound at once.
+``exit_spread_bps`` or after ``max_hold_hours``. If the short leg is refused, the long
+one (already sent: a market order cannot be called back) is offset at once by a
+reduce-only sell.
 
 ``venues`` limits the venues considered (default: every venue with funding data of the
 market). Orders name their venue, so the run needs those venues' configs and,
-ideally, their candles (``{"venue:market": candles}``). Needs an execution context.
+ideally, their candles (``{"venue:market": candles}``); a venue whose orders no candles
+can price is skipped, with a warning. Needs an execution context.
 """
 
 from typing import Any
@@ -58,6 +60,7 @@ class FundingArbStrategy(Strategy):
         self.venues = tuple(venues) if venues is not None else None
         self._legs: tuple[str, str, int] | None = None  # (long venue, short venue, opened at)
         self._wide: tuple[str, str, int] | None = None  # (low, high, since) of a wide spread
+        self._unpriced: set[str] = set()  # venues skipped for want of candles (warned once)
 
     @property
     def name(self) -> str:
@@ -94,11 +97,13 @@ class FundingArbStrategy(Strategy):
         if now - self._wide[2] < self.min_spread_duration * HOUR:
             return Signal.HOLD
         size = self.position_size_usd / candle.close
-        self._legs = (low, high, now)
         self._wide = None
-        if not (self._order(ctx, market, Side.LONG, size, low)
-                and self._order(ctx, market, Side.SHORT, size, high)):
-            self._close(ctx, market)
+        if self._order(ctx, market, Side.LONG, size, low):
+            if self._order(ctx, market, Side.SHORT, size, high):
+                self._legs = (low, high, now)
+            else:  # unwind: offset the long leg, which is on its way
+                ctx.market_order(market, Side.SHORT, size, reduce_only=True,
+                                 tag="funding_arb", venue=low)
         return Signal.HOLD
 
     def _order(self, ctx: Any, market: str, side: Side, size: float, venue: str) -> str:
@@ -110,7 +115,7 @@ class FundingArbStrategy(Strategy):
             ctx.log(f"WARNING: funding_arb cannot trade {market} on {venue}: {exc}")
         if not order_id:
             ctx.log(f"WARNING: funding_arb: the {side.value} leg on {venue} was refused; "
-                    f"unwinding the trade")
+                    f"the pair is not opened")
         return order_id
 
     def _latest_rates(self, ctx: Any, market: str, now: int) -> dict[str, float]:
@@ -120,9 +125,20 @@ class FundingArbStrategy(Strategy):
             if not records or (self.venues is not None and venue not in self.venues):
                 continue
             latest = records[-1]
-            if now - latest.ts <= 2 * latest.interval_s:
+            if now - latest.ts <= 2 * latest.interval_s and self._priced(ctx, market, venue):
                 out[venue] = latest.hourly_rate
         return out
+
+    def _priced(self, ctx: Any, market: str, venue: str) -> bool:
+        """Whether candles price an order on ``venue`` now (else it would be refused)."""
+        try:
+            return len(ctx.get_candles(market, 1, venue=venue)) > 0
+        except ValueError as exc:  # no candles of the market for that venue
+            if venue not in self._unpriced:
+                self._unpriced.add(venue)
+                ctx.log(f"WARNING: funding_arb cannot trade {market} on {venue}: {exc}; "
+                        f"skipping {venue}")
+            return False
 
     def _close(self, ctx: Any, market: str) -> None:
         long_venue, short_venue, _ = self._legs
@@ -134,6 +150,7 @@ class FundingArbStrategy(Strategy):
     def reset(self) -> None:
         self._legs = None
         self._wide = None
+        self._unpriced = set()
 
     @classmethod
     def parameters(cls) -> dict[str, dict[str, Any]]:

@@ -63,7 +63,7 @@ class FundingHarvestStrategy(Strategy):
         average = sum(rate for _, rate in rates) / len(rates)
         if ctx.position(market) is not None:
             if abs(average) < self.exit_threshold:
-                ctx.cancel_all(market)  # the stop; before the close, which it would cancel
+                ctx.cancel_all(market)  # the stop (resting; the close executes regardless)
                 ctx.close_position(market)
             return Signal.HOLD
         close = candle.close
