@@ -5,6 +5,10 @@ STRATEGY is a built-in strategy name (``flint plugins`` lists them) or a strateg
 to its journal: an ``optimization`` record plus a ``backtest`` record of the best
 parameters on the whole range (``flint report RUN_ID`` draws either), or a
 ``walk_forward`` record.
+
+A trial whose backtest raises is recorded as failed and the search goes on; the
+summary counts the failed trials and names their most common error. Only a study
+(or, for walk-forward, every window) without a completed trial exits 1.
 """
 
 import functools
@@ -68,7 +72,9 @@ def study_options(func: F) -> F:
         click.option("--param-space", default=None,
                      help='Overrides of parameters() as JSON or a JSON file, e.g. '
                           '\'{"fast": {"low": 5, "high": 20, "step": 5}, "slow": 50}\' '
-                          '(a plain value fixes a parameter).'),
+                          '(a plain value fixes a parameter). {"slow": {"greater_than": '
+                          '"fast"}} makes the sampler draw slow above the fast it drew, '
+                          'never a combination with slow <= fast.'),
         db_option,
     )):
         func = option(func)
@@ -108,6 +114,8 @@ def _progress_bar(console: Console, label: str) -> Iterator[Callable[[str, int, 
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return f"{value:,.4f}" if abs(value) < 100 else f"{value:,.2f}"
     return str(value)
@@ -204,11 +212,12 @@ def _print_trials(console: Console, result: Any, top: int) -> None:
             "-" if t.max_drawdown is None else f"{100 * t.max_drawdown:.1f}%",
         )
     console.print(table)
-    failed = sum(1 for t in result.trials if t.state == "FAIL")
     pruned = sum(1 for t in result.trials if t.state == "PRUNED")
-    if failed or pruned:
-        console.print(f"[dim]{failed} parameter set(s) refused by the strategy, "
-                      f"{pruned} pruned[/dim]")
+    if result.failed_trials:
+        console.print(f"{result.failed_trials} of {len(result.trials)} trials failed; most "
+                      f"common error: {result.most_common_error}", markup=False)
+    if pruned:
+        console.print(f"[dim]{pruned} of {len(result.trials)} trials pruned[/dim]")
 
 
 @click.command("walk-forward")
@@ -263,22 +272,30 @@ def walk_forward_command(strategy: str, market: str | None, venue: str | None,
 
 def _print_windows(console: Console, result: Any) -> None:
     table = Table(title=f"walk-forward ({result.metric}): in sample (IS) vs out of sample (OOS)")
-    for column in ("#", "train (UTC)", "test (UTC)", "best parameters", "IS", "OOS",
-                   "OOS PnL", "OOS trades"):
+    # training ends where the test starts: its start is enough
+    for column in ("#", "train from (UTC)", "test (UTC)", "best parameters", "IS", "OOS",
+                   "OOS PnL", "OOS trades", "OOS fees", "OOS funding"):
         table.add_column(column, justify="left" if column.endswith(")") else "right")
     for w in result.windows:
         table.add_row(
-            str(w.index + 1), f"{when(w.train_start_ts)} .. {when(w.train_end_ts)}",
+            str(w.index + 1), when(w.train_start_ts),
             f"{when(w.test_start_ts)} .. {when(w.test_end_ts)}",
-            ", ".join(f"{k}={_fmt(v)}" for k, v in w.best_params.items()),
+            ", ".join(f"{k}={_fmt(v)}" for k, v in w.best_params.items())
+            or "none: no trial completed",
             _fmt(w.in_sample), _fmt(w.out_of_sample), _fmt(w.out_of_sample_pnl),
-            str(w.out_of_sample_trades),
+            str(w.out_of_sample_trades), _fmt(w.out_of_sample_fees),
+            _fmt(w.out_of_sample_funding),
         )
     console.print(table)
-    curve = result.oos_equity_curve
+    for w in result.windows:
+        if w.most_common_error is not None:
+            console.print(f"window {w.index + 1}: {w.failed_trials} trial(s) failed; most "
+                          f"common error: {w.most_common_error}", markup=False)
+    curve, run = result.oos_equity_curve, result.oos_run
     console.print(
         f"mean IS {_fmt(result.mean_in_sample)}, mean OOS {_fmt(result.mean_out_of_sample)}, "
         f"overfitting ratio (OOS / IS) {_fmt(result.overfitting_ratio)}, parameter stability "
-        f"{_fmt(result.parameter_stability)}; stitched OOS equity {_fmt(curve[0])} -> "
-        f"{_fmt(curve[-1])}"
+        f"{_fmt(result.parameter_stability)}; stitched OOS run: equity {_fmt(curve[0])} -> "
+        f"{_fmt(curve[-1])}, {run['total_trades']} trades, fees {_fmt(run['total_fees'])}, "
+        f"funding paid {_fmt(run['funding_paid'])}"
     )
