@@ -130,3 +130,21 @@ def test_import_refuses_a_file_that_is_not_a_record(db, tmp_path, capsys):
     code, out = flint(capsys, "journal", "import", str(bad), "--db", str(db))
     assert code == 1 and "not a journal record" in out
     assert bad.exists()
+
+
+def test_an_optimisation_on_a_busy_store_keeps_its_records_in_files(db, capsys):
+    holder = hold_writer(db, 60)
+    try:
+        code, out = flint(capsys, "optimize", "ma_crossover", "--db", str(db), "--trials", "3",
+                          "--journal-wait", "0.2")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 0, out
+    assert "best sharpe_ratio" in out and "not saved to the journal" in out
+    kept = sorted((db.parent / "unsaved-runs").glob("*.json"))
+    kinds = sorted(json.loads(k.read_text()).get("kind") for k in kept)
+    assert kinds == ["backtest", "optimization"]
+    code, out = flint(capsys, "journal", "import", str(db.parent / "unsaved-runs"),
+                      "--db", str(db))
+    assert code == 0 and len(runs(db)) == 2

@@ -43,6 +43,39 @@ class Crossing(Strategy):
                 "slow": {"type": "int", "low": 10, "high": 40, "step": 10}}
 '''
 
+# the seed's own example (python-sdk.md): with fast > slow, sma() raises IndexError
+GOLDEN = '''\
+from flint.strategy.base import Strategy
+from flint.models import Candle, Signal
+from flint.indicators import sma
+from typing import List, Optional
+
+
+class GoldenCross(Strategy):
+    def __init__(self, fast=20, slow=50):
+        self.fast, self.slow = fast, slow
+
+    @property
+    def name(self): return "golden-cross"
+
+    def on_candle(self, candle: Candle, history: List[Candle], ctx=None) -> Signal:
+        if len(history) < self.slow:
+            return Signal.HOLD
+        fast, slow = sma(history, self.fast), sma(history, self.slow)
+        if fast > slow: return Signal.BUY
+        if fast < slow: return Signal.SELL
+        return Signal.HOLD
+
+    def reset(self): pass
+
+    @classmethod
+    def parameters(cls):
+        return {
+            "fast": {"type": "int", "low": 5,  "high": 50,  "default": 20},
+            "slow": {"type": "int", "low": 20, "high": 200, "default": 50},
+        }
+'''
+
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
@@ -52,6 +85,7 @@ def workspace(tmp_path_factory):
                               catch_exceptions=False)
     assert done.exit_code == 0, done.output
     (root / "crossing.py").write_text(STRATEGY)
+    (root / "golden.py").write_text(GOLDEN)
     return root
 
 
@@ -115,7 +149,6 @@ def test_optimize_a_strategy_file_journal_and_report_it(flint, workspace, screen
 
 
 def test_walk_forward_journals_windows_and_reports_the_stitched_curve(flint, workspace):
-    pytest.importorskip("matplotlib", reason="reports need the 'report' extra")
     done = flint("walk-forward", "crossing.py", "--db", "sample.duckdb", "--windows", 2,
                  "--train-pct", 0.6, "--anchored", "--trials", 4, "--sampler", "grid",
                  "--param-space", '{"fast": {"high": 4}, "slow": 20}')
@@ -130,10 +163,23 @@ def test_walk_forward_journals_windows_and_reports_the_stitched_curve(flint, wor
     assert {w["best_params"]["slow"] for w in record["windows"]} == {20}
     assert len(record["oos_equity_curve"]) == len(record["oos_timestamps"]) == 432
     assert listed[run_id]["overfitting_ratio"] == record["overfitting_ratio"]
+    # the stitched OOS run holds the trades, fees and funding of its windows
+    stitched, windows = record["oos_run"], record["windows"]
+    trades = sum(w["out_of_sample_trades"] for w in windows)
+    assert stitched["total_trades"] == trades > 0
+    assert stitched["total_fees"] == pytest.approx(sum(w["out_of_sample_fees"] for w in windows))
+    assert stitched["funding_paid"] == pytest.approx(
+        sum(w["out_of_sample_funding"] for w in windows))
+    assert stitched["total_fees"] > 0 and stitched["funding_paid"] != 0
+    assert f", {trades} trades, fees " in done.output
     report = flint("report", run_id, "--db", "sample.duckdb", "--out", "wf-report")
     assert report.exit_code == 0, report.output
     text = (workspace / "wf-report" / "report.html").read_text()
     assert "Walk-forward, stitched out-of-sample equity" in text and "Windows" in text
+    assert f"Trades ({trades})" in text
+    fees = stitched["total_fees"]
+    shown = f"{fees:,.4f}" if fees < 100 else f"{fees:,.2f}"  # as the report rounds
+    assert f"<tr><th>total_fees</th><td>{shown}</td></tr>" in text
 
 
 def test_bad_input_is_explained(flint, workspace, tmp_path):
@@ -190,3 +236,65 @@ def test_a_built_in_strategy_is_found_by_its_registered_name(workspace, fake_dis
     assert done.returncode == 0, done.stderr
     assert "top 5 of 3 trials in study 'flint-Crossing-sharpe_ratio'" in done.stdout
     assert "demo_crossing" not in done.stderr
+
+
+def test_the_seeds_golden_cross_fails_some_trials_and_the_study_goes_on(flint, workspace):
+    done = flint("optimize", "golden.py", "--db", "sample.duckdb", "--trials", 16, "--jobs", 2,
+                 "--sampler", "random", "--seed", 4, "--param-space", '{"slow": {"high": 60}}')
+    assert done.exit_code == 0, done.output
+    found = re.search(r"^(\d+) of 16 trials failed; most common error: IndexError in (\d+) "
+                      r"trial\(s\), e\.g\. sma\(period=\d+\) needs at least \d+ bars of "
+                      r"history, got \d+$", done.output, flags=re.M)
+    assert found and found[1] == found[2], done.output
+    with FlintStore(workspace / "sample.duckdb", read_only=True) as store:
+        study = store.get_backtest_run(_ids(done.output)["optimization"])
+    failed = [t for t in study["trials"] if t["state"] == "FAIL"]
+    assert study["failed_trials"] == len(failed) == int(found[1]) > 0
+    assert all(t["params"]["fast"] > t["params"]["slow"] and t["error_type"] == "IndexError"
+               for t in failed)
+    assert study["most_common_error"]["trials"] == len(failed)
+    assert len(study["trials"]) == 16
+
+
+def test_a_declared_constraint_keeps_every_trial_runnable(flint, workspace):
+    done = flint("optimize", "golden.py", "--db", "sample.duckdb", "--trials", 16, "--jobs", 2,
+                 "--sampler", "random", "--seed", 4, "--study", "constrained", "--param-space",
+                 '{"slow": {"high": 60, "greater_than": "fast"}}')
+    assert done.exit_code == 0, done.output
+    assert "failed" not in done.output
+    with FlintStore(workspace / "sample.duckdb", read_only=True) as store:
+        study = store.get_backtest_run(_ids(done.output)["optimization"])
+    assert study["failed_trials"] == 0 and study["most_common_error"] is None
+    assert all(t["params"]["slow"] > t["params"]["fast"] for t in study["trials"])
+
+
+def _one_error_line(output):
+    assert "Traceback" not in output
+    errors = [line for line in output.splitlines() if "Error" in line]
+    assert len(errors) == 1, output
+    return errors[0]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_every_trial_failing_exits_1_with_one_line(flint, jobs):
+    done = flint("optimize", "golden.py", "--db", "sample.duckdb", "--trials", 3,
+                 "--jobs", jobs, "--study", f"all-fail-{jobs}",
+                 "--param-space", '{"fast": {"low": 40}, "slow": {"high": 30}}')
+    assert done.exit_code == 1
+    assert _one_error_line(done.output).startswith(
+        "Error: no trial of GoldenCross completed: 3 of 3 failed; most common error: "
+        "IndexError in 3 trial(s), e.g. sma(period=")
+    walk = flint("walk-forward", "golden.py", "--db", "sample.duckdb", "--windows", 2,
+                 "--trials", 2, "--jobs", jobs,
+                 "--param-space", '{"fast": {"low": 40}, "slow": {"high": 30}}')
+    assert walk.exit_code == 1
+    assert _one_error_line(walk.output).startswith(
+        "Error: no trial completed in any of the 2 windows (window 1: no trial of GoldenCross "
+        "completed: 2 of 2 failed; most common error: IndexError in 2 trial(s)")
+
+
+def test_the_constraint_is_in_the_help(flint):
+    for command in ("optimize", "walk-forward"):
+        text = " ".join(flint(command, "--help").output.split())
+        assert ('{"slow": {"greater_than": "fast"}} makes the sampler draw slow above the fast '
+                'it drew') in text

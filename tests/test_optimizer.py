@@ -13,10 +13,16 @@ from hypothesis import strategies as st
 from flint.analytics.tearsheet import generate_tearsheet
 from flint.backtest.engine import BacktestEngine
 from flint.execution.fill_models import ClosePriceFill
+from flint.indicators import sma
 from flint.models import CandleSeries, Signal
 from flint.optimization import data, space
 from flint.optimization.objective import METRICS, RunSettings, backtest, score
-from flint.optimization.optimizer import StrategyOptimizer
+from flint.optimization.optimizer import (
+    StrategyOptimizer,
+    StudyFailed,
+    TrialResult,
+    common_error,
+)
 from flint.strategy.base import Strategy
 
 START = 1_704_067_200
@@ -226,21 +232,188 @@ def test_refused_parameter_sets_are_failed_trials_never_the_best():
 
 
 def test_every_trial_refused_is_an_error():
-    with pytest.raises(RuntimeError, match="no trial of Cross completed"):
+    with pytest.raises(StudyFailed, match="no trial of Cross completed: 3 of 3 failed; most "
+                                          r"common error: ValueError in 3 trial\(s\), e.g. "
+                                          r"fast \(12\) must be below slow \(8\)"):
         run(Cross, n_trials=3, sampler="random", param_space={"fast": 12, "slow": 8})
 
 
-class Broken(Small):
+class GoldenCross(Strategy):
+    """The seed's GoldenCross: with fast > slow, ``sma(history, fast)`` raises IndexError."""
+
+    name = "golden-cross"
+
+    def __init__(self, fast=20, slow=50):
+        self.fast, self.slow = fast, slow
+
     def on_candle(self, candle, history, ctx=None):
-        if self.fast == 5:
-            raise ZeroDivisionError("strategy bug")
+        if len(history) < self.slow:
+            return Signal.HOLD
+        fast, slow = sma(history, self.fast), sma(history, self.slow)
+        if fast > slow:
+            return Signal.BUY
+        if fast < slow:
+            return Signal.SELL
         return Signal.HOLD
+
+    def reset(self):
+        pass
+
+    @classmethod
+    def parameters(cls):
+        return {"fast": {"type": "int", "low": 5, "high": 50, "default": 20},
+                "slow": {"type": "int", "low": 20, "high": 200, "default": 50}}
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_a_strategy_bug_stops_the_optimisation(n_jobs):
-    with pytest.raises(ZeroDivisionError, match="strategy bug"):
-        run(Broken, sampler="grid", n_trials=100, n_jobs=n_jobs)
+def test_a_raising_trial_is_recorded_as_failed_and_the_search_goes_on(n_jobs):
+    result = run(GoldenCross, n_trials=30, sampler="random", seed=5, n_jobs=n_jobs,
+                 param_space={"slow": {"high": 60}})
+    assert len(result.trials) == 30 and sorted(t.number for t in result.trials) == list(range(30))
+    failed = [t for t in result.trials if t.state == "FAIL"]
+    assert [t.params for t in failed] == [t.params for t in result.trials
+                                          if t.params["fast"] > t.params["slow"]]
+    assert 0 < len(failed) < 30 and result.failed_trials == len(failed)
+    for t in failed:
+        assert t.value is None and t.error_type == "IndexError"
+        assert t.error_message == (f"sma(period={t.params['fast']}) needs at least "
+                                   f"{t.params['fast']} bars of history, got {t.params['slow']}")
+        assert t.worker is not None
+    assert all(t.error_type is None for t in result.trials if t.state == "COMPLETE")
+    error = result.most_common_error
+    assert (error.error_type, error.trials) == ("IndexError", len(failed))
+    assert error.message in {t.error_message for t in failed}
+    assert str(error).startswith(f"IndexError in {len(failed)} trial(s), e.g. sma(period=")
+    assert result.best_params["fast"] <= result.best_params["slow"]
+    assert result.to_dict()["most_common_error"]["error_type"] == "IndexError"
+
+
+def test_the_most_common_error_is_counted_by_type():
+    def row(number, error_type, message):
+        return TrialResult(number, {}, None, "FAIL", error_type=error_type,
+                           error_message=message)
+
+    trials = [row(0, "ValueError", "v"), row(1, "IndexError", "b"), row(2, "IndexError", "a"),
+              row(3, "IndexError", "a"), row(4, "ValueError", "v"),
+              TrialResult(5, {}, 1.0, "COMPLETE")]
+    assert str(common_error(trials)) == "IndexError in 3 trial(s), e.g. a"
+    tie = [row(0, "KeyError", "k"), row(1, "ValueError", "v")]
+    assert common_error(tie).error_type == "KeyError"  # ties: the earliest trial's
+    assert common_error(trials[5:]) is None
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_study_in_which_every_trial_fails_is_one_clear_error(n_jobs):
+    with pytest.raises(StudyFailed) as caught:
+        run(GoldenCross, n_trials=4, sampler="random", n_jobs=n_jobs,
+            param_space={"fast": {"low": 40}, "slow": {"high": 30}})
+    assert caught.value.failed == 4 and caught.value.error.error_type == "IndexError"
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("no trial of GoldenCross completed: 4 of 4 failed; most common "
+                              "error: IndexError in 4 trial(s), e.g. sma(period=")
+
+
+# Constraints
+
+
+ABOVE = {"slow": {"greater_than": "fast"}}
+
+
+@pytest.mark.parametrize(("sampler", "n_jobs"), [("tpe", 1), ("random", 2), ("tpe", 2)])
+def test_a_declared_constraint_is_never_broken(sampler, n_jobs):
+    result = run(GoldenCross, n_trials=40, sampler=sampler, seed=2, n_jobs=n_jobs,
+                 param_space={"fast": {"high": 60}, "slow": {"low": 10, "high": 64,
+                                                             "greater_than": "fast"}})
+    assert len(result.trials) == 40 and result.failed_trials == 0
+    assert all(t.params["slow"] > t.params["fast"] and 10 <= t.params["slow"] <= 64
+               for t in result.trials)
+    assert result.most_common_error is None
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_the_grid_holds_only_the_points_that_keep_the_constraints(n_jobs):
+    overrides = {"fast": {"low": 10, "high": 30, "step": 5},
+                 "slow": {"low": 15, "high": 35, "step": 10, "greater_than": "fast"}}
+    valid = sorted((f, s) for f in range(10, 31, 5) for s in (15, 25, 35) if s > f)
+    optimizer = StrategyOptimizer(GoldenCross, candles(), n_trials=100, sampler="grid",
+                                  n_jobs=n_jobs, param_space=overrides, engine_options=ENGINE)
+    assert optimizer.grid_size == len(valid) == 9
+    result = optimizer.optimize()
+    assert sorted((t.params["fast"], t.params["slow"]) for t in result.trials) == valid
+    assert result.failed_trials == 0
+
+
+def test_constraints_are_checked():
+    schema = GoldenCross.parameters()
+    with pytest.raises(ValueError, match="slow must be above fast, but fast can reach 50 and "
+                                         "slow stops at 40: lower fast's high or raise slow's"):
+        space.merge(schema, {"slow": {"high": 40, "greater_than": "fast"}})
+    with pytest.raises(ValueError, match="slow: 'greater_than' must name another parameter, "
+                                         "got 'fats'"):
+        space.merge(schema, {"slow": {"greater_than": "fats"}})
+    with pytest.raises(ValueError, match="'greater_than' constraints form a cycle among fast, "
+                                         "slow"):
+        space.merge(schema, {"slow": {"greater_than": "fast"}, "fast": {"greater_than": "slow"}})
+    with pytest.raises(ValueError, match="'greater_than' names 'mode', which is not numeric"):
+        space.check({"mode": {"type": "categorical", "choices": ["a"]},
+                     "x": {"type": "int", "low": 0, "high": 3, "greater_than": "mode"}})
+    with pytest.raises(ValueError, match="mode: 'greater_than' needs an int or float"):
+        space.check({"x": {"type": "int", "low": 0, "high": 3},
+                     "mode": {"type": "categorical", "choices": [1, 2], "greater_than": "x"}})
+    fixed = space.merge(schema, {"fast": 30, "slow": {"greater_than": "fast"}})
+    assert space.order(fixed) == ["fast", "slow"]
+    dropped = space.merge({**schema, "slow": {**schema["slow"], "greater_than": "fast"}},
+                          {"slow": {"greater_than": None}})
+    assert space.allows(dropped, {"fast": 50, "slow": 20})
+
+
+def _number(draw, kind, low, width):
+    spec = {"type": kind, "low": low, "high": low + width}
+    style = draw(st.sampled_from(["plain", "step", "log"]))
+    if style == "step":
+        spec["step"] = draw(st.sampled_from([1, 2, 5] if kind == "int" else [0.25, 0.5, 1.5]))
+    elif style == "log":
+        spec["log"] = True
+    return spec
+
+
+@st.composite
+def constrained_spaces(draw):
+    kinds = draw(st.lists(st.sampled_from(["int", "float"]), min_size=2, max_size=3))
+    schema, low = {}, draw(st.integers(1, 20))
+    for i, kind in enumerate(kinds):
+        spec = _number(draw, kind, low, draw(st.integers(5, 40)))
+        if i:
+            spec["greater_than"] = f"p{i - 1}"
+            spec["high"] = schema[f"p{i - 1}"]["high"] + draw(st.integers(5, 30))
+        schema[f"p{i}"] = spec
+        low = draw(st.integers(1, spec["high"]))
+    return schema
+
+
+@settings(max_examples=40, deadline=None)
+@given(schema=constrained_spaces(), sampler=st.sampled_from(["random", "tpe"]),
+       seed=st.integers(0, 1000))
+def test_no_sampler_draws_a_point_that_breaks_a_constraint(schema, sampler, seed):
+    """A chain p0 < p1 (< p2) of int/float parameters, stepped, log-scaled or plain."""
+    space.check(schema)
+    drawn = []
+
+    def objective(trial):
+        params = space.suggest(trial, schema)
+        drawn.append(params)
+        return sum(params.values())
+
+    sampler_ = (optuna.samplers.RandomSampler(seed=seed) if sampler == "random"
+                else optuna.samplers.TPESampler(seed=seed, n_startup_trials=5))
+    study = optuna.create_study(sampler=sampler_)
+    study.optimize(objective, n_trials=25)
+    assert len(drawn) == 25 and all(t.state.name == "COMPLETE" for t in study.trials)
+    for params in drawn:
+        assert space.allows(schema, params)
+        for name, spec in schema.items():
+            assert spec["low"] <= params[name] <= spec["high"]
 
 
 # Worker processes and data shipping

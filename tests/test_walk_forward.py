@@ -5,8 +5,10 @@ import itertools
 import numpy as np
 import pytest
 
+from flint.analytics.tearsheet import generate_tearsheet
+from flint.backtest.journal import result_from_record
 from flint.execution.fill_models import ClosePriceFill
-from flint.models import CandleSeries, Signal
+from flint.models import CandleSeries, FundingRate, Signal
 from flint.optimization.objective import RunSettings, backtest, score
 from flint.optimization.walk_forward import parameter_stability, run_walk_forward, window_bounds
 from flint.strategy.base import Strategy
@@ -110,15 +112,16 @@ def test_a_rising_market_by_hand(anchored):
     mean_oos = np.mean([w.out_of_sample for w in result.windows])
     assert result.overfitting_ratio == pytest.approx(mean_oos / mean_is)
     assert result.parameter_stability == 1.0
-    # stitched OOS equity: block k compounds on where block k - 1 ended
+    # stitched OOS equity: block k's PnL (from C) added to where block k - 1 ended
     curve = np.array(result.oos_equity_curve)
     expected, equity = [], C
     for k in range(3):
         block = close[70 + 10 * k: 80 + 10 * k]
-        expected += list(equity * block / block[0])
+        expected += list(equity + C * (block / block[0] - 1))
         equity = expected[-1]
     assert curve == pytest.approx(expected, rel=1e-12)
-    assert curve[-1] == pytest.approx(C * 179 / 170 * 189 / 180 * 199 / 190)
+    assert curve[-1] == pytest.approx(C * (179 / 170 + 189 / 180 + 199 / 190 - 2))
+    assert curve[-1] - C == pytest.approx(sum(w.out_of_sample_pnl for w in result.windows))
     assert curve[10] == pytest.approx(curve[9]) and curve[20] == pytest.approx(curve[19])
     assert result.oos_timestamps == [START + 3600 * i for i in range(70, 100)]
 
@@ -166,3 +169,75 @@ def test_several_markets_are_cut_at_the_same_times():
     assert [w.test_start_ts for w in result.windows] == [START + 3600 * 294,
                                                          START + 3600 * 357]
     assert progress[-1] == (1, 4, 4) and {p[0] for p in progress} == {0, 1}
+
+
+def test_the_stitched_run_adds_up_the_trades_fees_and_funding_of_its_windows():
+    candles = _noisy(900)
+    funding = [FundingRate("SOL-PERP", int(t), 0.0004) for t in candles.timestamps[::8]]
+    options = {**ENGINE, "funding_rates": funding}
+    result = run_walk_forward(Cross, candles, 3, 0.5, "total_pnl", 9, C, 0.001,
+                              sampler="grid", engine_options=options)
+    settings = RunSettings(C, 0.001, options)
+    runs = [backtest(Cross, w.best_params, candles[c:d], settings)
+            for w, (_, _, c, d) in zip(result.windows, window_bounds(900, 3, 0.5, False),
+                                       strict=True)]
+    for w, oos in zip(result.windows, runs, strict=True):
+        assert (w.out_of_sample_trades, w.out_of_sample_fees, w.out_of_sample_funding) == (
+            oos.total_trades, pytest.approx(oos.total_fees), pytest.approx(oos.funding_paid))
+    stitched = result.oos_run
+    assert stitched["total_trades"] == sum(r.total_trades for r in runs) > 5
+    assert stitched["total_fees"] == pytest.approx(sum(r.total_fees for r in runs))
+    assert stitched["funding_paid"] == pytest.approx(sum(r.funding_paid for r in runs))
+    assert all(r.total_fees > 0 and r.funding_paid != 0 for r in runs)  # every window traded
+    assert len(stitched["fills"]) == sum(len(r.fills) for r in runs)
+    assert stitched["per_venue_fees"]["default"] == pytest.approx(stitched["total_fees"])
+    # the stitched run as journaled and reported: its tearsheet counts the same
+    record = result.to_dict()
+    tear = generate_tearsheet(result_from_record({
+        "result": {**record["oos_run"], "equity_curve": record["oos_equity_curve"],
+                   "timestamps": record["oos_timestamps"]},
+        "resolution_s": 3600, "initial_capital": C,
+    }))
+    assert tear["total_trades"] == stitched["total_trades"]
+    assert tear["total_fees"] == pytest.approx(stitched["total_fees"])
+    assert tear["funding_paid"] == pytest.approx(stitched["funding_paid"])
+    assert tear["total_pnl"] == pytest.approx(sum(r.total_pnl for r in runs))
+    assert [t["pnl"] for t in tear.trades] == pytest.approx(
+        [p.pnl for r in runs for p in r.positions])
+
+
+class BadBar(Cross):
+    """Raises on the bar at ``BAD``: only the first rolling window trains on it."""
+
+    def on_candle(self, candle, history, ctx=None):
+        if candle.ts == BAD:
+            raise KeyError("no price for this bar")
+        return super().on_candle(candle, history, ctx)
+
+
+BAD = START + 3600 * 5
+
+
+def test_a_window_without_a_completed_trial_is_reported_and_not_traded():
+    candles = _noisy(300)
+    result = run_walk_forward(BadBar, candles, 3, 0.7, "sharpe_ratio", 4, sampler="random",
+                              engine_options=ENGINE)
+    first, *others = result.windows
+    assert first.best_params == {} and first.in_sample is None and first.out_of_sample is None
+    assert (first.failed_trials, first.out_of_sample_trades, first.out_of_sample_pnl) == (4, 0, 0)
+    assert str(first.most_common_error) == "KeyError in 4 trial(s), e.g. 'no price for this bar'"
+    assert all(w.best_params and w.failed_trials == 0 for w in others)
+    curve = result.oos_equity_curve
+    assert curve[:30] == [C] * 30  # the first block stays flat
+    assert len(curve) == len(result.oos_timestamps) == 300 - 210
+    assert result.mean_in_sample == pytest.approx(np.mean([w.in_sample for w in others]))
+    assert result.oos_run["total_trades"] == sum(w.out_of_sample_trades for w in others)
+
+
+def test_no_window_with_a_completed_trial_is_one_clear_error():
+    candles = _noisy(300)
+    with pytest.raises(RuntimeError, match=r"no trial completed in any of the 3 windows \("
+                                           r"window 1: no trial of BadBar completed: 2 of 2 "
+                                           r"failed; most common error: KeyError"):
+        run_walk_forward(BadBar, candles, 3, 0.7, "sharpe_ratio", 2, sampler="random",
+                         anchored=True, engine_options=ENGINE)

@@ -5,6 +5,10 @@ STRATEGY is a built-in strategy name (``flint plugins`` lists them) or a strateg
 to its journal: an ``optimization`` record plus a ``backtest`` record of the best
 parameters on the whole range (``flint report RUN_ID`` draws either), or a
 ``walk_forward`` record.
+
+A trial whose backtest raises is recorded as failed and the search goes on; the
+summary counts the failed trials and names their most common error. Only a study
+(or, for walk-forward, every window) without a completed trial exits 1.
 """
 
 import functools
@@ -35,6 +39,7 @@ from flint.cli.inputs import (
     parse_param_space,
     resolve_strategy,
 )
+from flint.cli.journal import journal_options, save_records
 from flint.config import load_config
 from flint.optimization.objective import METRICS
 from flint.optimization.optimizer import SAMPLERS
@@ -68,7 +73,9 @@ def study_options(func: F) -> F:
         click.option("--param-space", default=None,
                      help='Overrides of parameters() as JSON or a JSON file, e.g. '
                           '\'{"fast": {"low": 5, "high": 20, "step": 5}, "slow": 50}\' '
-                          '(a plain value fixes a parameter).'),
+                          '(a plain value fixes a parameter). {"slow": {"greater_than": '
+                          '"fast"}} makes the sampler draw slow above the fast it drew, '
+                          'never a combination with slow <= fast.'),
         db_option,
     )):
         func = option(func)
@@ -108,19 +115,11 @@ def _progress_bar(console: Console, label: str) -> Iterator[Callable[[str, int, 
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return f"{value:,.4f}" if abs(value) < 100 else f"{value:,.2f}"
     return str(value)
-
-
-def _journal(db: Path, records: list[dict[str, Any]]) -> list[str]:
-    from flint.store import FlintStore, StoreError
-
-    try:
-        with FlintStore(db) as store:
-            return [store.save_backtest_run(r) for r in records]
-    except StoreError as exc:
-        raise click.ClickException(f"the results above were not journaled: {exc}") from exc
 
 
 @click.command("optimize")
@@ -133,12 +132,14 @@ def _journal(db: Path, records: list[dict[str, Any]]) -> list[str]:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the optimisation report (HTML, history and importance PNGs).")
 @study_options
+@journal_options
 @user_errors
 def optimize_command(strategy: str, market: str | None, venue: str | None, resolution_s: int,
                      start: str | None, end: str | None, trials: int, prune: bool,
                      out: Path | None, metric: str, capital: float | None, fee: float | None,
                      jobs: int, storage: str | None, study_name: str | None, sampler: str,
-                     seed: int, param_space: str | None, db: Path | None) -> None:
+                     seed: int, param_space: str | None, no_journal: bool,
+                     journal_wait_s: float, db: Path | None) -> None:
     """Search STRATEGY's parameters (a built-in name or a .py file) on stored candles."""
     from flint.backtest.engine import BacktestEngine
     from flint.backtest.journal import run_record, study_record
@@ -172,20 +173,21 @@ def optimize_command(strategy: str, market: str | None, venue: str | None, resol
                           fill_model="default", fee_rate=fee_rate)
     best_id = backtest["run_id"] = uuid.uuid4().hex
     record = study_record("optimization", result, {**context, "best_run_id": best_id})
-    run_id, _ = _journal(path, [record, backtest])
     console.print(
         f"best {metric} {_fmt(result.best_value)} with {result.best_params}: total PnL "
         f"{best.total_pnl:,.2f} over {best.total_trades} trades on the whole range"
     )
-    console.print(f"journaled: optimization {run_id}, backtest of the best parameters {best_id}"
-                  f"\n  flint report {best_id} --db {path}")
+    if no_journal:
+        console.print("not saved to the journal (--no-journal)")
+    else:
+        (run_id, _), saved = save_records([record, backtest], path, journal_wait_s, console)
+        if saved:
+            console.print(f"journaled: optimization {run_id}, backtest of the best parameters "
+                          f"{best_id}\n  flint report {best_id} --db {path}")
     if out is not None:
         from flint.analytics.report import write_optimization_report
 
-        try:
-            page = write_optimization_report(record, out, f"Optimisation of {label}")
-        except ImportError as exc:
-            raise click.ClickException(f"the results are journaled, but {exc}") from exc
+        page = write_optimization_report(record, out, f"Optimisation of {label}")
         console.print(f"report: {page}")
 
 
@@ -204,11 +206,12 @@ def _print_trials(console: Console, result: Any, top: int) -> None:
             "-" if t.max_drawdown is None else f"{100 * t.max_drawdown:.1f}%",
         )
     console.print(table)
-    failed = sum(1 for t in result.trials if t.state == "FAIL")
     pruned = sum(1 for t in result.trials if t.state == "PRUNED")
-    if failed or pruned:
-        console.print(f"[dim]{failed} parameter set(s) refused by the strategy, "
-                      f"{pruned} pruned[/dim]")
+    if result.failed_trials:
+        console.print(f"{result.failed_trials} of {len(result.trials)} trials failed; most "
+                      f"common error: {result.most_common_error}", markup=False)
+    if pruned:
+        console.print(f"[dim]{pruned} of {len(result.trials)} trials pruned[/dim]")
 
 
 @click.command("walk-forward")
@@ -225,13 +228,15 @@ def _print_trials(console: Console, result: Any, top: int) -> None:
 @click.option("--trials", "-n", type=click.IntRange(min=1), default=30, show_default=True,
               help="Trials per window.")
 @study_options
+@journal_options
 @user_errors
 def walk_forward_command(strategy: str, market: str | None, venue: str | None,
                          resolution_s: int, start: str | None, end: str | None, windows: int,
                          train_pct: float, anchored: bool, trials: int, metric: str,
                          capital: float | None, fee: float | None, jobs: int,
                          storage: str | None, study_name: str | None, sampler: str, seed: int,
-                         param_space: str | None, db: Path | None) -> None:
+                         param_space: str | None, no_journal: bool, journal_wait_s: float,
+                         db: Path | None) -> None:
     """Optimise STRATEGY window after window and test each winner out of sample."""
     from flint.backtest.journal import study_record
     from flint.optimization.walk_forward import run_walk_forward
@@ -257,28 +262,41 @@ def walk_forward_command(strategy: str, market: str | None, venue: str | None,
                        sampler=sampler, seed=seed, n_windows=windows, train_pct=train_pct,
                        anchored=anchored, trials_per_window=trials, n_jobs=jobs,
                        storage=storage, study_name=study_name)
-    [run_id] = _journal(path, [study_record("walk_forward", result, context)])
-    console.print(f"journaled: walk_forward {run_id}\n  flint report {run_id} --db {path}")
+    if no_journal:
+        console.print("not saved to the journal (--no-journal)")
+        return
+    [run_id], saved = save_records([study_record("walk_forward", result, context)], path,
+                                   journal_wait_s, console)
+    if saved:
+        console.print(f"journaled: walk_forward {run_id}\n  flint report {run_id} --db {path}")
 
 
 def _print_windows(console: Console, result: Any) -> None:
     table = Table(title=f"walk-forward ({result.metric}): in sample (IS) vs out of sample (OOS)")
-    for column in ("#", "train (UTC)", "test (UTC)", "best parameters", "IS", "OOS",
-                   "OOS PnL", "OOS trades"):
+    # training ends where the test starts: its start is enough
+    for column in ("#", "train from (UTC)", "test (UTC)", "best parameters", "IS", "OOS",
+                   "OOS PnL", "OOS trades", "OOS fees", "OOS funding"):
         table.add_column(column, justify="left" if column.endswith(")") else "right")
     for w in result.windows:
         table.add_row(
-            str(w.index + 1), f"{when(w.train_start_ts)} .. {when(w.train_end_ts)}",
+            str(w.index + 1), when(w.train_start_ts),
             f"{when(w.test_start_ts)} .. {when(w.test_end_ts)}",
-            ", ".join(f"{k}={_fmt(v)}" for k, v in w.best_params.items()),
+            ", ".join(f"{k}={_fmt(v)}" for k, v in w.best_params.items())
+            or "none: no trial completed",
             _fmt(w.in_sample), _fmt(w.out_of_sample), _fmt(w.out_of_sample_pnl),
-            str(w.out_of_sample_trades),
+            str(w.out_of_sample_trades), _fmt(w.out_of_sample_fees),
+            _fmt(w.out_of_sample_funding),
         )
     console.print(table)
-    curve = result.oos_equity_curve
+    for w in result.windows:
+        if w.most_common_error is not None:
+            console.print(f"window {w.index + 1}: {w.failed_trials} trial(s) failed; most "
+                          f"common error: {w.most_common_error}", markup=False)
+    curve, run = result.oos_equity_curve, result.oos_run
     console.print(
         f"mean IS {_fmt(result.mean_in_sample)}, mean OOS {_fmt(result.mean_out_of_sample)}, "
         f"overfitting ratio (OOS / IS) {_fmt(result.overfitting_ratio)}, parameter stability "
-        f"{_fmt(result.parameter_stability)}; stitched OOS equity {_fmt(curve[0])} -> "
-        f"{_fmt(curve[-1])}"
+        f"{_fmt(result.parameter_stability)}; stitched OOS run: equity {_fmt(curve[0])} -> "
+        f"{_fmt(curve[-1])}, {run['total_trades']} trades, fees {_fmt(run['total_fees'])}, "
+        f"funding paid {_fmt(run['funding_paid'])}"
     )

@@ -7,7 +7,6 @@ importance charts and its best trials.
 """
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import click
@@ -25,19 +24,20 @@ def _title(record: dict[str, Any]) -> str:
 def write_record_report(record: dict[str, Any], out: Path, iterations: int, seed: int) -> Path:
     """Write the report of a journal record into ``out``; return the HTML page."""
     from flint.analytics.report import html_table, write_optimization_report, write_report
-    from flint.analytics.tearsheet import generate_tearsheet
     from flint.backtest.journal import tearsheet_from_record
 
     kind = record.get("kind", "backtest")
     if kind == "optimization":
         return write_optimization_report(record, out, f"Optimisation: {_title(record)}")
     if kind == "walk_forward":
-        tear = generate_tearsheet(SimpleNamespace(
-            equity_curve=record["oos_equity_curve"], timestamps=record["oos_timestamps"],
-            resolution_s=record["resolution_s"], initial_capital=record["initial_capital"],
-        ), monte_carlo_iterations=iterations, seed=seed)
+        tear = tearsheet_from_record({**record, "result": {
+            **record.get("oos_run", {}), "equity_curve": record["oos_equity_curve"],
+            "timestamps": record["oos_timestamps"],
+        }}, monte_carlo_iterations=iterations, seed=seed)
         windows = [
-            {**w, "best_params": ", ".join(f"{k}={v}" for k, v in w["best_params"].items())}
+            {**{k: "-" if v is None else v for k, v in w.items()},
+             "best_params": ", ".join(f"{k}={v}" for k, v in w["best_params"].items())
+             or "none: no trial completed"}
             for w in record["windows"]
         ]
         summary = html_table(
@@ -46,7 +46,8 @@ def write_record_report(record: dict[str, Any], out: Path, iterations: int, seed
         )
         columns = ["index", "train_start_ts", "train_end_ts", "test_start_ts", "test_end_ts",
                    "best_params", "in_sample", "out_of_sample", "out_of_sample_pnl",
-                   "out_of_sample_trades"]
+                   "out_of_sample_trades", "out_of_sample_fees", "out_of_sample_funding",
+                   "failed_trials"]
         return write_report(
             tear, out, f"Walk-forward, stitched out-of-sample equity: {_title(record)}",
             tear.monte_carlo,

@@ -18,10 +18,6 @@ MINIMISED = frozenset({"max_drawdown"})
 CAP = 1e9
 
 
-class InvalidParameters(ValueError):
-    """The strategy refused a parameter combination (e.g. fast period >= slow period)."""
-
-
 def direction(metric: str) -> str:
     """``"minimize"`` or ``"maximize"`` for ``metric``; ``ValueError`` when unknown."""
     if metric not in METRICS:
@@ -51,15 +47,11 @@ class RunSettings:
 
 def backtest(strategy_class: type, params: Mapping[str, Any], candles: Any,
              settings: RunSettings) -> Any:
-    """Instantiate ``strategy_class(**params)`` and run it; InvalidParameters if it refuses."""
+    """Instantiate ``strategy_class(**params)`` and run it on ``candles``."""
     from flint.backtest.engine import BacktestEngine
 
-    try:
-        strategy = strategy_class(**params)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameters(f"{strategy_class.__name__}({params}) refused: {exc}") from exc
     engine = BacktestEngine(
-        strategy,
+        strategy_class(**params),
         initial_capital=settings.initial_capital,
         fee_rate=settings.fee_rate,
         **dict(settings.engine_options),

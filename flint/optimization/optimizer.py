@@ -7,6 +7,10 @@ a journal file in a temporary folder (several workers) or memory (one). Each wor
 receives the candles once, as numpy columns, through the pool initializer; trials
 carry only their parameters. Workers draw trials from one budget shared by the call,
 so a fast worker takes more of them and the call runs exactly ``n_trials``.
+
+A trial whose backtest raises (the strategy refuses or cannot run its parameters) is
+recorded as failed, with its error, and the search goes on; only a study in which no
+trial completes is an error (:class:`StudyFailed`).
 """
 
 import contextlib
@@ -19,6 +23,7 @@ import socket
 import tempfile
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -26,13 +31,7 @@ import attrs
 import optuna
 
 from flint.optimization import data, space
-from flint.optimization.objective import (
-    InvalidParameters,
-    RunSettings,
-    backtest,
-    direction,
-    score,
-)
+from flint.optimization.objective import RunSettings, backtest, direction, score
 
 SAMPLERS = ("tpe", "random", "grid")
 #: Seconds between two progress reports while workers run.
@@ -41,8 +40,10 @@ POLL_S = 0.2
 RDB_ATTEMPTS = 5
 #: Study user attribute naming what a flint study optimises.
 STUDY_ATTR = "flint"
-#: Trial user attribute: the worker (``host:pid``) and the backtest's figures.
+#: Trial user attribute: the worker (``host:pid``), and the backtest's figures or the error.
 TRIAL_ATTR = "flint"
+#: Characters of an error message kept with a failed trial.
+ERROR_CHARS = 300
 
 
 @attrs.frozen
@@ -53,7 +54,8 @@ class TrialResult:
     metric (None for a failed trial); ``worker`` is ``host:pid`` of the process that
     ran it. The backtest figures are of the whole data, or with pruning: PnL and
     trades summed over the folds, win rate over all their trades, the deepest fold
-    drawdown and the mean fold Sharpe ratio.
+    drawdown and the mean fold Sharpe ratio. A failed trial has the type and message
+    of the error its backtest raised instead.
     """
 
     number: int
@@ -66,14 +68,53 @@ class TrialResult:
     max_drawdown: float | None = None
     win_rate: float | None = None
     total_trades: int | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+@attrs.frozen
+class CommonError:
+    """The error most failed trials raised: its type, how many raised it, a message of it."""
+
+    error_type: str
+    trials: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.error_type} in {self.trials} trial(s), e.g. {self.message}"
+
+
+def common_error(trials: list[TrialResult]) -> CommonError | None:
+    """The most frequent error type of ``trials`` (ties: the earliest trial's) and its most
+    frequent message; None when no trial failed with an error."""
+    failed = sorted((t for t in trials if t.error_type is not None), key=lambda t: t.number)
+    if not failed:
+        return None
+    error_type, count = Counter(str(t.error_type) for t in failed).most_common(1)[0]
+    messages = Counter(t.error_message for t in failed if t.error_type == error_type)
+    return CommonError(error_type, count, str(messages.most_common(1)[0][0]))
+
+
+class StudyFailed(RuntimeError):
+    """No trial of the study completed: every one failed or was pruned."""
+
+    def __init__(self, strategy: str, trials: list[TrialResult]) -> None:
+        self.failed = sum(1 for t in trials if t.state == "FAIL")
+        self.error = common_error(trials)
+        pruned = sum(1 for t in trials if t.state == "PRUNED")
+        why = f"{self.failed} of {len(trials)} failed" + (f", {pruned} pruned" if pruned else "")
+        super().__init__(f"no trial of {strategy} completed: {why}"
+                         + (f"; most common error: {self.error}" if self.error else ""))
 
 
 @attrs.frozen
 class OptimizationResult:
     """Best parameters and every trial of the study: completed ones best first, then the rest.
 
-    ``param_importance`` maps each parameter to its share of the metric's variation
-    (PED-ANOVA over the completed trials; empty when there are too few of them).
+    ``failed_trials`` counts the trials whose backtest raised; ``most_common_error`` is
+    their most frequent error (None when none failed). ``param_importance`` maps each
+    parameter to its share of the metric's variation (PED-ANOVA over the completed
+    trials; empty when there are too few of them).
     """
 
     best_value: float
@@ -82,6 +123,8 @@ class OptimizationResult:
     metric: str
     direction: str
     study_name: str
+    failed_trials: int = 0
+    most_common_error: CommonError | None = None
     param_importance: dict[str, float] = attrs.field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,9 +172,25 @@ class _Budget:
             self.left.value = 0
 
 
+class _Grid(optuna.samplers.GridSampler):
+    """Optuna's grid sampler over the points that keep the constraints of the space.
+
+    Optuna grids are whole products; the points that break a constraint are dropped
+    after the seeded shuffle, so every process still walks the same order.
+    """
+
+    def __init__(self, schema: space.Schema, seed: int) -> None:
+        super().__init__(space.grid(schema), seed=seed)
+        self._all_grids = [
+            point for point in self._all_grids
+            if space.allows(schema, dict(zip(self._param_names, point, strict=True)))
+        ]
+        self._n_min_trials = len(self._all_grids)
+
+
 def _make_sampler(name: str, seed: int, schema: space.Schema) -> optuna.samplers.BaseSampler:
     if name == "grid":
-        return optuna.samplers.GridSampler(space.grid(schema), seed=seed)
+        return _Grid(schema, seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     return optuna.samplers.TPESampler(seed=seed)
@@ -180,8 +239,13 @@ def _objective(plan: _Plan, candles: Any) -> Callable[[optuna.Trial], float]:
                     trial.report(sum(scores) / len(scores), step)
                     if trial.should_prune():
                         raise optuna.TrialPruned()
-        except (InvalidParameters, optuna.TrialPruned):
+        except optuna.TrialPruned:
             trial.set_user_attr(TRIAL_ATTR, {"worker": worker})
+            raise
+        except Exception as exc:  # any error of the strategy fails this trial only
+            message = " ".join(str(exc).split())[:ERROR_CHARS]
+            trial.set_user_attr(TRIAL_ATTR, {"worker": worker, "error": {
+                "type": type(exc).__name__, "message": message}})
             raise
         # one storage write per trial: every write to a shared storage costs
         trial.set_user_attr(TRIAL_ATTR, {"worker": worker, "backtest": _summary(results)})
@@ -247,7 +311,7 @@ def _rdb(url: str) -> optuna.storages.RDBStorage:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Optuna logs every refused parameter set as a warning: keep only errors meanwhile."""
+    """Optuna logs every failed trial as a warning: keep only errors meanwhile."""
     before = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
@@ -277,7 +341,7 @@ def _work(plan: _Plan, storage: Any, candles: Any, budget: _Budget, worker: int,
             study.stop()
 
     with _quiet():
-        study.optimize(_objective(plan, candles), n_trials=None, catch=(InvalidParameters,),
+        study.optimize(_objective(plan, candles), n_trials=None, catch=(Exception,),
                        callbacks=[after], gc_after_trial=False)
 
 
@@ -475,19 +539,18 @@ class StrategyOptimizer:
         others: list[TrialResult] = []
         for t in study.get_trials(deepcopy=False):
             found = t.user_attrs.get(TRIAL_ATTR, {})
+            error = found.get("error", {})
             row = TrialResult(
                 number=t.number, params=dict(t.params), value=t.value, state=t.state.name,
                 worker=found.get("worker"), **found.get("backtest", {}),
+                error_type=error.get("type"), error_message=error.get("message"),
             )
             if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None:
                 complete.append(row)
             else:
                 others.append(row)
         if not complete:
-            raise RuntimeError(
-                f"no trial of {self.strategy_class.__name__} completed: every parameter set "
-                f"was refused or pruned"
-            )
+            raise StudyFailed(self.strategy_class.__name__, others)
         sign = -1.0 if self.direction == "minimize" else 1.0
         # best first; ties broken by the parameters so the winner does not depend on timing
         complete.sort(key=lambda r: (-sign * float(r.value or 0.0), _tie_key(r.params)))
@@ -495,7 +558,9 @@ class StrategyOptimizer:
         return OptimizationResult(
             best_value=float(best.value or 0.0), best_params=dict(best.params),
             trials=complete + others, metric=self.metric, direction=self.direction,
-            study_name=self.study_name, param_importance=_importance(study),
+            study_name=self.study_name,
+            failed_trials=sum(1 for t in others if t.state == "FAIL"),
+            most_common_error=common_error(others), param_importance=_importance(study),
         )
 
 

@@ -5,7 +5,11 @@ Windows (``N`` bars, ``n_windows`` windows, in-sample fraction ``train_pct``): t
 test blocks of equal length (the last one also takes the few bars left over); each
 block's in-sample (IS) block is the ``train_pct * N`` bars before it (``anchored=False``,
 rolling) or everything before it (``anchored=True``). The OOS blocks never overlap, so
-their equity curves stitch into one honest OOS curve.
+their runs stitch into one honest OOS run: every block is backtested from the initial
+capital, and the stitched equity adds each block's PnL to the equity the blocks before
+it ended with (a fixed stake per block). Its PnL, trades, fills, fees and funding are
+those of the blocks, added up. A window in which no trial completed has no winner: its
+OOS block is not traded (flat equity).
 
 ``overfitting_ratio`` = mean OOS metric / mean IS metric (about 1: generalises; below 0.5:
 decay; below 0: OOS loses). ``parameter_stability`` in [0, 1]: per numeric parameter
@@ -24,12 +28,23 @@ import numpy as np
 from flint.analytics.metrics import safe_ratio
 from flint.optimization import data
 from flint.optimization.objective import RunSettings, backtest, score
-from flint.optimization.optimizer import StrategyOptimizer
+from flint.optimization.optimizer import CommonError, StrategyOptimizer, StudyFailed
+
+#: Figures of the OOS runs the stitched run adds up, lists one after another, or adds
+#: up per venue.
+SUMMED = ("total_trades", "winning_trades", "losing_trades", "total_fees", "funding_paid",
+          "total_tx_costs", "jupiter_borrow_paid", "transfer_costs")
+JOINED = ("positions", "fills", "funding_payments", "strategy_warnings")
+PER_VENUE = ("per_venue_pnl", "per_venue_trades", "per_venue_funding_income", "per_venue_fees")
 
 
 @attrs.frozen
 class WindowResult:
-    """One IS/OOS window."""
+    """One IS/OOS window: the winner's metric and PnL in and out of sample, and the OOS
+    run's trades, fees and funding paid. ``failed_trials`` and ``most_common_error``
+    describe the window's failed trials. When none completed, ``best_params`` is empty,
+    the metrics and the IS PnL are None and the OOS figures 0 (the block is not traded).
+    """
 
     index: int
     train_start_ts: int
@@ -37,16 +52,22 @@ class WindowResult:
     test_start_ts: int
     test_end_ts: int
     best_params: dict[str, Any]
-    in_sample: float
-    out_of_sample: float
-    in_sample_pnl: float
+    in_sample: float | None
+    out_of_sample: float | None
+    in_sample_pnl: float | None
     out_of_sample_pnl: float
     out_of_sample_trades: int
+    out_of_sample_fees: float
+    out_of_sample_funding: float
+    failed_trials: int
+    most_common_error: CommonError | None
 
 
 @attrs.frozen
 class WalkForwardResult:
-    """Per-window results and the aggregate verdict."""
+    """Per-window results, the aggregate verdict (over the windows with a winner) and the
+    stitched OOS run: its equity and timestamps, and in ``oos_run`` its trades, fills
+    and costs, keyed like ``BacktestResult.to_dict()``."""
 
     metric: str
     windows: list[WindowResult]
@@ -56,6 +77,7 @@ class WalkForwardResult:
     parameter_stability: float
     oos_equity_curve: list[float]
     oos_timestamps: list[int]
+    oos_run: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -101,6 +123,20 @@ def parameter_stability(best: list[dict[str, Any]]) -> float:
     return float(np.mean(scores))
 
 
+def stitch(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The OOS runs (``BacktestResult.to_dict()``) as one: counts and costs added up,
+    trades, fills and warnings one run after another."""
+    out: dict[str, Any] = {key: sum(r[key] for r in runs) for key in SUMMED}
+    out.update({key: [item for r in runs for item in r[key]] for key in JOINED})
+    for key in PER_VENUE:
+        totals: dict[str, Any] = {}
+        for run in runs:
+            for venue, value in run[key].items():
+                totals[venue] = totals.get(venue, 0) + value
+        out[key] = totals
+    return out
+
+
 def run_walk_forward(
     strategy_class: type,
     candles: Any,
@@ -135,43 +171,63 @@ def run_walk_forward(
     settings = RunSettings(initial_capital, fee_rate, dict(engine_options or {}))
     name = study_name or f"flint-{strategy_class.__name__}-{metric}-walk-forward"
     windows: list[WindowResult] = []
+    runs: list[dict[str, Any]] = []
     curve: list[float] = []
-    curve_ts: list[int] = []
-    equity = initial_capital
-    for i, (a, b, c, d) in enumerate(window_bounds(len(primary), n_windows, train_pct, anchored)):
+    failures: list[str] = []
+    bounds = window_bounds(len(primary), n_windows, train_pct, anchored)
+    for i, (a, b, c, d) in enumerate(bounds):
         train, test = data.cut(candles, a, b), data.cut(candles, c, d)
-        found = StrategyOptimizer(
-            strategy_class, train, metric, trials_per_window, initial_capital, fee_rate,
-            n_jobs=n_jobs, storage=storage, study_name=f"{name}-window{i}", sampler=sampler,
-            seed=seed + i, param_space=param_space, engine_options=engine_options,
-        ).optimize(None if progress is None else functools.partial(progress, i))
+        stamps = (int(ts[a]), int(ts[b - 1]), int(ts[c]), int(ts[d - 1]))
+        equity = curve[-1] if curve else initial_capital
+        try:
+            found = StrategyOptimizer(
+                strategy_class, train, metric, trials_per_window, initial_capital, fee_rate,
+                n_jobs=n_jobs, storage=storage, study_name=f"{name}-window{i}",
+                sampler=sampler, seed=seed + i, param_space=param_space,
+                engine_options=engine_options,
+            ).optimize(None if progress is None else functools.partial(progress, i))
+        except StudyFailed as exc:
+            failures.append(f"window {i + 1}: {exc}")
+            windows.append(WindowResult(
+                i, *stamps, best_params={}, in_sample=None, out_of_sample=None,
+                in_sample_pnl=None, out_of_sample_pnl=0.0, out_of_sample_trades=0,
+                out_of_sample_fees=0.0, out_of_sample_funding=0.0,
+                failed_trials=exc.failed, most_common_error=exc.error,
+            ))
+            curve.extend([equity] * (d - c))  # no winner: the block is not traded
+            continue
         is_result = backtest(strategy_class, found.best_params, train, settings)
         oos_result = backtest(strategy_class, found.best_params, test, settings)
+        runs.append(oos_result.to_dict())
         windows.append(WindowResult(
-            index=i,
-            train_start_ts=int(ts[a]), train_end_ts=int(ts[b - 1]),
-            test_start_ts=int(ts[c]), test_end_ts=int(ts[d - 1]),
+            i, *stamps,
             best_params=found.best_params,
             in_sample=score(is_result, metric, resolution, initial_capital),
             out_of_sample=score(oos_result, metric, resolution, initial_capital),
             in_sample_pnl=float(is_result.total_pnl),
             out_of_sample_pnl=float(oos_result.total_pnl),
             out_of_sample_trades=int(oos_result.total_trades),
+            out_of_sample_fees=float(oos_result.total_fees),
+            out_of_sample_funding=float(oos_result.funding_paid),
+            failed_trials=found.failed_trials,
+            most_common_error=found.most_common_error,
         ))
-        # each OOS run starts from initial_capital: scale it to the equity reached so far
-        scale = equity / initial_capital
-        curve.extend(float(e) * scale for e in oos_result.equity_curve)
-        curve_ts.extend(int(t) for t in ts[c:d])
-        equity = curve[-1]
-    mean_is = float(np.mean([w.in_sample for w in windows]))
-    mean_oos = float(np.mean([w.out_of_sample for w in windows]))
+        # every block starts from initial_capital: add its PnL to the equity reached so far
+        curve.extend(equity + float(e) - initial_capital for e in oos_result.equity_curve)
+    traded = [w for w in windows if w.in_sample is not None]
+    if not traded:
+        raise RuntimeError(f"no trial completed in any of the {len(windows)} windows "
+                           f"({failures[0]})")
+    mean_is = float(np.mean([w.in_sample for w in traded]))
+    mean_oos = float(np.mean([w.out_of_sample for w in traded]))
     return WalkForwardResult(
         metric=metric,
         windows=windows,
         mean_in_sample=mean_is,
         mean_out_of_sample=mean_oos,
         overfitting_ratio=safe_ratio(mean_oos, mean_is),
-        parameter_stability=parameter_stability([w.best_params for w in windows]),
+        parameter_stability=parameter_stability([w.best_params for w in traded]),
         oos_equity_curve=curve,
-        oos_timestamps=curve_ts,
+        oos_timestamps=[int(t) for t in ts[bounds[0][2]:]],
+        oos_run=stitch(runs),
     )
