@@ -225,8 +225,10 @@ def _resolve(strategy: str) -> tuple[Path | None, Any]:
 @click.option("-p", "--period", help="Length: 12h, 30d, 6w, 3m, 1y.")
 @click.option("-c", "--capital", type=click.FloatRange(min=0, min_open=True), default=10_000.0,
               show_default=True, help="Starting capital.")
-@click.option("--fee", "fee_rate", type=click.FloatRange(0, 1, max_open=True), default=0.0005,
-              show_default=True, help="Fee rate of the default venue (0.0005 = 5 bps).")
+@click.option("--fee", "fee_rate", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Fee rate charged on maker and taker fills instead of the venue's own "
+                   "rates (0.0005 = 5 bps). Default: each venue's maker/taker rates; 0.0005 "
+                   "on candles with no venue.")
 @click.option("--fill-model", default="pipeline", show_default=True,
               help="pipeline, close, next_open (next_bar_open), slippage, or another "
                    "registered fill model.")
@@ -243,7 +245,7 @@ def backtest_command(
     end: str | None,
     period: str | None,
     capital: float,
-    fee_rate: float,
+    fee_rate: float | None,
     fill_model: str,
     param_pairs: tuple[str, ...],
     db: Path | None,
