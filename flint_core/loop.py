@@ -372,7 +372,7 @@ class BacktestCore:
         feed.slots.append(slot)
         for streams in (self.funding, self.borrow):
             for stream in streams:
-                if stream.market == market and (stream.venue == venue or stream.venue == trading):
+                if stream.market == market and stream.venue in (venue, trading):
                     stream.slots.append(slot)
                     if streams is self.funding:
                         slot.funding_linked = True
