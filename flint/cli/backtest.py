@@ -25,7 +25,7 @@ import click
 from rich.table import Table
 
 from flint.cli.common import db_option, db_path, make_console, user_errors, when
-from flint.cli.inputs import parse_time
+from flint.cli.inputs import no_candles, parse_time
 
 #: ``--period`` units in seconds.
 PERIOD_UNITS = {"h": 3600, "d": 86_400, "w": 7 * 86_400, "m": 30 * 86_400, "y": 365 * 86_400}
@@ -114,12 +114,10 @@ def load_inputs(
     end: str | None,
     period: str | None,
 ) -> tuple[dict[str, Any], list[Any]]:
-    """``({"venue:market": candles}, funding)`` from the store, or a message saying how
-    to get the missing data."""
-    from flint.store import FlintStore
+    """``({"venue:market": candles}, funding)`` from the store, or a message saying what
+    it holds instead (:func:`flint.cli.inputs.no_candles`)."""
+    from flint.store import FlintStore, NoCandlesError
 
-    how = ("load some with `flint data sample` (generated markets, no network) or "
-           "`flint data import PATH` (your CSV/Parquet files)")
     with FlintStore(path, read_only=True) as store:
         wanted: list[str | None] = list(venues) or [None]
         newest = None
@@ -129,17 +127,11 @@ def load_inputs(
         start_ts, end_ts = time_range(start, end, period, newest)
         candles: dict[str, Any] = {}
         for venue in wanted:
-            series = store.query_candles(market, resolution_s, start_ts, end_ts, venue=venue)
-            if not len(series):
-                where = f" on {venue}" if venue else ""
-                span = {
-                    (True, True): f" between {when(start_ts)} and {when(end_ts)} UTC",
-                    (True, False): f" from {when(start_ts)} UTC on",
-                    (False, True): f" until {when(end_ts)} UTC",
-                }.get((start_ts is not None, end_ts is not None), "")
-                raise click.ClickException(
-                    f"{path} has no {market} candles at {resolution_s} s{where}{span}: {how}"
-                )
+            try:
+                series = store.require_candles(market, resolution_s, start_ts, end_ts,
+                                               venue=venue)
+            except NoCandlesError as exc:
+                raise no_candles(path, exc) from None
             candles[f"{series.venue}:{market}"] = series
         first = min(int(s.timestamps[0]) for s in candles.values())
         last = max(int(s.timestamps[-1]) for s in candles.values())
