@@ -15,8 +15,9 @@ Venues and costs: an order trades on the venue it names. One that names none (an
 every v1 signal) is on the ``default`` venue, which stands for the venue its market's
 candles come from: it pays that venue's maker/taker fees (maker for resting limits,
 taker otherwise), latency, impact, margins and funding (its positions, fills and, with
-an allocator, account keep the name ``default``). A venue's config comes from ``venues=``, else its registered
-preset with the flint.yaml overrides (:func:`flint.venues.get_venue_config`).
+an allocator, account keep the name ``default``). A venue's config comes from
+``venues=``, else its registered preset with the flint.yaml overrides
+(:func:`flint.venues.get_venue_config`).
 ``fee_rate`` keeps the seed's meaning for candles with no venue: it is both fee rates
 of :data:`~flint_core.venues.DEFAULT_VENUE` (unless ``venues=`` names ``default``).
 Candles of a venue no installed plugin describes trade at those default costs, with a
