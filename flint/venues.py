@@ -1,16 +1,33 @@
 """Venue presets as registered by plugins (``flint_register_venue_configs``),
 with the user's ``venues.<name>.*`` overrides from flint.yaml merged over them."""
 
+from collections.abc import Iterable
+
 from flint.config import FlintConfig, load_config
 from flint.plugins import get_host
 from flint_core.venues import VenueConfig
 
-#: Which plugin provides the presets of a venue, for the "install ..." hint.
+#: Which first-party plugin provides the preset of a venue, for the "install ..." hint.
 VENUE_PLUGINS = {
     "drift": "flint-drift",
     "hyperliquid": "flint-hyperliquid",
-    "binance": "flint-binance",
+    **{
+        name: "flint-binance"
+        for name in ("binance", "okx", "bybit", "dydx", "coinbase", "kraken", "kucoin",
+                     "gate", "bitget", "mexc", "htx")
+    },
 }
+
+
+def unknown_venue_message(name: str, registered: Iterable[str]) -> str:
+    """Why venue ``name`` has no config: the plugin to install, or how to give one."""
+    plugin = VENUE_PLUGINS.get(name)
+    fix = (
+        f"install {plugin} to get it" if plugin else
+        "no first-party plugin describes it: register a VenueConfig from a plugin or pass "
+        "one to the engine (venues=)"
+    )
+    return f"unknown venue '{name}'; {fix}. Registered venues: {', '.join(registered)}"
 
 
 def get_venue_config(name: str, config: FlintConfig | None = None) -> VenueConfig:
@@ -21,11 +38,7 @@ def get_venue_config(name: str, config: FlintConfig | None = None) -> VenueConfi
     """
     registry = get_host().registry("venue_configs")
     if name not in registry:
-        hint = VENUE_PLUGINS.get(name, "flint-binance" if name else "")
-        install = f"; install {hint} to get it" if hint else ""
-        raise KeyError(
-            f"unknown venue '{name}'{install}. Registered venues: {', '.join(registry.names())}"
-        )
+        raise KeyError(unknown_venue_message(name, registry.names()))
     preset: VenueConfig = registry.get(name)
     overrides = (config if config is not None else load_config()).venues.get(name)
     return preset.merged(overrides) if overrides else preset

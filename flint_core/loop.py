@@ -87,7 +87,10 @@ class BacktestCore:
     """State of one run: feeds, ledger, open orders, event streams, warnings.
 
     ``feeds[0]`` drives the loop (the primary market). ``terms_for(venue)`` gives the
-    terms of a venue on first use (it raises for an unknown venue). ``accounts`` maps
+    terms of a venue on first use (it raises for an unknown venue). An order on the
+    ``default`` venue (v1 signals, orders naming no venue) trades on the venue of its
+    market's candles (:meth:`trading_venue`): that venue's terms, funding and order
+    books; only candles without a venue trade on ``default`` itself. ``accounts`` maps
     venues that have their own account; every other venue uses ``default_account``.
     ``transfer_routes`` maps ``(source, target)`` to ``(seconds, cost)`` and
     ``transfer_default`` is used for the other routes.
@@ -358,7 +361,8 @@ class BacktestCore:
         found = self.slots.get(key)
         if found is not None:
             return found
-        terms = self.venue_terms(venue)
+        trading = self.trading_venue(venue, fidx)
+        terms = self.venue_terms(trading)
         account = self.accounts.get(venue, self.default_account)
         feed = self.feeds[fidx]
         slot = PositionSlot(venue, market, terms, account, fidx)
@@ -368,13 +372,16 @@ class BacktestCore:
         feed.slots.append(slot)
         for streams in (self.funding, self.borrow):
             for stream in streams:
-                if stream.market == market and (
-                    stream.venue == venue or (venue == DEFAULT_VENUE and stream.venue == feed.venue)
-                ):
+                if stream.market == market and stream.venue in (venue, trading):
                     stream.slots.append(slot)
                     if streams is self.funding:
                         slot.funding_linked = True
         return slot
+
+    def trading_venue(self, venue: str, fidx: int) -> str:
+        """The venue whose costs and funding apply to an order on ``venue`` priced by feed
+        ``fidx``: ``default`` stands for the venue the candles come from."""
+        return self.feeds[fidx].venue if venue == DEFAULT_VENUE else venue
 
     def venue_terms(self, venue: str) -> VenueTerms:
         """Terms of ``venue`` (looked up once per run)."""
@@ -410,7 +417,7 @@ class BacktestCore:
         bar = feed.bar
         if bar is None:
             raise ValueError(f"{venue}/{market} has no closed bar yet")
-        terms = self.venue_terms(venue)
+        terms = self.venue_terms(self.trading_venue(venue, fidx))
         book = self._book(venue, market, feed)
         return self._quote(side, size, bar.close, bar, book, terms)
 

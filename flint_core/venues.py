@@ -27,6 +27,8 @@ class VenueConfig:
     Fees are in basis points of notional (a negative maker fee is a rebate);
     margins and the liquidation penalty are fractions of notional; ``impact_coefficient``
     is ``k`` of the square-root impact model; latency is ``base ± jitter`` seconds.
+    ``fee_schedule`` says where the fees come from: the venue's published schedule and
+    the date it was read, or that they are not verified.
     """
 
     name: str = attrs.field(validator=attrs.validators.min_len(1))
@@ -41,6 +43,7 @@ class VenueConfig:
     latency_jitter_s: float = attrs.field(converter=float, validator=_non_negative)
     funding_interval_s: int = attrs.field(default=3600, converter=int)
     description: str = ""
+    fee_schedule: str = ""
 
     def __attrs_post_init__(self) -> None:
         if self.maintenance_margin > self.initial_margin:
@@ -86,4 +89,6 @@ DEFAULT_VENUE = VenueConfig(
     latency_jitter_s=0.5,
     funding_interval_s=3600,
     description="Generic venue used when a market names no known venue.",
+    fee_schedule="No venue of its own: the backtest charges fee_rate (the seed's flat 5 bps "
+    "by default) for maker and taker fills here.",
 )

@@ -134,10 +134,12 @@ def test_without_builtins_the_listing_says_how_to_get_them(capsys):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--venue", "drift"], "has no SOL-PERP candles at 3600 s on drift: load some with "
-                           "`flint data sample`"),
-    (["--start", "2031-01-01"], "from 2031-01-01 00:00 UTC on"),
-    (["--market", "DOGE-PERP"], "`flint data import PATH`"),
+    (["--venue", "drift"], "no SOL-PERP candles at 3600 s on drift: at 3600 s SOL-PERP is "
+                           "stored on binance, hyperliquid"),
+    (["--start", "2031-01-01"], "from 2031-01-01 00:00 UTC on: stored binance "),
+    (["--market", "DOGE-PERP"], "no DOGE-PERP candles at 3600 s: at 3600 s the store holds "
+                                "binance: BTC-PERP, ETH-PERP, SOL-PERP; hyperliquid: BTC-PERP"),
+    (["--resolution", "60"], "no SOL-PERP candles at 60 s: it is stored at 3600 s"),
     (["--start", "2024-01-02", "--end", "2024-01-05", "--period", "1d"], "at most two of"),
     (["--period", "7x"], "'7x' is not a period"),
     (["--start", "yesterday"], "'yesterday' is not a date"),
@@ -147,6 +149,33 @@ def test_without_builtins_the_listing_says_how_to_get_them(capsys):
 def test_bad_input_is_exit_code_1_with_a_message(capsys, db, args, message):
     code, out = flint(capsys, "backtest", str(GOLDEN_CROSS), "--db", str(db), *args)
     assert code == 1 and message in out, out
+
+
+@pytest.mark.parametrize("command", [
+    ["backtest", str(GOLDEN_CROSS)],
+    ["optimize", str(GOLDEN_CROSS), "--trials", "2"],
+    ["walk-forward", str(GOLDEN_CROSS), "--trials", "2"],
+])
+@pytest.mark.parametrize(("args", "message"), [
+    (["--market", "DOGE-PERP"], "at 3600 s the store holds binance: BTC-PERP, ETH-PERP, "
+                                "SOL-PERP; hyperliquid: BTC-PERP, ETH-PERP, SOL-PERP"),
+    (["--venue", "drift"], "at 3600 s SOL-PERP is stored on binance, hyperliquid"),
+    (["--resolution", "900"], "no SOL-PERP candles at 900 s: it is stored at 3600 s"),
+])
+def test_missing_candles_are_one_line_naming_what_is_stored(capsys, db, command, args,
+                                                            message):
+    code, out = flint(capsys, *command, "--db", str(db), *args)
+    assert code == 1 and message in out, out
+    assert out.strip().count("\n") == 0 and "Traceback" not in out
+    assert f"`flint data status --db {db}` lists everything stored" in out
+
+
+def test_a_store_without_candles_says_how_to_get_some(capsys, tmp_path):
+    empty = tmp_path / "empty.duckdb"
+    FlintStore(empty).close()
+    code, out = flint(capsys, "backtest", str(GOLDEN_CROSS), "--db", str(empty))
+    assert code == 1 and "the store holds no candles" in out
+    assert f"`flint data sample --db {empty}`" in out and out.strip().count("\n") == 0
 
 
 def test_a_missing_store_or_file_says_what_to_do(capsys, tmp_path):

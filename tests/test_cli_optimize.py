@@ -187,8 +187,9 @@ def test_bad_input_is_explained(flint, workspace, tmp_path):
     assert missing.exit_code == 1 and "flint data sample" in missing.output
     empty = flint("optimize", "crossing.py", "--db", "sample.duckdb", "--market", "DOGE-PERP")
     assert empty.exit_code == 1
-    assert "holds no 3600 s candles of DOGE-PERP" in empty.output
-    assert "flint data sample --db sample.duckdb" in empty.output
+    assert "no DOGE-PERP candles at 3600 s: at 3600 s the store holds binance: " \
+        in empty.output
+    assert "`flint data status --db sample.duckdb` lists everything stored" in empty.output
     unknown = flint("optimize", "no_such_strategy", "--db", "sample.duckdb")
     assert unknown.exit_code == 1
     assert "unknown strategy 'no_such_strategy': not a .py file and not a built-in" \

@@ -51,8 +51,11 @@ class Signals(Strategy):
 
 
 def run_signals(signals, closes, **kw):
+    """v1 signals on candles with no venue, where ``fee_rate`` is the fee."""
     kw.setdefault("fill_model", ClosePriceFill())
-    return BacktestEngine(Signals(signals), fee_rate=0.001, **kw).run(bars(closes))
+    return BacktestEngine(Signals(signals), fee_rate=0.001, **kw).run(
+        bars(closes, venue="default")
+    )
 
 
 def test_v1_buy_goes_all_in_and_sell_closes():

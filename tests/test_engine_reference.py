@@ -126,13 +126,16 @@ def _sma_reference(close, bar_ts, funding_ts, funding_rate, capital, fee):
 
 @pytest.mark.parametrize("venue", ["binance", "hyperliquid"])
 def test_sma_crossover_matches_the_numpy_reference(flint_test_data, venue):
+    """v1 signals on a venue's candles pay that venue's taker fee, not ``fee_rate`` (the
+    fee of candles with no venue, here unlike either venue's)."""
     bars, series, funding, f_ts, f_rate = _load(flint_test_data, venue)
     result = BacktestEngine(
         SmaCross(), initial_capital=10_000, fee_rate=FEE, fill_model=ClosePriceFill(),
-        funding_rates=funding, max_runtime_s=0,
+        funding_rates=funding, max_runtime_s=0, venues=VENUES,
     ).run(series)
+    taker = VENUES[venue].taker_fee_bps / 1e4
     trades, fees, paid, curve = _sma_reference(
-        bars[:, 4], bars[:, 0].astype(np.int64), f_ts, f_rate, 10_000, FEE
+        bars[:, 4], bars[:, 0].astype(np.int64), f_ts, f_rate, 10_000, taker
     )
     assert len(trades) > 50
     assert result.total_trades == len(trades)

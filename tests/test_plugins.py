@@ -188,3 +188,14 @@ def test_unknown_venue_says_which_plugin_provides_it():
     assert get_venue_config("default").taker_fee_bps == 5.0
     with pytest.raises(KeyError, match="unknown venue 'nowhere'"):
         get_venue_config("nowhere")
+
+
+def test_an_unknown_venue_names_its_plugin_only_when_one_provides_it():
+    from flint.venues import unknown_venue_message
+
+    for name, plugin in [("okx", "flint-binance"), ("drift", "flint-drift"),
+                         ("hyperliquid", "flint-hyperliquid")]:
+        assert f"install {plugin} to get it" in unknown_venue_message(name, ["default"])
+    message = unknown_venue_message("mydex", ["default", "drift"])
+    assert "install" not in message and "venues=" in message
+    assert message.endswith("Registered venues: default, drift")

@@ -23,6 +23,7 @@ from flint.store import (
     FlintStore,
     Gap,
     InvalidRowError,
+    NoCandlesError,
     SchemaVersionError,
     StoreClosedError,
     StoreError,
@@ -141,6 +142,66 @@ def test_an_unknown_market_gives_an_empty_series(store):
     empty = store.query_candles("NOPE-PERP", H)
     assert len(empty) == 0 and empty.market == "NOPE-PERP" and empty == []
     assert store.count_candles("NOPE-PERP", H) == 0
+
+
+def _missing(store, *args, **kwargs):
+    with pytest.raises(NoCandlesError) as raised:
+        store.require_candles(*args, **kwargs)
+    assert isinstance(raised.value, StoreError) and isinstance(raised.value, LookupError)
+    message = str(raised.value)
+    assert "\n" not in message
+    return message, raised.value.empty
+
+
+def test_require_candles_returns_what_query_candles_finds(store):
+    store.upsert_candles(candles(5) + candles(3, venue="hyperliquid"))
+    assert store.require_candles("SOL-PERP", H) == store.query_candles("SOL-PERP", H)
+    assert store.require_candles("SOL-PERP", H, venue="hyperliquid") == candles(
+        3, venue="hyperliquid")
+
+
+def test_an_empty_store_says_it_holds_no_candles(store):
+    message, empty = _missing(store, "SOL-PERP", H)
+    assert empty and message == "no SOL-PERP candles at 3600 s: the store holds no candles"
+
+
+def test_an_unknown_market_lists_what_the_store_holds_at_that_resolution(store):
+    store.upsert_candles(candles(3) + candles(3, "BTC-PERP") + candles(3, venue="hyperliquid")
+                         + candles(3, "ETH-PERP", res=60))
+    message, empty = _missing(store, "DOGE-PERP", H)
+    assert not empty
+    assert message == ("no DOGE-PERP candles at 3600 s: at 3600 s the store holds "
+                       "binance: BTC-PERP, SOL-PERP; hyperliquid: SOL-PERP")
+
+
+def test_an_unknown_venue_lists_the_venues_holding_the_market(store):
+    store.upsert_candles(candles(3) + candles(3, venue="hyperliquid") + candles(3, "BTC-PERP",
+                                                                               venue="drift"))
+    message, _ = _missing(store, "SOL-PERP", H, venue="drift")
+    assert message == "no SOL-PERP candles at 3600 s on drift: at 3600 s SOL-PERP is stored " \
+                      "on binance, hyperliquid"
+
+
+def test_an_unknown_resolution_lists_the_stored_ones(store):
+    store.upsert_candles(candles(3) + candles(3, res=900) + candles(3, "BTC-PERP", res=60))
+    message, _ = _missing(store, "SOL-PERP", 300)
+    assert message == "no SOL-PERP candles at 300 s: it is stored at 900 s, 3600 s"
+    message, _ = _missing(store, "DOGE-PERP", 300)
+    assert message == ("no DOGE-PERP candles at 300 s: no candles at 300 s are stored; "
+                       "stored resolutions: 60 s, 900 s, 3600 s")
+
+
+def test_a_range_that_misses_the_series_gives_its_span(store):
+    store.upsert_candles(candles(48))
+    message, _ = _missing(store, "SOL-PERP", H, start_ts=100 * H)
+    assert message == ("no SOL-PERP candles at 3600 s from 1970-01-05 04:00 UTC on: stored "
+                       "binance 1970-01-01 00:00 .. 1970-01-02 23:00 UTC")
+
+
+def test_a_long_listing_is_cut_and_counted(store):
+    store.upsert_candles([c for i in range(30) for c in candles(2, f"M{i:02d}-PERP")])
+    message, _ = _missing(store, "DOGE-PERP", H)
+    assert message.endswith("M23-PERP; and 6 more") and "M24-PERP" not in message
 
 
 def _bad(candle, **changes):

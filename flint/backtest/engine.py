@@ -4,19 +4,27 @@ The loop itself is compiled kernel code (:mod:`flint_core.loop`, where the order
 events within a bar is documented); this module turns the user's inputs into feeds,
 venue terms and accounts, runs the loop and builds the :class:`BacktestResult`.
 
-v1 strategies (signals): ``BUY`` opens a long on the ``default`` venue of the primary
-market when flat, sized all-in: the account's cash at the fill price net of the taker
-fee (``size = cash / (price * (1 + fee))``), so notional plus fee equals the cash.
+v1 strategies (signals): ``BUY`` opens a long on the primary market when flat, sized
+all-in: the account's cash at the fill price net of the taker fee
+(``size = cash / (price * (1 + fee))``), so notional plus fee equals the cash.
 ``SELL`` closes it. With ``allow_short=True`` the signals are symmetric: ``SELL``
 also opens an all-in short, ``BUY`` closes a short and opens a long. A new signal is
 ignored while the previous one's orders are still on their way.
 
-Venues and costs: an order trades on the venue it names (``default`` if none); fees
-come from that venue's config (maker for resting limits, taker otherwise). The
-``default`` venue is :data:`~flint_core.venues.DEFAULT_VENUE` with both fee rates set to
-``fee_rate`` (unless ``venues=`` names ``default``). Other venues come from ``venues=``
-or the registered presets (:func:`flint.venues.get_venue_config`); an unknown venue
-is an error naming the plugin that provides it.
+Venues and costs: an order trades on the venue it names. One that names none (and
+every v1 signal) is on the ``default`` venue, which stands for the venue its market's
+candles come from: it pays that venue's maker/taker fees (maker for resting limits,
+taker otherwise), latency, impact, margins and funding (its positions, fills and, with
+an allocator, account keep the name ``default``). A venue's config comes from
+``venues=``, else its registered preset with the flint.yaml overrides
+(:func:`flint.venues.get_venue_config`).
+``fee_rate`` keeps the seed's meaning for candles with no venue: it is both fee rates
+of :data:`~flint_core.venues.DEFAULT_VENUE` (unless ``venues=`` names ``default``).
+Candles of a venue no installed plugin describes trade at those default costs, with a
+``venue_unknown`` warning; an order naming a venue that has neither candles nor a
+config is an error naming the plugin that provides it. A ``fee_rate`` other than the
+seed's that no trade paid (every trade was on a venue with its own rates) is reported
+as ``fee_rate_unused``; ``venues=`` is how to change a venue's rates.
 
 Funding (ARCHITECTURE section 5): a position pays or receives the funding of its own
 venue, at each of that venue's settlements (whatever interval the venue used):
@@ -53,6 +61,8 @@ from flint_core.venues import VenueConfig
 
 __all__ = ["BacktestEngine", "BacktestResult", "BacktestTimeoutError"]
 
+#: The seed's flat fee rate: ``fee_rate``'s default.
+SEED_FEE_RATE = 0.0005
 #: Fewer closed trades than this raise ``low_trade_count``.
 LOW_TRADE_COUNT = 5
 #: Traded notional per year above this multiple of average equity raises ``high_turnover``.
@@ -92,7 +102,7 @@ class BacktestEngine:
         self,
         strategy: Any,
         initial_capital: float = 10_000.0,
-        fee_rate: float = 0.0005,
+        fee_rate: float = SEED_FEE_RATE,
         fill_model: Any = None,
         funding_rates: list[Any] | Mapping[str, list[Any]] | None = None,
         orderbook_snapshots: list[Any] | None = None,
@@ -155,7 +165,8 @@ class BacktestEngine:
         return get_venue_config(name)
 
     def venue_terms(self, name: str) -> VenueTerms:
-        """The numbers the kernel charges on ``name``: ``fee_rate`` on ``default``."""
+        """The numbers the kernel charges on ``name``: ``fee_rate`` on ``default``
+        (a ``KeyError`` for a venue with no config)."""
         config = self.venue_config(name)
         if self.margin_engine is not None:
             config = self.margin_engine.apply(config)
@@ -198,6 +209,18 @@ class BacktestEngine:
                 strategy_warnings=["no_data: no candles to backtest"],
             )
         feeds = inputs.build_feeds(candles, extra_markets, self.history_size)
+        candle_venues = {f.venue for f in feeds}
+        unknown: list[str] = []  # why each candle venue without a config got default costs
+
+        def terms_for(name: str) -> VenueTerms:
+            try:
+                return self.venue_terms(name)
+            except KeyError as exc:
+                if name not in candle_venues:
+                    raise
+                unknown.append(str(exc.args[0]))
+                return self.venue_terms(DEFAULT_VENUE)
+
         accounts, by_venue, default = self._accounts()
         ledger = Ledger(accounts)
         allocator = self.capital_allocator
@@ -212,7 +235,7 @@ class BacktestEngine:
             feeds,
             model,
             ledger,
-            self.venue_terms,
+            terms_for,
             by_venue,
             default,
             inputs.funding_streams(self.funding_rates),
@@ -230,13 +253,15 @@ class BacktestEngine:
         ctx = BacktestContext(core)
         started = time.perf_counter()
         core.run(self.strategy, ctx, accepts_ctx(self.strategy))
-        result = self._result(core, ctx)
+        result = self._result(core, ctx, unknown)
         result.logs.append(f"ran {feeds[0].n} bars in {time.perf_counter() - started:.3f} s")
         return result
 
     # Results
 
-    def _result(self, core: BacktestCore, ctx: BacktestContext) -> BacktestResult:
+    def _result(
+        self, core: BacktestCore, ctx: BacktestContext, unknown: list[str]
+    ) -> BacktestResult:
         ledger = core.ledger
         primary = core.feeds[0]
         curve = core.equity_curve
@@ -298,8 +323,28 @@ class BacktestEngine:
             per_venue_fees=per_fees,
             logs=list(ctx.logs),
         )
-        result.strategy_warnings = self._warnings(core, result, series)
+        result.strategy_warnings = self._cost_warnings(core, unknown)
+        result.strategy_warnings += self._warnings(core, result, series)
         return result
+
+    def _cost_warnings(self, core: BacktestCore, unknown: list[str]) -> list[str]:
+        """What the run assumed about costs that the user may not expect."""
+        notes = [
+            f"venue_unknown: {reason}; orders on its candles paid the default venue's costs "
+            f"(fee_rate {self.fee_rate:g} for maker and taker); pass venues={{name: "
+            f"VenueConfig(...)}} to give its own"
+            for reason in unknown
+        ]
+        traded = {slot.terms.name for slot in core.ledger.slots}
+        preset = sorted(traded - set(self.venues))
+        if self.fee_rate != SEED_FEE_RATE and preset and DEFAULT_VENUE not in traded:
+            notes.append(
+                f"fee_rate_unused: fee_rate={self.fee_rate:g} prices candles with no venue; "
+                f"this run traded on {', '.join(preset)} at the venue's own maker/taker "
+                f"rates (change them with venues={{name: VenueConfig(...)}} or flint.yaml "
+                f"venues.<name>)"
+            )
+        return notes
 
     def _margin_stats(self, core: BacktestCore) -> dict[str, Any] | None:
         if self.margin_engine is None:

@@ -24,9 +24,10 @@ HEADLINE = (
 
 
 def run_record(result: Any, *, strategy: str, params: dict[str, Any], market: str,
-               venue: str, fill_model: str, fee_rate: float) -> dict[str, Any]:
-    """The journal record of one backtest (without Monte Carlo intervals: on a year of
-    hourly bars they cost more than the backtest; ``flint report`` computes them)."""
+               venue: str, fill_model: str, fee_rate: float | None) -> dict[str, Any]:
+    """The journal record of one backtest (``fee_rate`` None: each venue's own rates;
+    without Monte Carlo intervals: on a year of hourly bars they cost more than the
+    backtest, and ``flint report`` computes them)."""
     tear = generate_tearsheet(result, monte_carlo_iterations=0)
     metrics = tear.to_dict()["metrics"]
     ts = list(getattr(result, "timestamps", []))
@@ -41,7 +42,7 @@ def run_record(result: Any, *, strategy: str, params: dict[str, Any], market: st
         "end_ts": int(ts[-1]) if ts else None,
         "bars": len(result.equity_curve),
         "initial_capital": float(result.initial_capital),
-        "fee_rate": float(fee_rate),
+        "fee_rate": None if fee_rate is None else float(fee_rate),
         "fill_model": fill_model,
         "metrics": metrics,
         "result": result.to_dict(),

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from flint.backtest.engine import BacktestEngine
+from flint.backtest.engine import SEED_FEE_RATE, BacktestEngine
 from flint.backtest.journal import run_record
+from flint_core.venues import VenueConfig
 
 #: The job a sandboxed child runs: ``run_in_sandbox(..., job=SANDBOX_JOB, options=...)``.
 SANDBOX_JOB = "flint.backtest.runs:sandbox_job"
@@ -29,6 +30,9 @@ class RunSettings:
     ``strategy`` labels the run (a built-in's name or a file path); ``venues`` are
     those whose candles the run reads (several make a ``"venue:market"`` run);
     ``fill_model`` is a registered fill model name (or an alias such as ``next_open``).
+    ``fee_rate`` None trades at each venue's own maker/taker rates (the seed's 0.0005 on
+    candles with no venue); a number is charged on maker and taker fills on every venue
+    of the run instead (``flint backtest --fee``), and the result says so.
     """
 
     strategy: str
@@ -36,7 +40,7 @@ class RunSettings:
     venues: tuple[str, ...]
     resolution_s: int = 3600
     capital: float = 10_000.0
-    fee_rate: float = 0.0005
+    fee_rate: float | None = None
     fill_model: str = "pipeline"
     params: dict[str, Any] = field(default_factory=dict)
     max_runtime_s: float = 300.0
@@ -63,6 +67,32 @@ def make_fill_model(name: str) -> Any:
     return factory()
 
 
+def fee_overrides(venues: Sequence[str], fee_rate: float) -> dict[str, VenueConfig]:
+    """Each venue's config with ``fee_rate`` as its maker and taker fee.
+
+    Venues with no config (no installed plugin describes them) are left out: their
+    candles trade at the default venue's costs, whose fee is ``fee_rate`` already.
+    """
+    from flint.venues import get_venue_config
+
+    bps = fee_rate * 1e4
+    configs = {}
+    for name in venues:
+        try:
+            config = get_venue_config(name)
+        except KeyError:
+            continue
+        configs[name] = config.merged({"taker_fee_bps": bps, "maker_fee_bps": bps})
+    return configs
+
+
+def _override_note(venues: Sequence[str], fee_rate: float) -> str:
+    return (
+        f"fee_override: fee rate {fee_rate:g} charged on maker and taker fills on "
+        f"{', '.join(venues)} instead of the venue's own rates"
+    )
+
+
 def run_backtest(
     strategy: Any,
     candles: Any,
@@ -71,15 +101,20 @@ def run_backtest(
 ) -> dict[str, Any]:
     """Backtest ``strategy`` on ``candles`` (a series or ``{"venue:market": series}``)
     with ``funding`` and ``settings``; the run's journal record."""
+    fee_rate = settings.fee_rate
+    overrides = {} if fee_rate is None else fee_overrides(settings.venues, fee_rate)
     engine = BacktestEngine(
         strategy,
         initial_capital=settings.capital,
-        fee_rate=settings.fee_rate,
+        fee_rate=SEED_FEE_RATE if fee_rate is None else fee_rate,
         fill_model=make_fill_model(settings.fill_model),
         funding_rates=list(funding),
         max_runtime_s=settings.max_runtime_s,
+        venues=overrides,
     )
     result = engine.run(candles)
+    if fee_rate is not None:
+        result.strategy_warnings.insert(0, _override_note(settings.venues, fee_rate))
     return run_record(
         result, strategy=settings.strategy, params=settings.params, market=settings.market,
         venue="+".join(settings.venues), fill_model=settings.fill_model,

@@ -25,7 +25,7 @@ import click
 from rich.table import Table
 
 from flint.cli.common import db_option, db_path, make_console, user_errors, when
-from flint.cli.inputs import parse_time
+from flint.cli.inputs import no_candles, parse_time
 from flint.cli.journal import journal_options, save_records
 
 #: ``--period`` units in seconds.
@@ -115,12 +115,10 @@ def load_inputs(
     end: str | None,
     period: str | None,
 ) -> tuple[dict[str, Any], list[Any]]:
-    """``({"venue:market": candles}, funding)`` from the store, or a message saying how
-    to get the missing data."""
-    from flint.store import FlintStore
+    """``({"venue:market": candles}, funding)`` from the store, or a message saying what
+    it holds instead (:func:`flint.cli.inputs.no_candles`)."""
+    from flint.store import FlintStore, NoCandlesError
 
-    how = ("load some with `flint data sample` (generated markets, no network) or "
-           "`flint data import PATH` (your CSV/Parquet files)")
     with FlintStore(path, read_only=True) as store:
         wanted: list[str | None] = list(venues) or [None]
         newest = None
@@ -130,17 +128,11 @@ def load_inputs(
         start_ts, end_ts = time_range(start, end, period, newest)
         candles: dict[str, Any] = {}
         for venue in wanted:
-            series = store.query_candles(market, resolution_s, start_ts, end_ts, venue=venue)
-            if not len(series):
-                where = f" on {venue}" if venue else ""
-                span = {
-                    (True, True): f" between {when(start_ts)} and {when(end_ts)} UTC",
-                    (True, False): f" from {when(start_ts)} UTC on",
-                    (False, True): f" until {when(end_ts)} UTC",
-                }.get((start_ts is not None, end_ts is not None), "")
-                raise click.ClickException(
-                    f"{path} has no {market} candles at {resolution_s} s{where}{span}: {how}"
-                )
+            try:
+                series = store.require_candles(market, resolution_s, start_ts, end_ts,
+                                               venue=venue)
+            except NoCandlesError as exc:
+                raise no_candles(path, exc) from None
             candles[f"{series.venue}:{market}"] = series
         first = min(int(s.timestamps[0]) for s in candles.values())
         last = max(int(s.timestamps[-1]) for s in candles.values())
@@ -235,8 +227,10 @@ def _resolve(strategy: str) -> tuple[Path | None, Any]:
 @click.option("-p", "--period", help="Length: 12h, 30d, 6w, 3m, 1y.")
 @click.option("-c", "--capital", type=click.FloatRange(min=0, min_open=True), default=10_000.0,
               show_default=True, help="Starting capital.")
-@click.option("--fee", "fee_rate", type=click.FloatRange(0, 1, max_open=True), default=0.0005,
-              show_default=True, help="Fee rate of the default venue (0.0005 = 5 bps).")
+@click.option("--fee", "fee_rate", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Fee rate charged on maker and taker fills instead of the venue's own "
+                   "rates (0.0005 = 5 bps). Default: each venue's maker/taker rates; 0.0005 "
+                   "on candles with no venue.")
 @click.option("--fill-model", default="pipeline", show_default=True,
               help="pipeline, close, next_open (next_bar_open), slippage, or another "
                    "registered fill model.")
@@ -254,7 +248,7 @@ def backtest_command(
     end: str | None,
     period: str | None,
     capital: float,
-    fee_rate: float,
+    fee_rate: float | None,
     fill_model: str,
     param_pairs: tuple[str, ...],
     no_journal: bool,

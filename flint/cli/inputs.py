@@ -10,13 +10,16 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import click
 
 from flint.config import load_config
 from flint.models import CandleSeries, FundingRate
+
+if TYPE_CHECKING:
+    from flint.store.errors import NoCandlesError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -122,25 +125,27 @@ def load_market(db: Path, market: str | None, venue: str | None, resolution_s: i
     ``market`` None is the configured default market; ``start``/``end`` as
     :func:`parse_time` reads them.
     """
-    from flint.store import FlintStore
+    from flint.store import FlintStore, NoCandlesError
 
     market = market or load_config().default_markets[0]
     start_ts, end_ts = parse_time(start), parse_time(end, end=True)
     with FlintStore(db, read_only=True) as store:
-        candles = store.query_candles(market, resolution_s, start_ts, end_ts, venue=venue)
-        funding = (
-            store.query_funding_rates(market, start_ts, end_ts, venue=candles.venue)
-            if len(candles) else []
-        )
-    if len(candles) == 0:
-        where = f" on {venue}" if venue else ""
-        span = "" if start_ts is None and end_ts is None else " in the requested range"
-        raise click.ClickException(
-            f"{db} holds no {resolution_s} s candles of {market}{where}{span}. Get data with "
-            f"`flint data sample --db {db}` (synthetic BTC/ETH/SOL-PERP) or `flint data "
-            f"import FILES --db {db}`; `flint data status --db {db}` lists what is stored."
-        )
+        try:
+            candles = store.require_candles(market, resolution_s, start_ts, end_ts, venue=venue)
+        except NoCandlesError as exc:
+            raise no_candles(db, exc) from None
+        funding = store.query_funding_rates(market, start_ts, end_ts, venue=candles.venue)
     return MarketData(candles, funding, str(db))
+
+
+def no_candles(db: Path, error: "NoCandlesError") -> click.ClickException:
+    """The one-line error of a store without the candles asked for (exit code 1)."""
+    if error.empty:
+        hint = (f"get some with `flint data sample --db {db}` (generated BTC/ETH/SOL-PERP, "
+                f"no network) or `flint data import FILES --db {db}`")
+    else:
+        hint = f"`flint data status --db {db}` lists everything stored"
+    return click.ClickException(f"{db}: {error}; {hint}")
 
 
 def data_options(func: F) -> F:

@@ -88,6 +88,17 @@ def _settings(capital: float | None, fee: float | None) -> tuple[float, float]:
             config.default_fee_rate if fee is None else fee)
 
 
+def _engine_options(data: MarketData, fee: float | None) -> dict[str, Any]:
+    """The engine's funding, and an explicit ``--fee`` as the venue's maker and taker fee
+    (as ``flint backtest`` charges it); without ``--fee`` the venue's own rates apply."""
+    from flint.backtest.runs import fee_overrides
+
+    options: dict[str, Any] = {"funding_rates": data.funding} if data.funding else {}
+    if fee is not None:
+        options["venues"] = fee_overrides([data.candles.venue], fee)
+    return options
+
+
 def _context(spec: StrategySpec, market: MarketData, **settings: Any) -> dict[str, Any]:
     found: dict[str, Any] = {
         "strategy": spec.label, "strategy_class": spec.cls.__name__,
@@ -149,7 +160,7 @@ def optimize_command(strategy: str, market: str | None, venue: str | None, resol
     path = db_path(db)
     data = load_market(path, market, venue, resolution_s, start, end)
     initial, fee_rate = _settings(capital, fee)
-    engine_options = {"funding_rates": data.funding} if data.funding else {}
+    engine_options = _engine_options(data, fee)
     optimizer = StrategyOptimizer(
         spec.cls, data.candles, metric, trials, initial, fee_rate, n_jobs=jobs,
         storage=storage, study_name=study_name, sampler=sampler, seed=seed, pruning=prune,
@@ -252,7 +263,7 @@ def walk_forward_command(strategy: str, market: str | None, venue: str | None,
                 spec.cls, data.candles, windows, train_pct, metric, trials, initial, fee_rate,
                 anchored=anchored, sampler=sampler, seed=seed, n_jobs=jobs, storage=storage,
                 study_name=study_name, param_space=parse_param_space(param_space),
-                engine_options={"funding_rates": data.funding} if data.funding else {},
+                engine_options=_engine_options(data, fee),
                 progress=lambda i, done, total: update(f"window {i + 1}/{windows}", done, total),
             )
         except RuntimeError as exc:

@@ -9,6 +9,7 @@
 from flint.store.batches import RESOLUTIONS
 from flint.store.errors import (
     InvalidRowError,
+    NoCandlesError,
     SchemaVersionError,
     StoreClosedError,
     StoreError,
@@ -24,6 +25,7 @@ __all__ = [
     "FlintStore",
     "Gap",
     "InvalidRowError",
+    "NoCandlesError",
     "SchemaVersionError",
     "SeriesSummary",
     "StoreClosedError",

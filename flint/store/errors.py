@@ -13,6 +13,17 @@ class StoreClosedError(StoreError):
     """The store was used after :meth:`FlintStore.close`."""
 
 
+class NoCandlesError(StoreError, LookupError):
+    """No stored candles match a query; the message says what the store holds instead.
+
+    ``empty`` is True when the store holds no candles at all.
+    """
+
+    def __init__(self, message: str, *, empty: bool) -> None:
+        super().__init__(message)
+        self.empty = empty
+
+
 class SchemaVersionError(StoreError):
     """The file's schema is newer than this flint, or too old to read without migrating."""
 

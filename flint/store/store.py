@@ -28,7 +28,8 @@ import numpy as np
 from flint.store import batches, schema
 from flint.store.batches import Batch, Spec
 from flint.store.connection import WriterLock, connect
-from flint.store.errors import StoreClosedError, StoreError
+from flint.store.errors import NoCandlesError, StoreClosedError, StoreError
+from flint.store.missing import no_candles_message
 from flint_core.records import (
     BorrowSnapshot,
     FundingRate,
@@ -450,6 +451,34 @@ class FlintStore:
         return CandleSeries(
             cols["ts"], cols["open"], cols["high"], cols["low"], cols["close"],
             cols["volume"], market, int(resolution_s), venue,
+        )
+
+    def require_candles(
+        self,
+        market: str,
+        resolution_s: int,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+        limit: int | None = None,
+        venue: str | None = None,
+    ) -> CandleSeries:
+        """:meth:`query_candles`, or a :class:`NoCandlesError` when nothing matches whose
+        message says what the store holds: the venues and markets at ``resolution_s``,
+        the stored resolutions, or the span of the series the range missed."""
+        with self._connection():
+            series = self.query_candles(market, resolution_s, start_ts, end_ts, limit, venue)
+            if len(series):
+                return series
+            stored = self._query(
+                "SELECT venue, market, resolution_s, min(ts), max(ts) FROM candles "
+                "GROUP BY venue, market, resolution_s"
+            )
+        raise NoCandlesError(
+            no_candles_message(
+                [(str(v), str(m), int(r), int(a), int(b)) for v, m, r, a, b in stored],
+                market, int(resolution_s), venue, start_ts, end_ts,
+            ),
+            empty=not stored,
         )
 
     def count_candles(self, market: str, resolution_s: int, venue: str | None = None) -> int:

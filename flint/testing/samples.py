@@ -83,6 +83,7 @@ def sample_venue_configs(venues: Iterable[str] = SAMPLE_VENUES) -> dict[str, Ven
         name: attrs.evolve(
             DEFAULT_VENUE, name=name, funding_interval_s=VENUES.get(name, (3600,))[0],
             description=f"sample venue {name} (default costs)",
+            fee_schedule="none: a test venue with the default venue's preset fees",
         )
         for name in venues
     }

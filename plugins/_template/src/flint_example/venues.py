@@ -14,4 +14,6 @@ EXAMPLE_VENUE = VenueConfig(
     latency_jitter_s=0.25,
     funding_interval_s=3600,
     description="An example venue: replace it with the venue your plugin trades on.",
+    fee_schedule="not a real venue: give the URL of your venue's published fee schedule, "
+    "the tier the fees are from and the date you read it",
 )
