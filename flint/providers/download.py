@@ -1,0 +1,208 @@
+"""Downloading a venue's data into the store: incremental, resumable, idempotent.
+
+:func:`download` brings one :class:`Series` (venue, market, kind, resolution) of
+the store up to date over a time range, with any provider:
+
+- it asks only for the spans the store's coverage record does not hold yet, so a
+  second run over a covered range makes no request;
+- each :class:`~flint.providers.base.Page` is written together with the span it
+  covers in one transaction, so a download killed at any moment resumes where it
+  stopped and ends with the same rows as an uninterrupted one;
+- candles are taken closed only: never the bar still forming at ``now``;
+- funding intervals are observed from the stored spacing, so a series downloaded
+  in any number of calls ends exactly as one call stores it;
+- a venue that cannot go back as far (:class:`HistoryUnavailable`) is asked from
+  its earliest available time, and the outcome says what was not available.
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from flint.providers.base import DataProvider, Page
+from flint.providers.errors import HistoryUnavailable, utc
+from flint.store import FlintStore, spans
+from flint.store.batches import WEEK_OFFSET_S
+from flint_core.series import CandleSeries
+
+#: Kinds ``flint data download`` knows how to store.
+KINDS = ("candles", "funding", "open_interest", "orderbook")
+
+DAY = 86_400
+
+
+@attrs.frozen
+class Series:
+    """One stored series: venue, market, kind and (candles only) resolution."""
+
+    venue: str
+    market: str
+    kind: str
+    resolution_s: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind '{self.kind}'; use one of {', '.join(KINDS)}")
+        if (self.kind == "candles") != (self.resolution_s is not None):
+            raise ValueError("a resolution is given for candles, and only for candles")
+
+    @property
+    def label(self) -> str:
+        """``venue market kind[/resolution]`` for progress and messages."""
+        res = f" {self.resolution_s}s" if self.resolution_s is not None else ""
+        return f"{self.venue} {self.market} {self.kind}{res}"
+
+
+@attrs.define
+class Outcome:
+    """What :func:`download` did for a series."""
+
+    series: Series
+    rows: int = 0
+    pages: int = 0
+    fetched: list[tuple[int, int]] = attrs.field(factory=list)
+    unavailable: HistoryUnavailable | None = None
+
+    @property
+    def note(self) -> str:
+        """What the venue could not give, in words (empty if it gave everything)."""
+        if self.unavailable is None:
+            return ""
+        return f"{self.series.label}: not all of it is available: {self.unavailable}"
+
+
+def bar_floor(ts: int, resolution_s: int) -> int:
+    """Open time of the bar holding ``ts`` (weeks open on Monday 00:00 UTC)."""
+    offset = WEEK_OFFSET_S if resolution_s == 604800 else 0
+    return (ts - offset) // resolution_s * resolution_s + offset
+
+
+def fetchable_end(series: Series, now: float) -> int:
+    """Exclusive end of what can be stored at ``now``: the open time of the forming bar
+    for candles (closed bars only), the current second for other kinds."""
+    if series.resolution_s is not None:
+        return bar_floor(int(now), series.resolution_s)
+    return int(now)
+
+
+def default_start(store: FlintStore, series: Series, now: float, period_s: int) -> int:
+    """Where a download without ``--start`` begins: where the series' coverage begins
+    (so holes get filled), else ``period_s`` before ``now``."""
+    covered = store.coverage(series.venue, series.market, series.kind, series.resolution_s)
+    return covered[0][0] if covered else int(now) - period_s
+
+
+def _keep(rows: Sequence[Any], low: int, high: int) -> Sequence[Any]:
+    """The rows with ``low <= ts < high``."""
+    if isinstance(rows, CandleSeries):
+        ts = rows.timestamps
+        mask = (ts >= low) & (ts < high)
+        if mask.all():
+            return rows
+        return CandleSeries(
+            ts[mask], rows.opens[mask], rows.highs[mask], rows.lows[mask], rows.closes[mask],
+            rows.volumes[mask], rows.market, rows.resolution_s, rows.venue,
+        )
+    return [r for r in rows if low <= r.ts < high]
+
+
+def _write(store: FlintStore, series: Series, rows: Sequence[Any], span: tuple[int, int]) -> int:
+    keys = {"venue": series.venue, "market": series.market, "covering": span}
+    if series.kind == "candles":
+        return store.upsert_candles(rows, resolution_s=series.resolution_s, **keys)
+    if series.kind == "funding":
+        return store.upsert_funding_rates(rows, observe_intervals=True, **keys)
+    if series.kind == "open_interest":
+        return store.upsert_open_interest(rows, **keys)
+    return store.upsert_orderbook_snapshot(rows, **keys)
+
+
+def download(
+    store: FlintStore,
+    provider: DataProvider,
+    series: Series,
+    start_ts: int,
+    end_ts: int | None = None,
+    *,
+    now: Callable[[], float] = time.time,
+    on_page: Callable[[Outcome, int, int], None] | None = None,
+) -> Outcome:
+    """Store ``series`` from ``provider`` over ``[start_ts, end_ts]`` (inclusive; ``None``:
+    up to now); fetch only what the coverage record lacks.
+
+    ``on_page(outcome, done, total)`` is called after each page, ``done``/``total``
+    in seconds of the span to fetch. Errors of the venue propagate; pages written
+    before stay written (and covered).
+    """
+    clock = now()
+    stop = fetchable_end(series, clock)
+    if end_ts is not None:
+        stop = min(stop, end_ts + 1)
+    start = start_ts
+    outcome = Outcome(series)
+
+    def todo() -> list[tuple[int, int]]:
+        covered = store.coverage(series.venue, series.market, series.kind, series.resolution_s)
+        return spans.subtract((start, stop), covered) if start < stop else []
+
+    total = sum(b - a for a, b in todo())
+    done = 0
+    while True:
+        missing = todo()
+        if not missing:
+            return outcome
+        low, high = missing[0]
+        try:
+            for page in provider.fetch_pages(
+                series.kind, series.market, low, high, series.resolution_s
+            ):
+                done += _store_page(store, series, page, low, stop, outcome)
+                if on_page is not None:
+                    on_page(outcome, min(done, total), total)
+        except HistoryUnavailable as exc:
+            if not low < exc.earliest_ts:
+                raise
+            outcome.unavailable = exc
+            start = exc.earliest_ts
+            total = done + sum(b - a for a, b in todo())
+
+
+def _store_page(
+    store: FlintStore, series: Series, page: Page, low: int, stop: int, outcome: Outcome
+) -> int:
+    """Write one page (its rows in its span, closed candles only); return seconds covered."""
+    span_start = max(page.start_ts, low)
+    span_end = min(page.end_ts, stop) if series.kind == "candles" else page.end_ts
+    if span_end <= span_start:
+        return 0
+    rows = _keep(page.rows, span_start, span_end)
+    outcome.rows += _write(store, series, rows, (span_start, span_end))
+    outcome.pages += 1
+    outcome.fetched = spans.merge([*outcome.fetched, (span_start, span_end)])
+    return span_end - span_start
+
+
+def period_seconds(text: str) -> int:
+    """``30d``, ``12h``, ``90m``, ``2w`` or ``1y`` (365 days) in seconds."""
+    units = {"m": 60, "h": 3600, "d": DAY, "w": 7 * DAY, "y": 365 * DAY}
+    value, unit = text.strip()[:-1], text.strip()[-1:].lower()
+    if unit not in units or not value.isdigit() or int(value) <= 0:
+        raise ValueError(
+            f"'{text}' is not a period: use a positive number and a unit of "
+            f"m (minutes), h, d, w or y, e.g. 30d"
+        )
+    return int(value) * units[unit]
+
+
+def describe(outcome: Outcome) -> str:
+    """One line: rows written and the span fetched."""
+    if not outcome.fetched:
+        return f"{outcome.series.label}: already up to date"
+    first, last = outcome.fetched[0][0], outcome.fetched[-1][1]
+    return (
+        f"{outcome.series.label}: {outcome.rows:,} rows new or changed, "
+        f"fetched {utc(first)} .. {utc(last)}"
+    )
+
