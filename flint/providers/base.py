@@ -58,6 +58,9 @@ class Page:
     end_ts: int
 
 
+#: Kinds ``flint data download`` stores from a venue (borrow rates come from elsewhere).
+DOWNLOAD_KINDS = ("candles", "funding", "open_interest", "orderbook")
+
 #: Methods with a default that raises; the two others are abstract.
 OPTIONAL_METHODS = frozenset({"fetch_orderbook", "fetch_open_interest", "fetch_borrow_rates"})
 

@@ -21,14 +21,11 @@ from typing import Any
 
 import attrs
 
-from flint.providers.base import DataProvider, Page
+from flint.providers.base import DOWNLOAD_KINDS, DataProvider, Page
 from flint.providers.errors import HistoryUnavailable, utc
 from flint.store import FlintStore, spans
 from flint.store.batches import WEEK_OFFSET_S
 from flint_core.series import CandleSeries
-
-#: Kinds ``flint data download`` knows how to store.
-KINDS = ("candles", "funding", "open_interest", "orderbook")
 
 DAY = 86_400
 
@@ -43,8 +40,8 @@ class Series:
     resolution_s: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown kind '{self.kind}'; use one of {', '.join(KINDS)}")
+        if self.kind not in DOWNLOAD_KINDS:
+            raise ValueError(f"unknown kind '{self.kind}'; use one of {', '.join(DOWNLOAD_KINDS)}")
         if (self.kind == "candles") != (self.resolution_s is not None):
             raise ValueError("a resolution is given for candles, and only for candles")
 

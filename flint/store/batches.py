@@ -518,7 +518,7 @@ def _check_agrees(values: Any, given: Any, col: Column, spec: Spec) -> None:
         if not len(mismatch):
             return
         row = int(mismatch[0])
-        wrong = values[row]
+        wrong = np.asarray(values)[row].item()
     raise InvalidRowError(
         spec.kind, row, f"{col.name} is {wrong!r} but {col.name}={given!r} was given"
     )

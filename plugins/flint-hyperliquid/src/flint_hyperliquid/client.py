@@ -124,9 +124,11 @@ class InfoClient:
 
 
 def _short(exc: Exception) -> str:
-    """The last, most specific, part of a requests error message."""
-    text = str(exc)
-    for marker in ("Failed to establish a new connection: ", "Read timed out", "Connection "):
+    """The specific part of a requests error ("Connection refused", "Read timed out", ...)."""
+    cause = getattr(exc.args[0], "reason", None) if exc.args else None
+    text = str(cause if cause is not None else exc)
+    for marker in ("Failed to establish", "Failed to resolve", "Read timed out",
+                   "Connection broken", "Connection aborted", "Connection reset"):
         if marker in text:
-            return text[text.index(marker):].rstrip(")'\"").split(" (")[0]
+            return text[text.index(marker):].rstrip(")'\"")
     return text[:160]
