@@ -12,6 +12,7 @@ client library against it. The base gives every fake:
   (:meth:`inject`): an HTTP status with optional ``Retry-After`` (429, 418, 5xx),
   a delay before answering (the client times out), a connection dropped after
   half of the body;
+- :attr:`latency_s`, the time every answer takes;
 - :meth:`close`, which also cuts short any delayed answer, so no test hangs.
 
     with FakeHyperliquid.from_data(path) as fake:
@@ -79,6 +80,8 @@ class FakeVenueServer:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self.requests: list[Request] = []
+        #: Seconds every answer takes (a slow venue), 0 by default.
+        self.latency_s = 0.0
         fake = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -160,6 +163,8 @@ class FakeVenueServer:
         request = Request(method, http.path, body, dict(http.headers.items()))
         with self._lock:
             self.requests.append(request)
+        if self.latency_s and self._closing.wait(self.latency_s):
+            return
         fault = self._take_fault(request)
         if fault is not None and fault.kind == "status":
             headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}

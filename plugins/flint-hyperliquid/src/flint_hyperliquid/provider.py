@@ -338,3 +338,8 @@ def _candles(raw: list[dict[str, Any]], market: str, res: int, low: int, high: i
     return CandleSeries(ts, column("o"), column("h"), column("l"), column("c"), column("v"),
                         market, res, VENUE)
 
+
+
+#: The seed's names of the same provider.
+HyperliquidCandleProvider = HyperliquidProvider
+HyperliquidFundingProvider = HyperliquidProvider
