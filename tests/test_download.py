@@ -1,5 +1,7 @@
 """The coverage record and the venue-agnostic downloader, with an in-process paged provider."""
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -166,7 +168,7 @@ def test_observed_intervals_do_not_depend_on_how_the_series_was_written(cuts):
     rates = [FundingRate("X", int(t), 1e-5, source=VENUE, interval_s=H) for t in times]
     bounds = [0, *sorted({c * len(rates) // 61 for c in cuts}), len(rates)]
     with FlintStore(":memory:") as store:
-        for a, b in zip(bounds, bounds[1:], strict=False):
+        for a, b in itertools.pairwise(bounds):
             if a < b:
                 store.upsert_funding_rates(rates[a:b], observe_intervals=True)
         stored = [r.interval_s for r in store.query_funding_rates("X")]
@@ -210,7 +212,7 @@ def test_any_split_into_download_calls_stores_what_one_call_stores(cuts, page):
     def run(bounds):
         venue = PagedVenue(bars(), funding(), page=page)
         with FlintStore(":memory:") as store:
-            for a, b in zip(bounds, bounds[1:], strict=False):
+            for a, b in itertools.pairwise(bounds):
                 for series in (CANDLES, FUNDING):
                     download(store, venue, series, a, b, now=lambda: 400 * H)
             return candles_of(store), funding_of(store), store.coverage_summary()

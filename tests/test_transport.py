@@ -71,7 +71,7 @@ def test_flint_yaml_takes_endpoints_beside_venue_overrides(tmp_path):
     )
     assert get_venue_config("hyperliquid", config).taker_fee_bps == 2.0
     path.write_text("venues:\n  hyperliquid:\n    api_url: 5\n")
-    with pytest.raises(ConfigError, match="'venues.hyperliquid.api_url' must be a URL"):
+    with pytest.raises(ConfigError, match=r"'venues\.hyperliquid\.api_url' must be a URL"):
         load_config(path, env={})
 
 

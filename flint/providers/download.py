@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from flint.providers.base import DOWNLOAD_KINDS, DataProvider, Page
-from flint.providers.errors import HistoryUnavailable, utc
+from flint.providers.errors import HistoryUnavailable, VenueError, utc
 from flint.store import FlintStore, spans
 from flint.store.batches import WEEK_OFFSET_S
 from flint_core.series import CandleSeries
@@ -138,6 +138,8 @@ def download(
     if end_ts is not None:
         stop = min(stop, end_ts + 1)
     start = start_ts
+    if series.resolution_s is not None:  # from the first bar opening at or after start_ts
+        start = bar_floor(start_ts - 1, series.resolution_s) + series.resolution_s
     outcome = Outcome(series)
 
     def todo() -> list[tuple[int, int]]:
@@ -164,6 +166,14 @@ def download(
             outcome.unavailable = exc
             start = exc.earliest_ts
             total = done + sum(b - a for a, b in todo())
+            continue
+        left = todo()
+        if left and left[0][0] == low:
+            raise VenueError(
+                f"the {provider.name} provider's pages do not cover {series.label} from "
+                f"{utc(low)}: it answered up to {utc(max(low, left[0][0]))}",
+                venue=series.venue,
+            )
 
 
 def _store_page(

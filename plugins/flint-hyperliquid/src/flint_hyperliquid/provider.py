@@ -167,6 +167,7 @@ class HyperliquidProvider(DataProvider):
                     f"of {market}", earliest_ts=earliest, venue=VENUE,
                     endpoint=self.client.endpoint,
                 )
+        span_start = start_ts  # no bar opens between start_ts and the first bar
         while cursor < end_ts:
             first = cursor
 
@@ -188,7 +189,8 @@ class HyperliquidProvider(DataProvider):
                 cursor = int(series.timestamps[-1]) + res
             else:
                 cursor = end_ts
-            yield Page(series, first, cursor)
+            yield Page(series, span_start, cursor)
+            span_start = cursor
 
     def _funding_pages(self, market: str, start_ts: int, end_ts: int) -> Iterator[Page]:
         coin = self.coin(market)
