@@ -138,8 +138,9 @@ def download(
     if end_ts is not None:
         stop = min(stop, end_ts + 1)
     start = start_ts
-    if series.resolution_s is not None:  # from the first bar opening at or after start_ts
+    if series.resolution_s is not None:  # spans from bar open to bar open
         start = bar_floor(start_ts - 1, series.resolution_s) + series.resolution_s
+        stop = bar_floor(stop - 1, series.resolution_s) + series.resolution_s
     outcome = Outcome(series)
 
     def todo() -> list[tuple[int, int]]:
