@@ -5,8 +5,9 @@ the store up to date over a time range, with any provider:
 
 - it asks only for the spans the store's coverage record does not hold yet, so a
   second run over a covered range makes no request;
-- each :class:`~flint.providers.base.Page` is written together with the span it
-  covers in one transaction, so a download killed at any moment resumes where it
+- the rows of each :class:`~flint.providers.base.Page` are written together with
+  the span it covers in one transaction (a few pages at a time: about 50,000 rows
+  or a second's worth), so a download killed at any moment resumes where it
   stopped and ends with the same rows as an uninterrupted one;
 - candles are taken closed only: never the bar still forming at ``now``;
 - funding intervals are observed from the stored spacing, so a series downloaded
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
+import numpy as np
 
 from flint.providers.base import DOWNLOAD_KINDS, DataProvider, Page
 from flint.providers.errors import HistoryUnavailable, VenueError, utc
@@ -154,11 +156,12 @@ def download(
         if not missing:
             return outcome
         low, high = missing[0]
+        batch = _Batch(store, series, outcome)
         try:
             for page in provider.fetch_pages(
                 series.kind, series.market, low, high, series.resolution_s
             ):
-                done += _store_page(store, series, page, low, stop, outcome)
+                done += batch.add(page, low, stop)
                 if on_page is not None:
                     on_page(outcome, min(done, total), total)
         except HistoryUnavailable as exc:
@@ -168,6 +171,8 @@ def download(
             start = exc.earliest_ts
             total = done + sum(b - a for a, b in todo())
             continue
+        finally:
+            batch.flush()  # what was fetched stays, also when the venue fails
         left = todo()
         if left and left[0][0] == low:
             raise VenueError(
@@ -177,19 +182,59 @@ def download(
             )
 
 
-def _store_page(
-    store: FlintStore, series: Series, page: Page, low: int, stop: int, outcome: Outcome
-) -> int:
-    """Write one page (its rows in its span, closed candles only); return seconds covered."""
-    span_start = max(page.start_ts, low)
-    span_end = min(page.end_ts, stop) if series.kind == "candles" else page.end_ts
-    if span_end <= span_start:
-        return 0
-    rows = _keep(page.rows, span_start, span_end)
-    outcome.rows += _write(store, series, rows, (span_start, span_end))
-    outcome.pages += 1
-    outcome.fetched = spans.merge([*outcome.fetched, (span_start, span_end)])
-    return span_end - span_start
+class _Batch:
+    """Pages fetched and not written yet. They are written together, with the span they
+    cover, in one transaction once they hold ``max_rows`` rows or are ``max_age_s`` old
+    (each write opens the store file, which other processes share), and at the end."""
+
+    def __init__(self, store: FlintStore, series: Series, outcome: Outcome,
+                 max_rows: int = 50_000, max_age_s: float = 1.0) -> None:
+        self.store, self.series, self.outcome = store, series, outcome
+        self.max_rows, self.max_age_s = max_rows, max_age_s
+        self.parts: list[Sequence[Any]] = []
+        self.span: tuple[int, int] | None = None
+        self.since = 0.0
+
+    def add(self, page: Page, low: int, stop: int) -> int:
+        """Take a page's rows within its span (closed candles only); return seconds covered."""
+        start = max(page.start_ts, low)
+        end = min(page.end_ts, stop) if self.series.kind == "candles" else page.end_ts
+        if end <= start:
+            return 0
+        if self.span is not None and self.span[1] != start:  # not contiguous: write apart
+            self.flush()
+        if self.span is None:
+            self.span, self.since = (start, end), time.monotonic()
+        self.span = (self.span[0], end)
+        self.parts.append(_keep(page.rows, start, end))
+        self.outcome.pages += 1
+        self.outcome.fetched = spans.merge([*self.outcome.fetched, (start, end)])
+        if (sum(len(p) for p in self.parts) >= self.max_rows
+                or time.monotonic() - self.since >= self.max_age_s):
+            self.flush()
+        return end - start
+
+    def flush(self) -> None:
+        """Write what is held (rows and their span, in one transaction)."""
+        if self.span is None:
+            return
+        rows = _concat(self.parts)
+        self.outcome.rows += _write(self.store, self.series, rows, self.span)
+        self.parts, self.span = [], None
+
+
+def _concat(parts: list[Sequence[Any]]) -> Sequence[Any]:
+    """One sequence of the rows of ``parts`` (CandleSeries joined column by column)."""
+    if len(parts) == 1:
+        return parts[0]
+    if parts and isinstance(parts[0], CandleSeries):
+        first = parts[0]
+        columns = [
+            np.concatenate([getattr(p, name) for p in parts])
+            for name in ("timestamps", "opens", "highs", "lows", "closes", "volumes")
+        ]
+        return CandleSeries(*columns, first.market, first.resolution_s, first.venue)
+    return [row for part in parts for row in part]
 
 
 def period_seconds(text: str) -> int:
