@@ -13,6 +13,8 @@ client library against it. The base gives every fake:
   a delay before answering (the client times out), a connection dropped after
   half of the body;
 - :attr:`latency_s`, the time every answer takes;
+- websockets on the same port (:meth:`websocket`, :meth:`push`, :meth:`drop_sockets`,
+  :attr:`muted` for a stream that goes silent);
 - :meth:`close`, which also cuts short any delayed answer, so no test hangs.
 
     with FakeHyperliquid.from_data(path) as fake:
@@ -20,13 +22,19 @@ client library against it. The base gives every fake:
         ...
 """
 
+import base64
+import contextlib
+import hashlib
 import json
+import struct
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import attrs
+
+_WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 @attrs.frozen
@@ -40,6 +48,71 @@ class Request:
 
 
 Handler = Callable[[Request], tuple[Any, ...]]
+
+
+class FakeSocket:
+    """One websocket connection to the fake: JSON text frames both ways.
+
+    ``subscriptions`` is for the venue fake to note what the client asked for.
+    """
+
+    def __init__(self, http: BaseHTTPRequestHandler, muted: Callable[[], bool]) -> None:
+        self._http = http
+        self._muted = muted
+        self._lock = threading.Lock()
+        self.subscriptions: list[Any] = []
+        self.closed = False
+
+    def send_json(self, payload: Any) -> None:
+        """Send ``payload`` as one text frame (nothing while the server is muted, or once
+        closed)."""
+        if self._muted():
+            return
+        self._send(0x1, json.dumps(payload, separators=(",", ":")).encode())
+
+    def _send(self, opcode: int, data: bytes) -> None:
+        size = len(data)
+        if size < 126:
+            header = struct.pack("!BB", 0x80 | opcode, size)
+        elif size < 1 << 16:
+            header = struct.pack("!BBH", 0x80 | opcode, 126, size)
+        else:
+            header = struct.pack("!BBQ", 0x80 | opcode, 127, size)
+        with self._lock:
+            if self.closed:
+                return
+            try:
+                self._http.wfile.write(header + data)
+                self._http.wfile.flush()
+            except OSError:
+                self.closed = True
+
+    def receive(self) -> tuple[int, bytes] | None:
+        """The next frame from the client (opcode, unmasked payload); None once closed."""
+        read = self._http.rfile.read
+        head = read(2)
+        if len(head) < 2:
+            return None
+        opcode, size = head[0] & 0x0F, head[1] & 0x7F
+        if size == 126:
+            size = struct.unpack("!H", read(2))[0]
+        elif size == 127:
+            size = struct.unpack("!Q", read(8))[0]
+        mask = read(4) if head[1] & 0x80 else b"\0\0\0\0"
+        data = bytes(b ^ mask[i % 4] for i, b in enumerate(read(size)))
+        return opcode, data
+
+    def close(self) -> None:
+        """Close the connection (the client sees it end)."""
+        self._send(0x8, b"")
+        with self._lock:
+            self.closed = True
+        with contextlib.suppress(OSError):
+            self._http.connection.shutdown(2)
+
+
+#: ``on_message(socket, parsed JSON)`` of a websocket route.
+SocketHandler = Callable[[FakeSocket, Any], None]
 
 
 @attrs.define
@@ -76,6 +149,12 @@ class FakeVenueServer:
 
     def __init__(self, port: int = 0) -> None:
         self._routes: dict[tuple[str, str], Handler] = {}
+        self._socket_routes: dict[str, SocketHandler] = {}
+        #: Open websocket connections.
+        self.sockets: list[FakeSocket] = []
+        #: While True, websockets stay open and are read, but nothing is sent on them
+        #: (a silent stream).
+        self.muted = False
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -113,6 +192,27 @@ class FakeVenueServer:
         """Answer ``method path`` with ``handler``."""
         self._routes[(method, path)] = handler
 
+    def websocket(self, path: str, on_message: SocketHandler) -> None:
+        """Accept websocket connections on ``GET path``; ``on_message`` gets each JSON
+        message (and its answers are not sent while :attr:`muted`)."""
+        self._socket_routes[path] = on_message
+
+    def push(self, payload: Any, match: Callable[[FakeSocket], bool] | None = None) -> int:
+        """Send ``payload`` on every open websocket (that ``match``); return how many."""
+        if self.muted:
+            return 0
+        sent = 0
+        for sock in list(self.sockets):
+            if not sock.closed and (match is None or match(sock)):
+                sock.send_json(payload)
+                sent += 1
+        return sent
+
+    def drop_sockets(self) -> None:
+        """Close every open websocket (the venue dropped its clients)."""
+        for sock in list(self.sockets):
+            sock.close()
+
     def inject(self, fault: Fault) -> None:
         """Apply ``fault`` to the next ``fault.times`` requests it matches (in order)."""
         with self._lock:
@@ -131,6 +231,7 @@ class FakeVenueServer:
     def close(self) -> None:
         """Stop serving (delayed answers are cut short); safe to call twice."""
         self._closing.set()
+        self.drop_sockets()
         self._server.shutdown()
         self._server.server_close()
 
@@ -152,7 +253,48 @@ class FakeVenueServer:
                     return fault
         return None
 
+    def _serve_socket(self, http: BaseHTTPRequestHandler, on_message: SocketHandler) -> None:
+        key = http.headers.get("Sec-WebSocket-Key", "").encode()
+        accept = base64.b64encode(hashlib.sha1(key + _WS_GUID).digest()).decode()
+        http.send_response(101)
+        http.send_header("Upgrade", "websocket")
+        http.send_header("Connection", "Upgrade")
+        http.send_header("Sec-WebSocket-Accept", accept)
+        http.end_headers()
+        http.wfile.flush()
+        sock = FakeSocket(http, lambda: self.muted)
+        with self._lock:
+            self.sockets.append(sock)
+        try:
+            while not self._closing.is_set() and not sock.closed:
+                frame = sock.receive()
+                if frame is None or frame[0] == 0x8:
+                    break
+                if frame[0] == 0x9:
+                    sock._send(0xA, frame[1])
+                elif frame[0] == 0x1:
+                    try:
+                        message = json.loads(frame[1])
+                    except ValueError:
+                        continue
+                    on_message(sock, message)
+        except OSError:
+            pass
+        finally:
+            sock.closed = True
+            with self._lock:
+                self.sockets.remove(sock)
+            http.close_connection = True
+
     def _handle(self, http: BaseHTTPRequestHandler, method: str) -> None:
+        socket_route = self._socket_routes.get(http.path.split("?", 1)[0])
+        if method == "GET" and socket_route is not None and (
+            http.headers.get("Upgrade", "").lower() == "websocket"
+        ):
+            with self._lock:
+                self.requests.append(Request(method, http.path, None, dict(http.headers.items())))
+            self._serve_socket(http, socket_route)
+            return
         length = int(http.headers.get("Content-Length") or 0)
         raw = http.rfile.read(length) if length else b""
         try:

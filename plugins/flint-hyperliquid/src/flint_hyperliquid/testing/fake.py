@@ -6,7 +6,9 @@ and 500 funding records per answer, only the most recent ``candle_window`` candl
 of each interval (5000; ``None`` for a mirror that keeps everything), candles whose
 ``[t, T]`` overlaps ``[startTime, endTime]``, funding with ``startTime <= time <=
 endTime``, nothing after :attr:`FakeHyperliquid.now`. Also ``meta``, ``spotMeta``,
-``metaAndAssetCtxs``, ``allMids`` and ``l2Book`` (made up from the last close).
+``metaAndAssetCtxs``, ``allMids`` and ``l2Book`` (made up from the last close), and
+the websocket ``/ws`` on the same port (``subscribe``, ``ping``; candles pushed
+with :meth:`FakeHyperliquid.push_candle`).
 
 Faults on top of those of :class:`flint.testing.fakes.FakeVenueServer`:
 :meth:`FakeHyperliquid.overlap_next` (a page starting rows earlier than asked),
@@ -22,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from flint.testing.fakes import FakeVenueServer, Request
+from flint.testing.fakes import FakeSocket, FakeVenueServer, Request
 from flint_hyperliquid.markets import INTERVALS
 
 CANDLES_PER_PAGE = 5000
@@ -80,6 +82,9 @@ class FakeHyperliquid(FakeVenueServer):
         self.now = float(now if now is not None else max(ends, default=0))
         self._venue_faults: list[tuple[str, str, int]] = []  # (info type, fault, rows)
         self.route("POST", "/info", self._info)
+        self.websocket("/ws", self._on_message)
+        #: Subscriptions received so far, over every websocket connection.
+        self.subscribed = 0
 
     @classmethod
     def from_data(
@@ -133,6 +138,31 @@ class FakeHyperliquid(FakeVenueServer):
     def count_type(self, info_type: str) -> int:
         """Requests received of info ``type`` ``info_type``."""
         return self.count(lambda r: isinstance(r.body, dict) and r.body.get("type") == info_type)
+
+    # Websocket
+
+    def _on_message(self, sock: FakeSocket, message: Any) -> None:
+        method = message.get("method") if isinstance(message, dict) else None
+        if method == "ping":
+            sock.send_json({"channel": "pong"})
+        elif method == "subscribe":
+            sock.subscriptions.append(message["subscription"])
+            with self._lock:
+                self.subscribed += 1
+            sock.send_json({"channel": "subscriptionResponse", "data": message})
+
+    def push_candle(self, coin: str, resolution_s: int, ts: int, **changes: str) -> int:
+        """Push the state of bar ``ts`` (from the data, with ``changes`` such as
+        ``c="101.5"``) on the ``candle`` channel to its subscribers; return how many."""
+        times, rows = self._candles[(coin, resolution_s)]
+        candle = {**rows[bisect.bisect_left(times, ts * 1000)], **changes}
+        name = INTERVALS[resolution_s]
+
+        def subscribed(sock: FakeSocket) -> bool:
+            return any(sub.get("type") == "candle" and sub.get("coin") == coin
+                       and sub.get("interval") == name for sub in sock.subscriptions)
+
+        return self.push({"channel": "candle", "data": candle}, subscribed)
 
     # Answers
 
