@@ -2,6 +2,7 @@
 
     flint data sample                      generated markets, no network
     flint data download                    venues' own data, brought up to date
+    flint data collect                     venues' live feeds into the store, until Ctrl-C
     flint data import PATH                 CSV/Parquet files or a folder (or an export)
     flint data status                      what is stored, with gaps (safe while writing)
     flint data export DIR                  Hive-partitioned Parquet for other engines
@@ -225,6 +226,90 @@ def _report(console: Any, outcomes: list[Any], failures: list[str]) -> None:
             console.print(f"[yellow]{outcome.note}[/yellow]")
     for failure in failures:
         console.print(f"[red]{failure}[/red]")
+
+
+@data_group.command("collect")
+@click.option("--venue", "venues", multiple=True,
+              help="Venue to collect from (repeatable; default as for download).")
+@click.option("--market", "-m", "markets", multiple=True,
+              help="Market (repeatable; default: default_markets of flint.yaml).")
+@click.option("--resolution", "-r", "resolution_s", type=click.IntRange(min=1), default=60,
+              show_default=True, help="Candle resolution in seconds.")
+@click.option("--funding-every", "funding_every_s", type=click.IntRange(min=10), default=300,
+              show_default=True, help="Seconds between funding downloads.")
+@db_option
+@user_errors
+def collect_command(
+    venues: tuple[str, ...],
+    markets: tuple[str, ...],
+    resolution_s: int,
+    funding_every_s: int,
+    db: Path | None,
+) -> None:
+    """Run the venues' live feeds into the store until Ctrl-C.
+
+    First brings candles up to date (as `flint data download` does), then stores
+    each candle as it closes (with its coverage, one transaction per bar) and
+    downloads funding every --funding-every seconds. Ctrl-C stops cleanly: every
+    write is whole or absent.
+    """
+    from flint.config import load_config
+    from flint.providers.download import DAY, Series, default_start, download
+    from flint.providers.errors import VenueUnreachable
+    from flint.providers.registry import ProviderRegistry
+    from flint.store import FlintStore
+
+    config = load_config()
+    registry = ProviderRegistry()
+    sources = registry.venues()
+    console = make_console()
+    stored: dict[str, int] = {}
+    feeds: list[Any] = []
+    providers: list[Any] = []
+    with FlintStore(db_path(db)) as store:
+        try:
+            jobs = []
+            for venue in _chosen_venues(venues, sources, config):
+                provider = registry.create(sources[venue], config=config)
+                providers.append(provider)
+                for market in markets or config.default_markets:
+                    series = Series(venue, market, "candles", resolution_s)
+                    now = time.time()
+                    download(store, provider, series, default_start(store, series, now, DAY))
+                    covered = store.coverage(venue, market, "candles", resolution_s)
+                    last_ts = covered[-1][1] - resolution_s if covered else None
+                    feeds.append(provider.candle_feed(
+                        market, resolution_s, _bar_writer(store, series, stored, console),
+                        last_ts=last_ts,
+                    ).start())
+                    if "funding" in provider.capabilities:
+                        jobs.append((provider, Series(venue, market, "funding")))
+            console.print(f"collecting {len(feeds)} feed(s) into {store.path}; Ctrl-C stops")
+            while True:
+                for provider, series in jobs:
+                    download(store, provider, series, default_start(store, series, time.time(),
+                                                                    DAY))
+                time.sleep(funding_every_s)
+        except VenueUnreachable as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            for feed in feeds:
+                feed.stop()
+            for provider in providers:
+                provider.close()
+            console.print(f"stored {sum(stored.values()):,} closed candle(s) live")
+
+
+def _bar_writer(store: Any, series: Any, stored: dict[str, int], console: Any) -> Any:
+    """``on_candle`` of a feed: store each closed bar with its coverage (one transaction)."""
+    def write(candle: Any) -> None:
+        res = series.resolution_s
+        store.upsert_candles([candle], venue=series.venue, market=series.market,
+                             resolution_s=res, covering=(candle.ts, candle.ts + res))
+        stored[series.label] = stored.get(series.label, 0) + 1
+        console.print(f"{series.label} {when(candle.ts)} close {candle.close:g}")
+
+    return write
 
 
 @data_group.command("import")

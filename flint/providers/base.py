@@ -19,7 +19,7 @@ killed download resumes where it stopped. Such providers also accept
 
 import abc
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import attrs
 
@@ -56,6 +56,14 @@ class Page:
     rows: Sequence[Any]
     start_ts: int
     end_ts: int
+
+
+class LiveFeed(Protocol):
+    """A running source of live data: :meth:`start` in the background, :meth:`stop` it."""
+
+    def start(self) -> "LiveFeed": ...
+
+    def stop(self, timeout_s: float = 10.0) -> None: ...
 
 
 #: Kinds ``flint data download`` stores from a venue (borrow rates come from elsewhere).
@@ -146,6 +154,21 @@ class DataProvider(abc.ABC):
         else:
             rows = method(market, start_ts, end_ts - 1)
         yield Page(rows, start_ts, end_ts)
+
+    def candle_feed(
+        self,
+        market: str,
+        resolution_s: int,
+        on_candle: Callable[[Candle], None],
+        *,
+        last_ts: int | None = None,
+    ) -> "LiveFeed":
+        """A live feed handing each closed candle of ``market`` to ``on_candle`` once, in
+        order, starting after ``last_ts`` (see :mod:`flint.providers.feeds`); providers of
+        venues that stream override it."""
+        raise NotImplementedError(
+            f"data provider '{self.name or type(self).__name__}' has no live feed"
+        )
 
     def _unsupported(self, capability: str) -> NotImplementedError:
         return NotImplementedError(

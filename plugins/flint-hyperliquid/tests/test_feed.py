@@ -1,8 +1,13 @@
 """The live candle feed against the fake Hyperliquid's websocket: closed bars in order,
 no gap and no duplicate across dropped connections and a silent stream."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from flint_hyperliquid.feed import HyperliquidCandleFeed, ws_url
@@ -11,6 +16,7 @@ from flint_hyperliquid.testing import FakeHyperliquid
 from flint_hyperliquid.testing.fake import _read_rows
 
 from flint.providers.feeds import Backoff
+from flint.store import FlintStore
 
 H = 3600
 
@@ -90,3 +96,34 @@ def test_closed_bars_arrive_in_order_across_drops_and_silence(fake, fake_data, b
     assert received.ts() == bars[i - 4:i + 7]  # no gap, no duplicate
     assert [c.close for c in received.candles] == [closes[t] for t in bars[i - 4:i + 7]]
     assert {c.venue for c in received.candles} == {"hyperliquid"}
+
+
+def test_flint_data_collect_stores_closed_bars_until_ctrl_c(tmp_path, bounded):
+    bounded(90)
+    forming = int(time.time()) // 60 * 60
+    rows = [(t, "100", "101", "99", "100.5", "2.0")
+            for t in range(forming - 1800, forming + 120, 60)]
+    with FakeHyperliquid({("SOL", 60): rows}, now=time.time()) as fake:
+        (tmp_path / "flint.yaml").write_text("providers:\n  hyperliquid:\n    rate_limit: false\n")
+        env = {**os.environ, "FLINT_HYPERLIQUID_API_URL": fake.url, "FLINT_CONFIG": ""}
+        db = tmp_path / "live.duckdb"
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "flint"), "data", "collect", "--venue",
+             "hyperliquid", "--market", "SOL-PERP", "--db", str(db)],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            until(lambda: fake.subscribed >= 1, 60)
+            fake.push_candle("SOL", 60, forming, c="100.25")
+            fake.push_candle("SOL", 60, forming + 60)  # the next bar starts: `forming` closed
+            until(lambda: process.stdout.readline().startswith("hyperliquid SOL-PERP candles"),
+                  30)
+        finally:
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    with FlintStore(db, read_only=True) as store:
+        candles = store.query_candles("SOL-PERP", 60, venue="hyperliquid")
+        assert candles.timestamps[-1] == forming and candles.closes[-1] == 100.25
+        assert len(candles) >= 30  # the half hour before, downloaded first
+        [(_, end)] = store.coverage("hyperliquid", "SOL-PERP", "candles", 60)
+        assert end == forming + 60

@@ -19,7 +19,7 @@ again once before it is believed.
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -35,6 +35,9 @@ from flint_core.records import Candle, FundingRate, OpenInterest, OrderbookLevel
 from flint_core.series import CandleSeries
 from flint_hyperliquid.client import InfoClient
 from flint_hyperliquid.markets import VENUE, interval, to_coin, to_market
+
+if TYPE_CHECKING:
+    from flint_hyperliquid.feed import HyperliquidCandleFeed
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
@@ -242,6 +245,23 @@ class HyperliquidProvider(DataProvider):
             book = self.l2_book(market)
             rows, ts = [book], book.ts
         yield Page(rows, ts, ts + 1)
+
+    # Live
+
+    def candle_feed(
+        self,
+        market: str,
+        resolution_s: int,
+        on_candle: Callable[[Candle], None],
+        *,
+        last_ts: int | None = None,
+    ) -> "HyperliquidCandleFeed":
+        """The websocket candle feed of ``market`` (:mod:`flint_hyperliquid.feed`), backfilled
+        through this provider."""
+        from flint_hyperliquid.feed import HyperliquidCandleFeed
+
+        return HyperliquidCandleFeed(market, resolution_s, on_candle, provider=self,
+                                     last_ts=last_ts, clock=self.clock)
 
     # Current state
 
