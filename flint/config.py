@@ -9,7 +9,9 @@ Sources, highest precedence first:
    ``live.hyperliquid.network`` -> ``live_hyperliquid_network``; a section key that
    names a field by itself also works (``trading.default_markets`` ->
    ``default_markets``). ``venues.<name>.<field>`` overrides the venue presets
-   plugins register (see :func:`flint.venues.get_venue_config`) and
+   plugins register (see :func:`flint.venues.get_venue_config`), except keys
+   ending in ``_url`` (``venues.hyperliquid.api_url``): those are the venue's
+   endpoints (see :mod:`flint.providers.endpoints`), and
    ``providers.<name>.*`` are keyword arguments for that data provider (see
    :meth:`flint.providers.registry.ProviderRegistry.create`);
 4. the defaults below.
@@ -37,6 +39,10 @@ from flint_core.venues import VenueConfig
 log = logging.getLogger("flint.config")
 
 ENV_PREFIX = "FLINT_"
+
+#: ``venues.<name>.<key>`` settings ending with this are endpoints (base URLs), read by
+#: :func:`flint.providers.endpoints.endpoint_url`; the others override the venue preset.
+ENDPOINT_SUFFIX = "_url"
 
 #: Sections of flint.yaml that are kept as mappings rather than flattened.
 MAPPING_SECTIONS = ("venues", "providers")
@@ -248,6 +254,11 @@ def _from_env(values: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     }
 
 
+def is_endpoint_key(key: str) -> bool:
+    """True for a ``venues.<name>.<key>`` setting naming an endpoint (``api_url``, ...)."""
+    return key.endswith(ENDPOINT_SUFFIX)
+
+
 def _check_venues(value: Any, where: str) -> dict[str, dict[str, Any]]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where}: 'venues' must map venue names to settings")
@@ -257,10 +268,14 @@ def _check_venues(value: Any, where: str) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"{where}: venues.{venue} must be a mapping of settings")
         for field, setting in overrides.items():
             key = f"venues.{venue}.{field}"
+            if is_endpoint_key(field):
+                if not isinstance(setting, str):
+                    raise ConfigError(f"{where}: '{key}' must be a URL, got {setting!r}")
+                continue
             if field not in _VENUE_FIELDS:
                 raise ConfigError(
                     f"{where}: unknown venue setting '{key}'; known: "
-                    f"{', '.join(sorted(_VENUE_FIELDS))}"
+                    f"{', '.join(sorted(_VENUE_FIELDS))} and endpoints (*{ENDPOINT_SUFFIX})"
                 )
             if _VENUE_FIELDS[field].type in (float, int) and (
                 isinstance(setting, bool) or not isinstance(setting, (int, float))

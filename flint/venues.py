@@ -1,9 +1,10 @@
 """Venue presets as registered by plugins (``flint_register_venue_configs``),
-with the user's ``venues.<name>.*`` overrides from flint.yaml merged over them."""
+with the user's ``venues.<name>.*`` overrides from flint.yaml merged over them
+(endpoint keys ending in ``_url`` are not overrides: see :mod:`flint.providers.endpoints`)."""
 
 from collections.abc import Iterable
 
-from flint.config import FlintConfig, load_config
+from flint.config import FlintConfig, is_endpoint_key, load_config
 from flint.plugins import get_host
 from flint_core.venues import VenueConfig
 
@@ -40,5 +41,6 @@ def get_venue_config(name: str, config: FlintConfig | None = None) -> VenueConfi
     if name not in registry:
         raise KeyError(unknown_venue_message(name, registry.names()))
     preset: VenueConfig = registry.get(name)
-    overrides = (config if config is not None else load_config()).venues.get(name)
+    settings = (config if config is not None else load_config()).venues.get(name, {})
+    overrides = {k: v for k, v in settings.items() if not is_endpoint_key(k)}
     return preset.merged(overrides) if overrides else preset

@@ -38,7 +38,9 @@ def flint_register_data_providers(register: "Register") -> None:
 
     :param register: call ``register(name, factory)`` where ``factory(**options)``
         returns a ``flint.providers.base.DataProvider``; meta ``capabilities`` (a set of
-        strings such as ``{"candles", "funding"}``) says what it can fetch.
+        strings such as ``{"candles", "funding"}``) says what it can fetch, and meta
+        ``venue`` (a venue name) makes it the source ``flint data download`` uses for
+        that venue.
 
     .. versionadded:: 0.1
     """

@@ -272,8 +272,13 @@ def test_columnar_input_errors_name_the_missing_column_and_nulls(store):
     table = pa.table({**cols, "volume": pa.array([1.0, None])})
     with pytest.raises(InvalidRowError, match="row 1: volume is missing"):
         store.upsert_candles(table, market="X", resolution_s=H)
-    with pytest.raises(ValueError, match="market is given twice"):
+    with pytest.raises(InvalidRowError, match="row 0: market is 'SOL-PERP' but market="):
         store.upsert_candles(candles(2), market="BTC-PERP")
+    mixed = [*candles(1), *candles(1, start=H, market="BTC-PERP")]
+    with pytest.raises(InvalidRowError, match="row 1: market is 'BTC-PERP'"):
+        store.upsert_candles(mixed, market="SOL-PERP")
+    with pytest.raises(InvalidRowError, match="row 0: resolution_s is 3600"):
+        store.upsert_candles(candles(2), resolution_s=60)
     with pytest.raises(InvalidRowError, match=r"row 1: ts 1\.5 is not a whole number"):
         store.upsert_candles({**cols, "ts": [0.0, 1.5], "volume": [1.0, 1.0]},
                              market="X", resolution_s=60)

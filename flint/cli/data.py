@@ -1,6 +1,8 @@
 """``flint data``: fill, inspect and export the store.
 
     flint data sample                      generated markets, no network
+    flint data download                    venues' own data, brought up to date
+    flint data collect                     venues' live feeds into the store, until Ctrl-C
     flint data import PATH                 CSV/Parquet files or a folder (or an export)
     flint data status                      what is stored, with gaps (safe while writing)
     flint data export DIR                  Hive-partitioned Parquet for other engines
@@ -9,15 +11,24 @@ The store is ``db_path`` from the configuration (flint.yaml, ``FLINT_DB_PATH``)
 unless ``--db`` names one. Bad input exits with code 1 and a message.
 """
 
+import time
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from flint.cli.common import db_option, db_path, make_console, user_errors, when
-from flint.providers.base import CAPABILITY_METHODS
+from flint.providers.base import CAPABILITY_METHODS, DOWNLOAD_KINDS
+from flint.providers.errors import VenueError
 
 
 @click.group("data")
@@ -59,6 +70,246 @@ def sample_command(db: Path | None, seed: int | None, days: int, force: bool) ->
     for kind, rows in written.items():
         table.add_row(kind, f"{rows:,}")
     console.print(table)
+
+
+@data_group.command("download")
+@click.option("--venue", "venues", multiple=True,
+              help="Venue to download from (repeatable; default: the venues configured "
+                   "in flint.yaml, else every installed one).")
+@click.option("--market", "-m", "markets", multiple=True,
+              help="Market, e.g. SOL-PERP (repeatable; default: default_markets of flint.yaml "
+                   "and every market already downloaded from the venue).")
+@click.option("--resolution", "-r", "resolution_s", type=click.IntRange(min=1), default=3600,
+              show_default=True, help="Candle resolution in seconds.")
+@click.option("--start", "-s", default=None,
+              help="First day (YYYY-MM-DD, UTC), ISO time or unix seconds (default: where the "
+                   "series' download began, else --period before now).")
+@click.option("--end", "-e", default=None, help="Last day, included (default: now).")
+@click.option("--period", default=None,
+              help="How far back from now when there is no --start, e.g. 30d, 12h, 1y "
+                   "(default: 1y for a series never downloaded).")
+@click.option("--kind", "kinds", default="candles,funding", show_default=True,
+              help=f"What to download, comma separated: {', '.join(DOWNLOAD_KINDS)}.")
+@db_option
+@user_errors
+def download_command(
+    venues: tuple[str, ...],
+    markets: tuple[str, ...],
+    resolution_s: int,
+    start: str | None,
+    end: str | None,
+    period: str | None,
+    kinds: str,
+    db: Path | None,
+) -> None:
+    """Download venues' candles, funding, open interest and books into the store.
+
+    Incremental: only spans not fetched before are asked for, so running it again
+    brings everything up to date (and makes no request for what is covered);
+    resumable: each answer is written with the span it covers, so an interrupted
+    download continues where it stopped. Candles are stored closed only. Where a
+    venue cannot go back as far as asked (Hyperliquid keeps 5000 candles per
+    interval), the rest is downloaded and the command says what is missing.
+    """
+    from flint.cli.inputs import parse_time
+    from flint.config import load_config
+    from flint.providers.download import DAY, Series, default_start, period_seconds
+    from flint.providers.errors import VenueUnreachable
+    from flint.providers.registry import ProviderRegistry
+    from flint.store import FlintStore
+
+    wanted_kinds = [k.strip() for k in kinds.split(",") if k.strip()]
+    unknown = [k for k in wanted_kinds if k not in DOWNLOAD_KINDS]
+    if unknown or not wanted_kinds:
+        raise click.BadParameter(
+            f"unknown kind {', '.join(unknown) or '(none)'}; use {', '.join(DOWNLOAD_KINDS)}",
+            param_hint="--kind",
+        )
+    config = load_config()
+    registry = ProviderRegistry()
+    sources = registry.venues()
+    chosen = _chosen_venues(venues, sources, config)
+    now = time.time()
+    back_s = period_seconds(period) if period else 365 * DAY
+    start_ts = parse_time(start)
+    end_ts = parse_time(end, end=True)
+    console = make_console()
+    outcomes, failures = [], []
+    with FlintStore(db_path(db)) as store, Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+        TextColumn("{task.fields[rows]:>9,} rows"), TimeElapsedColumn(),
+        console=console, transient=not console.is_terminal,
+    ) as progress:
+        for venue in chosen:
+            provider = registry.create(sources[venue], config=config)
+            try:
+                covered = {key[1] for key in store.coverage_summary() if key[0] == venue}
+                for market in markets or tuple(dict.fromkeys([*config.default_markets,
+                                                              *sorted(covered)])):
+                    for kind in wanted_kinds:
+                        if kind not in provider.capabilities:
+                            continue
+                        series = Series(venue, market, kind,
+                                        resolution_s if kind == "candles" else None)
+                        first = start_ts if start_ts is not None else (
+                            int(now) - back_s if period else
+                            default_start(store, series, now, back_s)
+                        )
+                        try:
+                            outcomes.append(_download_one(store, provider, series, first,
+                                                          end_ts, progress))
+                        except VenueUnreachable:
+                            raise
+                        except VenueError as exc:
+                            if isinstance(exc, ValueError):  # an unknown market: bad input
+                                raise
+                            failures.append(f"{series.label}: {exc}")
+            except VenueUnreachable as exc:
+                raise click.ClickException(str(exc)) from None
+            finally:
+                provider.close()
+    _report(console, outcomes, failures)
+    if failures:
+        raise click.ClickException(f"{len(failures)} series could not be downloaded (see above)")
+
+
+def _chosen_venues(venues: tuple[str, ...], sources: dict[str, str], config: Any) -> list[str]:
+    """The venues to download from: given, else configured, else every installed one."""
+    from flint.venues import VENUE_PLUGINS
+
+    for venue in venues:
+        if venue not in sources:
+            hint = f" (pip install {VENUE_PLUGINS[venue]})" if venue in VENUE_PLUGINS else ""
+            raise click.ClickException(
+                f"no data provider for venue '{venue}'{hint}; installed: "
+                f"{', '.join(sorted(sources)) or 'none (pip install flint-hyperliquid)'}"
+            )
+    if venues:
+        return list(dict.fromkeys(venues))
+    configured = [v for v in config.venues if v in sources]
+    chosen = configured or sorted(sources)
+    if not chosen:
+        raise click.ClickException(
+            "no venue data provider is installed: pip install flint-hyperliquid"
+        )
+    return chosen
+
+
+def _download_one(store: Any, provider: Any, series: Any, start_ts: int, end_ts: int | None,
+                  progress: Progress) -> Any:
+    from flint.providers.download import download
+
+    task = progress.add_task(series.label, total=None, rows=0)
+
+    def on_page(outcome: Any, done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total, rows=outcome.rows)
+
+    outcome = download(store, provider, series, start_ts, end_ts, on_page=on_page)
+    progress.update(task, completed=1, total=1, rows=outcome.rows)
+    return outcome
+
+
+def _report(console: Any, outcomes: list[Any], failures: list[str]) -> None:
+    table = Table(title="downloaded")
+    for column in ("venue", "market", "kind", "rows new or changed", "fetched (UTC)"):
+        table.add_column(column, justify="right" if column.startswith("rows") else "left")
+    for outcome in outcomes:
+        s = outcome.series
+        kind = s.kind + (f" {s.resolution_s} s" if s.resolution_s else "")
+        fetched = "up to date" if not outcome.fetched else (
+            f"{when(outcome.fetched[0][0])} .. {when(outcome.fetched[-1][1])}"
+        )
+        table.add_row(s.venue, s.market, kind, f"{outcome.rows:,}", fetched)
+    console.print(table)
+    for outcome in outcomes:
+        if outcome.note:
+            console.print(f"[yellow]{outcome.note}[/yellow]")
+    for failure in failures:
+        console.print(f"[red]{failure}[/red]")
+
+
+@data_group.command("collect")
+@click.option("--venue", "venues", multiple=True,
+              help="Venue to collect from (repeatable; default as for download).")
+@click.option("--market", "-m", "markets", multiple=True,
+              help="Market (repeatable; default: default_markets of flint.yaml).")
+@click.option("--resolution", "-r", "resolution_s", type=click.IntRange(min=1), default=60,
+              show_default=True, help="Candle resolution in seconds.")
+@click.option("--funding-every", "funding_every_s", type=click.IntRange(min=10), default=300,
+              show_default=True, help="Seconds between funding downloads.")
+@db_option
+@user_errors
+def collect_command(
+    venues: tuple[str, ...],
+    markets: tuple[str, ...],
+    resolution_s: int,
+    funding_every_s: int,
+    db: Path | None,
+) -> None:
+    """Run the venues' live feeds into the store until Ctrl-C.
+
+    First brings candles up to date (as `flint data download` does), then stores
+    each candle as it closes (with its coverage, one transaction per bar) and
+    downloads funding every --funding-every seconds. Ctrl-C stops cleanly: every
+    write is whole or absent.
+    """
+    from flint.config import load_config
+    from flint.providers.download import DAY, Series, default_start, download
+    from flint.providers.errors import VenueUnreachable
+    from flint.providers.registry import ProviderRegistry
+    from flint.store import FlintStore
+
+    config = load_config()
+    registry = ProviderRegistry()
+    sources = registry.venues()
+    console = make_console()
+    stored: dict[str, int] = {}
+    feeds: list[Any] = []
+    providers: list[Any] = []
+    with FlintStore(db_path(db)) as store:
+        try:
+            jobs = []
+            for venue in _chosen_venues(venues, sources, config):
+                provider = registry.create(sources[venue], config=config)
+                providers.append(provider)
+                for market in markets or config.default_markets:
+                    series = Series(venue, market, "candles", resolution_s)
+                    now = time.time()
+                    download(store, provider, series, default_start(store, series, now, DAY))
+                    covered = store.coverage(venue, market, "candles", resolution_s)
+                    last_ts = covered[-1][1] - resolution_s if covered else None
+                    feeds.append(provider.candle_feed(
+                        market, resolution_s, _bar_writer(store, series, stored, console),
+                        last_ts=last_ts,
+                    ).start())
+                    if "funding" in provider.capabilities:
+                        jobs.append((provider, Series(venue, market, "funding")))
+            console.print(f"collecting {len(feeds)} feed(s) into {store.path}; Ctrl-C stops")
+            while True:
+                for provider, series in jobs:
+                    download(store, provider, series, default_start(store, series, time.time(),
+                                                                    DAY))
+                time.sleep(funding_every_s)
+        except VenueUnreachable as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            for feed in feeds:
+                feed.stop()
+            for provider in providers:
+                provider.close()
+            console.print(f"stored {sum(stored.values()):,} closed candle(s) live")
+
+
+def _bar_writer(store: Any, series: Any, stored: dict[str, int], console: Any) -> Any:
+    """``on_candle`` of a feed: store each closed bar with its coverage (one transaction)."""
+    def write(candle: Any) -> None:
+        res = series.resolution_s
+        store.upsert_candles([candle], venue=series.venue, market=series.market,
+                             resolution_s=res, covering=(candle.ts, candle.ts + res))
+        stored[series.label] = stored.get(series.label, 0) + 1
+        console.print(f"{series.label} {when(candle.ts)} close {candle.close:g}")
+
+    return write
 
 
 @data_group.command("import")
@@ -129,40 +380,83 @@ def import_command(
 @db_option
 @user_errors
 def status_command(db: Path | None) -> None:
-    """What the store holds: per market, venue and resolution, rows, span and gaps.
+    """What the store holds: per market, venue and resolution, rows, span, gaps and
+    what was fetched from the venue.
 
-    Opens the store read-only, so it works while another process writes to it.
+    Missing bars are told apart: bars never fetched, and bars the venue had none of
+    (fetched, nothing there). Opens the store read-only, so it works while another
+    process writes to it.
     """
     from flint.store import FlintStore
 
     path = db_path(db)
-    with FlintStore(path, read_only=True) as store:
+    with FlintStore(path, read_only=True) as store, store.session():
         series = store.summary()
+        covered = store.coverage_summary()
+        gap_kinds = {
+            (s.venue, s.market, s.resolution_s): _gap_bars(store, s)
+            for s in series if s.kind == "candles" and s.gaps
+        }
     console = make_console()
-    if not series:
+    if not series and not covered:
         console.print(f"{path} holds no market data yet: try `flint data sample`.")
         return
     candles = Table(title=f"candles in {path}")
-    for column in ("market", "venue", "resolution", "rows", "first (UTC)", "last (UTC)", "gaps"):
+    for column in ("market", "venue", "resolution", "rows", "first (UTC)", "last (UTC)", "gaps",
+                   "fetched from the venue (UTC)"):
         candles.add_column(column, justify="right" if column in ("rows", "resolution") else "left")
     others = Table(title="funding, open interest, order books, borrow rates")
-    for column in ("kind", "market", "venue", "rows", "first (UTC)", "last (UTC)"):
+    for column in ("kind", "market", "venue", "rows", "first (UTC)", "last (UTC)",
+                   "fetched from the venue (UTC)"):
         others.add_column(column, justify="right" if column == "rows" else "left")
     for s in series:
+        fetched = _fetched(covered.pop((s.venue, s.market, s.kind, s.resolution_s), []))
         if s.kind == "candles":
-            gaps = "none" if not s.gaps else f"[yellow]{s.gaps} ({s.missing} bars missing)[/yellow]"
             candles.add_row(
                 s.market, s.venue, f"{s.resolution_s} s", f"{s.rows:,}", when(s.first_ts),
-                when(s.last_ts), gaps,
+                when(s.last_ts), _gap_text(s, gap_kinds.get((s.venue, s.market, s.resolution_s))),
+                fetched,
             )
         else:
-            others.add_row(
-                s.kind, s.market, s.venue, f"{s.rows:,}", when(s.first_ts), when(s.last_ts)
-            )
+            others.add_row(s.kind, s.market, s.venue, f"{s.rows:,}", when(s.first_ts),
+                           when(s.last_ts), fetched)
+    for (venue, market, kind, res), spans in covered.items():  # fetched, the venue had nothing
+        if kind == "candles":
+            candles.add_row(market, venue, f"{res} s", "0", "-", "-", "venue had none",
+                            _fetched(spans))
+        else:
+            others.add_row(kind, market, venue, "0", "-", "-", _fetched(spans))
     if candles.row_count:
         console.print(candles)
     if others.row_count:
         console.print(others)
+
+
+def _gap_bars(store: Any, s: Any) -> dict[str, int]:
+    """Missing bars of a candle series between its first and last bar, by coverage status."""
+    counts = {"source_empty": 0, "missing": 0}
+    for span in store.coverage_status(s.venue, s.market, "candles", s.first_ts,
+                                      s.last_ts + s.resolution_s, s.resolution_s):
+        if span.status in counts:
+            counts[span.status] += span.bars
+    return counts
+
+
+def _gap_text(s: Any, kinds: dict[str, int] | None) -> str:
+    if not s.gaps:
+        return "none"
+    text = f"{s.gaps} ({s.missing} bars missing"
+    if kinds and kinds["source_empty"]:
+        text += f": {kinds['missing']} never fetched, {kinds['source_empty']} venue had none"
+    return f"[yellow]{text})[/yellow]"
+
+
+def _fetched(spans: list[tuple[int, int]]) -> str:
+    """Fetched spans as ``first .. last`` (and how many pieces when not one)."""
+    if not spans:
+        return "-"
+    pieces = f" in {len(spans)} pieces" if len(spans) > 1 else ""
+    return f"{when(spans[0][0])} .. {when(spans[-1][1])}{pieces}"
 
 
 @data_group.command("export")

@@ -9,11 +9,19 @@ class is defined). Undeclared optional methods raise ``NotImplementedError``.
 Providers are registered by plugins (``flint_register_data_providers``) and found
 through :class:`flint.providers.registry.ProviderRegistry`. Close a provider (or use
 it as a context manager) to release its connections and files.
+
+A provider of a venue that pages its answers also overrides :meth:`fetch_pages`,
+yielding each response as a :class:`Page` with the span it covers, so
+``flint data download`` stores (and records as fetched) one page at a time and a
+killed download resumes where it stopped. Such providers also accept
+``on_progress(done, total, label)`` in their ``fetch_*`` methods.
 """
 
 import abc
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar, Protocol
+
+import attrs
 
 from flint_core.records import (
     BorrowSnapshot,
@@ -31,6 +39,35 @@ CAPABILITY_METHODS = {
     "open_interest": "fetch_open_interest",
     "borrow_rates": "fetch_borrow_rates",
 }
+
+#: ``on_progress(done, total, label)``: how far a fetch is (in any unit, e.g. seconds).
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@attrs.frozen
+class Page:
+    """Rows of one answer of a venue and the span ``[start_ts, end_ts)`` they cover.
+
+    Every row the venue has with ``start_ts <= ts < end_ts`` is in ``rows`` (records
+    of the kind, or a ``CandleSeries``); none outside it. An empty page says the
+    venue has nothing there.
+    """
+
+    rows: Sequence[Any]
+    start_ts: int
+    end_ts: int
+
+
+class LiveFeed(Protocol):
+    """A running source of live data: :meth:`start` in the background, :meth:`stop` it."""
+
+    def start(self) -> "LiveFeed": ...
+
+    def stop(self, timeout_s: float = 10.0) -> None: ...
+
+
+#: Kinds ``flint data download`` stores from a venue (borrow rates come from elsewhere).
+DOWNLOAD_KINDS = ("candles", "funding", "open_interest", "orderbook")
 
 #: Methods with a default that raises; the two others are abstract.
 OPTIONAL_METHODS = frozenset({"fetch_orderbook", "fetch_open_interest", "fetch_borrow_rates"})
@@ -98,6 +135,40 @@ class DataProvider(abc.ABC):
     ) -> list[BorrowSnapshot]:
         """Borrow-rate snapshots in the range (capability ``borrow_rates``)."""
         raise self._unsupported("borrow_rates")
+
+    def fetch_pages(
+        self, kind: str, market: str, start_ts: int, end_ts: int,
+        resolution_s: int | None = None,
+    ) -> Iterator[Page]:
+        """Rows of ``kind`` in ``[start_ts, end_ts)`` as :class:`Page` objects, in time order,
+        together covering the span.
+
+        By default one page from the ``fetch_*`` method of the kind; providers of
+        venues that page their answers override it to yield each answer.
+        """
+        if kind not in self.capabilities:
+            raise self._unsupported(kind)
+        method = getattr(self, CAPABILITY_METHODS[kind])
+        if kind == "candles":
+            rows = method(market, resolution_s, start_ts, end_ts - 1)
+        else:
+            rows = method(market, start_ts, end_ts - 1)
+        yield Page(rows, start_ts, end_ts)
+
+    def candle_feed(
+        self,
+        market: str,
+        resolution_s: int,
+        on_candle: Callable[[Candle], None],
+        *,
+        last_ts: int | None = None,
+    ) -> "LiveFeed":
+        """A live feed handing each closed candle of ``market`` to ``on_candle`` once, in
+        order, starting after ``last_ts`` (see :mod:`flint.providers.feeds`); providers of
+        venues that stream override it."""
+        raise NotImplementedError(
+            f"data provider '{self.name or type(self).__name__}' has no live feed"
+        )
 
     def _unsupported(self, capability: str) -> NotImplementedError:
         return NotImplementedError(

@@ -38,16 +38,15 @@ from typing import Any
 from urllib.parse import unquote
 
 import attrs
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from numpy.lib.stride_tricks import sliding_window_view
 
 from flint.providers.base import CAPABILITY_METHODS, DataProvider
 from flint.store import FlintStore, batches
 from flint.store.batches import Spec, to_records, to_series
+from flint.store.funding import funding_intervals
 from flint_core.records import (
     BorrowSnapshot,
     Candle,
@@ -164,16 +163,6 @@ def parse_export_path(path: Path, root: Path) -> DataFile | None:
                 int(res) if res is not None else None,
             )
     return None
-
-
-def funding_intervals(ts: np.ndarray) -> np.ndarray:
-    """Each settlement's interval: median spacing over a five-row window centred on it."""
-    if len(ts) < 2:
-        raise ValueError("cannot infer a funding interval from fewer than two settlements")
-    spacing = np.diff(ts, prepend=ts[0])
-    spacing[0] = spacing[1]
-    windows = sliding_window_view(np.pad(spacing, 2, mode="edge"), 5)
-    return np.median(windows, axis=1).astype(np.int64)
 
 
 def _read(path: Path) -> pa.Table:

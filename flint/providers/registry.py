@@ -30,6 +30,16 @@ class ProviderRegistry:
         declared = entry.meta.get("capabilities", getattr(entry.obj, "capabilities", ()))
         return frozenset(declared)
 
+    def venues(self) -> dict[str, str]:
+        """``{venue: provider name}`` of the providers registered with a ``venue`` (meta):
+        those that download a venue's own data."""
+        out = {}
+        for name in self.names():
+            venue = self._registry.entry(name).meta.get("venue")
+            if venue:
+                out[str(venue)] = name
+        return out
+
     def supporting(self, capability: str) -> list[str]:
         """Names of the providers declaring ``capability`` (e.g. ``"funding"``)."""
         return [name for name in self.names() if capability in self.capabilities(name)]

@@ -16,12 +16,21 @@ from flint.store.errors import (
     StoreLockedError,
 )
 from flint.store.schema import SCHEMA_VERSION
-from flint.store.store import STRATEGY_STATUSES, FlintStore, Gap, SeriesSummary
+from flint.store.store import (
+    COVERAGE_STATUSES,
+    STRATEGY_STATUSES,
+    CoverageSpan,
+    FlintStore,
+    Gap,
+    SeriesSummary,
+)
 
 __all__ = [
+    "COVERAGE_STATUSES",
     "RESOLUTIONS",
     "SCHEMA_VERSION",
     "STRATEGY_STATUSES",
+    "CoverageSpan",
     "FlintStore",
     "Gap",
     "InvalidRowError",

@@ -485,11 +485,6 @@ def _normalise(data: Any, spec: Spec, constants: Mapping[str, Any]) -> tuple[dic
     out: dict[str, Any] = {}
     for col in spec.columns:
         given = constants.get(col.name)
-        if given is not None and col.name in raw:
-            raise ValueError(
-                f"{col.name} is given twice, as an argument and by the {spec.kind} data: "
-                f"drop one"
-            )
         values = raw.get(col.name, given)
         if values is None:
             if col.default is _REQUIRED:
@@ -504,7 +499,29 @@ def _normalise(data: Any, spec: Spec, constants: Mapping[str, Any]) -> tuple[dic
             out[col.name] = _text(values, col, spec, n)
         else:
             out[col.name] = _numeric(values, col, spec, n)
+        if given is not None and col.name in raw:
+            _check_agrees(out[col.name], given, col, spec)
     return out, n
+
+
+def _check_agrees(values: Any, given: Any, col: Column, spec: Spec) -> None:
+    """A column given both as an argument and by the data must hold that value throughout."""
+    if isinstance(values, pa.DictionaryArray):
+        found = values.dictionary.to_pylist()
+        bad = [i for i, v in enumerate(found) if v != given]
+        if not bad:
+            return
+        wrong = found[bad[0]]
+        row = int(np.flatnonzero(values.indices.to_numpy(zero_copy_only=False) == bad[0])[0])
+    else:
+        mismatch = np.flatnonzero(np.asarray(values) != given)
+        if not len(mismatch):
+            return
+        row = int(mismatch[0])
+        wrong = np.asarray(values)[row].item()
+    raise InvalidRowError(
+        spec.kind, row, f"{col.name} is {wrong!r} but {col.name}={given!r} was given"
+    )
 
 
 def _first_error(masks: Masks) -> tuple[int, str] | None:

@@ -107,8 +107,24 @@ _V1 = (
     """,
 )
 
+# The coverage record: per series, the spans [start_ts, end_ts) fetched from its venue
+# (resolution_s is 0 for kinds other than candles). Spans of a series never overlap.
+_V2 = (
+    """
+    CREATE TABLE coverage (
+        venue VARCHAR NOT NULL,
+        market VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        resolution_s INTEGER NOT NULL,
+        start_ts BIGINT NOT NULL,
+        end_ts BIGINT NOT NULL,
+        fetched_at BIGINT NOT NULL
+    )
+    """,
+)
+
 #: Forward migrations; ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 
 #: The schema version this flint reads and writes.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,11 +24,13 @@ from typing import Any
 import attrs
 import duckdb
 import numpy as np
+import pyarrow as pa
 
-from flint.store import batches, schema
+from flint.store import batches, schema, spans
 from flint.store.batches import Batch, Spec
 from flint.store.connection import WriterLock, connect
 from flint.store.errors import NoCandlesError, StoreClosedError, StoreError
+from flint.store.funding import REACH, local_intervals
 from flint.store.missing import no_candles_message
 from flint_core.records import (
     BorrowSnapshot,
@@ -87,6 +89,25 @@ class SeriesSummary:
     last_ts: int
     gaps: int | None = None
     missing: int | None = None
+
+
+@attrs.frozen
+class CoverageSpan:
+    """Part ``[start_ts, end_ts)`` of a series and what the store knows of it.
+
+    ``status``: ``"stored"`` (rows are stored), ``"source_empty"`` (fetched, and the
+    venue had no data there) or ``"missing"`` (never fetched, nothing stored). For
+    candles ``bars`` counts the bar slots of the span (``None`` for other kinds).
+    """
+
+    status: str
+    start_ts: int
+    end_ts: int
+    bars: int | None = None
+
+
+#: Coverage statuses, in the order of :class:`CoverageSpan`'s doc.
+COVERAGE_STATUSES = ("stored", "source_empty", "missing")
 
 
 def _range_sql(start_ts: int | None, end_ts: int | None) -> tuple[str, list[Any]]:
@@ -286,12 +307,103 @@ class FlintStore:
 
     # Writes
 
-    def _upsert(self, data: Any, spec: Spec, constants: dict[str, Any]) -> int:
+    def _upsert(
+        self,
+        data: Any,
+        spec: Spec,
+        constants: dict[str, Any],
+        covering: tuple[int, int] | None = None,
+        observe_intervals: bool = False,
+    ) -> int:
         batch = batches.build(data, spec, **constants)
-        if not len(batch):
+        if covering is not None:
+            for name in ("venue", "market"):
+                if not constants.get(name):
+                    raise ValueError(f"covering=... needs {name}=... (the series it covers)")
+        if not len(batch) and covering is None:
             return 0
         with self._transaction() as conn:
-            return self._replace(conn, batch)
+            changed = self._replace(conn, batch) if len(batch) else 0
+            if observe_intervals:
+                for values, start, end in batch.groups:
+                    ts = batch.table["ts"]
+                    changed += self._observe_intervals(
+                        conn, values[0], values[1], ts[start].as_py(), ts[end - 1].as_py()
+                    )
+            if covering is not None:
+                kind = _KINDS[_TABLES[spec.kind]]
+                self._cover(
+                    conn, constants["venue"], constants["market"], kind,
+                    int(constants.get("resolution_s") or 0), *covering,
+                )
+            return changed
+
+    @staticmethod
+    def _observe_intervals(
+        conn: duckdb.DuckDBPyConnection, venue: str, market: str, first_ts: int, last_ts: int
+    ) -> int:
+        """Set ``interval_s`` of the settlements around ``[first_ts, last_ts]`` to the spacing
+        observed in the stored series (see :mod:`flint.store.funding`); return rows changed."""
+        reach = 3 * REACH
+        series = "venue = ? AND market = ?"
+        rows = conn.execute(
+            f"(SELECT ts, interval_s FROM funding_rates WHERE {series} AND ts < ? "
+            f"ORDER BY ts DESC LIMIT {reach}) UNION ALL "
+            f"(SELECT ts, interval_s FROM funding_rates WHERE {series} AND ts BETWEEN ? AND ?) "
+            f"UNION ALL (SELECT ts, interval_s FROM funding_rates WHERE {series} AND ts > ? "
+            f"ORDER BY ts LIMIT {reach}) ORDER BY ts",
+            [venue, market, first_ts, venue, market, first_ts, last_ts, venue, market, last_ts],
+        ).fetchnumpy()
+        ts, stored = rows["ts"], rows["interval_s"]
+        before = int(np.searchsorted(ts, first_ts))
+        after = len(ts) - int(np.searchsorted(ts, last_ts, side="right"))
+        first = max(0, before - REACH)
+        last = min(len(ts) - 1, len(ts) - after - 1 + REACH)
+        positions, intervals = local_intervals(
+            ts, first, last, at_start=before < reach, at_end=after < reach
+        )
+        moved = intervals != stored[positions]
+        if not moved.any():
+            return 0
+        update = pa.table({"ts": ts[positions][moved], "interval_s": intervals[moved]})
+        conn.register("_intervals", update)
+        try:
+            conn.execute(
+                "UPDATE funding_rates f SET interval_s = u.interval_s FROM _intervals u "
+                "WHERE f.venue = ? AND f.market = ? AND f.ts = u.ts",
+                [venue, market],
+            )
+        finally:
+            conn.unregister("_intervals")
+        return int(moved.sum())
+
+    @staticmethod
+    def _cover(
+        conn: duckdb.DuckDBPyConnection, venue: str, market: str, kind: str,
+        resolution_s: int, start_ts: int, end_ts: int,
+    ) -> None:
+        """Add ``[start_ts, end_ts)`` to the coverage record of the series, merged with
+        the spans it touches."""
+        if end_ts <= start_ts:
+            return
+        key = [venue, market, kind, resolution_s]
+        where = "venue = ? AND market = ? AND kind = ? AND resolution_s = ?"
+        touching = conn.execute(
+            f"SELECT min(start_ts), max(end_ts) FROM coverage WHERE {where} "
+            f"AND start_ts <= ? AND end_ts >= ?",
+            [*key, int(end_ts), int(start_ts)],
+        ).fetchone()
+        low, high = int(start_ts), int(end_ts)
+        if touching and touching[0] is not None:
+            low, high = min(low, int(touching[0])), max(high, int(touching[1]))
+            conn.execute(
+                f"DELETE FROM coverage WHERE {where} AND start_ts <= ? AND end_ts >= ?",
+                [*key, int(end_ts), int(start_ts)],
+            )
+        conn.execute(
+            "INSERT INTO coverage VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [*key, low, high, int(time.time())],
+        )
 
     @staticmethod
     def _replace(conn: duckdb.DuckDBPyConnection, batch: Batch) -> int:
@@ -345,6 +457,7 @@ class FlintStore:
         venue: str | None = None,
         market: str | None = None,
         resolution_s: int | None = None,
+        covering: tuple[int, int] | None = None,
     ) -> int:
         """Insert or replace candles; return how many rows were new or changed.
 
@@ -356,9 +469,16 @@ class FlintStore:
         Rows are keyed by (venue, market, resolution_s, ts). Out-of-order input is
         sorted; duplicates within the batch keep their **last** occurrence; a row equal
         to the stored one is not rewritten, so re-ingesting the same data returns 0.
+
+        ``covering=(start_ts, end_ts)`` also records, in the same transaction, that the
+        series (``venue``, ``market`` and ``resolution_s`` given as keywords) was fetched
+        over ``[start_ts, end_ts)``: every bar the venue has there is in this batch or
+        already stored (see :meth:`coverage`).
         """
         constants = {"venue": venue, "market": market, "resolution_s": resolution_s}
-        return self._upsert(candles, batches.CANDLES, constants)
+        if covering is not None and resolution_s is None:
+            raise ValueError("covering=... needs resolution_s=... (the series it covers)")
+        return self._upsert(candles, batches.CANDLES, constants, covering)
 
     def upsert_funding_rates(
         self,
@@ -367,22 +487,36 @@ class FlintStore:
         venue: str | None = None,
         market: str | None = None,
         interval_s: int | None = None,
+        covering: tuple[int, int] | None = None,
+        observe_intervals: bool = False,
     ) -> int:
         """Insert or replace funding settlements, keyed by (venue, market, ts).
 
         ``FundingRate.source`` is the venue. Columnar input needs ``ts`` and ``rate``
         and the funding interval (``interval_s`` column or constant); ``oracle_price``,
         ``mark_price`` and ``slot`` default to 0. Same validation, ordering and
-        duplicate rules as :meth:`upsert_candles`.
+        duplicate rules as :meth:`upsert_candles`; ``covering`` as there (with
+        ``venue`` and ``market`` keywords).
+
+        ``observe_intervals=True`` replaces the interval of the new settlements and
+        of their neighbours by the spacing observed in the stored series
+        (:mod:`flint.store.funding`), so a series written in any number of batches
+        ends with the intervals of one batch; the count returned includes those rows.
         """
         constants = {"venue": venue, "market": market, "interval_s": interval_s}
-        return self._upsert(rates, batches.FUNDING, constants)
+        return self._upsert(rates, batches.FUNDING, constants, covering, observe_intervals)
 
     def upsert_open_interest(
-        self, records: Any, *, venue: str | None = None, market: str | None = None
+        self,
+        records: Any,
+        *,
+        venue: str | None = None,
+        market: str | None = None,
+        covering: tuple[int, int] | None = None,
     ) -> int:
         """Insert or replace open interest (``long_oi``, ``short_oi`` in base units)."""
-        return self._upsert(records, batches.OPEN_INTEREST, {"venue": venue, "market": market})
+        constants = {"venue": venue, "market": market}
+        return self._upsert(records, batches.OPEN_INTEREST, constants, covering)
 
     def upsert_borrow_rates(
         self, records: Any, *, venue: str | None = None, market: str | None = None
@@ -391,14 +525,20 @@ class FlintStore:
         return self._upsert(records, batches.BORROW_RATES, {"venue": venue, "market": market})
 
     def upsert_orderbook_snapshot(
-        self, snapshot: Any, *, venue: str | None = None, market: str | None = None
+        self,
+        snapshot: Any,
+        *,
+        venue: str | None = None,
+        market: str | None = None,
+        covering: tuple[int, int] | None = None,
     ) -> int:
         """Insert or replace one ``OrderbookSnapshot`` or many (records or an Arrow table).
 
         Levels are stored exactly as given; bids must be strictly descending, asks
         strictly ascending, prices and sizes positive, and the book not crossed.
         """
-        return self._upsert(snapshot, batches.ORDERBOOKS, {"venue": venue, "market": market})
+        constants = {"venue": venue, "market": market}
+        return self._upsert(snapshot, batches.ORDERBOOKS, constants, covering)
 
     # Candles
 
@@ -527,13 +667,29 @@ class FlintStore:
         venue: str | None = None,
         min_coverage: float = 0.95,
     ) -> bool:
-        """True if at least ``min_coverage`` of the bars in ``[start_ts, end_ts]`` are stored."""
+        """True if the candles of ``[start_ts, end_ts]`` (inclusive) are in the store.
+
+        That is: the coverage record says the range was fetched from ``venue`` (any
+        venue if None), whatever the venue had there; or, for data that came
+        without a coverage record (imported files), at least ``min_coverage`` of
+        the bars are stored.
+        """
         res = int(resolution_s)
         first = -(-int(start_ts) // res) * res  # first bar boundary at or after start
         expected = (int(end_ts) - first) // res + 1 if end_ts >= first else 0
         if expected <= 0:
             return False
         with self._connection():
+            venues = [venue] if venue is not None else [
+                str(v) for (v,) in self._query(
+                    "SELECT DISTINCT venue FROM coverage WHERE market = ? AND kind = 'candles' "
+                    "AND resolution_s = ?", [market, res],
+                )
+            ]
+            wanted = (int(start_ts), int(end_ts) + 1)
+            if any(spans.contains(self.coverage(v, market, "candles", res), wanted)
+                   for v in venues):
+                return True
             if venue is None:
                 venue = self._candle_venue(market, res, start_ts, end_ts)
             if venue is None:
@@ -544,6 +700,113 @@ class FlintStore:
                 [venue, market, res, int(start_ts), int(end_ts)],
             )
         return int(rows[0][0]) >= min_coverage * expected
+
+    # Coverage
+
+    def coverage(
+        self, venue: str, market: str, kind: str = "candles", resolution_s: int | None = None
+    ) -> list[tuple[int, int]]:
+        """Spans ``[start_ts, end_ts)`` of the series that were fetched from its venue,
+        sorted and disjoint (``kind`` as in ``summary()``: candles, funding, ...)."""
+        rows = self._query(
+            "SELECT start_ts, end_ts FROM coverage WHERE venue = ? AND market = ? AND kind = ? "
+            "AND resolution_s = ? ORDER BY start_ts",
+            [venue, market, kind, int(resolution_s or 0)],
+        )
+        return [(int(a), int(b)) for a, b in rows]
+
+    def record_coverage(
+        self,
+        venue: str,
+        market: str,
+        kind: str,
+        start_ts: int,
+        end_ts: int,
+        resolution_s: int | None = None,
+    ) -> None:
+        """Record that ``[start_ts, end_ts)`` of the series was fetched (merged with the
+        spans it touches). Writers of rows should pass ``covering=`` to the upsert
+        instead, so rows and coverage land in one transaction."""
+        if kind not in _KINDS.values():
+            raise ValueError(f"unknown kind '{kind}'; use one of {', '.join(_KINDS.values())}")
+        if (kind == "candles") != (resolution_s is not None):
+            raise ValueError("resolution_s is given for candles, and only for candles")
+        with self._transaction() as conn:
+            self._cover(conn, venue, market, kind, int(resolution_s or 0), start_ts, end_ts)
+
+    def coverage_summary(self) -> dict[tuple[str, str, str, int | None], list[tuple[int, int]]]:
+        """Every coverage record: ``{(venue, market, kind, resolution_s): spans}``."""
+        out: dict[tuple[str, str, str, int | None], list[tuple[int, int]]] = {}
+        for venue, market, kind, res, start, end in self._query(
+            "SELECT venue, market, kind, resolution_s, start_ts, end_ts FROM coverage "
+            "ORDER BY venue, market, kind, resolution_s, start_ts"
+        ):
+            key = (str(venue), str(market), str(kind), int(res) if kind == "candles" else None)
+            out.setdefault(key, []).append((int(start), int(end)))
+        return out
+
+    def coverage_status(
+        self,
+        venue: str,
+        market: str,
+        kind: str,
+        start_ts: int,
+        end_ts: int,
+        resolution_s: int | None = None,
+    ) -> list[CoverageSpan]:
+        """``[start_ts, end_ts)`` cut into :class:`CoverageSpan` runs: stored,
+        ``source_empty`` (fetched, nothing there) or ``missing`` (never fetched).
+
+        Candles are judged bar by bar; other kinds per fetched span (a fetched span
+        holding no row is ``source_empty``).
+        """
+        covered = spans.merge(
+            (max(a, start_ts), min(b, end_ts))
+            for a, b in self.coverage(venue, market, kind, resolution_s)
+        )
+        if kind == "candles":
+            if resolution_s is None:
+                raise ValueError("candles need resolution_s")
+            return self._candle_status(venue, market, int(resolution_s), start_ts, end_ts,
+                                       covered)
+        table = {v: k for k, v in _KINDS.items()}[kind]
+        ts = self._columns(
+            f"SELECT ts FROM {table} WHERE venue = ? AND market = ? AND ts >= ? AND ts < ? "
+            "ORDER BY ts", [venue, market, int(start_ts), int(end_ts)],
+        )["ts"]
+        parts = [(a, b, True) for a, b in covered]
+        parts += [(a, b, False) for a, b in spans.subtract((start_ts, end_ts), covered)]
+        out = []
+        for a, b, fetched in sorted(parts):
+            held = np.searchsorted(ts, b) > np.searchsorted(ts, a)
+            status = "stored" if held else ("source_empty" if fetched else "missing")
+            out.append(CoverageSpan(status, a, b))
+        return out
+
+    def _candle_status(
+        self, venue: str, market: str, res: int, start_ts: int, end_ts: int,
+        covered: list[tuple[int, int]],
+    ) -> list[CoverageSpan]:
+        offset = batches.WEEK_OFFSET_S if res == 604800 else 0
+        first = -(-(int(start_ts) - offset) // res) * res + offset
+        bars = np.arange(first, int(end_ts), res, dtype=np.int64)
+        if not len(bars):
+            return []
+        stored = self._columns(
+            "SELECT ts FROM candles WHERE venue = ? AND market = ? AND resolution_s = ? "
+            "AND ts >= ? AND ts < ?", [venue, market, res, int(first), int(end_ts)],
+        )["ts"]
+        code = np.full(len(bars), 2, dtype=np.int8)  # missing
+        for a, b in covered:
+            code[np.searchsorted(bars, a):np.searchsorted(bars, b)] = 1  # source_empty
+        code[np.isin(bars, stored)] = 0
+        cuts = np.flatnonzero(np.diff(code)) + 1
+        starts = np.concatenate(([0], cuts))
+        ends = np.append(cuts, len(bars))
+        return [
+            CoverageSpan(COVERAGE_STATUSES[code[i]], int(bars[i]), int(bars[j - 1]) + res, j - i)
+            for i, j in zip(starts.tolist(), ends.tolist(), strict=True)
+        ]
 
     # Funding, open interest, borrow rates, order books
 
@@ -670,16 +933,28 @@ class FlintStore:
 
     def get_data_freshness(self, now: float | None = None) -> list[dict[str, Any]]:
         """Per series: ``market``, ``source`` (venue), ``data_type``, ``resolution_s``,
-        ``last_ts`` and ``age_s`` (seconds since ``last_ts`` at ``now``)."""
+        ``last_ts`` and ``age_s`` (seconds since ``last_ts`` at ``now``; both None when
+        nothing is stored), and ``fetched_until``: the end of the last span fetched
+        from the venue (None without a coverage record)."""
         clock = time.time() if now is None else now
-        return [
-            {
+        with self._connection():
+            covered = self.coverage_summary()
+            series = self.summary()
+        out = []
+        for s in series:
+            spans_ = covered.pop((s.venue, s.market, s.kind, s.resolution_s), None)
+            out.append({
                 "market": s.market, "source": s.venue, "data_type": s.kind,
                 "resolution_s": s.resolution_s, "last_ts": s.last_ts,
                 "age_s": clock - s.last_ts,
-            }
-            for s in self.summary()
-        ]
+                "fetched_until": spans_[-1][1] if spans_ else None,
+            })
+        for (venue, market, kind, res), spans_ in covered.items():  # fetched, nothing there
+            out.append({
+                "market": market, "source": venue, "data_type": kind, "resolution_s": res,
+                "last_ts": None, "age_s": None, "fetched_until": spans_[-1][1],
+            })
+        return out
 
     # Strategy registry
 

@@ -9,12 +9,14 @@ Example (``tests/test_conformance.py`` of a plugin)::
         dist_name = "flint-myplugin"      # the distribution that provides it
 
 A plugin that registers fill models also subclasses :class:`FillModelContract`, one
-that registers strategies :class:`StrategyContract`. Class names have no ``Test``
+that registers strategies :class:`StrategyContract`, one that registers data
+providers :class:`DataProviderContract`. Class names have no ``Test``
 prefix so pytest does not collect them here.
 """
 
 import importlib
 import inspect
+import itertools
 from importlib import metadata
 from typing import Any, ClassVar
 
@@ -389,3 +391,113 @@ def _changed_after(bars: Any, cut: int, scale: float) -> Any:
         bars.closes * factor, bars.volumes * np.where(after, scale**3, 1.0), bars.market,
         bars.resolution_s, bars.venue,
     )
+
+
+class DataProviderContract:
+    """A data provider serves what it declares, each answer as a page covering exactly
+    the span it claims, the same rows however a range is split, and rows the store
+    accepts.
+
+    Subclass it and implement ``make_provider()`` (a fresh provider, e.g. pointed at
+    a fake venue server) and ``span()`` (a half-open range ``[start, end)`` where the
+    venue has data for ``market``)::
+
+        class TestMyProvider(DataProviderContract):
+            market = "SOL-PERP"
+
+            def make_provider(self):
+                return MyProvider(self.fake.url)
+
+            def span(self):
+                return (1735689600, 1738368000)
+    """
+
+    market: ClassVar[str] = "SOL-PERP"
+    resolution_s: ClassVar[int] = 3600
+    #: Kinds checked (those of them the provider declares).
+    kinds: ClassVar[tuple[str, ...]] = ("candles", "funding")
+
+    def make_provider(self) -> Any:
+        raise NotImplementedError("return a fresh data provider from make_provider()")
+
+    def span(self) -> tuple[int, int]:
+        raise NotImplementedError("return a range [start, end) with data from span()")
+
+    def _kinds(self, provider: Any) -> list[str]:
+        return [k for k in self.kinds if k in provider.capabilities]
+
+    def _rows(self, provider: Any, kind: str, start: int, end: int) -> list[Any]:
+        rows: list[Any] = []
+        for page in provider.fetch_pages(kind, self.market, start, end,
+                                         self.resolution_s if kind == "candles" else None):
+            rows.extend(page.rows)
+        return rows
+
+    def test_is_a_data_provider(self) -> None:
+        from flint.providers.base import CAPABILITY_METHODS, DataProvider
+
+        provider = self.make_provider()
+        try:
+            assert isinstance(provider, DataProvider), f"{provider!r} is not a DataProvider"
+            assert provider.name, "a provider needs a name"
+            assert set(provider.capabilities) <= set(CAPABILITY_METHODS)
+            assert self._kinds(provider), f"it serves none of {self.kinds}"
+        finally:
+            provider.close()
+        provider.close()  # closing twice is safe
+
+    def test_pages_cover_the_span_in_order_and_hold_only_their_rows(self) -> None:
+        start, end = self.span()
+        provider = self.make_provider()
+        try:
+            for kind in self._kinds(provider):
+                pages = list(provider.fetch_pages(
+                    kind, self.market, start, end,
+                    self.resolution_s if kind == "candles" else None,
+                ))
+                assert pages, f"{kind}: no page"
+                assert pages[0].start_ts <= start, f"{kind}: the first page starts late"
+                assert pages[-1].end_ts >= end, f"{kind}: the pages stop before the end"
+                last = None
+                for before, after in itertools.pairwise(pages):
+                    assert before.end_ts == after.start_ts, f"{kind}: pages leave a hole"
+                for page in pages:
+                    for row in page.rows:
+                        assert page.start_ts <= row.ts < page.end_ts, (kind, row, page.start_ts)
+                        assert last is None or row.ts > last, f"{kind}: rows out of order"
+                        last = row.ts
+                assert last is not None, f"{kind}: no row in a span with data"
+        finally:
+            provider.close()
+
+    def test_a_split_range_gives_the_same_rows(self) -> None:
+        start, end = self.span()
+        middle = start + (end - start) // 3
+        provider = self.make_provider()
+        try:
+            for kind in self._kinds(provider):
+                whole = self._rows(provider, kind, start, end)
+                split = (self._rows(provider, kind, start, middle)
+                         + self._rows(provider, kind, middle, end))
+                assert split == whole, f"{kind}: two calls differ from one"
+        finally:
+            provider.close()
+
+    def test_rows_are_the_venues_and_the_store_accepts_them(self) -> None:
+        from flint.store import FlintStore
+
+        start, end = self.span()
+        provider = self.make_provider()
+        try:
+            with FlintStore(":memory:") as store:
+                for kind in self._kinds(provider):
+                    rows = self._rows(provider, kind, start, end)
+                    if kind == "candles":
+                        assert {c.venue for c in rows} == {provider.name}
+                        assert all(c.ts % self.resolution_s == 0 for c in rows)
+                        assert store.upsert_candles(rows) == len(rows)
+                    else:
+                        assert {r.source for r in rows} == {provider.name}
+                        assert store.upsert_funding_rates(rows) == len(rows)
+        finally:
+            provider.close()

@@ -1,3 +1,3 @@
-"""flint plugin for Hyperliquid perpetuals: venue preset; data and live trading to come."""
+"""flint plugin for Hyperliquid perpetuals: venue preset and market data (historical and live)."""
 
 __version__ = "0.1.0"

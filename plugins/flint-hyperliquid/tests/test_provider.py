@@ -1,0 +1,250 @@
+"""The Hyperliquid provider against the fake Hyperliquid: paging, the candle window, faults."""
+
+import socket
+import time
+
+import numpy as np
+import pytest
+from flint_hyperliquid.plugin import PROVIDER_CAPABILITIES
+from flint_hyperliquid.provider import HyperliquidProvider
+from flint_hyperliquid.testing import FakeHyperliquid
+
+from flint.providers import ProviderRegistry
+from flint.providers.download import Series, download
+from flint.providers.errors import HistoryUnavailable, UnknownMarket, VenueUnreachable
+from flint.providers.files import FileProvider
+from flint.providers.transport import RetryPolicy
+from flint.store import FlintStore
+from flint.testing.fakes import Fault
+
+H = 3600
+FAST = RetryPolicy(backoff_s=0.05, max_backoff_s=0.2)
+
+
+def provider(fake, **options):
+    options = {"history_limit": None, "rate_limit": False, "retry": FAST, "timeout_s": 2.0,
+               **options}
+    return HyperliquidProvider(fake.url, clock=lambda: fake.now, **options)
+
+
+def csv_candles(data, coin="SOL", res=H):
+    table = FileProvider(data / f"hyperliquid-{coin}-{res}.csv").read(
+        FileProvider(data / f"hyperliquid-{coin}-{res}.csv").files[0])
+    return {name: table.column(name).to_numpy() for name in table.column_names}
+
+
+def csv_funding(data, coin="SOL"):
+    path = data / f"hyperliquid-{coin}-funding.csv"
+    table = FileProvider(path).read(FileProvider(path).files[0])
+    return table.column("ts").to_numpy(), table.column("rate").to_numpy()
+
+
+def same_candles(series, expected, start=None, end=None):
+    ts = expected["ts"]
+    keep = np.ones(len(ts), dtype=bool)
+    if start is not None:
+        keep &= ts >= start
+    if end is not None:
+        keep &= ts <= end
+    assert series.timestamps.tolist() == ts[keep].tolist()
+    for name, column in (("open", series.opens), ("high", series.highs), ("low", series.lows),
+                         ("close", series.closes), ("volume", series.volumes)):
+        assert column.tolist() == expected[name][keep].tolist(), name
+
+
+@pytest.fixture
+def fake(fake_data):
+    with FakeHyperliquid.from_data(fake_data, candle_window=None) as server:
+        yield server
+
+
+def test_registered_through_the_hook_with_its_capabilities():
+    registry = ProviderRegistry()
+    assert registry.venues()["hyperliquid"] == "hyperliquid"
+    assert registry.capabilities("hyperliquid") == PROVIDER_CAPABILITIES
+    assert HyperliquidProvider.capabilities == PROVIDER_CAPABILITIES
+
+
+def test_seed_paths_reexport_the_plugin():
+    from flint.providers.funding_rates import HyperliquidFundingProvider
+    from flint.providers.hyperliquid import HyperliquidCandleProvider
+    from flint.providers.hyperliquid import HyperliquidProvider as Seeded
+
+    assert Seeded is HyperliquidProvider is HyperliquidCandleProvider is HyperliquidFundingProvider
+
+
+def test_candles_come_5000_a_page_and_funding_500(fake, fake_data):
+    expected = csv_candles(fake_data)
+    ts, rates = csv_funding(fake_data)
+    with provider(fake) as p:
+        first = int(expected["ts"][0])
+        candles = p.fetch_candles("SOL-PERP", H, first, int(fake.now))
+        same_candles(candles, expected)
+        assert fake.count_type("candleSnapshot") == -(-len(expected["ts"]) // 5000)
+        funding = p.fetch_funding("SOL", int(ts[0]), int(fake.now))
+        assert [r.ts for r in funding] == ts.tolist()
+        assert [r.rate for r in funding] == rates.tolist()
+        assert fake.count_type("fundingHistory") == -(-len(ts) // 500)
+        assert {r.source for r in funding} == {"hyperliquid"}
+
+
+def test_only_the_most_recent_5000_candles_exist(fake_data):
+    with FakeHyperliquid.from_data(fake_data) as fake, provider(fake, history_limit=5000) as p:
+        earliest = (int(fake.now) // H - 4999) * H
+        candles = p.fetch_candles("BTC-PERP", H, earliest, int(fake.now))
+        # the 5000 include the bar forming at `now`, which the fake (not forming) lacks
+        assert len(candles) == 4999 and candles.timestamps[0] == earliest
+        with pytest.raises(HistoryUnavailable) as caught:
+            p.fetch_candles("BTC-PERP", H, earliest - H, int(fake.now))
+        assert caught.value.earliest_ts == earliest
+        assert "most recent 5000 1h candles of BTC-PERP" in str(caught.value)
+        assert "earliest available time is 2024-12-29 21:00 UTC" in str(caught.value)
+        # a provider told there is no window sees that the fake serves none older
+        unlimited = provider(fake)
+        assert unlimited.fetch_candles("BTC-PERP", H, earliest - 10 * H, int(fake.now))[0].ts == (
+            earliest
+        )
+
+
+def test_unknown_markets_and_resolutions_are_clear_errors(fake):
+    with provider(fake) as p:
+        with pytest.raises(UnknownMarket, match="no market 'DOGE-PERP'; its markets: BTC-PERP, "
+                                                "ETH-PERP, SOL-PERP"):
+            p.fetch_candles("DOGE-PERP", H, 0, 10 * H)
+        with pytest.raises(ValueError, match="no 21600 s candles"):
+            p.fetch_candles("SOL-PERP", 21600, 0, 10 * H)
+        assert p.coin("sol-perp") == "SOL" and p.markets() == ["BTC-PERP", "ETH-PERP", "SOL-PERP"]
+
+
+def test_current_open_interest_marks_and_books(fake):
+    with provider(fake) as p:
+        now = int(fake.now)
+        ctx = p.asset_context("ETH-PERP")
+        assert ctx.mark_price == ctx.oracle_price > 0 and ctx.open_interest == 12345.6
+        [oi] = p.fetch_open_interest("ETH-PERP", now, now)
+        assert (oi.ts, oi.long_oi, oi.venue) == (now, 12345.6, "hyperliquid")
+        [book] = p.fetch_orderbook("ETH-PERP", now, now)
+        assert len(book.bids) == len(book.asks) == 10 and book.best_bid < book.best_ask
+        with pytest.raises(HistoryUnavailable, match="only the current open interest"):
+            p.fetch_open_interest("ETH-PERP", now - 86400, now)
+
+
+# Faults: each bounded in time, none loses or duplicates a row
+
+
+RANGE = (1735689600, 1738368000)  # January 2025
+
+
+def download_january(fake, **options):
+    """SOL 1h candles and funding of January 2025 into a new store; returns the rows."""
+    with FlintStore(":memory:") as store, provider(fake, **options) as p:
+        for series in (Series("hyperliquid", "SOL-PERP", "candles", H),
+                       Series("hyperliquid", "SOL-PERP", "funding")):
+            download(store, p, series, RANGE[0], RANGE[1] - 1, now=lambda: fake.now)
+        candles = store.query_candles("SOL-PERP", H, venue="hyperliquid")
+        funding = store.query_funding_rates("SOL-PERP", venue="hyperliquid")
+        return candles, [(r.ts, r.rate) for r in funding]
+
+
+def check_january(fake_data, candles, funding):
+    same_candles(candles, csv_candles(fake_data), RANGE[0], RANGE[1] - 1)
+    ts, rates = csv_funding(fake_data)
+    keep = (ts >= RANGE[0]) & (ts < RANGE[1])
+    assert funding == list(zip(ts[keep].tolist(), rates[keep].tolist(), strict=True))
+
+
+def is_type(kind):
+    return lambda request: isinstance(request.body, dict) and request.body.get("type") == kind
+
+
+@pytest.mark.parametrize("fault", [
+    Fault.status_code(500, match=is_type("candleSnapshot")),
+    Fault.status_code(502, times=2, match=is_type("fundingHistory")),
+    Fault.status_code(503, times=3),
+    Fault.delay(5.0, match=is_type("fundingHistory")),
+    Fault.drop(match=is_type("candleSnapshot")),
+    Fault.drop(times=2, match=is_type("fundingHistory")),
+], ids=["500", "502-twice", "503-thrice", "timeout", "dropped-mid-page", "dropped-twice"])
+def test_server_errors_timeouts_and_dropped_connections_are_retried(fake, fake_data, fault,
+                                                                    bounded):
+    bounded(30)
+    fake.inject(fault)
+    candles, funding = download_january(fake, timeout_s=0.5)
+    check_january(fake_data, candles, funding)
+    assert fake.count() > 4  # the fault was met and retried
+
+
+def test_429_waits_the_retry_after_it_names(fake, fake_data, bounded):
+    bounded(30)
+    fake.inject(Fault.status_code(429, retry_after=1, match=is_type("candleSnapshot")))
+    started = time.monotonic()
+    candles, funding = download_january(fake)
+    assert time.monotonic() - started >= 1.0
+    check_january(fake_data, candles, funding)
+    assert fake.count_type("candleSnapshot") == 2
+
+
+def test_418_pauses_the_venue_and_a_long_ban_stops(fake, bounded):
+    bounded(30)
+    fake.inject(Fault.status_code(418, retry_after=600))
+    with provider(fake) as p, pytest.raises(Exception, match="HTTP 418"):
+        p.markets()
+
+
+def test_an_overlapping_page_duplicates_nothing(fake, fake_data, bounded):
+    bounded(30)
+    fake.overlap_next("fundingHistory", rows=40)
+    fake.overlap_next("candleSnapshot", rows=5)
+    check_january(fake_data, *download_january(fake))
+
+
+def test_a_missing_page_is_asked_again_not_believed(fake, fake_data, bounded):
+    bounded(30)
+    fake.miss_next("fundingHistory")
+    fake.miss_next("candleSnapshot")
+    check_january(fake_data, *download_january(fake))
+
+
+def test_the_forming_candle_is_never_stored(fake_data, bounded):
+    bounded(30)
+    with FakeHyperliquid.from_data(fake_data, candle_window=None, forming=True) as fake:
+        fake.now += 1800  # half way through the next bar
+        with FlintStore(":memory:") as store, provider(fake) as p:
+            forming = p.fetch_candles("SOL-PERP", H, int(fake.now) - 5 * H, int(fake.now))
+            assert forming.timestamps[-1] == int(fake.now) // H * H  # the venue serves it
+            download(store, p, Series("hyperliquid", "SOL-PERP", "candles", H),
+                     int(fake.now) - 5 * H, None, now=lambda: fake.now)
+            stored = store.query_candles("SOL-PERP", H)
+            expected = csv_candles(fake_data)["ts"][-4:].tolist()
+            assert stored.timestamps.tolist() == expected
+
+
+def test_a_funding_interval_change_mid_range_keeps_each_eras_interval(fake, fake_data):
+    switch = 1686186000  # 2023-06-08 01:00, the first hourly settlement
+    with FlintStore(":memory:") as store, provider(fake) as p:
+        download(store, p, Series("hyperliquid", "SOL-PERP", "funding"), switch - 10 * 86400,
+                 switch + 10 * 86400, now=lambda: fake.now)
+        rates = store.query_funding_rates("SOL-PERP")
+    before = [r.interval_s for r in rates if r.ts < switch - 2 * 8 * H]
+    after = [r.interval_s for r in rates if r.ts > switch + 3 * H]
+    assert set(before) == {8 * H} and set(after) == {H}
+    ts, _ = csv_funding(fake_data)
+    assert [r.ts for r in rates] == [
+        t for t in ts.tolist() if switch - 10 * 86400 <= t <= switch + 10 * 86400]
+
+
+def test_offline_fails_fast_naming_the_endpoint(bounded):
+    bounded(15)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    p = HyperliquidProvider(f"http://127.0.0.1:{port}", rate_limit=False)
+    started = time.monotonic()
+    with pytest.raises(VenueUnreachable) as caught:
+        p.fetch_candles("SOL-PERP", H, 0, H)
+    assert time.monotonic() - started < 10
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"cannot reach Hyperliquid at http://127.0.0.1:{port}/info" in message
+    assert "Connection refused" in message
+    assert not p.is_available()
