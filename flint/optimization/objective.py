@@ -49,15 +49,32 @@ class RunSettings:
     engine_options: Mapping[str, Any] = attrs.field(factory=dict)
 
 
-def backtest(strategy_class: type, params: Mapping[str, Any], candles: Any,
+def backtest(strategy_class: Any, params: Mapping[str, Any], candles: Any,
              settings: RunSettings) -> Any:
-    """Instantiate ``strategy_class(**params)`` and run it; InvalidParameters if it refuses."""
-    from flint.backtest.engine import BacktestEngine
+    """Instantiate ``strategy_class(**params)`` and run it; InvalidParameters if it refuses.
 
+    A strategy file's class (:class:`~flint.strategy.remote.SandboxedStrategy`) runs in
+    a sandboxed child of this process instead.
+    """
+    from flint.strategy.loader import StrategyParameterError
+    from flint.strategy.remote import SandboxedStrategy
+
+    if isinstance(strategy_class, SandboxedStrategy):
+        try:
+            return strategy_class.backtest(params, candles, settings)
+        except StrategyParameterError as exc:
+            raise InvalidParameters(str(exc)) from exc
     try:
         strategy = strategy_class(**params)
     except (TypeError, ValueError) as exc:
         raise InvalidParameters(f"{strategy_class.__name__}({params}) refused: {exc}") from exc
+    return run_engine(strategy, candles, settings)
+
+
+def run_engine(strategy: Any, candles: Any, settings: RunSettings) -> Any:
+    """Backtest the ``strategy`` object on ``candles`` with ``settings``."""
+    from flint.backtest.engine import BacktestEngine
+
     engine = BacktestEngine(
         strategy,
         initial_capital=settings.initial_capital,

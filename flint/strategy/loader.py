@@ -40,6 +40,10 @@ class StrategyLoadError(Exception):
     """The code is not an acceptable strategy, or loading it failed."""
 
 
+class StrategyParameterError(StrategyLoadError):
+    """The strategy class refused the parameters it was given."""
+
+
 class SandboxError(PermissionError):
     """Strategy code tried something the sandbox forbids while running."""
 
@@ -467,13 +471,18 @@ def load_user_strategy(
     ``params`` are passed to the class as keyword arguments. Any failure raises
     :class:`StrategyLoadError` saying what went wrong and where.
     """
-    cls = load_strategy_class(code, class_name=class_name, filename=filename)
+    return instantiate(load_strategy_class(code, class_name=class_name, filename=filename),
+                       params, filename)
+
+
+def instantiate(cls: type[Strategy], params: dict[str, Any] | None, filename: str) -> Strategy:
+    """``cls(**params)``; :class:`StrategyParameterError` saying why when it fails."""
     try:
         return cls(**(params or {}))
     except (KeyboardInterrupt, MemoryError):
         raise
     except BaseException as exc:
-        raise StrategyLoadError(
+        raise StrategyParameterError(
             f"{filename}: cannot create {cls.__name__} with parameters {params or {}}: "
             f"{describe_failure(exc, filename)}"
         ) from None

@@ -1,0 +1,110 @@
+"""A strategy class defined by untrusted code, for the optimiser: it lives in sandboxed children.
+
+``flint optimize FILE`` and walk-forward of a file never run the file's code in
+flint's own process. :class:`SandboxedStrategy` stands for the file's strategy
+class: it knows the class's name and ``parameters()`` (read in a sandboxed child)
+and :meth:`SandboxedStrategy.backtest` runs one trial in a long-lived
+:class:`~flint.strategy.sandbox.Sandbox` of the calling process, which loads the
+code once and receives each candles object once. The trial's result comes back as
+JSON and is rebuilt into a :class:`~flint.backtest.result.BacktestResult`, so
+scoring it gives exactly what an in-process run would.
+"""
+
+import copy
+import os
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from flint.strategy.base import check_parameters
+from flint.strategy.loader import StrategyLoadError
+from flint.strategy.sandbox import Sandbox, SandboxLimits
+
+#: The job a trial runs in the child.
+TRIAL_JOB = "flint.strategy.remote:trial_job"
+
+
+class SandboxedStrategy:
+    """The strategy class in ``code``, run only in sandboxed children.
+
+    Raises :class:`~flint.strategy.loader.StrategyLoadError` when the code is
+    refused, fails to load or declares invalid ``parameters()``, and
+    :class:`~flint.strategy.sandbox.SandboxUnavailableError` when the host cannot
+    confine it and ``trust`` is false. Picklable (a copy starts its own child).
+    """
+
+    def __init__(self, code: str, *, filename: str = "<strategy>", class_name: str | None = None,
+                 limits: SandboxLimits | None = None, trust: bool = False) -> None:
+        self.code = code
+        self.filename = filename
+        self.class_name = class_name
+        self.limits = limits
+        self.trust = trust
+        self._box: Sandbox | None = None
+        box = self._sandbox()
+        problems = check_parameters(box.parameters)
+        if problems:
+            self.close()
+            raise StrategyLoadError(f"{filename}: invalid parameters(): {'; '.join(problems)}")
+        self.__name__ = self.__qualname__ = str(box.name)
+        self._schema = box.parameters
+
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """The class's ``parameters()`` schema (a copy)."""
+        return copy.deepcopy(self._schema)
+
+    def backtest(self, params: Mapping[str, Any], candles: Any, settings: Any) -> Any:
+        """Run ``cls(**params)`` on ``candles`` with ``settings`` (a
+        :class:`flint.optimization.objective.RunSettings`) in the sandbox.
+
+        Raises :class:`~flint.strategy.loader.StrategyParameterError` when the class
+        refuses ``params`` and the sandbox's errors when the run fails.
+        """
+        options = {"initial_capital": settings.initial_capital, "fee_rate": settings.fee_rate,
+                   "engine_options": dict(settings.engine_options)}
+        return result_from_data(self._sandbox().run(TRIAL_JOB, candles, dict(params), options))
+
+    def _sandbox(self) -> Sandbox:
+        if self._box is None or self._box._owner != os.getpid():
+            self._box = Sandbox(self.code, class_name=self.class_name, filename=self.filename,
+                                limits=self.limits, trust=self.trust)
+        return self._box
+
+    def close(self) -> None:
+        """Stop this process's child (the next backtest starts another)."""
+        if self._box is not None:
+            self._box.close()
+            self._box = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_box": None}
+
+    def __repr__(self) -> str:
+        return f"<sandboxed strategy {self.__name__} from {self.filename}>"
+
+
+def trial_job(strategy: Any, candles: Any, *, initial_capital: float, fee_rate: float,
+              engine_options: dict[str, Any]) -> dict[str, Any]:
+    """In the child: one trial's backtest, as :meth:`BacktestResult.to_dict` data."""
+    from flint.optimization.objective import RunSettings, run_engine
+
+    settings = RunSettings(initial_capital, fee_rate, engine_options)
+    result: dict[str, Any] = run_engine(strategy, candles, settings).to_dict()
+    return result
+
+
+def result_from_data(data: Mapping[str, Any]) -> Any:
+    """The :class:`~flint.backtest.result.BacktestResult` that :func:`trial_job` sent."""
+    from flint.backtest.result import BacktestResult
+    from flint.models import Position
+
+    fields = dict(data)
+    for key in ("positions", "open_positions"):
+        fields[key] = [Position(**p) for p in data[key]]
+    fields["fills"] = [SimpleNamespace(**f) for f in data["fills"]]
+    for key in ("borrow_payments", "funding_payments"):
+        fields[key] = [tuple(row) for row in data[key]]
+    fields["timestamps"] = np.asarray(data["timestamps"], dtype=np.int64)
+    return BacktestResult(**fields)
