@@ -244,9 +244,13 @@ class _Checker(ast.NodeVisitor):
     # Pattern matching reads attributes named in class patterns
 
     def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        if node.patterns:
+            self.report(node, "positional class patterns are not allowed: they read the "
+                              "attributes __match_args__ names; use keywords "
+                              "(case Point(x=a, y=b))")
         for attr in node.kwd_attrs:
             if (attr.startswith("_") or attr in policy.DENIED_ATTRIBUTES
-                    or attr in policy.GUARDED_ATTRIBUTES):
+                    or attr in policy.GUARDED_ATTRIBUTES or attr == "format"):
                 self.report(node, f"class pattern attribute '{attr}' is not allowed")
         self.generic_visit(node)
 
