@@ -6,8 +6,9 @@ reads any of that code; every layer it applies is irreversible for the process:
 * ``environment``: the child starts with an empty environment (no ``FLINT_*``
   settings, no keys); see :mod:`flint.strategy.forkserver`.
 * ``rlimits``: CPU seconds, address space, file size 0, few open files, no new
-  processes (``RLIMIT_NPROC`` 0), no core dumps. Root could raise them back, but
-  not once the namespaces below or seccomp are in place.
+  processes (``RLIMIT_NPROC`` 0; the kernel never applies it to root), no core
+  dumps. Root could raise them back, but not once the namespaces below or seccomp
+  are in place.
 * ``no_new_privs`` and ``parent_death``: ``prctl`` flags: no privilege gain through
   set-uid programs, and ``SIGKILL`` when the parent dies.
 * ``namespaces``: a new user and network namespace: no network interface at all and
@@ -42,7 +43,8 @@ REQUIRED = ("seccomp", "landlock")
 #: What each layer stops, for ``flint doctor`` and the README.
 STOPS = {
     "environment": "secrets in the environment (the child starts with none)",
-    "rlimits": "runaway CPU, memory, file size, open files and new processes",
+    "rlimits": "runaway CPU and memory, file writes (size 0), many open files; "
+               "new processes of users other than root",
     "no_new_privs": "privilege gain through set-uid programs",
     "parent_death": "the child outliving flint",
     "namespaces": "network access and capabilities over the host (limits stay lowered)",
