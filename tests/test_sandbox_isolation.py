@@ -304,7 +304,7 @@ def test_the_network_namespace_alone_has_no_route_anywhere():
 
 def test_rlimits_alone_stop_file_writes_and_new_processes(tmp_path):
     def layer():
-        isolation.set_limits(60, 8 * 1024 ** 3, 64)
+        isolation.set_limits(60, 8 * 1024 ** 3, 4096)
 
     def write():
         with open(tmp_path / "big", "wb") as f:

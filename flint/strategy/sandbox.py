@@ -294,12 +294,14 @@ class Sandbox:
             ready, _, _ = select.select([self._replies, self._out], [], [], _POLL_S)
             if self._out in ready:
                 chunk = os.read(self._out, 65536)
+                room = max(0, limits.max_output_kb * 1024 - printed)
                 printed += len(chunk)
+                if chunk[:room]:
+                    self.output(_printable(self._decoder.decode(chunk[:room])))
                 if printed > limits.max_output_kb * 1024:
                     self.close()
                     raise StrategyOutputError(
                         f"the strategy printed more than {limits.max_output_kb} KiB")
-                self.output(_printable(self._decoder.decode(chunk)))
             if self._replies in ready:
                 chunk = os.read(self._replies, 1 << 20)
                 if not chunk:
