@@ -320,13 +320,14 @@ def restricted_import(
     """The ``__import__`` of strategies: allowed modules only, as curated stand-ins.
 
     Extension modules import their own submodules through the current frame's
-    ``__import__`` (CPython's ``PyImport_Import``, with ``fromlist=["__doc__"]``);
+    ``__import__`` (CPython's ``PyImport_Import``, with ``fromlist=[]``, a list no
+    import statement passes);
     such an import of a private submodule of an allowed package is carried out and
     answered with None: the caller reads ``sys.modules`` and the strategy gets nothing.
     """
     if level:
         raise ImportError("relative imports are not allowed in strategies")
-    if not is_allowed_module(name) and fromlist == ["__doc__"] and _is_internal(name):
+    if not is_allowed_module(name) and fromlist == [] and _is_internal(name):
         # C code importing its own module while a strategy frame runs (numpy imports
         # numpy._core._methods on a first .mean()): it reads sys.modules, not our result
         importlib.import_module(name)
