@@ -223,6 +223,6 @@ def test_untrusted_code_is_refused_when_a_required_layer_is_missing(bars, monkey
     from flint.strategy import isolation, sandbox
 
     monkeypatch.setattr(isolation, "REQUIRED", (*isolation.REQUIRED, "no-such-layer"))
-    with pytest.raises(sandbox.SandboxUnavailableError, match="no-such-layer.*--trust"):
+    with pytest.raises(sandbox.SandboxUnavailableError, match=r"no-such-layer.*--trust"):
         run_in_sandbox(HEADER + TRAILER, bars)
     assert run_in_sandbox(HEADER + TRAILER, bars, trust=True)["hold"] == len(bars)

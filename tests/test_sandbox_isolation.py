@@ -6,6 +6,7 @@ of the OS boundary. The per-layer tests apply one layer in a forked process to
 show what each stops by itself (hosts may lack some of them).
 """
 
+import contextlib
 import os
 import pickle
 import signal
@@ -110,10 +111,8 @@ def test_no_network_even_to_this_machine():
     server.settimeout(5)
 
     def accept():
-        try:
+        with contextlib.suppress(OSError):
             accepted.append(server.accept())
-        except OSError:
-            pass
 
     waiter = threading.Thread(target=accept)
     waiter.start()
@@ -204,7 +203,7 @@ def test_the_child_dies_with_its_parent(tmp_path):
         "os.kill(os.getpid(), 9)\n"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120)
+                         timeout=120, check=False)
     child, server = map(int, run.stdout.split())
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (_alive(child) or _alive(server)):
@@ -262,17 +261,21 @@ def test_seccomp_alone_stops_processes_sockets_writes_and_limit_changes(tmp_path
         if os.fork() == 0:
             os._exit(0)
 
-    for action in (
-        fork,
-        lambda: socket.socket(),
-        lambda: open(tmp_path / "x", "w"),
-        lambda: os.unlink(tmp_path),
-        lambda: resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(
-            resource.RLIMIT_NOFILE)),
-        lambda: os.kill(os.getppid(), 0),
-    ):
+    def write():
+        with open(tmp_path / "x", "w"):
+            pass
+
+    def read():
+        with open(__file__) as source:
+            return len(source.read()) > 0
+
+    def same_limits():
+        resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))
+
+    for action in (fork, socket.socket, write, lambda: os.unlink(tmp_path), same_limits,
+                   lambda: os.kill(os.getppid(), 0)):
         assert in_fork(isolation.filter_syscalls, try_it(action)) != "DONE"
-    assert in_fork(isolation.filter_syscalls, lambda: len(open(__file__).read()) > 0)
+    assert in_fork(isolation.filter_syscalls, read)
 
 
 @pytest.mark.skipif(not SUPPORT["landlock"], reason="no Landlock on this host")
@@ -286,8 +289,8 @@ def test_landlock_alone_allows_reads_beneath_the_given_folders_only(tmp_path):
     def layer():
         isolation.restrict_files([str(inside)])
 
-    assert in_fork(layer, lambda: (inside / "a").read_text()) == "a"
-    assert in_fork(layer, try_it(lambda: (outside / "b").read_text())).startswith(
+    assert in_fork(layer, (inside / "a").read_text) == "a"
+    assert in_fork(layer, try_it((outside / "b").read_text)).startswith(
         "PermissionError")
     assert in_fork(layer, try_it(lambda: (inside / "c").write_text("c"))).startswith(
         "PermissionError")

@@ -26,7 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from flint.cli.common import db_option, db_path, make_console, user_errors, when
+from flint.cli.common import db_option, db_path, make_console, trust_option, user_errors, when
 from flint.cli.inputs import (
     MarketData,
     StrategySpec,
@@ -69,6 +69,7 @@ def study_options(func: F) -> F:
                      help='Overrides of parameters() as JSON or a JSON file, e.g. '
                           '\'{"fast": {"low": 5, "high": 20, "step": 5}, "slow": 50}\' '
                           '(a plain value fixes a parameter).'),
+        trust_option,
         db_option,
     )):
         func = option(func)
@@ -138,13 +139,14 @@ def optimize_command(strategy: str, market: str | None, venue: str | None, resol
                      start: str | None, end: str | None, trials: int, prune: bool,
                      out: Path | None, metric: str, capital: float | None, fee: float | None,
                      jobs: int, storage: str | None, study_name: str | None, sampler: str,
-                     seed: int, param_space: str | None, db: Path | None) -> None:
+                     seed: int, param_space: str | None, trust: bool,
+                     db: Path | None) -> None:
     """Search STRATEGY's parameters (a built-in name or a .py file) on stored candles."""
-    from flint.backtest.engine import BacktestEngine
     from flint.backtest.journal import run_record, study_record
+    from flint.optimization.objective import RunSettings, backtest
     from flint.optimization.optimizer import StrategyOptimizer
 
-    spec = resolve_strategy(strategy)
+    spec = resolve_strategy(strategy, trust=trust)
     path = db_path(db)
     data = load_market(path, market, venue, resolution_s, start, end)
     initial, fee_rate = _settings(capital, fee)
@@ -162,8 +164,8 @@ def optimize_command(strategy: str, market: str | None, venue: str | None, resol
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from exc
     _print_trials(console, result, TOP)
-    best = BacktestEngine(spec.cls(**result.best_params), initial_capital=initial,
-                          fee_rate=fee_rate, **engine_options).run(data.candles)
+    best = backtest(spec.cls, result.best_params, data.candles,
+                    RunSettings(initial, fee_rate, engine_options))
     context = _context(spec, data, initial_capital=initial, fee_rate=fee_rate, metric=metric,
                        sampler=sampler, seed=seed, n_trials=trials, n_jobs=jobs,
                        storage=storage, pruning=prune, param_space=optimizer.schema)
@@ -231,12 +233,12 @@ def walk_forward_command(strategy: str, market: str | None, venue: str | None,
                          train_pct: float, anchored: bool, trials: int, metric: str,
                          capital: float | None, fee: float | None, jobs: int,
                          storage: str | None, study_name: str | None, sampler: str, seed: int,
-                         param_space: str | None, db: Path | None) -> None:
+                         param_space: str | None, trust: bool, db: Path | None) -> None:
     """Optimise STRATEGY window after window and test each winner out of sample."""
     from flint.backtest.journal import study_record
     from flint.optimization.walk_forward import run_walk_forward
 
-    spec = resolve_strategy(strategy)
+    spec = resolve_strategy(strategy, trust=trust)
     path = db_path(db)
     data = load_market(path, market, venue, resolution_s, start, end)
     initial, fee_rate = _settings(capital, fee)

@@ -141,19 +141,19 @@ class ForkServer:
             self.process.wait()
 
 
-_SERVER: ForkServer | None = None
+_SERVER: dict[str, ForkServer] = {}
 _SERVER_LOCK = threading.Lock()
 
 
 def fork_server() -> ForkServer:
     """This process's fork server, started on first use (and again if it died)."""
-    global _SERVER
     with _SERVER_LOCK:
-        if _SERVER is None or not _SERVER.alive():
-            if _SERVER is not None and _SERVER.owner == os.getpid():
-                _SERVER.close()
-            _SERVER = ForkServer()
-        return _SERVER
+        server = _SERVER.get("current")
+        if server is None or not server.alive():
+            if server is not None and server.owner == os.getpid():
+                server.close()
+            server = _SERVER["current"] = ForkServer()
+        return server
 
 
 # The fork server's side

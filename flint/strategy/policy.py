@@ -270,7 +270,7 @@ class _ArrayType(type):
         return issubclass(sub, np.ndarray) if cls is ndarray else super().__subclasscheck__(sub)
 
 
-class ndarray(np.ndarray, metaclass=_ArrayType):  # noqa: N801 - numpy's name
+class ndarray(np.ndarray, metaclass=_ArrayType):
     """``numpy.ndarray`` for strategies: no arrays over a raw ``buffer``."""
 
     def __new__(cls, shape: Any, dtype: Any = float, buffer: Any = None, offset: int = 0,

@@ -13,7 +13,6 @@ scoring it gives exactly what an in-process run would.
 import copy
 import os
 from collections.abc import Mapping
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -98,12 +97,12 @@ def trial_job(strategy: Any, candles: Any, *, initial_capital: float, fee_rate: 
 def result_from_data(data: Mapping[str, Any]) -> Any:
     """The :class:`~flint.backtest.result.BacktestResult` that :func:`trial_job` sent."""
     from flint.backtest.result import BacktestResult
-    from flint.models import Position
+    from flint.models import Fill, Position, Side
 
     fields = dict(data)
     for key in ("positions", "open_positions"):
         fields[key] = [Position(**p) for p in data[key]]
-    fields["fills"] = [SimpleNamespace(**f) for f in data["fills"]]
+    fields["fills"] = [Fill(**{**f, "side": Side(f["side"])}) for f in data["fills"]]
     for key in ("borrow_payments", "funding_payments"):
         fields[key] = [tuple(row) for row in data[key]]
     fields["timestamps"] = np.asarray(data["timestamps"], dtype=np.int64)
