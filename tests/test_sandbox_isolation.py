@@ -20,6 +20,7 @@ import pytest
 from flint.strategy import isolation
 from flint.strategy.sandbox import (
     SandboxLimits,
+    StrategyExecutionError,
     StrategyOutputError,
     StrategyTimeoutError,
     _run_unchecked,
@@ -180,6 +181,23 @@ def test_output_reaches_the_caller_without_control_characters():
     received = []
     _run_unchecked("print('hello \\x1b[2Jworld')\nresult = 1", output=received.append)
     assert "".join(received) == "hello [2Jworld\n"
+
+
+@confined
+@pytest.mark.parametrize("arrays", [
+    [[["x"], "<f8", 10 ** 9, False]],  # more bytes than were sent
+    [[["x"], "|O", 1, False]],  # object pointers: never read
+    [[["missing", "x"], "<f8", 0, False]],  # a place that is not there
+], ids=["too-long", "objects", "nowhere"])
+def test_a_compromised_child_can_send_only_well_formed_data(arrays):
+    forge = (
+        "import json, os, struct, time\n"
+        f"body = json.dumps({{'kind': 'ok', 'payload': {{}}, 'arrays': {arrays!r}}}).encode()\n"
+        "os.write(3, struct.pack('!QQ', len(body), 8) + body + bytes(8))\n"
+        "time.sleep(30)\n"
+    )
+    with pytest.raises(StrategyExecutionError, match="malformed reply"):
+        _run_unchecked(forge)
 
 
 @confined

@@ -153,6 +153,25 @@ def _series(candles: CandleSeries | Sequence[Candle]) -> CandleSeries:
     return candles if isinstance(candles, CandleSeries) else CandleSeries.from_candles(candles)
 
 
+def _decode(data: bytes, size: int) -> dict[str, Any]:
+    """A reply: its JSON, with the raw float64/int64 arrays it names put back in place."""
+    reply: dict[str, Any] = json.loads(data[:size])
+    offset = size
+    for path, kind, count, as_list in reply.get("arrays", []):
+        dtype = np.dtype({"<f8": np.float64, "<i8": np.int64}[kind])  # nothing else is read
+        array = np.frombuffer(data, dtype, count, offset)
+        offset += count * dtype.itemsize
+        value = array.tolist() if as_list else array.copy()
+        if not path:
+            reply["payload"] = value
+            continue
+        where = reply["payload"]
+        for key in path[:-1]:
+            where = where[key]
+        where[path[-1]] = value
+    return reply
+
+
 class Sandbox:
     """A confined child process holding one strategy's code, running jobs on request.
 
@@ -307,14 +326,21 @@ class Sandbox:
                 if not chunk:
                     raise self._death(doing, time.monotonic() - started)
                 buffer += chunk
-                if len(buffer) >= _HEADER.size:
-                    size = _HEADER.unpack_from(buffer)[0]
-                    if size > limits.max_result_mb * 1024 * 1024:
+                if len(buffer) >= 2 * _HEADER.size:
+                    size, raw = _HEADER.unpack_from(buffer), _HEADER.unpack_from(buffer, 8)
+                    total = 2 * _HEADER.size + size[0] + raw[0]
+                    if size[0] + raw[0] > limits.max_result_mb * 1024 * 1024:
                         self.close()
                         raise StrategyExecutionError(
                             f"the strategy's result is larger than {limits.max_result_mb} MB")
-                    if len(buffer) >= _HEADER.size + size:
-                        return self._unpack(json.loads(buffer[_HEADER.size:]))
+                    if len(buffer) >= total:
+                        try:
+                            reply = _decode(bytes(buffer[16:total]), size[0])
+                        except (ValueError, KeyError, TypeError, IndexError) as exc:
+                            self.close()
+                            raise StrategyExecutionError(
+                                f"the sandbox sent a malformed reply: {exc}") from None
+                        return self._unpack(reply)
             elapsed = time.monotonic() - started
             if elapsed > limits.wall():
                 self.close()

@@ -31,6 +31,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
+import numpy as np
+
 from flint.strategy import isolation
 from flint.strategy.loader import (
     SandboxError,
@@ -46,6 +48,10 @@ REQUESTS, REPLIES = 0, 3
 #: Descriptors the child may hold open at once (Python opens files while importing).
 OPEN_FILES = 64
 _HEADER = struct.Struct("!Q")
+#: numpy types a reply may carry as raw bytes (plain numbers: nothing to forge).
+RAW_TYPES = ("<f8", "<i8")
+#: Lists at least this long are checked for plain numbers to send as raw bytes.
+LONG_LIST = 1024
 
 
 def _read_exact(fd: int, size: int) -> bytes | None:
@@ -59,18 +65,49 @@ def _read_exact(fd: int, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
+def _detach(value: Any, path: list[str], arrays: list[Any], blobs: list[bytes]) -> Any:
+    """``value`` with its long numeric lists and float64/int64 arrays taken out as bytes."""
+    if isinstance(value, dict):
+        return {str(k): _detach(v, [*path, str(k)], arrays, blobs) for k, v in value.items()}
+    as_list = isinstance(value, list) and len(value) >= LONG_LIST
+    if as_list:
+        if all(type(x) is float for x in value):
+            value = np.array(value, dtype=np.float64)
+        elif all(type(x) is int for x in value) and min(value) >= -2 ** 63 and max(value) < 2 ** 63:
+            value = np.array(value, dtype=np.int64)
+        else:
+            return value
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.str in RAW_TYPES:
+        arrays.append([path, value.dtype.str, len(value), as_list])
+        blobs.append(np.ascontiguousarray(value).tobytes())
+        return None
+    return value
+
+
 def _reply(kind: str, payload: Any) -> None:
+    """Send ``{"kind", "payload", "arrays"}`` as JSON, then the bytes of the arrays.
+
+    Float64/int64 numpy arrays and long lists of plain floats or ints in the payload's
+    dicts travel as raw bytes after the JSON (``arrays`` gives their place, type, length
+    and whether they were lists): a long equity curve costs a copy, not a JSON text.
+    """
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
+    arrays: list[Any] = []
+    blobs: list[bytes] = []
     try:
-        body = json.dumps({"kind": kind, "payload": payload}).encode()
+        body = json.dumps({"kind": kind, "payload": _detach(payload, [], arrays, blobs),
+                           "arrays": arrays}).encode()
     except (TypeError, ValueError) as exc:
-        body = json.dumps({"kind": "error", "payload": f"the result is not JSON data: {exc}"}
-                          ).encode()
-    os.write(REPLIES, _HEADER.pack(len(body)))
-    view = memoryview(body)
-    while view:
-        view = view[os.write(REPLIES, view):]
+        body = json.dumps({"kind": "error", "payload": f"the result is not JSON data: {exc}",
+                           "arrays": []}).encode()
+        blobs = []
+    raw = b"".join(blobs)
+    os.write(REPLIES, _HEADER.pack(len(body)) + _HEADER.pack(len(raw)))
+    for part in (body, raw):
+        view = memoryview(part)
+        while view:
+            view = view[os.write(REPLIES, view):]
 
 
 def _address_space() -> int:
