@@ -11,6 +11,7 @@ scoring it gives exactly what an in-process run would.
 """
 
 import copy
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -86,12 +87,18 @@ class SandboxedStrategy:
 
 def trial_job(strategy: Any, candles: Any, *, initial_capital: float, fee_rate: float,
               engine_options: dict[str, Any]) -> dict[str, Any]:
-    """In the child: one trial's backtest, as :meth:`BacktestResult.to_dict` data."""
+    """In the child: one trial's backtest, as :meth:`BacktestResult.to_dict` data (the
+    equity curve and timestamps as numpy arrays)."""
     from flint.optimization.objective import RunSettings, run_engine
 
     settings = RunSettings(initial_capital, fee_rate, engine_options)
-    result: dict[str, Any] = run_engine(strategy, candles, settings).to_dict()
-    return result
+    result = run_engine(strategy, candles, settings)
+    # the two long columns go as arrays (raw bytes), not element by element through to_dict
+    rest = dataclasses.replace(result, equity_curve=[], timestamps=np.empty(0, dtype=np.int64))
+    data: dict[str, Any] = rest.to_dict()
+    data["equity_curve"] = np.asarray(result.equity_curve, dtype=np.float64)
+    data["timestamps"] = np.asarray(result.timestamps, dtype=np.int64)
+    return data
 
 
 def result_from_data(data: Mapping[str, Any]) -> Any:
@@ -106,4 +113,5 @@ def result_from_data(data: Mapping[str, Any]) -> Any:
     for key in ("borrow_payments", "funding_payments"):
         fields[key] = [tuple(row) for row in data[key]]
     fields["timestamps"] = np.asarray(data["timestamps"], dtype=np.int64)
+    fields["equity_curve"] = np.asarray(data["equity_curve"], dtype=np.float64).tolist()
     return BacktestResult(**fields)
