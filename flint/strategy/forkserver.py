@@ -215,7 +215,7 @@ def serve(fd: int) -> None:
     send({"op": "ready"})
     try:
         while True:
-            ready, _, _ = select.select([control, wake_r], [], [])
+            ready, _, _ = select.select([control.fileno(), wake_r], [], [])
             if wake_r in ready:
                 while True:
                     try:
@@ -224,7 +224,7 @@ def serve(fd: int) -> None:
                     except BlockingIOError:
                         break
                 reap()
-            if control not in ready:
+            if control.fileno() not in ready:
                 continue
             raw, fds, _, _ = socket.recv_fds(control, _MESSAGE, 3)
             if not raw:

@@ -290,7 +290,7 @@ _REPLACED: dict[str, dict[str, object]] = {
     "enum": {"Enum": Enum, "IntEnum": IntEnum, "StrEnum": StrEnum, "Flag": Flag,
              "IntFlag": IntFlag},
     "numpy": {"ndarray": ndarray},
-    "numpy.typing": {"NDArray": ndarray[Any, np.dtype[Any]]},
+    "numpy.typing": {"NDArray": types.GenericAlias(ndarray, (Any, np.dtype[Any]))},
 }
 
 
