@@ -12,9 +12,9 @@ then, at run time, reading a ``_private`` attribute is allowed only where the
 strategy's own classes or instances hold it, the few public names that reach
 bars outside ``history`` (``root``, ``window``, ``base``, ...) only on its own
 objects and on modules, and setting or deleting any attribute only on its own
-objects. This keeps code in-process honest;
-code from the command line, the HTTP API or MCP also runs in a separate
-process with CPU and memory limits (:mod:`flint.strategy.sandbox`).
+objects. These checks are the first, friendly layer; code from the command
+line, the HTTP API or MCP runs in a child process the operating system confines
+(:mod:`flint.strategy.sandbox`), which holds even if they are breached.
 """
 
 import ast
