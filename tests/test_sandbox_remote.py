@@ -4,6 +4,7 @@ import math
 import pickle
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +147,25 @@ def test_numpy_lazy_imports_work_from_strategy_code_in_a_fresh_interpreter():
 def test_a_session_without_code_reports_its_layers():
     with Sandbox(None, trust=True) as box:
         assert {"environment", "rlimits", *REQUIRED} <= set(box.layers)
+
+
+def test_a_long_lived_child_is_replaced_before_its_lifetime_cpu_runs_out():
+    """The child's RLIMIT_CPU is twice a run's allowance: trials that each stay within
+    their second but add up past two all succeed, on fresh children."""
+    spins = 0
+    started = time.process_time()
+    while time.process_time() - started < 0.1:
+        for _ in range(10_000):
+            pass
+        spins += 10_000
+    busy = CROSS.replace("        self.fast, self.slow = fast, slow",
+                         f"        for _ in range({spins * 6}):\n            pass\n"
+                         "        self.fast, self.slow = fast, slow")  # about 0.6 s of CPU
+    strategy = SandboxedStrategy(busy, limits=SandboxLimits(cpu_seconds=1, wall_seconds=60))
+    bars = candles(100)
+    pids = set()
+    for _ in range(5):
+        backtest(strategy, {"fast": 5, "slow": 30}, bars, SETTINGS)
+        pids.add(strategy._sandbox()._pid)
+    assert len(pids) > 1
+    strategy.close()

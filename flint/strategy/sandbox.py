@@ -178,7 +178,8 @@ class Sandbox:
     The code is validated and loaded once (``name`` and ``parameters`` tell what
     class it defines); :meth:`run` then makes the strategy with new parameters and
     runs a job on candles, which go to the child once per candles object. A child
-    that died or was killed for a limit is replaced on the next :meth:`run`.
+    that died or was killed for a limit is replaced on the next :meth:`run`, and so is
+    one that has used more than a run's CPU time (its ``RLIMIT_CPU`` is twice that).
     """
 
     def __init__(
@@ -210,7 +211,10 @@ class Sandbox:
     # The child
 
     def _start(self) -> None:
-        server = fork_server()
+        try:
+            server = fork_server()
+        except (ForkServerError, OSError) as exc:
+            raise StrategyExecutionError(f"cannot start the sandbox: {exc}") from exc
         ends = [os.pipe(), os.pipe(), os.pipe()]  # requests, replies, output
         (req_r, req_w), (rep_r, rep_w), (out_r, out_w) = ends
         spec = {"cpu_seconds": 2 * self.limits.cpu_seconds, "memory_mb": self.limits.memory_mb,
@@ -279,6 +283,8 @@ class Sandbox:
         Raises :class:`~flint.strategy.loader.StrategyParameterError` when the class
         refuses ``params``, and the errors of :func:`run_in_sandbox`.
         """
+        if self._alive() and _cpu_seconds(self._pid) > self.limits.cpu_seconds:
+            self.close()  # the child's RLIMIT_CPU (twice a run's) could cut the next run short
         if not self._alive():
             self._stop(wait=True)
             self._owner = os.getpid()
