@@ -12,6 +12,7 @@ scoring it gives exactly what an in-process run would.
 
 import copy
 import dataclasses
+import enum
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -85,20 +86,46 @@ class SandboxedStrategy:
         return f"<sandboxed strategy {self.__name__} from {self.filename}>"
 
 
+#: Result fields holding records, sent column by column (numbers as raw bytes).
+RECORD_FIELDS = ("positions", "open_positions", "fills")
+
+
 def trial_job(strategy: Any, candles: Any, *, initial_capital: float, fee_rate: float,
               engine_options: dict[str, Any]) -> dict[str, Any]:
-    """In the child: one trial's backtest, as :meth:`BacktestResult.to_dict` data (the
-    equity curve and timestamps as numpy arrays)."""
+    """In the child: one trial's backtest as plain data: :meth:`BacktestResult.to_dict`
+    but with the equity curve and timestamps as numpy arrays and the records as columns
+    (what costs most to encode travels as raw bytes)."""
     from flint.optimization.objective import RunSettings, run_engine
 
     settings = RunSettings(initial_capital, fee_rate, engine_options)
     result = run_engine(strategy, candles, settings)
-    # the two long columns go as arrays (raw bytes), not element by element through to_dict
-    rest = dataclasses.replace(result, equity_curve=[], timestamps=np.empty(0, dtype=np.int64))
+    rest = dataclasses.replace(result, equity_curve=[], timestamps=np.empty(0, dtype=np.int64),
+                               **{key: [] for key in RECORD_FIELDS})
     data: dict[str, Any] = rest.to_dict()
     data["equity_curve"] = np.asarray(result.equity_curve, dtype=np.float64)
     data["timestamps"] = np.asarray(result.timestamps, dtype=np.int64)
+    for key in RECORD_FIELDS:
+        data[key] = _columns(getattr(result, key))
     return data
+
+
+def _columns(records: list[Any]) -> dict[str, list[Any]]:
+    """Dataclass records as ``{field: [values]}`` (enum members as their values)."""
+    if not records:
+        return {}
+    columns = {}
+    for field in dataclasses.fields(records[0]):
+        values = [getattr(r, field.name) for r in records]
+        if isinstance(values[0], enum.Enum):
+            values = [v.value for v in values]
+        columns[field.name] = values
+    return columns
+
+
+def _records(make: Any, columns: Mapping[str, Any]) -> list[Any]:
+    names = list(columns)
+    return [make(**dict(zip(names, row, strict=True)))
+            for row in zip(*(columns[n] for n in names), strict=True)]
 
 
 def result_from_data(data: Mapping[str, Any]) -> Any:
@@ -106,10 +133,13 @@ def result_from_data(data: Mapping[str, Any]) -> Any:
     from flint.backtest.result import BacktestResult
     from flint.models import Fill, Position, Side
 
+    def fill(**values: Any) -> Fill:
+        return Fill(**{**values, "side": Side(values["side"])})
+
     fields = dict(data)
-    for key in ("positions", "open_positions"):
-        fields[key] = [Position(**p) for p in data[key]]
-    fields["fills"] = [Fill(**{**f, "side": Side(f["side"])}) for f in data["fills"]]
+    fields["positions"] = _records(Position, data["positions"])
+    fields["open_positions"] = _records(Position, data["open_positions"])
+    fields["fills"] = _records(fill, data["fills"])
     for key in ("borrow_payments", "funding_payments"):
         fields[key] = [tuple(row) for row in data[key]]
     fields["timestamps"] = np.asarray(data["timestamps"], dtype=np.int64)

@@ -71,7 +71,7 @@ def _detach(value: Any, path: list[str], arrays: list[Any], blobs: list[bytes]) 
         return {str(k): _detach(v, [*path, str(k)], arrays, blobs) for k, v in value.items()}
     as_list = isinstance(value, list) and len(value) >= LONG_LIST
     if as_list:
-        if all(type(x) is float for x in value):
+        if all(isinstance(x, float) for x in value):  # numpy's float64 too
             value = np.array(value, dtype=np.float64)
         elif all(type(x) is int for x in value) and min(value) >= -2 ** 63 and max(value) < 2 ** 63:
             value = np.array(value, dtype=np.int64)
