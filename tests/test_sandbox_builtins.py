@@ -82,6 +82,8 @@ def test_backtests_in_the_sandbox_equal_the_in_process_run(path):
     """Every built-in and every user file: the sandboxed record is the in-process record."""
     params = ACTIVE.get(path.stem, {})
     venues = ("binance", "hyperliquid") if path.stem in TWO_VENUES else ("binance",)
+    if len(venues) > 1 and not all(importlib.util.find_spec(f"flint_{v}") for v in venues):
+        pytest.skip("the venue plugins are not installed (a child loads installed plugins)")
     candles = {f"{v}:SOL-PERP": sample_bars("SOL-PERP", v, 60) for v in venues}
     funding = sample_funding("SOL-PERP", days=60)
     settings = RunSettings(strategy=str(path), market="SOL-PERP", venues=venues,

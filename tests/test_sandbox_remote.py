@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flint.execution.fill_models import ClosePriceFill
 from flint.models import CandleSeries
 from flint.optimization.objective import InvalidParameters, RunSettings, backtest, score
 from flint.optimization.optimizer import StrategyOptimizer
@@ -18,7 +17,12 @@ from flint.optimization.walk_forward import run_walk_forward
 from flint.strategy.isolation import REQUIRED, host_support
 from flint.strategy.loader import StrategyLoadError, load_strategy_class
 from flint.strategy.remote import SandboxedStrategy
-from flint.strategy.sandbox import Sandbox, SandboxLimits, StrategyTimeoutError
+from flint.strategy.sandbox import (
+    Sandbox,
+    SandboxLimits,
+    StrategyExecutionError,
+    StrategyTimeoutError,
+)
 
 pytestmark = pytest.mark.skipif(
     not all(s.available for s in host_support() if s.name in REQUIRED),
@@ -26,7 +30,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 CROSS = (Path(__file__).parent / "user_strategies" / "golden_cross.py").read_text()
-SETTINGS = RunSettings(10_000.0, 0.0005, {"fill_model": ClosePriceFill()})
+#: The engine's default fill model: the child builds its own (compiled fill models do not
+#: unpickle, so engine options with one cannot travel to a child in the compiled build).
+SETTINGS = RunSettings(10_000.0, 0.0005, {})
 
 
 def candles(n=800, seed=3):
@@ -85,14 +91,12 @@ def test_refused_parameters_are_invalid_parameters(remote):
 def test_the_optimiser_and_walk_forward_give_the_in_process_trials(remote):
     bars = candles(1200)
     local = load_strategy_class(CROSS)
-    common = {"n_trials": 6, "sampler": "random", "seed": 4,
-              "engine_options": {"fill_model": ClosePriceFill()}}
+    common = {"n_trials": 6, "sampler": "random", "seed": 4}
     there = StrategyOptimizer(remote, bars, **common).optimize()
     here = StrategyOptimizer(local, bars, **common).optimize()
     assert [(t.params, t.value) for t in there.trials] == [(t.params, t.value)
                                                          for t in here.trials]
-    wf = {"n_windows": 2, "trials_per_window": 3, "sampler": "random", "seed": 1,
-          "engine_options": {"fill_model": ClosePriceFill()}}
+    wf = {"n_windows": 2, "trials_per_window": 3, "sampler": "random", "seed": 1}
     assert run_walk_forward(remote, bars, **wf).to_dict() == run_walk_forward(
         local, bars, **wf).to_dict()
 
@@ -101,8 +105,8 @@ def test_worker_processes_run_their_own_sandboxed_children():
     strategy = SandboxedStrategy(CROSS, filename="golden_cross.py")
     copy = pickle.loads(pickle.dumps(strategy))
     assert copy._box is None and copy.parameters() == strategy.parameters()
-    result = StrategyOptimizer(strategy, candles(), n_trials=4, n_jobs=2, sampler="random",
-                               engine_options={"fill_model": ClosePriceFill()}).optimize()
+    result = StrategyOptimizer(strategy, candles(), n_trials=4, n_jobs=2,
+                               sampler="random").optimize()
     assert len({t.worker for t in result.trials}) == 2
     strategy.close()
 
@@ -169,3 +173,15 @@ def test_a_long_lived_child_is_replaced_before_its_lifetime_cpu_runs_out():
         pids.add(strategy._sandbox()._pid)
     assert len(pids) > 1
     strategy.close()
+
+
+class OnlyHere:
+    """A fill model the child cannot import (this test module is not readable there)."""
+
+
+def test_options_the_child_cannot_rebuild_are_an_error_not_a_dead_child(remote):
+    settings = RunSettings(10_000.0, 0.0005, {"fill_model": OnlyHere()})
+    with pytest.raises(StrategyExecutionError, match="test_sandbox_remote") as info:
+        backtest(remote, {"fast": 8, "slow": 30}, candles(), settings)
+    assert "died" not in str(info.value)
+    assert backtest(remote, {"fast": 8, "slow": 30}, candles(), SETTINGS).total_trades > 0

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import sysconfig
 import threading
+import traceback
 from typing import Any
 
 #: Environment variables passed on to the fork server (none of them a secret).
@@ -264,5 +265,8 @@ def _become_child(control: socket.socket, wake: tuple[int, int], fds: list[int],
         from flint.strategy.sandbox_child import main
 
         main(spec, readable)
+    except BaseException:  # trusted code failed: say why on the child's output
+        traceback.print_exc()
+        sys.stderr.flush()
     finally:
         os._exit(70)

@@ -179,9 +179,9 @@ class _Session:
             return "ok", namespace.get("result")
         raise ValueError(f"unknown request {op!r}")
 
-    def answer(self, request: tuple[Any, ...]) -> None:
+    def answer(self, body: bytes) -> None:
         try:
-            kind, payload = self.handle(request)
+            kind, payload = self.handle(pickle.loads(body))
         except StrategyParameterError as exc:
             kind, payload = "params", str(exc)
         except StrategyLoadError as exc:
@@ -206,5 +206,5 @@ def main(spec: Mapping[str, Any], readable: list[str]) -> NoReturn:
         body = _read_exact(REQUESTS, _HEADER.unpack(header)[0])
         if body is None:
             break
-        session.answer(pickle.loads(body))
+        session.answer(body)
     os._exit(0)
