@@ -38,7 +38,13 @@ from flint.optimization.objective import backtest
 from flint.strategy.forkserver import fork_server
 from flint.strategy.loader import load_strategy_class, load_user_strategy
 from flint.strategy.remote import SandboxedStrategy
-from flint.strategy.sandbox import Sandbox, _cpu_seconds, run_in_sandbox
+from flint.strategy.sandbox import (
+    DEFAULT_JOB,
+    Sandbox,
+    _cpu_seconds,
+    pack_candles,
+    run_in_sandbox,
+)
 from flint_core.compiled import is_compiled
 
 CODE = (Path(__file__).resolve().parents[1] / "tests" / "user_strategies" /
@@ -72,7 +78,7 @@ def compare_backtests(candles: CandleSeries, bars: int, repeat: int) -> dict[str
     settings = RunSettings(strategy="golden_cross.py", market="SOL-PERP", venues=("binance",),
                            fill_model="close", max_runtime_s=0)
     options = sandbox_options({}, [], settings)
-    here, there, cpu_here, cpu_there = [], [], [], []
+    here, there, cpu_here, cpu_there, cpu_start = [], [], [], [], []
     for _ in range(repeat):
         before = cpu()
         here.append(timed(lambda: run_backtest(load_user_strategy(CODE), candles, [],
@@ -81,10 +87,12 @@ def compare_backtests(candles: CandleSeries, bars: int, repeat: int) -> dict[str
         before = cpu()
         started = time.perf_counter()
         with Sandbox(CODE) as box:  # what run_in_sandbox does, keeping the child to read its CPU
+            started_cpu = cpu() - before + _cpu_seconds(box._pid)
             box.run(SANDBOX_JOB, candles, None, options)
             child = _cpu_seconds(box._pid)
         there.append(time.perf_counter() - started)
         cpu_there.append(cpu() - before + child)
+        cpu_start.append(started_cpu)
     out[f"backtest_{bars}_in_process_s"] = min(here)
     out[f"backtest_{bars}_sandbox_s"] = min(there)
     out["backtest_overhead_pct"] = 100 * (min(there) / min(here) - 1)
@@ -92,7 +100,29 @@ def compare_backtests(candles: CandleSeries, bars: int, repeat: int) -> dict[str
     out[f"backtest_{bars}_cpu_sandbox_s"] = statistics.median(cpu_there)
     out["backtest_cpu_overhead_pct"] = 100 * (statistics.median(cpu_there)
                                               / statistics.median(cpu_here) - 1)
+    out["backtest_cpu_start_and_load_s"] = statistics.median(cpu_start)
+    out.update(fixed_costs(candles, options))
     return out
+
+
+def fixed_costs(candles: CandleSeries, options: dict[str, object]) -> dict[str, float]:
+    """CPU the sandbox adds to one run whatever the strategy does, step by step: sending
+    the candles (both processes) and the parent's side of the run (request, waiting,
+    reading the record). Steadier than whole-run differences on a busy machine."""
+    send, parent = [], []
+    for _ in range(5):
+        with Sandbox(CODE) as box:
+            before, child = cpu(), _cpu_seconds(box._pid)
+            box.run(DEFAULT_JOB, walk(2), None, None)  # the smallest run: code warm
+            before, child = cpu(), _cpu_seconds(box._pid)
+            box._call(("data", "bench", pack_candles(candles)), "receiving the candles")
+            send.append(cpu() - before + _cpu_seconds(box._pid) - child)
+            box._sent[id(candles)] = (candles, "bench")
+            before = cpu()
+            box.run(SANDBOX_JOB, candles, None, options)
+            parent.append(cpu() - before)
+    return {"cpu_send_candles_s": statistics.median(send),
+            "cpu_parent_side_of_run_s": statistics.median(parent)}
 
 
 def compare_trials(candles: CandleSeries, bars: int, repeat: int) -> dict[str, float]:

@@ -13,6 +13,7 @@ scoring it gives exactly what an in-process run would.
 import copy
 import dataclasses
 import enum
+import inspect
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -122,10 +123,16 @@ def _columns(records: list[Any]) -> dict[str, list[Any]]:
     return columns
 
 
-def _records(make: Any, columns: Mapping[str, Any]) -> list[Any]:
+def _records(cls: type, columns: Mapping[str, list[Any]]) -> list[Any]:
+    """``cls`` records from :func:`_columns` (positionally when the columns are in the
+    order of ``cls``'s parameters, which is several times faster)."""
+    if not columns:
+        return []
     names = list(columns)
-    return [make(**dict(zip(names, row, strict=True)))
-            for row in zip(*(columns[n] for n in names), strict=True)]
+    if names == list(inspect.signature(cls).parameters)[:len(names)]:
+        return list(map(cls, *columns.values()))
+    return [cls(**dict(zip(names, row, strict=True)))
+            for row in zip(*columns.values(), strict=True)]
 
 
 def result_from_data(data: Mapping[str, Any]) -> Any:
@@ -133,13 +140,14 @@ def result_from_data(data: Mapping[str, Any]) -> Any:
     from flint.backtest.result import BacktestResult
     from flint.models import Fill, Position, Side
 
-    def fill(**values: Any) -> Fill:
-        return Fill(**{**values, "side": Side(values["side"])})
-
     fields = dict(data)
     fields["positions"] = _records(Position, data["positions"])
     fields["open_positions"] = _records(Position, data["open_positions"])
-    fields["fills"] = _records(fill, data["fills"])
+    fills = dict(data["fills"])
+    if fills:
+        sides = {side.value: side for side in Side}
+        fills["side"] = [sides.get(v) or Side(v) for v in fills["side"]]
+    fields["fills"] = _records(Fill, fills)
     for key in ("borrow_payments", "funding_payments"):
         fields[key] = [tuple(row) for row in data[key]]
     fields["timestamps"] = np.asarray(data["timestamps"], dtype=np.int64)
