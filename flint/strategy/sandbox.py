@@ -180,6 +180,8 @@ class Sandbox:
     runs a job on candles, which go to the child once per candles object. A child
     that died or was killed for a limit is replaced on the next :meth:`run`, and so is
     one that has used more than a run's CPU time (its ``RLIMIT_CPU`` is twice that).
+    Use it as a context manager or call :meth:`close`; children left open end with
+    this process.
     """
 
     def __init__(
