@@ -1,5 +1,8 @@
 """The 20 built-in strategies, as user files: each validates, loads in the sandbox and trades.
 
+Run in the sandbox's confined child, they and every file of ``tests/user_strategies``
+give exactly the record an in-process run gives.
+
 The flint-strategies plugin writes every strategy as a self-contained module that
 imports only what the sandbox allows, so its sources are the user files: they are
 read from the checkout (the plugin need not be installed). Where it is installed, the
@@ -7,14 +10,19 @@ sandboxed copy must trade exactly like the plugin's class.
 """
 
 import importlib.util
+import json
+import re
 from pathlib import Path
 
 import pytest
 
 from flint.backtest.engine import BacktestEngine
+from flint.backtest.runs import SANDBOX_JOB, RunSettings, run_backtest, sandbox_options
 from flint.execution.fill_models import ClosePriceFill
 from flint.strategy.base import Strategy, check_parameters
+from flint.strategy.isolation import REQUIRED, host_support
 from flint.strategy.loader import load_user_strategy, validate_strategy_code
+from flint.strategy.sandbox import run_in_sandbox
 from flint.testing import sample_bars, sample_funding, sample_venue_configs
 
 SOURCES = Path(__file__).resolve().parents[1] / "plugins" / "flint-strategies" / "src" / (
@@ -62,3 +70,36 @@ def test_the_sandboxed_copy_trades_exactly_like_the_plugin(path, flint_host):
     plugin = backtest(flint_host.registry("strategies").get(path.stem)(**params))
     assert sandboxed.fills == plugin.fills
     assert sandboxed.equity_curve == plugin.equity_curve
+
+
+USER_FILES = sorted((Path(__file__).parent / "user_strategies").glob("*.py"))
+
+
+@pytest.mark.skipif(not all(s.available for s in host_support() if s.name in REQUIRED),
+                    reason="this host lacks Landlock or seccomp: untrusted code is refused here")
+@pytest.mark.parametrize("path", FILES + USER_FILES, ids=[p.stem for p in FILES + USER_FILES])
+def test_backtests_in_the_sandbox_equal_the_in_process_run(path):
+    """Every built-in and every user file: the sandboxed record is the in-process record."""
+    params = ACTIVE.get(path.stem, {})
+    venues = ("binance", "hyperliquid") if path.stem in TWO_VENUES else ("binance",)
+    if len(venues) > 1 and not all(importlib.util.find_spec(f"flint_{v}") for v in venues):
+        pytest.skip("the venue plugins are not installed (a child loads installed plugins)")
+    candles = {f"{v}:SOL-PERP": sample_bars("SOL-PERP", v, 60) for v in venues}
+    funding = sample_funding("SOL-PERP", days=60)
+    settings = RunSettings(strategy=str(path), market="SOL-PERP", venues=venues,
+                           fill_model="close", params=params, max_runtime_s=0)
+    code = path.read_text()
+    first, *others = candles
+    remote = run_in_sandbox(code, candles[first], params, job=SANDBOX_JOB, filename=str(path),
+                            options=sandbox_options({k: candles[k] for k in others}, funding,
+                                                    settings))
+    data = candles[first] if len(candles) == 1 else candles
+    local = run_backtest(load_user_strategy(code, params, filename=str(path)), data, funding,
+                         settings)
+    assert without_timing(json.loads(json.dumps(local))) == without_timing(remote)
+
+
+def without_timing(record):
+    """The record less the engine's "ran N bars in X s" log line (wall-clock time)."""
+    logs = [line for line in record["result"]["logs"] if not re.match(r"ran \d+ bars in ", line)]
+    return {**record, "result": {**record["result"], "logs": logs}}

@@ -24,7 +24,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from flint.cli.common import db_option, db_path, make_console, user_errors, when
+from flint.cli.common import db_option, db_path, make_console, trust_option, user_errors, when
 from flint.cli.inputs import no_candles, parse_time
 from flint.cli.journal import journal_options, save_records
 
@@ -237,6 +237,7 @@ def _resolve(strategy: str) -> tuple[Path | None, Any]:
 @click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
               help="Strategy constructor argument (repeatable).")
 @journal_options
+@trust_option
 @db_option
 @user_errors
 def backtest_command(
@@ -253,6 +254,7 @@ def backtest_command(
     param_pairs: tuple[str, ...],
     no_journal: bool,
     journal_wait_s: float,
+    trust: bool,
     db: Path | None,
 ) -> None:
     """Backtest STRATEGY (a file or a built-in name) on stored candles and funding."""
@@ -270,7 +272,7 @@ def backtest_command(
     )
     out = make_console()
     with out.status(f"backtesting {settings.strategy}..."):
-        record = _run(file, cls, candles, funding, settings)
+        record = _run(file, cls, candles, funding, settings, trust)
     out.print(summary_table(record))
     curve = record["result"]["equity_curve"]
     if curve:
@@ -286,7 +288,7 @@ def backtest_command(
 
 
 def _run(file: Path | None, cls: Any, candles: dict[str, Any], funding: list[Any],
-         settings: Any) -> dict[str, Any]:
+         settings: Any, trust: bool = False) -> dict[str, Any]:
     """The run's journal record: a built-in in this process, a file in the sandbox."""
     from flint.backtest.engine import BacktestTimeoutError
     from flint.backtest.runs import SANDBOX_JOB, run_backtest, sandbox_options
@@ -313,7 +315,7 @@ def _run(file: Path | None, cls: Any, candles: dict[str, Any], funding: list[Any
     try:
         record: dict[str, Any] = run_in_sandbox(
             file.read_text(), candles[first], settings.params, job=SANDBOX_JOB,
-            options=options, filename=str(file),
+            options=options, filename=str(file), trust=trust,
         )
     except (StrategyLoadError, StrategyExecutionError) as exc:
         raise click.ClickException(str(exc)) from exc

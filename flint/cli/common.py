@@ -23,15 +23,19 @@ def make_console() -> Console:
 
 
 def user_errors(func: F) -> F:
-    """Turn what bad input raises (bad files, rows, settings, a busy store) into exit code 1."""
+    """Turn what bad input raises (bad files, rows, settings, a busy store, a strategy file
+    that is refused or fails in the sandbox) into exit code 1."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from flint.store import StoreError
+        from flint.strategy.loader import StrategyLoadError
+        from flint.strategy.sandbox import StrategyExecutionError
 
         try:
             return func(*args, **kwargs)
-        except (StoreError, ValueError, FileNotFoundError) as exc:
+        except (StoreError, ValueError, FileNotFoundError, StrategyLoadError,
+                StrategyExecutionError) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
@@ -44,6 +48,16 @@ def db_option(func: F) -> F:
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
         help="Store file (default: db_path from flint.yaml or FLINT_DB_PATH).",
+    )(func)
+
+
+def trust_option(func: F) -> F:
+    """The ``--trust`` option: run a strategy file even where the host cannot confine it."""
+    return click.option(
+        "--trust",
+        is_flag=True,
+        help="Run a strategy file even if this host lacks the sandbox's Landlock or seccomp "
+             "layer (flint doctor shows them): only for code you trust.",
     )(func)
 
 

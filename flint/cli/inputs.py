@@ -30,16 +30,22 @@ DAY = 86_400
 class StrategySpec:
     """A strategy class and how to name it in results (``source``: ``builtin`` or a path)."""
 
-    cls: type
+    cls: Any
     label: str
     source: str
     code: str | None = None
 
 
-def resolve_strategy(spec: str) -> StrategySpec:
-    """A built-in strategy by registry name, or the strategy class defined in a ``.py`` file."""
+def resolve_strategy(spec: str, *, trust: bool = False) -> StrategySpec:
+    """A built-in strategy by registry name, or the strategy class defined in a ``.py`` file.
+
+    A file's class is a :class:`~flint.strategy.remote.SandboxedStrategy`: its code only
+    ever runs in sandboxed children (``trust``: even where the host cannot confine them).
+    """
     from flint.plugins import get_host
-    from flint.strategy.loader import StrategyLoadError, load_strategy_class
+    from flint.strategy.loader import StrategyLoadError
+    from flint.strategy.remote import SandboxedStrategy
+    from flint.strategy.sandbox import StrategyExecutionError
 
     path = Path(spec)
     if path.suffix == ".py" or path.is_file():
@@ -47,8 +53,8 @@ def resolve_strategy(spec: str) -> StrategySpec:
             raise click.ClickException(f"no strategy file {path}")
         code = path.read_text(encoding="utf-8")
         try:
-            cls = load_strategy_class(code, filename=str(path))
-        except StrategyLoadError as exc:
+            cls = SandboxedStrategy(code, filename=str(path), trust=trust)
+        except (StrategyLoadError, StrategyExecutionError) as exc:
             raise click.ClickException(str(exc)) from None
         return StrategySpec(cls, path.stem, str(path.resolve()), code)
     strategies = get_host().registry("strategies")

@@ -42,6 +42,39 @@ def version_text(host: PluginHost) -> str:
             lines.append(f"  {info.dist or info.name} {info.version or '?'}{note}")
     else:
         lines.append("plugins: none installed")
+    from flint.strategy import isolation
+
+    offered = [s.name for s in isolation.host_support() if s.available]
+    missing = isolation.missing_required(offered)
+    verdict = "" if not missing else f" (strategy files need --trust: no {', '.join(missing)})"
+    lines.append(f"sandbox: {', '.join(offered)}{verdict}")
+    return "\n".join(lines)
+
+
+def doctor_text() -> str:
+    """What ``flint doctor`` prints: each sandbox layer, whether it holds here, what it stops."""
+    from flint.strategy import isolation
+    from flint.strategy.sandbox import StrategyExecutionError, sandbox_layers
+
+    try:
+        applied = set(sandbox_layers())
+        failure = ""
+    except StrategyExecutionError as exc:
+        applied, failure = set(), str(exc)
+    lines = ["strategy sandbox layers (a sandboxed child was started to check them):"]
+    for support in isolation.host_support():
+        state = "active" if support.name in applied else "MISSING"
+        required = " (required)" if support.name in isolation.REQUIRED else ""
+        lines.append(f"  {support.name:<13} {state:<8} {support.detail}{required}")
+        lines.append(f"  {'':<13} stops: {isolation.STOPS[support.name]}")
+    missing = isolation.missing_required(applied)
+    if failure:
+        lines.append(f"the sandbox could not start: {failure}")
+    elif missing:
+        lines.append(f"untrusted strategy files are refused here (no {', '.join(missing)}); "
+                     "--trust runs them with only the active layers")
+    else:
+        lines.append("untrusted strategy files run confined by every required layer")
     return "\n".join(lines)
 
 
@@ -59,7 +92,8 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     expose_value=False,
     is_eager=True,
     callback=_print_version,
-    help="Show the versions of flint-sdk and every plugin, and whether the kernel is compiled.",
+    help="Show the versions of flint-sdk and every plugin, whether the kernel is compiled and "
+         "the strategy sandbox's layers.",
 )
 def cli() -> None:
     """flint: backtest, optimise, paper trade and live trade crypto perpetual futures."""
@@ -109,6 +143,12 @@ def plugins_command(as_json: bool, show_all: bool) -> None:
         for error in p.errors:
             console.print(f"[red]error[/red] in plugin [bold]{p.name}[/bold]: {error}",
                           markup=True, highlight=False)
+
+
+@cli.command("doctor")
+def doctor_command() -> None:
+    """Check this host: which sandbox layers confine strategy files, and what each stops."""
+    click.echo(doctor_text())
 
 
 cli.add_command(data_group)

@@ -30,7 +30,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from flint.cli.common import db_option, db_path, make_console, user_errors, when
+from flint.cli.common import db_option, db_path, make_console, trust_option, user_errors, when
 from flint.cli.inputs import (
     MarketData,
     StrategySpec,
@@ -76,6 +76,7 @@ def study_options(func: F) -> F:
                           '(a plain value fixes a parameter). {"slow": {"greater_than": '
                           '"fast"}} makes the sampler draw slow above the fast it drew, '
                           'never a combination with slow <= fast.'),
+        trust_option,
         db_option,
     )):
         func = option(func)
@@ -149,14 +150,14 @@ def optimize_command(strategy: str, market: str | None, venue: str | None, resol
                      start: str | None, end: str | None, trials: int, prune: bool,
                      out: Path | None, metric: str, capital: float | None, fee: float | None,
                      jobs: int, storage: str | None, study_name: str | None, sampler: str,
-                     seed: int, param_space: str | None, no_journal: bool,
+                     seed: int, param_space: str | None, trust: bool, no_journal: bool,
                      journal_wait_s: float, db: Path | None) -> None:
     """Search STRATEGY's parameters (a built-in name or a .py file) on stored candles."""
-    from flint.backtest.engine import BacktestEngine
     from flint.backtest.journal import run_record, study_record
+    from flint.optimization.objective import RunSettings, backtest
     from flint.optimization.optimizer import StrategyOptimizer
 
-    spec = resolve_strategy(strategy)
+    spec = resolve_strategy(strategy, trust=trust)
     path = db_path(db)
     data = load_market(path, market, venue, resolution_s, start, end)
     initial, fee_rate = _settings(capital, fee)
@@ -174,15 +175,15 @@ def optimize_command(strategy: str, market: str | None, venue: str | None, resol
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from exc
     _print_trials(console, result, TOP)
-    best = BacktestEngine(spec.cls(**result.best_params), initial_capital=initial,
-                          fee_rate=fee_rate, **engine_options).run(data.candles)
+    best = backtest(spec.cls, result.best_params, data.candles,
+                    RunSettings(initial, fee_rate, engine_options))
     context = _context(spec, data, initial_capital=initial, fee_rate=fee_rate, metric=metric,
                        sampler=sampler, seed=seed, n_trials=trials, n_jobs=jobs,
                        storage=storage, pruning=prune, param_space=optimizer.schema)
-    backtest = run_record(best, strategy=spec.label, params=result.best_params,
-                          market=data.candles.market, venue=data.candles.venue,
-                          fill_model="default", fee_rate=fee_rate)
-    best_id = backtest["run_id"] = uuid.uuid4().hex
+    best_record = run_record(best, strategy=spec.label, params=result.best_params,
+                             market=data.candles.market, venue=data.candles.venue,
+                             fill_model="default", fee_rate=fee_rate)
+    best_id = best_record["run_id"] = uuid.uuid4().hex
     record = study_record("optimization", result, {**context, "best_run_id": best_id})
     console.print(
         f"best {metric} {_fmt(result.best_value)} with {result.best_params}: total PnL "
@@ -191,7 +192,7 @@ def optimize_command(strategy: str, market: str | None, venue: str | None, resol
     if no_journal:
         console.print("not saved to the journal (--no-journal)")
     else:
-        (run_id, _), saved = save_records([record, backtest], path, journal_wait_s, console)
+        (run_id, _), saved = save_records([record, best_record], path, journal_wait_s, console)
         if saved:
             console.print(f"journaled: optimization {run_id}, backtest of the best parameters "
                           f"{best_id}\n  flint report {best_id} --db {path}")
@@ -246,13 +247,13 @@ def walk_forward_command(strategy: str, market: str | None, venue: str | None,
                          train_pct: float, anchored: bool, trials: int, metric: str,
                          capital: float | None, fee: float | None, jobs: int,
                          storage: str | None, study_name: str | None, sampler: str, seed: int,
-                         param_space: str | None, no_journal: bool, journal_wait_s: float,
-                         db: Path | None) -> None:
+                         param_space: str | None, trust: bool, no_journal: bool,
+                         journal_wait_s: float, db: Path | None) -> None:
     """Optimise STRATEGY window after window and test each winner out of sample."""
     from flint.backtest.journal import study_record
     from flint.optimization.walk_forward import run_walk_forward
 
-    spec = resolve_strategy(strategy)
+    spec = resolve_strategy(strategy, trust=trust)
     path = db_path(db)
     data = load_market(path, market, venue, resolution_s, start, end)
     initial, fee_rate = _settings(capital, fee)

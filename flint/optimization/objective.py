@@ -45,13 +45,26 @@ class RunSettings:
     engine_options: Mapping[str, Any] = attrs.field(factory=dict)
 
 
-def backtest(strategy_class: type, params: Mapping[str, Any], candles: Any,
+def backtest(strategy_class: Any, params: Mapping[str, Any], candles: Any,
              settings: RunSettings) -> Any:
-    """Instantiate ``strategy_class(**params)`` and run it on ``candles``."""
+    """Instantiate ``strategy_class(**params)`` and run it on ``candles``.
+
+    A strategy file's class (:class:`~flint.strategy.remote.SandboxedStrategy`) runs in
+    a sandboxed child of this process instead.
+    """
+    from flint.strategy.remote import SandboxedStrategy
+
+    if isinstance(strategy_class, SandboxedStrategy):
+        return strategy_class.backtest(params, candles, settings)
+    return run_engine(strategy_class(**params), candles, settings)
+
+
+def run_engine(strategy: Any, candles: Any, settings: RunSettings) -> Any:
+    """Backtest the ``strategy`` object on ``candles`` with ``settings``."""
     from flint.backtest.engine import BacktestEngine
 
     engine = BacktestEngine(
-        strategy_class(**params),
+        strategy,
         initial_capital=settings.initial_capital,
         fee_rate=settings.fee_rate,
         **dict(settings.engine_options),

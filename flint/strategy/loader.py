@@ -12,9 +12,9 @@ then, at run time, reading a ``_private`` attribute is allowed only where the
 strategy's own classes or instances hold it, the few public names that reach
 bars outside ``history`` (``root``, ``window``, ``base``, ...) only on its own
 objects and on modules, and setting or deleting any attribute only on its own
-objects. This keeps code in-process honest;
-code from the command line, the HTTP API or MCP also runs in a separate
-process with CPU and memory limits (:mod:`flint.strategy.sandbox`).
+objects. These checks are the first, friendly layer; code from the command
+line, the HTTP API or MCP runs in a child process the operating system confines
+(:mod:`flint.strategy.sandbox`), which holds even if they are breached.
 """
 
 import ast
@@ -38,6 +38,10 @@ REQUIRED_MEMBERS = ("name", "on_candle", "reset")
 
 class StrategyLoadError(Exception):
     """The code is not an acceptable strategy, or loading it failed."""
+
+
+class StrategyParameterError(StrategyLoadError):
+    """The strategy class refused the parameters it was given."""
 
 
 class SandboxError(PermissionError):
@@ -240,9 +244,13 @@ class _Checker(ast.NodeVisitor):
     # Pattern matching reads attributes named in class patterns
 
     def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        if node.patterns:
+            self.report(node, "positional class patterns are not allowed: they read the "
+                              "attributes __match_args__ names; use keywords "
+                              "(case Point(x=a, y=b))")
         for attr in node.kwd_attrs:
             if (attr.startswith("_") or attr in policy.DENIED_ATTRIBUTES
-                    or attr in policy.GUARDED_ATTRIBUTES):
+                    or attr in policy.GUARDED_ATTRIBUTES or attr == "format"):
                 self.report(node, f"class pattern attribute '{attr}' is not allowed")
         self.generic_visit(node)
 
@@ -467,13 +475,18 @@ def load_user_strategy(
     ``params`` are passed to the class as keyword arguments. Any failure raises
     :class:`StrategyLoadError` saying what went wrong and where.
     """
-    cls = load_strategy_class(code, class_name=class_name, filename=filename)
+    return instantiate(load_strategy_class(code, class_name=class_name, filename=filename),
+                       params, filename)
+
+
+def instantiate(cls: type[Strategy], params: dict[str, Any] | None, filename: str) -> Strategy:
+    """``cls(**params)``; :class:`StrategyParameterError` saying why when it fails."""
     try:
         return cls(**(params or {}))
     except (KeyboardInterrupt, MemoryError):
         raise
     except BaseException as exc:
-        raise StrategyLoadError(
+        raise StrategyParameterError(
             f"{filename}: cannot create {cls.__name__} with parameters {params or {}}: "
             f"{describe_failure(exc, filename)}"
         ) from None

@@ -25,6 +25,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 #: Top-level modules a strategy may import.
 ALLOWED_ROOTS = (
     "flint", "numpy", "math", "statistics", "collections", "dataclasses", "typing", "enum",
@@ -51,6 +53,7 @@ _REMOVED: dict[str, dict[str, str]] = {
             ("load", "loads", "save", "savez", "savez_compressed", "savetxt", "loadtxt",
              "genfromtxt", "fromfile", "fromregex", "DataSource", "dump", "dumps"), _FILE),
         "memmap": "maps files into memory",
+        **dict.fromkeys(("frombuffer", "recarray"), "builds arrays over raw memory"),
         "ctypeslib": _MEMORY,
         "lib": "exposes numpy internals (file formats, stride tricks)",
         "core": "exposes numpy internals",
@@ -99,6 +102,7 @@ DENIED_ATTRIBUTES: dict[str, str] = {
     **dict.fromkeys(("tofile", "dump", "dumps"), _FILE),
     **dict.fromkeys(("ctypes", "cffi", "as_strided"), _MEMORY),
     "resize": "can free memory still in use (use np.resize(a, shape))",
+    "byteswap": "rewrites the raw bytes of an array in place (object arrays hold addresses)",
     "setflags": "would make read-only market data writable",
     "format_map": "reads attributes named in the format string",
 }
@@ -111,6 +115,7 @@ GUARDED_ATTRIBUTES: dict[str, str] = {
     "move_to": "moves the engine's history window",
     "cache": "is the engine's indicator cache",
     "base": "reaches the whole array a view was taken from",
+    "data": "is the raw memory of an array (object arrays hold addresses)",
 }
 
 #: Builtins a strategy cannot use, with the reason.
@@ -122,6 +127,7 @@ FORBIDDEN_NAMES: dict[str, str] = {
     **dict.fromkeys(("open", "input", "breakpoint", "help", "exit", "quit", "copyright",
                      "credits", "license"), "does I/O or stops the process"),
     "memoryview": _MEMORY,
+    "id": "exposes memory addresses",
     "type": "builds classes from strings with three arguments (use isinstance)",
     **dict.fromkeys(("aiter", "anext"), "async code is not supported"),
 }
@@ -130,7 +136,7 @@ FORBIDDEN_NAMES: dict[str, str] = {
 SAFE_BUILTIN_NAMES = (
     "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr",
     "classmethod", "complex", "dict", "divmod", "enumerate", "filter", "float", "format",
-    "frozenset", "hash", "hex", "id", "int", "isinstance", "issubclass", "iter", "len", "list",
+    "frozenset", "hash", "hex", "int", "isinstance", "issubclass", "iter", "len", "list",
     "map", "max", "min", "next", "object", "oct", "ord", "pow", "print", "property", "range",
     "repr", "reversed", "round", "set", "slice", "sorted", "staticmethod", "str", "sum", "super",
     "tuple", "zip", "NotImplemented", "Ellipsis",
@@ -254,9 +260,37 @@ class IntFlag(enum.IntFlag, metaclass=_GuardedEnumType):
     """``enum.IntFlag`` for strategies."""
 
 
+class _ArrayType(type):
+    """Metaclass of the strategies' ``numpy.ndarray``: every real array is an instance."""
+
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(obj, np.ndarray) if cls is ndarray else super().__instancecheck__(obj)
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, np.ndarray) if cls is ndarray else super().__subclasscheck__(sub)
+
+
+class ndarray(np.ndarray, metaclass=_ArrayType):
+    """``numpy.ndarray`` for strategies: no arrays over a raw ``buffer``."""
+
+    def __new__(cls, shape: Any, dtype: Any = float, buffer: Any = None, offset: int = 0,
+                strides: Any = None, order: Any = None) -> Any:
+        if buffer is not None:
+            raise PermissionError(
+                "numpy.ndarray(..., buffer=...) is not available to strategies: it builds "
+                "arrays over raw memory (use np.array, np.zeros or np.empty)"
+            )
+        base = np.ndarray if cls is ndarray else cls
+        return np.ndarray.__new__(base, shape, dtype, None, offset, strides, order)
+
+
+ndarray.__module__ = "numpy"
+
 _REPLACED: dict[str, dict[str, object]] = {
     "enum": {"Enum": Enum, "IntEnum": IntEnum, "StrEnum": StrEnum, "Flag": Flag,
              "IntFlag": IntFlag},
+    "numpy": {"ndarray": ndarray},
+    "numpy.typing": {"NDArray": types.GenericAlias(ndarray, (Any, np.dtype[Any]))},
 }
 
 
@@ -282,16 +316,34 @@ def restricted_import(
     locals: object = None,
     fromlist: object = (),
     level: int = 0,
-) -> ModuleProxy:
-    """The ``__import__`` of strategies: allowed modules only, as curated stand-ins."""
+) -> ModuleProxy | None:
+    """The ``__import__`` of strategies: allowed modules only, as curated stand-ins.
+
+    Extension modules import their own submodules through the current frame's
+    ``__import__`` (CPython's ``PyImport_Import``, with ``fromlist=[]``, a list no
+    import statement passes);
+    such an import of a private submodule of an allowed package is carried out and
+    answered with None: the caller reads ``sys.modules`` and the strategy gets nothing.
+    """
     if level:
         raise ImportError("relative imports are not allowed in strategies")
+    if not is_allowed_module(name) and fromlist == [] and _is_internal(name):
+        # C code importing its own module while a strategy frame runs (numpy imports
+        # numpy._core._methods on a first .mean()): it reads sys.modules, not our result
+        importlib.import_module(name)
+        return None
     if not is_allowed_module(name):
         raise ImportError(
             f"import of '{name}' is not allowed in strategies "
             f"(allowed: {', '.join(ALLOWED_ROOTS)})"
         )
     return module_proxy(name if fromlist else name.partition(".")[0])
+
+
+def _is_internal(name: str) -> bool:
+    """A private submodule (``numpy._core._methods``) of an allowed top-level package."""
+    root, _, rest = name.partition(".")
+    return root in ALLOWED_ROOTS and any(part.startswith("_") for part in rest.split("."))
 
 
 def safe_builtins(**extra: Callable[..., Any]) -> dict[str, Any]:

@@ -1,44 +1,61 @@
-"""Run untrusted strategy code in a separate process with CPU and memory limits.
+"""Run untrusted strategy code in a child process the operating system confines.
 
 Code submitted through the command line, the HTTP API or MCP goes through
-:func:`run_in_sandbox`: a fresh interpreter is spawned, limits are set with
-``resource.setrlimit`` (CPU seconds, address space, no file writes, no core
-dumps), the code is loaded there with :func:`~flint.strategy.loader.load_user_strategy`
-and handed, with the candles, to a *job*: a trusted function named
-``"module:function"``, called as ``job(strategy, candles, **options)``, whose
-result must be JSON data. Only JSON comes back, so a compromised child cannot
-send the parent anything but data.
+:func:`run_in_sandbox` (one run) or a :class:`Sandbox` (a long-lived child that
+loads the code once and runs many jobs, e.g. optimisation trials). The child is
+forked from a warm fork server (:mod:`flint.strategy.forkserver`) and, before it
+reads the code, confines itself with every layer of
+:mod:`flint.strategy.isolation` the host offers: an empty environment, resource
+limits, ``no_new_privs``, death with its parent, user and network namespaces,
+Landlock (read-only access to Python and its packages) and a seccomp filter (no
+processes, sockets, writes or raised limits). Then the code is validated and
+loaded with the Python-level checks of :mod:`flint.strategy.loader`, the first
+and friendlier layer.
+
+Untrusted code is refused when the host lacks one of
+:data:`~flint.strategy.isolation.REQUIRED` unless the caller passes
+``trust=True`` (``--trust`` on the command line).
+
+Each run hands the strategy and the candles to a *job*: a trusted function
+named ``"module:function"``, called in the child as ``job(strategy, candles,
+**options)``, whose result must be JSON data. Only JSON comes back, so a
+compromised child cannot send the parent anything but data. The parent enforces
+the CPU (per run), wall-clock, memory, result-size and output limits; what the
+strategy prints reaches ``output`` (default: this process's standard output) with
+control characters removed.
 
 The default job, :func:`signals`, replays the candles the way the engine does
-(``history`` = a window of the earlier bars) and counts the v1 signals. The
-backtest engine plugs in the same way with its own job that runs a full
-backtest and returns the result as plain data.
+(``history`` = a window of the earlier bars) and counts the v1 signals.
 """
 
-import importlib
+import codecs
 import json
-import multiprocessing
-import resource
+import os
+import pickle
+import select
 import signal
+import struct
+import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from multiprocessing.connection import Connection
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from flint.strategy.loader import (
-    SandboxError,
-    StrategyLoadError,
-    describe_failure,
-    load_user_strategy,
-)
+from flint.strategy import isolation
+from flint.strategy.forkserver import ForkServerError, fork_server
+from flint.strategy.loader import StrategyLoadError, StrategyParameterError
 from flint_core.enums import Signal
 from flint_core.records import Candle
 from flint_core.series import CandleSeries
 
 DEFAULT_JOB = "flint.strategy.sandbox:signals"
+_HEADER = struct.Struct("!Q")
+#: Seconds between two checks of the child's CPU time while it runs.
+_POLL_S = 0.25
+#: Seconds to wait for the exit status of a child that closed its reply pipe.
+_EXIT_WAIT_S = 10.0
 
 
 class StrategyExecutionError(Exception):
@@ -53,93 +70,58 @@ class StrategyMemoryError(StrategyExecutionError):
     """The strategy needed more memory than the sandbox allows."""
 
 
+class StrategyOutputError(StrategyExecutionError):
+    """The strategy printed more than the sandbox allows."""
+
+
+class SandboxUnavailableError(StrategyExecutionError):
+    """This host cannot confine untrusted code, and the caller did not trust it."""
+
+
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Limits of one sandboxed run.
+    """Limits of a sandboxed child.
 
-    :param cpu_seconds: CPU time of the child process (``RLIMIT_CPU``).
+    :param cpu_seconds: CPU time of one run (one job call).
     :param memory_mb: address space the strategy may add to what the child has
         mapped once started (interpreter, numpy and flint loaded): ``RLIMIT_AS``
         is set to that footprint plus this.
-    :param wall_seconds: wall-clock time before the child is killed
-        (default: twice the CPU time plus 30 s for start-up).
-    :param max_result_mb: largest result the child may send back.
+    :param wall_seconds: wall-clock time of one run before the child is killed
+        (default: twice the CPU time plus 30 s).
+    :param max_result_mb: largest result one run may send back.
+    :param max_output_kb: most text the strategy may print per run; the child is
+        killed past it.
     """
 
     cpu_seconds: int = 300
     memory_mb: int = 1024
     wall_seconds: float | None = None
     max_result_mb: int = 256
+    max_output_kb: int = 1024
 
     def wall(self) -> float:
         """The wall-clock limit in seconds."""
         return self.wall_seconds if self.wall_seconds is not None else 2 * self.cpu_seconds + 30
 
 
-def run_in_sandbox(
-    code: str,
-    candles: CandleSeries | Sequence[Candle],
-    params: dict[str, Any] | None = None,
-    *,
-    job: str = DEFAULT_JOB,
-    options: dict[str, Any] | None = None,
-    limits: SandboxLimits | None = None,
-    class_name: str | None = None,
-    filename: str = "<strategy>",
-) -> Any:
-    """Load ``code`` in a limited child process and run ``job`` on it; return its JSON result.
+def _echo(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
-    Raises :class:`~flint.strategy.loader.StrategyLoadError` when the code is
-    refused or fails to load, :class:`StrategyTimeoutError` /
-    :class:`StrategyMemoryError` when a limit is hit, and
-    :class:`StrategyExecutionError` for any other failure (with the strategy's
-    line when known).
-    """
-    limits = limits or SandboxLimits()
-    series = candles if isinstance(candles, CandleSeries) else CandleSeries.from_candles(candles)
-    columns = series_columns(series)
-    request = {
-        "code": code, "params": params or {}, "job": job, "options": options or {},
-        "limits": asdict(limits), "class_name": class_name, "filename": filename,
-    }
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, request, columns), daemon=True)
-    started = time.monotonic()
-    process.start()
-    sender.close()
+
+def _printable(text: str) -> str:
+    """``text`` without control characters (no terminal escapes), newlines and tabs kept."""
+    return "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time process ``pid`` has used (0 when it cannot be read)."""
     try:
-        reply = _receive(receiver, limits, started)
-    finally:
-        process.join(timeout=max(0.0, limits.wall() - (time.monotonic() - started)))
-        if process.is_alive():
-            process.kill()
-            process.join()
-        receiver.close()
-    if reply is None:
-        raise _death(process.exitcode, limits, time.monotonic() - started)
-    return _unpack(reply)
-
-
-def _receive(receiver: Connection, limits: SandboxLimits, started: float) -> Any:
-    remaining = limits.wall() - (time.monotonic() - started)
-    try:
-        if not receiver.poll(max(0.0, remaining)):
-            return None
-        raw = receiver.recv_bytes(maxlength=limits.max_result_mb * 1024 * 1024)
-    except (EOFError, OSError):
-        return None
-    return json.loads(raw)
-
-
-def _death(exitcode: int | None, limits: SandboxLimits, elapsed: float) -> Exception:
-    if exitcode in (-signal.SIGXCPU, -signal.SIGKILL) and elapsed < limits.wall():
-        return StrategyTimeoutError(f"the strategy used up its {limits.cpu_seconds} s of CPU time")
-    if exitcode is None or elapsed >= limits.wall():
-        return StrategyTimeoutError(
-            f"the strategy ran longer than {limits.wall():.0f} s of wall-clock time"
-        )
-    return StrategyExecutionError(f"the sandbox process died (exit code {exitcode})")
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def series_columns(series: CandleSeries) -> dict[str, Any]:
@@ -160,67 +142,295 @@ def series_from_columns(columns: dict[str, Any]) -> CandleSeries:
     )
 
 
-def _unpack(reply: dict[str, Any]) -> Any:
-    kind, payload = reply["kind"], reply["payload"]
-    if kind == "ok":
-        return payload
-    raise {
-        "load": StrategyLoadError,
-        "memory": StrategyMemoryError,
-        "violation": StrategyExecutionError,
-    }.get(kind, StrategyExecutionError)(payload)
+def pack_candles(candles: Any) -> tuple[str, Any]:
+    """A series, a candle list or ``{key: series}`` as plain columns for a child."""
+    if isinstance(candles, Mapping):
+        return ("dict", {str(k): series_columns(_series(v)) for k, v in candles.items()})
+    return ("series", series_columns(_series(candles)))
 
 
-# The child process
+def _series(candles: CandleSeries | Sequence[Candle]) -> CandleSeries:
+    return candles if isinstance(candles, CandleSeries) else CandleSeries.from_candles(candles)
 
 
-def _limit(kind: int, soft: int, hard: int) -> None:
-    """Lower a resource limit (never above the current hard limit)."""
-    _, current = resource.getrlimit(kind)
-    if current != resource.RLIM_INFINITY:
-        soft, hard = min(soft, current), min(hard, current)
-    resource.setrlimit(kind, (soft, hard))
+def _decode(data: bytes, size: int) -> dict[str, Any]:
+    """A reply: its JSON, with the raw float64/int64 arrays it names put back in place."""
+    reply: dict[str, Any] = json.loads(data[:size])
+    offset = size
+    for path, kind, count, as_list in reply.get("arrays", []):
+        dtype = np.dtype({"<f8": np.float64, "<i8": np.int64}[kind])  # nothing else is read
+        array = np.frombuffer(data, dtype, count, offset)
+        offset += count * dtype.itemsize
+        value = array.tolist() if as_list else array.copy()
+        if not path:
+            reply["payload"] = value
+            continue
+        where = reply["payload"]
+        for key in path[:-1]:
+            where = where[key]
+        where[path[-1]] = value
+    return reply
 
 
-def _address_space() -> int:
-    """Bytes of address space this process has mapped (0 where /proc is missing)."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[0]) * resource.getpagesize()
-    except OSError:
-        return 0
+class Sandbox:
+    """A confined child process holding one strategy's code, running jobs on request.
+
+    The code is validated and loaded once (``name`` and ``parameters`` tell what
+    class it defines); :meth:`run` then makes the strategy with new parameters and
+    runs a job on candles, which go to the child once per candles object. A child
+    that died or was killed for a limit is replaced on the next :meth:`run`, and so is
+    one that has used more than a run's CPU time (its ``RLIMIT_CPU`` is twice that).
+    Use it as a context manager or call :meth:`close`; children left open end with
+    this process.
+    """
+
+    def __init__(
+        self,
+        code: str | None,
+        *,
+        class_name: str | None = None,
+        filename: str = "<strategy>",
+        limits: SandboxLimits | None = None,
+        trust: bool = False,
+        output: Callable[[str], None] | None = None,
+        _raw: bool = False,
+    ) -> None:
+        self.code = code
+        self.class_name = class_name
+        self.filename = filename
+        self.limits = limits or SandboxLimits()
+        self.trust = trust
+        self.output = output or _echo
+        self._raw = _raw
+        self._pid: int | None = None
+        self._owner = os.getpid()
+        self._sent: dict[int, tuple[object, str]] = {}
+        self.layers: list[str] = []
+        self.name: str | None = None
+        self.parameters: dict[str, Any] = {}
+        self._start()
+
+    # The child
+
+    def _start(self) -> None:
+        try:
+            server = fork_server()
+        except (ForkServerError, OSError) as exc:
+            raise StrategyExecutionError(f"cannot start the sandbox: {exc}") from exc
+        ends = [os.pipe(), os.pipe(), os.pipe()]  # requests, replies, output
+        (req_r, req_w), (rep_r, rep_w), (out_r, out_w) = ends
+        spec = {"cpu_seconds": 2 * self.limits.cpu_seconds, "memory_mb": self.limits.memory_mb,
+                "raw": self._raw}
+        try:
+            self._pid = server.spawn(spec, [req_r, rep_w, out_w])
+        except (ForkServerError, OSError) as exc:
+            for fd in (req_r, req_w, rep_r, rep_w, out_r, out_w):
+                os.close(fd)
+            raise StrategyExecutionError(f"cannot start the sandbox: {exc}") from exc
+        for fd in (req_r, rep_w, out_w):
+            os.close(fd)
+        self._server, self._requests, self._replies, self._out = server, req_w, rep_r, out_r
+        self._sent.clear()
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        hello = self._await("starting")
+        self.layers = list(hello["applied"])
+        missing = isolation.missing_required(self.layers)
+        if missing and not self.trust:
+            self.close()
+            reasons = "; ".join(f"{name}: {hello['failed'].get(name, 'not offered')}"
+                                for name in missing)
+            raise SandboxUnavailableError(
+                f"this host cannot confine untrusted strategy code ({reasons}). Use a Linux "
+                f"host with Landlock and seccomp (libseccomp2), or trust the code (--trust) "
+                f"to run it with only {', '.join(self.layers)} as its boundary"
+            )
+        if self.code is not None:
+            info = self._call(("load", self.code, self.class_name, self.filename), "loading")
+            self.name, self.parameters = str(info["name"]), dict(info["parameters"])
+
+    def _alive(self) -> bool:
+        return self._pid is not None and self._owner == os.getpid()
+
+    def close(self) -> None:
+        """Stop the child (it gets SIGKILL; nothing it was doing survives)."""
+        self._stop(wait=True)
+
+    def _stop(self, wait: bool) -> None:
+        if self._pid is None:
+            return
+        pid, self._pid = self._pid, None
+        for fd in (self._requests, self._replies, self._out):
+            os.close(fd)
+        if self._owner != os.getpid():
+            return  # a copy in a forked process: the child is its parent's
+        try:
+            self._server.kill(pid)
+            if wait:
+                self._server.wait(pid, _EXIT_WAIT_S)
+        except (ForkServerError, OSError):
+            pass
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # Requests
+
+    def run(self, job: str, candles: Any, params: dict[str, Any] | None = None,
+            options: dict[str, Any] | None = None) -> Any:
+        """``job(strategy, candles, **options)`` in the child with ``strategy = cls(**params)``.
+
+        Raises :class:`~flint.strategy.loader.StrategyParameterError` when the class
+        refuses ``params``, and the errors of :func:`run_in_sandbox`.
+        """
+        if self._alive() and _cpu_seconds(self._pid) > self.limits.cpu_seconds:
+            self.close()  # the child's RLIMIT_CPU (twice a run's) could cut the next run short
+        if not self._alive():
+            self._stop(wait=True)
+            self._owner = os.getpid()
+            self._start()
+        key = self._sent.get(id(candles))
+        if key is None or key[0] is not candles:
+            name = f"candles-{len(self._sent)}"
+            self._call(("data", name, pack_candles(candles)), "receiving the candles")
+            key = self._sent[id(candles)] = (candles, name)
+        return self._call(("run", job, key[1], params or {}, options or {}), "running")
+
+    def _call(self, request: tuple[Any, ...], doing: str) -> Any:
+        body = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            os.write(self._requests, _HEADER.pack(len(body)))
+            view = memoryview(body)
+            while view:
+                view = view[os.write(self._requests, view):]
+        except BrokenPipeError:
+            pass  # the child is gone: _await says why
+        return self._await(doing)
+
+    def _await(self, doing: str) -> Any:
+        """The child's next reply, enforcing the limits meanwhile."""
+        assert self._pid is not None
+        limits = self.limits
+        started = time.monotonic()
+        cpu_start = _cpu_seconds(self._pid)
+        buffer = bytearray()
+        printed = 0
+        while True:
+            ready, _, _ = select.select([self._replies, self._out], [], [], _POLL_S)
+            if self._out in ready:
+                chunk = os.read(self._out, 65536)
+                room = max(0, limits.max_output_kb * 1024 - printed)
+                printed += len(chunk)
+                if chunk[:room]:
+                    self.output(_printable(self._decoder.decode(chunk[:room])))
+                if printed > limits.max_output_kb * 1024:
+                    self.close()
+                    raise StrategyOutputError(
+                        f"the strategy printed more than {limits.max_output_kb} KiB")
+            if self._replies in ready:
+                chunk = os.read(self._replies, 1 << 20)
+                if not chunk:
+                    raise self._death(doing, time.monotonic() - started)
+                buffer += chunk
+                if len(buffer) >= 2 * _HEADER.size:
+                    size, raw = _HEADER.unpack_from(buffer), _HEADER.unpack_from(buffer, 8)
+                    total = 2 * _HEADER.size + size[0] + raw[0]
+                    if size[0] + raw[0] > limits.max_result_mb * 1024 * 1024:
+                        self.close()
+                        raise StrategyExecutionError(
+                            f"the strategy's result is larger than {limits.max_result_mb} MB")
+                    if len(buffer) >= total:
+                        try:
+                            reply = _decode(bytes(buffer[16:total]), size[0])
+                        except (ValueError, KeyError, TypeError, IndexError) as exc:
+                            self.close()
+                            raise StrategyExecutionError(
+                                f"the sandbox sent a malformed reply: {exc}") from None
+                        return self._unpack(reply)
+            elapsed = time.monotonic() - started
+            if elapsed > limits.wall():
+                self.close()
+                raise StrategyTimeoutError(
+                    f"the strategy ran longer than {limits.wall():.0f} s of wall-clock time")
+            if _cpu_seconds(self._pid) - cpu_start > limits.cpu_seconds:
+                self.close()
+                raise StrategyTimeoutError(
+                    f"the strategy used up its {limits.cpu_seconds} s of CPU time")
+
+    def _death(self, doing: str, elapsed: float) -> StrategyExecutionError:
+        assert self._pid is not None
+        pid = self._pid
+        status = self._server.wait(pid, _EXIT_WAIT_S)
+        self._stop(wait=False)
+        if status is not None and os.WIFSIGNALED(status):
+            number = os.WTERMSIG(status)
+            if number in (signal.SIGXCPU, signal.SIGKILL):
+                return StrategyTimeoutError(
+                    f"the strategy used up its {self.limits.cpu_seconds} s of CPU time")
+            return StrategyExecutionError(
+                f"the sandbox process died while {doing} ({signal.Signals(number).name}: "
+                f"{signal.strsignal(number)})")
+        code = os.waitstatus_to_exitcode(status) if status is not None else "unknown"
+        return StrategyExecutionError(
+            f"the sandbox process died while {doing} after {elapsed:.1f} s (exit code {code})")
+
+    def _unpack(self, reply: dict[str, Any]) -> Any:
+        kind, payload = reply.get("kind"), reply.get("payload")
+        if kind in ("ok", "ready"):
+            return payload
+        if kind == "memory":
+            raise StrategyMemoryError(
+                f"the strategy needed more than {self.limits.memory_mb} MB of memory")
+        raise {
+            "load": StrategyLoadError,
+            "params": StrategyParameterError,
+        }.get(str(kind), StrategyExecutionError)(str(payload))
 
 
-def _child(sender: Connection, request: dict[str, Any], columns: dict[str, Any]) -> None:
-    limits = SandboxLimits(**request["limits"])
-    module_name, _, function_name = request["job"].partition(":")
-    job = getattr(importlib.import_module(module_name), function_name)
-    _limit(resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 5)  # SIGXCPU, SIGKILL
-    memory = _address_space() + limits.memory_mb * 1024 * 1024
-    _limit(resource.RLIMIT_AS, memory, memory)
-    _limit(resource.RLIMIT_FSIZE, 0, 0)  # CPython ignores SIGXFSZ: writes fail with EFBIG
-    _limit(resource.RLIMIT_CORE, 0, 0)
-    filename = request["filename"]
-    try:
-        strategy = load_user_strategy(request["code"], request["params"],
-                                      class_name=request["class_name"], filename=filename)
-        candles = series_from_columns(columns)
-        reply = {"kind": "ok", "payload": job(strategy, candles, **request["options"])}
-        raw = json.dumps(reply).encode()
-    except StrategyLoadError as exc:
-        raw = _error("load", str(exc))
-    except MemoryError:
-        raw = _error("memory", f"the strategy needed more than {limits.memory_mb} MB of memory")
-    except SandboxError as exc:
-        raw = _error("violation", f"{filename}: {exc}")
-    except Exception as exc:
-        raw = _error("error", f"{filename}: {describe_failure(exc, filename)}")
-    sender.send_bytes(raw)
-    sender.close()
+def run_in_sandbox(
+    code: str,
+    candles: CandleSeries | Sequence[Candle],
+    params: dict[str, Any] | None = None,
+    *,
+    job: str = DEFAULT_JOB,
+    options: dict[str, Any] | None = None,
+    limits: SandboxLimits | None = None,
+    class_name: str | None = None,
+    filename: str = "<strategy>",
+    trust: bool = False,
+    output: Callable[[str], None] | None = None,
+) -> Any:
+    """Load ``code`` in a confined child process and run ``job`` on it; return its JSON result.
+
+    Raises :class:`SandboxUnavailableError` when the host cannot confine the child
+    and ``trust`` is false; :class:`~flint.strategy.loader.StrategyLoadError` when
+    the code is refused or fails to load; :class:`StrategyTimeoutError`,
+    :class:`StrategyMemoryError` or :class:`StrategyOutputError` when a limit is
+    hit, and :class:`StrategyExecutionError` for any other failure (with the
+    strategy's line when known).
+    """
+    with Sandbox(code, class_name=class_name, filename=filename, limits=limits, trust=trust,
+                 output=output) as box:
+        return box.run(job, candles, params, options)
 
 
-def _error(kind: str, message: str) -> bytes:
-    return json.dumps({"kind": kind, "payload": message}).encode()
+def sandbox_layers() -> list[str]:
+    """The layers a sandboxed child applies on this host (starts one, runs nothing)."""
+    with Sandbox(None, trust=True) as box:
+        return box.layers
+
+
+def _run_unchecked(code: str, limits: SandboxLimits | None = None,
+                   output: Callable[[str], None] | None = None) -> Any:
+    """Tests only: run raw ``code`` in a confined child with the Python checks off.
+
+    Its ``result`` variable comes back. This is how the tests show that the
+    operating-system layers hold on their own.
+    """
+    with Sandbox(None, limits=limits, output=output, _raw=True) as box:
+        return box._call(("raw", code), "running raw code")
 
 
 # The default job

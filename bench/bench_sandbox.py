@@ -1,0 +1,181 @@
+"""Cost of the strategy sandbox: start-up, and overhead on a 100k-bar backtest.
+
+    python bench/bench_sandbox.py [--bars 100000] [--repeat 5]
+
+* fork server boot: the first sandbox of a flint process starts the fork server (a
+  fresh interpreter importing numpy, flint and the plugins);
+* sandbox start: a confined child forked, every layer applied, its report read,
+  then stopped (median of 20);
+* strategy file run on 10 bars: start, load the file, run the default job, stop;
+* one backtest of ``tests/user_strategies/golden_cross.py`` on ``--bars`` hourly bars
+  of a random walk: in this process vs ``run_in_sandbox`` with the backtest job
+  (start, send the candles, load, run, journal record back), alternating, best of
+  ``--repeat`` each (the run least disturbed by other work on a shared machine);
+* one optimiser trial on the same bars: the in-process class vs a
+  ``SandboxedStrategy`` whose long-lived child already holds the code and candles
+  (best of ``--repeat``).
+
+Wall times on a shared machine swing with other work; CPU times (this process plus the
+sandboxed child, read from ``/proc`` while it lives) do much less, so both are printed.
+Prints one JSON object with the numbers and the load average.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from flint.backtest.runs import SANDBOX_JOB, RunSettings, run_backtest, sandbox_options
+from flint.models import CandleSeries
+from flint.optimization.objective import RunSettings as TrialSettings
+from flint.optimization.objective import backtest
+from flint.strategy.forkserver import fork_server
+from flint.strategy.loader import load_strategy_class, load_user_strategy
+from flint.strategy.remote import SandboxedStrategy
+from flint.strategy.sandbox import (
+    DEFAULT_JOB,
+    Sandbox,
+    _cpu_seconds,
+    pack_candles,
+    run_in_sandbox,
+)
+from flint_core.compiled import is_compiled
+
+CODE = (Path(__file__).resolve().parents[1] / "tests" / "user_strategies" /
+        "golden_cross.py").read_text()
+
+
+def walk(bars: int) -> CandleSeries:
+    rng = np.random.default_rng(7)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.005, bars)))
+    opens = np.concatenate(([close[0]], close[:-1]))
+    return CandleSeries(1_600_000_000 + 3600 * np.arange(bars), opens,
+                        np.maximum(opens, close) * 1.002, np.minimum(opens, close) * 0.998,
+                        close, np.full(bars, 10.0), "SOL-PERP", 3600, "binance")
+
+
+def cpu() -> float:
+    """CPU seconds this process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(action) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def compare_backtests(candles: CandleSeries, bars: int, repeat: int) -> dict[str, float]:
+    """A whole backtest (journal record) in this process vs in the sandbox."""
+    out: dict[str, float] = {}
+    settings = RunSettings(strategy="golden_cross.py", market="SOL-PERP", venues=("binance",),
+                           fill_model="close", max_runtime_s=0)
+    options = sandbox_options({}, [], settings)
+    here, there, cpu_here, cpu_there, cpu_start = [], [], [], [], []
+    for _ in range(repeat):
+        before = cpu()
+        here.append(timed(lambda: run_backtest(load_user_strategy(CODE), candles, [],
+                                               settings)))
+        cpu_here.append(cpu() - before)
+        before = cpu()
+        started = time.perf_counter()
+        with Sandbox(CODE) as box:  # what run_in_sandbox does, keeping the child to read its CPU
+            started_cpu = cpu() - before + _cpu_seconds(box._pid)
+            box.run(SANDBOX_JOB, candles, None, options)
+            child = _cpu_seconds(box._pid)
+        there.append(time.perf_counter() - started)
+        cpu_there.append(cpu() - before + child)
+        cpu_start.append(started_cpu)
+    out[f"backtest_{bars}_in_process_s"] = min(here)
+    out[f"backtest_{bars}_sandbox_s"] = min(there)
+    out["backtest_overhead_pct"] = 100 * (min(there) / min(here) - 1)
+    out[f"backtest_{bars}_cpu_in_process_s"] = statistics.median(cpu_here)
+    out[f"backtest_{bars}_cpu_sandbox_s"] = statistics.median(cpu_there)
+    out["backtest_cpu_overhead_pct"] = 100 * (statistics.median(cpu_there)
+                                              / statistics.median(cpu_here) - 1)
+    out["backtest_cpu_start_and_load_s"] = statistics.median(cpu_start)
+    out.update(fixed_costs(candles, options))
+    return out
+
+
+def fixed_costs(candles: CandleSeries, options: dict[str, object]) -> dict[str, float]:
+    """CPU the sandbox adds to one run whatever the strategy does, step by step: sending
+    the candles (both processes) and the parent's side of the run (request, waiting,
+    reading the record). Steadier than whole-run differences on a busy machine."""
+    send, parent = [], []
+    for _ in range(5):
+        with Sandbox(CODE) as box:
+            before, child = cpu(), _cpu_seconds(box._pid)
+            box.run(DEFAULT_JOB, walk(2), None, None)  # the smallest run: code warm
+            before, child = cpu(), _cpu_seconds(box._pid)
+            box._call(("data", "bench", pack_candles(candles)), "receiving the candles")
+            send.append(cpu() - before + _cpu_seconds(box._pid) - child)
+            box._sent[id(candles)] = (candles, "bench")
+            before = cpu()
+            box.run(SANDBOX_JOB, candles, None, options)
+            parent.append(cpu() - before)
+    return {"cpu_send_candles_s": statistics.median(send),
+            "cpu_parent_side_of_run_s": statistics.median(parent)}
+
+
+def compare_trials(candles: CandleSeries, bars: int, repeat: int) -> dict[str, float]:
+    """An optimiser trial with the in-process class vs a warm SandboxedStrategy."""
+    out: dict[str, float] = {}
+    local = load_strategy_class(CODE)
+    remote = SandboxedStrategy(CODE)
+    trial = TrialSettings(10_000.0, 0.0005, {})
+    params = {"fast": 20, "slow": 50}
+    backtest(remote, params, candles, trial)  # the child holds code and candles from now on
+    here, there, cpu_here, cpu_there = [], [], [], []
+    pid = remote._sandbox()._pid
+    for _ in range(repeat):
+        before = cpu()
+        here.append(timed(lambda: backtest(local, params, candles, trial)))
+        cpu_here.append(cpu() - before)
+        before, child = cpu(), _cpu_seconds(pid)
+        there.append(timed(lambda: backtest(remote, params, candles, trial)))
+        cpu_there.append(cpu() - before + _cpu_seconds(pid) - child)
+    remote.close()
+    out[f"trial_{bars}_cpu_in_process_s"] = statistics.median(cpu_here)
+    out[f"trial_{bars}_cpu_sandbox_s"] = statistics.median(cpu_there)
+    out["trial_cpu_overhead_pct"] = 100 * (statistics.median(cpu_there)
+                                           / statistics.median(cpu_here) - 1)
+    out[f"trial_{bars}_in_process_s"] = min(here)
+    out[f"trial_{bars}_sandbox_s"] = min(there)
+    out["trial_overhead_pct"] = 100 * (min(there) / min(here) - 1)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bars", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    out: dict[str, object] = {"python": platform.python_version(), "compiled": is_compiled(),
+                              "cpus": os.cpu_count(), "load_before": os.getloadavg()}
+    out["fork_server_boot_s"] = timed(fork_server)
+
+    def start_stop():
+        Sandbox(None).close()
+
+    out["sandbox_start_s"] = statistics.median(timed(start_stop) for _ in range(20))
+    small = walk(10)
+    out["file_run_10_bars_s"] = statistics.median(
+        timed(lambda: run_in_sandbox(CODE, small)) for _ in range(10))
+
+    candles = walk(args.bars)
+    out.update(compare_backtests(candles, args.bars, args.repeat))
+    out.update(compare_trials(candles, args.bars, args.repeat))
+    out["load_after"] = os.getloadavg()
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

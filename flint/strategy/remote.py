@@ -1,0 +1,155 @@
+"""A strategy class defined by untrusted code, for the optimiser: it lives in sandboxed children.
+
+``flint optimize FILE`` and walk-forward of a file never run the file's code in
+flint's own process. :class:`SandboxedStrategy` stands for the file's strategy
+class: it knows the class's name and ``parameters()`` (read in a sandboxed child)
+and :meth:`SandboxedStrategy.backtest` runs one trial in a long-lived
+:class:`~flint.strategy.sandbox.Sandbox` of the calling process, which loads the
+code once and receives each candles object once. The trial's result comes back as
+JSON and is rebuilt into a :class:`~flint.backtest.result.BacktestResult`, so
+scoring it gives exactly what an in-process run would.
+"""
+
+import copy
+import dataclasses
+import enum
+import inspect
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from flint.strategy.base import check_parameters
+from flint.strategy.loader import StrategyLoadError
+from flint.strategy.sandbox import Sandbox, SandboxLimits
+
+#: The job a trial runs in the child.
+TRIAL_JOB = "flint.strategy.remote:trial_job"
+
+
+class SandboxedStrategy:
+    """The strategy class in ``code``, run only in sandboxed children.
+
+    Raises :class:`~flint.strategy.loader.StrategyLoadError` when the code is
+    refused, fails to load or declares invalid ``parameters()``, and
+    :class:`~flint.strategy.sandbox.SandboxUnavailableError` when the host cannot
+    confine it and ``trust`` is false. Picklable (a copy starts its own child).
+    """
+
+    def __init__(self, code: str, *, filename: str = "<strategy>", class_name: str | None = None,
+                 limits: SandboxLimits | None = None, trust: bool = False) -> None:
+        self.code = code
+        self.filename = filename
+        self.class_name = class_name
+        self.limits = limits
+        self.trust = trust
+        self._box: Sandbox | None = None
+        box = self._sandbox()
+        problems = check_parameters(box.parameters)
+        if problems:
+            self.close()
+            raise StrategyLoadError(f"{filename}: invalid parameters(): {'; '.join(problems)}")
+        self.__name__ = self.__qualname__ = str(box.name)
+        self._schema = box.parameters
+
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """The class's ``parameters()`` schema (a copy)."""
+        return copy.deepcopy(self._schema)
+
+    def backtest(self, params: Mapping[str, Any], candles: Any, settings: Any) -> Any:
+        """Run ``cls(**params)`` on ``candles`` with ``settings`` (a
+        :class:`flint.optimization.objective.RunSettings`) in the sandbox.
+
+        Raises :class:`~flint.strategy.loader.StrategyParameterError` when the class
+        refuses ``params`` and the sandbox's errors when the run fails.
+        """
+        options = {"initial_capital": settings.initial_capital, "fee_rate": settings.fee_rate,
+                   "engine_options": dict(settings.engine_options)}
+        return result_from_data(self._sandbox().run(TRIAL_JOB, candles, dict(params), options))
+
+    def _sandbox(self) -> Sandbox:
+        if self._box is None or self._box._owner != os.getpid():
+            self._box = Sandbox(self.code, class_name=self.class_name, filename=self.filename,
+                                limits=self.limits, trust=self.trust)
+        return self._box
+
+    def close(self) -> None:
+        """Stop this process's child (the next backtest starts another)."""
+        if self._box is not None:
+            self._box.close()
+            self._box = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_box": None}
+
+    def __repr__(self) -> str:
+        return f"<sandboxed strategy {self.__name__} from {self.filename}>"
+
+
+#: Result fields holding records, sent column by column (numbers as raw bytes).
+RECORD_FIELDS = ("positions", "open_positions", "fills")
+
+
+def trial_job(strategy: Any, candles: Any, *, initial_capital: float, fee_rate: float,
+              engine_options: dict[str, Any]) -> dict[str, Any]:
+    """In the child: one trial's backtest as plain data: :meth:`BacktestResult.to_dict`
+    but with the equity curve and timestamps as numpy arrays and the records as columns
+    (what costs most to encode travels as raw bytes)."""
+    from flint.optimization.objective import RunSettings, run_engine
+
+    settings = RunSettings(initial_capital, fee_rate, engine_options)
+    result = run_engine(strategy, candles, settings)
+    rest = dataclasses.replace(result, equity_curve=[], timestamps=np.empty(0, dtype=np.int64),
+                               **{key: [] for key in RECORD_FIELDS})
+    data: dict[str, Any] = rest.to_dict()
+    data["equity_curve"] = np.asarray(result.equity_curve, dtype=np.float64)
+    data["timestamps"] = np.asarray(result.timestamps, dtype=np.int64)
+    for key in RECORD_FIELDS:
+        data[key] = _columns(getattr(result, key))
+    return data
+
+
+def _columns(records: list[Any]) -> dict[str, list[Any]]:
+    """Dataclass records as ``{field: [values]}`` (enum members as their values)."""
+    if not records:
+        return {}
+    columns = {}
+    for field in dataclasses.fields(records[0]):
+        values = [getattr(r, field.name) for r in records]
+        if isinstance(values[0], enum.Enum):
+            values = [v.value for v in values]
+        columns[field.name] = values
+    return columns
+
+
+def _records(cls: type, columns: Mapping[str, list[Any]]) -> list[Any]:
+    """``cls`` records from :func:`_columns` (positionally when the columns are in the
+    order of ``cls``'s parameters, which is several times faster)."""
+    if not columns:
+        return []
+    names = list(columns)
+    if names == list(inspect.signature(cls).parameters)[:len(names)]:
+        return list(map(cls, *columns.values()))
+    return [cls(**dict(zip(names, row, strict=True)))
+            for row in zip(*columns.values(), strict=True)]
+
+
+def result_from_data(data: Mapping[str, Any]) -> Any:
+    """The :class:`~flint.backtest.result.BacktestResult` that :func:`trial_job` sent."""
+    from flint.backtest.result import BacktestResult
+    from flint.models import Fill, Position, Side
+
+    fields = dict(data)
+    fields["positions"] = _records(Position, data["positions"])
+    fields["open_positions"] = _records(Position, data["open_positions"])
+    fills = dict(data["fills"])
+    if fills:
+        sides = {side.value: side for side in Side}
+        fills["side"] = [sides.get(v) or Side(v) for v in fills["side"]]
+    fields["fills"] = _records(Fill, fills)
+    for key in ("borrow_payments", "funding_payments"):
+        fields[key] = [tuple(row) for row in data[key]]
+    fields["timestamps"] = np.asarray(data["timestamps"], dtype=np.int64)
+    fields["equity_curve"] = np.asarray(data["equity_curve"], dtype=np.float64).tolist()
+    return BacktestResult(**fields)

@@ -1,0 +1,210 @@
+"""The sandboxed child: confine this process, then serve the parent's requests.
+
+Forked by :mod:`flint.strategy.forkserver` with the parent's requests on fd 0, its
+own output (``print``) on fds 1 and 2 and its replies on fd 3. Before reading a
+request it applies every layer of :mod:`flint.strategy.isolation` the host offers
+and reports them in its first reply; the parent decides whether that is enough.
+
+Requests are pickled by the (trusted) parent; replies are JSON, so whatever the
+strategy does, the parent only ever receives data:
+
+* ``("load", code, class_name, filename)``: validate and run the strategy code;
+  reply with the class name and its ``parameters()``.
+* ``("data", key, packed)``: keep candles under ``key`` for later runs.
+* ``("run", job, key, params, options)``: make the strategy with ``params`` and reply
+  with ``job(strategy, candles, **options)``, ``job`` being a trusted
+  ``"module:function"``.
+* ``("raw", code)``: tests only, and only in a child started with ``raw``: run
+  ``code`` with the real builtins, no checks, and reply with its ``result`` variable.
+  The OS layers alone must then hold.
+
+Every reply is ``{"kind": ..., "payload": ...}``: ``ok``, ``load``, ``params``,
+``memory``, ``violation`` or ``error``.
+"""
+
+import importlib
+import json
+import os
+import pickle
+import struct
+import sys
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import numpy as np
+
+from flint.strategy import isolation
+from flint.strategy.loader import (
+    SandboxError,
+    StrategyLoadError,
+    StrategyParameterError,
+    describe_failure,
+    instantiate,
+    load_strategy_class,
+)
+from flint_core.series import CandleSeries
+
+REQUESTS, REPLIES = 0, 3
+#: Descriptors the child may hold open at once (Python opens files while importing).
+OPEN_FILES = 64
+_HEADER = struct.Struct("!Q")
+#: numpy types a reply may carry as raw bytes (plain numbers: nothing to forge).
+RAW_TYPES = ("<f8", "<i8")
+#: Lists at least this long are checked for plain numbers to send as raw bytes.
+LONG_LIST = 1024
+
+
+def _read_exact(fd: int, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _detach(value: Any, path: list[str], arrays: list[Any], blobs: list[bytes]) -> Any:
+    """``value`` with its long numeric lists and float64/int64 arrays taken out as bytes."""
+    if isinstance(value, dict):
+        return {str(k): _detach(v, [*path, str(k)], arrays, blobs) for k, v in value.items()}
+    as_list = isinstance(value, list) and len(value) >= LONG_LIST
+    if as_list:
+        if all(isinstance(x, float) for x in value):  # numpy's float64 too
+            value = np.array(value, dtype=np.float64)
+        elif all(type(x) is int for x in value) and min(value) >= -2 ** 63 and max(value) < 2 ** 63:
+            value = np.array(value, dtype=np.int64)
+        else:
+            return value
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.str in RAW_TYPES:
+        arrays.append([path, value.dtype.str, len(value), as_list])
+        blobs.append(np.ascontiguousarray(value).tobytes())
+        return None
+    return value
+
+
+def _reply(kind: str, payload: Any) -> None:
+    """Send ``{"kind", "payload", "arrays"}`` as JSON, then the bytes of the arrays.
+
+    Float64/int64 numpy arrays and long lists of plain floats or ints in the payload's
+    dicts travel as raw bytes after the JSON (``arrays`` gives their place, type, length
+    and whether they were lists): a long equity curve costs a copy, not a JSON text.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    arrays: list[Any] = []
+    blobs: list[bytes] = []
+    try:
+        body = json.dumps({"kind": kind, "payload": _detach(payload, [], arrays, blobs),
+                           "arrays": arrays}).encode()
+    except (TypeError, ValueError) as exc:
+        body = json.dumps({"kind": "error", "payload": f"the result is not JSON data: {exc}",
+                           "arrays": []}).encode()
+        blobs = []
+    raw = b"".join(blobs)
+    os.write(REPLIES, _HEADER.pack(len(body)) + _HEADER.pack(len(raw)))
+    for part in (body, raw):
+        view = memoryview(part)
+        while view:
+            view = view[os.write(REPLIES, view):]
+
+
+def _address_space() -> int:
+    """Bytes of address space this process has mapped (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def _confine(spec: Mapping[str, Any], readable: list[str]) -> dict[str, Any]:
+    """Apply every layer this host offers: ``{"applied": [names], "failed": {name: why}}``."""
+    applied = ["environment"]
+    failed: dict[str, str] = {}
+    memory = _address_space() + int(spec["memory_mb"]) * 1024 * 1024
+    isolation.set_limits(int(spec["cpu_seconds"]), memory, OPEN_FILES)
+    applied.append("rlimits")
+    steps = (
+        ("no_new_privs", isolation.set_process_flags),  # also parent_death
+        ("namespaces", isolation.enter_namespaces),
+        ("landlock", lambda: isolation.restrict_files(readable)),
+        ("seccomp", isolation.filter_syscalls),  # last: it forbids the calls above
+    )
+    for name, step in steps:
+        try:
+            step()
+        except (isolation.ConfinementError, OSError) as exc:
+            failed[name] = str(exc)
+            continue
+        applied.extend(("no_new_privs", "parent_death") if name == "no_new_privs" else (name,))
+    return {"applied": applied, "failed": failed}
+
+
+def unpack_candles(packed: tuple[str, Any]) -> Any:
+    """A series or ``{key: series}`` from :func:`flint.strategy.sandbox.pack_candles`."""
+    kind, data = packed
+    if kind == "dict":
+        return {key: CandleSeries(**columns) for key, columns in data.items()}
+    return CandleSeries(**data)
+
+
+class _Session:
+    def __init__(self, raw: bool) -> None:
+        self.raw = raw
+        self.cls: type | None = None
+        self.filename = "<strategy>"
+        self.data: dict[str, Any] = {}
+
+    def handle(self, request: tuple[Any, ...]) -> tuple[str, Any]:
+        op = request[0]
+        if op == "load":
+            _, code, class_name, self.filename = request
+            self.cls = load_strategy_class(code, class_name=class_name, filename=self.filename)
+            return "ok", {"name": self.cls.__name__, "parameters": self.cls.parameters()}
+        if op == "data":
+            self.data[request[1]] = unpack_candles(request[2])
+            return "ok", None
+        if op == "run":
+            _, job_name, key, params, options = request
+            module_name, _, function_name = job_name.partition(":")
+            job = getattr(importlib.import_module(module_name), function_name)
+            assert self.cls is not None, "run before load"
+            strategy = instantiate(self.cls, params, self.filename)
+            return "ok", job(strategy, self.data[key], **options)
+        if op == "raw" and self.raw:
+            namespace: dict[str, Any] = {"__name__": "__raw__"}
+            exec(compile(request[1], "<raw>", "exec"), namespace)
+            return "ok", namespace.get("result")
+        raise ValueError(f"unknown request {op!r}")
+
+    def answer(self, body: bytes) -> None:
+        try:
+            kind, payload = self.handle(pickle.loads(body))
+        except StrategyParameterError as exc:
+            kind, payload = "params", str(exc)
+        except StrategyLoadError as exc:
+            kind, payload = "load", str(exc)
+        except MemoryError:
+            kind, payload = "memory", "memory"
+        except SandboxError as exc:
+            kind, payload = "violation", f"{self.filename}: {exc}"
+        except Exception as exc:
+            kind, payload = "error", f"{self.filename}: {describe_failure(exc, self.filename)}"
+        _reply(kind, payload)
+
+
+def main(spec: Mapping[str, Any], readable: list[str]) -> NoReturn:
+    """Confine, say which layers hold, then answer requests until the parent closes fd 0."""
+    _reply("ready", _confine(spec, readable))
+    session = _Session(bool(spec.get("raw")))
+    while True:
+        header = _read_exact(REQUESTS, _HEADER.size)
+        if header is None:
+            break
+        body = _read_exact(REQUESTS, _HEADER.unpack(header)[0])
+        if body is None:
+            break
+        session.answer(body)
+    os._exit(0)
