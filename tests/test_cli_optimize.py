@@ -244,7 +244,8 @@ def test_the_seeds_golden_cross_fails_some_trials_and_the_study_goes_on(flint, w
                  "--sampler", "random", "--seed", 4, "--param-space", '{"slow": {"high": 60}}')
     assert done.exit_code == 0, done.output
     found = re.search(r"^(\d+) of 16 trials failed; most common error: IndexError in (\d+) "
-                      r"trial\(s\), e\.g\. sma\(period=\d+\) needs at least \d+ bars of "
+                      r"trial\(s\), e\.g\. golden\.py: line \d+: IndexError: sma\(period=\d+\) "
+                      r"needs at least \d+ bars of "
                       r"history, got \d+$", done.output, flags=re.M)
     assert found and found[1] == found[2], done.output
     with FlintStore(workspace / "sample.duckdb", read_only=True) as store:
@@ -284,7 +285,7 @@ def test_every_trial_failing_exits_1_with_one_line(flint, jobs):
     assert done.exit_code == 1
     assert _one_error_line(done.output).startswith(
         "Error: no trial of GoldenCross completed: 3 of 3 failed; most common error: "
-        "IndexError in 3 trial(s), e.g. sma(period=")
+        "IndexError in 3 trial(s), e.g. golden.py: line 17: IndexError: sma(period=")
     walk = flint("walk-forward", "golden.py", "--db", "sample.duckdb", "--windows", 2,
                  "--trials", 2, "--jobs", jobs,
                  "--param-space", '{"fast": {"low": 40}, "slow": {"high": 30}}')

@@ -245,7 +245,8 @@ def _objective(plan: _Plan, candles: Any) -> Callable[[optuna.Trial], float]:
         except Exception as exc:  # any error of the strategy fails this trial only
             message = " ".join(str(exc).split())[:ERROR_CHARS]
             trial.set_user_attr(TRIAL_ATTR, {"worker": worker, "error": {
-                "type": type(exc).__name__, "message": message}})
+                "type": getattr(exc, "error_type", None) or type(exc).__name__,
+                "message": message}})
             raise
         # one storage write per trial: every write to a shared storage costs
         trial.set_user_attr(TRIAL_ATTR, {"worker": worker, "backtest": _summary(results)})

@@ -41,7 +41,10 @@ class StrategyLoadError(Exception):
 
 
 class StrategyParameterError(StrategyLoadError):
-    """The strategy class refused the parameters it was given."""
+    """The strategy class refused the parameters it was given; ``error_type`` names the
+    exception it raised."""
+
+    error_type = "StrategyParameterError"
 
 
 class SandboxError(PermissionError):
@@ -486,7 +489,9 @@ def instantiate(cls: type[Strategy], params: dict[str, Any] | None, filename: st
     except (KeyboardInterrupt, MemoryError):
         raise
     except BaseException as exc:
-        raise StrategyParameterError(
+        refused = StrategyParameterError(
             f"{filename}: cannot create {cls.__name__} with parameters {params or {}}: "
             f"{describe_failure(exc, filename)}"
-        ) from None
+        )
+        refused.error_type = type(exc).__name__  # what the class raised
+        raise refused from None

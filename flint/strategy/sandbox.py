@@ -59,7 +59,12 @@ _EXIT_WAIT_S = 10.0
 
 
 class StrategyExecutionError(Exception):
-    """The strategy failed while running in the sandbox."""
+    """The strategy failed while running in the sandbox; ``error_type`` names the
+    exception the strategy raised (this class's name when the sandbox itself failed)."""
+
+    def __init__(self, message: str, error_type: str | None = None) -> None:
+        super().__init__(message)
+        self.error_type = error_type or type(self).__name__
 
 
 class StrategyTimeoutError(StrategyExecutionError):
@@ -383,6 +388,12 @@ class Sandbox:
         if kind == "memory":
             raise StrategyMemoryError(
                 f"the strategy needed more than {self.limits.memory_mb} MB of memory")
+        if kind == "error" and isinstance(payload, dict):
+            raise StrategyExecutionError(str(payload.get("message")), str(payload.get("type")))
+        if kind == "params" and isinstance(payload, dict):
+            refused = StrategyParameterError(str(payload.get("message")))
+            refused.error_type = str(payload.get("type"))  # what the class raised
+            raise refused
         raise {
             "load": StrategyLoadError,
             "params": StrategyParameterError,

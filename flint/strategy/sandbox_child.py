@@ -183,7 +183,7 @@ class _Session:
         try:
             kind, payload = self.handle(pickle.loads(body))
         except StrategyParameterError as exc:
-            kind, payload = "params", str(exc)
+            kind, payload = "params", {"message": str(exc), "type": exc.error_type}
         except StrategyLoadError as exc:
             kind, payload = "load", str(exc)
         except MemoryError:
@@ -191,7 +191,10 @@ class _Session:
         except SandboxError as exc:
             kind, payload = "violation", f"{self.filename}: {exc}"
         except Exception as exc:
-            kind, payload = "error", f"{self.filename}: {describe_failure(exc, self.filename)}"
+            kind, payload = "error", {
+                "message": f"{self.filename}: {describe_failure(exc, self.filename)}",
+                "type": type(exc).__name__,
+            }
         _reply(kind, payload)
 
 
