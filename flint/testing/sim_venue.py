@@ -204,6 +204,17 @@ class SimVenue:
         with self._lock:
             return [dict(o) for o in self.orders.values() if o["state"] in OPEN_STATES]
 
+    def all_orders(self) -> dict[str, dict[str, Any]]:
+        """Every order ever placed, by client id (copies)."""
+        with self._lock:
+            return {cid: dict(o) for cid, o in self.orders.items()}
+
+    def request_log(self) -> list[dict[str, Any]]:
+        """Every request received, in order: ``seq``, ``op``, ``method``, ``path``,
+        ``client_id`` and ``origin`` (the sender's ``X-Sim-Origin`` header)."""
+        with self._lock:
+            return [dict(r) for r in self.requests]
+
     def position(self, market: str) -> float:
         """The signed position size of ``market``."""
         with self._lock:
