@@ -241,7 +241,7 @@ class OrderTracker:
                 raise ValueError(f"client order id {order.client_id} is used already")
             self.journal.append([Event(Kind.INTENT, order.client_id, order.state.value,
                                        {**order.fields(), **detail})])
-            order.state_history.append((order.state.value, self.journal.clock()))
+            order.state_history.append((order.state.value, self.journal.last_ts))
             self.orders[order.client_id] = order
 
     def record(self, kind: Kind, client_id: str | None = None, **detail: Any) -> None:
@@ -267,7 +267,7 @@ class OrderTracker:
             )])
             order.state, order.reason = state, reason or order.reason
             order.venue_order_id, order.acked = venue_id, acked
-            order.state_history.append((state.value, self.journal.clock()))
+            order.state_history.append((state.value, self.journal.last_ts))
             return True
 
     def apply_report(self, order: TrackedOrder, report: VenueOrder,
@@ -334,8 +334,8 @@ class OrderTracker:
                 return False
             self._account_fill(fill)
             if order is not None:
-                order.state, order.acked = OrderState(events[0].state), True
-                order.state_history.append((order.state.value, self.journal.clock()))
+                order.state, order.acked, order.reason = OrderState(events[0].state), True, "fill"
+                order.state_history.append((order.state.value, self.journal.last_ts))
             return True
 
     def _refuse(self, order: TrackedOrder, fill: VenueFill) -> None:
@@ -369,7 +369,7 @@ class OrderTracker:
                 "market": venue.market, "size": venue.size, "entry_price": venue.entry_price,
             })])
             self.positions[venue.market] = BookPosition(
-                venue.market, venue.size, venue.entry_price, self.journal.clock())
+                venue.market, venue.size, venue.entry_price, self.journal.last_ts)
 
     def mismatches(self, venue: Iterable[VenuePosition], tol: float = 1e-9) -> list[str]:
         """Markets whose position differs from the venue's, described."""

@@ -56,13 +56,15 @@ class OrderJournal:
         self.clock = clock
         self._lock = threading.Lock()
         self._seq = store.last_live_seq()
+        #: The time stamped on the latest rows written.
+        self.last_ts = 0.0
 
     def append(self, events: Sequence[Event], fill: VenueFill | None = None) -> bool:
         """Write ``events`` (and ``fill`` first) in one transaction; False, and nothing
         written, when ``fill`` is journaled already."""
         with self._lock:
             self._seq += 1
-            now = self.clock()
+            now = self.last_ts = self.clock()
             row = None
             if fill is not None:
                 row = (
