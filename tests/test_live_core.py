@@ -29,6 +29,7 @@ from flint.risk import (
     TradingState,
 )
 from flint.store import SCHEMA_VERSION, FlintStore
+from flint.testing.live_contracts import differences, replay
 from flint.testing.sim_adapter import SimAdapter
 from flint.testing.sim_harness import SimHarness
 from flint_core.enums import OrderState, OrderType, Side
@@ -148,6 +149,22 @@ def test_the_journal_replays_into_the_same_state(store):
     assert again.positions == tracker.positions
     assert again.trade_ids == tracker.trade_ids == {"T1", "T9"}
     assert again.risk_memory == tracker.risk_memory
+
+
+def test_an_external_order_fills_as_the_venue_reports_it(store, harness):
+    external = harness.place_external("SOL-PERP", "sell", 1.0, 101.0)
+    harness.fill(external, 0.3)
+    ctx = started(harness, store, adopt_venue_positions=True)
+    assert ctx.order(external).filled_size == pytest.approx(0.3)
+    harness.fill(external, 0.2)
+    ctx.sync()
+    assert ctx.order(external).filled_size == pytest.approx(0.5)
+    assert ctx.position("SOL-PERP").size == pytest.approx(0.5)
+    assert differences(ctx.tracker, harness) == []
+    ctx.stop()
+    again = replay(store, ctx.journal.account)
+    assert again.orders[external].filled_size == pytest.approx(0.5)
+    assert differences(again, harness) == []
 
 
 # Credentials

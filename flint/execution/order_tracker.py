@@ -199,6 +199,9 @@ class OrderTracker:
             order.acked = bool(detail.get("acked", order.acked))
             order.size = float(detail.get("size", order.size))
             order.price = float(detail.get("price", order.price))
+            if order.origin == EXTERNAL:  # the venue's word (fills do not count here)
+                order.filled_size = float(detail.get("filled_size", order.filled_size))
+                order.avg_price = float(detail.get("avg_price", order.avg_price))
             order.state_history.append((order.state.value, event["ts"]))
         elif kind is Kind.POSITION:
             self.positions[detail["market"]] = BookPosition(
@@ -278,6 +281,12 @@ class OrderTracker:
         with self.lock:
             for fill in report.fills:
                 self.book_fill(fill)
+            if order.origin == EXTERNAL and abs(report.filled_size - order.filled_size) > (
+                SIZE_TOL
+            ):
+                order.filled_size, order.avg_price = report.filled_size, report.avg_price
+                self.set_state(order, order.state, "filled at the venue", force=True,
+                               avg_price=order.avg_price)
             if abs(report.size - order.size) > SIZE_TOL or (
                 report.price > 0 and report.price != order.price
             ):  # amended at the venue
@@ -314,7 +323,7 @@ class OrderTracker:
         with self.lock:
             if fill.trade_id in self.trade_ids or fill.trade_id in self.refused_trade_ids:
                 return False
-            order = self.orders.get(fill.client_id)
+            order = self._own(fill.client_id)
             events: list[Event] = []
             if order is not None:
                 filled = order.filled_size + fill.size
@@ -338,6 +347,12 @@ class OrderTracker:
                 order.state_history.append((order.state.value, self.journal.last_ts))
             return True
 
+    def _own(self, client_id: str) -> TrackedOrder | None:
+        """Flint's order with ``client_id``: fills count towards it. (Fills of external
+        orders only move positions; the venue's reports say how much those filled.)"""
+        order = self.orders.get(client_id)
+        return order if order is not None and order.origin != EXTERNAL else None
+
     def _refuse(self, order: TrackedOrder, fill: VenueFill) -> None:
         message = (f"refused fill {fill.trade_id} of {fill.size:g} {order.market}: order "
                    f"{order.client_id} has {order.filled_size:g} of {order.size:g} filled")
@@ -353,7 +368,7 @@ class OrderTracker:
         """Apply a booked fill to its order and the position (no journaling)."""
         self.trade_ids.add(fill.trade_id)
         self.last_fill_ts = max(self.last_fill_ts, fill.ts)
-        order = self.orders.get(fill.client_id)
+        order = self._own(fill.client_id)
         if order is not None:
             total = order.filled_size + fill.size
             order.avg_price = (order.avg_price * order.filled_size + fill.price * fill.size) / (
