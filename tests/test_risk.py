@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flint.config import FlintConfig
+from flint.config import FlintConfig, load_config
 from flint.risk import (
     DailyLossLimit,
     EquityMonitor,
@@ -29,6 +29,7 @@ from flint.risk import (
     RiskView,
     TradingState,
     default_guards,
+    engine_from_config,
 )
 from flint_core.enums import OrderType, Side
 from flint_core.records import AccountState
@@ -163,6 +164,15 @@ def test_default_guards_follow_the_settings():
     off = FlintConfig(max_open_trades=0, risk_max_leverage=0, risk_price_band_pct=0,
                       live_max_orders_per_minute=0, max_drawdown_pct=0)
     assert default_guards(off) == []
+
+
+def test_risk_settings_come_from_flint_yaml(tmp_path):
+    (tmp_path / "flint.yaml").write_text(
+        "risk:\n  max_notional_per_order: 500\n  max_leverage: 2\n  max_mark_age_s: 9\n")
+    engine = engine_from_config(load_config(tmp_path / "flint.yaml", env={}))
+    assert engine.max_mark_age_s == 9
+    assert engine.check(buy(6), view()).reason is Reason.NOTIONAL_EXCEEDS_MAX_PER_ORDER
+    assert next(g for g in engine.guards if g.name == "MaxLeverage").max_leverage == 2
 
 
 class _Account:

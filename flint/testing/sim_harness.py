@@ -18,7 +18,7 @@ class SimHarness(VenueHarness):
     market = "SOL-PERP"
     price = 100.0
 
-    def __init__(self, timeout_s: float = 0.3, request_ttl_s: float = 1.0) -> None:
+    def __init__(self, timeout_s: float = 1.0, request_ttl_s: float = 3.0) -> None:
         self._key, self._secret = f"key-{secrets.token_hex(8)}", secrets.token_hex(16)
         self.timeout_s, self.request_ttl_s = timeout_s, request_ttl_s
         self.sim = SimVenue(api_key=self._key, api_secret=self._secret,
