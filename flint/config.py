@@ -70,10 +70,16 @@ class FlintConfig:
     default_markets: tuple[str, ...] = ("SOL-PERP", "BTC-PERP", "ETH-PERP")
     default_fee_rate: float = 0.0005
     default_capital: float = 10_000.0
-    # Risk
+    # Risk (flint.risk.default_guards; 0 turns a limit off)
     max_drawdown_pct: float = 0.20
     default_stop_loss_pct: float = 0.05
     max_open_trades: int = 5
+    risk_max_notional_per_order: float = 0.0
+    risk_max_position_notional: float = 0.0
+    risk_max_leverage: float = 5.0
+    risk_price_band_pct: float = 0.05
+    risk_max_mark_age_s: float = 5.0
+    risk_daily_loss_limit: float = 0.0
     # Paper trading
     paper_trading_capital: float = 10_000.0
     # HTTP API

@@ -47,7 +47,12 @@ class OrderStatus(StrEnum):
 
 
 class OrderState(StrEnum):
-    """Full lifecycle of an order on a live venue."""
+    """Full lifecycle of an order on a live venue.
+
+    ``UNKNOWN``: the venue's answer was ambiguous (timeout, reset, 5xx, 429, a reply
+    that cannot be parsed); the order may or may not exist there until a query by its
+    client order id says which. It is never resolved by sending the order again.
+    """
 
     PENDING = "pending"
     SUBMITTED = "submitted"
@@ -57,6 +62,7 @@ class OrderState(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     FAILED = "failed"
+    UNKNOWN = "unknown"
 
 
 class TimeInForce(StrEnum):

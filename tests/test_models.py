@@ -146,7 +146,7 @@ def test_enums_have_the_seed_members_and_values():
     assert [s.name for s in OrderStatus] == ["PENDING", "FILLED", "PARTIALLY_FILLED", "CANCELLED"]
     assert [s.name for s in OrderState] == [
         "PENDING", "SUBMITTED", "CONFIRMED", "FILLED", "PARTIALLY_FILLED", "CANCELLED",
-        "EXPIRED", "FAILED",
+        "EXPIRED", "FAILED", "UNKNOWN",
     ]
     assert [t.value for t in TimeInForce] == ["IOC", "FOK", "GTC"]
     assert Order("X", Side.LONG, OrderType.MARKET, 1.0).time_in_force is TimeInForce.IOC

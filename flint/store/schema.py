@@ -123,8 +123,41 @@ _V2 = (
     """,
 )
 
+# The live order journal (flint.live.journal): append-only. ``live_events`` holds every
+# order intent, state change, cancel request, risk decision and trading-state change;
+# ``live_fills`` every fill, keyed by the venue's trade id so a fill is booked once.
+_V3 = (
+    """
+    CREATE TABLE live_events (
+        seq BIGINT PRIMARY KEY,
+        account VARCHAR NOT NULL,
+        ts DOUBLE NOT NULL,
+        kind VARCHAR NOT NULL,
+        client_id VARCHAR,
+        state VARCHAR,
+        detail VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE live_fills (
+        account VARCHAR NOT NULL,
+        trade_id VARCHAR NOT NULL,
+        seq BIGINT NOT NULL,
+        client_id VARCHAR NOT NULL,
+        market VARCHAR NOT NULL,
+        side VARCHAR NOT NULL,
+        price DOUBLE NOT NULL,
+        size DOUBLE NOT NULL,
+        fee DOUBLE NOT NULL,
+        ts DOUBLE NOT NULL,
+        is_maker BOOLEAN NOT NULL,
+        PRIMARY KEY (account, trade_id)
+    )
+    """,
+)
+
 #: Forward migrations; ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 
 #: The schema version this flint reads and writes.
 SCHEMA_VERSION = len(MIGRATIONS)

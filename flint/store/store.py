@@ -1,5 +1,5 @@
-"""``FlintStore``: candles, funding, open interest, borrow rates, order books, strategies
-and backtest runs in one DuckDB file.
+"""``FlintStore``: candles, funding, open interest, borrow rates, order books, strategies,
+backtest runs and the live order journal in one DuckDB file.
 
 Concurrency (see :mod:`flint.store.connection`): a writing store is the file's
 only writer, in any process, from open to close; read-only stores can be opened
@@ -15,7 +15,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -60,6 +60,14 @@ _KINDS = {
     "borrow_rates": "borrow_rates",
     "orderbook_snapshots": "orderbook",
 }
+
+#: Columns of a live journal event row (see :meth:`FlintStore.append_live_events`).
+LIVE_EVENT_COLUMNS = ("seq", "account", "ts", "kind", "client_id", "state", "detail")
+#: Columns of a journaled live fill.
+LIVE_FILL_COLUMNS = (
+    "account", "trade_id", "seq", "client_id", "market", "side", "price", "size", "fee", "ts",
+    "is_maker",
+)
 
 _STRATEGY_COLUMNS = (
     "strategy_id", "name", "code", "params_json", "category", "status", "notes",
@@ -266,6 +274,31 @@ class FlintStore:
         """
         with self._connection():
             yield self
+
+    @contextmanager
+    def hold_open(self) -> Iterator["FlintStore"]:
+        """Keep the file open until the block ends, for every thread using this store.
+
+        Unlike :meth:`session`, threads still take turns per operation, not per
+        block: a live session holds its journal's store open this way so that a
+        journal write costs no reopen. Other processes cannot open the file meanwhile.
+        """
+        with self._lock:
+            if self._closed:
+                raise StoreClosedError(f"the store {self._path} is closed")
+            if self._conn is not None:  # in memory, or already held
+                held = None
+            else:
+                held = self._conn = connect(
+                    self._path, read_only=self._read_only, timeout_s=self._timeout_s
+                )
+        try:
+            yield self
+        finally:
+            if held is not None:
+                with self._lock:
+                    self._conn = None
+                    held.close()
 
     @contextmanager
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -1071,6 +1104,56 @@ class FlintStore:
                 "DELETE FROM backtest_runs WHERE run_id = ? RETURNING run_id", [run_id]
             ).fetchall()
         return bool(deleted)
+
+    # Live order journal (rows are written by flint.live.journal.OrderJournal)
+
+    def append_live_events(
+        self, events: Sequence[Sequence[Any]], fill: Sequence[Any] | None = None
+    ) -> bool:
+        """Append journal ``events`` (rows of :data:`LIVE_EVENT_COLUMNS`) in one
+        transaction, after ``fill`` (a row of :data:`LIVE_FILL_COLUMNS`) when given.
+
+        Returns False, and writes nothing, when ``fill``'s (account, trade_id) is
+        already journaled: a fill delivered twice is booked once.
+        """
+        with self._transaction() as conn:
+            if fill is not None:
+                added = conn.execute(
+                    f"INSERT INTO live_fills ({', '.join(LIVE_FILL_COLUMNS)}) VALUES "
+                    f"({', '.join('?' * len(LIVE_FILL_COLUMNS))}) ON CONFLICT DO NOTHING "
+                    "RETURNING trade_id",
+                    list(fill),
+                ).fetchall()
+                if not added:
+                    return False
+            for event in events:
+                conn.execute(
+                    f"INSERT INTO live_events ({', '.join(LIVE_EVENT_COLUMNS)}) VALUES "
+                    f"({', '.join('?' * len(LIVE_EVENT_COLUMNS))})",
+                    list(event),
+                )
+        return True
+
+    def live_events(self, account: str) -> list[dict[str, Any]]:
+        """The journal events of ``account``, in the order they were written."""
+        rows = self._query(
+            f"SELECT {', '.join(LIVE_EVENT_COLUMNS)} FROM live_events WHERE account = ? "
+            "ORDER BY seq", [account],
+        )
+        return [dict(zip(LIVE_EVENT_COLUMNS, row, strict=True)) for row in rows]
+
+    def live_fills(self, account: str) -> list[dict[str, Any]]:
+        """The journaled fills of ``account``, in the order they were booked."""
+        rows = self._query(
+            f"SELECT {', '.join(LIVE_FILL_COLUMNS)} FROM live_fills WHERE account = ? "
+            "ORDER BY seq", [account],
+        )
+        return [dict(zip(LIVE_FILL_COLUMNS, row, strict=True)) for row in rows]
+
+    def last_live_seq(self) -> int:
+        """The highest journal sequence number written (0 for none)."""
+        rows = self._query("SELECT coalesce(max(seq), 0) FROM live_events")
+        return int(rows[0][0])
 
     # Parquet exchange
 

@@ -6,11 +6,16 @@ Opt in from a plugin's ``tests/conftest.py``::
 
 then subclass the contracts in :mod:`flint.testing.contracts`. Sample market data
 for tests: :func:`sample_bars`, :func:`sample_funding`, :func:`sample_venue_configs`.
+
+Live trading: :mod:`flint.testing.live_contracts` (the tests a venue adapter is held
+to), :mod:`flint.testing.sim_venue` (a simulated venue on 127.0.0.1),
+:mod:`flint.testing.sim_adapter` and :mod:`flint.testing.sim_harness` (its adapter and
+harness, the model for a plugin's own).
 """
 
 import pytest
 
-pytest.register_assert_rewrite("flint.testing.contracts")
+pytest.register_assert_rewrite("flint.testing.contracts", "flint.testing.live_contracts")
 
 from flint.testing.samples import (  # noqa: E402 (after the assert-rewrite registration)
     sample_bars,

@@ -1,0 +1,93 @@
+"""The append-only order journal of one venue account, in the store.
+
+Every order intent (written *before* the order is sent), state change, cancel
+request, fill, refused overfill, adopted position, risk denial and trading-state
+change is one row; nothing is ever updated or deleted, so the journal replays into
+the exact state the live context had (see
+:class:`~flint.execution.order_tracker.OrderTracker`). Fills are keyed by the venue's
+trade id: the store refuses a trade id it already holds, so a fill is booked once.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
+from typing import Any
+
+import attrs
+
+from flint.live.adapter import VenueFill
+from flint.store import FlintStore
+
+
+class Kind(StrEnum):
+    """What a journal event records."""
+
+    INTENT = "intent"  # an order: flint's (before sending) or an adopted external one
+    STATE = "state"  # an order's state, fill progress or venue id changed
+    CANCEL = "cancel"  # a cancel request (before sending)
+    AMEND = "amend"  # an amend request (before sending)
+    RISK = "risk"  # an order refused before sending, with its reason code
+    OVERFILL = "overfill"  # a fill refused: it would fill an order beyond its size
+    POSITION = "position"  # the venue's position adopted by the user's choice
+    TRADING = "trading"  # trading state change (ACTIVE / REDUCING / HALTED)
+    RISK_MEMORY = "risk_memory"  # what the risk guards remember, saved for a restart
+
+
+@attrs.frozen
+class Event:
+    """One journal row to write: ``detail`` is JSON-able."""
+
+    kind: Kind
+    client_id: str | None = None
+    state: str | None = None
+    detail: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+class OrderJournal:
+    """Writes and reads the journal rows of ``account`` in ``store``."""
+
+    def __init__(
+        self, store: FlintStore, account: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.account = account
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._seq = store.last_live_seq()
+        #: The time stamped on the latest rows written.
+        self.last_ts = 0.0
+
+    def append(self, events: Sequence[Event], fill: VenueFill | None = None) -> bool:
+        """Write ``events`` (and ``fill`` first) in one transaction; False, and nothing
+        written, when ``fill`` is journaled already."""
+        with self._lock:
+            self._seq += 1
+            now = self.last_ts = self.clock()
+            row = None
+            if fill is not None:
+                row = (
+                    self.account, fill.trade_id, self._seq, fill.client_id, fill.market,
+                    fill.side.value, float(fill.price), float(fill.size), float(fill.fee),
+                    float(fill.ts), bool(fill.is_maker),
+                )
+            rows = []
+            for number, event in enumerate(events):
+                rows.append((
+                    self._seq + number, self.account, now, event.kind.value, event.client_id,
+                    event.state, json.dumps(dict(event.detail), sort_keys=True),
+                ))
+            self._seq += max(len(events) - 1, 0)
+            return self.store.append_live_events(rows, row)
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event of the account, oldest first, with ``detail`` decoded."""
+        out = self.store.live_events(self.account)
+        for row in out:
+            row["detail"] = json.loads(row["detail"])
+        return out
+
+    def fills(self) -> list[dict[str, Any]]:
+        """Every journaled fill of the account, oldest first."""
+        return self.store.live_fills(self.account)
