@@ -28,7 +28,7 @@ from flint.risk import (
     RiskEngine,
     TradingState,
 )
-from flint.store import SCHEMA_VERSION, FlintStore
+from flint.store import FlintStore
 from flint.testing.live_contracts import differences, replay
 from flint.testing.sim_adapter import SimAdapter
 from flint.testing.sim_harness import SimHarness
