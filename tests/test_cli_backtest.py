@@ -141,7 +141,7 @@ def test_without_builtins_the_listing_says_how_to_get_them(capsys):
     (["--start", "2024-01-02", "--end", "2024-01-05", "--period", "1d"], "at most two of"),
     (["--period", "7x"], "'7x' is not a period"),
     (["--start", "yesterday"], "'yesterday' is not a date"),
-    (["--fill-model", "magic"], "unknown fill model 'magic'; choose one of close,"),
+    (["--fill-model", "magic"], "unknown fill model 'magic'; registered: close,"),
     (["--param", "fast"], "'fast' is not KEY=VALUE"),
 ])
 def test_bad_input_is_exit_code_1_with_a_message(capsys, db, args, message):

@@ -183,8 +183,8 @@ def test_strategy_registrations_must_be_complete_strategy_classes(fake_dists):
 
 
 def test_unknown_venue_says_which_plugin_provides_it():
-    from flint.venues import get_venue_config
+    from flint.plugins import get_venue_config
 
     assert get_venue_config("default").taker_fee_bps == 5.0
-    with pytest.raises(KeyError, match="unknown venue 'nowhere'"):
+    with pytest.raises(KeyError, match="unknown venue config 'nowhere'"):
         get_venue_config("nowhere")

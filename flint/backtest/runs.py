@@ -18,9 +18,6 @@ from flint.backtest.journal import run_record
 #: The job a sandboxed child runs: ``run_in_sandbox(..., job=SANDBOX_JOB, options=...)``.
 SANDBOX_JOB = "flint.backtest.runs:sandbox_job"
 
-#: Other spellings of registered fill model names.
-FILL_MODEL_ALIASES = {"next_open": "next_bar_open"}
-
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -42,27 +39,6 @@ class RunSettings:
     max_runtime_s: float = 300.0
 
 
-def fill_model_names() -> list[str]:
-    """The fill model names a run accepts: the registered ones and their aliases."""
-    from flint.plugins import registry
-
-    return sorted([*registry("fill_models").names(), *FILL_MODEL_ALIASES])
-
-
-def make_fill_model(name: str) -> Any:
-    """A fresh fill model registered as ``name`` (or an alias of one)."""
-    from flint.plugins import registry
-
-    models = registry("fill_models")
-    key = FILL_MODEL_ALIASES.get(name, name)
-    if key not in models:
-        raise ValueError(
-            f"unknown fill model '{name}'; choose one of {', '.join(fill_model_names())}"
-        )
-    factory: Any = models.get(key)
-    return factory()
-
-
 def run_backtest(
     strategy: Any,
     candles: Any,
@@ -71,11 +47,13 @@ def run_backtest(
 ) -> dict[str, Any]:
     """Backtest ``strategy`` on ``candles`` (a series or ``{"venue:market": series}``)
     with ``funding`` and ``settings``; the run's journal record."""
+    from flint.plugins import get_fill_model
+
     engine = BacktestEngine(
         strategy,
         initial_capital=settings.capital,
         fee_rate=settings.fee_rate,
-        fill_model=make_fill_model(settings.fill_model),
+        fill_model=get_fill_model(settings.fill_model),
         funding_rates=list(funding),
         max_runtime_s=settings.max_runtime_s,
     )

@@ -27,11 +27,12 @@ def user_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from flint.plugins import PluginNotFound
         from flint.store import StoreError
 
         try:
             return func(*args, **kwargs)
-        except (StoreError, ValueError, FileNotFoundError) as exc:
+        except (StoreError, ValueError, FileNotFoundError, PluginNotFound) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]

@@ -35,7 +35,7 @@ class StrategySpec:
 
 def resolve_strategy(spec: str) -> StrategySpec:
     """A built-in strategy by registry name, or the strategy class defined in a ``.py`` file."""
-    from flint.plugins import get_host
+    from flint.plugins import PluginNotFound, get_strategy
     from flint.strategy.loader import StrategyLoadError, load_strategy_class
 
     path = Path(spec)
@@ -48,14 +48,12 @@ def resolve_strategy(spec: str) -> StrategySpec:
         except StrategyLoadError as exc:
             raise click.ClickException(str(exc)) from None
         return StrategySpec(cls, path.stem, str(path.resolve()), code)
-    strategies = get_host().registry("strategies")
-    if spec not in strategies:
-        known = ", ".join(strategies.names()) or "none (pip install flint-strategies)"
+    try:
+        return StrategySpec(get_strategy(spec), spec, "builtin")
+    except PluginNotFound as exc:
         raise click.ClickException(
-            f"unknown strategy '{spec}': not a .py file and not a built-in strategy "
-            f"(built-ins: {known})"
-        )
-    return StrategySpec(strategies.get(spec), spec, "builtin")
+            f"'{spec}' is neither a strategy file nor a built-in strategy: {exc}"
+        ) from None
 
 
 def parse_time(text: str | None, *, end: bool = False) -> int | None:
