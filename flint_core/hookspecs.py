@@ -11,7 +11,8 @@ unless ``override=True`` (how a plugin replaces a built-in default).
 Implementations may accept fewer arguments than a spec declares (pluggy's
 opt-in arguments), so hooks evolve by adding arguments, never by removing them.
 
-Each hook is documented, with its exact signature, in ``docs/plugin-hooks.md``.
+Each hook is documented, with its exact signature, in ``docs/plugin-hooks.md``; what
+it registers is read back through one getter per kind in ``flint.plugins``.
 """
 
 from typing import TYPE_CHECKING
@@ -38,7 +39,8 @@ def flint_register_data_providers(register: "Register") -> None:
 
     :param register: call ``register(name, factory)`` where ``factory(**options)``
         returns a ``flint.providers.base.DataProvider``; meta ``capabilities`` (a set of
-        strings such as ``{"candles", "funding"}``) says what it can fetch.
+        strings such as ``{"candles", "funding"}``) says what it can fetch. Read with
+        ``flint.plugins.get_data_provider``.
 
     .. versionadded:: 0.1
     """
@@ -53,7 +55,7 @@ def flint_register_fill_models(register: "Register") -> None:
 
     :param register: call ``register(name, factory)`` where ``factory(**options)``
         returns a fill model; meta ``venues`` (a set of venue names) makes it the
-        default fill model of those venues.
+        default fill model of those venues. Read with ``flint.plugins.get_fill_model``.
 
     .. versionadded:: 0.1
     """
@@ -63,9 +65,11 @@ def flint_register_fill_models(register: "Register") -> None:
 def flint_register_execution_contexts(register: "Register") -> None:
     """Register live and paper execution contexts by venue name.
 
-    :param register: call ``register(venue, factory)`` where ``factory(**options)``
-        returns a ``flint.execution.context.ExecutionContext`` trading on that venue;
-        meta ``modes`` (subset of ``{"paper", "live"}``) says what it supports.
+    :param register: call ``register(venue, factory)`` where
+        ``factory(mode=mode, **options)`` returns a
+        ``flint.execution.context.ExecutionContext`` trading on that venue; meta
+        ``modes`` (subset of ``{"paper", "live"}``, default both) says what it supports.
+        Read with ``flint.plugins.get_execution_context``.
 
     .. versionadded:: 0.1
     """
@@ -76,7 +80,8 @@ def flint_register_venue_configs(register: "Register") -> None:
     """Register venue presets (fees, margins, latency, impact, funding interval).
 
     :param register: call ``register(name, config)`` with a
-        :class:`flint_core.venues.VenueConfig` whose ``name`` equals ``name``.
+        :class:`flint_core.venues.VenueConfig` whose ``name`` equals ``name``. Read with
+        ``flint.plugins.get_venue_config``.
 
     .. versionadded:: 0.1
     """
@@ -90,7 +95,9 @@ def flint_register_indicators(register: "Register") -> None:
     """Register indicators by name.
 
     :param register: call ``register(name, function)`` where
-        ``function(history, *args)`` computes the indicator from earlier bars only.
+        ``function(history, *args)`` computes the indicator from earlier bars only
+        (``flint.plugins.series_indicator`` builds one with the cached per-bar path).
+        Read with ``flint.plugins.get_indicator`` (``flint.indicators.get`` in strategies).
 
     .. versionadded:: 0.1
     """
@@ -102,7 +109,8 @@ def flint_register_strategies(register: "Register") -> None:
 
     :param register: call ``register(name, cls)`` with a subclass of
         ``flint.strategy.base.Strategy``; meta ``category`` (e.g. ``"trend"``) and
-        ``style`` (``"v1"`` or ``"v2"``) describe it.
+        ``style`` (``"v1"`` or ``"v2"``) describe it. Read with
+        ``flint.plugins.get_strategy``.
 
     .. versionadded:: 0.1
     """

@@ -26,8 +26,33 @@ BLOCK = re.compile(r"(?:<!-- snippet-skip: [^>]*? -->\n)?```bash\n(.*?)```", re.
 #: Not part of a checkout a third party would copy.
 LEFT_OUT = {".git", ".nox", ".pytest_cache", "__pycache__", "build", "dist", "data", "reports"}
 
+#: A strategy file using the plugin's indicator (as a user writes one).
+STRATEGY_FILE = '''
+from flint import indicators
+from flint.models import Signal
+from flint.strategy.base import Strategy
+
+class Follow(Strategy):
+    def __init__(self, period=14):
+        self.period = period
+        self.typical = indicators.get("typical_price")
+
+    @property
+    def name(self):
+        return "follow"
+
+    def on_candle(self, candle, history, ctx=None):
+        if len(history) < self.period:
+            return Signal.HOLD
+        return Signal.BUY if candle.close > self.typical(history, self.period) else Signal.SELL
+
+    def reset(self):
+        pass
+'''
+
 CHECKS = '''
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -54,28 +79,7 @@ bars = CandleSeries(np.arange(n) * 3600, close, close * 1.01, close * 0.99, clos
 
 # the fill model is the example venue's default
 assert type(get_fill_model(venue="example")).__name__ == "SpreadFill"
-STRATEGY = """
-from flint import indicators
-from flint.models import Signal
-from flint.strategy.base import Strategy
-
-class Follow(Strategy):
-    def __init__(self, period=14):
-        self.period = period
-        self.typical = indicators.get("typical_price")
-
-    @property
-    def name(self):
-        return "follow"
-
-    def on_candle(self, candle, history, ctx=None):
-        if len(history) < self.period:
-            return Signal.HOLD
-        return Signal.BUY if candle.close > self.typical(history, self.period) else Signal.SELL
-
-    def reset(self):
-        pass
-"""
+STRATEGY = Path(sys.argv[1]).read_text()  # a strategy file, loaded by the sandbox
 assert validate_strategy_code(STRATEGY) == (True, None)
 result = BacktestEngine(load_user_strategy(STRATEGY)).run(bars)
 assert result.fills and {f.impact_bps for f in result.fills} == {2.0}, result.fills[:3]
@@ -116,7 +120,9 @@ def test_the_guide_builds_a_working_plugin_in_a_fresh_venv(repo_root, tmp_path):
     checks = tmp_path / "checks.py"  # the sandbox spawns a child: guard the main module
     checks.write_text("def main():\n" + textwrap.indent(CHECKS, "    ") + "\n\n"
                       "if __name__ == '__main__':\n    main()\n")
+    strategy = tmp_path / "follow.py"
+    strategy.write_text(STRATEGY_FILE)
     python = work / ".venv" / "bin" / "python"
-    done = subprocess.run([str(python), "-I", str(checks)], cwd=tmp_path, env=env,
+    done = subprocess.run([str(python), "-I", str(checks), str(strategy)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0 and "checked" in done.stdout, done.stdout + done.stderr
