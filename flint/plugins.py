@@ -40,9 +40,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_FILL_MODEL", "FillModel", "FillQuote", "Indicator", "PluginNotFound", "Register",
-    "Strategy", "VenueConfig", "VenueTerms", "get_data_provider", "get_execution_context",
-    "get_fill_model", "get_host", "get_indicator", "get_strategy", "get_venue_config", "hookimpl",
-    "make_host", "registry", "series_indicator",
+    "Strategy", "VenueConfig", "VenueTerms", "default_fill_model", "get_data_provider",
+    "get_execution_context", "get_fill_model", "get_host", "get_indicator", "get_strategy",
+    "get_venue_config", "hookimpl", "make_host", "registry", "series_indicator",
 ]
 
 #: Built-in plugins, registered before any entry point so plugins can override them.

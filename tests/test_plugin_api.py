@@ -184,6 +184,16 @@ def test_a_fill_model_is_the_default_of_the_venues_it_names(process_plugins):
     assert len(fills) == 2 and 7.0 not in [f.impact_bps for f in fills]
 
 
+def test_a_run_asked_for_the_default_fill_model_gets_its_venues(process_plugins):
+    from flint.backtest.runs import RunSettings, run_backtest
+
+    process_plugins.add("flint-hooktest", "flint_hooktest", VENUE_PLUGIN, entry_point="hooktest")
+    settings = RunSettings("buy-then-sell", "X-PERP", ("hooktest",), fill_model="default")
+    record = run_backtest(BuyThenSell(), _bars("hooktest"), [], settings)
+    assert [f["impact_bps"] for f in record["result"]["fills"]] == [7.0, 7.0]
+    assert plugins.default_fill_model("hooktest") == "flat7"
+
+
 def test_two_defaults_for_one_venue_are_an_error(process_plugins):
     process_plugins.add("flint-hooktest", "flint_hooktest", VENUE_PLUGIN, entry_point="hooktest")
     process_plugins.add("flint-other", "flint_other", """

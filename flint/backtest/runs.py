@@ -25,7 +25,8 @@ class RunSettings:
 
     ``strategy`` labels the run (a built-in's name or a file path); ``venues`` are
     those whose candles the run reads (several make a ``"venue:market"`` run);
-    ``fill_model`` is a registered fill model name (or an alias such as ``next_open``).
+    ``fill_model`` is a registered fill model name (or an alias such as ``next_open``;
+    ``default``: the default of the first venue, see :func:`flint.plugins.get_fill_model`).
     """
 
     strategy: str
@@ -53,7 +54,7 @@ def run_backtest(
         strategy,
         initial_capital=settings.capital,
         fee_rate=settings.fee_rate,
-        fill_model=get_fill_model(settings.fill_model),
+        fill_model=get_fill_model(settings.fill_model, venue=settings.venues[0]),
         funding_rates=list(funding),
         max_runtime_s=settings.max_runtime_s,
     )
