@@ -93,7 +93,7 @@ def plugin_path(name: str) -> str:
 def core(session: nox.Session, build: str) -> None:
     """Core tests against the pure or the mypyc-compiled kernel."""
     install(session, build)
-    session.run(*PYTEST, "tests", *session.posargs)
+    session.run(*PYTEST, "tests", "-m", "not fresh_venv", *session.posargs)
 
 
 @nox.session(python=PY, tags=["ci", "plugins"])
@@ -116,9 +116,16 @@ def all_plugins(session: nox.Session) -> None:
     for dist in first_party:
         assert rows.get(dist, {}).get("status") == "loaded", f"{dist}: {rows.get(dist)}"
     session.run("flint", "--version")
-    session.run(*PYTEST, "tests", *session.posargs)
+    session.run(*PYTEST, "tests", "-m", "not fresh_venv", *session.posargs)
     for p in first_party:
         session.run(*PYTEST, f"plugins/{p}/tests", *session.posargs)
+
+
+@nox.session(python=PY, tags=["ci"])
+def plugin_guide(session: nox.Session) -> None:
+    """docs/writing-plugins.md, verbatim, in a fresh virtualenv (the fresh_venv tests)."""
+    install(session, "pure")
+    session.run(*PYTEST, "tests", "-m", "fresh_venv", *session.posargs)
 
 
 #: Folders flint itself writes into a checkout (store, reports, `flint new` files).

@@ -6,6 +6,9 @@ Plugins mark their hook implementations with :data:`hookimpl`::
 
     @hookimpl
     def flint_register_venue_configs(register): ...
+
+Everything else a plugin author needs (``Register``, ``VenueConfig``, ``FillModel``,
+``FillQuote``, ``Strategy``, ``series_indicator``, the getters) is in :mod:`flint.plugins`.
 """
 
 from flint_core import PLUGIN_API_VERSION, __version__

@@ -9,11 +9,11 @@ Sources, highest precedence first:
    ``live.hyperliquid.network`` -> ``live_hyperliquid_network``; a section key that
    names a field by itself also works (``trading.default_markets`` ->
    ``default_markets``). ``venues.<name>.<field>`` overrides the venue presets
-   plugins register (see :func:`flint.venues.get_venue_config`), except keys
+   plugins register (see :func:`flint.plugins.get_venue_config`), except keys
    ending in ``_url`` (``venues.hyperliquid.api_url``): those are the venue's
    endpoints (see :mod:`flint.providers.endpoints`), and
    ``providers.<name>.*`` are keyword arguments for that data provider (see
-   :meth:`flint.providers.registry.ProviderRegistry.create`);
+   :func:`flint.plugins.get_data_provider`);
 4. the defaults below.
 
 Unknown keys are ignored (logged at debug level). A value of the wrong type is

@@ -35,26 +35,90 @@ the call. The minimum length counts ``candle`` as one bar.
 Conventions: standard deviations are population ones (divide by ``n``); the
 EMA has ``alpha = 2 / (period + 1)`` and is seeded with the simple mean of its
 first ``period`` inputs; Wilder smoothing has ``alpha = 1 / period`` with the
-same seeding. Plugins add indicators through the ``flint_register_indicators``
-hook; these are registered as flint's built-in ones.
+same seeding.
+
+Plugins add indicators through the ``flint_register_indicators`` hook (these are
+registered as flint's built-in ones, :data:`BUILT_IN`); :func:`get` returns any
+registered indicator by name, in strategy files too::
+
+    typical = indicators.get("typical_price")   # once, e.g. in __init__
+    value = typical(history, 14)                 # per bar
+
+An indicator a plugin builds with :func:`series_indicator` (from its whole-series
+kernel) is cached and read per bar exactly like the built-ins: O(1) per bar.
 """
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from flint_core import indicators as _k
+from flint_core.indicators import Indicator, Series
 from flint_core.records import Candle
 
 __all__ = [
-    "adx", "atr", "bollinger", "bollinger_width", "closes", "ema", "highest_high", "highs",
+    "adx", "atr", "bollinger", "bollinger_width", "closes", "ema", "get", "highest_high", "highs",
     "lowest_low", "lows", "macd", "roc", "rsi", "sma", "stochastic", "volatility", "volume_ratio",
     "volumes", "vwap", "wma", "z_score",
 ]
 
+#: flint's own indicators, registered by the built-in plugin ``flint._builtins.indicators``.
+BUILT_IN = tuple(name for name in __all__ if name != "get")
+
 History = Sequence[Candle]
 FloatArray = npt.NDArray[np.float64]
+
+
+def get(name: str) -> Callable[..., Any]:
+    """The indicator registered as ``name``: a built-in or one a plugin registered.
+
+    ``get("sma")`` is :func:`sma`; an unknown name raises ``KeyError`` listing the
+    registered ones (:class:`flint.plugins.PluginNotFound`).
+    """
+    from flint.plugins import get_indicator
+
+    return get_indicator(name)
+
+
+def series_indicator(
+    name: str | None = None,
+    *,
+    inputs: Sequence[str] = ("close",),
+    min_bars: Callable[..., int],
+    recursive: bool = False,
+) -> Callable[[Callable[..., Any]], Indicator]:
+    """Turn a whole-series kernel into an indicator with the built-ins' cached path.
+
+    Decorate ``kernel(*columns, *params)``: it receives the price columns named by
+    ``inputs`` (``"close"``, ``"high"``, ``"low"``, ``"volume"``, ``"open"``; float64
+    arrays, oldest first) and the call's parameters, and returns the causal series:
+    one value per bar (a 2-D array for several outputs), element ``i`` from bars
+    ``0..i`` only. ``min_bars(*params)`` is the fewest bars a call accepts;
+    ``recursive=True`` for smoothers that depend on every earlier bar. The result,
+    ``indicator(history, *params, candle=None)``, computes the series once per window
+    root and reads it per bar. ``name`` defaults to the kernel's name, the description
+    to its docstring's first line; ``indicator.series.kernel`` is the kernel itself.
+    """
+    fields = [_field(what) for what in inputs]
+    if not fields:
+        raise ValueError("series_indicator needs at least one price input")
+
+    def wrap(kernel: Callable[..., Any]) -> Indicator:
+        names = list(inspect.signature(kernel).parameters)[len(fields) :]
+        series = Series(name or kernel.__name__, kernel, tuple(fields), recursive, tuple(names))
+        description = (kernel.__doc__ or "").strip().split("\n", 1)[0]
+        return Indicator(series, min_bars, description)
+
+    return wrap
+
+
+def _field(what: str) -> int:
+    if what not in _k.FIELDS:
+        raise ValueError(f"unknown price input {what!r}; choose from {', '.join(_k.FIELDS)}")
+    return _k.FIELDS.index(what)
 
 
 def closes(history: History, period: int | None = None) -> FloatArray:
@@ -62,22 +126,22 @@ def closes(history: History, period: int | None = None) -> FloatArray:
 
     On a window this is a read-only view of its column (no copy).
     """
-    return _k.column(history, 0, period, "closes")
+    return _k.column(history, _k.CLOSE, period, "closes")
 
 
 def highs(history: History, period: int | None = None) -> FloatArray:
     """High prices of the last ``period`` bars (all when ``None``), oldest first."""
-    return _k.column(history, 1, period, "highs")
+    return _k.column(history, _k.HIGH, period, "highs")
 
 
 def lows(history: History, period: int | None = None) -> FloatArray:
     """Low prices of the last ``period`` bars (all when ``None``), oldest first."""
-    return _k.column(history, 2, period, "lows")
+    return _k.column(history, _k.LOW, period, "lows")
 
 
 def volumes(history: History, period: int | None = None) -> FloatArray:
     """Volumes of the last ``period`` bars (all when ``None``), oldest first."""
-    return _k.column(history, 3, period, "volumes")
+    return _k.column(history, _k.VOLUME, period, "volumes")
 
 
 def sma(history: History, period: int, *, candle: Candle | None = None) -> float:

@@ -6,9 +6,9 @@ reads one element:
 
 * on a :class:`~flint_core.series.CandleSeries` window (what the engine hands a
   strategy) the series is computed once over the window's root, vectorised,
-  stored in ``history.cache`` under ``(indicator, *params)`` as one list of floats
+  stored in ``history.cache`` under ``(series, *params)`` as one list of floats
   per output column (``bollinger``, ``bollinger_width`` and ``z_score`` share
-  ``("mean_std", period)``) and read at ``history.stop - 1`` (at ``history.stop``
+  ``(MEAN_STD, period)``) and read at ``history.stop - 1`` (at ``history.stop``
   for a current candle that follows the window): O(1) amortised per bar. A window
   also remembers the last few series it read (:class:`Read`), so the engine's
   window finds them on later bars without building a key;
@@ -20,13 +20,18 @@ the same as over ``list(history)`` for fixed-lookback indicators, and for the
 recursive ones (EMA, MACD, Wilder's RSI/ATR/ADX) the smoother has run over every
 earlier bar of the root. Lengths are checked against ``len(history)`` on both paths.
 
+What to compute is a :class:`Series` record (kernel, price inputs, recursive or
+not), not a branch per indicator: the built-ins are the constants ``SMA`` ...
+``LOWEST_LOW`` below, and a plugin adds its own kernel the same way, read per bar by
+an :class:`Indicator`.
+
 Rolling windows are numpy (sliding-window views, no per-bar Python); the
 recursive smoothers are the loop in :func:`smooth`, which mypyc compiles.
 """
 
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import numpy as np
@@ -42,10 +47,6 @@ NAN = math.nan
 
 #: Rows of a rolling window processed at once when a temporary is needed (bounds memory).
 _CHUNK_VALUES = 1 << 20
-
-#: Cache keys (first element) of the indicators whose smoother runs over all history.
-RECURSIVE = frozenset({"ema", "rsi", "atr", "adx", "macd"})
-
 
 # Argument checks
 
@@ -66,12 +67,6 @@ def positive_int(value: object, name: str, what: str) -> int:
 def too_short(label: str, need: int, got: int) -> IndexError:
     """The error of an indicator called on fewer bars than it needs."""
     return IndexError(f"{label} needs at least {need} bars of history, got {got}")
-
-
-def _label(what: str, key: tuple[object, ...]) -> str:
-    if key[0] == "macd":
-        return f"{what}(fast={key[1]}, slow={key[2]}, signal={key[3]})"
-    return f"{what}(period={key[1]})"
 
 
 # Rolling windows (numpy)
@@ -325,6 +320,14 @@ def roc_series(close: FloatArray, period: int) -> FloatArray:
 
 # Inputs
 
+#: Price fields an indicator reads, by number (see :attr:`Series.inputs`).
+FIELDS: Final = ("close", "high", "low", "volume", "open")
+CLOSE: Final = 0
+HIGH: Final = 1
+LOW: Final = 2
+VOLUME: Final = 3
+OPEN: Final = 4
+
 
 class Columns:
     """The price columns an indicator reads: a window's root up to its end, or a
@@ -346,86 +349,105 @@ class Columns:
         candles = self.candles
         count = len(candles) - self.first
         items = (candles[i] for i in range(self.first, len(candles)))
-        if field == 0:
+        if field == CLOSE:
             return np.fromiter((c.close for c in items), dtype=np.float64, count=count)
-        if field == 1:
+        if field == HIGH:
             return np.fromiter((c.high for c in items), dtype=np.float64, count=count)
-        if field == 2:
+        if field == LOW:
             return np.fromiter((c.low for c in items), dtype=np.float64, count=count)
-        return np.fromiter((c.volume for c in items), dtype=np.float64, count=count)
+        if field == VOLUME:
+            return np.fromiter((c.volume for c in items), dtype=np.float64, count=count)
+        return np.fromiter((c.open for c in items), dtype=np.float64, count=count)
 
-    def _column(self, field: int) -> FloatArray:
+    def column(self, field: int) -> FloatArray:
+        """The values of price field ``field`` (:data:`FIELDS`), oldest first."""
         series = self.series
         if series is None:
             values = self._pick(field)
-        elif field == 0:
-            values = series.closes
-        elif field == 1:
-            values = series.highs
-        elif field == 2:
-            values = series.lows
         else:
-            values = series.volumes
+            values = (series.closes, series.highs, series.lows, series.volumes, series.opens)[field]
         extra = self.extra
         if extra is None:
             return values
-        fields = (extra.close, extra.high, extra.low, extra.volume)
+        fields = (extra.close, extra.high, extra.low, extra.volume, extra.open)
         return np.append(values, fields[field])
 
-    def close(self) -> FloatArray:
-        """Close prices."""
-        return self._column(0)
 
-    def high(self) -> FloatArray:
-        """High prices."""
-        return self._column(1)
-
-    def low(self) -> FloatArray:
-        """Low prices."""
-        return self._column(2)
-
-    def volume(self) -> FloatArray:
-        """Volumes."""
-        return self._column(3)
+# Series kernels
 
 
-def compute(key: tuple[object, ...], cols: Columns) -> FloatArray:
-    """The whole series an indicator cache key names, over ``cols``."""
-    kind = key[0]
-    period = int(key[1])  # type: ignore[call-overload]
-    if kind == "sma":
-        return rolling_mean(cols.close(), period)
-    if kind == "ema":
-        return ema_series(cols.close(), period)
-    if kind == "wma":
-        return wma_series(cols.close(), period)
-    if kind == "rsi":
-        return rsi_series(cols.close(), period)
-    if kind == "stochastic":
-        return stochastic_series(cols.high(), cols.low(), cols.close(), period)
-    if kind == "macd":
-        slow = int(key[2])  # type: ignore[call-overload]
-        signal = int(key[3])  # type: ignore[call-overload]
-        return macd_series(cols.close(), period, slow, signal)
-    if kind == "mean_std":
-        return mean_std_series(cols.close(), period)
-    if kind == "atr":
-        return atr_series(cols.high(), cols.low(), cols.close(), period)
-    if kind == "volatility":
-        return volatility_series(cols.close(), period)
-    if kind == "vwap":
-        return vwap_series(cols.high(), cols.low(), cols.close(), cols.volume(), period)
-    if kind == "volume_ratio":
-        return volume_ratio_series(cols.volume(), period)
-    if kind == "roc":
-        return roc_series(cols.close(), period)
-    if kind == "adx":
-        return adx_series(cols.high(), cols.low(), cols.close(), period)
-    if kind == "highest_high":
-        return rolling_max(cols.high(), period)
-    if kind == "lowest_low":
-        return rolling_min(cols.low(), period)
-    raise KeyError(f"unknown indicator series {kind!r}")
+class Series:
+    """An indicator's whole causal series: what a window computes once and caches.
+
+    ``kernel(*columns, *params)`` gets the price columns ``inputs`` names (numbers of
+    :data:`FIELDS`, at least one) followed by the indicator's parameters and returns one
+    value per bar, element ``i`` from bars ``0..i`` only (NaN before enough bars): a 1-D
+    array, or 2-D with a column per output. ``recursive`` kernels (EMA-like smoothers)
+    depend on every earlier bar, so a one-off computation over a candle list starts at
+    its first bar; the others need only the last ``min_bars``. ``params`` name the
+    parameters in messages.
+
+    The cache of a window's root is keyed by the ``Series`` object itself and its
+    parameters, so kernels of the same name never share cached values.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        kernel: Callable[..., FloatArray],
+        inputs: tuple[int, ...],
+        recursive: bool = False,
+        params: tuple[str, ...] = ("period",),
+    ) -> None:
+        self.name: Final = name
+        self.kernel: Final = kernel
+        self.inputs: Final = inputs
+        self.recursive: Final = recursive
+        self.params: Final = params
+
+    def compute(self, params: tuple[object, ...], cols: Columns) -> FloatArray:
+        """The whole series over ``cols`` (checked to have one row per bar)."""
+        columns = [cols.column(field) for field in self.inputs]
+        rows = int(columns[0].shape[0])
+        args: list[object] = list(columns)
+        args.extend(params)
+        out = np.asarray(self.kernel(*args), dtype=np.float64)
+        if out.ndim not in (1, 2) or int(out.shape[0]) != rows:
+            raise ValueError(
+                f"the series kernel of {self.name} returned shape {out.shape} for {rows} "
+                f"bars; it must return one value (or one row of values) per bar"
+            )
+        return out
+
+    def label(self, what: str, params: tuple[object, ...]) -> str:
+        """``what(period=20)``: the call an error message names."""
+        named = [f"{n}={v!r}" for n, v in zip(self.params, params, strict=False)]
+        named += [repr(v) for v in params[len(self.params) :]]
+        return f"{what}({', '.join(named)})"
+
+    def __repr__(self) -> str:
+        return f"Series({self.name!r})"
+
+
+#: The series behind flint's own indicators (``MEAN_STD`` serves three of them).
+SMA: Final = Series("sma", rolling_mean, (CLOSE,))
+EMA: Final = Series("ema", ema_series, (CLOSE,), recursive=True)
+WMA: Final = Series("wma", wma_series, (CLOSE,))
+RSI: Final = Series("rsi", rsi_series, (CLOSE,), recursive=True)
+STOCHASTIC: Final = Series("stochastic", stochastic_series, (HIGH, LOW, CLOSE))
+MACD: Final = Series("macd", macd_series, (CLOSE,), True, ("fast", "slow", "signal"))
+MEAN_STD: Final = Series("mean_std", mean_std_series, (CLOSE,))
+ATR: Final = Series("atr", atr_series, (HIGH, LOW, CLOSE), recursive=True)
+VOLATILITY: Final = Series("volatility", volatility_series, (CLOSE,))
+VWAP: Final = Series("vwap", vwap_series, (HIGH, LOW, CLOSE, VOLUME))
+VOLUME_RATIO: Final = Series("volume_ratio", volume_ratio_series, (VOLUME,))
+ROC: Final = Series("roc", roc_series, (CLOSE,))
+ADX: Final = Series("adx", adx_series, (HIGH, LOW, CLOSE), recursive=True)
+HIGHEST_HIGH: Final = Series("highest_high", rolling_max, (HIGH,))
+LOWEST_LOW: Final = Series("lowest_low", rolling_min, (LOW,))
+
+
+# Reading a series at a bar
 
 
 def _as_columns(values: FloatArray) -> list[list[float]]:
@@ -445,12 +467,13 @@ def follows(history: CandleSeries, candle: Candle) -> bool:
 
 def lookup(
     history: Sequence[Candle],
-    key: tuple[object, ...],
+    series: Series,
+    params: tuple[object, ...],
     need: int,
     what: str,
     candle: Candle | None = None,
 ) -> tuple[list[list[float]], int]:
-    """The columns of the series ``key`` names and the position of the bar asked about.
+    """The columns of ``series`` with ``params`` and the position of the bar asked about.
 
     That bar is ``history``'s newest, or ``candle`` appended after it when given.
     ``need`` is the fewest bars the indicator ``what`` accepts (else ``IndexError``).
@@ -460,12 +483,12 @@ def lookup(
     computed on the call, at position 0.
     """
     if isinstance(history, CandleSeries):
-        return window_lookup(history, key, need, what, candle)
+        return window_lookup(history, series, params, need, what, candle)
     got = len(history) + (0 if candle is None else 1)
     if got < need:
-        raise too_short(_label(what, key), need, got)
-    first = 0 if key[0] in RECURSIVE else got - need
-    return _as_columns(compute(key, Columns(None, history, first, candle))[-1:]), 0
+        raise too_short(series.label(what, params), need, got)
+    first = 0 if series.recursive else got - need
+    return _as_columns(series.compute(params, Columns(None, history, first, candle))[-1:]), 0
 
 
 #: Cache reads a window remembers (see :class:`Read`).
@@ -473,7 +496,7 @@ READS_KEPT: Final = 8
 
 
 class Read:
-    """A cached series a window has read: ``(kind, period)`` and its columns.
+    """A cached series a window has read: the :class:`Series`, its period and its columns.
 
     A window (``CandleSeries._reads``) keeps the last :data:`READS_KEPT` of them, newest
     first, so an indicator read on every bar finds its series by comparing two fields
@@ -482,9 +505,9 @@ class Read:
     """
 
     def __init__(
-        self, kind: str, period: int, columns: list[list[float]], after: "Read | None"
+        self, series: Series, period: int, columns: list[list[float]], after: "Read | None"
     ) -> None:
-        self.kind = kind
+        self.series = series
         self.period = period
         self.columns = columns
         self.after = after
@@ -492,54 +515,58 @@ class Read:
 
 def lookup_period(
     history: Sequence[Candle],
-    kind: str,
+    series: Series,
     period: int,
     need: int,
     what: str,
     candle: Candle | None = None,
 ) -> tuple[list[list[float]], int]:
-    """:func:`lookup` of the series ``(kind, period)``, remembered on a window."""
+    """:func:`lookup` of ``series`` with one integer parameter, remembered on a window."""
     if isinstance(history, CandleSeries) and (candle is None or follows(history, candle)):
-        return remembered(history, kind, period, need, what, candle is not None)
-    return lookup(history, (kind, period), need, what, candle)
+        return remembered(history, series, period, need, what, candle is not None)
+    return lookup(history, series, (period,), need, what, candle)
 
 
 def remembered(
-    history: CandleSeries, kind: str, period: int, need: int, what: str, with_candle: bool
+    history: CandleSeries, series: Series, period: int, need: int, what: str, with_candle: bool
 ) -> tuple[list[list[float]], int]:
-    """The cached series ``(kind, period)`` of a window, found among its :class:`Read` s."""
+    """The cached ``series`` of ``period`` on a window, found among its :class:`Read` s."""
     at = history.stop if with_candle else history.stop - 1
     got = at + 1 - history.start
     if got < need:
-        raise too_short(_label(what, (kind, period)), need, got)
+        raise too_short(series.label(what, (period,)), need, got)
     first: Read | None = history._reads
     read = first
     kept = 1
     while read is not None:
-        if read.kind == kind and read.period == period:
+        if read.series is series and read.period == period:
             return read.columns, at
         if kept == READS_KEPT - 1:
             read.after = None  # room for the new one: forget the oldest
         kept += 1
         read = read.after
-    columns = cached_columns(history, (kind, period))
-    history._reads = Read(kind, period, columns, first)
+    columns = cached_columns(history, series, (period,))
+    history._reads = Read(series, period, columns, first)
     return columns, at
 
 
-def cached_columns(history: CandleSeries, key: tuple[object, ...]) -> list[list[float]]:
-    """The columns of the series ``key`` names over ``history``'s root (computed once)."""
+def cached_columns(
+    history: CandleSeries, series: Series, params: tuple[object, ...]
+) -> list[list[float]]:
+    """The columns of ``series`` with ``params`` over ``history``'s root (computed once)."""
     cache = history.cache
+    key = (series, *params)
     columns: list[list[float]] | None = cache.get(key)
     if columns is None:
-        columns = _as_columns(compute(key, Columns(history.root, (), 0)))
+        columns = _as_columns(series.compute(params, Columns(history.root, (), 0)))
         cache[key] = columns
     return columns
 
 
 def window_lookup(
     history: CandleSeries,
-    key: tuple[object, ...],
+    series: Series,
+    params: tuple[object, ...],
     need: int,
     what: str,
     candle: Candle | None,
@@ -549,12 +576,51 @@ def window_lookup(
     at = stop - 1 if candle is None else stop
     got = at + 1 - history.start
     if got < need:
-        raise too_short(_label(what, key), need, got)
+        raise too_short(series.label(what, params), need, got)
     if candle is None or follows(history, candle):
-        return cached_columns(history, key), at
-    first = 0 if key[0] in RECURSIVE else stop - need + 1
+        return cached_columns(history, series, params), at
+    first = 0 if series.recursive else stop - need + 1
     cols = Columns(history.root.window(first, stop), (), 0, candle)
-    return _as_columns(compute(key, cols)[-1:]), 0
+    return _as_columns(series.compute(params, cols)[-1:]), 0
+
+
+class Indicator:
+    """An indicator read bar by bar from its cached :class:`Series`: how a plugin adds
+    one with the built-ins' O(1) path (build it with ``flint.indicators.series_indicator``).
+
+    ``indicator(history, *params, candle=None)`` is the series at ``history``'s newest
+    bar (or at ``candle`` right after it): a float, or a tuple for a 2-D series. It
+    needs ``min_bars(*params)`` bars (``candle`` counts as one), else ``IndexError``.
+    """
+
+    def __init__(
+        self, series: Series, min_bars: Callable[..., object], description: str = ""
+    ) -> None:
+        self.series: Final = series
+        self.min_bars: Final = min_bars
+        self.description: Final = description
+
+    def __call__(
+        self, history: Sequence[Candle], *params: object, candle: Candle | None = None
+    ) -> object:
+        series = self.series
+        need = self.min_bars(*params)
+        if not isinstance(need, int) or need < 1:
+            raise ValueError(
+                f"{series.label(series.name, params)}: min_bars gave {need!r}; it must be "
+                f"an integer >= 1"
+            )
+        period = params[0] if len(params) == 1 else None
+        if isinstance(period, int):
+            columns, i = lookup_period(history, series, period, need, series.name, candle)
+        else:
+            columns, i = lookup(history, series, params, need, series.name, candle)
+        if len(columns) == 1:
+            return columns[0][i]
+        return tuple([values[i] for values in columns])
+
+    def __repr__(self) -> str:
+        return f"<indicator {self.series.name}>"
 
 
 # Per-bar values (the bodies of the functions of flint.indicators)
@@ -563,28 +629,28 @@ def window_lookup(
 def sma(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Simple moving average of the closes."""
     p = positive_int(period, "period", "sma")
-    columns, i = lookup_period(history, "sma", p, p, "sma", candle)
+    columns, i = lookup_period(history, SMA, p, p, "sma", candle)
     return columns[0][i]
 
 
 def ema(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Exponential moving average of the closes."""
     p = positive_int(period, "period", "ema")
-    columns, i = lookup_period(history, "ema", p, p, "ema", candle)
+    columns, i = lookup_period(history, EMA, p, p, "ema", candle)
     return columns[0][i]
 
 
 def wma(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Linearly weighted moving average of the closes."""
     p = positive_int(period, "period", "wma")
-    columns, i = lookup_period(history, "wma", p, p, "wma", candle)
+    columns, i = lookup_period(history, WMA, p, p, "wma", candle)
     return columns[0][i]
 
 
 def rsi(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Wilder's relative strength index."""
     p = positive_int(period, "period", "rsi")
-    columns, i = lookup_period(history, "rsi", p, p + 1, "rsi", candle)
+    columns, i = lookup_period(history, RSI, p, p + 1, "rsi", candle)
     return columns[0][i]
 
 
@@ -593,7 +659,7 @@ def stochastic(
 ) -> tuple[float, float]:
     """Stochastic oscillator (%K, %D)."""
     p = positive_int(period, "period", "stochastic")
-    columns, i = lookup_period(history, "stochastic", p, p + 2, "stochastic", candle)
+    columns, i = lookup_period(history, STOCHASTIC, p, p + 2, "stochastic", candle)
     return columns[0][i], columns[1][i]
 
 
@@ -608,7 +674,7 @@ def macd(
     f = positive_int(fast, "fast", "macd")
     s = positive_int(slow, "slow", "macd")
     g = positive_int(signal, "signal", "macd")
-    columns, i = lookup(history, ("macd", f, s, g), max(f, s) + g - 1, "macd", candle)
+    columns, i = lookup(history, MACD, (f, s, g), max(f, s) + g - 1, "macd", candle)
     return columns[0][i], columns[1][i], columns[2][i]
 
 
@@ -617,7 +683,7 @@ def bollinger(
 ) -> tuple[float, float, float]:
     """Bollinger bands (upper, middle, lower)."""
     p = positive_int(period, "period", "bollinger")
-    columns, i = lookup_period(history, "mean_std", p, p, "bollinger", candle)
+    columns, i = lookup_period(history, MEAN_STD, p, p, "bollinger", candle)
     mean = columns[0][i]
     band = num_std * columns[1][i]
     return mean + band, mean, mean - band
@@ -628,92 +694,84 @@ def bollinger_width(
 ) -> float:
     """Bollinger band width relative to the middle band."""
     p = positive_int(period, "period", "bollinger_width")
-    columns, i = lookup_period(history, "mean_std", p, p, "bollinger_width", candle)
+    columns, i = lookup_period(history, MEAN_STD, p, p, "bollinger_width", candle)
     return 2.0 * num_std * columns[1][i] / columns[0][i]
 
 
 def z_score(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Distance of the newest close from the mean, in standard deviations."""
     p = positive_int(period, "period", "z_score")
-    columns, i = lookup_period(history, "mean_std", p, p, "z_score", candle)
+    columns, i = lookup_period(history, MEAN_STD, p, p, "z_score", candle)
     return columns[2][i]
 
 
 def atr(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Wilder's average true range."""
     p = positive_int(period, "period", "atr")
-    columns, i = lookup_period(history, "atr", p, p + 1, "atr", candle)
+    columns, i = lookup_period(history, ATR, p, p + 1, "atr", candle)
     return columns[0][i]
 
 
 def volatility(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Standard deviation of log returns."""
     p = positive_int(period, "period", "volatility")
-    columns, i = lookup_period(history, "volatility", p, p + 1, "volatility", candle)
+    columns, i = lookup_period(history, VOLATILITY, p, p + 1, "volatility", candle)
     return columns[0][i]
 
 
 def vwap(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Volume-weighted average typical price."""
     p = positive_int(period, "period", "vwap")
-    columns, i = lookup_period(history, "vwap", p, p, "vwap", candle)
+    columns, i = lookup_period(history, VWAP, p, p, "vwap", candle)
     return columns[0][i]
 
 
 def volume_ratio(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Newest volume over the mean volume."""
     p = positive_int(period, "period", "volume_ratio")
-    columns, i = lookup_period(history, "volume_ratio", p, p, "volume_ratio", candle)
+    columns, i = lookup_period(history, VOLUME_RATIO, p, p, "volume_ratio", candle)
     return columns[0][i]
 
 
 def roc(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Rate of change as a decimal."""
     p = positive_int(period, "period", "roc")
-    columns, i = lookup_period(history, "roc", p, p + 1, "roc", candle)
+    columns, i = lookup_period(history, ROC, p, p + 1, "roc", candle)
     return columns[0][i]
 
 
 def adx(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Wilder's average directional index."""
     p = positive_int(period, "period", "adx")
-    columns, i = lookup_period(history, "adx", p, 2 * p, "adx", candle)
+    columns, i = lookup_period(history, ADX, p, 2 * p, "adx", candle)
     return columns[0][i]
 
 
 def highest_high(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Highest high."""
     p = positive_int(period, "period", "highest_high")
-    columns, i = lookup_period(history, "highest_high", p, p, "highest_high", candle)
+    columns, i = lookup_period(history, HIGHEST_HIGH, p, p, "highest_high", candle)
     return columns[0][i]
 
 
 def lowest_low(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
     """Lowest low."""
     p = positive_int(period, "period", "lowest_low")
-    columns, i = lookup_period(history, "lowest_low", p, p, "lowest_low", candle)
+    columns, i = lookup_period(history, LOWEST_LOW, p, p, "lowest_low", candle)
     return columns[0][i]
 
 
 def column(history: Sequence[Candle], field: int, period: object, what: str) -> FloatArray:
     """The last ``period`` values (all when ``None``) of one price column, oldest first.
 
-    ``field``: 0 close, 1 high, 2 low, 3 volume. On a window the result is a read-only view.
+    ``field`` numbers :data:`FIELDS`. On a window the result is a read-only view.
     """
     n = len(history)
     p = n if period is None else positive_int(period, "period", what)
     if n < p:
         raise too_short(f"{what}(period={p})", p, n)
     if isinstance(history, CandleSeries):
-        cols = Columns(history, (), 0)
+        values = Columns(history, (), 0).column(field)
     else:
-        cols = Columns(None, history, n - p)
-    if field == 0:
-        values = cols.close()
-    elif field == 1:
-        values = cols.high()
-    elif field == 2:
-        values = cols.low()
-    else:
-        values = cols.volume()
+        values = Columns(None, history, n - p).column(field)
     return values[values.shape[0] - p :]

@@ -12,13 +12,23 @@ Environment:
     comma-separated plugin or distribution names never to load (built-ins included).
 ``FLINT_STRICT_PLUGINS``
     ``1`` turns any plugin error into an exception instead of a report.
+``FLINT_TRACE_PLUGINS``
+    ``1`` logs every hook call (plugin, arguments, outcome, duration) to stderr,
+    through the logger ``flint.plugins.trace``.
+
+Hooks are called through pluggy, one plugin at a time (so one plugin's failure
+never stops another's), which passes each implementation only the arguments it
+names: an implementation may accept fewer arguments than its hook declares.
 """
 
+import difflib
 import importlib
 import logging
 import os
+import sys
+import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from types import ModuleType
 from typing import Any
@@ -31,6 +41,7 @@ from flint_core.registry import PluginError, Provenance, Register, Registration,
 from flint_core.venues import VenueConfig
 
 log = logging.getLogger("flint.plugins")
+trace_log = logging.getLogger("flint.plugins.trace")
 
 ENTRY_POINT_GROUP = "flint"
 
@@ -104,8 +115,8 @@ class PluginHost:
     :param builtins: module names of built-in plugins, registered first.
     :param entry_points: also load the installed ``flint`` entry points.
     :param validators: extra or stricter validators per registry kind.
-    :param load, disable, strict: override ``FLINT_LOAD_PLUGINS``,
-        ``FLINT_DISABLE_PLUGINS`` and ``FLINT_STRICT_PLUGINS``.
+    :param load, disable, strict, trace: override ``FLINT_LOAD_PLUGINS``,
+        ``FLINT_DISABLE_PLUGINS``, ``FLINT_STRICT_PLUGINS`` and ``FLINT_TRACE_PLUGINS``.
     """
 
     def __init__(
@@ -117,9 +128,12 @@ class PluginHost:
         load: Iterable[str] | None = None,
         disable: Iterable[str] | None = None,
         strict: bool | None = None,
+        trace: bool | None = None,
     ) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
+        if _env_flag("FLINT_TRACE_PLUGINS") if trace is None else trace:
+            _trace_calls(self.pm)
         self.plugins: dict[str, PluginInfo] = {}
         self.strict = _env_flag("FLINT_STRICT_PLUGINS") if strict is None else strict
         self._load = _env_names("FLINT_LOAD_PLUGINS") if load is None else set(load)
@@ -194,41 +208,59 @@ class PluginHost:
             self._fail(info, f"rejected by the plugin manager: {_short(exc)}")
             return
         callers = self.pm.get_hookcallers(plugin) or []
-        unknown = [c.name for c in callers if not c.has_spec()]
+        unknown = sorted(c.name for c in callers if not c.has_spec())
         if unknown or not callers:
             self.pm.unregister(plugin)
             if unknown:
-                self._fail(info, f"implements unknown hook(s): {', '.join(sorted(unknown))}")
+                self._fail(info, f"implements unknown hook(s): {', '.join(map(_guess, unknown))}")
             else:
                 self._fail(info, "implements no flint hooks")
 
-    # Collecting
+    # Calling hooks
+
+    def _callers(self, hook_name: str) -> Iterator[tuple[PluginInfo, pluggy.HookCaller]]:
+        """Each plugin implementing ``hook_name`` (in load order) with a caller of its
+        implementations alone."""
+        plugins = self.pm.get_plugins()
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        implementing = {impl.plugin_name for impl in impls}
+        for name, info in self.plugins.items():
+            if name in implementing:
+                own = self.pm.get_plugin(name)
+                others = [p for p in plugins if p is not own]
+                yield info, self.pm.subset_hook_caller(hook_name, remove_plugins=others)
 
     def _collect(self, kind: str) -> None:
         hook_name = REGISTRY_HOOKS[kind][0]
         registry = self.registries[kind]
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-            info = self.plugins[impl.plugin_name]
+        for info, call in self._callers(hook_name):
             staged: list[tuple[str, Any, bool, str | None, dict[str, Any]]] = []
-            register = _stager(registry, staged)
+            refused: list[str] = []
             try:
-                impl.function(register=register)
-                for name, obj, override, description, meta in staged:
-                    registry.add(name, obj, info.provenance, override=override,
-                                 description=description, meta=meta)
-                    info.registered.setdefault(kind, []).append(name)
-            except PluginError as exc:
-                self._fail(info, str(exc))
+                call(register=_stager(registry, staged, refused))
             except Exception as exc:
-                self._fail(info, f"{hook_name} raised {_short(exc)}")
+                refused.append(f"{hook_name} raised {_short(exc)}")
+            names = [name for name, *_ in staged]
+            for name, _, override, _, _ in staged:
+                if names.count(name) > 1:
+                    refused.append(f"{registry.kind} '{name}' is registered twice by this call")
+                elif name in registry and not override:
+                    refused.append(str(registry.duplicate(name, info.provenance)))
+            for message in dict.fromkeys(refused):
+                self._fail(info, message)
+            if refused:
+                continue  # nothing of a call with a refusal is kept
+            for name, obj, override, description, meta in staged:
+                registry.add(name, obj, info.provenance, override=override,
+                             description=description, meta=meta)
+                info.registered.setdefault(kind, []).append(name)
 
     def add_commands(self, cli: Any) -> None:
         """Let plugins add subcommands to ``cli`` (a click group); refuse replacements."""
-        for impl in self.pm.hook.flint_register_commands.get_hookimpls():
-            info = self.plugins[impl.plugin_name]
+        for info, call in self._callers("flint_register_commands"):
             before = dict(cli.commands)
             try:
-                impl.function(cli=cli)
+                call(cli=cli)
             except Exception as exc:
                 self._fail(info, f"flint_register_commands raised {_short(exc)}")
             for name, command in before.items():
@@ -259,9 +291,12 @@ class PluginHost:
 
 
 def _stager(
-    registry: Registry[Any], staged: list[tuple[str, Any, bool, str | None, dict[str, Any]]]
+    registry: Registry[Any],
+    staged: list[tuple[str, Any, bool, str | None, dict[str, Any]]],
+    refused: list[str],
 ) -> Register:
-    """A ``register`` callback that checks each object and stages it for commit."""
+    """A ``register`` callback that checks each object and stages it for commit,
+    or notes why it is refused (every refusal of a call is reported)."""
 
     def register(
         name: str,
@@ -271,10 +306,53 @@ def _stager(
         description: str | None = None,
         **meta: Any,
     ) -> None:
-        registry.check(name, obj)
+        try:
+            registry.check(name, obj)
+        except PluginError as exc:
+            refused.append(str(exc))
+            return
         staged.append((name, obj, override, description, meta))
 
     return register
+
+
+def _guess(hook_name: str) -> str:
+    """``hook_name``, with the closest real hook name when there is one."""
+    real = [name for name in dir(hookspecs) if name.startswith("flint_")]
+    close = difflib.get_close_matches(hook_name, real, n=1)
+    return f"{hook_name} (did you mean {close[0]}?)" if close else hook_name
+
+
+def _trace_calls(pm: pluggy.PluginManager) -> None:
+    """Log every hook call of ``pm`` to ``flint.plugins.trace`` (stderr unless configured)."""
+    if not trace_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("flint trace: %(message)s"))
+        trace_log.addHandler(handler)
+    trace_log.setLevel(logging.DEBUG)
+    started: list[float] = []
+
+    def before(
+        hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]
+    ) -> None:
+        plugins = ", ".join(impl.plugin_name for impl in impls)
+        args = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
+        trace_log.debug("%s(%s) -> plugin %s", hook_name, args, plugins)
+        started.append(time.perf_counter())
+
+    def after(
+        outcome: pluggy.Result[Any],
+        hook_name: str,
+        impls: Sequence[pluggy.HookImpl],
+        kwargs: Mapping[str, Any],
+    ) -> None:
+        ms = (time.perf_counter() - started.pop()) * 1e3
+        plugins = ", ".join(impl.plugin_name for impl in impls)
+        failure = outcome.exception
+        result = f"raised {failure!r}" if failure is not None else "returned"
+        trace_log.debug("%s of plugin %s %s after %.2f ms", hook_name, plugins, result, ms)
+
+    pm.add_hookcall_monitoring(before, after)
 
 
 def metadata_version(dist: str) -> str | None:

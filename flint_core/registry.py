@@ -21,6 +21,36 @@ class DuplicateNameError(PluginError):
     """A name was registered twice without ``override=True``."""
 
 
+class PluginNotFound(KeyError):
+    """Nothing is registered under a name (a ``KeyError``, hence a ``LookupError``).
+
+    ``kind`` and ``name`` say what was asked for, ``registered`` what exists, and
+    ``hint`` how to get it (which distribution to install), when known.
+    ``reason`` replaces the opening "unknown <kind> '<name>'" of the message.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        name: object,
+        registered: list[str],
+        *,
+        hint: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.registered = registered
+        self.hint = hint
+        known = ", ".join(registered) or "none"
+        message = f"{reason or f'unknown {kind} {name!r}'}; registered: {known}"
+        self.message = f"{message}; {hint}" if hint else message
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @attrs.frozen
 class Provenance:
     """Which plugin (and distribution) provided something."""
@@ -106,10 +136,7 @@ class Registry(Generic[T]):
         self.check(name, obj)
         existing = self._entries.get(name)
         if existing is not None and not override:
-            raise DuplicateNameError(
-                f"{self.kind} '{name}' from {provenance} is already registered by "
-                f"{existing.provenance}; pass override=True to replace it"
-            )
+            raise self.duplicate(name, provenance)
         entry = Registration(
             kind=self.kind,
             name=name,
@@ -122,18 +149,24 @@ class Registry(Generic[T]):
         self._entries[name] = entry
         return entry
 
+    def duplicate(self, name: str, provenance: Provenance) -> DuplicateNameError:
+        """The error of registering ``name`` again, from ``provenance``."""
+        existing = self._entries[name]
+        return DuplicateNameError(
+            f"{self.kind} '{name}' from {provenance} is already registered by "
+            f"{existing.provenance}; pass override=True to replace it"
+        )
+
     def get(self, name: str) -> T:
-        """The object registered as ``name``; ``KeyError`` lists the known names."""
-        try:
-            return self._entries[name].obj
-        except KeyError:
-            known = ", ".join(sorted(self._entries)) or "none"
-            raise KeyError(f"unknown {self.kind} '{name}'; registered: {known}") from None
+        """The object registered as ``name``; :class:`PluginNotFound` lists the known names."""
+        return self.entry(name).obj
 
     def entry(self, name: str) -> Registration[T]:
         """The full registration of ``name`` (object, provenance, metadata)."""
-        self.get(name)
-        return self._entries[name]
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise PluginNotFound(self.kind, name, self.names()) from None
 
     def names(self) -> list[str]:
         """Registered names, sorted."""

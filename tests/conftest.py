@@ -3,6 +3,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,17 @@ def fake_dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDists:
     root = tmp_path / "site"
     root.mkdir()
     return FakeDists(root, monkeypatch)
+
+
+@pytest.fixture
+def process_plugins(fake_dists: FakeDists) -> Iterator[FakeDists]:
+    """``fake_dists`` whose plugins the process-wide host (``flint.plugins.get_host``,
+    behind every getter) loads: it is rebuilt on first use, and again after the test."""
+    from flint.plugins import get_host
+
+    get_host.cache_clear()
+    yield fake_dists
+    get_host.cache_clear()
 
 
 class RecordingContext:

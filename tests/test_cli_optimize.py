@@ -192,8 +192,8 @@ def test_bad_input_is_explained(flint, workspace, tmp_path):
     assert "`flint data status --db sample.duckdb` lists everything stored" in empty.output
     unknown = flint("optimize", "no_such_strategy", "--db", "sample.duckdb")
     assert unknown.exit_code == 1
-    assert "unknown strategy 'no_such_strategy': not a .py file and not a built-in" \
-        in unknown.output
+    assert "'no_such_strategy' is neither a strategy file nor a built-in strategy: unknown " \
+        "strategy 'no_such_strategy'; registered: " in unknown.output
     (workspace / "evil.py").write_text("import os\n" + STRATEGY)
     evil = flint("optimize", "evil.py", "--db", "sample.duckdb")
     assert evil.exit_code == 1 and "import of 'os' is not allowed" in evil.output

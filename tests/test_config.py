@@ -3,8 +3,7 @@ import logging
 import pytest
 
 from flint.config import ConfigError, FlintConfig, load_config
-from flint.plugins import make_host
-from flint.venues import get_venue_config
+from flint.plugins import get_venue_config, make_host
 from flint_core.venues import DEFAULT_VENUE
 
 YAML = """

@@ -12,7 +12,6 @@ from flint.execution.fill_models import (
     NextBarOpenFill,
     SlippageFill,
     VenueTerms,
-    make_fill_model,
 )
 from flint.models import (
     Candle,
@@ -23,6 +22,7 @@ from flint.models import (
     Signal,
     TimeInForce,
 )
+from flint.plugins import get_fill_model
 from flint.strategy.base import Strategy
 
 H = 3600
@@ -226,7 +226,7 @@ def test_order_arguments_are_checked():
             ctx.limit_order("SOL", Side.LONG, 1, float("nan"))
         with pytest.raises(ValueError, match="no candles for market 'BTC'; markets with data: SOL"):
             ctx.market_order("BTC", Side.LONG, 1)
-        with pytest.raises(KeyError, match="unknown venue 'nowhere'"):
+        with pytest.raises(KeyError, match="unknown venue config 'nowhere'"):
             ctx.market_order("SOL", Side.LONG, 1, venue="nowhere")
         return True
 
@@ -247,13 +247,13 @@ def test_a_pure_python_fill_model_subclass_runs_in_the_engine():
 
 
 def test_fill_models_are_registered_plugins_and_fill_model_instances():
-    assert isinstance(make_fill_model("close"), ClosePriceFill)
-    quote = make_fill_model("slippage", slippage_bps=3).quote(
+    assert isinstance(get_fill_model("close"), ClosePriceFill)
+    quote = get_fill_model("slippage", slippage_bps=3).quote(
         1, 1.0, 100.0, FLAT[0], None, VenueTerms("x", 0.0, 0.0))
     assert isinstance(quote, FillQuote) and quote.price == pytest.approx(100.03)
-    pipeline = make_fill_model("pipeline", latency_seed=4, fallback_bps=2)
+    pipeline = get_fill_model("pipeline", latency_seed=4, fallback_bps=2)
     assert isinstance(pipeline, FillPipeline) and isinstance(pipeline, FillModel)
-    assert isinstance(make_fill_model("next_bar_open"), NextBarOpenFill)
+    assert isinstance(get_fill_model("next_bar_open"), NextBarOpenFill)
     with pytest.raises(ValueError, match="fallback_bps must be >= 0"):
         FillPipeline(fallback_bps=-1)
     with pytest.raises(TypeError, match="fill_model must be a fill model"):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from flint import indicators as ind
 from flint.models import Candle, CandleSeries
+from flint_core import indicators as _k
 
 # Textbook formulas, written independently of flint (plain loops, classic forms).
 
@@ -293,10 +294,10 @@ def test_a_window_computes_once_and_caches_on_its_root():
         ind.sma(history, 20)
         ind.bollinger(history, 20)
         ind.z_score(history, 20)
-    assert set(root.cache) == {("sma", 20), ("mean_std", 20)}
-    cached = root.cache[("sma", 20)]
+    assert set(root.cache) == {(_k.SMA, 20), (_k.MEAN_STD, 20)}
+    cached = root.cache[(_k.SMA, 20)]
     ind.sma(root[10:60], 20)
-    assert root.cache[("sma", 20)] is cached
+    assert root.cache[(_k.SMA, 20)] is cached
 
 
 def test_a_window_reading_many_indicators_every_bar_gets_each_one_right():
@@ -378,8 +379,8 @@ def test_a_current_candle_reads_the_same_cached_series_one_bar_on():
     for stop in range(60, 120):
         history.move_to(stop - 50, stop, bars[stop])
         assert ind.sma(history, 20, candle=bars[stop]) == ind.sma(root[: stop + 1], 20)
-        assert ind.sma(history, 20, candle=bars[stop]) == root.cache[("sma", 20)][0][stop]
-    assert set(root.cache) == {("sma", 20)}
+        assert ind.sma(history, 20, candle=bars[stop]) == root.cache[(_k.SMA, 20)][0][stop]
+    assert set(root.cache) == {(_k.SMA, 20)}
 
 
 @settings(max_examples=40, deadline=None)
@@ -433,8 +434,118 @@ def test_in_the_engine_a_current_candle_gives_the_value_up_to_that_bar(as_series
 
 def test_indicators_are_registered_as_built_ins(flint_host):
     registry = flint_host.registry("indicators")
-    assert sorted(registry.names()) == sorted(ind.__all__)
-    for name in ind.__all__:
+    builtin = [e.name for e in registry.entries() if e.provenance.dist == "flint-sdk"]
+    assert builtin == sorted(ind.BUILT_IN) == sorted(set(ind.__all__) - {"get"})
+    for name in ind.BUILT_IN:
         entry = registry.entry(name)
         assert entry.obj is getattr(ind, name)
         assert entry.provenance.plugin == "flint._builtins.indicators"
+
+
+# Indicators plugins build from a series kernel
+
+
+def test_a_series_indicator_is_computed_once_per_root_and_read_per_bar():
+    from flint.plugins import series_indicator
+
+    calls = []
+
+    @series_indicator(inputs=("close", "volume"), min_bars=lambda period: period)
+    def weighted(close, volume, period):
+        """Volume-weighted mean close."""
+        calls.append(len(close))
+        return _k.rolling_sum(close * volume, period) / _k.rolling_sum(volume, period)
+
+    bars = [Candle(3600 * i, 1.0, 9.0, 0.5, 1.0 + i % 5, 1.0 + i % 3) for i in range(80)]
+    root = CandleSeries.from_candles(bars)
+    history = root.window(0, 0)
+    for stop in range(10, 80):
+        history.move_to(max(0, stop - 30), stop, bars[stop])
+        want = sum(b.close * b.volume for b in bars[stop - 10 : stop]) / sum(
+            b.volume for b in bars[stop - 10 : stop])
+        assert weighted(history, 10) == pytest.approx(want, rel=1e-12)
+        assert weighted(history, 10, candle=bars[stop]) == weighted(bars[: stop + 1], 10)
+    assert calls[0] == 80 and calls.count(80) == 1  # once over the root, then lists
+    assert set(root.cache) == {(weighted.series, 10)}
+    assert weighted.description == "Volume-weighted mean close."
+    assert weighted.series.params == ("period",)
+
+
+def test_a_series_indicator_with_several_outputs_returns_a_tuple_and_checks_its_kernel():
+    from flint.plugins import series_indicator
+
+    @series_indicator(inputs=("high", "low"), min_bars=lambda period, width: period)
+    def band(high, low, period, width):
+        """Rolling max of the highs and min of the lows, widened."""
+        return np.column_stack((_k.rolling_max(high, period) + width,
+                                _k.rolling_min(low, period) - width))
+
+    bars = [Candle(3600 * i, 1.0, 2.0 + i, 0.5, 1.0, 1.0) for i in range(30)]
+    assert band(CandleSeries.from_candles(bars).window(0, 20), 5, 1.0) == (21.0 + 1.0, -0.5)
+    with pytest.raises(IndexError, match=r"band\(period=5, width=1.0\) needs at least 5 bars"):
+        band(bars[:4], 5, 1.0)
+
+    @series_indicator(min_bars=lambda period: period)
+    def short(close, period):
+        """Forgets the first bar."""
+        return close[1:]
+
+    with pytest.raises(ValueError, match=r"kernel of short returned shape \(29,\) for 30 bars"):
+        short(CandleSeries.from_candles(bars).window(0, 10), 3)
+
+    @series_indicator(min_bars=lambda period: period - 5)
+    def greedy(close, period):
+        """min_bars can be < 1."""
+        return close
+
+    with pytest.raises(ValueError, match=r"greedy\(period=3\): min_bars gave -2"):
+        greedy(bars, 3)
+    with pytest.raises(ValueError, match="unknown price input 'mid'"):
+        series_indicator(inputs=("mid",), min_bars=len)
+
+
+def test_a_registered_indicator_works_in_a_sandboxed_strategy_file(process_plugins):
+    from flint.backtest.engine import BacktestEngine
+    from flint.strategy.loader import load_user_strategy, validate_strategy_code
+
+    process_plugins.add("flint-mid", "flint_mid", """
+        from flint.plugins import hookimpl, series_indicator
+        from flint_core.indicators import rolling_mean
+
+        @series_indicator(inputs=("high", "low"), min_bars=lambda period: period)
+        def mid(high, low, period):
+            '''Mean of (high + low) / 2 over period bars.'''
+            return rolling_mean((high + low) / 2, period)
+
+        @hookimpl
+        def flint_register_indicators(register):
+            register("mid", mid)
+    """)
+    code = """
+from flint import indicators
+from flint.models import Signal
+from flint.strategy.base import Strategy
+
+class AboveMid(Strategy):
+    def __init__(self):
+        self.mid = indicators.get("mid")
+
+    @property
+    def name(self):
+        return "above-mid"
+
+    def on_candle(self, candle, history, ctx=None):
+        if len(history) < 5:
+            return Signal.HOLD
+        return Signal.BUY if candle.close > self.mid(history, 5) else Signal.SELL
+
+    def reset(self):
+        pass
+"""
+    assert validate_strategy_code(code) == (True, None)
+    bars = CandleSeries.from_candles(
+        [Candle(3600 * i, 1.0, 2.0 + i % 4, 0.5, 1.0 + i % 7, 1.0) for i in range(60)])
+    result = BacktestEngine(load_user_strategy(code)).run(bars)
+    assert result.fills
+    mid = ind.get("mid")
+    assert list(bars.cache) == [(mid.series, 5)]  # the engine's window read the cached series

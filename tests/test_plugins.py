@@ -183,19 +183,23 @@ def test_strategy_registrations_must_be_complete_strategy_classes(fake_dists):
 
 
 def test_unknown_venue_says_which_plugin_provides_it():
-    from flint.venues import get_venue_config
+    from flint.plugins import get_venue_config
 
     assert get_venue_config("default").taker_fee_bps == 5.0
-    with pytest.raises(KeyError, match="unknown venue 'nowhere'"):
+    with pytest.raises(KeyError, match="unknown venue config 'nowhere'"):
         get_venue_config("nowhere")
 
 
 def test_an_unknown_venue_names_its_plugin_only_when_one_provides_it():
-    from flint.venues import unknown_venue_message
+    from flint.plugins import PluginNotFound, get_venue_config, registry
 
     for name, plugin in [("okx", "flint-binance"), ("drift", "flint-drift"),
                          ("hyperliquid", "flint-hyperliquid")]:
-        assert f"install {plugin} to get it" in unknown_venue_message(name, ["default"])
-    message = unknown_venue_message("mydex", ["default", "drift"])
-    assert "install" not in message and "venues=" in message
-    assert message.endswith("Registered venues: default, drift")
+        if name in registry("venue_configs"):
+            continue  # installed here: nothing to hint
+        with pytest.raises(PluginNotFound, match=f"install {plugin} to get it"):
+            get_venue_config(name)
+    with pytest.raises(PluginNotFound) as refused:
+        get_venue_config("mydex")
+    assert "install" not in str(refused.value) and "venues=" in str(refused.value)
+    assert "registered: " in str(refused.value)

@@ -3,6 +3,7 @@
 import pytest
 
 from flint.config import ConfigError, FlintConfig, load_config
+from flint.plugins import get_venue_config
 from flint.providers.endpoints import endpoint_url, env_name, rebase_url
 from flint.providers.errors import (
     HistoryUnavailable,
@@ -15,7 +16,6 @@ from flint.providers.errors import (
     VenueUnreachable,
 )
 from flint.providers.transport import RateLimiter, Retrier, RetryPolicy, venue_limiter
-from flint.venues import get_venue_config
 
 
 class Clock:

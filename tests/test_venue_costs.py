@@ -177,7 +177,7 @@ def test_an_order_naming_an_unknown_venue_without_candles_is_still_an_error():
 @needs_presets
 @pytest.mark.parametrize("venue", SAMPLE_VENUES)
 def test_the_registered_preset_prices_a_one_venue_run(venue):
-    from flint.venues import get_venue_config
+    from flint.plugins import get_venue_config
 
     result = BacktestEngine(maker_taker(), fill_model=ClosePriceFill(), max_runtime_s=0).run(
         sample_bars("SOL-PERP", venue, 30)
@@ -233,7 +233,7 @@ def fills_of(run):
 @needs_presets
 @pytest.mark.parametrize("venue", SAMPLE_VENUES)
 def test_flint_backtest_charges_the_venues_maker_and_taker_fees(capsys, db, tmp_path, venue):
-    from flint.venues import get_venue_config
+    from flint.plugins import get_venue_config
 
     out, run = backtest(capsys, db, tmp_path, "--venue", venue)
     assert run["venue"] == venue and run["fee_rate"] is None
@@ -256,7 +256,7 @@ def test_flint_backtest_fee_overrides_the_venue_rates_and_says_so(capsys, db, tm
                     reason="the built-in strategies (flint-strategies) are not installed")
 @pytest.mark.parametrize("fee", [None, "0.001"])
 def test_flint_optimize_charges_what_flint_backtest_charges(capsys, db, fee):
-    from flint.venues import get_venue_config
+    from flint.plugins import get_venue_config
 
     args = ["optimize", "ma_crossover", "--db", str(db), "--venue", "binance", "--trials", "2"]
     with pytest.raises(SystemExit) as exited:

@@ -7,7 +7,7 @@ from flint_core.registry import Register
 
 @hookimpl
 def flint_register_indicators(register: Register) -> None:
-    """Register every function of :mod:`flint.indicators` under its own name."""
-    for name in indicators.__all__:
+    """Register every indicator of :mod:`flint.indicators` under its own name."""
+    for name in indicators.BUILT_IN:
         function = getattr(indicators, name)
         register(name, function, description=(function.__doc__ or "").split("\n")[0])

@@ -17,7 +17,7 @@ candles come from: it pays that venue's maker/taker fees (maker for resting limi
 taker otherwise), latency, impact, margins and funding (its positions, fills and, with
 an allocator, account keep the name ``default``). A venue's config comes from
 ``venues=``, else its registered preset with the flint.yaml overrides
-(:func:`flint.venues.get_venue_config`).
+(:func:`flint.plugins.get_venue_config`).
 ``fee_rate`` keeps the seed's meaning for candles with no venue: it is both fee rates
 of :data:`~flint_core.venues.DEFAULT_VENUE` (unless ``venues=`` names ``default``).
 Candles of a venue no installed plugin describes trade at those default costs, with a
@@ -48,8 +48,8 @@ from flint.backtest import inputs
 from flint.backtest.result import BacktestResult
 from flint.execution.backtest_context import BacktestContext
 from flint.execution.capital import VenueAllocator, transfer_record
-from flint.execution.fill_models import FillPipeline
 from flint.execution.margin import MarginEngine
+from flint.plugins import get_fill_model, get_venue_config
 from flint_core.errors import BacktestTimeoutError
 from flint_core.feeds import EventStream, Feed
 from flint_core.ledger import Account, Ledger, PositionSlot
@@ -95,7 +95,10 @@ class BacktestEngine:
     configs by name, over the registered presets), ``history_size`` (bars in
     ``history``, default 500), ``allow_short`` (v1 ``SELL`` opens shorts) and
     ``max_resting_orders`` (open limit/stop/take-profit orders at a time).
-    ``max_runtime_s`` = 0 disables the time limit.
+    ``max_runtime_s`` = 0 disables the time limit. Without ``fill_model``, a run uses
+    the default fill model of its primary market's venue
+    (:func:`flint.plugins.get_fill_model`: the registered model whose ``venues`` name
+    it, else ``FillPipeline``).
     """
 
     def __init__(
@@ -135,7 +138,7 @@ class BacktestEngine:
         self.strategy = strategy
         self.initial_capital = float(initial_capital)
         self.fee_rate = float(fee_rate)
-        self.fill_model = fill_model if fill_model is not None else FillPipeline()
+        self.fill_model = fill_model  # None: the default of the primary market's venue
         self.funding_rates = funding_rates
         self.orderbook_snapshots = orderbook_snapshots
         self.open_interest = open_interest
@@ -160,8 +163,6 @@ class BacktestEngine:
             return self.venues[name]
         if name == DEFAULT_VENUE:
             return DEFAULT_CONFIG
-        from flint.venues import get_venue_config
-
         return get_venue_config(name)
 
     def venue_terms(self, name: str) -> VenueTerms:
@@ -230,6 +231,8 @@ class BacktestEngine:
             routes = {k: (r.time_s, r.cost_usd) for k, r in allocator.routes.items()}
             fallback = (allocator.default.time_s, allocator.default.cost_usd)
         model = self.fill_model
+        if model is None:
+            model = get_fill_model(venue=feeds[0].venue)
         model.reset()
         core = BacktestCore(
             feeds,

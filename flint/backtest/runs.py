@@ -19,9 +19,6 @@ from flint_core.venues import VenueConfig
 #: The job a sandboxed child runs: ``run_in_sandbox(..., job=SANDBOX_JOB, options=...)``.
 SANDBOX_JOB = "flint.backtest.runs:sandbox_job"
 
-#: Other spellings of registered fill model names.
-FILL_MODEL_ALIASES = {"next_open": "next_bar_open"}
-
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -29,7 +26,8 @@ class RunSettings:
 
     ``strategy`` labels the run (a built-in's name or a file path); ``venues`` are
     those whose candles the run reads (several make a ``"venue:market"`` run);
-    ``fill_model`` is a registered fill model name (or an alias such as ``next_open``).
+    ``fill_model`` is a registered fill model name (or an alias such as ``next_open``;
+    ``default``: the default of the first venue, see :func:`flint.plugins.get_fill_model`).
     ``fee_rate`` None trades at each venue's own maker/taker rates (the seed's 0.0005 on
     candles with no venue); a number is charged on maker and taker fills on every venue
     of the run instead (``flint backtest --fee``), and the result says so.
@@ -46,41 +44,20 @@ class RunSettings:
     max_runtime_s: float = 300.0
 
 
-def fill_model_names() -> list[str]:
-    """The fill model names a run accepts: the registered ones and their aliases."""
-    from flint.plugins import registry
-
-    return sorted([*registry("fill_models").names(), *FILL_MODEL_ALIASES])
-
-
-def make_fill_model(name: str) -> Any:
-    """A fresh fill model registered as ``name`` (or an alias of one)."""
-    from flint.plugins import registry
-
-    models = registry("fill_models")
-    key = FILL_MODEL_ALIASES.get(name, name)
-    if key not in models:
-        raise ValueError(
-            f"unknown fill model '{name}'; choose one of {', '.join(fill_model_names())}"
-        )
-    factory: Any = models.get(key)
-    return factory()
-
-
 def fee_overrides(venues: Sequence[str], fee_rate: float) -> dict[str, VenueConfig]:
     """Each venue's config with ``fee_rate`` as its maker and taker fee.
 
     Venues with no config (no installed plugin describes them) are left out: their
     candles trade at the default venue's costs, whose fee is ``fee_rate`` already.
     """
-    from flint.venues import get_venue_config
+    from flint.plugins import PluginNotFound, get_venue_config
 
     bps = fee_rate * 1e4
     configs = {}
     for name in venues:
         try:
             config = get_venue_config(name)
-        except KeyError:
+        except PluginNotFound:
             continue
         configs[name] = config.merged({"taker_fee_bps": bps, "maker_fee_bps": bps})
     return configs
@@ -101,13 +78,15 @@ def run_backtest(
 ) -> dict[str, Any]:
     """Backtest ``strategy`` on ``candles`` (a series or ``{"venue:market": series}``)
     with ``funding`` and ``settings``; the run's journal record."""
+    from flint.plugins import get_fill_model
+
     fee_rate = settings.fee_rate
     overrides = {} if fee_rate is None else fee_overrides(settings.venues, fee_rate)
     engine = BacktestEngine(
         strategy,
         initial_capital=settings.capital,
         fee_rate=SEED_FEE_RATE if fee_rate is None else fee_rate,
-        fill_model=make_fill_model(settings.fill_model),
+        fill_model=get_fill_model(settings.fill_model, venue=settings.venues[0]),
         funding_rates=list(funding),
         max_runtime_s=settings.max_runtime_s,
         venues=overrides,

@@ -201,17 +201,14 @@ def _resolve(strategy: str) -> tuple[Path | None, Any]:
         if not path.is_file():
             raise click.ClickException(f"no strategy file {path}")
         return path, None
-    from flint.plugins import registry
+    from flint.plugins import PluginNotFound, get_strategy
 
-    strategies = registry("strategies")
-    if strategy not in strategies:
-        known = ", ".join(strategies.names())
-        hint = (f"built-in names: {known}" if known else
-                "no built-in strategies are installed: `pip install flint-strategies`")
+    try:
+        return None, get_strategy(strategy)
+    except PluginNotFound as exc:
         raise click.ClickException(
-            f"'{strategy}' is neither a strategy file nor a built-in strategy; {hint}"
-        )
-    return None, strategies.get(strategy)
+            f"'{strategy}' is neither a strategy file nor a built-in strategy: {exc}"
+        ) from None
 
 
 @click.command("backtest")
@@ -258,10 +255,11 @@ def backtest_command(
     db: Path | None,
 ) -> None:
     """Backtest STRATEGY (a file or a built-in name) on stored candles and funding."""
-    from flint.backtest.runs import RunSettings, make_fill_model
+    from flint.backtest.runs import RunSettings
+    from flint.plugins import get_fill_model
 
     file, cls = _resolve(strategy)
-    make_fill_model(fill_model)  # an unknown name fails here, before reading the store
+    get_fill_model(fill_model)  # an unknown name fails here, before reading the store
     params = parse_params(param_pairs, cls.parameters() if cls is not None else {})
     store_path = db_path(db)
     candles, funding = load_inputs(store_path, market, venues, resolution_s, start, end, period)

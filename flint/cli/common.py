@@ -28,13 +28,14 @@ def user_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from flint.plugins import PluginNotFound
         from flint.store import StoreError
         from flint.strategy.loader import StrategyLoadError
         from flint.strategy.sandbox import StrategyExecutionError
 
         try:
             return func(*args, **kwargs)
-        except (StoreError, ValueError, FileNotFoundError, StrategyLoadError,
+        except (StoreError, ValueError, FileNotFoundError, PluginNotFound, StrategyLoadError,
                 StrategyExecutionError) as exc:
             raise click.ClickException(str(exc)) from exc
 

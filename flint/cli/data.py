@@ -175,7 +175,7 @@ def download_command(
 
 def _chosen_venues(venues: tuple[str, ...], sources: dict[str, str], config: Any) -> list[str]:
     """The venues to download from: given, else configured, else every installed one."""
-    from flint.venues import VENUE_PLUGINS
+    from flint.plugins import VENUE_PLUGINS
 
     for venue in venues:
         if venue not in sources:

@@ -42,7 +42,7 @@ def resolve_strategy(spec: str, *, trust: bool = False) -> StrategySpec:
     A file's class is a :class:`~flint.strategy.remote.SandboxedStrategy`: its code only
     ever runs in sandboxed children (``trust``: even where the host cannot confine them).
     """
-    from flint.plugins import get_host
+    from flint.plugins import PluginNotFound, get_strategy
     from flint.strategy.loader import StrategyLoadError
     from flint.strategy.remote import SandboxedStrategy
     from flint.strategy.sandbox import StrategyExecutionError
@@ -57,14 +57,12 @@ def resolve_strategy(spec: str, *, trust: bool = False) -> StrategySpec:
         except (StrategyLoadError, StrategyExecutionError) as exc:
             raise click.ClickException(str(exc)) from None
         return StrategySpec(cls, path.stem, str(path.resolve()), code)
-    strategies = get_host().registry("strategies")
-    if spec not in strategies:
-        known = ", ".join(strategies.names()) or "none (pip install flint-strategies)"
+    try:
+        return StrategySpec(get_strategy(spec), spec, "builtin")
+    except PluginNotFound as exc:
         raise click.ClickException(
-            f"unknown strategy '{spec}': not a .py file and not a built-in strategy "
-            f"(built-ins: {known})"
-        )
-    return StrategySpec(strategies.get(spec), spec, "builtin")
+            f"'{spec}' is neither a strategy file nor a built-in strategy: {exc}"
+        ) from None
 
 
 def parse_time(text: str | None, *, end: bool = False) -> int | None:

@@ -9,12 +9,11 @@ The built-in models are compiled kernels (:mod:`flint_core.fills`):
   square-root participation, flat bps), then partial fills by time in force.
 
 A plugin adds a model by subclassing :class:`FillModel` and registering a factory
-through the ``flint_register_fill_models`` hook; :func:`make_fill_model` builds any
-registered model by name.
+through the ``flint_register_fill_models`` hook; :func:`flint.plugins.get_fill_model`
+builds any registered model by name (or a venue's default).
 """
 
 import abc
-from typing import Any
 
 from flint_core.fills import (
     ClosePriceFill,
@@ -30,7 +29,7 @@ from flint_core.terms import VenueTerms
 
 __all__ = [
     "ClosePriceFill", "FillModel", "FillPipeline", "FillQuote", "NextBarOpenFill",
-    "SlippageFill", "VenueTerms", "make_fill_model", "walk_book",
+    "SlippageFill", "VenueTerms", "walk_book",
 ]
 
 
@@ -72,11 +71,3 @@ class FillModel(abc.ABC):
 
 
 FillModel.register(FillKernel)
-
-
-def make_fill_model(name: str, **options: Any) -> Any:
-    """Build the fill model registered as ``name`` (``close``, ``pipeline``, ...)."""
-    from flint.plugins import get_host
-
-    factory = get_host().registry("fill_models").get(name)
-    return factory(**options)

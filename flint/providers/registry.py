@@ -1,32 +1,34 @@
-"""``ProviderRegistry``: the data providers plugins registered, by name and capability."""
+"""``ProviderRegistry``: the data providers plugins registered, by name and capability.
+
+Creating a provider is :func:`flint.plugins.get_data_provider`; this class adds the
+capability queries and keeps the seed's module path.
+"""
 
 from typing import Any
 
-from flint.config import FlintConfig, load_config
-from flint.plugins import get_host
+from flint.config import FlintConfig
+from flint.plugins import lookup, make_data_provider, registry
 from flint.providers.base import DataProvider
 from flint_core.registry import Registry
 
 
 class ProviderRegistry:
-    """Look up and create data providers registered through ``flint_register_data_providers``.
+    """The data providers registered through ``flint_register_data_providers``.
 
-    ``registry`` defaults to the process-wide plugin host's ``data_providers``.
+    ``entries`` defaults to the process-wide plugin host's ``data_providers``.
     """
 
-    def __init__(self, registry: Registry[Any] | None = None) -> None:
-        self._registry = registry if registry is not None else get_host().registry(
-            "data_providers"
-        )
+    def __init__(self, entries: Registry[Any] | None = None) -> None:
+        self._entries = entries if entries is not None else registry("data_providers")
 
     def names(self) -> list[str]:
         """Registered provider names, sorted."""
-        return self._registry.names()
+        return self._entries.names()
 
     def capabilities(self, name: str) -> frozenset[str]:
         """What provider ``name`` can fetch: the ``capabilities`` it was registered with,
         else its class attribute."""
-        entry = self._registry.entry(name)
+        entry = lookup("data_providers", name, self._entries)
         declared = entry.meta.get("capabilities", getattr(entry.obj, "capabilities", ()))
         return frozenset(declared)
 
@@ -47,20 +49,11 @@ class ProviderRegistry:
     def create(
         self, name: str, *, config: FlintConfig | None = None, **options: Any
     ) -> DataProvider:
-        """A new provider ``name``, built with ``providers.<name>`` of the configuration
-        (``config``, else :func:`flint.config.load_config`) updated by ``options``."""
-        factory = self._registry.get(name)
-        settings = (config if config is not None else load_config()).providers.get(name, {})
-        provider = factory(**{**settings, **options})
-        if not isinstance(provider, DataProvider):
-            raise TypeError(
-                f"data provider '{name}' ({self._registry.entry(name).provenance}) built a "
-                f"{type(provider).__name__}, not a flint.providers.base.DataProvider"
-            )
-        return provider
+        """A new provider ``name`` (see :func:`flint.plugins.get_data_provider`)."""
+        return make_data_provider(lookup("data_providers", name, self._entries), config, options)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._registry
+        return name in self._entries
 
     def __repr__(self) -> str:
         return f"ProviderRegistry({self.names()!r})"

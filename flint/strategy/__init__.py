@@ -1,7 +1,8 @@
 """Strategies: the :class:`Strategy` base class and the built-in strategies.
 
 The 20 built-in strategies ship in the ``flint-strategies`` plugin; once it is
-installed they import from here (``from flint.strategy import MomentumStrategy``).
+installed they import from here (``from flint.strategy import MomentumStrategy``),
+as does any strategy class a plugin registers (:func:`flint.plugins.get_strategy`).
 """
 
 from typing import Any
@@ -14,13 +15,9 @@ __all__ = ["Strategy"]
 def __getattr__(name: str) -> Any:
     if not name.endswith(("Strategy", "Monitor")):
         raise AttributeError(f"module 'flint.strategy' has no attribute {name!r}")
-    from flint.plugins import get_host
+    from flint.plugins import PluginNotFound, get_strategy
 
-    for entry in get_host().registry("strategies").entries():
-        if getattr(entry.obj, "__name__", None) == name:
-            return entry.obj
-    raise ImportError(
-        f"cannot import name {name!r} from 'flint.strategy': built-in strategies ship in the "
-        f"flint-strategies plugin; install it with `pip install flint-strategies` "
-        f"(or `pip install ./plugins/flint-strategies` from a checkout)"
-    )
+    try:
+        return get_strategy(name)
+    except PluginNotFound as exc:
+        raise ImportError(f"cannot import name {name!r} from 'flint.strategy': {exc}") from None

@@ -5,7 +5,10 @@ Opt in from a plugin's ``tests/conftest.py``::
     pytest_plugins = ["flint.testing.plugin"]
 
 then subclass the contracts in :mod:`flint.testing.contracts`. Sample market data
-for tests: :func:`sample_bars`, :func:`sample_funding`, :func:`sample_venue_configs`.
+for tests: :func:`sample_bars`, :func:`sample_funding`, :func:`sample_venue_configs`;
+hypothesis strategies for candles, books and orders: :mod:`flint.testing.strategies`;
+a fake venue server on 127.0.0.1 (HTTP and websockets, request log, injected faults):
+:mod:`flint.testing.fakes` (fixture ``fake_http_server``).
 
 Live trading: :mod:`flint.testing.live_contracts` (the tests a venue adapter is held
 to), :mod:`flint.testing.sim_venue` (a simulated venue on 127.0.0.1),

@@ -8,17 +8,22 @@ Example (``tests/test_conformance.py`` of a plugin)::
         plugin_name = "myplugin"          # the entry-point name
         dist_name = "flint-myplugin"      # the distribution that provides it
 
-A plugin that registers fill models also subclasses :class:`FillModelContract`, one
-that registers strategies :class:`StrategyContract`, one that registers data
-providers :class:`DataProviderContract`. Class names have no ``Test``
-prefix so pytest does not collect them here.
+Then one contract per thing it registers: :class:`FillModelContract`,
+:class:`StrategyContract`, :class:`IndicatorContract`, :class:`DataProviderContract`,
+:class:`ExecutionContextContract`. Class names have no ``Test`` prefix so pytest does
+not collect them here.
 """
 
 import importlib
 import inspect
 import itertools
+import math
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import Any, ClassVar
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from flint_core.plugins import REGISTRY_HOOKS, PluginHost, PluginInfo
 from flint_core.venues import VenueConfig
@@ -393,35 +398,189 @@ def _changed_after(bars: Any, cut: int, scale: float) -> Any:
     )
 
 
-class DataProviderContract:
-    """A data provider serves what it declares, each answer as a page covering exactly
-    the span it claims, the same rows however a range is split, and rows the store
-    accepts.
+# Indicators
 
-    Subclass it and implement ``make_provider()`` (a fresh provider, e.g. pointed at
-    a fake venue server) and ``span()`` (a half-open range ``[start, end)`` where the
-    venue has data for ``market``)::
 
-        class TestMyProvider(DataProviderContract):
-            market = "SOL-PERP"
+#: Settings of the contracts' property tests. Every subclass runs the same method (the
+#: contract's), which hypothesis flags as "differing executors": each subclass is simply
+#: another indicator under the same contract. No shrinking: the examples are candle lists
+#: (shrinking them takes minutes) and each assertion names the bar and the values.
+CONTRACT_SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.differing_executors],
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+)
 
-            def make_provider(self):
-                return MyProvider(self.fake.url)
 
-            def span(self):
-                return (1735689600, 1738368000)
+def _values(result: Any) -> list[float]:
+    return [float(x) for x in (result if isinstance(result, tuple) else (result,))]
+
+
+def _same(a: Any, b: Any, rel: float) -> bool:
+    """Equal values (NaN equals NaN), to ``rel`` of the larger magnitude."""
+    left, right = _values(a), _values(b)
+    return len(left) == len(right) and all(
+        (math.isnan(x) and math.isnan(y)) or abs(x - y) <= rel * max(1.0, abs(x), abs(y))
+        for x, y in zip(left, right, strict=True)
+    )
+
+
+class IndicatorContract:
+    """An indicator needs its minimum number of bars, never reads a bar after the one it
+    is asked about, and gives the same value on the engine's cached path (a
+    ``CandleSeries`` window, the series computed once) as computed over a plain list.
+
+    Subclass it with the indicator (the function you register) and a call's parameters::
+
+        class TestTypicalPrice(IndicatorContract):
+            indicator = typical_price
+            params = (14,)
+            min_bars = 14        # default: indicator.min_bars(*params) (series_indicator)
+
+    The value at a window's end is compared with the value over every bar before it,
+    so an indicator built with ``recursive=False`` whose kernel reads more than
+    ``min_bars`` bars fails here. With ``candle=`` (series indicators and any function
+    taking it) the same holds one bar on.
     """
 
+    indicator: ClassVar[Callable[..., Any]]
+    params: ClassVar[tuple[Any, ...]] = ()
+    min_bars: ClassVar[int | None] = None
+    rel: ClassVar[float] = 1e-9
+
+    def need(self) -> int:
+        """The fewest bars the call accepts."""
+        if self.min_bars is not None:
+            return self.min_bars
+        from flint_core.indicators import Indicator
+
+        function = type(self).indicator
+        assert isinstance(function, Indicator), (
+            "set min_bars: the fewest bars the indicator accepts with these params"
+        )
+        return int(function.min_bars(*self.params))  # type: ignore[call-overload]
+
+    def call(self, history: Sequence[Any], candle: Any = None) -> Any:
+        """The indicator on ``history`` (and ``candle``, when given)."""
+        function = type(self).indicator
+        if candle is None:
+            return function(history, *self.params)
+        return function(history, *self.params, candle=candle)
+
+    def takes_candle(self) -> bool:
+        """Whether the indicator accepts ``candle=``."""
+        from flint_core.indicators import Indicator
+
+        function = type(self).indicator
+        if isinstance(function, Indicator):
+            return True
+        return "candle" in inspect.signature(function).parameters
+
+    def test_needs_its_minimum_number_of_bars(self) -> None:
+        import pytest
+
+        from flint.testing.samples import sample_bars
+
+        need = self.need()
+        bars = sample_bars("SOL-PERP", "binance", days=max(2, need // 24 + 2))
+        assert len(bars) > need, "the sample is too short for this indicator"
+        for history in (bars.window(0, need - 1), bars.to_list()[: need - 1]):
+            with pytest.raises(IndexError):
+                self.call(history)
+        for history in (bars.window(0, need), bars.to_list()[:need]):
+            value = self.call(history)
+            assert all(math.isfinite(x) for x in _values(value)), (
+                f"{value!r} on exactly {need} bars: min_bars is too small"
+            )
+
+    @CONTRACT_SETTINGS
+    @given(st.data())
+    def test_window_and_list_agree_at_every_bar(self, data: st.DataObject) -> None:
+        from flint.testing.strategies import candle_lists
+        from flint_core.series import CandleSeries
+
+        need = self.need()
+        bars = data.draw(candle_lists(min_size=need + 1, max_size=need + 40))
+        lag = data.draw(st.integers(0, 10))
+        root = CandleSeries.from_candles(bars)
+        history = root.window(0, 0)
+        for stop in range(need, len(bars)):
+            history.move_to(max(0, stop - need - lag), stop, bars[stop])
+            cached, direct = self.call(history), self.call(bars[:stop])
+            assert _same(cached, direct, self.rel), (stop, cached, direct)
+            if self.takes_candle():
+                cached = self.call(history, bars[stop])
+                direct = self.call(bars[: stop + 1])
+                assert _same(cached, direct, self.rel), ("candle", stop, cached, direct)
+
+    @CONTRACT_SETTINGS
+    @given(st.data())
+    def test_does_not_look_ahead(self, data: st.DataObject) -> None:
+        from flint.testing.strategies import candle_lists
+        from flint_core.records import Candle
+        from flint_core.series import CandleSeries
+
+        need = self.need()
+        bars = data.draw(candle_lists(min_size=need + 2, max_size=need + 40))
+        stop = data.draw(st.integers(need, len(bars) - 2))
+        wild = [Candle(c.ts, 1.0, 9e9, 0.5, 5e8, 1e9, c.market, c.resolution_s, c.venue)
+                for c in bars]
+        checks = [(stop, None), (stop + 1, bars[stop])] if self.takes_candle() else [(stop, None)]
+        for cut, candle in checks:
+            changed = bars[:cut] + wild[cut:]
+            windows = []
+            for series in (bars, changed):
+                window = CandleSeries.from_candles(series).window(0, stop)
+                window.move_to(0, stop, series[stop] if candle is not None else None)
+                windows.append(window)
+            assert _same(self.call(windows[0], candle), self.call(windows[1], candle), 0.0), (
+                f"the value at bar {stop} changed when only bars from {cut} on changed"
+            )
+
+
+# Data providers
+
+
+class DataProviderContract:
+    """A data provider serves what it declares and refuses the rest; each answer is a page
+    covering exactly the span it claims, rows ascending, valid and of its venue; the same
+    rows however a range is split; rows the store accepts.
+
+    Subclass it and point it at data your provider can serve (your fake venue on
+    127.0.0.1, see :mod:`flint.testing.fakes`, or files in ``tmp_path``), with a half-open
+    range ``[start_ts, end_ts)`` where the venue has data for ``market``::
+
+        class TestMyProvider(DataProviderContract):
+            market, resolution_s = "SOL-PERP", 3600
+            start_ts, end_ts = 1_704_067_200, 1_704_153_600
+
+            def make_provider(self):
+                return MyProvider(api_url=...)   # or: registered_as = "myvenue"
+
+    Override ``span()`` instead of setting ``start_ts``/``end_ts`` when the range is only
+    known at run time.
+    """
+
+    registered_as: ClassVar[str | None] = None
+    options: ClassVar[dict[str, Any]] = {}
     market: ClassVar[str] = "SOL-PERP"
+    #: The venue the rows carry (default: the provider's name, a venue's own provider).
+    venue: ClassVar[str | None] = None
     resolution_s: ClassVar[int] = 3600
+    start_ts: ClassVar[int]
+    end_ts: ClassVar[int]
     #: Kinds checked (those of them the provider declares).
     kinds: ClassVar[tuple[str, ...]] = ("candles", "funding")
 
     def make_provider(self) -> Any:
-        raise NotImplementedError("return a fresh data provider from make_provider()")
+        """A fresh provider (default: ``get_data_provider(registered_as, **options)``)."""
+        from flint.plugins import get_data_provider
+
+        assert self.registered_as, "set registered_as or override make_provider()"
+        return get_data_provider(self.registered_as, **self.options)
 
     def span(self) -> tuple[int, int]:
-        raise NotImplementedError("return a range [start, end) with data from span()")
+        """The half-open range ``[start, end)`` the contract reads."""
+        return self.start_ts, self.end_ts
 
     def _kinds(self, provider: Any) -> list[str]:
         return [k for k in self.kinds if k in provider.capabilities]
@@ -483,6 +642,35 @@ class DataProviderContract:
         finally:
             provider.close()
 
+    def test_candles_are_valid_bars_of_the_market(self) -> None:
+        start, end = self.span()
+        provider = self.make_provider()
+        try:
+            if "candles" not in self._kinds(provider):
+                return
+            bars = self._rows(provider, "candles", start, end)
+        finally:
+            provider.close()
+        for bar in bars:
+            values = (bar.open, bar.high, bar.low, bar.close, bar.volume)
+            assert all(math.isfinite(v) for v in values), bar
+            assert 0 < bar.low <= min(bar.open, bar.close), bar
+            assert max(bar.open, bar.close) <= bar.high and bar.volume >= 0, bar
+            assert bar.market == self.market and bar.resolution_s == self.resolution_s, bar
+            assert bar.ts % self.resolution_s == 0, bar
+
+    def test_funding_is_finite_with_its_venue_and_interval(self) -> None:
+        start, end = self.span()
+        provider = self.make_provider()
+        try:
+            if "funding" not in self._kinds(provider):
+                return
+            rates = self._rows(provider, "funding", start, end)
+        finally:
+            provider.close()
+        for rate in rates:
+            assert math.isfinite(rate.rate) and rate.source and rate.interval_s > 0, rate
+
     def test_rows_are_the_venues_and_the_store_accepts_them(self) -> None:
         from flint.store import FlintStore
 
@@ -492,12 +680,119 @@ class DataProviderContract:
             with FlintStore(":memory:") as store:
                 for kind in self._kinds(provider):
                     rows = self._rows(provider, kind, start, end)
+                    venue = self.venue or provider.name
                     if kind == "candles":
-                        assert {c.venue for c in rows} == {provider.name}
-                        assert all(c.ts % self.resolution_s == 0 for c in rows)
+                        assert {c.venue for c in rows} == {venue}
                         assert store.upsert_candles(rows) == len(rows)
                     else:
-                        assert {r.source for r in rows} == {provider.name}
+                        assert {r.source for r in rows} == {venue}
                         assert store.upsert_funding_rates(rows) == len(rows)
         finally:
             provider.close()
+
+    def test_undeclared_capabilities_raise_not_implemented(self) -> None:
+        import pytest
+
+        from flint.providers.base import CAPABILITY_METHODS
+
+        start, end = self.span()
+        provider = self.make_provider()
+        try:
+            for kind in sorted(set(CAPABILITY_METHODS) - set(provider.capabilities)):
+                with pytest.raises(NotImplementedError):
+                    list(provider.fetch_pages(kind, self.market, start, end))
+        finally:
+            provider.close()
+
+
+# Execution contexts
+
+
+class ExecutionContextContract:
+    """An execution context reports finite account state, opens and closes a position,
+    rests and cancels a limit order, and never lets a reduce-only order open a position.
+
+    Subclass it with the registered venue and mode (the context is built with
+    ``get_execution_context(venue, mode, **options)``; point the options at your fake
+    venue) or override :meth:`make_context`::
+
+        class TestMyPaperContext(ExecutionContextContract):
+            venue, mode = "myvenue", "paper"
+            options = {"api_url": "http://127.0.0.1:..."}
+            market, size = "SOL-PERP", 0.01
+
+            def settle(self, ctx):
+                ...   # let the (fake) venue process what was sent, if it is asynchronous
+    """
+
+    venue: ClassVar[str]
+    mode: ClassVar[str] = "paper"
+    options: ClassVar[dict[str, Any]] = {}
+    market: ClassVar[str] = "SOL-PERP"
+    size: ClassVar[float] = 0.01
+
+    def make_context(self) -> Any:
+        """A fresh context, flat and without open orders."""
+        from flint.plugins import get_execution_context
+
+        return get_execution_context(self.venue, self.mode, **self.options)
+
+    def settle(self, ctx: Any) -> None:
+        """Give the venue time to process what was sent (nothing by default)."""
+
+    def far_below(self, ctx: Any) -> float:
+        """A buy limit price that will not fill soon: half the latest close."""
+        bars = ctx.get_candles(self.market, 1, venue=self.venue)
+        assert bars, f"ctx.get_candles({self.market!r}) returned nothing: cannot price a limit"
+        return float(bars[-1].close) / 2
+
+    def test_reports_finite_state(self) -> None:
+        from flint.execution.context import ExecutionContext
+        from flint_core.records import AccountState
+
+        ctx = self.make_context()
+        assert isinstance(ctx, ExecutionContext), f"{ctx!r} is not an ExecutionContext"
+        account = ctx.account
+        assert isinstance(account, AccountState)
+        numbers = (account.equity, account.cash, account.unrealized_pnl, account.margin_used)
+        assert all(math.isfinite(x) for x in numbers), account
+        assert isinstance(ctx.positions, list) and isinstance(ctx.pending_orders, list)
+        assert self.market in ctx.markets(), f"{self.market} not in {ctx.markets()}"
+
+    def test_a_market_order_opens_a_position_that_close_position_closes(self) -> None:
+        from flint_core.enums import Side
+
+        ctx = self.make_context()
+        assert ctx.position(self.market, self.venue) is None, "a new context must start flat"
+        order_id = ctx.market_order(self.market, Side.LONG, self.size, venue=self.venue)
+        assert isinstance(order_id, str) and order_id, f"market_order returned {order_id!r}"
+        self.settle(ctx)
+        held = ctx.position(self.market, self.venue)
+        assert held is not None and held.side == Side.LONG, held
+        assert math.isclose(held.size, self.size, rel_tol=1e-6), held
+        assert ctx.close_position(self.market, self.venue)
+        self.settle(ctx)
+        assert ctx.position(self.market, self.venue) is None
+
+    def test_a_reduce_only_order_never_opens_a_position(self) -> None:
+        from flint_core.enums import Side
+
+        ctx = self.make_context()
+        ctx.market_order(self.market, Side.SHORT, self.size, reduce_only=True, venue=self.venue)
+        self.settle(ctx)
+        assert ctx.position(self.market, self.venue) is None
+
+    def test_a_limit_order_rests_until_cancelled(self) -> None:
+        from flint_core.enums import Side
+
+        ctx = self.make_context()
+        order_id = ctx.limit_order(self.market, Side.LONG, self.size, self.far_below(ctx),
+                                   venue=self.venue)
+        assert isinstance(order_id, str) and order_id
+        self.settle(ctx)
+        assert order_id in [o.order_id for o in ctx.pending_orders]
+        assert ctx.cancel(order_id) is True
+        self.settle(ctx)
+        assert order_id not in [o.order_id for o in ctx.pending_orders]
+        assert ctx.cancel(order_id) is False
+        assert ctx.cancel_all(self.market) == 0

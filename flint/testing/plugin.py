@@ -1,13 +1,14 @@
 """pytest fixtures of the conformance kit (``pytest_plugins = ["flint.testing.plugin"]``)."""
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from flint.plugins import make_host
+from flint.testing.fakes import FakeVenueServer
 from flint_core.plugins import PluginHost
 
 
@@ -25,6 +26,14 @@ def make_flint_host() -> Callable[..., PluginHost]:
 def flint_host(make_flint_host: Callable[..., PluginHost]) -> PluginHost:
     """A fresh host with the built-ins and every installed plugin (errors reported, not raised)."""
     return make_flint_host(strict=False)
+
+
+@pytest.fixture
+def fake_http_server() -> Iterator[FakeVenueServer]:
+    """A started :class:`~flint.testing.fakes.FakeVenueServer` on 127.0.0.1 (add routes
+    with ``route(method, path, handler)``; point your provider or context at ``.url``)."""
+    with FakeVenueServer() as server:
+        yield server
 
 
 def real_data_dir(rootpath: Path) -> Path:

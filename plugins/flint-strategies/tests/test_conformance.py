@@ -57,5 +57,5 @@ def test_each_is_registered_with_its_category_and_style(flint_host):
 
 
 def test_unknown_names_still_fail_clearly():
-    with pytest.raises(ImportError, match="flint-strategies"):
+    with pytest.raises(ImportError, match="unknown strategy 'NoSuchStrategy'; registered: atr_"):
         flint.strategy.NoSuchStrategy  # noqa: B018

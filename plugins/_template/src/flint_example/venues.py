@@ -1,6 +1,6 @@
 """The example venue's preset."""
 
-from flint_core.venues import VenueConfig
+from flint.plugins import VenueConfig
 
 EXAMPLE_VENUE = VenueConfig(
     name="example",
