@@ -170,7 +170,7 @@ def test_an_order_naming_an_unknown_venue_without_candles_is_still_an_error():
             return Signal.HOLD
 
     engine = BacktestEngine(Elsewhere(), fill_model=ClosePriceFill(), max_runtime_s=0)
-    with pytest.raises(KeyError, match="unknown venue 'nowhere'"):
+    with pytest.raises(KeyError, match="unknown venue config 'nowhere'"):
         engine.run(sample_bars("SOL-PERP", "binance", 5))
 
 
