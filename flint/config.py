@@ -60,6 +60,8 @@ class FlintConfig:
 
     # Storage
     db_path: str = "./data/flint.duckdb"
+    # Optuna storage URL shared studies live in (flint optimize / walk-forward --storage)
+    optuna_storage: str = attrs.field(default="", repr=False)
     # Trading defaults
     default_markets: tuple[str, ...] = ("SOL-PERP", "BTC-PERP", "ETH-PERP")
     default_fee_rate: float = 0.0005

@@ -124,3 +124,27 @@ def screenshot(tmp_path: Path):
         return matplotlib_image.imread(shot)[:, :, :3]
 
     return take
+
+
+POSTGRES_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A PostgreSQL server for shared studies: ``FLINT_TEST_POSTGRES_URL`` or the local one.
+
+    Unreachable (or no driver): a skip with the reason, a failure in CI (``CI=true``),
+    whose ``.ci/run`` starts the server.
+    """
+    url = os.environ.get("FLINT_TEST_POSTGRES_URL") or POSTGRES_DEFAULT
+    try:
+        import psycopg
+
+        psycopg.connect(url, connect_timeout=5).close()
+    except Exception as exc:  # no driver, no server, no database, no login
+        reason = (f"PostgreSQL at {url} is not usable for the shared-study tests: "
+                  f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url

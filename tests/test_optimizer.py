@@ -496,19 +496,27 @@ def test_pruning_scores_folds_and_stops_poor_trials():
 # Shared storage
 
 
-def test_a_stored_study_resumes_and_refuses_another_purpose(tmp_path):
+def test_a_stored_study_holds_its_total_and_refuses_another_purpose(tmp_path):
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     first = run(sampler="random", n_trials=4, storage=url, study_name="s1")
-    again = run(sampler="random", n_trials=3, storage=url, study_name="s1")
-    assert len(first.trials) == 4 and len(again.trials) == 7
+    again = run(sampler="random", n_trials=7, storage=url, study_name="s1")
+    assert len(first.trials) == 4 and len(again.trials) == 7  # 7 in all, 3 of them new
     assert sorted(t.number for t in again.trials) == list(range(7))
+    fewer = run(sampler="random", n_trials=5, storage=url, study_name="s1")
+    assert len(fewer.trials) == 7 and fewer.best_params == again.best_params  # none to add
+    resumed = run(sampler="random", n_trials=None, resume=True, storage=url, study_name="s1")
+    assert len(resumed.trials) == 7  # the total the study was last run with
+    with pytest.raises(ValueError, match="no study 'nope' to resume in sqlite:///"):
+        run(sampler="random", n_trials=3, resume=True, storage=url, study_name="nope")
+    with pytest.raises(ValueError, match="resuming needs the storage"):
+        run(sampler="random", n_trials=3, resume=True)
     with pytest.raises(ValueError, match="study 's1' optimises sharpe_ratio of Small, not "
                                          "total_pnl of Small"):
         run(metric="total_pnl", n_trials=2, storage=url, study_name="s1")
     grid = run(sampler="grid", n_trials=100, storage=url, study_name="g")
     assert len(grid.trials) == 12
-    with pytest.raises(ValueError, match="has evaluated every point of the grid"):
-        run(sampler="grid", n_trials=100, storage=url, study_name="g")
+    done = run(sampler="grid", n_trials=100, storage=url, study_name="g")
+    assert len(done.trials) == 12 and done.best_params == grid.best_params
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

@@ -28,7 +28,12 @@ import numpy as np
 from flint.analytics.metrics import safe_ratio
 from flint.optimization import data
 from flint.optimization.objective import RunSettings, backtest, score
-from flint.optimization.optimizer import CommonError, StrategyOptimizer, StudyFailed
+from flint.optimization.optimizer import (
+    HEARTBEAT_S,
+    CommonError,
+    StrategyOptimizer,
+    StudyFailed,
+)
 
 #: Figures of the OOS runs the stitched run adds up, lists one after another, or adds
 #: up per venue.
@@ -156,12 +161,14 @@ def run_walk_forward(
     param_space: Mapping[str, Any] | None = None,
     engine_options: Mapping[str, Any] | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    heartbeat_s: int = HEARTBEAT_S,
 ) -> WalkForwardResult:
     """Optimise on each window's IS block, test the winner on its OOS block.
 
     Window ``i`` is optimised with ``seed + i``; with ``storage`` its study is
     ``"{study_name}-window{i}"``, so the same call on several machines shares each
-    window's trials (each machine moves on with the trials finished by then).
+    window's ``trials_per_window`` trials, and every machine moves on once the
+    window's study is complete (so all find the same winner).
     ``progress(window, done, total)`` reports the trials of the current window.
     """
     candles = data.normalise(candles)
@@ -184,7 +191,7 @@ def run_walk_forward(
                 strategy_class, train, metric, trials_per_window, initial_capital, fee_rate,
                 n_jobs=n_jobs, storage=storage, study_name=f"{name}-window{i}",
                 sampler=sampler, seed=seed + i, param_space=param_space,
-                engine_options=engine_options,
+                engine_options=engine_options, heartbeat_s=heartbeat_s,
             ).optimize(None if progress is None else functools.partial(progress, i))
         except StudyFailed as exc:
             failures.append(f"window {i + 1}: {exc}")
