@@ -3,6 +3,8 @@
 import math
 import os
 import pickle
+import re
+import signal
 
 import numpy as np
 import optuna
@@ -447,6 +449,43 @@ def test_workers_share_one_study_and_receive_the_data_once(tmp_path):
     workers = {t.worker for t in result.trials}
     assert {int(w.rsplit(":", 1)[1]) for w in workers} == set(runs)
     assert sorted(t.number for t in result.trials) == list(range(16))
+
+
+class Killed(Small):
+    """Its worker process is SIGKILLed on the first run of fast=7, slow=20 (a crash, an
+    out-of-memory kill); ``once`` names a file that makes it happen only once."""
+
+    once = ""
+
+    def on_candle(self, candle, history, ctx=None):
+        first = len(history) == 0 and (self.fast, self.slow) == (7, 20)
+        if first and not (self.once and os.path.exists(self.once)):
+            if self.once:
+                open(self.once, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().on_candle(candle, history, ctx)
+
+
+def test_a_killed_worker_of_a_private_study_fails_its_trial_only():
+    Killed.once = ""
+    result = run(Killed, sampler="grid", n_trials=12, n_jobs=2, seed=1)
+    assert len(result.trials) == 12  # the total: the lost trial counts, as failed
+    [lost] = [t for t in result.trials if t.state == "FAIL"]
+    assert lost.params == {"fast": 7, "slow": 20} and lost.error_type == "WorkerDied"
+    assert re.fullmatch(r"worker process \d+ killed by SIGKILL during this trial",
+                        lost.error_message)
+
+
+def test_a_killed_workers_trial_on_a_stored_study_runs_again(tmp_path):
+    Killed.once = str(tmp_path / "killed-once")
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    result = run(Killed, sampler="grid", n_trials=12, n_jobs=2, seed=1, storage=url,
+                 study_name="revived", heartbeat_s=1)
+    assert os.path.exists(Killed.once)
+    assert len(result.trials) == 12 and {t.state for t in result.trials} == {"COMPLETE"}
+    assert sorted(t.number for t in result.trials) == list(range(12))
+    again = run(sampler="grid", n_trials=12, seed=1)
+    assert result.best_params == again.best_params and result.best_value == again.best_value
 
 
 def test_candles_travel_as_numpy_columns():

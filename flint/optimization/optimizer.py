@@ -588,7 +588,10 @@ class StrategyOptimizer:
                 for sentinel in multiprocessing.connection.wait(list(running), POLL_S):
                     process, reader = running.pop(sentinel)
                     process.join()
-                    outcome = reader.recv() if reader.poll() else None
+                    try:
+                        outcome = reader.recv()
+                    except EOFError:  # it died before it could say anything
+                        outcome = None
                     if outcome is not None:
                         errors.append(outcome)
                         shared.stop.set()  # the other workers stop after their trial
