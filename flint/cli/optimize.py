@@ -249,12 +249,16 @@ def _print_trials(console: Console, result: Any, top: int) -> None:
               help="In-sample windows all start at the first bar (default: rolling).")
 @click.option("--trials", "-n", type=click.IntRange(min=1), default=30, show_default=True,
               help="Trials per window.")
+@click.option("--warmup", type=click.IntRange(min=0), default=None,
+              help="Bars before each out-of-sample window its backtest reads as history "
+                   "first, without trading (default: the engine's history, 500 bars).")
 @study_options
 @journal_options
 @user_errors
 def walk_forward_command(strategy: str, market: str | None, venue: str | None,
                          resolution_s: int, start: str | None, end: str | None, windows: int,
-                         train_pct: float, anchored: bool, trials: int, metric: str,
+                         train_pct: float, anchored: bool, trials: int, warmup: int | None,
+                         metric: str,
                          capital: float | None, fee: float | None, jobs: int,
                          storage: str | None, study_name: str | None, heartbeat_s: int,
                          sampler: str, seed: int, param_space: str | None, no_journal: bool,
@@ -276,7 +280,7 @@ def walk_forward_command(strategy: str, market: str | None, venue: str | None,
                 anchored=anchored, sampler=sampler, seed=seed, n_jobs=jobs, storage=storage,
                 study_name=study_name, param_space=parse_param_space(param_space),
                 engine_options={"funding_rates": data.funding} if data.funding else {},
-                heartbeat_s=heartbeat_s,
+                heartbeat_s=heartbeat_s, warmup=warmup,
                 progress=lambda i, done, total: update(f"window {i + 1}/{windows}", done, total),
             )
         except RuntimeError as exc:

@@ -46,8 +46,9 @@ class RunSettings:
 
 
 def backtest(strategy_class: type, params: Mapping[str, Any], candles: Any,
-             settings: RunSettings) -> Any:
-    """Instantiate ``strategy_class(**params)`` and run it on ``candles``."""
+             settings: RunSettings, warmup: int = 0) -> Any:
+    """Instantiate ``strategy_class(**params)`` and run it on ``candles``, the first
+    ``warmup`` bars as history only."""
     from flint.backtest.engine import BacktestEngine
 
     engine = BacktestEngine(
@@ -56,4 +57,4 @@ def backtest(strategy_class: type, params: Mapping[str, Any], candles: Any,
         fee_rate=settings.fee_rate,
         **dict(settings.engine_options),
     )
-    return engine.run(candles)
+    return engine.run(candles, warmup=warmup)
