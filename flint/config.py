@@ -72,6 +72,9 @@ class FlintConfig:
     max_open_trades: int = 5
     # Paper trading
     paper_trading_capital: float = 10_000.0
+    # Slippage calibration (flint calibrate)
+    calibration_min_fills: int = 100
+    calibration_drift_threshold_pct: float = 15.0
     # HTTP API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
