@@ -49,8 +49,9 @@ def _placed(fills: Sequence[ImpactFill], db: Path, resolution_s: int) -> list[Im
 
     first, last = min(f.ts for f in fills), max(f.ts for f in fills)
     with FlintStore(db, read_only=True) as store:
-        bars = store.query_candles(fills[0].market, resolution_s, first - resolution_s, last,
-                                   venue=fills[0].venue)
+        # the bar that closed last before a fill opened at most two bars before it
+        bars = store.query_candles(fills[0].market, resolution_s, first - 2 * resolution_s,
+                                   last, venue=fills[0].venue)
     return with_bars(fills, bars)
 
 
