@@ -23,7 +23,8 @@ def make_console() -> Console:
 
 
 def user_errors(func: F) -> F:
-    """Turn what bad input raises (bad files, rows, settings, a busy store) into exit code 1."""
+    """Turn what bad input raises (bad files or paths, rows, settings, a busy store) into
+    exit code 1 with one line."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -31,7 +32,7 @@ def user_errors(func: F) -> F:
 
         try:
             return func(*args, **kwargs)
-        except (StoreError, ValueError, FileNotFoundError) as exc:
+        except (StoreError, ValueError, OSError) as exc:  # OSError: a path the OS refuses
             raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
