@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from flint.cli.main import cli
 
+#: The strategy file every example may name (the built-in strategies may not be installed).
+CROSSING = "crossing.py"
 AWKWARD = [
     "", " ", "-1", "0", "1", "-0", "1e308", "1e-320", "nan", "NaN", "inf", "-inf",
     "99999999999999999999", "9223372036854775808", "-9223372036854775809", "²", "٣",
@@ -91,7 +93,7 @@ def invocations(draw, files):
     args = path.split() + FIXED.get(path, [])
     for param in command.params:
         if isinstance(param, click.Argument):
-            known = st.sampled_from(["ma_crossover", "hyperliquid", "binance"])
+            known = st.sampled_from([CROSSING, "hyperliquid", "binance"])
             args.append(draw(st.one_of(known, known, known, awkward)))
             continue
         if param.opts[0] in ("--help", "--resume") or draw(st.integers(0, 3)):
@@ -123,8 +125,10 @@ def files(tmp_path_factory):
 @settings(max_examples=int(os.environ.get("FLINT_FUZZ_EXAMPLES", "150")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_no_option_value_ends_in_a_traceback(files, tmp_path, monkeypatch, data):
+def test_no_option_value_ends_in_a_traceback(files, tmp_path, monkeypatch, crossing_code,
+                                             data):
     monkeypatch.chdir(tmp_path)  # relative paths an example writes land here
+    (tmp_path / CROSSING).write_text(crossing_code)
     args = data.draw(invocations(files))
     done = CliRunner().invoke(cli, args)
     shown = " ".join(map(repr, args))
@@ -139,11 +143,14 @@ def test_no_option_value_ends_in_a_traceback(files, tmp_path, monkeypatch, data)
 
 
 @pytest.mark.parametrize("cut", [20_000, 300_000, 0.5, 0.9])
-@pytest.mark.parametrize("command", [["data", "status"], ["backtest", "ma_crossover",
+@pytest.mark.parametrize("command", [["data", "status"], ["backtest", CROSSING,
                                                           "--no-journal"]])
-def test_a_truncated_store_is_one_line(files, tmp_path, cut, command):
+def test_a_truncated_store_is_one_line(files, tmp_path, monkeypatch, crossing_code, cut,
+                                       command):
     """DuckDB reads what a command needs: a cut it does not reach may go unnoticed, one it
     reaches is one line, never DuckDB's traceback."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / CROSSING).write_text(crossing_code)
     whole = Path(files[0]).read_bytes()
     short = tmp_path / "short.duckdb"
     short.write_bytes(whole[: int(cut * len(whole)) if cut < 1 else cut])
@@ -158,9 +165,12 @@ def test_a_truncated_store_is_one_line(files, tmp_path, cut, command):
 
 @pytest.mark.parametrize("when", ["99999999999999999999", "9223372036854775807",
                                   "253402300800", "1969-12-31"])
-def test_a_time_beyond_the_platforms_range_is_one_line(files, when):
+def test_a_time_beyond_the_platforms_range_is_one_line(files, tmp_path, monkeypatch,
+                                                       crossing_code, when):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / CROSSING).write_text(crossing_code)
     for option in ("--start", "--end"):
-        done = CliRunner().invoke(cli, ["backtest", "ma_crossover", "--db", files[0],
+        done = CliRunner().invoke(cli, ["backtest", CROSSING, "--db", files[0],
                                         option, when, "--no-journal"])
         assert done.exit_code == 2 and isinstance(done.exception, SystemExit), done.output
         assert f"'{when}' is " in done.output and "Traceback" not in done.output

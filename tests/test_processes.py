@@ -110,12 +110,14 @@ def _scratch_files(pids):
     ["optimize", "--trials", "400", "--sampler", "random"],
     ["walk-forward", "--windows", "2", "--trials", "400", "--sampler", "random"],
 ])
-def test_killing_the_command_kills_its_workers_and_leaves_no_study_files(tmp_path, command):
+def test_killing_the_command_kills_its_workers_and_leaves_no_study_files(tmp_path, command,
+                                                                        crossing_code):
     db = tmp_path / "sample.duckdb"
+    (tmp_path / "crossing.py").write_text(crossing_code)
     done = CliRunner().invoke(cli, ["data", "sample", "--db", str(db), "--days", "120"])
     assert done.exit_code == 0, done.output
     run = subprocess.Popen(
-        [sys.executable, "-m", "flint", command[0], "ma_crossover", "--db", str(db),
+        [sys.executable, "-m", "flint", command[0], "crossing.py", "--db", str(db),
          "--jobs", "2", "--no-journal", *command[1:]],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )

@@ -295,35 +295,44 @@ def _claim(study: optuna.Study, store: Any, study_id: int, plan: _Plan, lock: An
     together create exactly ``plan.total`` trials. ``store`` is the study's storage
     itself (``study`` reaches it through Optuna's cache).
     """
-    with lock():
-        found = storage_.counts(store, study_id)
+    with lock() as connection:
+        found = storage_.counts(store, study_id, connection)
         shared.seen(found["COMPLETE"] + found["PRUNED"] + found["FAIL"])
+        lost: list[int] = []
         if found.total() >= plan.total and not found["WAITING"]:
             lost = storage_.orphans(store, study_id) if heartbeat is not None else []
             if not lost:
                 return _WAIT if heartbeat is not None and found["RUNNING"] else _DONE
             storage_.requeue(study._storage, lost)  # through the cache, which must know
-        trial = study.ask()  # a queued trial first, else a new one
-        if heartbeat is not None:
-            heartbeat.beat(trial._trial_id)  # before the lock goes: never a silent trial
+        if found["WAITING"] or lost:
+            trial = study.ask()  # the queued trial (Optuna's ask() looks for one first)
+        else:  # a new trial; ask() would first query the queue, which counts showed empty
+            trial = optuna.Trial(study, study._storage.create_new_trial(study_id))
+        if heartbeat is not None:  # before the lock goes: never a silent trial
+            heartbeat.beat(trial._trial_id, connection)
         return trial
 
 
 def _run(study: optuna.Study, trial: optuna.Trial,
          objective: Callable[[optuna.Trial], float]) -> None:
     """Run one trial and record its outcome; another process may have finished it first
-    (it took an orphan over while this one was merely slow): then keep theirs."""
+    (it took an orphan over while this one was merely slow): then keep theirs.
+
+    The outcome is written in one storage call: ``study.tell()`` would also read the
+    trial back twice, which costs a shared storage more than the write itself, and none
+    of flint's samplers uses the hook it calls.
+    """
+    state, values = optuna.trial.TrialState.COMPLETE, None
+    try:
+        values = [objective(trial)]
+    except optuna.TrialPruned:
+        state = optuna.trial.TrialState.PRUNED
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return
+    except Exception:  # the objective kept the error with the trial
+        state = optuna.trial.TrialState.FAIL
     with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-        try:
-            value = objective(trial)
-        except optuna.TrialPruned:
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            return
-        except Exception:  # the objective kept the error with the trial
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        else:
-            study.tell(trial, value)
+        study._storage.set_trial_state_values(trial._trial_id, state, values)
 
 
 def _work(plan: _Plan, store: Any, candles: Any, worker: int, shared: _Shared,

@@ -164,44 +164,54 @@ def open_journal(path: str, write_lock: str) -> optuna.storages.JournalStorage:
 
 
 @contextlib.contextmanager
-def _advisory_lock(storage: optuna.storages.RDBStorage, key: int) -> Iterator[None]:
+def _advisory_lock(storage: optuna.storages.RDBStorage, key: int) -> Iterator[Any]:
+    """Hold PostgreSQL's transaction-level advisory lock ``key``; yields the connection
+    holding it, whose writes commit as the lock goes (and vanish with it on an error)."""
     import sqlalchemy
 
     with storage.engine.connect() as connection:
         connection.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-        yield  # leaving the block ends the transaction, and the lock with it
+        yield connection
+        connection.commit()  # ends the transaction, and the lock with it
+
+
+@contextlib.contextmanager
+def _held(lock: Any) -> Iterator[None]:
+    with lock:
+        yield None
 
 
 def claim_lock(storage: Any, study_name: str,
                claims: str | None) -> Callable[[], contextlib.AbstractContextManager[Any]]:
     """What makes the lock under which a process counts the study's trials and starts
-    one (``with claim_lock(...)():``).
+    one (``with claim_lock(...)() as connection:``); ``connection`` is the database
+    connection holding the lock (PostgreSQL), else None.
 
     ``claims`` is the lock file of a private journal (None for one in memory).
     """
-    if not isinstance(storage, optuna.storages.RDBStorage):
-        lock = FileLock(claims) if claims is not None else contextlib.nullcontext()
-        return lambda: lock
-    if storage.engine.dialect.name == "postgresql":
-        digest = hashlib.sha256(f"flint-study:{study_name}".encode()).digest()
-        return functools.partial(_advisory_lock, storage,
-                                 int.from_bytes(digest[:8], "big", signed=True))
-    database = storage.engine.url.database
-    if not database or database == ":memory:":
-        return contextlib.nullcontext  # one process: nobody to wait for
-    sqlite_lock = FileLock(f"{database}-flint.lock")
-    return lambda: sqlite_lock
+    if isinstance(storage, optuna.storages.RDBStorage):
+        if storage.engine.dialect.name == "postgresql":
+            digest = hashlib.sha256(f"flint-study:{study_name}".encode()).digest()
+            return functools.partial(_advisory_lock, storage,
+                                     int.from_bytes(digest[:8], "big", signed=True))
+        database = storage.engine.url.database
+        claims = f"{database}-flint.lock" if database and database != ":memory:" else None
+    lock = FileLock(claims) if claims is not None else contextlib.nullcontext()
+    return functools.partial(_held, lock)
 
 
-def counts(storage: Any, study_id: int) -> Counter[str]:
-    """Trials of the study by state name (``COMPLETE``, ``RUNNING``, ...)."""
+def counts(storage: Any, study_id: int, connection: Any = None) -> Counter[str]:
+    """Trials of the study by state name (``COMPLETE``, ``RUNNING``, ...), read on
+    ``connection`` when given (an RDB storage's connection)."""
     if isinstance(storage, optuna.storages.RDBStorage):
         import sqlalchemy
 
         query = sqlalchemy.text(
             "SELECT state, COUNT(*) FROM trials WHERE study_id = :study GROUP BY state"
         )
-        with storage.engine.connect() as connection:
+        with contextlib.ExitStack() as stack:
+            if connection is None:
+                connection = stack.enter_context(storage.engine.connect())
             rows = connection.execute(query, {"study": study_id}).all()
         return Counter({str(getattr(state, "name", state)): int(n) for state, n in rows})
     trials = storage.get_all_trials(study_id, deepcopy=False)
@@ -242,11 +252,21 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._run, name="flint-heartbeat", daemon=True)
         self._thread.start()
 
-    def beat(self, trial_id: int | None) -> None:
-        """Follow ``trial_id`` (None: no trial), recording its first heartbeat now."""
+    def beat(self, trial_id: int | None, connection: Any = None) -> None:
+        """Follow ``trial_id`` (None: no trial), recording its first heartbeat now: on
+        ``connection`` (the claim lock's) when given, so it commits with the claim."""
         self.trial_id = trial_id
-        if trial_id is not None:
+        if trial_id is None:
+            return
+        if connection is None:
             self.storage.record_heartbeat(trial_id)
+            return
+        import sqlalchemy
+
+        connection.execute(sqlalchemy.text(  # a trial run again has its old heartbeat
+            "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (:trial, now()) "
+            "ON CONFLICT (trial_id) DO UPDATE SET heartbeat = now()"
+        ), {"trial": trial_id})
 
     def _run(self) -> None:
         import sqlalchemy.exc
