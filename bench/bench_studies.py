@@ -1,7 +1,7 @@
 """Shared studies: trials per second and CPU per trial, PostgreSQL vs private storage.
 
     python bench/bench_studies.py [--url postgresql://postgres@127.0.0.1:5432/test]
-                                  [--trials 200] [--bars 5000] [--repeat 2] [--data DIR]
+                                  [--trials 200] [--bars 20000] [--repeat 2] [--data DIR]
 
 The built-in ``ma_crossover`` (``pip install ./plugins/flint-strategies``), random
 sampler, Sharpe ratio, on the last ``--bars`` hourly bars of Binance SOLUSDT perpetual
@@ -30,7 +30,9 @@ from flint.optimization.optimizer import StrategyOptimizer
 
 
 def server_cpu() -> float:
-    """CPU seconds used so far by the PostgreSQL processes of this machine (0 if none)."""
+    """CPU seconds used so far by the PostgreSQL processes of this machine (0 if none):
+    the running ones, plus the connections that ended (counted in their parent's
+    children time)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in Path("/proc").iterdir():
@@ -43,7 +45,7 @@ def server_cpu() -> float:
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         if name.startswith("postgres"):
             fields = stat.rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
     return total / tick
 
 
@@ -70,7 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--trials", type=int, default=200)
-    parser.add_argument("--bars", type=int, default=5_000)
+    parser.add_argument("--bars", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=None, help="Also write the rows as JSON.")
@@ -78,6 +80,7 @@ def main() -> None:
     from flint.plugins import get_host
 
     strategy = get_host().registry("strategies").get("ma_crossover")
+    measure(strategy, sol_hourly(args.data, 500), 2, 1, args.url)  # imports, first connect
     candles = sol_hourly(args.data, args.bars)
     rows = []
     for jobs in (1, 2, 4):
