@@ -66,6 +66,8 @@ class FlintConfig:
 
     # Storage
     db_path: str = "./data/flint.duckdb"
+    # Optuna storage URL shared studies live in (flint optimize / walk-forward --storage)
+    optuna_storage: str = attrs.field(default="", repr=False)
     # Trading defaults
     default_markets: tuple[str, ...] = ("SOL-PERP", "BTC-PERP", "ETH-PERP")
     default_fee_rate: float = 0.0005
@@ -82,6 +84,9 @@ class FlintConfig:
     risk_daily_loss_limit: float = 0.0
     # Paper trading
     paper_trading_capital: float = 10_000.0
+    # Slippage calibration (flint calibrate)
+    calibration_min_fills: int = 100
+    calibration_drift_threshold_pct: float = 15.0
     # HTTP API
     api_host: str = "127.0.0.1"
     api_port: int = 8000

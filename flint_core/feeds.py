@@ -23,14 +23,24 @@ CHUNK: Final = 2048
 
 
 class Feed:
-    """One candle series as the loop walks it; ``pos`` is its newest closed bar (-1: none)."""
+    """One candle series as the loop walks it; ``pos`` is its newest closed bar (-1: none).
+
+    ``lead_in`` bars of the root before ``series`` (a warm-up) are history only: the
+    loop never visits them, but ``history`` and :meth:`closed_window` reach back into them.
+    """
 
     def __init__(
         self,
         series: CandleSeries,
         candles: list[Candle] | None,
         history_size: int,
+        lead_in: int = 0,
     ) -> None:
+        if not 0 <= lead_in <= series.start:
+            raise ValueError(
+                f"lead_in must be within [0, {series.start}] (the bars before the series), "
+                f"got {lead_in}"
+            )
         self.series: Final = series
         self.candles: Final = candles
         self.market: Final = series.market
@@ -40,6 +50,7 @@ class Feed:
         self.n: Final = len(series)
         self.offset: Final = series.start
         self.history_size: Final = history_size
+        self.floor: Final = -lead_in  # oldest bar history may reach, relative to the series
         self.history: Final = series.root.window(series.start, series.start)
         self._ts: Any = series.timestamps
         self._open: Any = series.opens
@@ -103,14 +114,15 @@ class Feed:
         self.pos = i
         self.bar = bar
         self.close = bar.close
-        start = i - self.history_size if i > self.history_size else 0
+        start = i - self.history_size
+        start = start if start > self.floor else self.floor  # no max() call per bar
         self.history.move_to(self.offset + start, self.offset + i, bar)
         return bar
 
     def closed_window(self, lookback: int) -> CandleSeries:
         """A new window of up to ``lookback`` closed bars, newest last (the newest included)."""
         stop = self.pos + 1
-        start = max(0, stop - lookback) if lookback > 0 else stop
+        start = max(self.floor, stop - lookback) if lookback > 0 else stop
         return self.series.root.window(self.offset + start, self.offset + stop)
 
     def __repr__(self) -> str:

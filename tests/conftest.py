@@ -136,3 +136,66 @@ def screenshot(tmp_path: Path):
         return matplotlib_image.imread(shot)[:, :, :3]
 
     return take
+
+
+POSTGRES_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A PostgreSQL server for shared studies: ``FLINT_TEST_POSTGRES_URL`` or the local one.
+
+    Unreachable (or no driver): a skip with the reason, a failure in CI (``CI=true``),
+    whose ``.ci/run`` starts the server.
+    """
+    url = os.environ.get("FLINT_TEST_POSTGRES_URL") or POSTGRES_DEFAULT
+    try:
+        import psycopg
+
+        psycopg.connect(url, connect_timeout=5).close()
+    except Exception as exc:  # no driver, no server, no database, no login
+        reason = (f"PostgreSQL at {url} is not usable for the shared-study tests: "
+                  f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
+
+
+CROSSING = """\
+from flint.indicators import sma
+from flint.models import Signal
+from flint.strategy import Strategy
+
+
+class Crossing(Strategy):
+    def __init__(self, fast_period=5, slow_period=20):
+        self.fast_period = fast_period
+        self.slow_period = slow_period
+
+    @property
+    def name(self):
+        return "crossing"
+
+    def on_candle(self, candle, history, ctx=None):
+        if len(history) < self.slow_period:
+            return Signal.HOLD
+        if sma(history, self.fast_period) > sma(history, self.slow_period):
+            return Signal.BUY
+        return Signal.SELL
+
+    def reset(self):
+        pass
+
+    @classmethod
+    def parameters(cls):
+        return {"fast_period": {"type": "int", "low": 2, "high": 20},
+                "slow_period": {"type": "int", "low": 20, "high": 60}}
+"""
+
+
+@pytest.fixture(scope="session")
+def crossing_code() -> str:
+    """A moving-average cross strategy file (fast_period, slow_period) for command-line
+    tests that must not depend on the built-in strategies being installed."""
+    return CROSSING

@@ -210,8 +210,8 @@ def test_bad_input_is_explained(flint, workspace, tmp_path):
 
 def test_the_optimisation_docs_use_real_commands_and_options(repo_root):
     text = (repo_root / "docs" / "optimization.md").read_text()
-    commands = re.findall(r"^(flint (?:optimize|walk-forward|report)\b(?:.*\\\n)*.*)$", text,
-                          flags=re.M)
+    commands = re.findall(r"^(flint (?:optimize|walk-forward|report|calibrate)\b(?:.*\\\n)*.*)$",
+                          text, flags=re.M)
     assert len(commands) >= 5
     for command in commands:
         name = command.split()[1]

@@ -3,6 +3,8 @@
 import math
 import os
 import pickle
+import re
+import signal
 
 import numpy as np
 import optuna
@@ -449,6 +451,43 @@ def test_workers_share_one_study_and_receive_the_data_once(tmp_path):
     assert sorted(t.number for t in result.trials) == list(range(16))
 
 
+class Killed(Small):
+    """Its worker process is SIGKILLed on the first run of fast=7, slow=20 (a crash, an
+    out-of-memory kill); ``once`` names a file that makes it happen only once."""
+
+    once = ""
+
+    def on_candle(self, candle, history, ctx=None):
+        first = len(history) == 0 and (self.fast, self.slow) == (7, 20)
+        if first and not (self.once and os.path.exists(self.once)):
+            if self.once:
+                open(self.once, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().on_candle(candle, history, ctx)
+
+
+def test_a_killed_worker_of_a_private_study_fails_its_trial_only():
+    Killed.once = ""
+    result = run(Killed, sampler="grid", n_trials=12, n_jobs=2, seed=1)
+    assert len(result.trials) == 12  # the total: the lost trial counts, as failed
+    [lost] = [t for t in result.trials if t.state == "FAIL"]
+    assert lost.params == {"fast": 7, "slow": 20} and lost.error_type == "WorkerDied"
+    assert re.fullmatch(r"worker process \d+ killed by SIGKILL during this trial",
+                        lost.error_message)
+
+
+def test_a_killed_workers_trial_on_a_stored_study_runs_again(tmp_path):
+    Killed.once = str(tmp_path / "killed-once")
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    result = run(Killed, sampler="grid", n_trials=12, n_jobs=2, seed=1, storage=url,
+                 study_name="revived", heartbeat_s=1)
+    assert os.path.exists(Killed.once)
+    assert len(result.trials) == 12 and {t.state for t in result.trials} == {"COMPLETE"}
+    assert sorted(t.number for t in result.trials) == list(range(12))
+    again = run(sampler="grid", n_trials=12, seed=1)
+    assert result.best_params == again.best_params and result.best_value == again.best_value
+
+
 def test_candles_travel_as_numpy_columns():
     series = candles(50)
     packed = data.pack(series)
@@ -496,19 +535,27 @@ def test_pruning_scores_folds_and_stops_poor_trials():
 # Shared storage
 
 
-def test_a_stored_study_resumes_and_refuses_another_purpose(tmp_path):
+def test_a_stored_study_holds_its_total_and_refuses_another_purpose(tmp_path):
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     first = run(sampler="random", n_trials=4, storage=url, study_name="s1")
-    again = run(sampler="random", n_trials=3, storage=url, study_name="s1")
-    assert len(first.trials) == 4 and len(again.trials) == 7
+    again = run(sampler="random", n_trials=7, storage=url, study_name="s1")
+    assert len(first.trials) == 4 and len(again.trials) == 7  # 7 in all, 3 of them new
     assert sorted(t.number for t in again.trials) == list(range(7))
+    fewer = run(sampler="random", n_trials=5, storage=url, study_name="s1")
+    assert len(fewer.trials) == 7 and fewer.best_params == again.best_params  # none to add
+    resumed = run(sampler="random", n_trials=None, resume=True, storage=url, study_name="s1")
+    assert len(resumed.trials) == 7  # the total the study was last run with
+    with pytest.raises(ValueError, match="no study 'nope' to resume in sqlite:///"):
+        run(sampler="random", n_trials=3, resume=True, storage=url, study_name="nope")
+    with pytest.raises(ValueError, match="resuming needs the storage"):
+        run(sampler="random", n_trials=3, resume=True)
     with pytest.raises(ValueError, match="study 's1' optimises sharpe_ratio of Small, not "
                                          "total_pnl of Small"):
         run(metric="total_pnl", n_trials=2, storage=url, study_name="s1")
     grid = run(sampler="grid", n_trials=100, storage=url, study_name="g")
     assert len(grid.trials) == 12
-    with pytest.raises(ValueError, match="has evaluated every point of the grid"):
-        run(sampler="grid", n_trials=100, storage=url, study_name="g")
+    done = run(sampler="grid", n_trials=100, storage=url, study_name="g")
+    assert len(done.trials) == 12 and done.best_params == grid.best_params
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

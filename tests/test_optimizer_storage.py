@@ -1,13 +1,28 @@
-"""Beyond one machine: independent processes join one RDB-backed study and their trials add up."""
+"""Beyond one machine: independent processes join one stored study and share its total.
+
+The PostgreSQL tests reach the server over TCP (``FLINT_TEST_POSTGRES_URL``, default the
+local server at 127.0.0.1:5432), as a second machine would; see ``postgres_url`` in
+conftest.py for when they skip.
+"""
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections import Counter
+from pathlib import Path
 
 import optuna
+import pytest
+from click.testing import CliRunner
+
+from flint.cli.main import cli
+from flint.optimization.storage import StorageError, open_rdb
 
 WORKER = textwrap.dedent('''
     """One "machine": the same optimisation call every participant runs."""
@@ -61,43 +76,241 @@ WORKER = textwrap.dedent('''
         engine_options={"fill_model": ClosePriceFill()},
     ).optimize()
     with open(out, "w") as f:
-        json.dump({"pid": os.getpid(), "seen": len(result.trials)}, f)
+        json.dump({"pid": os.getpid(), "seen": len(result.trials),
+                   "best": result.best_params}, f)
 ''')
 
 
-def test_independent_processes_share_one_study_without_losing_trials(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'studies.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def _study(url, name):
+    return optuna.load_study(study_name=name, storage=url)
+
+
+def test_independent_processes_share_the_study_total_exactly(tmp_path, shared_url):
     script = tmp_path / "machine.py"
     script.write_text(WORKER)
-    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    name = f"shared-{uuid.uuid4().hex}"
     go = tmp_path / "go"
-    plan = {"a": (14, 1), "b": (18, 2)}  # (n_trials, n_jobs) of each participant
+    total = 24
+    jobs = {"a": 1, "b": 2}  # each participant's worker processes
     procs = {
-        name: subprocess.Popen(
-            [sys.executable, str(script), url, "shared", str(n), str(jobs), str(go),
-             str(tmp_path / f"{name}.json")],
+        who: subprocess.Popen(
+            [sys.executable, str(script), shared_url, name, str(total), str(n), str(go),
+             str(tmp_path / f"{who}.json")],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        for name, (n, jobs) in plan.items()
+        for who, n in jobs.items()
     }
     time.sleep(0.5)
     go.touch()  # both start optimising at about the same time
     for proc in procs.values():
-        _, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-    reports = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in plan}
+    reports = {who: json.loads((tmp_path / f"{who}.json").read_text()) for who in jobs}
 
-    study = optuna.load_study(study_name="shared", storage=url)
-    trials = study.get_trials(deepcopy=False)
-    total = sum(n for n, _ in plan.values())
-    assert len(trials) == total
-    assert sorted(t.number for t in trials) == list(range(total))  # none lost, none twice
+    trials = _study(shared_url, name).get_trials(deepcopy=False)
+    assert len(trials) == total  # the study's total: never more, never fewer
+    assert sorted(t.number for t in trials) == list(range(total))
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     by_pid = Counter(int(t.user_attrs["flint"]["worker"].rsplit(":", 1)[1]) for t in trials)
-    # "a" ran its trials itself; "b" in two worker processes of its own
-    assert by_pid.pop(reports["a"]["pid"]) == plan["a"][0]
-    assert sum(by_pid.values()) == plan["b"][0] and len(by_pid) == 2
-    assert reports["b"]["pid"] not in by_pid
-    # the last to finish saw every trial; the seeds were salted, so nobody repeated anyone
-    assert max(r["seen"] for r in reports.values()) == total
+    assert reports["a"]["pid"] in by_pid  # "a" ran trials itself, "b" in two workers
+    assert reports["b"]["pid"] not in by_pid and len(by_pid) == 3
+    # every participant waits for the study to complete: one result, seen by all
+    assert {r["seen"] for r in reports.values()} == {total}
+    assert reports["a"]["best"] == reports["b"]["best"]
     params = Counter(tuple(sorted(t.params.items())) for t in trials)
-    assert params.most_common(1)[0][1] == 1
+    assert params.most_common(1)[0][1] == 1  # salted seeds: nobody repeated anybody
+    optuna.delete_study(study_name=name, storage=shared_url)
+
+
+# The command line against a real server
+
+STRATEGY = '''\
+from flint.indicators import sma
+from flint.models import Signal
+from flint.strategy import Strategy
+
+
+class Crossing(Strategy):
+    def __init__(self, fast=4, slow=20):
+        self.fast = fast
+        self.slow = slow
+
+    @property
+    def name(self):
+        return "crossing"
+
+    def on_candle(self, candle, history, ctx=None):
+        if len(history) < self.slow:
+            return Signal.HOLD
+        if sma(history, self.fast) > sma(history, self.slow):
+            return Signal.BUY
+        return Signal.SELL
+
+    def reset(self):
+        pass
+
+    @classmethod
+    def parameters(cls):
+        return {"fast": {"type": "int", "low": 2, "high": 12, "step": 2},
+                "slow": {"type": "int", "low": 20, "high": 60, "step": 10}}
+'''
+GRID = 30  # 6 x 5 points
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shared-studies")
+    done = CliRunner().invoke(cli, ["data", "sample", "--db", str(root / "sample.duckdb"),
+                                    "--days", "240"], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    (root / "crossing.py").write_text(STRATEGY)
+    return root
+
+
+def _flint(workspace, *args, env=None):
+    return subprocess.Popen(
+        [sys.executable, "-m", "flint", *map(str, args)], cwd=workspace,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+def _best(output):
+    found = re.search(r"^best sharpe_ratio \S+ with (\{.*?\})", output, flags=re.M)
+    assert found, output
+    return found[1]
+
+
+def _children(pid):
+    """Process ids whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait(condition, seconds, what):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+GRID_ARGS = ("--db", "sample.duckdb", "--sampler", "grid", "--seed", 5, "--no-journal")
+
+
+def test_two_commands_share_a_study_and_survive_a_killed_one(workspace, postgres_url):
+    """The issue's proof: two `flint optimize` processes on PostgreSQL, one SIGKILLed
+    mid-run; the study ends with exactly its total, nothing RUNNING, the best of a
+    single private run, and no process of the killed command left."""
+    name = f"killed-{uuid.uuid4().hex}"
+    shared = ("--storage", postgres_url, "--study", name, "--trials", GRID, "--jobs", 2,
+              "--heartbeat", 1)
+    victim = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, *shared)
+    _wait(lambda: len(_children(victim.pid)) == 2, 60, "the workers never started")
+    workers = _children(victim.pid)
+    survivor = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, *shared)
+    finished = (optuna.trial.TrialState.COMPLETE,)
+
+    def progressed():
+        try:
+            return len(_study(postgres_url, name).get_trials(states=finished)) >= 6
+        except KeyError:
+            return False
+
+    _wait(progressed, 120, "no trial finished")
+    running = _study(postgres_url, name).get_trials(states=(optuna.trial.TrialState.RUNNING,))
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.communicate(timeout=30)
+    _wait(lambda: not any(map(_alive, workers)), 10, "the killed command's workers live on")
+    out, err = survivor.communicate(timeout=300)
+    assert survivor.returncode == 0, err
+
+    trials = _study(postgres_url, name).get_trials(deepcopy=False)
+    assert len(trials) == GRID  # exactly --trials, the lost ones run again, no extra
+    assert {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == GRID  # the whole grid
+    assert running, "the killed command had no trial running"
+    alone = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, "--trials", GRID)
+    single, err = alone.communicate(timeout=300)
+    assert alone.returncode == 0, err
+    assert _best(out) == _best(single)
+    assert not any(map(_alive, workers + _children(survivor.pid)))
+    optuna.delete_study(study_name=name, storage=postgres_url)
+
+
+def test_resume_continues_a_study_from_the_configured_storage(workspace, postgres_url):
+    name = f"resumed-{uuid.uuid4().hex}"
+    env = {"FLINT_OPTUNA_STORAGE": postgres_url}
+    first = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, "--study", name,
+                   "--trials", 4, env=env)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert len(_study(postgres_url, name).trials) == 4
+    (workspace / "flint.yaml").write_text(f"optuna:\n  storage: {postgres_url}\n")
+    try:
+        more = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, "--study", name,
+                      "--resume", "--trials", 9, "--jobs", 2)
+        out, err = more.communicate(timeout=120)
+        assert more.returncode == 0, err
+        assert f"top 5 of 9 trials in study '{name}'" in out
+        again = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, "--study", name,
+                       "--resume")
+        out, err = again.communicate(timeout=120)
+        assert again.returncode == 0, err
+        assert f"top 5 of 9 trials in study '{name}'" in out  # the recorded total: done
+        missing = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, "--study",
+                         f"{name}-x", "--resume")
+        out, err = missing.communicate(timeout=120)
+        assert missing.returncode == 1
+        assert err.strip() == (f"Error: no study '{name}-x' to resume in {postgres_url}")
+    finally:
+        (workspace / "flint.yaml").unlink()
+    trials = _study(postgres_url, name).trials
+    assert len(trials) == 9 and {t.state.name for t in trials} == {"COMPLETE"}
+    optuna.delete_study(study_name=name, storage=postgres_url)
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("postgresql://postgres@127.0.0.1:1/test", "cannot open the study storage "
+     "postgresql://postgres@127.0.0.1:1/test: ... Connection refused"),
+    ("postgresql://postgres:secret@127.0.0.1:5432/no_such_db", "cannot open the study "
+     "storage postgresql://postgres:***@127.0.0.1:5432/no_such_db: ... database "
+     "\"no_such_db\" does not exist"),
+    ("bogus://somewhere/x", "the study storage bogus://somewhere/x: flint shares studies on "
+     "PostgreSQL (postgresql://...) or SQLite (sqlite:///FILE), not bogus"),
+    ("not a url", "the study storage 'not a url' is not a database URL (e.g. "
+     "postgresql://user:pass@host/db or sqlite:///studies.db)"),
+])
+def test_a_storage_that_cannot_be_used_is_one_line(workspace, postgres_url, url, says):
+    """What the driver says is kept (its first line), after what flint says."""
+    done = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, "--storage", url,
+                  "--trials", 2)
+    _, err = done.communicate(timeout=120)
+    assert done.returncode == 1
+    assert len(err.strip().splitlines()) == 1 and "secret" not in err, err
+    ours, _, theirs = says.partition(" ... ")
+    assert err.startswith(f"Error: {ours}") and theirs in err, err
+    with pytest.raises(StorageError, match=r"^cannot open|^the study storage"):
+        open_rdb(url, 1)

@@ -148,7 +148,9 @@ def test_each_window_optimises_in_sample_and_tests_out_of_sample(anchored):
         top = max(scores.values())
         assert tuple(w.best_params.values()) == min(k for k, v in scores.items() if v == top)
         assert w.in_sample == pytest.approx(top, rel=1e-12)
-        oos = backtest(Cross, w.best_params, test, settings)
+        assert w.warmup_bars == c  # fewer bars than the engine's 500 before the block
+        oos = backtest(Cross, w.best_params, candles[:d], settings, warmup=c)
+        assert len(oos.equity_curve) == len(test)
         assert w.out_of_sample == pytest.approx(score(oos, "sharpe_ratio", 3600, C), rel=1e-12)
         assert w.out_of_sample_trades == oos.total_trades
     assert result.mean_out_of_sample == pytest.approx(
@@ -178,7 +180,7 @@ def test_the_stitched_run_adds_up_the_trades_fees_and_funding_of_its_windows():
     result = run_walk_forward(Cross, candles, 3, 0.5, "total_pnl", 9, C, 0.001,
                               sampler="grid", engine_options=options)
     settings = RunSettings(C, 0.001, options)
-    runs = [backtest(Cross, w.best_params, candles[c:d], settings)
+    runs = [backtest(Cross, w.best_params, candles[:d], settings, warmup=c)
             for w, (_, _, c, d) in zip(result.windows, window_bounds(900, 3, 0.5, False),
                                        strict=True)]
     for w, oos in zip(result.windows, runs, strict=True):
@@ -204,6 +206,40 @@ def test_the_stitched_run_adds_up_the_trades_fees_and_funding_of_its_windows():
     assert tear["total_pnl"] == pytest.approx(sum(r.total_pnl for r in runs))
     assert [t["pnl"] for t in tear.trades] == pytest.approx(
         [p.pnl for r in runs for p in r.positions])
+
+
+class Seen(Cross):
+    """Records the history each run's first call sees."""
+
+    first: list = []
+
+    def on_candle(self, candle, history, ctx=None):
+        if self.calls == 0:
+            Seen.first.append((candle.ts, history.timestamps.tolist()))
+        self.calls += 1
+        return super().on_candle(candle, history, ctx)
+
+    def reset(self):
+        self.calls = 0
+
+
+@pytest.mark.parametrize(("warmup", "expected"), [(None, 60), (25, 25), (0, 0)])
+def test_each_out_of_sample_window_starts_with_the_history_before_it(warmup, expected):
+    candles = _noisy(300)
+    Seen.first = []
+    result = run_walk_forward(Seen, candles, 2, 0.2, "total_pnl", 2, sampler="grid",
+                              engine_options={**ENGINE, "history_size": 60}, warmup=warmup)
+    oos_starts = [w.test_start_ts for w in result.windows]
+    for w in result.windows:
+        assert w.warmup_bars == expected
+        first = [seen for ts, seen in Seen.first if ts == w.test_start_ts]
+        assert first, "the OOS backtest never ran"
+        # its first bar sees the bars just before the block, the oldest first
+        assert first[-1] == [w.test_start_ts - 3600 * k for k in range(expected, 0, -1)]
+    assert len(result.oos_equity_curve) == 300 - 60  # warm-up bars are never traded
+    assert result.oos_timestamps[0] == oos_starts[0]
+    with pytest.raises(ValueError, match="warmup must be >= 0 bars, got -1"):
+        run_walk_forward(Seen, candles, 2, 0.2, warmup=-1)
 
 
 class BadBar(Cross):

@@ -65,6 +65,8 @@ __all__ = ["BacktestEngine", "BacktestResult", "BacktestTimeoutError"]
 SEED_FEE_RATE = 0.0005
 #: Fewer closed trades than this raise ``low_trade_count``.
 LOW_TRADE_COUNT = 5
+#: Bars of ``history`` a strategy sees unless ``history_size`` says otherwise.
+HISTORY_SIZE = 500
 #: Traded notional per year above this multiple of average equity raises ``high_turnover``.
 HIGH_TURNOVER = 100.0
 
@@ -117,7 +119,7 @@ class BacktestEngine:
         borrow_snapshots: list[Any] | None = None,
         oracle_prices: list[Any] | None = None,
         venues: Mapping[str, VenueConfig] | None = None,
-        history_size: int = 500,
+        history_size: int = HISTORY_SIZE,
         allow_short: bool = False,
         max_resting_orders: int = 1000,
     ) -> None:
@@ -196,12 +198,18 @@ class BacktestEngine:
 
     # Running
 
-    def run(self, candles: Any, extra_markets: Mapping[str, Any] | None = None) -> BacktestResult:
+    def run(self, candles: Any, extra_markets: Mapping[str, Any] | None = None, *,
+            warmup: int = 0) -> BacktestResult:
         """Backtest on ``candles`` (a list, a ``CandleSeries`` or a dict of them).
 
         A dict is keyed ``"market"`` or ``"venue:market"``; the market with the most
         bars drives the loop (the strategy is called once per bar of it) and the others,
         like ``extra_markets``, are available through ``ctx`` and tradable.
+
+        ``warmup``: the first ``warmup`` bars of the driving market (and the other
+        markets' bars before the same time) only fill ``history``: the strategy is not
+        called on them and nothing trades; the run, its equity curve and its
+        timestamps start at the bar after them.
         """
         self.strategy.reset()
         if _empty(candles):
@@ -222,6 +230,8 @@ class BacktestEngine:
                 unknown.append(str(exc.args[0]))
                 return self.venue_terms(DEFAULT_VENUE)
 
+        if warmup:
+            feeds = _after_warmup(feeds, warmup, self.history_size)
         accounts, by_venue, default = self._accounts()
         ledger = Ledger(accounts)
         allocator = self.capital_allocator
@@ -389,6 +399,23 @@ class BacktestEngine:
             if hidden > 0:
                 notes.append(f"{code}: ... and {hidden} more")
         return notes
+
+
+def _after_warmup(feeds: list[Feed], warmup: int, history_size: int) -> list[Feed]:
+    """The feeds from bar ``warmup`` of the primary on, the bars before as their lead-in:
+    of the other feeds, the bars closed by the close of the last warm-up bar."""
+    lead = feeds[0]
+    if not 0 < warmup < lead.n:
+        raise ValueError(f"warmup must leave bars to trade: 0 <= warmup < {lead.n} "
+                         f"(the bars of {lead.key}), got {warmup}")
+    closed = int(lead.series.timestamps[warmup - 1]) + lead.resolution_s
+    out = []
+    for feed in feeds:
+        skip = int(np.searchsorted(feed.series.timestamps + feed.resolution_s, closed,
+                                   side="right"))
+        candles = feed.candles[skip:] if feed.candles is not None else None
+        out.append(Feed(feed.series[skip:], candles, history_size, skip))
+    return out
 
 
 def _empty(candles: Any) -> bool:

@@ -23,8 +23,8 @@ def make_console() -> Console:
 
 
 def user_errors(func: F) -> F:
-    """Turn what bad input raises (bad files, rows, settings, a busy store, a strategy file
-    that is refused or fails in the sandbox) into exit code 1."""
+    """Turn what bad input raises (bad files or paths, rows, settings, a busy store, a
+    strategy file that is refused or fails in the sandbox) into exit code 1 with one line."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -35,8 +35,8 @@ def user_errors(func: F) -> F:
 
         try:
             return func(*args, **kwargs)
-        except (StoreError, ValueError, FileNotFoundError, PluginNotFound, StrategyLoadError,
-                StrategyExecutionError) as exc:
+        except (StoreError, ValueError, OSError, PluginNotFound, StrategyLoadError,
+                StrategyExecutionError) as exc:  # OSError: a path the OS refuses
             raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]

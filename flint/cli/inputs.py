@@ -67,23 +67,33 @@ def resolve_strategy(spec: str, *, trust: bool = False) -> StrategySpec:
 
 def parse_time(text: str | None, *, end: bool = False) -> int | None:
     """Unix seconds of unix seconds, a UTC date or an ISO time; an end *date* means the end
-    of that day."""
+    of that day. Times outside 1970-01-01 .. 9999-12-31 are refused."""
     if text is None:
         return None
-    if text.strip().isdigit():
-        return int(text)
+    stripped = text.strip()
+    if stripped.isascii() and stripped.isdigit():
+        ts = int(stripped)
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(stripped)
+        except ValueError:
+            raise click.BadParameter(
+                f"'{text}' is not a date (YYYY-MM-DD), an ISO time (YYYY-MM-DDTHH:MM) "
+                f"or unix seconds"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        date_only = re.fullmatch(r"\d{4}-\d{2}-\d{2}", stripped) is not None
+        ts = int(moment.timestamp()) + (DAY - 1 if end and date_only else 0)
     try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
+        dt.datetime.fromtimestamp(ts, dt.UTC)
+    except (OverflowError, OSError, ValueError):
         raise click.BadParameter(
-            f"'{text}' is not a date (YYYY-MM-DD), an ISO time (YYYY-MM-DDTHH:MM) "
-            f"or unix seconds"
+            f"'{text}' is outside the times flint handles (1970-01-01 to 9999-12-31 UTC)"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    ts = int(moment.timestamp())
-    date_only = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()) is not None
-    return ts + DAY - 1 if end and date_only else ts
+    if ts < 0:
+        raise click.BadParameter(f"'{text}' is before 1970-01-01 (unix time 0)")
+    return ts
 
 
 def parse_param_space(text: str | None) -> dict[str, Any]:

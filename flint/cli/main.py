@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flint.cli.backtest import backtest_command
+from flint.cli.calibrate import calibrate_command
 from flint.cli.data import data_group
 from flint.cli.journal import journal_group
 from flint.cli.new import new_command
@@ -159,6 +160,7 @@ cli.add_command(optimize_command)
 cli.add_command(walk_forward_command)
 cli.add_command(report_command)
 cli.add_command(journal_group)
+cli.add_command(calibrate_command)
 
 
 def main(argv: list[str] | None = None) -> None:

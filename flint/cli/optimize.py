@@ -42,12 +42,15 @@ from flint.cli.inputs import (
 from flint.cli.journal import journal_options, save_records
 from flint.config import load_config
 from flint.optimization.objective import METRICS
-from flint.optimization.optimizer import SAMPLERS
+from flint.optimization.optimizer import HEARTBEAT_S, SAMPLERS
+from flint.optimization.storage import GRACE_BEATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Trials shown after an optimisation.
 TOP = 5
+#: Trials of a study when --trials is not given.
+DEFAULT_TRIALS = 50
 
 
 def study_options(func: F) -> F:
@@ -62,11 +65,17 @@ def study_options(func: F) -> F:
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
                      help="Worker processes sharing the study."),
         click.option("--storage", default=None,
-                     help="Optuna storage URL shared by every process and machine joining the "
-                          "study, e.g. postgresql://user:pass@host/db or sqlite:///studies.db "
-                          "(default: private to this run)."),
+                     help="Database the study lives in, shared by every process and machine "
+                          "joining it: postgresql://user:pass@host/db or sqlite:///studies.db "
+                          "(default: optuna_storage of flint.yaml or FLINT_OPTUNA_STORAGE, "
+                          "else private to this run)."),
         click.option("--study", "study_name", default=None,
-                     help="Study name; with --storage, the same name joins the same study."),
+                     help="Study name; with a storage, the same name joins the same study."),
+        click.option("--heartbeat", "heartbeat_s", type=click.IntRange(min=1),
+                     default=HEARTBEAT_S, show_default=True,
+                     help="With a storage: seconds between two signs of life of a running "
+                          f"trial; a trial silent {GRACE_BEATS} times as long (its process or "
+                          "machine died) is run again by another process."),
         click.option("--sampler", type=click.Choice(SAMPLERS), default="tpe", show_default=True,
                      help="How parameters are chosen (grid: every point, floats need a step)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed."),
@@ -98,6 +107,9 @@ def _engine_options(data: MarketData, fee: float | None) -> dict[str, Any]:
     if fee is not None:
         options["venues"] = fee_overrides([data.candles.venue], fee)
     return options
+def _storage(storage: str | None) -> str | None:
+    """``--storage``, else ``optuna_storage`` of the configuration (None: a private study)."""
+    return storage or load_config().optuna_storage or None
 
 
 def _context(spec: StrategySpec, market: MarketData, **settings: Any) -> dict[str, Any]:
@@ -137,8 +149,12 @@ def _fmt(value: Any) -> str:
 @click.command("optimize")
 @click.argument("strategy")
 @data_options
-@click.option("--trials", "-n", type=click.IntRange(min=1), default=50, show_default=True,
-              help="Trials this run adds to the study.")
+@click.option("--trials", "-n", type=click.IntRange(min=1), default=None,
+              help="Trials the study holds when done, counted over every process and "
+                   "machine joining it (default: 50; with --resume, the study's last total).")
+@click.option("--resume", is_flag=True,
+              help="Continue the stored study (--storage, --study), which must exist; "
+                   "trials whose process died are run again.")
 @click.option("--prune", is_flag=True,
               help="Score trials on 4 consecutive folds and stop poor ones early.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -147,10 +163,11 @@ def _fmt(value: Any) -> str:
 @journal_options
 @user_errors
 def optimize_command(strategy: str, market: str | None, venue: str | None, resolution_s: int,
-                     start: str | None, end: str | None, trials: int, prune: bool,
-                     out: Path | None, metric: str, capital: float | None, fee: float | None,
-                     jobs: int, storage: str | None, study_name: str | None, sampler: str,
-                     seed: int, param_space: str | None, trust: bool, no_journal: bool,
+                     start: str | None, end: str | None, trials: int | None, resume: bool,
+                     prune: bool, out: Path | None, metric: str, capital: float | None,
+                     fee: float | None, jobs: int, storage: str | None,
+                     study_name: str | None, heartbeat_s: int, sampler: str, seed: int,
+                     param_space: str | None, trust: bool, no_journal: bool,
                      journal_wait_s: float, db: Path | None) -> None:
     """Search STRATEGY's parameters (a built-in name or a .py file) on stored candles."""
     from flint.backtest.journal import run_record, study_record
@@ -162,10 +179,13 @@ def optimize_command(strategy: str, market: str | None, venue: str | None, resol
     data = load_market(path, market, venue, resolution_s, start, end)
     initial, fee_rate = _settings(capital, fee)
     engine_options = _engine_options(data, fee)
+    storage = _storage(storage)
     optimizer = StrategyOptimizer(
-        spec.cls, data.candles, metric, trials, initial, fee_rate, n_jobs=jobs,
-        storage=storage, study_name=study_name, sampler=sampler, seed=seed, pruning=prune,
+        spec.cls, data.candles, metric, trials if trials or resume else DEFAULT_TRIALS,
+        initial, fee_rate, n_jobs=jobs, storage=storage, study_name=study_name,
+        resume=resume, sampler=sampler, seed=seed, pruning=prune,
         param_space=parse_param_space(param_space), engine_options=engine_options,
+        heartbeat_s=heartbeat_s,
     )
     console = make_console()
     label = f"{spec.label} on {data.candles.venue}/{data.candles.market}"
@@ -178,7 +198,7 @@ def optimize_command(strategy: str, market: str | None, venue: str | None, resol
     best = backtest(spec.cls, result.best_params, data.candles,
                     RunSettings(initial, fee_rate, engine_options))
     context = _context(spec, data, initial_capital=initial, fee_rate=fee_rate, metric=metric,
-                       sampler=sampler, seed=seed, n_trials=trials, n_jobs=jobs,
+                       sampler=sampler, seed=seed, n_trials=len(result.trials), n_jobs=jobs,
                        storage=storage, pruning=prune, param_space=optimizer.schema)
     best_record = run_record(best, strategy=spec.label, params=result.best_params,
                              market=data.candles.market, venue=data.candles.venue,
@@ -239,15 +259,20 @@ def _print_trials(console: Console, result: Any, top: int) -> None:
               help="In-sample windows all start at the first bar (default: rolling).")
 @click.option("--trials", "-n", type=click.IntRange(min=1), default=30, show_default=True,
               help="Trials per window.")
+@click.option("--warmup", type=click.IntRange(min=0), default=None,
+              help="Bars before each out-of-sample window its backtest reads as history "
+                   "first, without trading (default: the engine's history, 500 bars).")
 @study_options
 @journal_options
 @user_errors
 def walk_forward_command(strategy: str, market: str | None, venue: str | None,
                          resolution_s: int, start: str | None, end: str | None, windows: int,
-                         train_pct: float, anchored: bool, trials: int, metric: str,
+                         train_pct: float, anchored: bool, trials: int, warmup: int | None,
+                         metric: str,
                          capital: float | None, fee: float | None, jobs: int,
-                         storage: str | None, study_name: str | None, sampler: str, seed: int,
-                         param_space: str | None, trust: bool, no_journal: bool,
+                         storage: str | None, study_name: str | None, heartbeat_s: int,
+                         sampler: str, seed: int, param_space: str | None, trust: bool,
+                         no_journal: bool,
                          journal_wait_s: float, db: Path | None) -> None:
     """Optimise STRATEGY window after window and test each winner out of sample."""
     from flint.backtest.journal import study_record
@@ -257,6 +282,7 @@ def walk_forward_command(strategy: str, market: str | None, venue: str | None,
     path = db_path(db)
     data = load_market(path, market, venue, resolution_s, start, end)
     initial, fee_rate = _settings(capital, fee)
+    storage = _storage(storage)
     console = make_console()
     with _progress_bar(console, f"window 1/{windows}") as update:
         try:
@@ -265,6 +291,7 @@ def walk_forward_command(strategy: str, market: str | None, venue: str | None,
                 anchored=anchored, sampler=sampler, seed=seed, n_jobs=jobs, storage=storage,
                 study_name=study_name, param_space=parse_param_space(param_space),
                 engine_options=_engine_options(data, fee),
+                heartbeat_s=heartbeat_s, warmup=warmup,
                 progress=lambda i, done, total: update(f"window {i + 1}/{windows}", done, total),
             )
         except RuntimeError as exc:

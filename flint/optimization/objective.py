@@ -46,8 +46,9 @@ class RunSettings:
 
 
 def backtest(strategy_class: Any, params: Mapping[str, Any], candles: Any,
-             settings: RunSettings) -> Any:
-    """Instantiate ``strategy_class(**params)`` and run it on ``candles``.
+             settings: RunSettings, warmup: int = 0) -> Any:
+    """Instantiate ``strategy_class(**params)`` and run it on ``candles``, the first
+    ``warmup`` bars as history only.
 
     A strategy file's class (:class:`~flint.strategy.remote.SandboxedStrategy`) runs in
     a sandboxed child of this process instead.
@@ -55,12 +56,13 @@ def backtest(strategy_class: Any, params: Mapping[str, Any], candles: Any,
     from flint.strategy.remote import SandboxedStrategy
 
     if isinstance(strategy_class, SandboxedStrategy):
-        return strategy_class.backtest(params, candles, settings)
-    return run_engine(strategy_class(**params), candles, settings)
+        return strategy_class.backtest(params, candles, settings, warmup)
+    return run_engine(strategy_class(**params), candles, settings, warmup)
 
 
-def run_engine(strategy: Any, candles: Any, settings: RunSettings) -> Any:
-    """Backtest the ``strategy`` object on ``candles`` with ``settings``."""
+def run_engine(strategy: Any, candles: Any, settings: RunSettings, warmup: int = 0) -> Any:
+    """Backtest the ``strategy`` object on ``candles`` with ``settings``, the first
+    ``warmup`` bars as history only."""
     from flint.backtest.engine import BacktestEngine
 
     engine = BacktestEngine(
@@ -69,4 +71,4 @@ def run_engine(strategy: Any, candles: Any, settings: RunSettings) -> Any:
         fee_rate=settings.fee_rate,
         **dict(settings.engine_options),
     )
-    return engine.run(candles)
+    return engine.run(candles, warmup=warmup)

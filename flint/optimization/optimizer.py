@@ -1,12 +1,15 @@
 """``StrategyOptimizer``: Optuna studies over a strategy's ``parameters()``.
 
 Trials run in worker **processes** (``n_jobs``) that share one study through a storage:
-the one you pass (``storage=`` any Optuna URL, e.g. PostgreSQL, plus ``study_name=``,
-which makes a study resumable and joinable from other processes and machines), else
-a journal file in a temporary folder (several workers) or memory (one). Each worker
-receives the candles once, as numpy columns, through the pool initializer; trials
-carry only their parameters. Workers draw trials from one budget shared by the call,
-so a fast worker takes more of them and the call runs exactly ``n_trials``.
+the one you pass (``storage=`` a PostgreSQL or SQLite URL, plus ``study_name=``, which
+makes a study resumable and joinable from other processes and machines), else a
+nameless journal file (several workers) or memory (one); see
+:mod:`flint.optimization.storage`. Each worker receives the candles once, as numpy
+columns, when it starts; trials carry only their parameters. A study holds
+``n_trials`` trials when done, never more, never fewer: every process counts the
+study's trials under its claim lock before starting one, so a fast worker takes more
+of them, and processes that join a stored study share its total. Worker processes
+die with the process that started them (:func:`flint.processes.die_with_parent`).
 
 A trial whose backtest raises (the strategy refuses or cannot run its parameters) is
 recorded as failed, with its error, and the search goes on; only a study in which no
@@ -17,10 +20,10 @@ import contextlib
 import hashlib
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import socket
-import tempfile
 import time
 import warnings
 from collections import Counter
@@ -30,16 +33,21 @@ from typing import Any
 import attrs
 import optuna
 
+from flint.backtest.journal import redact
 from flint.optimization import data, space
+from flint.optimization import storage as storage_
 from flint.optimization.objective import RunSettings, backtest, direction, score
+from flint.processes import die_with_parent
 
 SAMPLERS = ("tpe", "random", "grid")
 #: Seconds between two progress reports while workers run.
 POLL_S = 0.2
-#: Attempts at opening an RDB storage (see :func:`_rdb`).
-RDB_ATTEMPTS = 5
+#: Seconds between two heartbeats of a trial running on a stored study.
+HEARTBEAT_S = 5
 #: Study user attribute naming what a flint study optimises.
 STUDY_ATTR = "flint"
+#: Study user attribute: the trials the study holds when done (what a resume continues to).
+TOTAL_ATTR = "flint_trials"
 #: Trial user attribute: the worker (``host:pid``), and the backtest's figures or the error.
 TRIAL_ATTR = "flint"
 #: Characters of an error message kept with a failed trial.
@@ -140,36 +148,27 @@ class _Plan:
     schema: space.Schema
     metric: str
     settings: RunSettings
-    storage: str | None  # an Optuna URL, or None for the journal file below
-    journal: str | None
+    storage: str | None  # an Optuna URL, or None for a private study
+    journal: tuple[str, str, str] | None  # a private journal: its file and two locks
     study_name: str
+    total: int  # trials the study holds when done
     sampler: str
     seed: int
     pruning: bool
     n_folds: int
+    heartbeat_s: int
 
 
-class _Budget:
-    """Trials a call may still start and trials it finished, shared by its workers."""
+class _Shared:
+    """What the workers of one call share: a stop flag and the study's finished trials."""
 
-    def __init__(self, ctx: Any, total: int) -> None:
-        self.left = ctx.Value("i", total)
-        self.done = ctx.Value("i", 0)
+    def __init__(self, ctx: Any) -> None:
+        self.stop = ctx.Event()
+        self.finished = ctx.Value("i", 0)
 
-    def claim(self) -> bool:
-        with self.left.get_lock():
-            if self.left.value <= 0:
-                return False
-            self.left.value -= 1
-            return True
-
-    def finish(self) -> None:
-        with self.done.get_lock():
-            self.done.value += 1
-
-    def cancel(self) -> None:
-        with self.left.get_lock():
-            self.left.value = 0
+    def seen(self, finished: int) -> None:
+        with self.finished.get_lock():
+            self.finished.value = max(self.finished.value, finished)
 
 
 class _Grid(optuna.samplers.GridSampler):
@@ -186,6 +185,11 @@ class _Grid(optuna.samplers.GridSampler):
             if space.allows(schema, dict(zip(self._param_names, point, strict=True)))
         ]
         self._n_min_trials = len(self._all_grids)
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial,
+                    state: optuna.trial.TrialState, values: Any) -> None:
+        """Nothing: the study's total (capped at the grid's size) ends the search, and
+        Optuna's stop() at the last point only works inside ``study.optimize``."""
 
 
 def _make_sampler(name: str, seed: int, schema: space.Schema) -> optuna.samplers.BaseSampler:
@@ -242,6 +246,8 @@ def _objective(plan: _Plan, candles: Any) -> Callable[[optuna.Trial], float]:
         except optuna.TrialPruned:
             trial.set_user_attr(TRIAL_ATTR, {"worker": worker})
             raise
+        except optuna.exceptions.UpdateFinishedTrialError:
+            raise  # another process finished this trial meanwhile
         except Exception as exc:  # any error of the strategy fails this trial only
             message = " ".join(str(exc).split())[:ERROR_CHARS]
             trial.set_user_attr(TRIAL_ATTR, {"worker": worker, "error": {
@@ -255,120 +261,155 @@ def _objective(plan: _Plan, candles: Any) -> Callable[[optuna.Trial], float]:
     return objective
 
 
-class _FileLock:
-    """An exclusive ``flock`` on a file, waited for in the kernel.
-
-    Optuna's default journal lock polls with a back-off of up to a second, so under
-    contention a worker sleeps long after the lock is free; this one wakes at once.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.fd: int | None = None
-
-    def acquire(self) -> bool:
-        import fcntl
-
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return True
-
-    def release(self) -> None:
-        assert self.fd is not None
-        os.close(self.fd)  # closing the file releases the lock
-        self.fd = None
-
-
-def _storage(plan: _Plan) -> Any:
+def _open(plan: _Plan) -> Any:
     if plan.journal is not None:
-        from optuna.storages.journal import JournalFileBackend
-
-        lock = _FileLock(plan.journal + ".lock") if os.name == "posix" else None
-        return optuna.storages.JournalStorage(JournalFileBackend(plan.journal, lock_obj=lock))
+        return storage_.open_journal(plan.journal[0], plan.journal[1])
     assert plan.storage is not None
-    return _rdb(plan.storage)
-
-
-def _rdb(url: str) -> optuna.storages.RDBStorage:
-    """Optuna's RDB storage at ``url``.
-
-    Processes that start together on a new database race to create its tables: the
-    loser's attempt fails once the winner's are there, and a retry finds them made.
-    SQLite files are written by one process at a time: wait for the lock, not fail.
-    """
-    import sqlalchemy.exc
-
-    options = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    attempt = 0
-    while True:
-        try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=options)
-        except sqlalchemy.exc.SQLAlchemyError:
-            attempt += 1
-            if attempt == RDB_ATTEMPTS:
-                raise
-            time.sleep(0.1 * attempt)
+    return storage_.open_rdb(plan.storage, plan.heartbeat_s)
 
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Optuna logs every failed trial as a warning: keep only errors meanwhile."""
+    """Optuna logs every failed trial as a warning, and warns that heartbeats are meant
+    for ``study.optimize`` (flint runs them itself): keep only errors meanwhile."""
     before = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Heartbeat of storage")
+            yield
     finally:
         optuna.logging.set_verbosity(before)
 
 
-def _work(plan: _Plan, storage: Any, candles: Any, budget: _Budget, worker: int,
+#: What :func:`_claim` returns when the study needs no more trials from this process.
+_DONE = "done"
+#: ... when the budget is spent but other processes still run trials that may be orphaned.
+_WAIT = "wait"
+
+
+def _claim(study: optuna.Study, store: Any, study_id: int, plan: _Plan, lock: Any,
+           heartbeat: storage_.Heartbeat | None, shared: _Shared) -> Any:
+    """The next trial this process runs (new, queued or orphaned), ``_WAIT`` or ``_DONE``.
+
+    Counting and creating happen under the study's claim lock, so all processes
+    together create exactly ``plan.total`` trials. ``store`` is the study's storage
+    itself (``study`` reaches it through Optuna's cache).
+    """
+    with lock() as connection:
+        found = storage_.counts(store, study_id, connection)
+        shared.seen(found["COMPLETE"] + found["PRUNED"] + found["FAIL"])
+        lost: list[int] = []
+        if found.total() >= plan.total and not found["WAITING"]:
+            lost = storage_.orphans(store, study_id) if heartbeat is not None else []
+            if not lost:
+                return _WAIT if heartbeat is not None and found["RUNNING"] else _DONE
+            storage_.requeue(study._storage, lost)  # through the cache, which must know
+        if found["WAITING"] or lost:
+            trial = study.ask()  # the queued trial (Optuna's ask() looks for one first)
+        else:  # a new trial; ask() would first query the queue, which counts showed empty
+            trial = optuna.Trial(study, study._storage.create_new_trial(study_id))
+        if heartbeat is not None:  # before the lock goes: never a silent trial
+            heartbeat.beat(trial._trial_id, connection)
+        return trial
+
+
+def _run(study: optuna.Study, trial: optuna.Trial,
+         objective: Callable[[optuna.Trial], float]) -> None:
+    """Run one trial and record its outcome; another process may have finished it first
+    (it took an orphan over while this one was merely slow): then keep theirs.
+
+    The outcome is written in one storage call: ``study.tell()`` would also read the
+    trial back twice, which costs a shared storage more than the write itself, and none
+    of flint's samplers uses the hook it calls.
+    """
+    state, values = optuna.trial.TrialState.COMPLETE, None
+    try:
+        values = [objective(trial)]
+    except optuna.TrialPruned:
+        state = optuna.trial.TrialState.PRUNED
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return
+    except Exception:  # the objective kept the error with the trial
+        state = optuna.trial.TrialState.FAIL
+    with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+        study._storage.set_trial_state_values(trial._trial_id, state, values)
+
+
+def _work(plan: _Plan, store: Any, candles: Any, worker: int, shared: _Shared,
           on_trial: Callable[[], None] | None = None) -> None:
-    """Run trials of the study until the budget is spent (or a grid is exhausted)."""
+    """Run trials of the study until it holds ``plan.total`` finished ones (or the call
+    stops). With heartbeats (RDB storages), wait for the trials other processes run
+    and take over those whose process died."""
     study = optuna.load_study(
         study_name=plan.study_name,
-        storage=storage,
+        storage=store,
         sampler=_make_sampler(plan.sampler, _worker_seed(plan, worker), plan.schema),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5) if plan.pruning
         else optuna.pruners.NopPruner(),
     )
-    if not budget.claim():
-        return
+    study_id = store.get_study_id_from_name(plan.study_name)
+    lock = storage_.claim_lock(store, plan.study_name,
+                               plan.journal[2] if plan.journal is not None else None)
+    rdb = isinstance(store, optuna.storages.RDBStorage)
+    heartbeat = storage_.Heartbeat(store) if rdb else None
+    objective = _objective(plan, candles)
+    try:
+        with _quiet():
+            while not shared.stop.is_set():
+                found = _claim(study, store, study_id, plan, lock, heartbeat, shared)
+                if on_trial is not None:
+                    on_trial()
+                if found is _DONE:
+                    return
+                if found is _WAIT:
+                    time.sleep(min(POLL_S * 5, plan.heartbeat_s))
+                    continue
+                _run(study, found, objective)
+                if heartbeat is not None:
+                    heartbeat.beat(None)
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
 
-    def after(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
-        budget.finish()
-        if on_trial is not None:
-            on_trial()
-        if not budget.claim():
-            study.stop()
 
-    with _quiet():
-        study.optimize(_objective(plan, candles), n_trials=None, catch=(Exception,),
-                       callbacks=[after], gc_after_trial=False)
+def _worker_main(plan: _Plan, packed: data.Packed, shared: _Shared, worker: int,
+                 parent: int, report: Any) -> None:
+    """A worker process: dies with its parent, receives the candles once, runs trials.
 
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(plan: _Plan, packed: data.Packed, budget: _Budget) -> None:
-    """Runs once per worker process: the plan, the budget and the candles arrive here.
-
-    Ctrl-C is the parent's to handle: it stops the pool (workers ignore SIGINT).
+    Ctrl-C is the parent's to handle (workers ignore SIGINT). Whatever the worker
+    raises goes back to the parent through ``report``.
     """
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER.update(plan=plan, candles=data.unpack(packed), budget=budget,
-                   storage=_storage(plan))
+    outcome: BaseException | None = None
+    try:
+        _work(plan, _open(plan), data.unpack(packed), worker, shared)
+    except BaseException as exc:
+        outcome = exc
+    try:
+        report.send(outcome)
+    except Exception:  # the error does not pickle: send what it said
+        report.send(RuntimeError(f"{type(outcome).__name__}: {outcome}"))
 
 
-def _worker_task(worker: int) -> None:
-    _work(_WORKER["plan"], _WORKER["storage"], _WORKER["candles"], _WORKER["budget"], worker)
+def _died(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return f"killed by {signal.Signals(-exitcode).name}"
+    return f"exited with status {exitcode}"
 
 
-def _scratch() -> str | None:
-    """Where a private study's journal goes: RAM where Linux offers it (the journal syncs
-    every write to disk, which costs milliseconds per write on a real disk), else the
-    temporary folder."""
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+def _fail_abandoned(store: Any, study_name: str, deaths: list[str]) -> None:
+    """Trials of a private study still RUNNING once its workers are gone: a worker died
+    running them. Record them as failed, with how the worker ended."""
+    study_id = store.get_study_id_from_name(study_name)
+    why = "; ".join(deaths) or "its worker process ended"
+    running = store.get_all_trials(study_id, deepcopy=False,
+                                   states=(optuna.trial.TrialState.RUNNING,))
+    for trial in running:
+        store.set_trial_user_attr(trial._trial_id, TRIAL_ATTR, {"error": {
+            "type": "WorkerDied", "message": f"{why} during this trial"}})
+        store.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
 
 
 def _importance(study: optuna.Study) -> dict[str, float]:
@@ -398,12 +439,16 @@ class StrategyOptimizer:
 
     :param metric: one of :data:`flint.optimization.objective.METRICS`
         (``max_drawdown`` is minimised, the others maximised).
-    :param n_trials: trials this call runs (for ``sampler="grid"``: at most the grid
-        points the study has not evaluated yet).
+    :param n_trials: trials the study holds when done (for ``sampler="grid"``: at most
+        the grid's points). A private study starts empty, so that is what this call
+        runs; a stored study counts the trials every process and earlier call ran.
+        None with ``resume=True``: the total the study was last run with.
     :param n_jobs: worker processes sharing the study.
-    :param storage: Optuna storage URL; with ``study_name`` the study is resumable and
-        other processes or machines running the same call join it. A study remembers
-        the strategy and metric it optimises; joining it for others is an error.
+    :param storage: Optuna storage URL (PostgreSQL or SQLite); with ``study_name`` the
+        study is resumable and other processes or machines running the same call join
+        it. A study remembers the strategy and metric it optimises; joining it for
+        others is an error.
+    :param resume: continue the stored study ``study_name``, which must exist.
     :param sampler: ``"tpe"`` (default), ``"random"`` or ``"grid"``; seeded by ``seed``
         (worker ``i`` uses ``seed + i``). With ``storage`` the seeds are also salted with
         the host and process, so machines joining a study do not repeat each other's
@@ -414,6 +459,9 @@ class StrategyOptimizer:
         value is then the mean of its fold scores.
     :param param_space: overrides of ``parameters()`` (see :func:`flint.optimization.space.merge`).
     :param engine_options: extra ``BacktestEngine`` arguments (fill model, funding, ...).
+    :param heartbeat_s: with ``storage``, seconds between two heartbeats of a running
+        trial; a trial silent for :data:`~flint.optimization.storage.GRACE_BEATS` times
+        as long (its process or machine died) is run again by another process.
     """
 
     def __init__(
@@ -421,27 +469,36 @@ class StrategyOptimizer:
         strategy_class: type,
         candles: Any,
         metric: str = "sharpe_ratio",
-        n_trials: int = 100,
+        n_trials: int | None = 100,
         initial_capital: float = 10_000.0,
         fee_rate: float = 0.0005,
         *,
         n_jobs: int = 1,
         storage: str | None = None,
         study_name: str | None = None,
+        resume: bool = False,
         sampler: str = "tpe",
         seed: int = 0,
         pruning: bool = False,
         n_folds: int = 4,
         param_space: Mapping[str, Any] | None = None,
         engine_options: Mapping[str, Any] | None = None,
+        heartbeat_s: int = HEARTBEAT_S,
     ) -> None:
         schema = _space_of(strategy_class, param_space)
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler '{sampler}'; choose one of: {', '.join(SAMPLERS)}")
-        if n_jobs < 1 or n_trials < 1:
+        if n_trials is None and not resume:
+            raise ValueError("n_trials is needed unless resuming a stored study")
+        if n_jobs < 1 or (n_trials is not None and n_trials < 1):
             raise ValueError(f"n_jobs and n_trials must be >= 1, got {n_jobs} and {n_trials}")
+        if resume and storage is None:
+            raise ValueError("resuming needs the storage the study is in (--storage URL, "
+                             "optuna_storage in flint.yaml or FLINT_OPTUNA_STORAGE)")
         if pruning and n_folds < 2:
             raise ValueError(f"pruning needs n_folds >= 2, got {n_folds}")
+        if heartbeat_s < 1:
+            raise ValueError(f"heartbeat_s must be >= 1, got {heartbeat_s}")
         self.direction = direction(metric)
         self.grid_size = space.grid_size(schema) if sampler == "grid" else None
         self.strategy_class = strategy_class
@@ -454,42 +511,52 @@ class StrategyOptimizer:
         self.n_jobs = n_jobs
         self.storage = storage
         self.study_name = study_name or f"flint-{strategy_class.__name__}-{metric}"
+        self.resume = resume
         self.sampler = sampler
         self.seed = seed
         self.pruning = pruning
         self.n_folds = n_folds
+        self.heartbeat_s = heartbeat_s
         self.settings = RunSettings(initial_capital, fee_rate, dict(engine_options or {}))
 
     def optimize(self, progress: Callable[[int, int], None] | None = None) -> OptimizationResult:
-        """Run the trials; ``progress(done, total)`` is called as this call's trials finish."""
-        with tempfile.TemporaryDirectory(prefix="flint-study-", dir=_scratch()) as tmp:
-            shared = self.storage is None and self.n_jobs > 1
-            plan = _Plan(self.strategy_class, self.schema, self.metric, self.settings,
-                         self.storage, os.path.join(tmp, "study.journal") if shared else None,
-                         self.study_name, self.sampler, self.seed, self.pruning, self.n_folds)
+        """Run the trials; ``progress(finished, total)`` is called as the study's trials
+        finish (as this call sees them)."""
+        private = self.storage is None and self.n_jobs > 1
+        with storage_.private_files() if private else contextlib.nullcontext() as files:
+            plan = self._plan(files, 0)
             local = self.storage is None and self.n_jobs == 1
-            storage = optuna.storages.InMemoryStorage() if local else _storage(plan)
+            store = optuna.storages.InMemoryStorage() if local else _open(plan)
             with _quiet():
-                study = self._join(storage)
-            total = self._total(study)
-            if total == 0:
-                raise ValueError(
-                    f"study '{self.study_name}' has evaluated every point of the grid already"
-                )
+                plan = attrs.evolve(plan, total=self._join(store))
             ctx = multiprocessing.get_context(
                 "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             )
-            budget = _Budget(ctx, total)
+            shared = _Shared(ctx)
             if self.n_jobs == 1:
-                _work(plan, storage, self.candles, budget, 0,
-                      None if progress is None else lambda: progress(budget.done.value, total))
+                report = (None if progress is None
+                          else lambda: progress(shared.finished.value, plan.total))
+                _work(plan, store, self.candles, 0, shared, report)
             else:
-                self._run_workers(ctx, plan, budget, progress, total)
-            return self._collect(storage)
+                deaths = self._run_workers(ctx, plan, shared, progress)
+                if private:
+                    _fail_abandoned(store, self.study_name, deaths)
+            return self._collect(store)
 
-    def _join(self, storage: Any) -> optuna.Study:
-        """Create the study or join it, checking it optimises the same thing."""
-        study = optuna.create_study(storage=storage, study_name=self.study_name,
+    def _plan(self, files: tuple[str, str, str] | None, total: int) -> _Plan:
+        return _Plan(self.strategy_class, self.schema, self.metric, self.settings,
+                     self.storage, files, self.study_name, total, self.sampler, self.seed,
+                     self.pruning, self.n_folds, self.heartbeat_s)
+
+    def _join(self, store: Any) -> int:
+        """Create the study or join it, checking it optimises the same thing; the number
+        of trials it holds when done."""
+        if self.resume and self.study_name not in {
+            s.study_name for s in store.get_all_studies()
+        }:
+            raise ValueError(f"no study '{self.study_name}' to resume in "
+                             f"{redact(str(self.storage))}")
+        study = optuna.create_study(storage=store, study_name=self.study_name,
                                     direction=self.direction, load_if_exists=True)
         purpose = {"strategy": self.strategy_class.__name__, "metric": self.metric}
         found = study.user_attrs.get(STUDY_ATTR)
@@ -501,38 +568,57 @@ class StrategyOptimizer:
                 f"{found.get('strategy')}, not {self.metric} of {purpose['strategy']}: "
                 f"choose another study name"
             )
-        return study
+        total = self.n_trials if self.n_trials is not None else study.user_attrs.get(TOTAL_ATTR)
+        if total is None:
+            raise ValueError(f"study '{self.study_name}' records no number of trials: "
+                             f"give it (--trials)")
+        if study.user_attrs.get(TOTAL_ATTR) != total:
+            study.set_user_attr(TOTAL_ATTR, total)
+        return int(total) if self.grid_size is None else min(int(total), self.grid_size)
 
-    def _total(self, study: optuna.Study) -> int:
-        if self.grid_size is None:
-            return self.n_trials
-        evaluated = len(study.get_trials(deepcopy=False))
-        return max(0, min(self.n_trials, self.grid_size - evaluated))
-
-    def _run_workers(self, ctx: Any, plan: _Plan, budget: _Budget,
-                     progress: Callable[[int, int], None] | None, total: int) -> None:
+    def _run_workers(self, ctx: Any, plan: _Plan, shared: _Shared,
+                     progress: Callable[[int, int], None] | None) -> list[str]:
+        """Start the worker processes and follow their progress; raise the first error
+        a worker raised, else return how the workers that died without one ended."""
         packed = data.pack(self.candles)
-
-        def failed(_exc: BaseException) -> None:
-            budget.cancel()  # the other workers stop after their current trial
-
-        with ctx.Pool(self.n_jobs, initializer=_init_worker,
-                      initargs=(plan, packed, budget)) as pool:
-            jobs = [pool.apply_async(_worker_task, (i,), error_callback=failed)
-                    for i in range(self.n_jobs)]
-            reported = -1
-            while True:
-                pending = [job for job in jobs if not job.ready()]
-                if pending:
-                    pending[0].wait(POLL_S)
-                done = budget.done.value
+        running: dict[Any, tuple[Any, Any]] = {}
+        for worker in range(self.n_jobs):
+            reader, writer = ctx.Pipe(duplex=False)
+            process = ctx.Process(target=_worker_main, name=f"flint-optimizer-{worker}",
+                                  args=(plan, packed, shared, worker, os.getpid(), writer),
+                                  daemon=True)
+            process.start()
+            writer.close()
+            running[process.sentinel] = (process, reader)
+        errors: list[BaseException] = []
+        deaths: list[str] = []
+        reported = -1
+        try:
+            while running:
+                for sentinel in multiprocessing.connection.wait(list(running), POLL_S):
+                    process, reader = running.pop(sentinel)
+                    process.join()
+                    try:
+                        outcome = reader.recv()
+                    except EOFError:  # it died before it could say anything
+                        outcome = None
+                    if outcome is not None:
+                        errors.append(outcome)
+                        shared.stop.set()  # the other workers stop after their trial
+                    elif process.exitcode != 0:
+                        deaths.append(f"worker process {process.pid} {_died(process.exitcode)}")
+                done = shared.finished.value
                 if progress is not None and done != reported:
                     reported = done
-                    progress(done, total)
-                if not pending:
-                    break
-            for job in jobs:
-                job.get()  # re-raise a worker's error here
+                    progress(done, plan.total)
+        finally:
+            for process, _reader in running.values():  # interrupted: stop the rest now
+                process.kill()
+                process.join()
+        if errors:
+            raise errors[0]
+        return deaths
+
 
     def _collect(self, storage: Any) -> OptimizationResult:
         study = optuna.load_study(study_name=self.study_name, storage=storage)

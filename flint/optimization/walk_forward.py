@@ -7,9 +7,12 @@ block's in-sample (IS) block is the ``train_pct * N`` bars before it (``anchored
 rolling) or everything before it (``anchored=True``). The OOS blocks never overlap, so
 their runs stitch into one honest OOS run: every block is backtested from the initial
 capital, and the stitched equity adds each block's PnL to the equity the blocks before
-it ended with (a fixed stake per block). Its PnL, trades, fills, fees and funding are
-those of the blocks, added up. A window in which no trial completed has no winner: its
-OOS block is not traded (flat equity).
+it ended with (a fixed stake per block). Each OOS backtest starts flat but not blind:
+the ``warmup`` bars before its block (by default the engine's ``history_size``, 500)
+fill the strategy's ``history`` first, without trading, as a live strategy would start.
+The stitched run's PnL, trades, fills, fees and funding are those of the blocks, added
+up. A window in which no trial completed has no winner: its OOS block is not traded
+(flat equity).
 
 ``overfitting_ratio`` = mean OOS metric / mean IS metric (about 1: generalises; below 0.5:
 decay; below 0: OOS loses). ``parameter_stability`` in [0, 1]: per numeric parameter
@@ -26,9 +29,15 @@ import attrs
 import numpy as np
 
 from flint.analytics.metrics import safe_ratio
+from flint.backtest.engine import HISTORY_SIZE
 from flint.optimization import data
 from flint.optimization.objective import RunSettings, backtest, score
-from flint.optimization.optimizer import CommonError, StrategyOptimizer, StudyFailed
+from flint.optimization.optimizer import (
+    HEARTBEAT_S,
+    CommonError,
+    StrategyOptimizer,
+    StudyFailed,
+)
 
 #: Figures of the OOS runs the stitched run adds up, lists one after another, or adds
 #: up per venue.
@@ -44,6 +53,7 @@ class WindowResult:
     run's trades, fees and funding paid. ``failed_trials`` and ``most_common_error``
     describe the window's failed trials. When none completed, ``best_params`` is empty,
     the metrics and the IS PnL are None and the OOS figures 0 (the block is not traded).
+    ``warmup_bars``: bars before the OOS block its backtest read as history first.
     """
 
     index: int
@@ -61,6 +71,7 @@ class WindowResult:
     out_of_sample_funding: float
     failed_trials: int
     most_common_error: CommonError | None
+    warmup_bars: int = 0
 
 
 @attrs.frozen
@@ -156,19 +167,28 @@ def run_walk_forward(
     param_space: Mapping[str, Any] | None = None,
     engine_options: Mapping[str, Any] | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    heartbeat_s: int = HEARTBEAT_S,
+    warmup: int | None = None,
 ) -> WalkForwardResult:
     """Optimise on each window's IS block, test the winner on its OOS block.
 
     Window ``i`` is optimised with ``seed + i``; with ``storage`` its study is
     ``"{study_name}-window{i}"``, so the same call on several machines shares each
-    window's trials (each machine moves on with the trials finished by then).
+    window's ``trials_per_window`` trials, and every machine moves on once the
+    window's study is complete (so all find the same winner).
     ``progress(window, done, total)`` reports the trials of the current window.
+    ``warmup``: bars before each OOS block its backtest reads as history without
+    trading (None: the engine's ``history_size``; never more than the bars there are).
     """
+    if warmup is not None and warmup < 0:
+        raise ValueError(f"warmup must be >= 0 bars, got {warmup}")
     candles = data.normalise(candles)
     primary = data.primary(candles)
     ts = primary.timestamps
     resolution = int(primary.resolution_s)
     settings = RunSettings(initial_capital, fee_rate, dict(engine_options or {}))
+    if warmup is None:
+        warmup = int(settings.engine_options.get("history_size", HISTORY_SIZE))
     name = study_name or f"flint-{strategy_class.__name__}-{metric}-walk-forward"
     windows: list[WindowResult] = []
     runs: list[dict[str, Any]] = []
@@ -176,7 +196,7 @@ def run_walk_forward(
     failures: list[str] = []
     bounds = window_bounds(len(primary), n_windows, train_pct, anchored)
     for i, (a, b, c, d) in enumerate(bounds):
-        train, test = data.cut(candles, a, b), data.cut(candles, c, d)
+        train = data.cut(candles, a, b)
         stamps = (int(ts[a]), int(ts[b - 1]), int(ts[c]), int(ts[d - 1]))
         equity = curve[-1] if curve else initial_capital
         try:
@@ -184,7 +204,7 @@ def run_walk_forward(
                 strategy_class, train, metric, trials_per_window, initial_capital, fee_rate,
                 n_jobs=n_jobs, storage=storage, study_name=f"{name}-window{i}",
                 sampler=sampler, seed=seed + i, param_space=param_space,
-                engine_options=engine_options,
+                engine_options=engine_options, heartbeat_s=heartbeat_s,
             ).optimize(None if progress is None else functools.partial(progress, i))
         except StudyFailed as exc:
             failures.append(f"window {i + 1}: {exc}")
@@ -196,8 +216,10 @@ def run_walk_forward(
             ))
             curve.extend([equity] * (d - c))  # no winner: the block is not traded
             continue
+        lead = min(warmup, c)
         is_result = backtest(strategy_class, found.best_params, train, settings)
-        oos_result = backtest(strategy_class, found.best_params, test, settings)
+        oos_result = backtest(strategy_class, found.best_params, data.cut(candles, c - lead, d),
+                              settings, warmup=lead)
         runs.append(oos_result.to_dict())
         windows.append(WindowResult(
             i, *stamps,
@@ -211,6 +233,7 @@ def run_walk_forward(
             out_of_sample_funding=float(oos_result.funding_paid),
             failed_trials=found.failed_trials,
             most_common_error=found.most_common_error,
+            warmup_bars=lead,
         ))
         # every block starts from initial_capital: add its PnL to the equity reached so far
         curve.extend(equity + float(e) - initial_capital for e in oos_result.equity_curve)

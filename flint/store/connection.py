@@ -102,7 +102,7 @@ def connect(path: str, *, read_only: bool, timeout_s: float) -> duckdb.DuckDBPyC
     while True:
         try:
             return duckdb.connect(path, read_only=read_only)
-        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+        except duckdb.Error as exc:  # a busy, missing, foreign or damaged file
             message = str(exc)
             if not any(marker in message for marker in _BUSY_MARKERS):
                 raise StoreError(f"cannot open the store {path}: {message}") from None

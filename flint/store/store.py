@@ -43,6 +43,8 @@ from flint_core.series import CandleSeries
 
 #: Lifecycle states of a registered strategy.
 STRATEGY_STATUSES = ("draft", "backtest", "paper", "live")
+#: What DuckDB raises reading a file that is not whole (short, or overwritten in places).
+DAMAGED = (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException)
 
 _TABLES: dict[str, str] = {
     batches.CANDLES.kind: "candles",
@@ -307,15 +309,31 @@ class FlintStore:
             if self._closed:
                 raise StoreClosedError(f"the store {self._path} is closed")
             if self._conn is not None:
-                yield self._conn
+                with self._readable():
+                    yield self._conn
                 return
             conn = connect(self._path, read_only=self._read_only, timeout_s=self._timeout_s)
             self._conn = conn
             try:
-                yield conn
+                with self._readable():
+                    yield conn
             finally:
                 self._conn = None
                 conn.close()
+
+    @contextmanager
+    def _readable(self) -> Iterator[None]:
+        """A file DuckDB opened but cannot read (truncated, overwritten in places) is a
+        :class:`StoreError` saying so, not DuckDB's traceback."""
+        try:
+            yield
+        except DAMAGED as exc:
+            said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreError(
+                f"cannot read the store {self._path}: {said}; the "
+                f"file is truncated or damaged (restore a copy, or start a new store and "
+                f"import the data again)"
+            ) from None
 
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

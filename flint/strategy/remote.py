@@ -57,15 +57,17 @@ class SandboxedStrategy:
         """The class's ``parameters()`` schema (a copy)."""
         return copy.deepcopy(self._schema)
 
-    def backtest(self, params: Mapping[str, Any], candles: Any, settings: Any) -> Any:
+    def backtest(self, params: Mapping[str, Any], candles: Any, settings: Any,
+                 warmup: int = 0) -> Any:
         """Run ``cls(**params)`` on ``candles`` with ``settings`` (a
-        :class:`flint.optimization.objective.RunSettings`) in the sandbox.
+        :class:`flint.optimization.objective.RunSettings`) in the sandbox, the first
+        ``warmup`` bars as history only.
 
         Raises :class:`~flint.strategy.loader.StrategyParameterError` when the class
         refuses ``params`` and the sandbox's errors when the run fails.
         """
         options = {"initial_capital": settings.initial_capital, "fee_rate": settings.fee_rate,
-                   "engine_options": dict(settings.engine_options)}
+                   "engine_options": dict(settings.engine_options), "warmup": warmup}
         return result_from_data(self._sandbox().run(TRIAL_JOB, candles, dict(params), options))
 
     def _sandbox(self) -> Sandbox:
@@ -92,14 +94,14 @@ RECORD_FIELDS = ("positions", "open_positions", "fills")
 
 
 def trial_job(strategy: Any, candles: Any, *, initial_capital: float, fee_rate: float,
-              engine_options: dict[str, Any]) -> dict[str, Any]:
+              engine_options: dict[str, Any], warmup: int = 0) -> dict[str, Any]:
     """In the child: one trial's backtest as plain data: :meth:`BacktestResult.to_dict`
     but with the equity curve and timestamps as numpy arrays and the records as columns
     (what costs most to encode travels as raw bytes)."""
     from flint.optimization.objective import RunSettings, run_engine
 
     settings = RunSettings(initial_capital, fee_rate, engine_options)
-    result = run_engine(strategy, candles, settings)
+    result = run_engine(strategy, candles, settings, warmup)
     rest = dataclasses.replace(result, equity_curve=[], timestamps=np.empty(0, dtype=np.int64),
                                **{key: [] for key in RECORD_FIELDS})
     data: dict[str, Any] = rest.to_dict()
