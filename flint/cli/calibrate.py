@@ -56,7 +56,7 @@ def _placed(fills: Sequence[ImpactFill], db: Path, resolution_s: int) -> list[Im
 
 
 def _current_k(venue: str) -> float | None:
-    from flint.venues import get_venue_config
+    from flint.plugins import get_venue_config
 
     try:
         return float(get_venue_config(venue).impact_coefficient)
