@@ -18,6 +18,7 @@ Point flint at it with ``FLINT_BINANCE_API_URL=fake.url`` or ``BinanceProvider(f
 
 import bisect
 import csv
+import functools
 import gzip
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -44,10 +45,12 @@ FundingRow = tuple[int, str]
 InterestRow = tuple[int, str, str]
 
 
-def _read_rows(path: Path) -> list[list[str]]:
+@functools.lru_cache(maxsize=64)
+def _read_rows(path: Path) -> tuple[tuple[str, ...], ...]:
+    """The rows of a data file, without its header (read once per process)."""
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
+        rows = tuple(tuple(row) for row in csv.reader(handle))
     return rows[1:]
 
 
