@@ -1,6 +1,7 @@
 """`flint data download --venue binance` from the fake Binance USD-M: a year of the real
-files row for row, idempotent, offline fails fast."""
+files row for row, idempotent, offline fails fast; any split equal to one call."""
 
+import itertools
 import os
 import socket
 import subprocess
@@ -9,8 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from flint_binance.provider import BinanceProvider
 from flint_binance.testing import FakeBinance
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from flint.providers.download import Series, download
 from flint.providers.files import FileProvider
 from flint.store import FlintStore
 
@@ -121,3 +126,39 @@ def test_offline_the_command_ends_fast_with_one_line_naming_the_endpoint(tmp_pat
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(f"Error: cannot reach binance at http://127.0.0.1:{port}")
+
+
+SPAN = (1667260800, 1675209600)  # Nov 2022 .. Jan 2023: SOL funding 8 h -> 4 h -> 2 h -> 8 h
+
+
+def store_rows(store):
+    candles = store.query_candles("SOL-PERP", H, venue="binance")
+    funding = store.query_funding_rates("SOL-PERP", venue="binance")
+    return (candles.timestamps.tolist(), candles.closes.tolist(),
+            [(r.ts, r.rate, r.interval_s) for r in funding], store.coverage_summary())
+
+
+def fetch_in_calls(fake, bounds):
+    provider = BinanceProvider(fake.url, rate_limit=False, clock=lambda: fake.now)
+    with FlintStore(":memory:") as store, provider:
+        for a, b in itertools.pairwise(bounds):
+            for series in (Series("binance", "SOL-PERP", "candles", H),
+                           Series("binance", "SOL-PERP", "funding")):
+                download(store, provider, series, a, b, now=lambda: fake.now)
+        return store_rows(store)
+
+
+@pytest.fixture(scope="module")
+def module_fake(flint_test_data):
+    if not (flint_test_data / "binance-SOLUSDT-3600.csv").is_file():
+        pytest.skip(f"no Binance data in {flint_test_data}")
+    with FakeBinance.from_data(flint_test_data, symbols=("SOLUSDT",)) as server:
+        yield server, fetch_in_calls(server, list(SPAN))
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(SPAN[0], SPAN[1]), min_size=1, max_size=4))
+def test_any_split_into_download_calls_stores_what_one_call_stores(module_fake, cuts):
+    fake, whole = module_fake
+    assert fetch_in_calls(fake, [SPAN[0], *sorted(cuts), SPAN[1]]) == whole

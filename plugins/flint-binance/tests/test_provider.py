@@ -2,6 +2,8 @@
 30-day open-interest window, endpoints, faults."""
 
 import socket
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -295,3 +297,20 @@ def test_offline_fails_fast_naming_the_endpoint(bounded):
     assert f"cannot reach binance at http://127.0.0.1:{port}" in message
     assert "Connection refused" in message
     assert not p.is_available()
+
+
+def test_another_ccxt_exchange_id_pages_through_ccxts_unified_calls(fake, fake_data):
+    # ccxt's `binance` set to USD-M futures: the generic path (fetch_ohlcv, 1000 a page)
+    options = {"defaultType": "future", "fetchMarkets": {"types": ["linear"]}}
+    start, end = 1704067200, 1704067200 + 2500 * H - 1
+    with provider(fake, exchange="binance", options=options) as p:
+        same_candles(p.fetch_candles("SOL-PERP", H, start, end),
+                     table(fake_data / "binance-SOLUSDT-3600.csv"), start, end)
+    assert fake.count_path("klines") == 3
+
+
+def test_ccxt_is_imported_only_when_the_provider_talks_to_the_exchange():
+    code = ("import sys, flint_binance.plugin, flint_binance.provider; "
+            "from flint.providers.funding_rates import BinanceFundingProvider; "
+            "BinanceFundingProvider(rate_limit=False); assert 'ccxt' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
