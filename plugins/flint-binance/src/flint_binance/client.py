@@ -70,9 +70,8 @@ def _offline(exc: BaseException) -> bool:
 class CcxtClient:
     """One ccxt exchange (sync), with limits, retries and flint's errors."""
 
-    def __init__(self, exchange_id: str, venue: str, retrier: Retrier, *,
-                 api_url: str | None, timeout_s: float, options: dict[str, Any] | None = None
-                 ) -> None:
+    def __init__(self, exchange_id: str, venue: str, retrier: Retrier, *, timeout_s: float,
+                 options: dict[str, Any] | None = None) -> None:
         import ccxt
 
         if exchange_id not in ccxt.exchanges:
@@ -84,8 +83,12 @@ class CcxtClient:
             "timeout": int(timeout_s * 1000),
             "options": {"fetchCurrencies": False, "fetchMargins": False, **(options or {})},
         })
-        if api_url:
-            self.exchange.urls["api"] = rebase_api(self.exchange.urls["api"], api_url)
+        #: ``scheme://host[:port]`` of the exchange's REST endpoints.
+        self.endpoint = origin(self.exchange.urls["api"])
+
+    def move_to(self, base: str) -> None:
+        """Send every REST request to ``base``'s scheme, host and port (paths kept)."""
+        self.exchange.urls["api"] = rebase_api(self.exchange.urls["api"], base)
         self.endpoint = origin(self.exchange.urls["api"])
 
     def call(self, what: str, request: Callable[[], Any], weight: float = 1.0) -> Any:

@@ -42,9 +42,7 @@ class MarketNames:
     def symbol(self, market: str) -> str:
         """The unified symbol of ``market`` (``SOL-PERP``, ``SOL``, ``SOLUSDT`` or
         ``SOL/USDT:USDT``; case-insensitive); :class:`UnknownMarket` listing the markets."""
-        found = self._symbols.get(self.market(market))
-        assert found is not None
-        return found
+        return self._symbols[self.market(market)]
 
     def market(self, name: str) -> str:
         """The flint name of any spelling of a market (see :meth:`symbol`)."""

@@ -12,6 +12,9 @@
   ones raises :class:`HistoryUnavailable` naming the earliest available time;
 - order books: ``fetch_order_book`` (``GET /fapi/v1/depth``), the current book only.
 
+Paging goes on from the last row received until an answer is empty or reaches the
+end, so an exchange (or a ccxt version) answering fewer rows than asked loses none.
+
 ``exchange`` is any ccxt exchange id (``binanceusdm`` by default). Its REST endpoints
 move to ``venues.<venue>.api_url`` of flint.yaml or ``FLINT_<VENUE>_API_URL`` (which
 wins; e.g. ``FLINT_BINANCE_API_URL``): scheme, host and port replaced, each path
@@ -97,13 +100,12 @@ class BinanceProvider(DataProvider):
     def client(self) -> CcxtClient:
         """The ccxt exchange (made on first use), its endpoints moved if configured."""
         if self._client is None:
-            client = CcxtClient(self.exchange_id, self.venue, self.retrier, api_url=None,
+            client = CcxtClient(self.exchange_id, self.venue, self.retrier,
                                 timeout_s=self._timeout_s, options=self._options)
             base = endpoint_url(self.venue, default=client.endpoint, url=self._api_url,
                                 config=self._config)
             if base != client.endpoint:
-                client = CcxtClient(self.exchange_id, self.venue, self.retrier, api_url=base,
-                                    timeout_s=self._timeout_s, options=self._options)
+                client.move_to(base)
             self._client = client
         return self._client
 
