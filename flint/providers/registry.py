@@ -37,7 +37,7 @@ class ProviderRegistry:
         those that download a venue's own data."""
         out = {}
         for name in self.names():
-            venue = self._registry.entry(name).meta.get("venue")
+            venue = self._entries.entry(name).meta.get("venue")
             if venue:
                 out[str(venue)] = name
         return out
