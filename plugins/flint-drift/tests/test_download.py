@@ -7,8 +7,10 @@ reads them.
 """
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,22 @@ def test_an_unknown_market_lists_the_venues_markets(fake, workdir):
         done.stderr
     )
     assert fake.count() == 0
+
+
+def test_offline_the_command_ends_fast_with_one_line_naming_the_endpoint(tmp_path, bounded):
+    bounded(30)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "FLINT_DRIFT_DATA_API_URL": url, "FLINT_DRIFT_DLOB_URL": url,
+           "FLINT_CONFIG": ""}
+    started = time.monotonic()
+    done = subprocess.run([FLINT, "data", "download", "--venue", "drift", "--market", "SOL-PERP",
+                           "--db", str(tmp_path / "x.duckdb")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=25, check=False)
+    assert time.monotonic() - started < 10
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"Error: cannot reach the Drift Data API at {url}/market/SOL-PERP/")

@@ -211,7 +211,7 @@ class DriftProvider(DataProvider):
         day = start_ts // DAY * DAY
         while day < end_ts:
             low, high = max(day, start_ts), min(day + DAY, end_ts)
-            path = f"/market/{market}/fundingRates/{time.strftime('%Y/%m/%d', time.gmtime(day))}"
+            path = funding_archive_path(market, day)
             records = self._records(path, key="fundingRates", absent_ok=True)
             rows = {}
             for record in records:
@@ -295,6 +295,11 @@ class DriftProvider(DataProvider):
         """The current L2 book; :class:`HistoryUnavailable` for a range in the past."""
         self._check_venue(venue)
         return list(next(self._book_pages(to_market(market), start_ts)).rows)
+
+
+def funding_archive_path(market: str, day_ts: int) -> str:
+    """The Data API path of ``market``'s funding settlements on the UTC day holding ``day_ts``."""
+    return f"/market/{market}/fundingRates/{time.strftime('%Y/%m/%d', time.gmtime(day_ts))}"
 
 
 def funding_rate(market: str, record: dict[str, Any]) -> FundingRate:

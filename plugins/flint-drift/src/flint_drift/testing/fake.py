@@ -28,7 +28,6 @@ with no record although data exists), ``forming=True`` (the bar still forming at
 import bisect
 import csv
 import gzip
-import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from flint.testing.fakes import FakeVenueServer, Request
 from flint_drift.markets import MARKET_INDEX, RESOLUTIONS
+from flint_drift.provider import funding_archive_path
 
 CANDLES_PER_PAGE = 1000
 DAY = 86_400
@@ -97,8 +97,8 @@ class FakeDrift(FakeVenueServer):
             times = self._funding.get(market, ([], []))[0]
             if times:
                 for day in range(times[0] // DAY * DAY, int(self.now) + DAY, DAY):
-                    path = f"/market/{market}/fundingRates/{time.strftime('%Y/%m/%d', time.gmtime(day))}"
-                    self.route("GET", path, lambda r, m=market, d=day: self._funding_day(m, d))
+                    self.route("GET", funding_archive_path(market, day),
+                               lambda r, m=market, d=day: self._funding_day(m, d))
         self.route("GET", "/fundingRates", self._recent_funding)
         self.route("GET", "/l2", self._book)
 
