@@ -134,6 +134,20 @@ def test_funding_comes_a_day_an_answer_as_the_files_hourly_rates(fake, fake_data
     assert fake.count_kind("fundingRates") == 31
 
 
+def test_the_day_not_over_yet_comes_from_the_live_list_not_the_archive(fake, fake_data):
+    ts, rates = csv_funding(fake_data)
+    fake.now = float(ts[-1] + 60)  # a minute after the last settlement
+    today = int(fake.now) // 86400 * 86400
+    with provider(fake) as p:
+        funding = p.fetch_funding("SOL-PERP", today - 86400, int(fake.now))
+    keep = ts >= today - 86400
+    assert [(r.ts, r.rate) for r in funding] == list(zip(ts[keep].tolist(), rates[keep].tolist(),
+                                                         strict=True))
+    paths = [r.path for r in fake.requests]
+    assert len(paths) == 2 and paths[0].startswith("/market/SOL-PERP/fundingRates/")
+    assert paths[1] == "/fundingRates?marketName=SOL-PERP"
+
+
 def test_funding_in_the_human_units_shape_gives_the_same_rates(fake_data):
     ts, rates = csv_funding(fake_data)
     keep = (ts >= JANUARY[0]) & (ts < JANUARY[1])

@@ -10,10 +10,12 @@ server, through this plugin's own small HTTP client (driftpy has none; it is not
   oracle's), falling back to the oracle's for a bar without fills; volume in base units;
 - funding: the per-day archive ``GET /market/{SYMBOL}/fundingRates/{YYYY}/{MM}/{DD}``
   (``/fundingRates`` itself holds only the last 30 days), one page per UTC day, a day
-  the archive lacks (404) holding none. Both documented shapes are read: records with
-  ``fundingRate`` (1e9) and ``oraclePriceTwap`` (1e6), the hourly rate being
-  ``(fundingRate / 1e9) / (oraclePriceTwap / 1e6)``, and records in human units with
-  ``fundingRate`` (quote per base) and ``oraclePrice``, the rate being their ratio;
+  the archive lacks (404) holding none; the day not over yet comes from
+  ``GET /fundingRates?marketName=`` (the archive may not have it yet). Both documented
+  shapes are read: records with ``fundingRate`` (1e9) and ``oraclePriceTwap`` (1e6),
+  the hourly rate being ``(fundingRate / 1e9) / (oraclePriceTwap / 1e6)``, and records
+  in human units with ``fundingRate`` (quote per base) and ``oraclePrice``, the rate
+  being their ratio;
 - L2 books: the DLOB server's ``GET /l2?marketName=`` (the current book only; prices
   1e6, sizes 1e9), stamped with the local clock.
 
@@ -211,8 +213,12 @@ class DriftProvider(DataProvider):
         day = start_ts // DAY * DAY
         while day < end_ts:
             low, high = max(day, start_ts), min(day + DAY, end_ts)
-            path = funding_archive_path(market, day)
-            records = self._records(path, key="fundingRates", absent_ok=True)
+            if day + DAY > self.clock():  # today: the archive may lag, ask the live list
+                records = self._records("/fundingRates", {"marketName": market},
+                                        key="fundingRates")
+            else:
+                records = self._records(funding_archive_path(market, day), key="fundingRates",
+                                        absent_ok=True)
             rows = {}
             for record in records:
                 row = funding_rate(market, record)
