@@ -89,10 +89,11 @@ def test_a_plugin_registers_a_provider(fake_dists):
 
         @hookimpl
         def flint_register_data_providers(register):
-            register("weird", Weird, capabilities={"candles", "funding"})
+            register("weird", Weird, capabilities={"candles", "funding"}, venue="weirdex")
             register("broken", lambda **kw: object(), capabilities={"candles"})
     """)
     registry = ProviderRegistry(make_host(strict=True).registry("data_providers"))
+    assert registry.venues()["weirdex"] == "weird"  # what `flint data download` offers
     assert registry.create("weird").fetch_funding("X", 0, 1) == []
     assert registry.capabilities("weird") == {"candles", "funding"}
     with pytest.raises(TypeError, match=r"'broken' .* built a object, not a"):

@@ -165,6 +165,9 @@ class FakeVenueServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: without TCP_NODELAY the body waits
+            # for the client's delayed ACK (~40 ms an answer on a kept-alive connection)
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass

@@ -1,1 +1,28 @@
+import signal
+
+import pytest
+
 pytest_plugins = ["flint.testing.plugin"]
+
+
+@pytest.fixture
+def bounded():
+    """Fail a test that runs longer than the seconds given: ``bounded(30)``."""
+    def expire(signum, frame):
+        raise TimeoutError("the test ran out of its time bound")
+
+    def arm(seconds):
+        signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    yield arm
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+@pytest.fixture
+def fake_data(flint_test_data):
+    """The real Hyperliquid files of the shared data folder, which FakeDrift.from_data serves
+    re-labelled as Drift (the project has no Drift data)."""
+    if not (flint_test_data / "hyperliquid-SOL-3600.csv").is_file():
+        pytest.skip(f"no Hyperliquid data in {flint_test_data}")
+    return flint_test_data
