@@ -63,13 +63,13 @@ def test_the_environment_wins_over_flint_yaml_which_wins_over_the_default():
 
 def test_flint_yaml_takes_endpoints_beside_venue_overrides(tmp_path):
     path = tmp_path / "flint.yaml"
-    path.write_text("venues:\n  hyperliquid:\n    api_url: http://127.0.0.1:1\n"
+    path.write_text("venues:\n  default:\n    api_url: http://127.0.0.1:1\n"
                     "    taker_fee_bps: 2.0\n")
     config = load_config(path, env={})
-    assert endpoint_url("hyperliquid", default="https://x", config=config, environ={}) == (
+    assert endpoint_url("default", default="https://x", config=config, environ={}) == (
         "http://127.0.0.1:1"
     )
-    assert get_venue_config("hyperliquid", config).taker_fee_bps == 2.0
+    assert get_venue_config("default", config).taker_fee_bps == 2.0  # the URL is no override
     path.write_text("venues:\n  hyperliquid:\n    api_url: 5\n")
     with pytest.raises(ConfigError, match=r"'venues\.hyperliquid\.api_url' must be a URL"):
         load_config(path, env={})
