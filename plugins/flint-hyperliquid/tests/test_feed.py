@@ -99,7 +99,11 @@ def test_closed_bars_arrive_in_order_across_drops_and_silence(fake, fake_data, b
 
 
 def test_flint_data_collect_stores_closed_bars_until_ctrl_c(tmp_path, bounded):
-    bounded(90)
+    bounded(150)
+    # `forming` must still be forming when the collector has started and caught up: start
+    # in the first third of a minute (the fake and the collector read the real clock)
+    if time.time() % 60 > 20:
+        time.sleep(60 - time.time() % 60 + 0.5)
     forming = int(time.time()) // 60 * 60
     rows = [(t, "100", "101", "99", "100.5", "2.0")
             for t in range(forming - 1800, forming + 120, 60)]
