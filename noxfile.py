@@ -4,6 +4,7 @@
     nox -t ci         what CI runs (.ci/run)
     nox -s "core(mypyc)" "plugin(flint-drift, pure)"
     nox -s bench_peers   peer benchmark (not in CI): writes bench/README.md's table
+    nox -s bench_naive   a naive v2 strategy against backtesting.py (not in CI)
 
 The flint-sdk wheel of each build is made once per source state into
 .nox/_wheels/ and installed (never editable: tests import the installed package).
@@ -179,6 +180,30 @@ def bench_env(session: nox.Session, name: str, *requirements: str) -> str:
     return str(python)
 
 
+def flint_bench_envs(session: nox.Session) -> list[str]:
+    """``--env`` arguments naming a virtualenv with the pure and one with the mypyc wheel."""
+    args: list[str] = []
+    for build in ("pure", "mypyc"):
+        wheel = core_wheel(session, build)
+        python = bench_env(session, f"flint-{build}", f"flint-sdk @ {wheel.as_uri()}",
+                           "-r", str(BENCH / "requirements" / "flint.txt"))
+        args += ["--env", f"flint-{build}={python}"]
+    return args
+
+
+@nox.session(python=PY, default=False)
+def bench_naive(session: nox.Session) -> None:
+    """A naive v2 strategy against backtesting.py and the v1 runner (bench/bench_naive_v2.py).
+
+    Extra arguments go to the script (e.g. --rounds 5 --bars 200000).
+    """
+    session.install("uv", "-r", str(BENCH / "requirements" / "harness.txt"))
+    peer = bench_env(session, "backtesting", "-r", str(BENCH / "requirements" / "backtesting.txt"))
+    session.run("python", str(ROOT / "bench" / "bench_naive_v2.py"), "--env",
+                f"backtesting={peer}", *flint_bench_envs(session),
+                "--out", str(ROOT / ".nox" / "bench_naive.json"), *session.posargs)
+
+
 @nox.session(python=PY, default=False)
 def bench_peers(session: nox.Session) -> None:
     """flint against backtesting.py, backtrader, vectorbt, NautilusTrader, flint-trading.
@@ -194,11 +219,7 @@ def bench_peers(session: nox.Session) -> None:
         python = bench_env(session, name, "-r", str(BENCH / "requirements" / f"{name}.txt"))
         args += ["--env", f"{name}={python}"]
     if (ROOT / "flint" / "backtest" / "engine.py").is_file():
-        for build in ("pure", "mypyc"):
-            wheel = core_wheel(session, build)
-            python = bench_env(session, f"flint-{build}", f"flint-sdk @ {wheel.as_uri()}",
-                               "-r", str(BENCH / "requirements" / "flint.txt"))
-            args += ["--env", f"flint-{build}={python}"]
+        args += flint_bench_envs(session)
     else:
         reason = "pending: flint.backtest.engine is not in this checkout yet"
         args += ["--pending", f"flint-pure={reason};flint-mypyc={reason}"]

@@ -28,6 +28,7 @@ from flint.backtest.engine import BacktestEngine
 from flint.plugins import registry
 from flint.testing.samples import sample_bars, sample_funding, sample_venue_configs
 from flint_core.compiled import is_compiled
+from flint_core.markets import market_key
 
 TWO_VENUES = {"funding_arb", "basis_trade", "mev_arb_monitor"}
 
@@ -36,7 +37,7 @@ def measure(name: str, cls: type, bars: int, repeat: int) -> dict[str, object]:
     """Best-of-``repeat`` throughput of one strategy."""
     days = -(-bars // 24)
     venues = ("binance", "hyperliquid") if name in TWO_VENUES else ("binance",)
-    feeds = {f"{v}:SOL-PERP": sample_bars("SOL-PERP", v, days)[:bars] for v in venues}
+    feeds = {market_key(v, "SOL-PERP"): sample_bars("SOL-PERP", v, days)[:bars] for v in venues}
     funding = sample_funding("SOL-PERP", days=days)
     candles = feeds if len(feeds) > 1 else feeds["binance:SOL-PERP"]
     best = float("inf")

@@ -16,13 +16,17 @@ Sources, highest precedence first:
    :func:`flint.plugins.get_data_provider`);
 4. the defaults below.
 
-Unknown keys are ignored (logged at debug level). A value of the wrong type is
+A flint.yaml key flint does not know is ignored with a warning naming the closest
+known setting (a typo would otherwise go unnoticed); unknown ``FLINT_*`` variables
+are ignored quietly (logged at debug level), since other tools read some of them
+(``FLINT_TEST_DATA``, ``FLINT_STRICT_PLUGINS``, ...). A value of the wrong type is
 an error naming the key and where it came from. Text values (environment, .env)
 are parsed: booleans accept 1/0, true/false, yes/no, on/off; lists are comma
 separated or JSON; mappings are JSON (``live_per_market_position_limits`` also
 accepts ``MARKET:LIMIT,MARKET:LIMIT``).
 """
 
+import difflib
 import json
 import logging
 import os
@@ -331,7 +335,10 @@ def load_config(
                 continue
             field = _FIELDS.get(name)
             if field is None:
-                log.debug("ignoring unknown setting %s", where)
+                if from_text:
+                    log.debug("ignoring unknown setting %s", where)
+                else:
+                    log.warning("ignoring unknown setting %s; %s", where, _closest(name))
                 continue
             if name in MAPPING_SECTIONS:
                 if from_text:
@@ -348,6 +355,14 @@ def load_config(
             except (ValueError, json.JSONDecodeError) as exc:
                 raise ConfigError(f"invalid value for {name} ({where}): {exc}") from None
     return FlintConfig(**values)
+
+
+def _closest(name: str) -> str:
+    """Which known setting ``name`` (flattened) was probably meant to be."""
+    found = difflib.get_close_matches(name, list(_FIELDS), n=1, cutoff=0.6)
+    if found:
+        return f"the closest known setting is '{found[0]}'"
+    return "no known setting is close (see flint.config.FlintConfig)"
 
 
 def _mapping(value: Any, where: str) -> dict[str, dict[str, Any]]:

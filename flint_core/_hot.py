@@ -6,6 +6,7 @@ file free of imports: the build reads it before anything is installed.
 """
 
 HOT_MODULES = (
+    "flint_core.markets",
     "flint_core.records",
     "flint_core.series",
     "flint_core.indicators",
@@ -14,6 +15,8 @@ HOT_MODULES = (
     "flint_core.margin",
     "flint_core.fills",
     "flint_core.matching",
+    "flint_core.inputs",
     "flint_core.feeds",
     "flint_core.loop",
+    "flint_core.views",
 )

@@ -1,8 +1,9 @@
 """What the bar loop reads: candle feeds and time-stamped event streams.
 
-A :class:`Feed` is one (venue, market) candle series. It reads its numpy columns a
-chunk at a time into Python lists (so the compiled loop indexes lists, not arrays)
-and builds the current :class:`~flint_core.records.Candle` from them; ``history`` is
+A :class:`Feed` is one (venue, market) candle series. Given the list of candles the
+series came from, it hands out those very candles; otherwise it reads its numpy
+columns a chunk at a time into Python lists (so the compiled loop indexes lists, not
+arrays) and builds the current :class:`~flint_core.records.Candle` from them; ``history`` is
 one :class:`~flint_core.series.CandleSeries` window over the same columns, moved
 bar by bar, never copied (it names the current candle as ``following``, so
 indicators asked for values as of that candle read their cached series directly).
@@ -14,7 +15,9 @@ reveals them as bars close.
 
 from typing import Any, Final
 
+from flint_core.inputs import EventData
 from flint_core.ledger import PositionSlot
+from flint_core.markets import market_key
 from flint_core.records import Candle
 from flint_core.series import CandleSeries
 
@@ -46,18 +49,18 @@ class Feed:
         self.market: Final = series.market
         self.venue: Final = series.venue
         self.resolution_s: Final = series.resolution_s
-        self.key: Final = f"{series.venue}:{series.market}"
+        self.key: Final = market_key(series.venue, series.market)
         self.n: Final = len(series)
         self.offset: Final = series.start
         self.history_size: Final = history_size
         self.floor: Final = -lead_in  # oldest bar history may reach, relative to the series
         self.history: Final = series.root.window(series.start, series.start)
-        self._ts: Any = series.timestamps
-        self._open: Any = series.opens
-        self._high: Any = series.highs
-        self._low: Any = series.lows
-        self._close: Any = series.closes
-        self._volume: Any = series.volumes
+        self._ts: Any = None  # the series' columns, read on the first chunk
+        self._open: Any = None
+        self._high: Any = None
+        self._low: Any = None
+        self._close: Any = None
+        self._volume: Any = None
         self._base = 0
         self._c_ts: list[int] = []
         self._c_open: list[float] = []
@@ -71,6 +74,14 @@ class Feed:
         self.close = 0.0
 
     def _load(self, i: int) -> None:
+        if self._ts is None:
+            series = self.series
+            self._ts = series.timestamps
+            self._open = series.opens
+            self._high = series.highs
+            self._low = series.lows
+            self._close = series.closes
+            self._volume = series.volumes
         stop = min(i + CHUNK, self.n)
         self._base = i
         self._c_ts = self._ts[i:stop].tolist()
@@ -132,14 +143,14 @@ class Feed:
 class EventStream:
     """Records of one kind for one (venue, market), oldest first; ``pos`` of them revealed."""
 
-    def __init__(self, venue: str, market: str, records: list[Any], ts: list[int]) -> None:
-        if len(records) != len(ts):
+    def __init__(self, events: EventData) -> None:
+        if len(events.records) != len(events.ts):
             raise ValueError("an event stream needs one timestamp per record")
-        self.venue: Final = venue
-        self.market: Final = market
-        self.records: Final = records
-        self.ts: Final = ts
-        self.n: Final = len(records)
+        self.venue: Final = events.venue
+        self.market: Final = events.market
+        self.records: Final = events.records
+        self.ts: Final = events.ts
+        self.n: Final = len(events.records)
         self.pos = 0
         self.slots: list[PositionSlot] = []
 
@@ -151,7 +162,7 @@ class EventStream:
         """Up to ``lookback`` newest revealed records, oldest first."""
         if lookback <= 0:
             return []
-        return self.records[max(0, self.pos - lookback) : self.pos]
+        return list(self.records[max(0, self.pos - lookback) : self.pos])
 
     def __repr__(self) -> str:
-        return f"EventStream({self.venue}:{self.market}, {self.pos}/{self.n})"
+        return f"EventStream({market_key(self.venue, self.market)}, {self.pos}/{self.n})"

@@ -13,7 +13,7 @@ allocator every venue trades from one shared account.
 from typing import Final
 
 from flint_core.enums import Side
-from flint_core.records import Fill, Position
+from flint_core.records import Fill, Position, PositionInfo
 from flint_core.terms import VenueTerms
 
 #: A position left smaller than this fraction of the sizes involved counts as closed.
@@ -59,6 +59,9 @@ class PositionSlot:
         self.fills = 0
         self.held = False  # has ever held a position
         self.funding_linked = False  # some funding stream pays this slot
+        # the strategy's view of this position (flint_core.views), as of ledger version
+        self.info: PositionInfo | None = None
+        self.info_version = -1
 
     def unrealized(self) -> float:
         """Price PnL of the open position at ``mark``."""
@@ -93,13 +96,17 @@ _SIDES: Final = (Side.SHORT, Side.LONG)
 
 
 class Ledger:
-    """Accounts, positions, fills, closed trades and the running totals of a run."""
+    """Accounts, positions, fills, closed trades and the running totals of a run.
+
+    ``version`` changes whenever cash or a position does (and, from the bar loop,
+    when the marks of open positions move), so views of them can be kept until then.
+    """
 
     def __init__(self, accounts: list[Account]) -> None:
         if not accounts:
             raise ValueError("a ledger needs at least one account")
         self.accounts: Final = accounts
-        self.initial: Final = sum(a.cash for a in accounts)
+        self.initial: Final = sum((a.cash for a in accounts), 0.0)
         self.cash = self.initial  # every account plus money in transit
         self.in_transit = 0.0
         self.realized = 0.0
@@ -108,6 +115,7 @@ class Ledger:
         self.borrow = 0.0
         self.transfer_costs = 0.0
         self.traded_notional = 0.0
+        self.version = 0
         self.slots: list[PositionSlot] = []
         self.open: list[PositionSlot] = []
         self.fills: list[Fill] = []
@@ -151,6 +159,7 @@ class Ledger:
         """
         old = slot.size
         signed = side * size
+        self.version += 1
         self.traded_notional += size * price
         slot.fills += 1
         if old == 0.0 or (old > 0.0) == (signed > 0.0):
@@ -231,6 +240,7 @@ class Ledger:
         """
         if amount <= 0.0 or source.cash < amount + cost:
             return False
+        self.version += 1
         source.cash -= amount + cost
         source.transfer_costs += cost
         self.cash -= cost
@@ -244,6 +254,8 @@ class Ledger:
     def receive(self, now: int) -> int:
         """Credit every transfer that has arrived by ``now``; how many arrived."""
         arrived = [t for t in self.pending if t.arrival_ts <= now]
+        if arrived:
+            self.version += 1
         for transfer in arrived:
             self.pending.remove(transfer)
             transfer.arrived = True
@@ -254,6 +266,7 @@ class Ledger:
         return len(arrived)
 
     def _move(self, account: Account, delta: float) -> None:
+        self.version += 1
         account.cash += delta
         self.cash += delta
 

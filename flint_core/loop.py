@@ -25,18 +25,20 @@ executed on.
 
 import math
 import time
-from collections.abc import Callable
 from typing import Any, Final, cast
 
 from flint_core.enums import OrderStatus, OrderType, Signal, TimeInForce
 from flint_core.errors import BacktestTimeoutError
 from flint_core.feeds import EventStream, Feed
 from flint_core.fills import FillKernel, FillQuote
+from flint_core.inputs import RunInputs
 from flint_core.ledger import Account, Ledger, PositionSlot, side_of
 from flint_core.margin import check_increase, exposure, liquidation_price
+from flint_core.markets import DEFAULT_VENUE
 from flint_core.matching import (
     FOK,
     GTC,
+    IOC,
     LIMIT,
     MARKET,
     SIZE_ALL_IN,
@@ -75,8 +77,6 @@ _CANCELLED: Final = OrderStatus.CANCELLED
 _LIMIT_TYPE: Final = OrderType.LIMIT
 _GTC_TIF: Final = TimeInForce.GTC
 
-#: The venue an order names when it names none.
-DEFAULT_VENUE: Final = "default"
 #: How often (in bars) the loop looks at the clock for ``max_runtime_s``.
 CLOCK_EVERY: Final = 1024
 #: Messages kept per warning code; the rest are counted.
@@ -84,67 +84,57 @@ WARNINGS_PER_CODE: Final = 10
 
 
 class BacktestCore:
-    """State of one run: feeds, ledger, open orders, event streams, warnings.
+    """State of one run, built from its :class:`~flint_core.inputs.RunInputs`: feeds,
+    ledger and accounts, open orders, event streams, warnings.
 
-    ``feeds[0]`` drives the loop (the primary market). ``terms_for(venue)`` gives the
-    terms of a venue on first use (it raises for an unknown venue). An order on the
-    ``default`` venue (v1 signals, orders naming no venue) trades on the venue of its
-    market's candles (:meth:`trading_venue`): that venue's terms, funding and order
-    books; only candles without a venue trade on ``default`` itself. ``accounts`` maps
-    venues that have their own account; every other venue uses ``default_account``.
-    ``transfer_routes`` maps ``(source, target)`` to ``(seconds, cost)`` and
-    ``transfer_default`` is used for the other routes.
+    ``feeds[0]`` drives the loop (the primary market). Venue terms are looked up on
+    first use (:meth:`venue_terms`). An order on the ``default`` venue (v1 signals,
+    orders naming no venue) trades on the venue of its market's candles
+    (:meth:`trading_venue`): that venue's terms, funding and order books; only candles
+    without a venue trade on ``default`` itself. ``accounts`` maps venues that have
+    their own account; every other venue uses ``default_account``.
     """
 
-    def __init__(
-        self,
-        feeds: list[Feed],
-        fill_model: Any,
-        ledger: Ledger,
-        terms_for: Callable[[str], VenueTerms],
-        accounts: dict[str, Account],
-        default_account: Account,
-        funding: list[EventStream],
-        books: list[EventStream],
-        open_interest: list[EventStream],
-        oracles: list[EventStream],
-        borrow: list[EventStream],
-        margin: bool = False,
-        allow_short: bool = False,
-        max_resting: int = 1000,
-        max_runtime_s: float = 300.0,
-        transfer_routes: dict[tuple[str, str], tuple[float, float]] | None = None,
-        transfer_default: tuple[float, float] = (1800.0, 1.0),
-    ) -> None:
-        if not feeds:
+    def __init__(self, inputs: RunInputs) -> None:
+        if not inputs.markets:
             raise ValueError("a backtest needs at least one candle feed")
+        feeds = [Feed(m.series, m.candles, inputs.history_size, m.lead_in) for m in inputs.markets]
+        fill_model = inputs.fill_model
         self.feeds: Final = feeds
         self.fill_model: Final = fill_model
         # a built-in (compiled) model is called natively; any other through Python
         self._kernel: Final = fill_model if isinstance(fill_model, FillKernel) else None
-        self.ledger: Final = ledger
-        self.terms_for: Final = terms_for
-        self.accounts: Final = accounts
-        self.default_account: Final = default_account
-        self.funding: Final = funding
-        self.books: Final = books
-        self.open_interest: Final = open_interest
-        self.oracles: Final = oracles
-        self.borrow: Final = borrow
-        self.margin: Final = margin
-        self.allow_short: Final = allow_short
-        self.max_runtime_s: Final = max_runtime_s
-        self.transfer_routes: Final = dict(transfer_routes or {})
-        self.transfer_default: Final = transfer_default
-        self.queue: Final = OrderQueue(len(feeds), max_resting)
-        self.feed_keys: Final = {f.key: i for i, f in enumerate(feeds)}
-        self.feeds_by_market: dict[str, list[int]] = {}
+        self.terms_for: Final = inputs.terms_for
+        accounts, by_venue, default = _accounts(inputs)
+        self.ledger: Final = Ledger(accounts)
+        self.accounts: Final = by_venue
+        self.default_account: Final = default
+        self.funding: Final = [EventStream(e) for e in inputs.funding]
+        self.books: Final = [EventStream(e) for e in inputs.books]
+        self.open_interest: Final = [EventStream(e) for e in inputs.open_interest]
+        self.oracles: Final = [EventStream(e) for e in inputs.oracles]
+        self.borrow: Final = [EventStream(e) for e in inputs.borrow]
+        self.margin: Final = inputs.margin
+        self.allow_short: Final = inputs.allow_short
+        self.max_runtime_s: Final = inputs.max_runtime_s
+        self.transfer_routes: Final = {
+            (source, target): (seconds, cost)
+            for source, target, seconds, cost in inputs.transfer_routes
+        }
+        self.transfer_default: Final = inputs.transfer_default
+        self.queue: Final = OrderQueue(len(feeds), inputs.max_resting)
+        self.feeds_by_venue: Final[dict[str, dict[str, int]]] = {}
+        self.feeds_by_market: Final[dict[str, list[int]]] = {}
         for i, f in enumerate(feeds):
+            self.feeds_by_venue.setdefault(f.venue, {})[f.market] = i
             self.feeds_by_market.setdefault(f.market, []).append(i)
-        self._has_events: Final = bool(funding or books or open_interest or oracles or borrow)
+        self._has_events: Final = bool(
+            self.funding or self.books or self.open_interest or self.oracles or self.borrow
+        )
         self._next_open_fills: Final = bool(getattr(fill_model, "next_bar_open", False))
         self.terms: dict[str, VenueTerms] = {}
-        self.slots: dict[str, PositionSlot] = {}
+        self.unknown_venues: list[str] = []  # why candle venues traded at default terms
+        self.slots: dict[str, dict[str, PositionSlot]] = {}  # venue -> market -> slot
         self.equity_curve: list[float] = []
         self.warnings: list[str] = []
         self.warning_counts: dict[str, int] = {}
@@ -238,7 +228,10 @@ class BacktestCore:
         close = bar.close
         for slot in feed.slots:
             slot.mark = close
-        if self.margin and self.ledger.open:
+        ledger = self.ledger
+        if ledger.open:
+            ledger.version += 1  # the marks of open positions moved
+        if self.margin and ledger.open:
             self._liquidate(feed, bar)
         if queue.resting[fidx]:
             self._match_resting(fidx, bar)
@@ -292,15 +285,20 @@ class BacktestCore:
         market: str,
         side: int,
         size: float,
-        price: float,
-        reduce_only: bool,
-        tag: str,
-        venue: str,
-        tif: int,
+        *,
+        price: float = 0.0,
+        reduce_only: bool = False,
+        tag: str = "",
+        venue: str = DEFAULT_VENUE,
+        tif: int = IOC,
         sizing: int = SIZE_FIXED,
         from_signal: bool = False,
     ) -> str:
-        """Open an order; its id, or "" when it is refused (see the warnings)."""
+        """Open an order of ``kind`` (MARKET, LIMIT, STOP, TAKE_PROFIT) buying (``side``
+        +1) or selling (-1) ``size``; its id, or "" when it is refused (see the warnings).
+
+        ``price`` is the limit or trigger price; ``tif`` is IOC, FOK or GTC.
+        """
         fidx = self.feed_index(venue, market)
         feed = self.feeds[fidx]
         if feed.bar is None:
@@ -313,10 +311,12 @@ class BacktestCore:
         oid = f"bt-{self._next_id}"
         self._next_id += 1
         order = Order(
-            market, side_of(side), _ORDER_TYPES[kind], size, price, oid, _PENDING,
-            self.now, 0.0, 0.0, venue, _TIFS[tif], reduce_only, tag,
+            market, side_of(side), _ORDER_TYPES[kind], size, price=price, order_id=oid,
+            status=_PENDING, ts=self.now, venue=venue, time_in_force=_TIFS[tif],
+            reduce_only=reduce_only, tag=tag,
         )
-        ticket = Ticket(order, kind, side, fidx, slot, tif, sizing, 0.0, 0.0, from_signal)
+        ticket = Ticket(order, kind, side, fidx, slot, tif, sizing=sizing,
+                        from_signal=from_signal)
         if from_signal:
             self._signal_orders += 1
         queue = self.queue
@@ -340,9 +340,11 @@ class BacktestCore:
 
     def feed_index(self, venue: str, market: str) -> int:
         """The feed that prices ``market`` on ``venue`` (ValueError when there is none)."""
-        idx = self.feed_keys.get(f"{venue}:{market}", -1)
-        if idx >= 0:
-            return idx
+        on_venue = self.feeds_by_venue.get(venue)
+        if on_venue is not None:
+            idx = on_venue.get(market, -1)
+            if idx >= 0:
+                return idx
         found = self.feeds_by_market.get(market)
         if not found:
             known = ", ".join(sorted(self.feeds_by_market))
@@ -357,8 +359,11 @@ class BacktestCore:
 
     def slot(self, venue: str, market: str, fidx: int) -> PositionSlot:
         """The position of (venue, market), created (and linked to funding) on first use."""
-        key = f"{venue}:{market}"
-        found = self.slots.get(key)
+        on_venue = self.slots.get(venue)
+        if on_venue is None:
+            on_venue = {}
+            self.slots[venue] = on_venue
+        found = on_venue.get(market)
         if found is not None:
             return found
         trading = self.trading_venue(venue, fidx)
@@ -367,7 +372,7 @@ class BacktestCore:
         feed = self.feeds[fidx]
         slot = PositionSlot(venue, market, terms, account, fidx)
         slot.mark = feed.close
-        self.slots[key] = slot
+        on_venue[market] = slot
         self.ledger.slots.append(slot)
         feed.slots.append(slot)
         for streams in (self.funding, self.borrow):
@@ -384,10 +389,20 @@ class BacktestCore:
         return self.feeds[fidx].venue if venue == DEFAULT_VENUE else venue
 
     def venue_terms(self, venue: str) -> VenueTerms:
-        """Terms of ``venue`` (looked up once per run)."""
+        """Terms of ``venue`` (looked up once per run).
+
+        Candles of a venue without a config trade at the ``default`` venue's terms;
+        why is kept in ``unknown_venues``. Any other venue without one raises KeyError.
+        """
         terms = self.terms.get(venue)
         if terms is None:
-            terms = self.terms_for(venue)
+            try:
+                terms = self.terms_for(venue)
+            except KeyError as exc:
+                if venue == DEFAULT_VENUE or venue not in self.feeds_by_venue:
+                    raise
+                self.unknown_venues.append(str(exc.args[0]))
+                terms = self.venue_terms(DEFAULT_VENUE)
             self.terms[venue] = terms
         return terms
 
@@ -401,12 +416,16 @@ class BacktestCore:
         return self.queue.cancel_where(market)
 
     def transfer(self, source: str, target: str, amount: float) -> bool:
-        """Move ``amount`` between venue accounts (debited now, credited after the delay)."""
+        """Move ``amount`` between venue accounts (debited now, credited after the delay);
+        False when either has no account of its own or no route joins them."""
         src = self.accounts.get(source)
         dst = self.accounts.get(target)
         if src is None or dst is None or src is dst:
             return False
-        seconds, cost = self.transfer_routes.get((source, target), self.transfer_default)
+        route = self.transfer_routes.get((source, target), self.transfer_default)
+        if route is None:
+            return False
+        seconds, cost = route
         arrival = self.close_ts + math.ceil(seconds)
         return self.ledger.send(src, dst, amount, cost, self.close_ts, arrival)
 
@@ -592,18 +611,19 @@ class BacktestCore:
         order.filled_size = done + size
         self.ledger.record_fill(
             Fill(
-                slot.market, order.side, price, size, fee, bar.ts, order.order_id, "",
-                slot.venue, size < order.size * (1.0 - 1e-12), ticket.latency_ms, impact_bps,
-                0.0, maker,
+                slot.market, order.side, price, size, fee, bar.ts, order_id=order.order_id,
+                venue=slot.venue, is_partial=size < order.size * (1.0 - 1e-12),
+                latency_ms=ticket.latency_ms, impact_bps=impact_bps, is_maker=maker,
             )
         )
 
     def _rest_remainder(self, ticket: Ticket, size: float, price: float) -> None:
         parent = ticket.order
         order = Order(
-            parent.market, parent.side, _LIMIT_TYPE, size, price, f"{parent.order_id}-gtc",
-            _PENDING, self.now, 0.0, 0.0, parent.venue, _GTC_TIF,
-            parent.reduce_only, parent.tag,
+            parent.market, parent.side, _LIMIT_TYPE, size, price=price,
+            order_id=f"{parent.order_id}-gtc", status=_PENDING, ts=self.now,
+            venue=parent.venue, time_in_force=_GTC_TIF, reduce_only=parent.reduce_only,
+            tag=parent.tag,
         )
         rest = Ticket(order, LIMIT, ticket.side, ticket.feed, ticket.slot, GTC)
         if not self.queue.add_resting(rest):
@@ -666,7 +686,7 @@ class BacktestCore:
             ledger.record_fill(
                 Fill(
                     slot.market, side_of(side), price, size, penalty, bar.ts,
-                    f"liq-{self.liquidations}", "", slot.venue,
+                    order_id=f"liq-{self.liquidations}", venue=slot.venue,
                 )
             )
             cancelled = self.queue.cancel_where(slot=slot)
@@ -718,6 +738,21 @@ class BacktestCore:
 
     def _signal_order(self, slot: PositionSlot, side: int, sizing: int) -> None:
         self.place(
-            MARKET, slot.market, side, 0.0, 0.0, sizing == SIZE_CLOSE,
-            "signal", DEFAULT_VENUE, 0, sizing, True,
+            MARKET, slot.market, side, 0.0, reduce_only=sizing == SIZE_CLOSE, tag="signal",
+            sizing=sizing, from_signal=True,
         )
+
+
+def _accounts(inputs: RunInputs) -> tuple[list[Account], dict[str, Account], Account]:
+    """The run's accounts, those of venues with their own, and the default account."""
+    if not inputs.balances:
+        shared = Account(DEFAULT_VENUE, inputs.capital)
+        return [shared], {}, shared
+    accounts = [Account(venue, cash) for venue, cash in inputs.balances]
+    by_venue = {a.name: a for a in accounts}
+    default = by_venue.get(DEFAULT_VENUE)
+    if default is None:
+        allocated = sum((cash for _, cash in inputs.balances), 0.0)
+        default = Account(DEFAULT_VENUE, max(0.0, inputs.capital - allocated))
+        accounts.append(default)
+    return accounts, by_venue, default

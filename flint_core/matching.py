@@ -114,7 +114,10 @@ def trigger_price_on(kind: int, side: int, trigger: float, bar: Candle) -> float
 
 
 class OrderQueue:
-    """Open tickets: resting per feed, in flight (latency) and waiting for the next open."""
+    """Open tickets: resting per feed, in flight (latency) and waiting for the next open.
+
+    ``version`` changes whenever a ticket is added or leaves (filled, cancelled).
+    """
 
     def __init__(self, n_feeds: int, max_resting: int) -> None:
         self.resting: list[list[Ticket]] = [[] for _ in range(n_feeds)]
@@ -124,6 +127,7 @@ class OrderQueue:
         self.max_resting: Final = max_resting
         self.n_resting = 0
         self.n_next_open = 0
+        self.version = 0
 
     def add_resting(self, ticket: Ticket) -> bool:
         """Rest ``ticket``; False (nothing added) when the queue is full."""
@@ -132,21 +136,25 @@ class OrderQueue:
         self.resting[ticket.feed].append(ticket)
         self.by_id[ticket.order.order_id] = ticket
         self.n_resting += 1
+        self.version += 1
         return True
 
     def add_in_flight(self, ticket: Ticket) -> None:
         """Queue a market ticket that fills once its latency has elapsed."""
         self.in_flight.append(ticket)
         self.by_id[ticket.order.order_id] = ticket
+        self.version += 1
 
     def add_next_open(self, ticket: Ticket) -> None:
         """Queue a market ticket that fills at its feed's next open."""
         self.next_open[ticket.feed].append(ticket)
         self.by_id[ticket.order.order_id] = ticket
         self.n_next_open += 1
+        self.version += 1
 
     def discard(self, ticket: Ticket) -> None:
         """Forget a ticket that filled or was cancelled (it may already be gone)."""
+        self.version += 1
         oid = ticket.order.order_id
         if self.by_id.get(oid) is ticket:
             del self.by_id[oid]

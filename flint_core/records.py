@@ -4,19 +4,22 @@ Compiled by mypyc in the compiled build, so these are frozen slotted dataclasses
 (native classes that keep equality, hashing and immutability when compiled).
 Compiled native instances cannot be unpickled through the dataclass machinery,
 so every record defines ``__reduce__`` to rebuild itself from its fields.
-The mutable records (Order, Position, PositionInfo, AccountState) belong to one
-owner: never share one between a strategy and an engine.
+The mutable records (Order, Position) belong to one owner: never share one between
+a strategy and an engine. :class:`PositionInfo` and :class:`AccountState` are frozen,
+so an execution context can hand the same one out until what it shows changes.
 
-:class:`Candle`, :class:`Fill`, :class:`Order` and :class:`Position` write their own
-``__init__``: the backtest engine builds them per bar or per order, and mypyc compiles
-an explicit ``__init__`` natively (about 20 ns) where it keeps the dataclass-generated
-one interpreted (about 800 ns for a candle, more for the longer records).
+:class:`Candle`, :class:`Fill`, :class:`Order`, :class:`Position`, :class:`PositionInfo`
+and :class:`AccountState` write their own ``__init__``: the backtest engine builds them
+per bar or per order, and mypyc compiles an explicit ``__init__`` natively (about
+20 ns) where it keeps the dataclass-generated one interpreted (about 800 ns for a
+candle, more for the longer records).
 """
 
 from dataclasses import dataclass
 from typing import Any, Final
 
 from flint_core.enums import OrderStatus, OrderType, Side, TimeInForce
+from flint_core.markets import DEFAULT_VENUE
 
 
 def _probe() -> None:
@@ -39,7 +42,7 @@ class Candle:
     volume: float
     market: str = ""
     resolution_s: int = 3600
-    venue: str = "default"
+    venue: str = DEFAULT_VENUE
 
     def __init__(
         self,
@@ -51,7 +54,7 @@ class Candle:
         volume: float,
         market: str = "",
         resolution_s: int = 3600,
-        venue: str = "default",
+        venue: str = DEFAULT_VENUE,
     ) -> None:
         if NATIVE:  # compiled: native field writes, the frozen __setattr__ is not involved
             self.ts = ts  # type: ignore[misc]
@@ -81,6 +84,12 @@ class Candle:
 _CANDLE_FIELDS: Final = (
     "ts", "open", "high", "low", "close", "volume", "market", "resolution_s", "venue",
 )
+_POSITION_INFO_FIELDS: Final = (
+    "market", "side", "size", "entry_price", "unrealized_pnl", "entry_ts", "venue",
+)
+_ACCOUNT_STATE_FIELDS: Final = (
+    "equity", "cash", "unrealized_pnl", "margin_used", "free_margin", "leverage",
+)
 _FILL_FIELDS: Final = (
     "market", "side", "price", "size", "fee", "ts", "order_id", "tx_sig", "venue", "is_partial",
     "latency_ms", "impact_bps", "tx_cost", "is_maker",
@@ -99,7 +108,7 @@ class Fill:
     ts: int
     order_id: str = ""
     tx_sig: str = ""
-    venue: str = "default"
+    venue: str = DEFAULT_VENUE
     is_partial: bool = False
     latency_ms: float = 0.0
     impact_bps: float = 0.0
@@ -116,7 +125,7 @@ class Fill:
         ts: int,
         order_id: str = "",
         tx_sig: str = "",
-        venue: str = "default",
+        venue: str = DEFAULT_VENUE,
         is_partial: bool = False,
         latency_ms: float = 0.0,
         impact_bps: float = 0.0,
@@ -181,7 +190,7 @@ class FundingRate:
     oracle_price: float = 0.0
     mark_price: float = 0.0
     slot: int = 0
-    source: str = "default"
+    source: str = DEFAULT_VENUE
     interval_s: int = 3600
 
     @property
@@ -224,7 +233,7 @@ class OrderbookSnapshot:
     bids: tuple[OrderbookLevel, ...]
     asks: tuple[OrderbookLevel, ...]
     slot: int = 0
-    venue: str = "default"
+    venue: str = DEFAULT_VENUE
 
     @property
     def best_bid(self) -> float:
@@ -279,7 +288,7 @@ class OpenInterest:
     ts: int
     long_oi: float
     short_oi: float
-    venue: str = "default"
+    venue: str = DEFAULT_VENUE
 
     @property
     def net(self) -> float:
@@ -322,7 +331,7 @@ class Order:
     ts: int = 0
     filled_size: float = 0.0
     filled_price: float = 0.0
-    venue: str = "default"
+    venue: str = DEFAULT_VENUE
     time_in_force: TimeInForce = TimeInForce.IOC
     reduce_only: bool = False
     tag: str = ""
@@ -339,7 +348,7 @@ class Order:
         ts: int = 0,
         filled_size: float = 0.0,
         filled_price: float = 0.0,
-        venue: str = "default",
+        venue: str = DEFAULT_VENUE,
         time_in_force: TimeInForce = TimeInForce.IOC,
         reduce_only: bool = False,
         tag: str = "",
@@ -387,7 +396,7 @@ class Position:
     pnl: float = 0.0
     closed: bool = False
     market: str = ""
-    venue: str = "default"
+    venue: str = DEFAULT_VENUE
 
     def __init__(
         self,
@@ -399,7 +408,7 @@ class Position:
         pnl: float = 0.0,
         closed: bool = False,
         market: str = "",
-        venue: str = "default",
+        venue: str = DEFAULT_VENUE,
     ) -> None:
         self.entry_price = entry_price
         self.size = size
@@ -436,7 +445,7 @@ class Position:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class PositionInfo:
     """Read-only view of an open position for strategies; ``size`` is always positive."""
 
@@ -446,7 +455,30 @@ class PositionInfo:
     entry_price: float
     unrealized_pnl: float = 0.0
     entry_ts: int = 0
-    venue: str = "default"
+    venue: str = DEFAULT_VENUE
+
+    def __init__(
+        self,
+        market: str,
+        side: Side,
+        size: float,
+        entry_price: float,
+        unrealized_pnl: float = 0.0,
+        entry_ts: int = 0,
+        venue: str = DEFAULT_VENUE,
+    ) -> None:
+        if NATIVE:  # compiled: native field writes (see Candle)
+            self.market = market  # type: ignore[misc]
+            self.side = side  # type: ignore[misc]
+            self.size = size  # type: ignore[misc]
+            self.entry_price = entry_price  # type: ignore[misc]
+            self.unrealized_pnl = unrealized_pnl  # type: ignore[misc]
+            self.entry_ts = entry_ts  # type: ignore[misc]
+            self.venue = venue  # type: ignore[misc]
+        else:
+            values = (market, side, size, entry_price, unrealized_pnl, entry_ts, venue)
+            for name, value in zip(_POSITION_INFO_FIELDS, values, strict=True):
+                object.__setattr__(self, name, value)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (
@@ -458,7 +490,7 @@ class PositionInfo:
         )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class AccountState:
     """Account snapshot; ``equity`` is cash plus unrealised PnL."""
 
@@ -468,6 +500,27 @@ class AccountState:
     margin_used: float = 0.0
     free_margin: float = 0.0
     leverage: float = 0.0
+
+    def __init__(
+        self,
+        equity: float,
+        cash: float,
+        unrealized_pnl: float = 0.0,
+        margin_used: float = 0.0,
+        free_margin: float = 0.0,
+        leverage: float = 0.0,
+    ) -> None:
+        if NATIVE:  # compiled: native field writes (see Candle)
+            self.equity = equity  # type: ignore[misc]
+            self.cash = cash  # type: ignore[misc]
+            self.unrealized_pnl = unrealized_pnl  # type: ignore[misc]
+            self.margin_used = margin_used  # type: ignore[misc]
+            self.free_margin = free_margin  # type: ignore[misc]
+            self.leverage = leverage  # type: ignore[misc]
+        else:
+            values = (equity, cash, unrealized_pnl, margin_used, free_margin, leverage)
+            for name, value in zip(_ACCOUNT_STATE_FIELDS, values, strict=True):
+                object.__setattr__(self, name, value)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (

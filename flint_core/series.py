@@ -1,7 +1,10 @@
 """Columnar candle storage: ``CandleSeries``, a read-only ``Sequence[Candle]``.
 
 A series holds one market/venue/resolution as six numpy columns (about 48 bytes a
-bar) and materialises a :class:`~flint_core.records.Candle` only when indexed.
+bar) and materialises a :class:`~flint_core.records.Candle` only when indexed. A
+series made from a list of candles (:meth:`CandleSeries.from_candles`) reads each
+column from the candles the first time it is used (a strategy that only reads closes
+never pays for the other five) and hands out the list's own candles when indexed.
 
 Every series is a window ``[start, stop)`` over the columns of a *root* series.
 Slicing (step 1) is O(1): the slice shares the root's columns and only records new
@@ -12,15 +15,24 @@ are cached on the root, in :attr:`CandleSeries.cache`, and read at ``stop - 1``.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
+from flint_core.markets import DEFAULT_VENUE
 from flint_core.records import Candle
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+# Positions of the columns in ``CandleSeries._cols``.
+_TS: Final = 0
+_OPEN: Final = 1
+_HIGH: Final = 2
+_LOW: Final = 3
+_CLOSE: Final = 4
+_VOLUME: Final = 5
 
 
 def _column(values: Any, dtype: type, name: str, n: int) -> Any:
@@ -31,6 +43,36 @@ def _column(values: Any, dtype: type, name: str, n: int) -> Any:
         arr = arr.view()
         arr.flags.writeable = False
     return arr
+
+
+def _read_column(candles: list[Candle], k: int) -> Any:
+    """Column ``k`` (see ``_TS`` ... ``_VOLUME``) of ``candles`` as a read-only array."""
+    n = len(candles)
+    if k == _TS:
+        first = candles[0].ts if n else 0
+        step = candles[1].ts - first if n > 1 else 0
+        i = 0
+        while i < n and candles[i].ts == first + i * step:
+            i += 1
+        if i == n:  # evenly spaced (no gaps): no Python int per bar
+            return _column(first + step * np.arange(n, dtype=np.int64), np.int64, "ts", n)
+        stamps = [c.ts for c in candles]
+        return _column(np.fromiter(stamps, dtype=np.int64, count=n), np.int64, "ts", n)
+    if k == _OPEN:
+        values = [c.open for c in candles]
+    elif k == _HIGH:
+        values = [c.high for c in candles]
+    elif k == _LOW:
+        values = [c.low for c in candles]
+    elif k == _CLOSE:
+        values = [c.close for c in candles]
+    else:
+        values = [c.volume for c in candles]
+    return _column(np.fromiter(values, dtype=np.float64, count=n), np.float64, "column", n)
+
+
+_NO_TS: Final = _column(np.zeros(0, dtype=np.int64), np.int64, "ts", 0)
+_NO_VALUES: Final = _column(np.zeros(0), np.float64, "values", 0)
 
 
 class CandleSeries:
@@ -46,15 +88,20 @@ class CandleSeries:
         volume: Any,
         market: str = "",
         resolution_s: int = 3600,
-        venue: str = "default",
+        venue: str = DEFAULT_VENUE,
     ) -> None:
         n = len(ts)
-        self._ts: IntArray = _column(ts, np.int64, "ts", n)
-        self._open: FloatArray = _column(open, np.float64, "open", n)
-        self._high: FloatArray = _column(high, np.float64, "high", n)
-        self._low: FloatArray = _column(low, np.float64, "low", n)
-        self._close: FloatArray = _column(close, np.float64, "close", n)
-        self._volume: FloatArray = _column(volume, np.float64, "volume", n)
+        # the root's columns, shared with its windows; None: not read from _source yet
+        self._cols: list[Any] = [
+            _column(ts, np.int64, "ts", n),
+            _column(open, np.float64, "open", n),
+            _column(high, np.float64, "high", n),
+            _column(low, np.float64, "low", n),
+            _column(close, np.float64, "close", n),
+            _column(volume, np.float64, "volume", n),
+        ]
+        self._source: list[Candle] | None = None  # the candles a from_candles root reads
+        self._size = n  # bars in the root
         self.market = market
         self.resolution_s = resolution_s
         self.venue = venue
@@ -73,30 +120,39 @@ class CandleSeries:
         resolution_s: int | None = None,
         venue: str | None = None,
     ) -> "CandleSeries":
-        """Build a series from candles that all share market, venue and resolution."""
-        items = list(candles)
+        """Build a series from candles that all share market, venue and resolution.
+
+        The series keeps a copy of the list: changing the list later changes nothing.
+        """
+        items: list[Candle] = list(candles)
         first = items[0] if items else None
         mk = market if market is not None else (first.market if first else "")
         res = resolution_s if resolution_s is not None else (first.resolution_s if first else 3600)
-        ven = venue if venue is not None else (first.venue if first else "default")
-        for i, c in enumerate(items):
+        ven = venue if venue is not None else (first.venue if first else DEFAULT_VENUE)
+        for i in range(len(items)):
+            c = items[i]
             if c.market != mk or c.resolution_s != res or c.venue != ven:
                 raise ValueError(
                     f"candle {i} is {c.venue}/{c.market}/{c.resolution_s}s but the series "
                     f"is {ven}/{mk}/{res}s: a CandleSeries holds one market, venue and resolution"
                 )
-        n = len(items)
-        return cls(
-            np.fromiter((c.ts for c in items), dtype=np.int64, count=n),
-            np.fromiter((c.open for c in items), dtype=np.float64, count=n),
-            np.fromiter((c.high for c in items), dtype=np.float64, count=n),
-            np.fromiter((c.low for c in items), dtype=np.float64, count=n),
-            np.fromiter((c.close for c in items), dtype=np.float64, count=n),
-            np.fromiter((c.volume for c in items), dtype=np.float64, count=n),
-            mk,
-            res,
-            ven,
-        )
+        series = cls(_NO_TS, _NO_VALUES, _NO_VALUES, _NO_VALUES, _NO_VALUES, _NO_VALUES, mk, res,
+                     ven)
+        series._cols = [None] * 6
+        series._source = items
+        series._size = series._stop = len(items)
+        return series
+
+    def _col(self, k: int) -> Any:
+        """Column ``k`` of the root (read from the candles on first use)."""
+        cols = self._cols
+        col = cols[k]
+        if col is None:
+            source = self._source
+            assert source is not None
+            col = _read_column(source, k)
+            cols[k] = col
+        return col
 
     # Window over the root
 
@@ -126,13 +182,15 @@ class CandleSeries:
     def window(self, start: int, stop: int) -> "CandleSeries":
         """A new window ``[start, stop)`` in root positions over the same columns."""
         root = self.root
-        n = int(root._ts.shape[0])
+        n = root._size
         if not 0 <= start <= stop <= n:
             raise IndexError(f"window [{start}, {stop}) is outside a root of {n} bars")
         out = CandleSeries(
-            root._ts, root._open, root._high, root._low, root._close, root._volume,
+            _NO_TS, _NO_VALUES, _NO_VALUES, _NO_VALUES, _NO_VALUES, _NO_VALUES,
             root.market, root.resolution_s, root.venue,
         )
+        out._cols = root._cols
+        out._source = root._source
         out._root = root
         out._start = start
         out._stop = stop
@@ -159,32 +217,38 @@ class CandleSeries:
     @property
     def timestamps(self) -> IntArray:
         """Bar open times, unix seconds."""
-        return self._ts[self._start : self._stop]
+        column: IntArray = self._col(_TS)
+        return column[self._start : self._stop]
 
     @property
     def opens(self) -> FloatArray:
         """Open prices."""
-        return self._open[self._start : self._stop]
+        column: FloatArray = self._col(_OPEN)
+        return column[self._start : self._stop]
 
     @property
     def highs(self) -> FloatArray:
         """High prices."""
-        return self._high[self._start : self._stop]
+        column: FloatArray = self._col(_HIGH)
+        return column[self._start : self._stop]
 
     @property
     def lows(self) -> FloatArray:
         """Low prices."""
-        return self._low[self._start : self._stop]
+        column: FloatArray = self._col(_LOW)
+        return column[self._start : self._stop]
 
     @property
     def closes(self) -> FloatArray:
         """Close prices."""
-        return self._close[self._start : self._stop]
+        column: FloatArray = self._col(_CLOSE)
+        return column[self._start : self._stop]
 
     @property
     def volumes(self) -> FloatArray:
         """Volumes in base units."""
-        return self._volume[self._start : self._stop]
+        column: FloatArray = self._col(_VOLUME)
+        return column[self._start : self._stop]
 
     # Sequence protocol
 
@@ -199,13 +263,16 @@ class CandleSeries:
         if i < 0 or i >= n:
             raise IndexError(f"candle index out of range for a series of {n}")
         j = self._start + i
+        source = self._source
+        if source is not None:
+            return source[j]
         return Candle(
-            int(self._ts[j]),
-            float(self._open[j]),
-            float(self._high[j]),
-            float(self._low[j]),
-            float(self._close[j]),
-            float(self._volume[j]),
+            int(self._col(_TS)[j]),
+            float(self._col(_OPEN)[j]),
+            float(self._col(_HIGH)[j]),
+            float(self._col(_LOW)[j]),
+            float(self._col(_CLOSE)[j]),
+            float(self._col(_VOLUME)[j]),
             self.market,
             self.resolution_s,
             self.venue,
@@ -222,9 +289,9 @@ class CandleSeries:
             return self.window(self._start + first, self._start + max(first, last))
         picked = np.arange(first, last, step, dtype=np.int64) + self._start
         return CandleSeries(
-            self._ts[picked], self._open[picked], self._high[picked], self._low[picked],
-            self._close[picked], self._volume[picked], self.market, self.resolution_s,
-            self.venue,
+            self._col(_TS)[picked], self._col(_OPEN)[picked], self._col(_HIGH)[picked],
+            self._col(_LOW)[picked], self._col(_CLOSE)[picked], self._col(_VOLUME)[picked],
+            self.market, self.resolution_s, self.venue,
         )
 
     def __iter__(self) -> Iterator[Candle]:
@@ -271,7 +338,8 @@ class CandleSeries:
 
     def __repr__(self) -> str:
         n = len(self)
-        span = f"{int(self._ts[self._start])}..{int(self._ts[self._stop - 1])}" if n else "empty"
+        ts = self._col(_TS)
+        span = f"{int(ts[self._start])}..{int(ts[self._stop - 1])}" if n else "empty"
         return (
             f"CandleSeries({self.venue}/{self.market}/{self.resolution_s}s, "
             f"{n} bars, {span})"

@@ -9,6 +9,8 @@ from typing import Any
 
 import attrs
 
+from flint_core import markets
+
 
 def _non_negative(instance: object, attribute: "attrs.Attribute[float]", value: float) -> None:
     if value < 0:
@@ -77,7 +79,7 @@ class VenueConfig:
 
 
 DEFAULT_VENUE = VenueConfig(
-    name="default",
+    name=markets.DEFAULT_VENUE,
     taker_fee_bps=5.0,
     maker_fee_bps=0.0,
     initial_margin=0.10,

@@ -60,7 +60,24 @@ def test_yaml_sections_are_flattened(in_tmp, caplog):
     assert config.ccxt_exchange == "okx"
     assert config.venues == {"default": {"taker_fee_bps": 3.5}}
     assert config.providers == {"file": {"path": "./csv"}}
-    assert "surprise" in caplog.text  # unknown keys are ignored, with a debug note
+    assert "surprise" in caplog.text  # unknown keys are ignored, with a warning
+
+
+def test_unknown_yaml_keys_are_reported_with_the_closest_known_one(in_tmp, caplog):
+    (in_tmp / "flint.yaml").write_text(
+        "db:\n  pth: x.duckdb\napi_prot: 9000\nsurprise: 1\nlive:\n  dry_rn: true\n"
+    )
+    with caplog.at_level(logging.WARNING, logger="flint.config"):
+        config = load_config(env={"FLINT_TEST_DATA": "elsewhere", "FLINT_API_PROT": "1"})
+    assert config == FlintConfig()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 4, warned  # the yaml keys only: FLINT_* may be other tools'
+    by_key = {w.split("'")[1]: w for w in warned}
+    assert "closest known setting is 'db_path'" in by_key["db.pth"]
+    assert "closest known setting is 'api_port'" in by_key["api_prot"]
+    assert "closest known setting is 'live_dry_run'" in by_key["live.dry_rn"]
+    assert "no known setting is close" in by_key["surprise"]
+    assert all("flint.yaml" in w for w in warned)
 
 
 def test_precedence_env_over_dotenv_over_yaml_over_defaults(in_tmp):

@@ -15,6 +15,7 @@ import numpy as np
 
 from flint.analytics import metrics as m
 from flint.analytics.monte_carlo import MonteCarloResult, run_monte_carlo
+from flint_core.markets import DEFAULT_VENUE
 
 #: A trade bootstrap needs this many closed trades; fewer resample bar returns instead.
 MIN_TRADES_FOR_BOOTSTRAP = 5
@@ -102,7 +103,7 @@ def _trades(positions: Sequence[Any]) -> list[dict[str, Any]]:
             continue
         rows.append({
             "market": getattr(p, "market", ""),
-            "venue": getattr(p, "venue", "default"),
+            "venue": getattr(p, "venue", DEFAULT_VENUE),
             "side": "long" if p.size >= 0 else "short",
             "size": abs(float(p.size)),
             "entry_ts": int(p.entry_ts),

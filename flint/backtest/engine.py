@@ -39,12 +39,12 @@ import inspect
 import math
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from flint.analytics.metrics import bar_returns, max_drawdown, periods_per_year, sharpe_ratio
-from flint.backtest import inputs
 from flint.backtest.result import BacktestResult
 from flint.execution.backtest_context import BacktestContext
 from flint.execution.capital import VenueAllocator, transfer_record
@@ -52,8 +52,10 @@ from flint.execution.margin import MarginEngine
 from flint.plugins import get_fill_model, get_venue_config
 from flint_core.errors import BacktestTimeoutError
 from flint_core.feeds import EventStream, Feed
-from flint_core.ledger import Account, Ledger, PositionSlot
-from flint_core.loop import DEFAULT_VENUE, BacktestCore
+from flint_core.inputs import build_inputs
+from flint_core.ledger import PositionSlot
+from flint_core.loop import BacktestCore
+from flint_core.markets import DEFAULT_VENUE
 from flint_core.records import Position
 from flint_core.terms import VenueTerms, terms_from_config
 from flint_core.venues import DEFAULT_VENUE as DEFAULT_CONFIG
@@ -177,25 +179,6 @@ class BacktestEngine:
             return terms_from_config(config, self.fee_rate, self.fee_rate)
         return terms_from_config(config)
 
-    def _accounts(self) -> tuple[list[Account], dict[str, Account], Account]:
-        allocator = self.capital_allocator
-        if allocator is None:
-            shared = Account(DEFAULT_VENUE, self.initial_capital)
-            return [shared], {}, shared
-        excess = allocator.total - self.initial_capital
-        if excess > 1e-9 * self.initial_capital:
-            raise ValueError(
-                f"the allocator's balances add up to {allocator.total:g}, more than "
-                f"initial_capital={self.initial_capital:g}"
-            )
-        accounts = [Account(v, b) for v, b in allocator.initial_balances.items()]
-        by_venue = {a.name: a for a in accounts}
-        default = by_venue.get(DEFAULT_VENUE)
-        if default is None:
-            default = Account(DEFAULT_VENUE, max(0.0, -excess))
-            accounts.append(default)
-        return accounts, by_venue, default
-
     # Running
 
     def run(self, candles: Any, extra_markets: Mapping[str, Any] | None = None, *,
@@ -217,64 +200,49 @@ class BacktestEngine:
                 initial_capital=self.initial_capital, final_equity=self.initial_capital,
                 strategy_warnings=["no_data: no candles to backtest"],
             )
-        feeds = inputs.build_feeds(candles, extra_markets, self.history_size)
-        candle_venues = {f.venue for f in feeds}
-        unknown: list[str] = []  # why each candle venue without a config got default costs
-
-        def terms_for(name: str) -> VenueTerms:
-            try:
-                return self.venue_terms(name)
-            except KeyError as exc:
-                if name not in candle_venues:
-                    raise
-                unknown.append(str(exc.args[0]))
-                return self.venue_terms(DEFAULT_VENUE)
-
-        if warmup:
-            feeds = _after_warmup(feeds, warmup, self.history_size)
-        accounts, by_venue, default = self._accounts()
-        ledger = Ledger(accounts)
         allocator = self.capital_allocator
-        routes: dict[tuple[str, str], tuple[float, float]] = {}
-        fallback = (1800.0, 1.0)
-        if allocator is not None:
-            routes = {k: (r.time_s, r.cost_usd) for k, r in allocator.routes.items()}
-            fallback = (allocator.default.time_s, allocator.default.cost_usd)
-        model = self.fill_model
-        if model is None:
-            model = get_fill_model(venue=feeds[0].venue)
-        model.reset()
-        core = BacktestCore(
-            feeds,
-            model,
-            ledger,
-            terms_for,
-            by_venue,
-            default,
-            inputs.funding_streams(self.funding_rates),
-            inputs.book_streams(self.orderbook_snapshots),
-            inputs.open_interest_streams(self.open_interest),
-            inputs.oracle_streams(self.oracle_prices),
-            inputs.borrow_streams(self.borrow_snapshots),
+        inputs = build_inputs(
+            candles,
+            fill_model=self.fill_model,
+            terms_for=self.venue_terms,
+            capital=self.initial_capital,
+            extra_markets=extra_markets,
+            balances=allocator.initial_balances if allocator is not None else None,
+            history_size=self.history_size,
+            warmup=warmup,
+            funding=self.funding_rates,
+            books=self.orderbook_snapshots,
+            open_interest=self.open_interest,
+            oracles=self.oracle_prices,
+            borrow=self.borrow_snapshots,
             margin=self.margin_engine is not None,
             allow_short=self.allow_short,
             max_resting=self.max_resting_orders,
             max_runtime_s=self.max_runtime_s,
-            transfer_routes=routes,
-            transfer_default=fallback,
+            transfer_routes=(
+                {k: (r.time_s, r.cost_usd) for k, r in allocator.routes.items()}
+                if allocator is not None else None
+            ),
+            transfer_default=(
+                (allocator.default.time_s, allocator.default.cost_usd)
+                if allocator is not None else None
+            ),
         )
+        if inputs.fill_model is None:  # the default model of the primary market's venue
+            primary = inputs.markets[0].series.venue
+            inputs = replace(inputs, fill_model=get_fill_model(venue=primary))
+        inputs.fill_model.reset()
+        core = BacktestCore(inputs)
         ctx = BacktestContext(core)
         started = time.perf_counter()
         core.run(self.strategy, ctx, accepts_ctx(self.strategy))
-        result = self._result(core, ctx, unknown)
-        result.logs.append(f"ran {feeds[0].n} bars in {time.perf_counter() - started:.3f} s")
+        result = self._result(core, ctx)
+        result.logs.append(f"ran {core.feeds[0].n} bars in {time.perf_counter() - started:.3f} s")
         return result
 
     # Results
 
-    def _result(
-        self, core: BacktestCore, ctx: BacktestContext, unknown: list[str]
-    ) -> BacktestResult:
+    def _result(self, core: BacktestCore, ctx: BacktestContext) -> BacktestResult:
         ledger = core.ledger
         primary = core.feeds[0]
         curve = core.equity_curve
@@ -336,17 +304,17 @@ class BacktestEngine:
             per_venue_fees=per_fees,
             logs=list(ctx.logs),
         )
-        result.strategy_warnings = self._cost_warnings(core, unknown)
+        result.strategy_warnings = self._cost_warnings(core)
         result.strategy_warnings += self._warnings(core, result, series)
         return result
 
-    def _cost_warnings(self, core: BacktestCore, unknown: list[str]) -> list[str]:
+    def _cost_warnings(self, core: BacktestCore) -> list[str]:
         """What the run assumed about costs that the user may not expect."""
         notes = [
             f"venue_unknown: {reason}; orders on its candles paid the default venue's costs "
             f"(fee_rate {self.fee_rate:g} for maker and taker); pass venues={{name: "
             f"VenueConfig(...)}} to give its own"
-            for reason in unknown
+            for reason in core.unknown_venues
         ]
         traded = {slot.terms.name for slot in core.ledger.slots}
         preset = sorted(traded - set(self.venues))
@@ -399,23 +367,6 @@ class BacktestEngine:
             if hidden > 0:
                 notes.append(f"{code}: ... and {hidden} more")
         return notes
-
-
-def _after_warmup(feeds: list[Feed], warmup: int, history_size: int) -> list[Feed]:
-    """The feeds from bar ``warmup`` of the primary on, the bars before as their lead-in:
-    of the other feeds, the bars closed by the close of the last warm-up bar."""
-    lead = feeds[0]
-    if not 0 < warmup < lead.n:
-        raise ValueError(f"warmup must leave bars to trade: 0 <= warmup < {lead.n} "
-                         f"(the bars of {lead.key}), got {warmup}")
-    closed = int(lead.series.timestamps[warmup - 1]) + lead.resolution_s
-    out = []
-    for feed in feeds:
-        skip = int(np.searchsorted(feed.series.timestamps + feed.resolution_s, closed,
-                                   side="right"))
-        candles = feed.candles[skip:] if feed.candles is not None else None
-        out.append(Feed(feed.series[skip:], candles, history_size, skip))
-    return out
 
 
 def _empty(candles: Any) -> bool:

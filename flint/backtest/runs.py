@@ -14,6 +14,7 @@ from typing import Any
 
 from flint.backtest.engine import SEED_FEE_RATE, BacktestEngine
 from flint.backtest.journal import run_record
+from flint_core.markets import market_key
 from flint_core.venues import VenueConfig
 
 #: The job a sandboxed child runs: ``run_in_sandbox(..., job=SANDBOX_JOB, options=...)``.
@@ -132,7 +133,7 @@ def sandbox_job(
     run = RunSettings(**{**settings, "venues": tuple(settings["venues"])})
     if extra:
         candles = {
-            f"{candles.venue}:{candles.market}": candles,
+            market_key(candles.venue, candles.market): candles,
             **{key: series_from_columns(columns) for key, columns in extra.items()},
         }
     return run_backtest(strategy, candles, funding, run)

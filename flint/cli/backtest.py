@@ -27,6 +27,7 @@ from rich.table import Table
 from flint.cli.common import db_option, db_path, make_console, trust_option, user_errors, when
 from flint.cli.inputs import no_candles, parse_time
 from flint.cli.journal import journal_options, save_records
+from flint_core.markets import market_key, split_key
 
 #: ``--period`` units in seconds.
 PERIOD_UNITS = {"h": 3600, "d": 86_400, "w": 7 * 86_400, "m": 30 * 86_400, "y": 365 * 86_400}
@@ -133,7 +134,7 @@ def load_inputs(
                                                venue=venue)
             except NoCandlesError as exc:
                 raise no_candles(path, exc) from None
-            candles[f"{series.venue}:{market}"] = series
+            candles[market_key(series.venue, market)] = series
         first = min(int(s.timestamps[0]) for s in candles.values())
         last = max(int(s.timestamps[-1]) for s in candles.values())
         funding = store.query_funding_rates(market, first, last + resolution_s)
@@ -265,7 +266,7 @@ def backtest_command(
     candles, funding = load_inputs(store_path, market, venues, resolution_s, start, end, period)
     settings = RunSettings(
         strategy=str(file) if file is not None else strategy, market=market,
-        venues=tuple(key.partition(":")[0] for key in candles), resolution_s=resolution_s,
+        venues=tuple(str(split_key(key)[0]) for key in candles), resolution_s=resolution_s,
         capital=capital, fee_rate=fee_rate, fill_model=fill_model, params=params,
     )
     out = make_console()

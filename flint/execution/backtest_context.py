@@ -10,20 +10,22 @@ orders (the rules of :class:`~flint.execution.context.ExecutionContext`). Reduce
 orders are sized against the position when they fill. Data getters only reveal what
 is known by the current bar's close: candles that have closed, events stamped at or
 before it.
+
+State and data come from the core's :class:`~flint_core.views.RunViews`, which keeps
+each answer until what it shows changes: asking on every bar costs O(1) a call, and
+the lists and dicts it returns are read-only (shared by later calls).
 """
 
-import copy
 import math
 from collections.abc import Sequence
 from typing import Any
 
 from flint.execution.capital import transfer_record
-from flint.execution.context import DEFAULT_VENUE, ExecutionContext
+from flint.execution.context import ExecutionContext
 from flint_core.enums import Side, TimeInForce
-from flint_core.feeds import EventStream, Feed
 from flint_core.loop import BacktestCore
-from flint_core.margin import exposure
-from flint_core.matching import GTC, IOC, LIMIT, MARKET, STOP, TAKE_PROFIT
+from flint_core.markets import DEFAULT_VENUE
+from flint_core.matching import FOK, GTC, IOC, LIMIT, MARKET, STOP, TAKE_PROFIT
 from flint_core.records import (
     AccountState,
     Candle,
@@ -32,8 +34,9 @@ from flint_core.records import (
     OrderbookSnapshot,
     PositionInfo,
 )
+from flint_core.views import RunViews
 
-_TIF_CODES = {TimeInForce.IOC: IOC, TimeInForce.FOK: 1, TimeInForce.GTC: GTC}
+_TIF_CODES = {TimeInForce.IOC: IOC, TimeInForce.FOK: FOK, TimeInForce.GTC: GTC}
 # Members bound once: on Python 3.11 ``Side.LONG`` costs a slow EnumType.__getattr__ hook.
 _LONG = Side.LONG
 _SHORT = Side.SHORT
@@ -76,34 +79,27 @@ class BacktestContext(ExecutionContext):
 
     def __init__(self, core: BacktestCore) -> None:
         self._core = core
+        self._views = RunViews(core)
         self.logs: list[str] = []
+        # the compiled answer itself: no Python frame per call (strategies ask every bar)
+        self.position = self._views.position
 
     # State
 
     @property
     def account(self) -> AccountState:
-        ledger = self._core.ledger
-        unrealized = ledger.unrealized()
-        equity = ledger.cash + unrealized
-        notional, used = exposure(ledger)
-        return AccountState(
-            equity, ledger.cash, unrealized, used, equity - used,
-            notional / equity if equity > 0 else 0.0,
-        )
+        return self._views.account()
 
     @property
     def positions(self) -> list[PositionInfo]:
-        return [
-            PositionInfo(
-                s.market, _LONG if s.size > 0 else _SHORT, abs(s.size), s.entry_price,
-                s.unrealized(), s.entry_ts, s.venue,
-            )
-            for s in self._core.ledger.open
-        ]
+        """Open positions on every venue (read-only; the same list until one changes)."""
+        return self._views.positions()
 
     @property
     def pending_orders(self) -> list[Order]:
-        return [copy.copy(t.order) for t in self._core.queue.open_tickets()]
+        """Orders not filled or cancelled yet (copies, in a read-only list kept until an
+        order is placed, fills or is cancelled)."""
+        return self._views.pending_orders()
 
     @property
     def current_candle(self) -> Candle | None:
@@ -115,7 +111,7 @@ class BacktestContext(ExecutionContext):
 
     @property
     def markets(self) -> list[str]:
-        return sorted(self._core.feeds_by_market)
+        return self._views.markets
 
     # Orders
 
@@ -187,8 +183,8 @@ class BacktestContext(ExecutionContext):
         tif: int,
     ) -> str:
         return self._core.place(
-            kind, _market(market), _side(side), _positive("size", size), price,
-            bool(reduce_only), str(tag), _market(venue), tif,
+            kind, _market(market), _side(side), _positive("size", size), price=price,
+            reduce_only=bool(reduce_only), tag=str(tag), venue=_market(venue), tif=tif,
         )
 
     def cancel(self, order_id: str) -> bool:
@@ -206,16 +202,6 @@ class BacktestContext(ExecutionContext):
 
     # Market data
 
-    def _feed(self, market: str | None, venue: str | None = None) -> Feed:
-        core = self._core
-        name = market if market is not None else core.feeds[0].market
-        if venue is not None:
-            return core.feeds[core.feed_index(venue, name)]
-        found = core.feeds_by_market.get(name)
-        if not found:  # let the core raise, naming the markets with data
-            return core.feeds[core.feed_index(DEFAULT_VENUE, name)]
-        return core.feeds[0 if 0 in found else found[0]]
-
     def get_candles(
         self, market: str, lookback: int = 50, *, venue: str | None = None
     ) -> Sequence[Candle]:
@@ -224,66 +210,44 @@ class BacktestContext(ExecutionContext):
         For the primary market that includes the current bar (also given as ``candle``);
         ``venue`` picks one when the market has candles from several venues.
         """
-        return self._feed(market, venue).closed_window(int(lookback))
+        return self._views.candles(market, int(lookback), venue)
 
     def _market_name(self, market: str | None) -> str:
-        return market if market is not None else self._core.feeds[0].market
-
-    def _streams(self, group: list[EventStream], market: str | None) -> list[EventStream]:
-        name = self._market_name(market)
-        return [s for s in group if s.market == name and s.pos > 0]
-
-    def _pick(self, group: list[EventStream], market: str | None,
-              venue: str | None) -> EventStream | None:
-        streams = self._streams(group, market)
-        if venue is not None:
-            streams = [s for s in streams if s.venue == venue]
-        if not streams:
-            return None
-        core = self._core
-        preferred = {core.feeds[i].venue for i in core.feeds_by_market.get(
-            self._market_name(market), [])}
-        streams.sort(key=lambda s: (s.venue not in preferred, s.venue))
-        return streams[0]
+        return market if market is not None else self._views.primary_market
 
     def get_funding_rate(
         self, market: str | None = None, *, venue: str | None = None
     ) -> float | None:
         """Latest hourly funding rate (``venue`` default: the market's candle venue)."""
-        stream = self._pick(self._core.funding, market, venue)
-        latest: FundingRate | None = stream.latest() if stream else None
-        return latest.hourly_rate if latest is not None else None
+        return self._views.funding_rate(market, venue)
 
     def get_funding_rates(
         self, market: str | None = None, lookback: int = 24, *, venue: str | None = None
     ) -> list[tuple[int, float]]:
-        stream = self._pick(self._core.funding, market, venue)
-        if stream is None:
-            return []
-        return [(r.ts, r.hourly_rate) for r in stream.revealed(lookback)]
+        """Up to ``lookback`` latest ``(ts, hourly rate)``, oldest first (read-only)."""
+        return self._views.funding_rates(market, int(lookback), venue)
 
     def get_funding_by_venue(
         self, market: str | None = None, lookback: int = 24
     ) -> dict[str, list[tuple[int, float]]]:
-        return {
-            s.venue: [(r.ts, r.hourly_rate) for r in s.revealed(lookback)]
-            for s in self._streams(self._core.funding, market)
-        }
+        """``{venue: [(ts, hourly rate), ...]}`` (read-only)."""
+        return self._views.funding_by_venue(market, int(lookback))
 
     def get_venue_snapshots(
         self, market: str | None = None, lookback: int = 24
     ) -> dict[str, list[FundingRate]]:
-        return {s.venue: s.revealed(lookback) for s in self._streams(self._core.funding, market)}
+        streams = self._views.funding.revealed(self._market_name(market))
+        return {s.venue: s.revealed(lookback) for s in streams}
 
     def get_borrow_rate(self, market: str, venue: str) -> float | None:
-        stream = self._pick(self._core.borrow, market, venue)
+        stream = self._views.borrow.pick(market, venue)
         latest = stream.latest() if stream else None
         return float(latest.rate_hourly) if latest is not None else None
 
     def get_borrow_rates(
         self, market: str, venue: str, lookback: int = 24
     ) -> list[tuple[int, float]]:
-        stream = self._pick(self._core.borrow, market, venue)
+        stream = self._views.borrow.pick(market, venue)
         if stream is None:
             return []
         return [(r.ts, r.rate_hourly) for r in stream.revealed(lookback)]
@@ -291,7 +255,7 @@ class BacktestContext(ExecutionContext):
     def get_orderbook(
         self, market: str | None = None, *, venue: str | None = None
     ) -> OrderbookSnapshot | None:
-        stream = self._pick(self._core.books, market, venue)
+        stream = self._views.books.pick(self._market_name(market), venue)
         latest: OrderbookSnapshot | None = stream.latest() if stream else None
         return latest
 
@@ -306,26 +270,27 @@ class BacktestContext(ExecutionContext):
     def get_open_interest(
         self, market: str | None = None, *, venue: str | None = None
     ) -> tuple[float, float] | None:
-        stream = self._pick(self._core.open_interest, market, venue)
+        stream = self._views.open_interest.pick(self._market_name(market), venue)
         latest = stream.latest() if stream else None
         return (float(latest.long_oi), float(latest.short_oi)) if latest is not None else None
 
     def get_open_interest_history(
         self, market: str | None = None, lookback: int = 24, *, venue: str | None = None
     ) -> list[tuple[int, float, float]]:
-        stream = self._pick(self._core.open_interest, market, venue)
+        stream = self._views.open_interest.pick(self._market_name(market), venue)
         if stream is None:
             return []
         return [(r.ts, r.long_oi, r.short_oi) for r in stream.revealed(lookback)]
 
     def get_oracle_price(self, market: str | None = None) -> tuple[float, int] | None:
         """Latest oracle price: of an oracle record or of the latest funding record."""
+        name = self._market_name(market)
         best: tuple[float, int] | None = None
-        stream = self._pick(self._core.oracles, market, None)
+        stream = self._views.oracles.pick(name, None)
         if stream is not None:
             rec = stream.latest()
             best = (float(rec.price), int(rec.ts))
-        for funding in self._streams(self._core.funding, market):
+        for funding in self._views.funding.revealed(name):
             rate = funding.latest()
             if rate.oracle_price > 0 and (best is None or rate.ts > best[1]):
                 best = (float(rate.oracle_price), int(rate.ts))
@@ -334,20 +299,14 @@ class BacktestContext(ExecutionContext):
     # Capital
 
     def venue_balance(self, venue: str) -> float:
-        core = self._core
-        if not core.accounts:
-            return float(core.ledger.cash)
-        return float(core.accounts.get(venue, core.default_account).cash)
+        return float(self._views.cash(venue))
 
     def venue_balances(self) -> dict[str, float]:
-        core = self._core
-        if not core.accounts:
-            return {DEFAULT_VENUE: float(core.ledger.cash)}
-        return {a.name: float(a.cash) for a in core.ledger.accounts}
+        return self._views.balances()
 
     def transfer(self, from_venue: str, to_venue: str, amount: float) -> bool:
         return self._core.transfer(_market(from_venue), _market(to_venue),
                                    _positive("amount", amount))
 
     def pending_transfers(self) -> list[dict[str, Any]]:
-        return [transfer_record(t) for t in self._core.ledger.pending]
+        return [transfer_record(t) for t in self._views.pending_transfers()]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flint_core.enums import Side, TimeInForce
+from flint_core.markets import DEFAULT_VENUE
 from flint_core.records import (
     AccountState,
     Candle,
@@ -23,7 +24,9 @@ from flint_core.records import (
     PositionInfo,
 )
 
-DEFAULT_VENUE = "default"
+# Members bound once: on Python 3.11 ``Side.LONG`` costs a slow EnumType.__getattr__ hook.
+_LONG = Side.LONG
+_SHORT = Side.SHORT
 
 
 class ExecutionContext(abc.ABC):
@@ -54,13 +57,13 @@ class ExecutionContext(abc.ABC):
     @property
     @abc.abstractmethod
     def positions(self) -> list[PositionInfo]:
-        """Open positions on every venue (copies)."""
+        """Open positions on every venue (read-only: never change the list)."""
 
     @property
     @abc.abstractmethod
     def pending_orders(self) -> list[Order]:
-        """Orders not filled or cancelled yet (copies): resting orders and market orders
-        still executing."""
+        """Orders not filled or cancelled yet: resting orders and market orders still
+        executing (copies; changing one changes no order)."""
 
     @property
     @abc.abstractmethod
@@ -163,7 +166,7 @@ class ExecutionContext(abc.ABC):
         held = self.position(market, venue)
         if held is None:
             return None
-        closing = Side.SHORT if held.side == Side.LONG else Side.LONG
+        closing = _SHORT if held.side == _LONG else _LONG
         return self.market_order(market, closing, held.size, reduce_only=True, tag="close",
                                  venue=venue)
 

@@ -47,6 +47,7 @@ from flint.providers.base import CAPABILITY_METHODS, DataProvider
 from flint.store import FlintStore, batches
 from flint.store.batches import Spec, to_records, to_series
 from flint.store.funding import funding_intervals
+from flint_core.markets import DEFAULT_VENUE
 from flint_core.records import (
     BorrowSnapshot,
     Candle,
@@ -225,7 +226,7 @@ class FileProvider(DataProvider):
                     "the name does not say what it holds (expected "
                     "<venue>-<SYMBOL>-<seconds|funding|oi-N|mark-N>): pass the market"
                 )
-            found = DataFile(path, "candles", "default", given["market"])
+            found = DataFile(path, "candles", DEFAULT_VENUE, given["market"])
         found = attrs.evolve(found, **given)
         if found.kind == "candles" and found.resolution_s is None:
             return "the candle resolution is not in the name: pass the resolution"
@@ -360,7 +361,9 @@ class FileProvider(DataProvider):
         """Candles of the first matching file (by path) in the range, as a CandleSeries."""
         found = self._matching("candles", market, venue, resolution_s)
         if not found:
-            return CandleSeries([], [], [], [], [], [], market, resolution_s, venue or "default")
+            return CandleSeries(
+                [], [], [], [], [], [], market, resolution_s, venue or DEFAULT_VENUE
+            )
         data_file, table = found[0]
         return to_series(self._in_range(table, start_ts, end_ts), market, resolution_s,
                          data_file.venue)

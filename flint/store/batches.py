@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flint.store.errors import InvalidRowError
+from flint_core.markets import DEFAULT_VENUE
 from flint_core.records import (
     BorrowSnapshot,
     Candle,
@@ -267,7 +268,7 @@ def _check_books(cols: dict[str, Any]) -> Masks:
     ]
 
 
-def _venue(default: Any = "default", attr: str | None = None) -> Column:
+def _venue(default: Any = DEFAULT_VENUE, attr: str | None = None) -> Column:
     return Column("venue", pa.string(), default, attr)
 
 

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from flint_core.markets import market_key
 from flint_core.plugins import REGISTRY_HOOKS, PluginHost, PluginInfo
 from flint_core.venues import VenueConfig
 
@@ -265,7 +266,10 @@ class StrategyContract:
         """The run's candles: one series, or a dict keyed ``"venue:market"``."""
         from flint.testing.samples import sample_bars
 
-        bars = {f"{v}:{self.market}": sample_bars(self.market, v, self.days) for v in self.venues}
+        bars = {
+            market_key(v, self.market): sample_bars(self.market, v, self.days)
+            for v in self.venues
+        }
         return next(iter(bars.values())) if len(bars) == 1 else bars
 
     def sample_funding(self) -> list[Any]:

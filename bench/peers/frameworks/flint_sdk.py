@@ -68,7 +68,7 @@ class SmaRegime(Strategy):
         return Signal.SELL
 
 
-def _check_origin() -> None:
+def check_origin() -> None:
     import flint
 
     files = metadata.distribution("flint-sdk").files or []
@@ -77,7 +77,7 @@ def _check_origin() -> None:
 
 
 def prepare(bars: dict[str, np.ndarray]) -> CandleSeries:
-    _check_origin()
+    check_origin()
     return CandleSeries(bars["ts"], bars["open"], bars["high"], bars["low"], bars["close"],
                         bars["volume"], market="SOL-PERP", resolution_s=3600)
 
