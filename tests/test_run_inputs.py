@@ -211,3 +211,34 @@ def test_the_default_venue_has_one_name_everywhere():
     holders = sorted(str(p.relative_to(p.parents[1])) for root in roots
                      for p in root.rglob("*.py") if defined.search(p.read_text()))
     assert holders == ["flint_core/markets.py"]
+
+
+def test_a_warm_up_starts_every_market_after_it_with_the_bars_before_as_history():
+    four_hourly = [Candle(i * 4 * H, 50.0, 51.0, 49.0, 50.0, 1.0, "ETH", 4 * H, "binance")
+                   for i in range(3)]
+    inputs = build_inputs(bars([100, 101, 102, 103, 104, 105, 106, 107, 108]),
+                          extra_markets={"binance:ETH": four_hourly}, warmup=4,
+                          fill_model=ClosePriceFill(), terms_for=terms, capital=1_000.0)
+    primary, extra = inputs.markets
+    assert (primary.lead_in, len(primary.series), primary.candles[0].ts) == (4, 5, 4 * H)
+    assert (extra.lead_in, len(extra.series)) == (1, 2)  # the first 4 h bar closed at 4 h
+    seen = []
+
+    class Record(Flip):
+        def on_candle(self, candle, history, ctx):
+            seen.append((candle.ts, len(history)))
+            return super().on_candle(candle, history, ctx)
+
+    core = BacktestCore(inputs)
+    strategy = Record()
+    strategy.reset()
+    core.run(strategy, BacktestContext(core), True)
+    assert seen[0] == (4 * H, 4) and len(seen) == 5  # the warm-up bars are history only
+    assert len(core.equity_curve) == 5 and core.ledger.fills[0].ts == 4 * H
+
+
+@pytest.mark.parametrize("warmup", [-1, 9, 12])
+def test_a_warm_up_must_leave_bars_to_trade(warmup):
+    with pytest.raises(ValueError, match=r"warmup must leave bars to trade: 0 <= warmup < 9"):
+        build_inputs(bars(range(100, 109)), warmup=warmup, fill_model=ClosePriceFill(),
+                     terms_for=terms, capital=1_000.0)
