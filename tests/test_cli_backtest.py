@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from flint.backtest.runs import RunSettings, run_backtest
-from flint.cli.backtest import parse_period, parse_time, sparkline, time_range
+from flint.cli.backtest import sparkline
+from flint.cli.inputs import parse_period, parse_time, time_range
 from flint.cli.main import cli, main
 from flint.plugins import get_host
 from flint.store import FlintStore

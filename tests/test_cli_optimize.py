@@ -300,3 +300,31 @@ def test_the_constraint_is_in_the_help(flint):
         text = " ".join(flint(command, "--help").output.split())
         assert ('{"slow": {"greater_than": "fast"}} makes the sampler draw slow above the fast '
                 'it drew') in text
+
+
+@pytest.mark.parametrize(("strategy", "options"), [
+    ("ma_crossover", ("--venue", "hyperliquid", "--period", "20d", "--fee", "0.001",
+                      "--fill-model", "close")),
+    ("funding_arb", ("--venue", "binance", "--venue", "hyperliquid", "--start", "2024-01-10",
+                     "--capital", "5000")),
+])
+def test_backtest_and_optimize_read_the_same_options_alike(flint, workspace, strategy, options):
+    """One strategy with one set of options: the same run in `backtest` and in the best
+    run of a one-point `optimize` (same candles, funding, fees, fill model, capital)."""
+    from flint.plugins import get_strategy
+
+    defaults = {k: v["default"] for k, v in get_strategy(strategy).parameters().items()}
+    common = ("--db", "sample.duckdb", "--market", "SOL-PERP", *options)
+    ran = flint("backtest", strategy, *common)
+    assert ran.exit_code == 0, ran.output
+    [direct_id] = re.findall(r"as run ([0-9a-f]{32})", ran.output)
+    studied = flint("optimize", strategy, *common, "--trials", 1, "--sampler", "grid",
+                    "--param-space", json.dumps(defaults))
+    assert studied.exit_code == 0, studied.output
+    best_id = _ids(studied.output)["backtest of the best parameters"]
+    with FlintStore(workspace / "sample.duckdb", read_only=True) as store:
+        direct, best = store.get_backtest_run(direct_id), store.get_backtest_run(best_id)
+    assert direct["total_trades"] > 0
+    for key in ("total_pnl", "total_fees", "funding_paid", "total_trades", "venue",
+                "fill_model", "fee_rate", "initial_capital", "start_ts", "end_ts"):
+        assert direct[key] == best[key], key

@@ -99,8 +99,9 @@ class BacktestEngine:
     configs by name, over the registered presets), ``history_size`` (bars in
     ``history``, default 500), ``allow_short`` (v1 ``SELL`` opens shorts) and
     ``max_resting_orders`` (open limit/stop/take-profit orders at a time).
-    ``max_runtime_s`` = 0 disables the time limit. Without ``fill_model``, a run uses
-    the default fill model of its primary market's venue
+    ``max_runtime_s`` = 0 disables the time limit. ``fill_model`` is a fill model or
+    the name of a registered one; without it (or with ``"default"``), a run uses the
+    default fill model of its primary market's venue
     (:func:`flint.plugins.get_fill_model`: the registered model whose ``venues`` name
     it, else ``FillPipeline``).
     """
@@ -137,6 +138,8 @@ class BacktestEngine:
             raise ValueError(f"max_runtime_s must be >= 0 (0 disables it), got {max_runtime_s!r}")
         if history_size < 1:
             raise ValueError(f"history_size must be >= 1, got {history_size!r}")
+        if isinstance(fill_model, str):
+            fill_model = None if fill_model == "default" else get_fill_model(fill_model)
         if fill_model is not None and not callable(getattr(fill_model, "quote", None)):
             raise TypeError(f"fill_model must be a fill model (with quote()), got {fill_model!r}")
         self.strategy = strategy

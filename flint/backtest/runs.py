@@ -29,9 +29,10 @@ class RunSettings:
     those whose candles the run reads (several make a ``"venue:market"`` run);
     ``fill_model`` is a registered fill model name (or an alias such as ``next_open``;
     ``default``: the default of the first venue, see :func:`flint.plugins.get_fill_model`).
-    ``fee_rate`` None trades at each venue's own maker/taker rates (the seed's 0.0005 on
-    candles with no venue); a number is charged on maker and taker fills on every venue
-    of the run instead (``flint backtest --fee``), and the result says so.
+    ``fee_rate`` None trades at each venue's own maker/taker rates (``default_fee_rate``,
+    the seed's 0.0005 unless ``flint.yaml`` says otherwise, on candles with no venue); a
+    number is charged on maker and taker fills on every venue of the run instead
+    (``flint backtest --fee``), and the result says so.
     """
 
     strategy: str
@@ -40,9 +41,10 @@ class RunSettings:
     resolution_s: int = 3600
     capital: float = 10_000.0
     fee_rate: float | None = None
-    fill_model: str = "pipeline"
+    fill_model: str = "default"
     params: dict[str, Any] = field(default_factory=dict)
     max_runtime_s: float = 300.0
+    default_fee_rate: float = SEED_FEE_RATE
 
 
 def fee_overrides(venues: Sequence[str], fee_rate: float) -> dict[str, VenueConfig]:
@@ -79,15 +81,18 @@ def run_backtest(
 ) -> dict[str, Any]:
     """Backtest ``strategy`` on ``candles`` (a series or ``{"venue:market": series}``)
     with ``funding`` and ``settings``; the run's journal record."""
-    from flint.plugins import get_fill_model
+    from flint.plugins import default_fill_model, get_fill_model
 
     fee_rate = settings.fee_rate
     overrides = {} if fee_rate is None else fee_overrides(settings.venues, fee_rate)
+    fill_model = settings.fill_model
+    if fill_model == "default":
+        fill_model = default_fill_model(settings.venues[0])
     engine = BacktestEngine(
         strategy,
         initial_capital=settings.capital,
-        fee_rate=SEED_FEE_RATE if fee_rate is None else fee_rate,
-        fill_model=get_fill_model(settings.fill_model, venue=settings.venues[0]),
+        fee_rate=settings.default_fee_rate if fee_rate is None else fee_rate,
+        fill_model=get_fill_model(fill_model),
         funding_rates=list(funding),
         max_runtime_s=settings.max_runtime_s,
         venues=overrides,
@@ -97,7 +102,7 @@ def run_backtest(
         result.strategy_warnings.insert(0, _override_note(settings.venues, fee_rate))
     return run_record(
         result, strategy=settings.strategy, params=settings.params, market=settings.market,
-        venue="+".join(settings.venues), fill_model=settings.fill_model,
+        venue="+".join(settings.venues), fill_model=fill_model,
         fee_rate=settings.fee_rate,
     )
 

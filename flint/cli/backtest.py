@@ -16,7 +16,6 @@ includes its whole day) or ISO times; ``--period`` (``12h``, ``30d``, ``6w``,
 the newest stored bar. Nothing given: every stored bar.
 """
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,26 +24,13 @@ import click
 from rich.table import Table
 
 from flint.cli.common import db_option, db_path, make_console, trust_option, user_errors, when
-from flint.cli.inputs import no_candles, parse_time
+from flint.cli.inputs import load_research, research_options
 from flint.cli.journal import journal_options, save_records
-from flint_core.markets import market_key, split_key
 
-#: ``--period`` units in seconds.
-PERIOD_UNITS = {"h": 3600, "d": 86_400, "w": 7 * 86_400, "m": 30 * 86_400, "y": 365 * 86_400}
 SPARK = "▁▂▃▄▅▆▇█"
 
 
 # Parsing the options
-
-
-def parse_period(text: str) -> int:
-    """Seconds of a period such as ``12h``, ``30d``, ``6w``, ``3m`` or ``1y``."""
-    match = re.fullmatch(r"\s*(\d+)\s*([hdwmy])\s*", text.lower())
-    if not match or int(match.group(1)) == 0:
-        raise click.BadParameter(
-            f"'{text}' is not a period: a positive number and a unit h, d, w, m (30 d) or y"
-        )
-    return int(match.group(1)) * PERIOD_UNITS[match.group(2)]
 
 
 def parse_value(text: str) -> Any:
@@ -82,63 +68,6 @@ def parse_params(pairs: Sequence[str], schema: dict[str, dict[str, Any]]) -> dic
             )
         params[key] = value
     return params
-
-
-def time_range(
-    start: str | None, end: str | None, period: str | None, newest: int | None
-) -> tuple[int | None, int | None]:
-    """``(start_ts, end_ts)`` of the options (None = open); see the module docstring."""
-    if start and end and period:
-        raise click.UsageError("give at most two of --start, --end and --period")
-    start_ts = parse_time(start) if start else None
-    end_ts = parse_time(end, end=True) if end else None
-    if period:
-        span = parse_period(period)
-        if start_ts is not None:
-            end_ts = start_ts + span
-        else:
-            end_ts = end_ts if end_ts is not None else newest
-            start_ts = None if end_ts is None else end_ts - span
-    if start_ts is not None and end_ts is not None and end_ts < start_ts:
-        raise click.UsageError("the time range ends before it starts")
-    return start_ts, end_ts
-
-
-# Reading the store
-
-
-def load_inputs(
-    path: Path,
-    market: str,
-    venues: Sequence[str],
-    resolution_s: int,
-    start: str | None,
-    end: str | None,
-    period: str | None,
-) -> tuple[dict[str, Any], list[Any]]:
-    """``({"venue:market": candles}, funding)`` from the store, or a message saying what
-    it holds instead (:func:`flint.cli.inputs.no_candles`)."""
-    from flint.store import FlintStore, NoCandlesError
-
-    with FlintStore(path, read_only=True) as store:
-        wanted: list[str | None] = list(venues) or [None]
-        newest = None
-        if period and not (start or end):
-            latest = store.query_candles(market, resolution_s, limit=1, venue=wanted[0])
-            newest = int(latest.timestamps[-1]) if len(latest) else None
-        start_ts, end_ts = time_range(start, end, period, newest)
-        candles: dict[str, Any] = {}
-        for venue in wanted:
-            try:
-                series = store.require_candles(market, resolution_s, start_ts, end_ts,
-                                               venue=venue)
-            except NoCandlesError as exc:
-                raise no_candles(path, exc) from None
-            candles[market_key(series.venue, market)] = series
-        first = min(int(s.timestamps[0]) for s in candles.values())
-        last = max(int(s.timestamps[-1]) for s in candles.values())
-        funding = store.query_funding_rates(market, first, last + resolution_s)
-    return candles, funding
 
 
 # Output
@@ -214,24 +143,7 @@ def _resolve(strategy: str) -> tuple[Path | None, Any]:
 
 @click.command("backtest")
 @click.argument("strategy")
-@click.option("-m", "--market", default="SOL-PERP", show_default=True, help="Market to trade.")
-@click.option("-v", "--venue", "venues", multiple=True,
-              help="Venue whose candles to use (default: the one with most bars); repeat it "
-                   "for a multi-venue run (funding_arb, basis_trade).")
-@click.option("-r", "--resolution", "resolution_s", type=click.IntRange(min=1), default=3600,
-              show_default=True, help="Candle resolution in seconds.")
-@click.option("-s", "--start", help="First day (UTC date or ISO time).")
-@click.option("-e", "--end", help="Last day (UTC date, included whole, or ISO time).")
-@click.option("-p", "--period", help="Length: 12h, 30d, 6w, 3m, 1y.")
-@click.option("-c", "--capital", type=click.FloatRange(min=0, min_open=True), default=10_000.0,
-              show_default=True, help="Starting capital.")
-@click.option("--fee", "fee_rate", type=click.FloatRange(0, 1, max_open=True), default=None,
-              help="Fee rate charged on maker and taker fills instead of the venue's own "
-                   "rates (0.0005 = 5 bps). Default: each venue's maker/taker rates; 0.0005 "
-                   "on candles with no venue.")
-@click.option("--fill-model", default="pipeline", show_default=True,
-              help="pipeline, close, next_open (next_bar_open), slippage, or another "
-                   "registered fill model.")
+@research_options
 @click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
               help="Strategy constructor argument (repeatable).")
 @journal_options
@@ -240,13 +152,13 @@ def _resolve(strategy: str) -> tuple[Path | None, Any]:
 @user_errors
 def backtest_command(
     strategy: str,
-    market: str,
+    market: str | None,
     venues: tuple[str, ...],
     resolution_s: int,
     start: str | None,
     end: str | None,
     period: str | None,
-    capital: float,
+    capital: float | None,
     fee_rate: float | None,
     fill_model: str,
     param_pairs: tuple[str, ...],
@@ -257,21 +169,23 @@ def backtest_command(
 ) -> None:
     """Backtest STRATEGY (a file or a built-in name) on stored candles and funding."""
     from flint.backtest.runs import RunSettings
-    from flint.plugins import get_fill_model
 
     file, cls = _resolve(strategy)
-    get_fill_model(fill_model)  # an unknown name fails here, before reading the store
     params = parse_params(param_pairs, cls.parameters() if cls is not None else {})
     store_path = db_path(db)
-    candles, funding = load_inputs(store_path, market, venues, resolution_s, start, end, period)
+    inputs = load_research(
+        store_path, market=market, venues=venues, resolution_s=resolution_s, start=start,
+        end=end, period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
+    )
     settings = RunSettings(
-        strategy=str(file) if file is not None else strategy, market=market,
-        venues=tuple(str(split_key(key)[0]) for key in candles), resolution_s=resolution_s,
-        capital=capital, fee_rate=fee_rate, fill_model=fill_model, params=params,
+        strategy=str(file) if file is not None else strategy, market=inputs.primary.market,
+        venues=inputs.venues, resolution_s=resolution_s, capital=inputs.capital,
+        fee_rate=inputs.fee_rate, fill_model=inputs.fill_model, params=params,
+        default_fee_rate=inputs.default_fee_rate,
     )
     out = make_console()
     with out.status(f"backtesting {settings.strategy}..."):
-        record = _run(file, cls, candles, funding, settings, trust)
+        record = _run(file, cls, inputs.candles, inputs.funding, settings, trust)
     out.print(summary_table(record))
     curve = record["result"]["equity_curve"]
     if curve:

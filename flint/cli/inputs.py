@@ -17,6 +17,7 @@ import click
 
 from flint.config import load_config
 from flint.models import CandleSeries, FundingRate
+from flint_core.markets import market_key
 
 if TYPE_CHECKING:
     from flint.store.errors import NoCandlesError
@@ -114,42 +115,146 @@ def parse_param_space(text: str | None) -> dict[str, Any]:
     return found
 
 
-@attrs.frozen
-class MarketData:
-    """Candles and funding of one market, as read from the store."""
+#: ``--period`` units in seconds.
+PERIOD_UNITS = {"h": 3600, "d": DAY, "w": 7 * DAY, "m": 30 * DAY, "y": 365 * DAY}
 
-    candles: CandleSeries
+
+def parse_period(text: str) -> int:
+    """Seconds of a period such as ``12h``, ``30d``, ``6w``, ``3m`` or ``1y``."""
+    match = re.fullmatch(r"\s*(\d+)\s*([hdwmy])\s*", text.lower())
+    if not match or int(match.group(1)) == 0:
+        raise click.BadParameter(
+            f"'{text}' is not a period: a positive number and a unit h, d, w, m (30 d) or y"
+        )
+    return int(match.group(1)) * PERIOD_UNITS[match.group(2)]
+
+
+def time_range(
+    start: str | None, end: str | None, period: str | None, newest: int | None
+) -> tuple[int | None, int | None]:
+    """``(start_ts, end_ts)`` of ``--start/--end/--period`` (None = open): a period counts
+    from the start, back from the end, or back from ``newest`` (the newest stored bar)."""
+    if start and end and period:
+        raise click.UsageError("give at most two of --start, --end and --period")
+    start_ts = parse_time(start) if start else None
+    end_ts = parse_time(end, end=True) if end else None
+    if period:
+        span = parse_period(period)
+        if start_ts is not None:
+            end_ts = start_ts + span
+        else:
+            end_ts = end_ts if end_ts is not None else newest
+            start_ts = None if end_ts is None else end_ts - span
+    if start_ts is not None and end_ts is not None and end_ts < start_ts:
+        raise click.UsageError("the time range ends before it starts")
+    return start_ts, end_ts
+
+
+@attrs.frozen
+class ResearchInputs:
+    """What ``flint backtest``, ``optimize`` and ``walk-forward`` run on, picked the same way.
+
+    ``candles`` are keyed ``"venue:market"``, one per venue asked for (the venue with most
+    bars when none was); ``funding`` is the funding of those venues only, over the
+    candles' range. ``fee_rate`` None trades at each venue's own rates, and at
+    ``default_fee_rate`` (``flint.yaml``) on candles with no venue; ``fill_model`` is a
+    registered name (``--fill-model default`` resolved to the primary venue's default).
+    """
+
+    candles: dict[str, CandleSeries]
     funding: list[FundingRate]
     db: str
+    capital: float
+    fee_rate: float | None
+    default_fee_rate: float
+    fill_model: str
+
+    @property
+    def base_fee_rate(self) -> float:
+        """The fee rate of candles with no venue (the engine's ``fee_rate``)."""
+        return self.default_fee_rate if self.fee_rate is None else self.fee_rate
+
+    def engine_options(self) -> dict[str, Any]:
+        """``BacktestEngine`` arguments beyond capital and ``fee_rate``: the funding, the
+        fill model, and ``--fee`` as every venue's maker and taker fee."""
+        from flint.backtest.runs import fee_overrides
+
+        options: dict[str, Any] = {"fill_model": self.fill_model}
+        if self.funding:
+            options["funding_rates"] = self.funding
+        if self.fee_rate is not None:
+            options["venues"] = fee_overrides(self.venues, self.fee_rate)
+        return options
+
+    @property
+    def primary(self) -> CandleSeries:
+        """The series that drives the loop (most bars; first on ties)."""
+        return max(self.candles.values(), key=len)
+
+    @property
+    def venues(self) -> tuple[str, ...]:
+        return tuple(series.venue for series in self.candles.values())
+
+    @property
+    def data(self) -> CandleSeries | dict[str, CandleSeries]:
+        """The candles as the engine takes them: one series, or the dict of several."""
+        return next(iter(self.candles.values())) if len(self.candles) == 1 else self.candles
 
     def context(self) -> dict[str, Any]:
         """What a journal record says about the data."""
-        ts = self.candles.timestamps
+        series = self.primary
+        ts = series.timestamps
         return {
-            "market": self.candles.market, "venue": self.candles.venue,
-            "resolution_s": int(self.candles.resolution_s),
-            "start_ts": int(ts[0]), "end_ts": int(ts[-1]), "bars": len(self.candles),
+            "market": series.market, "venue": "+".join(self.venues),
+            "resolution_s": int(series.resolution_s),
+            "start_ts": int(ts[0]), "end_ts": int(ts[-1]), "bars": len(series),
         }
 
 
-def load_market(db: Path, market: str | None, venue: str | None, resolution_s: int,
-                start: str | None, end: str | None) -> MarketData:
-    """Candles (and the funding of their venue) from the store; a clear error if there are none.
-
-    ``market`` None is the configured default market; ``start``/``end`` as
-    :func:`parse_time` reads them.
-    """
+def load_research(
+    db: Path, *, market: str | None, venues: tuple[str, ...], resolution_s: int,
+    start: str | None, end: str | None, period: str | None, capital: float | None,
+    fee_rate: float | None, fill_model: str,
+) -> ResearchInputs:
+    """The options of :func:`research_options` resolved against ``flint.yaml`` and the store
+    (opened read-only); a clear error when the store lacks the candles asked for."""
+    from flint.plugins import PluginNotFound, default_fill_model, get_fill_model
     from flint.store import FlintStore, NoCandlesError
 
-    market = market or load_config().default_markets[0]
-    start_ts, end_ts = parse_time(start), parse_time(end, end=True)
+    config = load_config()
+    market = market or config.default_markets[0]
+    try:
+        get_fill_model(fill_model)  # an unknown name fails before the store is read
+    except PluginNotFound as exc:
+        raise click.BadParameter(str(exc), param_hint="--fill-model") from None
     with FlintStore(db, read_only=True) as store:
-        try:
-            candles = store.require_candles(market, resolution_s, start_ts, end_ts, venue=venue)
-        except NoCandlesError as exc:
-            raise no_candles(db, exc) from None
-        funding = store.query_funding_rates(market, start_ts, end_ts, venue=candles.venue)
-    return MarketData(candles, funding, str(db))
+        wanted: list[str | None] = list(venues) or [None]
+        newest = None
+        if period and not (start or end):
+            latest = store.query_candles(market, resolution_s, limit=1, venue=wanted[0])
+            newest = int(latest.timestamps[-1]) if len(latest) else None
+        start_ts, end_ts = time_range(start, end, period, newest)
+        candles: dict[str, CandleSeries] = {}
+        for venue in wanted:
+            try:
+                series = store.require_candles(market, resolution_s, start_ts, end_ts,
+                                               venue=venue)
+            except NoCandlesError as exc:
+                raise no_candles(db, exc) from None
+            candles[market_key(series.venue, market)] = series
+        funding: list[FundingRate] = []
+        for series in candles.values():
+            first, last = int(series.timestamps[0]), int(series.timestamps[-1])
+            funding += store.query_funding_rates(market, first, last + resolution_s,
+                                                 venue=series.venue)
+    primary = max(candles.values(), key=len)
+    if fill_model == "default":
+        fill_model = default_fill_model(primary.venue)
+    return ResearchInputs(
+        candles, funding, str(db),
+        config.default_capital if capital is None else capital, fee_rate,
+        config.default_fee_rate, fill_model,
+    )
 
 
 def no_candles(db: Path, error: "NoCandlesError") -> click.ClickException:
@@ -162,21 +267,38 @@ def no_candles(db: Path, error: "NoCandlesError") -> click.ClickException:
     return click.ClickException(f"{db}: {error}; {hint}")
 
 
-def data_options(func: F) -> F:
-    """``--market --venue --resolution --start --end``."""
+def research_options(func: F) -> F:
+    """The options every research command shares: what to run on and at what cost."""
     for option in reversed((
         click.option("--market", "-m", default=None,
                      help="Market, e.g. SOL-PERP (default: the first of default_markets "
                           "in flint.yaml, SOL-PERP)."),
-        click.option("--venue", default=None,
-                     help="Venue of the candles (default: the one with most bars)."),
+        click.option("--venue", "-v", "venues", multiple=True,
+                     help="Venue whose candles to use (default: the one with most bars); "
+                          "repeat it for a multi-venue run (funding_arb, basis_trade)."),
         click.option("--resolution", "-r", "resolution_s", type=click.IntRange(min=1),
                      default=3600, show_default=True, help="Candle resolution in seconds."),
         click.option("--start", "-s", default=None,
-                     help="First day (YYYY-MM-DD, UTC) or unix seconds (default: first bar)."),
+                     help="First day (YYYY-MM-DD, UTC), ISO time or unix seconds "
+                          "(default: first bar)."),
         click.option("--end", "-e", default=None,
-                     help="Last day, included (YYYY-MM-DD, UTC) or unix seconds "
+                     help="Last day, included (YYYY-MM-DD, UTC), ISO time or unix seconds "
                           "(default: last bar)."),
+        click.option("--period", "-p", default=None,
+                     help="Length: 12h, 30d, 6w, 3m (90 days), 1y; from --start, back from "
+                          "--end, or back from the newest stored bar."),
+        click.option("--capital", "-c", type=click.FloatRange(min=0, min_open=True),
+                     default=None,
+                     help="Starting capital (default: default_capital in flint.yaml, 10000)."),
+        click.option("--fee", "fee_rate", type=click.FloatRange(0, 1, max_open=True),
+                     default=None,
+                     help="Fee rate charged on maker and taker fills instead of the venues' "
+                          "own rates (0.0005 = 5 bps). Default: each venue's maker/taker "
+                          "rates; 0.0005 on candles with no venue."),
+        click.option("--fill-model", default="default", show_default=True,
+                     help="default (the venue's default: pipeline unless a plugin registers "
+                          "one for it), pipeline, close, next_open, slippage, or another "
+                          "registered fill model."),
     )):
         func = option(func)
     return func

@@ -32,11 +32,11 @@ from rich.table import Table
 
 from flint.cli.common import db_option, db_path, make_console, trust_option, user_errors, when
 from flint.cli.inputs import (
-    MarketData,
+    ResearchInputs,
     StrategySpec,
-    data_options,
-    load_market,
+    load_research,
     parse_param_space,
+    research_options,
     resolve_strategy,
 )
 from flint.cli.journal import journal_options, save_records
@@ -58,10 +58,6 @@ def study_options(func: F) -> F:
     for option in reversed((
         click.option("--metric", type=click.Choice(METRICS), default="sharpe_ratio",
                      show_default=True, help="What to optimise (max_drawdown is minimised)."),
-        click.option("--capital", "-c", type=float, default=None,
-                     help="Starting capital (default: default_capital in flint.yaml, 10000)."),
-        click.option("--fee", type=float, default=None,
-                     help="Fee rate of the default venue (default: default_fee_rate, 0.0005)."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
                      help="Worker processes sharing the study."),
         click.option("--storage", default=None,
@@ -92,27 +88,12 @@ def study_options(func: F) -> F:
     return func
 
 
-def _settings(capital: float | None, fee: float | None) -> tuple[float, float]:
-    config = load_config()
-    return (config.default_capital if capital is None else capital,
-            config.default_fee_rate if fee is None else fee)
-
-
-def _engine_options(data: MarketData, fee: float | None) -> dict[str, Any]:
-    """The engine's funding, and an explicit ``--fee`` as the venue's maker and taker fee
-    (as ``flint backtest`` charges it); without ``--fee`` the venue's own rates apply."""
-    from flint.backtest.runs import fee_overrides
-
-    options: dict[str, Any] = {"funding_rates": data.funding} if data.funding else {}
-    if fee is not None:
-        options["venues"] = fee_overrides([data.candles.venue], fee)
-    return options
 def _storage(storage: str | None) -> str | None:
     """``--storage``, else ``optuna_storage`` of the configuration (None: a private study)."""
     return storage or load_config().optuna_storage or None
 
 
-def _context(spec: StrategySpec, market: MarketData, **settings: Any) -> dict[str, Any]:
+def _context(spec: StrategySpec, market: ResearchInputs, **settings: Any) -> dict[str, Any]:
     found: dict[str, Any] = {
         "strategy": spec.label, "strategy_class": spec.cls.__name__,
         "strategy_source": spec.source, **market.context(), **settings,
@@ -148,7 +129,7 @@ def _fmt(value: Any) -> str:
 
 @click.command("optimize")
 @click.argument("strategy")
-@data_options
+@research_options
 @click.option("--trials", "-n", type=click.IntRange(min=1), default=None,
               help="Trials the study holds when done, counted over every process and "
                    "machine joining it (default: 50; with --resume, the study's last total).")
@@ -162,10 +143,12 @@ def _fmt(value: Any) -> str:
 @study_options
 @journal_options
 @user_errors
-def optimize_command(strategy: str, market: str | None, venue: str | None, resolution_s: int,
-                     start: str | None, end: str | None, trials: int | None, resume: bool,
-                     prune: bool, out: Path | None, metric: str, capital: float | None,
-                     fee: float | None, jobs: int, storage: str | None,
+def optimize_command(strategy: str, market: str | None, venues: tuple[str, ...],
+                     resolution_s: int, start: str | None, end: str | None,
+                     period: str | None, capital: float | None, fee_rate: float | None,
+                     fill_model: str, trials: int | None, resume: bool,
+                     prune: bool, out: Path | None, metric: str, jobs: int,
+                     storage: str | None,
                      study_name: str | None, heartbeat_s: int, sampler: str, seed: int,
                      param_space: str | None, trust: bool, no_journal: bool,
                      journal_wait_s: float, db: Path | None) -> None:
@@ -176,33 +159,37 @@ def optimize_command(strategy: str, market: str | None, venue: str | None, resol
 
     spec = resolve_strategy(strategy, trust=trust)
     path = db_path(db)
-    data = load_market(path, market, venue, resolution_s, start, end)
-    initial, fee_rate = _settings(capital, fee)
-    engine_options = _engine_options(data, fee)
+    data = load_research(
+        path, market=market, venues=venues, resolution_s=resolution_s, start=start, end=end,
+        period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
+    )
+    initial, fee = data.capital, data.base_fee_rate
+    engine_options = data.engine_options()
     storage = _storage(storage)
     optimizer = StrategyOptimizer(
-        spec.cls, data.candles, metric, trials if trials or resume else DEFAULT_TRIALS,
-        initial, fee_rate, n_jobs=jobs, storage=storage, study_name=study_name,
+        spec.cls, data.data, metric, trials if trials or resume else DEFAULT_TRIALS,
+        initial, fee, n_jobs=jobs, storage=storage, study_name=study_name,
         resume=resume, sampler=sampler, seed=seed, pruning=prune,
         param_space=parse_param_space(param_space), engine_options=engine_options,
         heartbeat_s=heartbeat_s,
     )
     console = make_console()
-    label = f"{spec.label} on {data.candles.venue}/{data.candles.market}"
+    label = f"{spec.label} on {'+'.join(data.venues)}/{data.primary.market}"
     with _progress_bar(console, label) as update:
         try:
             result = optimizer.optimize(functools.partial(update, label))
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from exc
     _print_trials(console, result, TOP)
-    best = backtest(spec.cls, result.best_params, data.candles,
-                    RunSettings(initial, fee_rate, engine_options))
-    context = _context(spec, data, initial_capital=initial, fee_rate=fee_rate, metric=metric,
+    best = backtest(spec.cls, result.best_params, data.data,
+                    RunSettings(initial, fee, engine_options))
+    context = _context(spec, data, initial_capital=initial, fee_rate=data.fee_rate,
+                       fill_model=data.fill_model, metric=metric,
                        sampler=sampler, seed=seed, n_trials=len(result.trials), n_jobs=jobs,
                        storage=storage, pruning=prune, param_space=optimizer.schema)
     best_record = run_record(best, strategy=spec.label, params=result.best_params,
-                             market=data.candles.market, venue=data.candles.venue,
-                             fill_model="default", fee_rate=fee_rate)
+                             market=data.primary.market, venue="+".join(data.venues),
+                             fill_model=data.fill_model, fee_rate=data.fee_rate)
     best_id = best_record["run_id"] = uuid.uuid4().hex
     record = study_record("optimization", result, {**context, "best_run_id": best_id})
     console.print(
@@ -248,7 +235,7 @@ def _print_trials(console: Console, result: Any, top: int) -> None:
 
 @click.command("walk-forward")
 @click.argument("strategy")
-@data_options
+@research_options
 @click.option("--windows", type=click.IntRange(min=1), default=5, show_default=True,
               help="Out-of-sample windows.")
 @click.option("--train-pct", type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -265,11 +252,12 @@ def _print_trials(console: Console, result: Any, top: int) -> None:
 @study_options
 @journal_options
 @user_errors
-def walk_forward_command(strategy: str, market: str | None, venue: str | None,
-                         resolution_s: int, start: str | None, end: str | None, windows: int,
+def walk_forward_command(strategy: str, market: str | None, venues: tuple[str, ...],
+                         resolution_s: int, start: str | None, end: str | None,
+                         period: str | None, capital: float | None, fee_rate: float | None,
+                         fill_model: str, windows: int,
                          train_pct: float, anchored: bool, trials: int, warmup: int | None,
-                         metric: str,
-                         capital: float | None, fee: float | None, jobs: int,
+                         metric: str, jobs: int,
                          storage: str | None, study_name: str | None, heartbeat_s: int,
                          sampler: str, seed: int, param_space: str | None, trust: bool,
                          no_journal: bool,
@@ -280,24 +268,28 @@ def walk_forward_command(strategy: str, market: str | None, venue: str | None,
 
     spec = resolve_strategy(strategy, trust=trust)
     path = db_path(db)
-    data = load_market(path, market, venue, resolution_s, start, end)
-    initial, fee_rate = _settings(capital, fee)
+    data = load_research(
+        path, market=market, venues=venues, resolution_s=resolution_s, start=start, end=end,
+        period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
+    )
     storage = _storage(storage)
     console = make_console()
     with _progress_bar(console, f"window 1/{windows}") as update:
         try:
             result = run_walk_forward(
-                spec.cls, data.candles, windows, train_pct, metric, trials, initial, fee_rate,
+                spec.cls, data.data, windows, train_pct, metric, trials, data.capital,
+                data.base_fee_rate,
                 anchored=anchored, sampler=sampler, seed=seed, n_jobs=jobs, storage=storage,
                 study_name=study_name, param_space=parse_param_space(param_space),
-                engine_options=_engine_options(data, fee),
+                engine_options=data.engine_options(),
                 heartbeat_s=heartbeat_s, warmup=warmup,
                 progress=lambda i, done, total: update(f"window {i + 1}/{windows}", done, total),
             )
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from exc
     _print_windows(console, result)
-    context = _context(spec, data, initial_capital=initial, fee_rate=fee_rate, metric=metric,
+    context = _context(spec, data, initial_capital=data.capital, fee_rate=data.fee_rate,
+                       fill_model=data.fill_model, metric=metric,
                        sampler=sampler, seed=seed, n_windows=windows, train_pct=train_pct,
                        anchored=anchored, trials_per_window=trials, n_jobs=jobs,
                        storage=storage, study_name=study_name)
