@@ -134,6 +134,9 @@ class BacktestCore:
         self._next_open_fills: Final = bool(getattr(fill_model, "next_bar_open", False))
         self.terms: dict[str, VenueTerms] = {}
         self.unknown_venues: list[str] = []  # why candle venues traded at default terms
+        # gate(kind, market, side, size, price, reduce_only, venue, sizing): "" admits an
+        # order, else the reason it is refused (a risk engine; None: every order passes)
+        self.gate: Any = None
         self.slots: dict[str, dict[str, PositionSlot]] = {}  # venue -> market -> slot
         self.equity_curve: list[float] = []
         self.warnings: list[str] = []
@@ -307,6 +310,12 @@ class BacktestCore:
                 f"{venue}/{market} has no closed bar yet at ts={self.now}; order refused",
             )
             return ""
+        gate = self.gate
+        if gate is not None:
+            refused: str = gate(kind, market, side, size, price, reduce_only, venue, sizing)
+            if refused:
+                self.reject("risk_denied", refused)
+                return ""
         slot = self.slot(venue, market, fidx)
         oid = f"bt-{self._next_id}"
         self._next_id += 1

@@ -49,7 +49,9 @@ from flint.backtest.result import BacktestResult
 from flint.execution.backtest_context import BacktestContext
 from flint.execution.capital import VenueAllocator, transfer_record
 from flint.execution.margin import MarginEngine
+from flint.execution.risk_gate import Observed
 from flint.plugins import get_fill_model, get_venue_config
+from flint.risk.engine import RiskEngine
 from flint_core.errors import BacktestTimeoutError
 from flint_core.feeds import EventStream, Feed
 from flint_core.inputs import build_inputs
@@ -98,7 +100,9 @@ class BacktestEngine:
     ``borrow_snapshots`` and ``oracle_prices`` (more event data), ``venues`` (venue
     configs by name, over the registered presets), ``history_size`` (bars in
     ``history``, default 500), ``allow_short`` (v1 ``SELL`` opens shorts) and
-    ``max_resting_orders`` (open limit/stop/take-profit orders at a time).
+    ``max_resting_orders`` (open limit/stop/take-profit orders at a time) and ``risk``
+    (a :class:`~flint.risk.RiskEngine` every order passes, as in paper and live
+    trading; each run starts from the engine's state when given here).
     ``max_runtime_s`` = 0 disables the time limit. ``fill_model`` is a fill model or
     the name of a registered one; without it (or with ``"default"``), a run uses the
     default fill model of its primary market's venue
@@ -125,6 +129,7 @@ class BacktestEngine:
         history_size: int = HISTORY_SIZE,
         allow_short: bool = False,
         max_resting_orders: int = 1000,
+        risk: RiskEngine | None = None,
     ) -> None:
         if not callable(getattr(strategy, "on_candle", None)):
             raise TypeError(f"strategy must have an on_candle method, got {strategy!r}")
@@ -146,6 +151,8 @@ class BacktestEngine:
         self.initial_capital = float(initial_capital)
         self.fee_rate = float(fee_rate)
         self.fill_model = fill_model  # None: the default of the primary market's venue
+        self.risk = risk
+        self._risk_start = risk.snapshot() if risk is not None else None
         self.funding_rates = funding_rates
         self.orderbook_snapshots = orderbook_snapshots
         self.open_interest = open_interest
@@ -236,9 +243,14 @@ class BacktestEngine:
             inputs = replace(inputs, fill_model=get_fill_model(venue=primary))
         inputs.fill_model.reset()
         core = BacktestCore(inputs)
-        ctx = BacktestContext(core)
+        strategy: Any = self.strategy
+        if self.risk is not None and self._risk_start is not None:
+            self.risk.restore(self._risk_start)
+        ctx = BacktestContext(core, self.risk)
+        if ctx.risk_gate is not None:
+            strategy = Observed(strategy, ctx.risk_gate)
         started = time.perf_counter()
-        core.run(self.strategy, ctx, accepts_ctx(self.strategy))
+        core.run(strategy, ctx, accepts_ctx(self.strategy))
         result = self._result(core, ctx)
         result.logs.append(f"ran {core.feeds[0].n} bars in {time.perf_counter() - started:.3f} s")
         return result

@@ -45,6 +45,7 @@ class RunSettings:
     params: dict[str, Any] = field(default_factory=dict)
     max_runtime_s: float = 300.0
     default_fee_rate: float = SEED_FEE_RATE
+    risk: Any = None  # a flint.risk.RiskEngine every order passes
 
 
 def fee_overrides(venues: Sequence[str], fee_rate: float) -> dict[str, VenueConfig]:
@@ -96,6 +97,7 @@ def run_backtest(
         funding_rates=list(funding),
         max_runtime_s=settings.max_runtime_s,
         venues=overrides,
+        risk=settings.risk,
     )
     result = engine.run(candles)
     if fee_rate is not None:

@@ -161,6 +161,7 @@ def backtest_command(
     capital: float | None,
     fee_rate: float | None,
     fill_model: str,
+    risk: bool,
     param_pairs: tuple[str, ...],
     no_journal: bool,
     journal_wait_s: float,
@@ -176,12 +177,13 @@ def backtest_command(
     inputs = load_research(
         store_path, market=market, venues=venues, resolution_s=resolution_s, start=start,
         end=end, period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
+        risk=risk,
     )
     settings = RunSettings(
         strategy=str(file) if file is not None else strategy, market=inputs.primary.market,
         venues=inputs.venues, resolution_s=resolution_s, capital=inputs.capital,
         fee_rate=inputs.fee_rate, fill_model=inputs.fill_model, params=params,
-        default_fee_rate=inputs.default_fee_rate,
+        default_fee_rate=inputs.default_fee_rate, risk=inputs.risk,
     )
     out = make_console()
     with out.status(f"backtesting {settings.strategy}..."):

@@ -168,6 +168,7 @@ class ResearchInputs:
     fee_rate: float | None
     default_fee_rate: float
     fill_model: str
+    risk: Any = None  # a RiskEngine every order passes (--risk), or None
 
     @property
     def base_fee_rate(self) -> float:
@@ -179,7 +180,7 @@ class ResearchInputs:
         fill model, and ``--fee`` as every venue's maker and taker fee."""
         from flint.backtest.runs import fee_overrides
 
-        options: dict[str, Any] = {"fill_model": self.fill_model}
+        options: dict[str, Any] = {"fill_model": self.fill_model, "risk": self.risk}
         if self.funding:
             options["funding_rates"] = self.funding
         if self.fee_rate is not None:
@@ -214,7 +215,7 @@ class ResearchInputs:
 def load_research(
     db: Path, *, market: str | None, venues: tuple[str, ...], resolution_s: int,
     start: str | None, end: str | None, period: str | None, capital: float | None,
-    fee_rate: float | None, fill_model: str,
+    fee_rate: float | None, fill_model: str, risk: bool = False,
 ) -> ResearchInputs:
     """The options of :func:`research_options` resolved against ``flint.yaml`` and the store
     (opened read-only); a clear error when the store lacks the candles asked for."""
@@ -250,10 +251,15 @@ def load_research(
     primary = max(candles.values(), key=len)
     if fill_model == "default":
         fill_model = default_fill_model(primary.venue)
+    capital = config.default_capital if capital is None else capital
+    guard = None
+    if risk:
+        from flint.risk import engine_from_config
+
+        guard = engine_from_config(config, capital)
     return ResearchInputs(
-        candles, funding, str(db),
-        config.default_capital if capital is None else capital, fee_rate,
-        config.default_fee_rate, fill_model,
+        candles, funding, str(db), capital, fee_rate, config.default_fee_rate, fill_model,
+        guard,
     )
 
 
@@ -299,6 +305,9 @@ def research_options(func: F) -> F:
                      help="default (the venue's default: pipeline unless a plugin registers "
                           "one for it), pipeline, close, next_open, slippage, or another "
                           "registered fill model."),
+        click.option("--risk", is_flag=True,
+                     help="Check every order with the risk guards of flint.yaml, as paper "
+                          "and live trading do (refusals are listed as warnings)."),
     )):
         func = option(func)
     return func

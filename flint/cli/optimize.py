@@ -146,7 +146,7 @@ def _fmt(value: Any) -> str:
 def optimize_command(strategy: str, market: str | None, venues: tuple[str, ...],
                      resolution_s: int, start: str | None, end: str | None,
                      period: str | None, capital: float | None, fee_rate: float | None,
-                     fill_model: str, trials: int | None, resume: bool,
+                     fill_model: str, risk: bool, trials: int | None, resume: bool,
                      prune: bool, out: Path | None, metric: str, jobs: int,
                      storage: str | None,
                      study_name: str | None, heartbeat_s: int, sampler: str, seed: int,
@@ -162,6 +162,7 @@ def optimize_command(strategy: str, market: str | None, venues: tuple[str, ...],
     data = load_research(
         path, market=market, venues=venues, resolution_s=resolution_s, start=start, end=end,
         period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
+        risk=risk,
     )
     initial, fee = data.capital, data.base_fee_rate
     engine_options = data.engine_options()
@@ -255,7 +256,7 @@ def _print_trials(console: Console, result: Any, top: int) -> None:
 def walk_forward_command(strategy: str, market: str | None, venues: tuple[str, ...],
                          resolution_s: int, start: str | None, end: str | None,
                          period: str | None, capital: float | None, fee_rate: float | None,
-                         fill_model: str, windows: int,
+                         fill_model: str, risk: bool, windows: int,
                          train_pct: float, anchored: bool, trials: int, warmup: int | None,
                          metric: str, jobs: int,
                          storage: str | None, study_name: str | None, heartbeat_s: int,
@@ -271,6 +272,7 @@ def walk_forward_command(strategy: str, market: str | None, venues: tuple[str, .
     data = load_research(
         path, market=market, venues=venues, resolution_s=resolution_s, start=start, end=end,
         period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
+        risk=risk,
     )
     storage = _storage(storage)
     console = make_console()

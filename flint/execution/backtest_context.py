@@ -22,6 +22,8 @@ from typing import Any
 
 from flint.execution.capital import transfer_record
 from flint.execution.context import ExecutionContext
+from flint.execution.risk_gate import RiskGate
+from flint.risk.engine import Reason, RiskEngine, TradingState
 from flint_core.enums import Side, TimeInForce
 from flint_core.loop import BacktestCore
 from flint_core.markets import DEFAULT_VENUE
@@ -75,14 +77,19 @@ def _market(market: Any) -> str:
 
 
 class BacktestContext(ExecutionContext):
-    """``ctx`` of a backtest; built by :class:`~flint.backtest.engine.BacktestEngine`."""
+    """``ctx`` of a backtest; built by :class:`~flint.backtest.engine.BacktestEngine`.
 
-    def __init__(self, core: BacktestCore) -> None:
+    With ``risk``, every order the run opens (v2 orders and v1 signals) passes the
+    risk engine first (:mod:`flint.execution.risk_gate`).
+    """
+
+    def __init__(self, core: BacktestCore, risk: RiskEngine | None = None) -> None:
         self._core = core
         self._views = RunViews(core)
         self.logs: list[str] = []
         # the compiled answer itself: no Python frame per call (strategies ask every bar)
         self.position = self._views.position
+        self.risk_gate = RiskGate(risk, core, self._views) if risk is not None else None
 
     # State
 
@@ -192,6 +199,30 @@ class BacktestContext(ExecutionContext):
 
     def cancel_all(self, market: str | None = None) -> int:
         return self._core.cancel_all(market)
+
+    # Kill switch and trading state (as in paper and live trading)
+
+    @property
+    def trading_state(self) -> TradingState:
+        """ACTIVE, REDUCING or HALTED (always ACTIVE without a risk engine)."""
+        gate = self.risk_gate
+        return gate.risk.state if gate is not None else TradingState.ACTIVE
+
+    def kill(self, message: str) -> None:
+        """The kill switch: HALTED (only reduce-only orders pass from now on), every
+        resting order cancelled, every position closed with a reduce-only market order."""
+        if self.risk_gate is None:
+            self.risk_gate = RiskGate(RiskEngine(), self._core, self._views)
+        self.risk_gate.risk.trip(TradingState.HALTED, Reason.KILL_SWITCH, message)
+        self.cancel_all()
+        for held in list(self.positions):
+            self.close_position(held.market, held.venue)
+        self._core.warn("kill_switch", str(message))
+
+    def resume(self) -> None:
+        """Back to ACTIVE after a trip; the equity guards restart from the current equity."""
+        if self.risk_gate is not None:
+            self.risk_gate.risk.resume(self.account.equity, float(self._core.close_ts))
 
     def log(self, message: str) -> None:
         """Keep a line ``[ts] message``; lines starting with WARNING become result warnings."""
