@@ -33,6 +33,7 @@ class Kind(StrEnum):
     POSITION = "position"  # the venue's position adopted by the user's choice
     TRADING = "trading"  # trading state change (ACTIVE / REDUCING / HALTED)
     RISK_MEMORY = "risk_memory"  # what the risk guards remember, saved for a restart
+    LEG_GROUP = "leg_group"  # orders on several venues sent together, and their outcome
 
 
 @attrs.frozen
@@ -55,30 +56,27 @@ class OrderJournal:
         self.account = account
         self.clock = clock
         self._lock = threading.Lock()
-        self._seq = store.last_live_seq()
         #: The time stamped on the latest rows written.
         self.last_ts = 0.0
 
     def append(self, events: Sequence[Event], fill: VenueFill | None = None) -> bool:
         """Write ``events`` (and ``fill`` first) in one transaction; False, and nothing
         written, when ``fill`` is journaled already."""
-        with self._lock:
-            self._seq += 1
+        with self._lock:  # the store numbers the rows: seq below are offsets
             now = self.last_ts = self.clock()
             row = None
             if fill is not None:
                 row = (
-                    self.account, fill.trade_id, self._seq, fill.client_id, fill.market,
+                    self.account, fill.trade_id, 0, fill.client_id, fill.market,
                     fill.side.value, float(fill.price), float(fill.size), float(fill.fee),
                     float(fill.ts), bool(fill.is_maker),
                 )
             rows = []
             for number, event in enumerate(events):
                 rows.append((
-                    self._seq + number, self.account, now, event.kind.value, event.client_id,
+                    number, self.account, now, event.kind.value, event.client_id,
                     event.state, json.dumps(dict(event.detail), sort_keys=True),
                 ))
-            self._seq += max(len(events) - 1, 0)
             return self.store.append_live_events(rows, row)
 
     def events(self) -> list[dict[str, Any]]:

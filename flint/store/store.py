@@ -1131,16 +1131,22 @@ class FlintStore:
         """Append journal ``events`` (rows of :data:`LIVE_EVENT_COLUMNS`) in one
         transaction, after ``fill`` (a row of :data:`LIVE_FILL_COLUMNS`) when given.
 
-        Returns False, and writes nothing, when ``fill``'s (account, trade_id) is
-        already journaled: a fill delivered twice is booked once.
+        The rows' ``seq`` are offsets: the store numbers them after the highest
+        sequence number written, inside the transaction, so journals of several
+        accounts share one store. Returns False, and writes nothing, when ``fill``'s
+        (account, trade_id) is already journaled: a fill delivered twice is booked once.
         """
         with self._transaction() as conn:
+            base = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM live_events")
+                       .fetchall()[0][0])
             if fill is not None:
+                row = list(fill)
+                row[2] = base + int(row[2])
                 added = conn.execute(
                     f"INSERT INTO live_fills ({', '.join(LIVE_FILL_COLUMNS)}) VALUES "
                     f"({', '.join('?' * len(LIVE_FILL_COLUMNS))}) ON CONFLICT DO NOTHING "
                     "RETURNING trade_id",
-                    list(fill),
+                    row,
                 ).fetchall()
                 if not added:
                     return False
@@ -1148,7 +1154,7 @@ class FlintStore:
                 conn.execute(
                     f"INSERT INTO live_events ({', '.join(LIVE_EVENT_COLUMNS)}) VALUES "
                     f"({', '.join('?' * len(LIVE_EVENT_COLUMNS))})",
-                    list(event),
+                    [base + int(event[0]), *event[1:]],
                 )
         return True
 
@@ -1167,11 +1173,6 @@ class FlintStore:
             "ORDER BY seq", [account],
         )
         return [dict(zip(LIVE_FILL_COLUMNS, row, strict=True)) for row in rows]
-
-    def last_live_seq(self) -> int:
-        """The highest journal sequence number written (0 for none)."""
-        rows = self._query("SELECT coalesce(max(seq), 0) FROM live_events")
-        return int(rows[0][0])
 
     # Parquet exchange
 
