@@ -255,22 +255,18 @@ def backtest_command(
     db: Path | None,
 ) -> None:
     """Backtest STRATEGY (a file or a built-in name) on stored candles and funding."""
-    from flint.backtest.runs import RunSettings
-    from flint.plugins import get_fill_model
-
     file, cls = _resolve(strategy)
-    get_fill_model(fill_model)  # an unknown name fails here, before reading the store
     params = parse_params(param_pairs, cls.parameters() if cls is not None else {})
+    source = None if file is None else (file.read_text(), str(file))
     store_path = db_path(db)
-    candles, funding = load_inputs(store_path, market, venues, resolution_s, start, end, period)
-    settings = RunSettings(
-        strategy=str(file) if file is not None else strategy, market=market,
-        venues=tuple(key.partition(":")[0] for key in candles), resolution_s=resolution_s,
-        capital=capital, fee_rate=fee_rate, fill_model=fill_model, params=params,
-    )
     out = make_console()
-    with out.status(f"backtesting {settings.strategy}..."):
-        record = _run(file, cls, candles, funding, settings, trust)
+    with out.status(f"backtesting {strategy}..."):
+        record = backtest_record(
+            str(file) if file is not None else strategy, source, cls, params, db=store_path,
+            market=market, venues=venues, resolution_s=resolution_s, start=start, end=end,
+            period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
+            trust=trust,
+        )
     out.print(summary_table(record))
     curve = record["result"]["equity_curve"]
     if curve:
@@ -285,13 +281,50 @@ def backtest_command(
         out.print(f"saved to the journal of {store_path} as run {run_id}")
 
 
-def _run(file: Path | None, cls: Any, candles: dict[str, Any], funding: list[Any],
+def backtest_record(
+    label: str,
+    source: tuple[str, str] | None,
+    cls: Any,
+    params: dict[str, Any],
+    *,
+    db: Path,
+    market: str = "SOL-PERP",
+    venues: Sequence[str] = (),
+    resolution_s: int = 3600,
+    start: str | None = None,
+    end: str | None = None,
+    period: str | None = None,
+    capital: float = 10_000.0,
+    fee_rate: float | None = None,
+    fill_model: str = "pipeline",
+    trust: bool = False,
+) -> dict[str, Any]:
+    """One backtest on the store at ``db``: its journal record (not saved yet).
+
+    ``label`` names the strategy in the record; ``source`` is ``(code, filename)`` of
+    code that runs in the sandbox, else ``cls`` (a registered class) runs in this
+    process. Bad input raises :class:`click.ClickException` with one line.
+    """
+    from flint.backtest.runs import RunSettings
+    from flint.plugins import get_fill_model
+
+    get_fill_model(fill_model)  # an unknown name fails here, before reading the store
+    candles, funding = load_inputs(db, market, venues, resolution_s, start, end, period)
+    settings = RunSettings(
+        strategy=label, market=market,
+        venues=tuple(key.partition(":")[0] for key in candles), resolution_s=resolution_s,
+        capital=capital, fee_rate=fee_rate, fill_model=fill_model, params=params,
+    )
+    return _run(source, cls, candles, funding, settings, trust)
+
+
+def _run(source: tuple[str, str] | None, cls: Any, candles: dict[str, Any], funding: list[Any],
          settings: Any, trust: bool = False) -> dict[str, Any]:
-    """The run's journal record: a built-in in this process, a file in the sandbox."""
+    """The run's journal record: a built-in in this process, code in the sandbox."""
     from flint.backtest.engine import BacktestTimeoutError
     from flint.backtest.runs import SANDBOX_JOB, run_backtest, sandbox_options
 
-    if file is None:
+    if source is None:
         try:
             strategy = cls(**settings.params)
         except (TypeError, ValueError) as exc:
@@ -308,12 +341,13 @@ def _run(file: Path | None, cls: Any, candles: dict[str, Any], funding: list[Any
     from flint.strategy.loader import StrategyLoadError
     from flint.strategy.sandbox import StrategyExecutionError, run_in_sandbox
 
+    code, filename = source
     first, *others = candles
     options = sandbox_options({k: candles[k] for k in others}, funding, settings)
     try:
         record: dict[str, Any] = run_in_sandbox(
-            file.read_text(), candles[first], settings.params, job=SANDBOX_JOB,
-            options=options, filename=str(file), trust=trust,
+            code, candles[first], settings.params, job=SANDBOX_JOB,
+            options=options, filename=filename, trust=trust,
         )
     except (StrategyLoadError, StrategyExecutionError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -42,26 +42,40 @@ def resolve_strategy(spec: str, *, trust: bool = False) -> StrategySpec:
     A file's class is a :class:`~flint.strategy.remote.SandboxedStrategy`: its code only
     ever runs in sandboxed children (``trust``: even where the host cannot confine them).
     """
-    from flint.plugins import PluginNotFound, get_strategy
-    from flint.strategy.loader import StrategyLoadError
-    from flint.strategy.remote import SandboxedStrategy
-    from flint.strategy.sandbox import StrategyExecutionError
-
     path = Path(spec)
     if path.suffix == ".py" or path.is_file():
         if not path.is_file():
             raise click.ClickException(f"no strategy file {path}")
-        code = path.read_text(encoding="utf-8")
-        try:
-            cls = SandboxedStrategy(code, filename=str(path), trust=trust)
-        except (StrategyLoadError, StrategyExecutionError) as exc:
-            raise click.ClickException(str(exc)) from None
-        return StrategySpec(cls, path.stem, str(path.resolve()), code)
+        return code_strategy(path.read_text(encoding="utf-8"), path.stem, str(path.resolve()),
+                             filename=str(path), trust=trust)
+    return builtin_strategy(spec)
+
+
+def code_strategy(code: str, label: str, source: str, *, filename: str | None = None,
+                  trust: bool = False) -> StrategySpec:
+    """The strategy class defined by ``code`` (a file's or one sent to the API), as a
+    :class:`~flint.strategy.remote.SandboxedStrategy`; ``source`` says where it came from,
+    ``filename`` is what its errors name (default: ``source``)."""
+    from flint.strategy.loader import StrategyLoadError
+    from flint.strategy.remote import SandboxedStrategy
+    from flint.strategy.sandbox import StrategyExecutionError
+
     try:
-        return StrategySpec(get_strategy(spec), spec, "builtin")
+        cls = SandboxedStrategy(code, filename=filename or source, trust=trust)
+    except (StrategyLoadError, StrategyExecutionError) as exc:
+        raise click.ClickException(str(exc)) from None
+    return StrategySpec(cls, label, source, code)
+
+
+def builtin_strategy(name: str) -> StrategySpec:
+    """The registered (built-in or plugin) strategy called ``name``."""
+    from flint.plugins import PluginNotFound, get_strategy
+
+    try:
+        return StrategySpec(get_strategy(name), name, "builtin")
     except PluginNotFound as exc:
         raise click.ClickException(
-            f"'{spec}' is neither a strategy file nor a built-in strategy: {exc}"
+            f"'{name}' is neither a strategy file nor a built-in strategy: {exc}"
         ) from None
 
 
