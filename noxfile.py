@@ -76,10 +76,11 @@ def core_wheel(session: nox.Session, build: str) -> Path:
 
 
 def install(session: nox.Session, build: str, *extra: str) -> None:
-    """Install flint-sdk[testing,postgres] of ``build`` plus ``extra``, then verify it
-    (the postgres extra: the driver the shared-study tests reach PostgreSQL with)."""
+    """Install flint-sdk[testing,postgres,server] of ``build`` plus ``extra``, then verify
+    it (the postgres extra: the driver the shared-study tests reach PostgreSQL with; the
+    server extra: what the HTTP API and MCP tests run)."""
     wheel = core_wheel(session, build)
-    session.install(f"flint-sdk[testing,postgres] @ {wheel.as_uri()}", *extra)
+    session.install(f"flint-sdk[testing,postgres,server] @ {wheel.as_uri()}", *extra)
     expect = "1" if build == "mypyc" else "0"
     session.env["FLINT_EXPECT_COMPILED"] = expect
     session.run("python", "-I", "-c", _CHECK_INSTALL, str(ROOT), expect)

@@ -20,6 +20,7 @@ from flint.cli.journal import journal_group
 from flint.cli.new import new_command
 from flint.cli.optimize import optimize_command, walk_forward_command
 from flint.cli.report import report_command
+from flint.cli.serve import serve_command
 from flint.cli.strategies import strategies_command
 from flint.plugins import get_host
 from flint_core import __version__
@@ -161,6 +162,7 @@ cli.add_command(walk_forward_command)
 cli.add_command(report_command)
 cli.add_command(journal_group)
 cli.add_command(calibrate_command)
+cli.add_command(serve_command)
 
 
 def main(argv: list[str] | None = None) -> None:
