@@ -30,7 +30,8 @@ def require(scope: str) -> Callable[..., None]:
 
 
 def route_scopes(route: Any) -> set[str]:
-    """The scopes a route's dependencies require (empty: the route is open)."""
+    """The scopes a route's dependencies require (empty: the route is open); ``route``
+    is a route or a ``fastapi.routing.RouteContext`` (an included router's route)."""
     found: set[str] = set()
     pending = list(route.dependant.dependencies)
     while pending:
@@ -43,7 +44,10 @@ def route_scopes(route: Any) -> set[str]:
 
 
 class BodyLimit:
-    """ASGI middleware: 413 for a request body over ``limit`` bytes (declared or sent)."""
+    """ASGI middleware: 413 for a request body over ``limit`` bytes, declared or sent.
+
+    The body is read (at most ``limit`` bytes of it) before the app sees the request,
+    then handed over as one message."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -57,27 +61,27 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self._refuse(send)
             return
-        seen = 0
-        started = False
-
-        async def counted() -> Message:
-            nonlocal seen
+        body = b""
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, tracked)
-        except _TooLarge:
-            if not started:
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
                 await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
         body = b'{"detail":"request body too large"}'
@@ -85,7 +89,3 @@ class BodyLimit:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
