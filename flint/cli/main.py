@@ -17,6 +17,7 @@ from flint.cli.backtest import backtest_command
 from flint.cli.calibrate import calibrate_command
 from flint.cli.data import data_group
 from flint.cli.journal import journal_group
+from flint.cli.mcp import mcp_command
 from flint.cli.new import new_command
 from flint.cli.optimize import optimize_command, walk_forward_command
 from flint.cli.report import report_command
@@ -163,6 +164,7 @@ cli.add_command(report_command)
 cli.add_command(journal_group)
 cli.add_command(calibrate_command)
 cli.add_command(serve_command)
+cli.add_command(mcp_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -275,3 +275,60 @@ class Correlation(BaseModel):
     markets: list[str]
     matrix: dict[str, dict[str, float | None]] = Field(
         description="Pearson correlation of bar returns; null where undefined.")
+
+
+# MCP tool results
+
+
+class BacktestSummary(BaseModel):
+    run_id: str
+    journaled: bool
+    strategy: str
+    market: str
+    venue: str
+    resolution_s: int
+    start_ts: int
+    end_ts: int
+    bars: int
+    params: dict[str, Any]
+    metrics: dict[str, float | None] = Field(description="Null where a metric is undefined.")
+    warnings: list[str]
+
+
+class TrialRow(BaseModel):
+    number: int
+    state: str
+    value: float | None
+    params: dict[str, Any]
+
+
+class OptimisationSummary(BaseModel):
+    run_id: str
+    best_run_id: str
+    journaled: bool
+    metric: str
+    best_value: float | None
+    best_params: dict[str, Any]
+    trials: int
+    failed_trials: int
+    top_trials: list[TrialRow]
+
+
+class WindowRow(BaseModel):
+    index: int
+    test_start_ts: int
+    test_end_ts: int
+    best_params: dict[str, Any]
+    in_sample: float | None
+    out_of_sample: float | None
+
+
+class WalkForwardSummary(BaseModel):
+    run_id: str
+    journaled: bool
+    metric: str
+    mean_in_sample: float | None
+    mean_out_of_sample: float | None
+    overfitting_ratio: float | None
+    parameter_stability: float | None
+    windows: list[WindowRow]
