@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from flint.cli.common import db_option, db_path, trust_option
+from flint.cli.common import db_option, db_path, trust_option, user_errors
 
 
 @click.command("mcp")
@@ -24,6 +24,7 @@ from flint.cli.common import db_option, db_path, trust_option
               help="Folder of saved user strategies (run as user:NAME).")
 @trust_option
 @db_option
+@user_errors
 def mcp_command(transport: str, host: str, port: int, strategies: Path, trust: bool,
                 db: Path | None) -> None:
     """Serve flint's tools (backtest, optimise, journal, market data) over MCP."""

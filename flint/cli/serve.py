@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from flint.cli.common import db_path
+from flint.cli.common import db_path, user_errors
 from flint.config import load_config
 
 
@@ -34,6 +34,7 @@ from flint.config import load_config
               help="Origin allowed to call the API from a browser (default: cors_origins).")
 @click.option("--trust", is_flag=True,
               help="Run user strategy code even if this host lacks a required sandbox layer.")
+@user_errors
 def serve_command(host: str | None, port: int | None, store: Path | None, state: Path | None,
                   strategies: Path, max_jobs: int | None, cors_origins: tuple[str, ...],
                   trust: bool) -> None:
