@@ -309,14 +309,14 @@ class Tools:
         return found.model_dump_json()
 
 
-def build_server(store: Path, strategies: Path = Path("strategies/user"), *,
+def build_server(store: str | Path, strategies: Path = Path("strategies/user"), *,
                  trust: bool = False) -> MCPServer:
     """The MCP server over the store at ``store`` (``strategies``: saved user strategies;
     ``trust``: run user code even where the host cannot confine it)."""
     from flint_core import __version__
 
     server: MCPServer = MCPServer("flint", version=__version__, instructions=GUIDE)
-    tools = Tools(store, strategies, trust)
+    tools = Tools(Path(store), strategies, trust)
     for annotations, name in TOOLS:
         server.add_tool(getattr(tools, name), annotations=annotations)
     for uri, mime_type, name in RESOURCES:
