@@ -13,11 +13,18 @@ from fastapi.responses import JSONResponse
 
 from flint.server.auth import TokenBook
 from flint.server.jobs import JobManager, JobsFull
+from flint.server.models import Error
 from flint.server.security import BodyLimit
 from flint.server.strategies import UnknownStrategy
 from flint_core import __version__
 
 PREFIX = "/api/v1"
+#: What any route behind a token may answer besides its own responses.
+GUARDED: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error, "description": "Bad input: the message says what was wrong."},
+    401: {"model": Error, "description": "No valid bearer token."},
+    403: {"model": Error, "description": "The token lacks the route's scope."},
+}
 #: Seconds a client refused for a full job queue is told to wait.
 RETRY_AFTER_S = 10
 
@@ -95,8 +102,9 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
         app.add_exception_handler(kind, bad_input)
     app.add_exception_handler(UnknownStrategy, not_found)
     app.add_exception_handler(JobsFull, full)
-    for module in (routes_system, routes_strategies, routes_jobs, routes_journal, routes_data):
-        app.include_router(module.router, prefix=PREFIX)
+    app.include_router(routes_system.router, prefix=PREFIX)
+    for module in (routes_strategies, routes_jobs, routes_journal, routes_data):
+        app.include_router(module.router, prefix=PREFIX, responses=GUARDED)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Authorization", "Content-Type"])

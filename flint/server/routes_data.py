@@ -11,7 +11,6 @@ from flint.server.models import (
     Candles,
     Correlation,
     Coverage,
-    Error,
     Freshness,
     Funding,
     Markets,
@@ -19,9 +18,7 @@ from flint.server.models import (
 )
 from flint.server.security import require
 
-router = APIRouter(prefix="/data", tags=["data"], dependencies=[Depends(require("read"))],
-                   responses={400: {"model": Error}, 401: {"model": Error},
-                              403: {"model": Error}})
+router = APIRouter(prefix="/data", tags=["data"], dependencies=[Depends(require("read"))])
 Market = Annotated[str, Query(min_length=1, max_length=64)]
 Ts = Annotated[int | None, Query(ge=0, le=253_402_300_799)]
 Venue = Annotated[str | None, Query(max_length=64)]

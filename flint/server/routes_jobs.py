@@ -22,7 +22,7 @@ from flint.server.models import (
 )
 from flint.server.security import require
 
-router = APIRouter(tags=["jobs"], responses={401: {"model": Error}, 403: {"model": Error}})
+router = APIRouter(tags=["jobs"])
 READ = [Depends(require("read"))]
 RESEARCH = [Depends(require("research"))]
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]

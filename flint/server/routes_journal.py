@@ -9,8 +9,7 @@ from flint.server.app import reading
 from flint.server.models import Comparison, Deleted, Error, RunList
 from flint.server.security import require
 
-router = APIRouter(prefix="/journal", tags=["journal"],
-                   responses={401: {"model": Error}, 403: {"model": Error}})
+router = APIRouter(prefix="/journal", tags=["journal"])
 READ = [Depends(require("read"))]
 RESEARCH = [Depends(require("research"))]
 RunId = Annotated[str, Path(max_length=100)]

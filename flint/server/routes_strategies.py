@@ -23,7 +23,7 @@ from flint.server.models import (
 )
 from flint.server.security import require
 
-router = APIRouter(tags=["strategies"], responses={401: {"model": Error}, 403: {"model": Error}})
+router = APIRouter(tags=["strategies"])
 READ = [Depends(require("read"))]
 RESEARCH = [Depends(require("research"))]
 Name = Annotated[str, Path(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
