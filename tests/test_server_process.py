@@ -115,3 +115,31 @@ def test_python_m_flint_mcp_speaks_stdio(store_path: Path, tmp_path: Path) -> No
     tools, candles = anyio.run(main)
     assert {"run_backtest", "list_strategies", "get_candles"} <= tools
     assert candles["count"] == 3
+
+
+def test_flint_mcp_speaks_streamable_http(store_path: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flint.mcp", "--transport", "http", "--port", str(port),
+         "--db", str(store_path)],
+        cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+
+        async def main() -> dict:
+            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                result = await client.call_tool("get_funding_rates", {"market": "ETH-PERP"})
+                return result.structured_content
+
+        funding = anyio.run(main)
+        assert set(funding["venues"]) == {"binance", "hyperliquid"}
+    finally:
+        proc.terminate()
+        proc.wait(30)
