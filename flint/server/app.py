@@ -49,10 +49,11 @@ class ServerSettings:
 
 @contextmanager
 def reading(request: Request) -> Iterator[Any]:
-    """The store, opened read-only for one request."""
+    """The store, opened read-only for one request (one connection for all its reads)."""
     from flint.store import FlintStore
 
-    with FlintStore(request.app.state.settings.store, read_only=True) as store:
+    with FlintStore(request.app.state.settings.store, read_only=True) as store, \
+            store.session():
         yield store
 
 
