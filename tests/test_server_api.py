@@ -232,6 +232,14 @@ def test_names_are_never_paths(api: Api) -> None:
     assert api.get("/user-strategies/..%2Fevil").status_code in (404, 422)
     response = api.post("/backtest/run", {"strategy": "user:../../etc/passwd"})
     assert response.status_code == 400
+    assert api.get("/jobs").json() == {"jobs": []}
+
+
+def test_unknown_strategies_are_refused_before_a_job_starts(api: Api) -> None:
+    assert api.post("/backtest/run", {"strategy": "user:not_saved"}).status_code == 404
+    unknown = api.post("/optimize/run", {"strategy": "no_such_strategy"})
+    assert unknown.status_code == 400 and "no_such_strategy" in unknown.json()["detail"]
+    assert api.get("/jobs").json() == {"jobs": []}
 
 
 # Jobs
@@ -342,6 +350,8 @@ def test_jobs_survive_a_restart_and_cut_off_ones_are_interrupted(
         interrupted = again.get(f"/jobs/{'f' * 32}").json()
         assert interrupted["status"] == "interrupted" and "server stopped" in interrupted["error"]
     assert JobManager(store_path, folder, tmp_path).get("f" * 32).status == "interrupted"
+    (folder / "broken.json").write_text("{not json")
+    assert len(JobManager(store_path, folder, tmp_path).listing()) == 2
 
 
 # Journal

@@ -13,6 +13,7 @@ results are in the journal (``run_ids``).
 """
 
 import json
+import logging
 import os
 import select
 import subprocess
@@ -28,6 +29,8 @@ import attrs
 from rich.console import Console
 
 from flint.server import worker
+
+log = logging.getLogger("flint.server.jobs")
 
 ACTIVE = ("queued", "running")
 TERMINAL = ("complete", "failed", "cancelled", "interrupted")
@@ -80,7 +83,11 @@ class JobManager:
         self._procs: dict[str, Any] = {}
         folder.mkdir(parents=True, exist_ok=True)
         for path in sorted(folder.glob("*.json")):
-            job = Job(**json.loads(path.read_text(encoding="utf-8")))
+            try:
+                job = Job(**json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, TypeError) as exc:  # not a job file of this version
+                log.warning("skipping %s: %s", path, exc)
+                continue
             if job.status in ACTIVE:
                 job.status, job.finished_at = "interrupted", time.time()
                 job.error = "the server stopped while the job ran; start it again"
@@ -111,7 +118,8 @@ class JobManager:
         return sum(1 for j in self._jobs.values() if j.status in ACTIVE)
 
     def submit(self, kind: str, request: dict[str, Any]) -> Job:
-        """Start job ``kind`` (one of :data:`flint.server.worker.KINDS`) with ``request``."""
+        """Start job ``kind`` (one of :data:`flint.server.worker.KINDS`) with ``request``;
+        the job as it was queued."""
         if kind not in worker.KINDS:
             raise ValueError(f"unknown job kind {kind!r}")
         with self._lock:
@@ -120,9 +128,10 @@ class JobManager:
             job = Job(uuid.uuid4().hex, kind, request)
             self._jobs[job.id] = job
             self._save(job)
+            queued = attrs.evolve(job)  # as it is now, whatever its thread does next
         threading.Thread(target=self._follow, args=(job,), name=f"flint-job-{job.id[:8]}",
                          daemon=True).start()
-        return job
+        return queued
 
     def _follow(self, job: Job) -> None:
         """Run ``job`` in a child process and record what becomes of it."""

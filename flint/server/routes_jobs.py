@@ -26,7 +26,8 @@ router = APIRouter(tags=["jobs"])
 READ = [Depends(require("read"))]
 RESEARCH = [Depends(require("research"))]
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
-STARTED = {202: {"model": JobStatus}, 400: {"model": Error},
+STARTED = {202: {"model": JobStatus}, 404: {"model": Error, "description": "No such "
+                                                           "user strategy."},
            429: {"model": Error, "description": "As many jobs as allowed are running; "
                                                 "see Retry-After."}}
 #: Seconds between two looks at a job followed by an event stream.
@@ -46,21 +47,22 @@ def _job(request: Request, job_id: str) -> Job:
     return job
 
 
-def _check_strategy(body: Any) -> None:
-    """Refuse a strategy name that cannot run before a job starts for it."""
+def _check_strategy(request: Request, body: Any) -> None:
+    """Refuse a strategy that cannot run (404 for a user strategy that is not saved)
+    before a job starts for it."""
     from flint.cli.inputs import builtin_strategy
-    from flint.server.strategies import USER_PREFIX, check_name
+    from flint.server.strategies import USER_PREFIX, code_of
 
     if body.code is not None:
         return
     if body.strategy.startswith(USER_PREFIX):
-        check_name(body.strategy.removeprefix(USER_PREFIX))
+        code_of(request.app.state.settings.strategies, body.strategy.removeprefix(USER_PREFIX))
     else:
         builtin_strategy(body.strategy)
 
 
 def _start(request: Request, kind: str, body: Any) -> JobStatus:
-    _check_strategy(body)
+    _check_strategy(request, body)
     return _status(jobs_of(request).submit(kind, body.model_dump()))
 
 
