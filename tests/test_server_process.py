@@ -53,6 +53,19 @@ def test_serve_refuses_other_addresses_without_a_token(store_path: Path, tmp_pat
     assert not (tmp_path / "state" / "tokens.json").exists()
 
 
+def test_add_token_makes_a_scoped_token(tmp_path: Path) -> None:
+    from flint.server.auth import token_book
+
+    state = tmp_path / "state"
+    made = CliRunner().invoke(cli, ["serve", "--add-token", "read", "--state", str(state),
+                                    "--db", str(tmp_path / "x.duckdb")])
+    assert made.exit_code == 0, made.output
+    token = made.output.strip().rsplit(" ", 1)[-1]
+    assert token_book(state).scopes(token) == ("read",)
+    bad = CliRunner().invoke(cli, ["serve", "--add-token", "admin", "--state", str(state)])
+    assert bad.exit_code == 1 and "scopes must be some of" in bad.output
+
+
 def test_mcp_over_http_refuses_other_addresses(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["mcp", "--transport", "http", "--host", "0.0.0.0",
                                       "--db", str(tmp_path / "x.duckdb")])

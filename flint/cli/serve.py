@@ -7,6 +7,7 @@ Every route but ``/api/v1/health`` needs ``Authorization: Bearer TOKEN``. The fi
 start makes a token and prints it once (kept as a hash, mode 0600, in the state
 folder); ``api_token`` in flint.yaml or ``FLINT_API_TOKEN`` is accepted too. Listening
 on another address than the loopback needs a token made or configured beforehand.
+``flint serve --add-token read`` makes another token (here: read-only) and exits.
 """
 
 from pathlib import Path
@@ -34,16 +35,19 @@ from flint.config import load_config
               help="Origin allowed to call the API from a browser (default: cors_origins).")
 @click.option("--trust", is_flag=True,
               help="Run user strategy code even if this host lacks a required sandbox layer.")
+@click.option("--add-token", "add_scopes", default=None, metavar="SCOPES",
+              help="Make another token with these comma-separated scopes (read, research, "
+                   "paper, live), print it once and exit.")
 @user_errors
 def serve_command(host: str | None, port: int | None, store: Path | None, state: Path | None,
                   strategies: Path, max_jobs: int | None, cors_origins: tuple[str, ...],
-                  trust: bool) -> None:
+                  trust: bool, add_scopes: str | None) -> None:
     """Serve the HTTP API: backtests, optimisations, journal and data under /api/v1."""
     try:
         import uvicorn
 
         from flint.server.app import ServerSettings, create_app
-        from flint.server.auth import AuthError, startup_tokens
+        from flint.server.auth import AuthError, add_token, startup_tokens
     except ImportError as exc:
         raise click.ClickException(
             f"the server needs the server extra: pip install 'flint-sdk[server]' ({exc})"
@@ -52,6 +56,13 @@ def serve_command(host: str | None, port: int | None, store: Path | None, state:
     host = host or config.api_host
     path = db_path(store)
     folder = state or path.parent / "server"
+    if add_scopes is not None:
+        try:
+            token = add_token(folder, [s.strip() for s in add_scopes.split(",") if s.strip()])
+        except AuthError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"API token with scopes {add_scopes} (shown once, keep it): {token}")
+        return
     try:
         tokens, new = startup_tokens(folder, host, config.api_token)
     except AuthError as exc:
