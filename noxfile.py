@@ -33,6 +33,8 @@ PY = "3.11"
 PLUGINS = ["flint-drift", "flint-hyperliquid", "flint-binance", "flint-strategies", "_template"]
 BUILDS = [nox.param("pure", id="pure"), nox.param("mypyc", id="mypyc")]
 PYTEST = ["pytest", "-q", "-p", "no:cacheprovider"]
+#: What tests/test_server_schemathesis.py fuzzes the HTTP API with (tests only).
+API_TESTING = ["schemathesis>=4,<5"]
 
 _CHECK_INSTALL = """
 import json, sys
@@ -77,10 +79,11 @@ def core_wheel(session: nox.Session, build: str) -> Path:
 
 
 def install(session: nox.Session, build: str, *extra: str) -> None:
-    """Install flint-sdk[testing,postgres] of ``build`` plus ``extra``, then verify it
-    (the postgres extra: the driver the shared-study tests reach PostgreSQL with)."""
+    """Install flint-sdk[testing,postgres,server] of ``build`` plus ``extra``, then verify
+    it (the postgres extra: the driver the shared-study tests reach PostgreSQL with; the
+    server extra: what the HTTP API and MCP tests run)."""
     wheel = core_wheel(session, build)
-    session.install(f"flint-sdk[testing,postgres] @ {wheel.as_uri()}", *extra)
+    session.install(f"flint-sdk[testing,postgres,server] @ {wheel.as_uri()}", *extra)
     expect = "1" if build == "mypyc" else "0"
     session.env["FLINT_EXPECT_COMPILED"] = expect
     session.run("python", "-I", "-c", _CHECK_INSTALL, str(ROOT), expect)
@@ -94,7 +97,7 @@ def plugin_path(name: str) -> str:
 @nox.parametrize("build", BUILDS)
 def core(session: nox.Session, build: str) -> None:
     """Core tests against the pure or the mypyc-compiled kernel."""
-    install(session, build)
+    install(session, build, *API_TESTING)
     session.run(*PYTEST, "tests", "-m", "not fresh_venv", *session.posargs)
 
 
@@ -111,7 +114,7 @@ def plugin(session: nox.Session, plugin: str, build: str) -> None:
 def all_plugins(session: nox.Session) -> None:
     """Every first-party plugin installed together: no clashes, all load strictly."""
     first_party = [p for p in PLUGINS if not p.startswith("_")]
-    install(session, "pure", *(f"{plugin_path(p)}[test]" for p in first_party))
+    install(session, "pure", *API_TESTING, *(f"{plugin_path(p)}[test]" for p in first_party))
     listing = session.run("flint", "plugins", "--json", silent=True,
                           env={"FLINT_STRICT_PLUGINS": "1"})
     rows = {row["dist"]: row for row in json.loads(listing or "[]")}

@@ -24,7 +24,7 @@ import click
 from rich.table import Table
 
 from flint.cli.common import db_option, db_path, make_console, trust_option, user_errors, when
-from flint.cli.inputs import load_research, research_options
+from flint.cli.inputs import ResearchInputs, load_research, research_options
 from flint.cli.journal import journal_options, save_records
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -169,25 +169,19 @@ def backtest_command(
     db: Path | None,
 ) -> None:
     """Backtest STRATEGY (a file or a built-in name) on stored candles and funding."""
-    from flint.backtest.runs import RunSettings
-
     file, cls = _resolve(strategy)
     params = parse_params(param_pairs, cls.parameters() if cls is not None else {})
+    source = None if file is None else (file.read_text(), str(file))
     store_path = db_path(db)
     inputs = load_research(
         store_path, market=market, venues=venues, resolution_s=resolution_s, start=start,
         end=end, period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
         risk=risk,
     )
-    settings = RunSettings(
-        strategy=str(file) if file is not None else strategy, market=inputs.primary.market,
-        venues=inputs.venues, resolution_s=resolution_s, capital=inputs.capital,
-        fee_rate=inputs.fee_rate, fill_model=inputs.fill_model, params=params,
-        default_fee_rate=inputs.default_fee_rate, risk=inputs.risk,
-    )
     out = make_console()
-    with out.status(f"backtesting {settings.strategy}..."):
-        record = _run(file, cls, inputs.candles, inputs.funding, settings, trust)
+    with out.status(f"backtesting {strategy}..."):
+        record = backtest_record(str(file) if file is not None else strategy, source, cls,
+                                 params, inputs, trust)
     out.print(summary_table(record))
     curve = record["result"]["equity_curve"]
     if curve:
@@ -202,13 +196,39 @@ def backtest_command(
         out.print(f"saved to the journal of {store_path} as run {run_id}")
 
 
-def _run(file: Path | None, cls: Any, candles: dict[str, Any], funding: list[Any],
+def backtest_record(
+    label: str,
+    source: tuple[str, str] | None,
+    cls: Any,
+    params: dict[str, Any],
+    data: ResearchInputs,
+    trust: bool = False,
+) -> dict[str, Any]:
+    """One backtest on ``data`` (:func:`~flint.cli.inputs.load_research`): its journal
+    record (not saved yet).
+
+    ``label`` names the strategy in the record; ``source`` is ``(code, filename)`` of
+    code that runs in the sandbox, else ``cls`` (a registered class) runs in this
+    process. Bad input raises :class:`click.ClickException` with one line.
+    """
+    from flint.backtest.runs import RunSettings
+
+    settings = RunSettings(
+        strategy=label, market=data.primary.market, venues=data.venues,
+        resolution_s=int(data.primary.resolution_s), capital=data.capital,
+        fee_rate=data.fee_rate, fill_model=data.fill_model, params=params,
+        default_fee_rate=data.default_fee_rate, risk=data.risk,
+    )
+    return _run(source, cls, data.candles, data.funding, settings, trust)
+
+
+def _run(source: tuple[str, str] | None, cls: Any, candles: dict[str, Any], funding: list[Any],
          settings: Any, trust: bool = False) -> dict[str, Any]:
-    """The run's journal record: a built-in in this process, a file in the sandbox."""
+    """The run's journal record: a built-in in this process, code in the sandbox."""
     from flint.backtest.engine import BacktestTimeoutError
     from flint.backtest.runs import SANDBOX_JOB, run_backtest, sandbox_options
 
-    if file is None:
+    if source is None:
         try:
             strategy = cls(**settings.params)
         except (TypeError, ValueError) as exc:
@@ -225,12 +245,13 @@ def _run(file: Path | None, cls: Any, candles: dict[str, Any], funding: list[Any
     from flint.strategy.loader import StrategyLoadError
     from flint.strategy.sandbox import StrategyExecutionError, run_in_sandbox
 
+    code, filename = source
     first, *others = candles
     options = sandbox_options({k: candles[k] for k in others}, funding, settings)
     try:
         record: dict[str, Any] = run_in_sandbox(
-            file.read_text(), candles[first], settings.params, job=SANDBOX_JOB,
-            options=options, filename=str(file), trust=trust,
+            code, candles[first], settings.params, job=SANDBOX_JOB,
+            options=options, filename=filename, trust=trust,
         )
     except (StrategyLoadError, StrategyExecutionError) as exc:
         raise click.ClickException(str(exc)) from exc

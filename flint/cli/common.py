@@ -28,18 +28,25 @@ def user_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from flint.plugins import PluginNotFound
-        from flint.store import StoreError
-        from flint.strategy.loader import StrategyLoadError
-        from flint.strategy.sandbox import StrategyExecutionError
-
         try:
             return func(*args, **kwargs)
-        except (StoreError, ValueError, OSError, PluginNotFound, StrategyLoadError,
-                StrategyExecutionError) as exc:  # OSError: a path the OS refuses
+        except user_error_types() as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def user_error_types() -> tuple[type[Exception], ...]:
+    """What bad input raises (a bad file, path, row or setting, a busy store, a strategy
+    refused or failing in the sandbox, an unknown plugin name), as opposed to a bug."""
+    from flint.plugins import PluginNotFound
+    from flint.store import StoreError
+    from flint.strategy.loader import StrategyLoadError
+    from flint.strategy.sandbox import StrategyExecutionError
+
+    # OSError: a path the OS refuses
+    return (StoreError, ValueError, OSError, PluginNotFound, StrategyLoadError,
+            StrategyExecutionError)
 
 
 def db_option(func: F) -> F:

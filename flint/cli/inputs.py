@@ -8,7 +8,7 @@ read-only, so other processes may write it meanwhile.
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,26 +43,40 @@ def resolve_strategy(spec: str, *, trust: bool = False) -> StrategySpec:
     A file's class is a :class:`~flint.strategy.remote.SandboxedStrategy`: its code only
     ever runs in sandboxed children (``trust``: even where the host cannot confine them).
     """
-    from flint.plugins import PluginNotFound, get_strategy
-    from flint.strategy.loader import StrategyLoadError
-    from flint.strategy.remote import SandboxedStrategy
-    from flint.strategy.sandbox import StrategyExecutionError
-
     path = Path(spec)
     if path.suffix == ".py" or path.is_file():
         if not path.is_file():
             raise click.ClickException(f"no strategy file {path}")
-        code = path.read_text(encoding="utf-8")
-        try:
-            cls = SandboxedStrategy(code, filename=str(path), trust=trust)
-        except (StrategyLoadError, StrategyExecutionError) as exc:
-            raise click.ClickException(str(exc)) from None
-        return StrategySpec(cls, path.stem, str(path.resolve()), code)
+        return code_strategy(path.read_text(encoding="utf-8"), path.stem, str(path.resolve()),
+                             filename=str(path), trust=trust)
+    return builtin_strategy(spec)
+
+
+def code_strategy(code: str, label: str, source: str, *, filename: str | None = None,
+                  trust: bool = False) -> StrategySpec:
+    """The strategy class defined by ``code`` (a file's or one sent to the API), as a
+    :class:`~flint.strategy.remote.SandboxedStrategy`; ``source`` says where it came from,
+    ``filename`` is what its errors name (default: ``source``)."""
+    from flint.strategy.loader import StrategyLoadError
+    from flint.strategy.remote import SandboxedStrategy
+    from flint.strategy.sandbox import StrategyExecutionError
+
     try:
-        return StrategySpec(get_strategy(spec), spec, "builtin")
+        cls = SandboxedStrategy(code, filename=filename or source, trust=trust)
+    except (StrategyLoadError, StrategyExecutionError) as exc:
+        raise click.ClickException(str(exc)) from None
+    return StrategySpec(cls, label, source, code)
+
+
+def builtin_strategy(name: str) -> StrategySpec:
+    """The registered (built-in or plugin) strategy called ``name``."""
+    from flint.plugins import PluginNotFound, get_strategy
+
+    try:
+        return StrategySpec(get_strategy(name), name, "builtin")
     except PluginNotFound as exc:
         raise click.ClickException(
-            f"'{spec}' is neither a strategy file nor a built-in strategy: {exc}"
+            f"'{name}' is neither a strategy file nor a built-in strategy: {exc}"
         ) from None
 
 
@@ -213,9 +227,10 @@ class ResearchInputs:
 
 
 def load_research(
-    db: Path, *, market: str | None, venues: tuple[str, ...], resolution_s: int,
-    start: str | None, end: str | None, period: str | None, capital: float | None,
-    fee_rate: float | None, fill_model: str, risk: bool = False,
+    db: Path, *, market: str | None = None, venues: Sequence[str] = (),
+    resolution_s: int = 3600, start: str | None = None, end: str | None = None,
+    period: str | None = None, capital: float | None = None, fee_rate: float | None = None,
+    fill_model: str = "default", risk: bool = False,
 ) -> ResearchInputs:
     """The options of :func:`research_options` resolved against ``flint.yaml`` and the store
     (opened read-only); a clear error when the store lacks the candles asked for."""

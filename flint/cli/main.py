@@ -17,9 +17,11 @@ from flint.cli.backtest import backtest_command
 from flint.cli.calibrate import calibrate_command
 from flint.cli.data import data_group
 from flint.cli.journal import journal_group
+from flint.cli.mcp import mcp_command
 from flint.cli.new import new_command
 from flint.cli.optimize import optimize_command, walk_forward_command
 from flint.cli.report import report_command
+from flint.cli.serve import serve_command
 from flint.cli.strategies import strategies_command
 from flint.plugins import get_host
 from flint_core import __version__
@@ -161,6 +163,8 @@ cli.add_command(walk_forward_command)
 cli.add_command(report_command)
 cli.add_command(journal_group)
 cli.add_command(calibrate_command)
+cli.add_command(serve_command)
+cli.add_command(mcp_command)
 
 
 def main(argv: list[str] | None = None) -> None:

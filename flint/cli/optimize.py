@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
 import click
 from rich.console import Console
 from rich.progress import (
@@ -103,6 +104,93 @@ def _context(spec: StrategySpec, market: ResearchInputs, **settings: Any) -> dic
     return found
 
 
+@attrs.frozen
+class Study:
+    """What an optimisation computed: its result and the journal records to save (the
+    ``optimization`` record, then the ``backtest`` record of the best parameters, if any)."""
+
+    result: Any
+    record: dict[str, Any]
+    best_record: dict[str, Any] | None = None
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [self.record] if self.best_record is None else [self.record, self.best_record]
+
+
+def optimise(spec: StrategySpec, data: ResearchInputs, *, trials: int | None = None,
+             resume: bool = False, prune: bool = False, metric: str = "sharpe_ratio",
+             jobs: int = 1,
+             storage: str | None = None, study_name: str | None = None,
+             heartbeat_s: int = HEARTBEAT_S, sampler: str = "tpe", seed: int = 0,
+             param_space: dict[str, Any] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Study:
+    """Search ``spec``'s parameters on ``data`` (what ``flint optimize`` runs), then backtest
+    the best on the whole range; ``progress(done, total)`` is called as trials finish."""
+    from flint.backtest.journal import run_record, study_record
+    from flint.optimization.objective import RunSettings, backtest
+    from flint.optimization.optimizer import StrategyOptimizer
+
+    initial, fee = data.capital, data.base_fee_rate
+    engine_options = data.engine_options()
+    storage = _storage(storage)
+    optimizer = StrategyOptimizer(
+        spec.cls, data.data, metric, trials if trials or resume else DEFAULT_TRIALS,
+        initial, fee, n_jobs=jobs, storage=storage, study_name=study_name,
+        resume=resume, sampler=sampler, seed=seed, pruning=prune,
+        param_space=param_space or {}, engine_options=engine_options,
+        heartbeat_s=heartbeat_s,
+    )
+    try:
+        result = optimizer.optimize(progress)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    best = backtest(spec.cls, result.best_params, data.data,
+                    RunSettings(initial, fee, engine_options))
+    context = _context(spec, data, initial_capital=initial, fee_rate=data.fee_rate,
+                       fill_model=data.fill_model, metric=metric,
+                       sampler=sampler, seed=seed, n_trials=len(result.trials), n_jobs=jobs,
+                       storage=storage, pruning=prune, param_space=optimizer.schema)
+    best_record = run_record(best, strategy=spec.label, params=result.best_params,
+                             market=data.primary.market, venue="+".join(data.venues),
+                             fill_model=data.fill_model, fee_rate=data.fee_rate)
+    best_record["run_id"] = uuid.uuid4().hex
+    record = study_record("optimization", result,
+                          {**context, "best_run_id": best_record["run_id"]})
+    return Study(result, record, best_record)
+
+
+def walk_forward(spec: StrategySpec, data: ResearchInputs, *, windows: int = 5,
+                 train_pct: float = 0.7, anchored: bool = False, trials: int = 30,
+                 warmup: int | None = None, metric: str = "sharpe_ratio", jobs: int = 1,
+                 storage: str | None = None, study_name: str | None = None,
+                 heartbeat_s: int = HEARTBEAT_S, sampler: str = "tpe", seed: int = 0,
+                 param_space: dict[str, Any] | None = None,
+                 progress: Callable[[int, int, int], None] | None = None) -> Study:
+    """Optimise window after window and test each winner out of sample (what ``flint
+    walk-forward`` runs); ``progress(window, done, total)`` is called as trials finish."""
+    from flint.backtest.journal import study_record
+    from flint.optimization.walk_forward import run_walk_forward
+
+    storage = _storage(storage)
+    try:
+        result = run_walk_forward(
+            spec.cls, data.data, windows, train_pct, metric, trials, data.capital,
+            data.base_fee_rate, anchored=anchored, sampler=sampler, seed=seed, n_jobs=jobs,
+            storage=storage, study_name=study_name, param_space=param_space or {},
+            engine_options=data.engine_options(),
+            heartbeat_s=heartbeat_s, warmup=warmup, progress=progress,
+        )
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    context = _context(spec, data, initial_capital=data.capital, fee_rate=data.fee_rate,
+                       fill_model=data.fill_model, metric=metric,
+                       sampler=sampler, seed=seed, n_windows=windows, train_pct=train_pct,
+                       anchored=anchored, trials_per_window=trials, n_jobs=jobs,
+                       storage=storage, study_name=study_name)
+    return Study(result, study_record("walk_forward", result, context))
+
+
 @contextmanager
 def _progress_bar(console: Console, label: str) -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar redrawn as trials finish (no refresh thread: workers are forked)."""
@@ -153,10 +241,6 @@ def optimize_command(strategy: str, market: str | None, venues: tuple[str, ...],
                      param_space: str | None, trust: bool, no_journal: bool,
                      journal_wait_s: float, db: Path | None) -> None:
     """Search STRATEGY's parameters (a built-in name or a .py file) on stored candles."""
-    from flint.backtest.journal import run_record, study_record
-    from flint.optimization.objective import RunSettings, backtest
-    from flint.optimization.optimizer import StrategyOptimizer
-
     spec = resolve_strategy(strategy, trust=trust)
     path = db_path(db)
     data = load_research(
@@ -164,38 +248,24 @@ def optimize_command(strategy: str, market: str | None, venues: tuple[str, ...],
         period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
         risk=risk,
     )
-    initial, fee = data.capital, data.base_fee_rate
-    engine_options = data.engine_options()
-    storage = _storage(storage)
-    optimizer = StrategyOptimizer(
-        spec.cls, data.data, metric, trials if trials or resume else DEFAULT_TRIALS,
-        initial, fee, n_jobs=jobs, storage=storage, study_name=study_name,
-        resume=resume, sampler=sampler, seed=seed, pruning=prune,
-        param_space=parse_param_space(param_space), engine_options=engine_options,
-        heartbeat_s=heartbeat_s,
-    )
     console = make_console()
     label = f"{spec.label} on {'+'.join(data.venues)}/{data.primary.market}"
     with _progress_bar(console, label) as update:
-        try:
-            result = optimizer.optimize(functools.partial(update, label))
-        except RuntimeError as exc:
-            raise click.ClickException(str(exc)) from exc
+        study = optimise(
+            spec, data, trials=trials, resume=resume, prune=prune, metric=metric,
+            jobs=jobs, storage=storage, study_name=study_name,
+            heartbeat_s=heartbeat_s, sampler=sampler, seed=seed,
+            param_space=parse_param_space(param_space),
+            progress=functools.partial(update, label),
+        )
+    result, record, best_record = study.result, study.record, study.best_record
     _print_trials(console, result, TOP)
-    best = backtest(spec.cls, result.best_params, data.data,
-                    RunSettings(initial, fee, engine_options))
-    context = _context(spec, data, initial_capital=initial, fee_rate=data.fee_rate,
-                       fill_model=data.fill_model, metric=metric,
-                       sampler=sampler, seed=seed, n_trials=len(result.trials), n_jobs=jobs,
-                       storage=storage, pruning=prune, param_space=optimizer.schema)
-    best_record = run_record(best, strategy=spec.label, params=result.best_params,
-                             market=data.primary.market, venue="+".join(data.venues),
-                             fill_model=data.fill_model, fee_rate=data.fee_rate)
-    best_id = best_record["run_id"] = uuid.uuid4().hex
-    record = study_record("optimization", result, {**context, "best_run_id": best_id})
+    best_id = best_record["run_id"]
+    best_metrics = best_record["metrics"]
     console.print(
         f"best {metric} {_fmt(result.best_value)} with {result.best_params}: total PnL "
-        f"{best.total_pnl:,.2f} over {best.total_trades} trades on the whole range"
+        f"{best_metrics['total_pnl']:,.2f} over {int(best_metrics['total_trades'])} trades on "
+        f"the whole range"
     )
     if no_journal:
         console.print("not saved to the journal (--no-journal)")
@@ -264,9 +334,6 @@ def walk_forward_command(strategy: str, market: str | None, venues: tuple[str, .
                          no_journal: bool,
                          journal_wait_s: float, db: Path | None) -> None:
     """Optimise STRATEGY window after window and test each winner out of sample."""
-    from flint.backtest.journal import study_record
-    from flint.optimization.walk_forward import run_walk_forward
-
     spec = resolve_strategy(strategy, trust=trust)
     path = db_path(db)
     data = load_research(
@@ -274,32 +341,20 @@ def walk_forward_command(strategy: str, market: str | None, venues: tuple[str, .
         period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
         risk=risk,
     )
-    storage = _storage(storage)
     console = make_console()
     with _progress_bar(console, f"window 1/{windows}") as update:
-        try:
-            result = run_walk_forward(
-                spec.cls, data.data, windows, train_pct, metric, trials, data.capital,
-                data.base_fee_rate,
-                anchored=anchored, sampler=sampler, seed=seed, n_jobs=jobs, storage=storage,
-                study_name=study_name, param_space=parse_param_space(param_space),
-                engine_options=data.engine_options(),
-                heartbeat_s=heartbeat_s, warmup=warmup,
-                progress=lambda i, done, total: update(f"window {i + 1}/{windows}", done, total),
-            )
-        except RuntimeError as exc:
-            raise click.ClickException(str(exc)) from exc
-    _print_windows(console, result)
-    context = _context(spec, data, initial_capital=data.capital, fee_rate=data.fee_rate,
-                       fill_model=data.fill_model, metric=metric,
-                       sampler=sampler, seed=seed, n_windows=windows, train_pct=train_pct,
-                       anchored=anchored, trials_per_window=trials, n_jobs=jobs,
-                       storage=storage, study_name=study_name)
+        study = walk_forward(
+            spec, data, windows=windows, train_pct=train_pct, anchored=anchored,
+            trials=trials, warmup=warmup, metric=metric, jobs=jobs,
+            storage=storage, study_name=study_name, heartbeat_s=heartbeat_s,
+            sampler=sampler, seed=seed, param_space=parse_param_space(param_space),
+            progress=lambda i, done, total: update(f"window {i + 1}/{windows}", done, total),
+        )
+    _print_windows(console, study.result)
     if no_journal:
         console.print("not saved to the journal (--no-journal)")
         return
-    [run_id], saved = save_records([study_record("walk_forward", result, context)], path,
-                                   journal_wait_s, console)
+    [run_id], saved = save_records(study.records, path, journal_wait_s, console)
     if saved:
         console.print(f"journaled: walk_forward {run_id}\n  flint report {run_id} --db {path}")
 

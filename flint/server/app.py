@@ -1,0 +1,123 @@
+"""The FastAPI app of ``flint serve``: settings, error mapping, middleware, routers."""
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import click
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from flint.server.auth import TokenBook
+from flint.server.jobs import JobManager, JobsFull
+from flint.server.models import Error
+from flint.server.security import BodyLimit
+from flint.server.strategies import UnknownStrategy
+from flint_core import __version__
+
+PREFIX = "/api/v1"
+#: What any route behind a token may answer besides its own responses.
+GUARDED: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error, "description": "Bad input: the message says what was wrong."},
+    401: {"model": Error, "description": "No valid bearer token."},
+    403: {"model": Error, "description": "The token lacks the route's scope."},
+}
+#: Seconds a client refused for a full job queue is told to wait.
+RETRY_AFTER_S = 10
+
+
+@attrs.frozen
+class ServerSettings:
+    """Where the server keeps things and what it allows.
+
+    ``state``: the server's folder (tokens, jobs); ``strategies``: saved user
+    strategies; ``max_jobs``: jobs running at once; ``max_body``: bytes of a request
+    body; ``trust``: run user code even where the host cannot confine it.
+    """
+
+    store: Path
+    state: Path
+    strategies: Path
+    cors_origins: tuple[str, ...] = ()
+    max_jobs: int = 2
+    max_body: int = 1 << 20
+    trust: bool = False
+
+
+@contextmanager
+def reading(request: Request) -> Iterator[Any]:
+    """The store, read-only, with one connection for all the reads of one request.
+
+    Each server thread keeps its own read-only store (its schema checked once), so a
+    request costs one DuckDB connect, and none lasts beyond the request: other
+    processes may write the file between requests.
+    """
+    from flint.store import FlintStore
+
+    readers = request.app.state.readers
+    store = getattr(readers, "store", None)
+    if store is None:
+        store = readers.store = FlintStore(request.app.state.settings.store, read_only=True)
+    with store.session():
+        yield store
+
+
+def jobs_of(request: Request) -> JobManager:
+    manager: JobManager = request.app.state.jobs
+    return manager
+
+
+def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
+    """The app: every route under ``/api/v1``, each but health behind a token."""
+    from flint.cli.common import user_error_types
+    from flint.server import (
+        routes_data,
+        routes_jobs,
+        routes_journal,
+        routes_strategies,
+        routes_system,
+    )
+
+    jobs = JobManager(settings.store, settings.state / "jobs", settings.strategies,
+                      limit=settings.max_jobs, trust=settings.trust)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        jobs.close()
+
+    app = FastAPI(title="flint", version=__version__, lifespan=lifespan,
+                  description="Backtest, optimise and inspect crypto perps strategies.")
+    app.state.settings = settings
+    app.state.tokens = tokens
+    app.state.jobs = jobs
+    app.state.readers = threading.local()
+
+    def bad_input(_: Request, exc: Exception) -> JSONResponse:
+        text = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+        return JSONResponse({"detail": text}, status_code=400)
+
+    def not_found(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc.args[0]) if exc.args else "not found"},
+                            status_code=404)
+
+    def full(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=429,
+                            headers={"Retry-After": str(RETRY_AFTER_S)})
+
+    for kind in (click.ClickException, *user_error_types()):
+        app.add_exception_handler(kind, bad_input)
+    app.add_exception_handler(UnknownStrategy, not_found)
+    app.add_exception_handler(JobsFull, full)
+    app.include_router(routes_system.router, prefix=PREFIX)
+    for module in (routes_strategies, routes_jobs, routes_journal, routes_data):
+        app.include_router(module.router, prefix=PREFIX, responses=GUARDED)
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                       allow_methods=["GET", "POST", "DELETE"],
+                       allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(BodyLimit, limit=settings.max_body)
+    return app

@@ -1,0 +1,98 @@
+"""What a job's child process runs: one backtest, optimisation or walk-forward.
+
+:class:`flint.server.jobs.JobManager` starts ``python -m flint.server.worker FD`` with
+the job as JSON on standard input. The child dies with the server, reads the store
+read-only and writes JSON lines ``[kind, payload]`` to file descriptor ``FD``:
+``["progress", {...}]`` as it goes, then ``["done", records]`` (the journal records,
+which the server saves) or ``["error", message]``. Its standard output and error
+(what a strategy prints) go to the job's log file.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flint.processes import die_with_parent
+
+KINDS = ("backtest", "optimize", "walk_forward")
+
+
+def run(kind: str, request: dict[str, Any], store: Path, folder: Path, trust: bool,
+        progress: Any) -> list[dict[str, Any]]:
+    """The journal records of job ``kind`` with ``request`` (a request model's data)."""
+    from flint.cli.backtest import backtest_record
+    from flint.cli.inputs import load_research
+    from flint.cli.optimize import optimise, walk_forward
+    from flint.server.strategies import resolve, source_of
+
+    r = request
+    if kind == "backtest":
+        label, source = source_of(r["strategy"], r.get("code"), folder)
+        cls = None
+        if source is None:
+            cls = resolve(label, None, folder).cls
+        progress({"phase": "backtest", "done": 0, "total": 1})
+        data = load_research(
+            store, market=r["market"], venues=r["venues"], resolution_s=r["resolution_s"],
+            start=r["start"], end=r["end"], period=r["period"], capital=r["capital"],
+            fee_rate=r["fee_rate"], fill_model=r["fill_model"],
+        )
+        record = backtest_record(label, source, cls, r["params"], data, trust)
+        progress({"phase": "backtest", "done": 1, "total": 1})
+        return [record]
+    spec = resolve(r["strategy"], r.get("code"), folder, trust=trust)
+    data = load_research(
+        store, market=r["market"], venues=(r["venue"],) if r["venue"] else (),
+        resolution_s=r["resolution_s"], start=r["start"], end=r["end"],
+        capital=r["capital"], fee_rate=r["fee_rate"],
+    )
+    common = {"metric": r["metric"], "sampler": r["sampler"], "seed": r["seed"],
+              "param_space": r["param_space"]}
+    if kind == "optimize":
+        study = optimise(
+            spec, data, trials=r["trials"], **common,
+            progress=lambda done, total: progress(
+                {"phase": "trials", "done": done, "total": total}),
+        )
+    else:
+        study = walk_forward(
+            spec, data, windows=r["windows"], train_pct=r["train_pct"],
+            anchored=r["anchored"], trials=r["trials"], warmup=r["warmup"], **common,
+            progress=lambda window, done, total: progress(
+                {"phase": f"window {window + 1}/{r['windows']}", "done": done,
+                 "total": total}),
+        )
+    return study.records
+
+
+def main(fd: int) -> None:
+    """The child's entry point: run the job read from standard input, report to ``fd``."""
+    job = json.load(sys.stdin)
+    die_with_parent(job["parent"])
+    from flint.cli.common import user_error_types
+    from flint.server.strategies import UnknownStrategy
+
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+
+        def send(kind: str, payload: Any) -> None:
+            out.write(json.dumps([kind, payload]) + "\n")
+            out.flush()
+
+        try:
+            records = run(job["kind"], job["request"], Path(job["store"]),
+                          Path(job["strategies"]), job["trust"],
+                          lambda state: send("progress", state))
+        except click.ClickException as exc:
+            send("error", exc.format_message())
+        except (UnknownStrategy, *user_error_types()) as exc:
+            send("error", str(exc))
+        else:
+            send("done", records)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
