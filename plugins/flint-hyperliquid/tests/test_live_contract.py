@@ -1,11 +1,12 @@
 """The live contract tests (flint.testing.live_contracts) against the fake Hyperliquid."""
 
+from flint_hyperliquid.testing.harness import HyperliquidHarness
+
 from flint.testing.live_contracts import (
     CrashContract,
     LiveContextContract,
     VenueAdapterContract,
 )
-from flint_hyperliquid.testing.harness import HyperliquidHarness
 
 
 class TestHyperliquidAdapter(VenueAdapterContract):

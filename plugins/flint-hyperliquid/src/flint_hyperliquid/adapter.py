@@ -22,6 +22,7 @@ Actions are built and EIP-712 signed with hyperliquid-python-sdk's own functions
   (default: the key's own address); testnet unless ``url`` is the mainnet URL.
 """
 
+import contextlib
 import hashlib
 import json
 import re
@@ -147,10 +148,9 @@ class HyperliquidAdapter(VenueAdapter):
     def close(self) -> None:
         if self._client is not None:
             if self.dead_man_switch_s is not None:
-                try:
-                    self._action({"type": "scheduleCancel"})  # no time: switch off
-                except VenueError:
-                    pass  # the scheduled cancel still fires: the safe way to fail
+                # no time: switch off (if that fails, the scheduled cancel fires: safe)
+                with contextlib.suppress(VenueError):
+                    self._action({"type": "scheduleCancel"})
             self._client.close()
             self._client = None
 
@@ -273,15 +273,16 @@ class HyperliquidAdapter(VenueAdapter):
                 raise VenueRejected("unsupported", "Hyperliquid has no fill-or-kill orders")
             kind = {"limit": {"tif": tif}}
         else:
-            trigger = round_price(_positive(request.price), decimals)
+            trigger = _rounded(request.price, decimals)
             price = trigger * worse
             kind = {"trigger": {"triggerPx": trigger, "isMarket": True,
                                 "tpsl": "sl" if request.order_type is OrderType.STOP_LOSS
                                 else "tp"}}
+        limit = _rounded(price, decimals)
         try:
             return order_request_to_order_wire({
                 "coin": coin, "is_buy": buy, "sz": size,
-                "limit_px": round_price(_positive(price), decimals), "order_type": kind,
+                "limit_px": limit, "order_type": kind,
                 "reduce_only": request.reduce_only, "cloid": Cloid(self._cloid(request.client_id)),
             }, self._assets[coin])
         except ValueError as exc:
@@ -542,10 +543,12 @@ class HyperliquidAdapter(VenueAdapter):
         self._dead_man_renew = time.monotonic() + self.dead_man_switch_s / 3
 
 
-def _positive(price: float) -> float:
-    if not price > 0:
-        raise VenueRejected("invalid_price", f"price must be positive, got {price:g}")
-    return price
+def _rounded(price: float, sz_decimals: int) -> float:
+    """``price`` on the tick, or :class:`VenueRejected` for a price that cannot be."""
+    try:
+        return round_price(price, sz_decimals)
+    except ValueError as exc:
+        raise VenueRejected("invalid_price", str(exc)) from None
 
 
 def _ambiguous(writes: bool, kind: str, message: str) -> Any:

@@ -16,12 +16,17 @@ MIN_NOTIONAL = 10.0
 
 
 def round_price(price: float, sz_decimals: int) -> float:
-    """``price`` rounded to the nearest valid price of a coin with ``sz_decimals``."""
+    """``price`` rounded to the nearest valid price of a coin with ``sz_decimals``
+    (ValueError if that is 0: the price is below half a tick)."""
     if not price > 0:
         raise ValueError(f"price must be positive, got {price!r}")
     if price >= 10 ** PRICE_SIG_FIGS:
         return float(round(price))
-    return round(float(f"{price:.{PRICE_SIG_FIGS}g}"), PRICE_DECIMALS - sz_decimals)
+    rounded = round(float(f"{price:.{PRICE_SIG_FIGS}g}"), PRICE_DECIMALS - sz_decimals)
+    if rounded <= 0:
+        raise ValueError(f"price {price!r} is below the tick of "
+                         f"{10.0 ** -(PRICE_DECIMALS - sz_decimals):g}")
+    return rounded
 
 
 def round_size(size: float, sz_decimals: int) -> float:
