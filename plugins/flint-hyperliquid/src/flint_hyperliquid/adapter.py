@@ -124,6 +124,7 @@ class HyperliquidAdapter(VenueAdapter):
         self._nonces = nonce_clock(self.signer)
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
+        self._meta_lock = threading.Lock()
         self._sz_decimals: dict[str, int] = {}
         self._assets: dict[str, int] = {}
         self._client_ids: dict[str, str] = {}  # cloid -> flint's id, when they differ
@@ -141,8 +142,9 @@ class HyperliquidAdapter(VenueAdapter):
     def connect(self) -> None:
         if self._client is None:
             self._client = httpx.Client(base_url=self.url, timeout=self.timeout_s)
-        if not self._assets:
-            self._load_meta()
+        with self._meta_lock:
+            if not self._assets:
+                self._load_meta()
         self._renew_dead_man()
 
     def close(self) -> None:
@@ -227,15 +229,20 @@ class HyperliquidAdapter(VenueAdapter):
         self._sz_decimals = dict(universe)
 
     def _coin(self, market: str) -> str:
-        if not self._assets:
-            try:
-                self._load_meta()
-            except VenueUnavailable as exc:
-                raise VenueRejected("unavailable", f"markets unknown: {exc}") from None
+        with self._meta_lock:
+            if not self._assets:
+                try:
+                    self._load_meta()
+                except VenueUnavailable as exc:
+                    raise VenueRejected("unavailable", f"markets unknown: {exc}") from None
         try:
             return to_coin(market, list(self._assets))
         except ValueError as exc:  # UnknownMarket
             raise VenueRejected("unknown_market", str(exc)) from None
+
+    def _asset(self, market: str) -> int:
+        coin = self._coin(market)
+        return self._assets[coin]
 
     def _mid(self, coin: str) -> float:
         try:
@@ -348,12 +355,12 @@ class HyperliquidAdapter(VenueAdapter):
             if order is None:
                 raise VenueRejected("not_found", f"no order {client_id}")
             action = {"type": "cancel", "cancels": [
-                {"a": self._assets[self._coin(order.market)], "o": int(client_id[4:])}]}
+                {"a": self._asset(order.market), "o": int(client_id[4:])}]}
         else:
             request = self._requests.get(client_id)
             market = request.market if request is not None else self._market_of(client_id)
             action = {"type": "cancelByCloid", "cancels": [
-                {"asset": self._assets[self._coin(market)], "cloid": self._cloid(client_id)}]}
+                {"asset": self._asset(market), "cloid": self._cloid(client_id)}]}
         response = self._action(action)
         try:
             status = response["data"]["statuses"][0]

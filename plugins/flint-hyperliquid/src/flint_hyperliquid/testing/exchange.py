@@ -103,6 +103,11 @@ class FakeExchange:
         with self.lock:
             self.positions[coin] = [float(size), float(entry)]
 
+    def open_orders(self) -> list[dict[str, Any]]:
+        """The open orders (copies)."""
+        with self.lock:
+            return [dict(o) for o in self._open()]
+
     def position(self, coin: str) -> float:
         with self.lock:
             return self.positions.get(coin, [0.0, 0.0])[0]

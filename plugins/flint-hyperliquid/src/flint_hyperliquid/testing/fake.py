@@ -117,6 +117,7 @@ class FakeHyperliquid(FakeVenueServer):
                 quiet(request, client_address)
 
         self._server.handle_error = handle_error  # type: ignore[method-assign]
+        self._server.socket.listen(128)  # room for many concurrent clients
         self.candle_window = candle_window
         self.forming = forming
         funding = funding or {}

@@ -52,8 +52,8 @@ class HyperliquidHarness(VenueHarness):
                 "timeout_s": self.timeout_s, "request_ttl_s": self.request_ttl_s}
 
     def adapter(self, **options: Any) -> HyperliquidAdapter:
-        return HyperliquidAdapter(private_key=Secret(KEY_VAR, self._key),
-                                  **{**self._options(), **options})
+        return HyperliquidAdapter(**{"private_key": Secret(KEY_VAR, self._key),
+                                     **self._options(), **options})
 
     def adapter_spec(self, **options: Any) -> dict[str, Any]:
         return {"factory": "flint_hyperliquid.adapter:HyperliquidAdapter",
