@@ -47,12 +47,16 @@ class HyperliquidHarness(VenueHarness):
         """Restart the fake on its port; the account's state is kept."""
         self.fake = self.fake.restarted()
 
+    def secret(self) -> Secret:
+        """The agent key the fake accepts, as adapters take it."""
+        return Secret(KEY_VAR, self._key)
+
     def _options(self) -> dict[str, Any]:
         return {"url": self.fake.url, "account_address": self.user,
                 "timeout_s": self.timeout_s, "request_ttl_s": self.request_ttl_s}
 
     def adapter(self, **options: Any) -> HyperliquidAdapter:
-        return HyperliquidAdapter(**{"private_key": Secret(KEY_VAR, self._key),
+        return HyperliquidAdapter(**{"private_key": self.secret(),
                                      **self._options(), **options})
 
     def adapter_spec(self, **options: Any) -> dict[str, Any]:
