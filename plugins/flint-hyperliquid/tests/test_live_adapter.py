@@ -285,3 +285,28 @@ def test_the_live_context_is_registered_and_importable_at_the_seed_path(harness,
         assert ctx.position("SOL-PERP").size == pytest.approx(1.0)
         assert harness.venue_position("SOL-PERP") == pytest.approx(1.0)
         ctx.stop()
+
+
+def test_market_orders_walk_a_book_shaped_like_a_real_one(flint_test_data):
+    from flint_hyperliquid.testing.exchange import book_shape
+
+    path = flint_test_data / "fixtures" / "hyperliquid" / "info_l2Book_DYDX.response.json"
+    if not path.is_file():
+        pytest.skip(f"no Hyperliquid l2Book fixture in {flint_test_data}")
+    shape = book_shape(path)
+    harness = HyperliquidHarness(shape=shape)
+    try:
+        asks = harness.exchange._book("SOL", True)
+        assert len(asks) == len(shape[1]) and asks[0][0] > 100.0
+        size = round(asks[0][1] + asks[1][1] + asks[2][1] / 2, 2)
+        placed = harness.adapter().place(
+            OrderRequest("walk", "SOL-PERP", Side.LONG, OrderType.MARKET, size))
+        third = size - asks[0][1] - asks[1][1]
+        expected = (asks[0][0] * asks[0][1] + asks[1][0] * asks[1][1]
+                    + asks[2][0] * third) / size
+        assert placed.state is OrderState.FILLED
+        assert placed.avg_price == pytest.approx(expected, rel=1e-6)
+        fills = harness.adapter().fills_since(0)
+        assert [f.price for f in fills] == pytest.approx([a[0] for a in asks[:3]], rel=1e-7)
+    finally:
+        harness.close()

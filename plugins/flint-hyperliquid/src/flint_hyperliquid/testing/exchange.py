@@ -8,19 +8,29 @@ venue checks: the EIP-712 signer, recovered with the SDK's own
 ``recover_agent_or_user_from_l1_action`` and approved for the account; the nonce (not
 used before, above the signer's 100 highest, within 2 days back and 1 day ahead);
 ``expiresAfter``; tick, lot and minimum-value rules; reduce-only. Crossing orders fill
-against a book of ``levels`` levels of ``level_size`` each side of the mark (more
-than the book holds fills partly); resting orders fill when the mark reaches them or
-by :meth:`FakeExchange.fill`; triggers fire when the mark crosses them.
+against a book around the mark (more than the book holds fills partly): the ``shape``
+of a real one (:func:`book_shape` of an ``l2Book`` answer, such as the fixture in
+flint's test data) moved to the mark, else ``levels`` levels of ``level_size`` 1 bp
+apart; resting orders fill when the mark reaches them or by :meth:`FakeExchange.fill`;
+triggers fire when the mark crosses them.
 """
 
 import bisect
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from flint_hyperliquid.rules import MIN_NOTIONAL, price_error, size_error
+from flint_hyperliquid.rules import (
+    MIN_NOTIONAL,
+    price_error,
+    round_price,
+    round_size,
+    size_error,
+)
 
 #: How many nonces per signer the venue remembers, and the window around its clock.
 NONCES_KEPT = 100
@@ -29,6 +39,20 @@ NONCE_PAST_MS, NONCE_FUTURE_MS = 2 * 86_400_000, 86_400_000
 TAKER_FEE = 0.00035
 _TYPE_NAMES = {("sl", True): "Stop Market", ("sl", False): "Stop Limit",
                ("tp", True): "Take Profit Market", ("tp", False): "Take Profit Limit"}
+
+
+#: A book's shape: (bids, asks), each level (distance from the mid as a fraction of it,
+#: value in USD), best first.
+BookShape = tuple[list[tuple[float, float]], list[tuple[float, float]]]
+
+
+def book_shape(path: str | Path) -> BookShape:
+    """The shape of the book in an ``l2Book`` answer saved at ``path``."""
+    levels = json.loads(Path(path).read_text(encoding="utf-8"))["levels"]
+    bids, asks = ([(float(lv["px"]), float(lv["sz"])) for lv in side] for side in levels)
+    mid = (bids[0][0] + asks[0][0]) / 2
+    return ([(abs(px - mid) / mid, px * sz) for px, sz in bids],
+            [(abs(px - mid) / mid, px * sz) for px, sz in asks])
 
 
 class Refused(Exception):
@@ -44,7 +68,7 @@ class FakeExchange:
 
     def __init__(self, coins: dict[str, int], marks: dict[str, float], *, user: str,
                  agents: tuple[str, ...] = (), cash: float = 10_000.0,
-                 levels: int = 10, level_size: float = 50.0,
+                 levels: int = 10, level_size: float = 50.0, shape: BookShape | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.coins = dict(coins)  # coin -> szDecimals, in asset index order
         self.assets = list(self.coins)
@@ -52,7 +76,7 @@ class FakeExchange:
         self.user = user.lower()
         self.agents = {a.lower() for a in agents} | {self.user}
         self.cash = float(cash)
-        self.levels, self.level_size = levels, float(level_size)
+        self.levels, self.level_size, self.shape = levels, float(level_size), shape
         self.clock = clock
         self.lock = threading.RLock()
         self.orders: dict[int, dict[str, Any]] = {}
@@ -242,9 +266,17 @@ class FakeExchange:
 
     def _book(self, coin: str, is_buy: bool) -> list[tuple[float, float]]:
         """The side a buy (asks) or a sell (bids) takes from: (price, size) levels."""
-        mark, sign = self.marks[coin], 1.0 if is_buy else -1.0
-        return [(mark * (1 + sign * 1e-4 * (i + 1)), self.level_size)
-                for i in range(self.levels)]
+        mark, sign, decimals = self.marks[coin], 1.0 if is_buy else -1.0, self.coins[coin]
+        if self.shape is None:
+            return [(round_price(mark * (1 + sign * 1e-4 * (i + 1)), decimals),
+                     self.level_size) for i in range(self.levels)]
+        out = []
+        for away, value in self.shape[1 if is_buy else 0]:
+            px = round_price(mark * (1 + sign * away), decimals)
+            size = round_size(value / px, decimals)
+            if size > 0:
+                out.append((px, size))
+        return out
 
     def l2_levels(self, coin: str) -> list[list[dict[str, Any]]]:
         """``l2Book`` levels (bids, asks) of the book orders trade against."""
