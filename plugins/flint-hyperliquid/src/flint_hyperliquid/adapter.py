@@ -14,9 +14,13 @@ Actions are built and EIP-712 signed with hyperliquid-python-sdk's own functions
 - prices and sizes are rounded to the coin's tick and lot before signing; a market
   order is an IOC limit ``slippage`` beyond the mid; stops and take-profits are
   market triggers bounded the same way; ``post_only`` sends GTC limits as ``Alo``;
-- fills and order updates are polled (``userFillsByTime``, ``frontendOpenOrders``
-  and ``orderStatus``); ``dead_man_switch_s`` opts in to ``scheduleCancel``, renewed
-  while the adapter polls, so the venue cancels every open order if flint stops;
+- fills and order updates come from the websocket (``userFills``, ``orderUpdates``;
+  :mod:`flint_hyperliquid.user_stream`), an updated order read again by ``orderStatus``;
+  after a reconnect, every ``resync_s`` and while the socket is down they are read over
+  REST (``userFillsByTime``, ``frontendOpenOrders``, ``orderStatus``), every ``poll_s``
+  (``websocket=False``: REST only);
+- ``dead_man_switch_s`` opts in to ``scheduleCancel``, renewed while the adapter reads
+  events, so the venue cancels every open order if flint stops;
 - the key is an agent (API) wallet's, a :class:`~flint.live.credentials.Secret` from
   ``FLINT_HYPERLIQUID_PRIVATE_KEY``; the account traded is ``account_address``
   (default: the key's own address); testnet unless ``url`` is the mainnet URL.
@@ -51,6 +55,7 @@ from flint_core.enums import OrderState, OrderType, Side, TimeInForce
 from flint_hyperliquid.markets import VENUE, to_coin, to_market
 from flint_hyperliquid.nonces import nonce_clock
 from flint_hyperliquid.rules import round_price, round_size
+from flint_hyperliquid.user_stream import UserStream
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
@@ -101,6 +106,8 @@ class HyperliquidAdapter(VenueAdapter):
         post_only: bool = False,
         dead_man_switch_s: float | None = None,
         poll_s: float = 0.2,
+        websocket: bool = True,
+        resync_s: float = 5.0,
     ) -> None:
         from eth_account import Account
 
@@ -121,6 +128,11 @@ class HyperliquidAdapter(VenueAdapter):
             raise ValueError("dead_man_switch_s must be at least 5 s (the venue's minimum)")
         self.dead_man_switch_s = dead_man_switch_s
         self.poll_s = float(poll_s)
+        self.resync_s = float(resync_s)
+        self._stream = (UserStream(self.url, self.account_address, self.timeout_s)
+                        if websocket else None)
+        self._synced_generation = -1
+        self._next_resync = 0.0
         self._nonces = nonce_clock(self.signer)
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
@@ -145,9 +157,13 @@ class HyperliquidAdapter(VenueAdapter):
         with self._meta_lock:
             if not self._assets:
                 self._load_meta()
+        if self._stream is not None:
+            self._stream.start()
         self._renew_dead_man()
 
     def close(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
         if self._client is not None:
             if self.dead_man_switch_s is not None:
                 # no time: switch off (if that fails, the scheduled cancel fires: safe)
@@ -507,16 +523,61 @@ class HyperliquidAdapter(VenueAdapter):
             raise VenueUnavailable(f"bad events cursor {cursor!r}") from None
         deadline = time.monotonic() + timeout_s
         while True:
-            fresh = [f for f in self._fills_from(after[0])
-                     if (int(f["time"]), int(f["tid"])) > after]
-            orders = self._changed_orders()
-            if fresh or orders or time.monotonic() + self.poll_s > deadline:
+            streaming = self._streaming()
+            if streaming:
+                fresh, orders = self._from_stream(after, deadline - time.monotonic())
+            else:
+                fresh, orders = self._resync(after)
+            if fresh or orders or time.monotonic() + (0 if streaming else self.poll_s) > (
+                deadline
+            ):
                 break
-            time.sleep(self.poll_s)
+            if not streaming:
+                time.sleep(self.poll_s)
         if fresh:
             last = fresh[-1]
             cursor = f"{int(last['time'])}:{int(last['tid'])}"
         return UserEvents(tuple(orders), tuple(self._fill(f) for f in fresh), cursor)
+
+    def _streaming(self) -> bool:
+        """True when the websocket is up and nothing may have been missed since the
+        last REST resync."""
+        stream = self._stream
+        return (stream is not None and stream.connected and time.monotonic() < self._next_resync
+                and stream.generation == self._synced_generation)
+
+    def _resync(self, after: tuple[int, ...]) -> tuple[list[dict[str, Any]], list[VenueOrder]]:
+        """Fills after ``after`` and changed orders, read over REST."""
+        generation = self._stream.generation if self._stream is not None else 0
+        fresh = [f for f in self._fills_from(after[0])
+                 if (int(f["time"]), int(f["tid"])) > after]
+        orders = self._changed_orders()
+        self._synced_generation = generation
+        self._next_resync = time.monotonic() + self.resync_s
+        return fresh, orders
+
+    def _from_stream(self, after: tuple[int, ...], wait_s: float
+                     ) -> tuple[list[dict[str, Any]], list[VenueOrder]]:
+        """Fills after ``after`` and updated orders the websocket pushed (each order
+        read again by ``orderStatus``: the push lacks its kind and trigger)."""
+        assert self._stream is not None
+        fills: dict[tuple[int, int], dict[str, Any]] = {}
+        oids: list[int] = []
+        try:
+            for channel, data in self._stream.take(max(wait_s, 0.0)):
+                if channel == "userFills":
+                    for fill in data["fills"]:
+                        key = (int(fill["time"]), int(fill["tid"]))
+                        if key > after:
+                            fills[key] = fill
+                else:
+                    oids += [int(u["order"]["oid"]) for u in data
+                             if int(u["order"]["oid"]) not in oids]
+        except (KeyError, TypeError, ValueError) as exc:
+            self._synced_generation = -1  # resync next time
+            raise VenueUnavailable(f"unparsable websocket message: {exc!r}") from None
+        orders = [found for oid in oids if (found := self.order_status(f"oid-{oid}"))]
+        return [fills[k] for k in sorted(fills)], orders
 
     def _snapshot(self, orders: Sequence[VenueOrder]) -> None:
         with self._lock:

@@ -87,6 +87,8 @@ class FakeExchange:
         self.dead_man_ms: int | None = None
         #: Every order in an ``order`` action received (processed or not): its cloid or "".
         self.submitted: list[str] = []
+        #: Called with ``(channel, data)`` for each ``orderUpdates`` / ``userFills`` push.
+        self.listener: Callable[[str, Any], None] | None = None
         self._oids = itertools.count(1000)
         self._tids = itertools.count(1)
 
@@ -252,6 +254,7 @@ class FakeExchange:
         self.orders[order["oid"]] = order
         if cloid is not None:
             self.by_cloid[cloid] = order["oid"]
+        self._updated(order)
         if trigger is None and self._crosses(order, self.marks[coin]):
             self._take(order)
         if order["status"] == "open" and tif == "Ioc":
@@ -364,9 +367,28 @@ class FakeExchange:
             "tid": next(self._tids), "feeToken": "USDC",
             **({"cloid": order["cloid"]} if order["cloid"] else {}),
         })
+        self._emit("userFills", {"user": self.user, "fills": [dict(self.fills[-1])]})
+        self._updated(order)
 
     def _close(self, order: dict[str, Any], status: str) -> None:
         order["status"], order["statusTimestamp"] = status, self.now_ms()
+        self._updated(order)
+
+    def _emit(self, channel: str, data: Any) -> None:
+        if self.listener is not None:
+            self.listener(channel, data)
+
+    def _updated(self, order: dict[str, Any]) -> None:
+        basic = self._wire_open(order, frontend=False)
+        self._emit("orderUpdates", [{
+            "order": {**basic, "origSz": _num(order["origSz"]),
+                      **({"cloid": order["cloid"]} if order["cloid"] else {})},
+            "status": order["status"], "statusTimestamp": order["statusTimestamp"]}])
+
+    def recent_fills(self) -> list[dict[str, Any]]:
+        """The account's fills, oldest first (copies)."""
+        with self.lock:
+            return [dict(f) for f in self.fills]
 
     def _cancel_one(self, wire: dict[str, Any], kind: str) -> Any:
         if kind == "cancel":

@@ -8,7 +8,8 @@ of each interval (5000; ``None`` for a mirror that keeps everything), candles wh
 endTime``, nothing after :attr:`FakeHyperliquid.now`. Also ``meta``, ``spotMeta``,
 ``metaAndAssetCtxs``, ``allMids`` and ``l2Book`` (made up from the last close), and
 the websocket ``/ws`` on the same port (``subscribe``, ``ping``; candles pushed
-with :meth:`FakeHyperliquid.push_candle`).
+with :meth:`FakeHyperliquid.push_candle`; the account's ``orderUpdates`` and
+``userFills`` pushed as they happen, ``userFills`` starting with a snapshot).
 
 Trading (``POST /exchange`` and the account's ``/info`` types) is served once
 :meth:`FakeHyperliquid.trade` gave it a :class:`~flint_hyperliquid.testing.exchange.
@@ -109,6 +110,8 @@ class FakeHyperliquid(FakeVenueServer):
                                            "forming": forming})
         #: The trading side (None until :meth:`trade`).
         self.exchange = exchange
+        if exchange is not None:
+            exchange.listener = self._push_user
         self._live_faults: list[_LiveFault] = []
         quiet = self._server.handle_error
 
@@ -183,7 +186,18 @@ class FakeHyperliquid(FakeVenueServer):
         self.exchange = FakeExchange(
             {c: SZ_DECIMALS.get(c, 2) for c in self.coins}, marks, user=user,
             agents=tuple(agents), **options)
+        self.exchange.listener = self._push_user
         return self.exchange
+
+    def _push_user(self, channel: str, data: Any) -> None:
+        """Push an account message to the sockets subscribed to ``channel`` for it."""
+        user = self.exchange.user if self.exchange is not None else ""
+
+        def subscribed(sock: FakeSocket) -> bool:
+            return any(sub.get("type") == channel and str(sub.get("user", "")).lower() == user
+                       for sub in sock.subscriptions)
+
+        self.push({"channel": channel, "data": data}, subscribed)
 
     def restarted(self) -> "FakeHyperliquid":
         """Stop this fake and serve the same data and account on the same port (a
@@ -289,6 +303,13 @@ class FakeHyperliquid(FakeVenueServer):
             with self._lock:
                 self.subscribed += 1
             sock.send_json({"channel": "subscriptionResponse", "data": message})
+            subscription = message["subscription"]
+            if subscription.get("type") == "userFills" and self.exchange is not None and str(
+                subscription.get("user", "")
+            ).lower() == self.exchange.user:  # the venue starts with a snapshot
+                sock.send_json({"channel": "userFills", "data": {
+                    "isSnapshot": True, "user": self.exchange.user,
+                    "fills": self.exchange.recent_fills()[-2000:]}})
 
     def push_candle(self, coin: str, resolution_s: int, ts: int, **changes: str) -> int:
         """Push the state of bar ``ts`` (from the data, with ``changes`` such as
