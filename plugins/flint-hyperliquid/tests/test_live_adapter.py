@@ -310,3 +310,62 @@ def test_market_orders_walk_a_book_shaped_like_a_real_one(flint_test_data):
         assert [f.price for f in fills] == pytest.approx([a[0] for a in asks[:3]], rel=1e-7)
     finally:
         harness.close()
+
+
+# The websocket
+
+
+def _streaming_adapter(harness: HyperliquidHarness) -> tuple[HyperliquidAdapter, str]:
+    adapter = harness.adapter(resync_s=60.0)
+    adapter.connect()
+    deadline = time.monotonic() + 10
+    while not adapter._stream.connected:
+        assert time.monotonic() < deadline, "the websocket never connected"
+        time.sleep(0.02)
+    return adapter, adapter.events("", 0.0).cursor
+
+
+def _events_until(adapter: HyperliquidAdapter, cursor: str, trade_ids: int) -> list:
+    fills, orders, deadline = [], [], time.monotonic() + 10
+    while len(fills) < trade_ids:
+        assert time.monotonic() < deadline, f"only {fills} arrived"
+        batch = adapter.events(cursor, 0.5)
+        fills, orders, cursor = fills + list(batch.fills), orders + list(batch.orders), (
+            batch.cursor)
+    return fills, orders
+
+
+def test_fills_and_order_updates_come_from_the_websocket(harness):
+    adapter, cursor = _streaming_adapter(harness)
+    try:
+        placed = adapter.place(_limit(size=2.0))
+        harness.fill(placed.client_id, 0.5)
+        rest_reads = harness.fake.count_type("userFillsByTime")
+        fills, orders = _events_until(adapter, cursor, 1)
+        assert [(f.client_id, f.size) for f in fills] == [(placed.client_id, 0.5)]
+        assert orders and orders[-1].client_id == placed.client_id
+        assert orders[-1].state is OrderState.PARTIALLY_FILLED
+        assert harness.fake.count_type("userFillsByTime") == rest_reads  # no REST read
+    finally:
+        adapter.close()
+
+
+def test_after_the_websocket_drops_what_it_missed_is_read_over_rest(harness):
+    adapter, cursor = _streaming_adapter(harness)
+    try:
+        placed = adapter.place(_limit(size=2.0))
+        generation = adapter._stream.generation
+        harness.fake.muted = True  # the pushes of this fill are lost
+        harness.fill(placed.client_id, 0.5)
+        harness.fake.muted = False
+        harness.fake.drop_sockets()
+        rest_reads = harness.fake.count_type("userFillsByTime")
+        fills, _ = _events_until(adapter, cursor, 1)
+        assert [(f.client_id, f.size) for f in fills] == [(placed.client_id, 0.5)]
+        assert harness.fake.count_type("userFillsByTime") > rest_reads
+        deadline = time.monotonic() + 10
+        while adapter._stream.generation == generation:  # it resubscribes
+            assert time.monotonic() < deadline, "the websocket never reconnected"
+            time.sleep(0.02)
+    finally:
+        adapter.close()

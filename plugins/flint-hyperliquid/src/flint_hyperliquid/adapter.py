@@ -513,8 +513,11 @@ class HyperliquidAdapter(VenueAdapter):
         that changed since the last poll, polling every ``poll_s`` up to ``timeout_s``."""
         self._renew_dead_man()
         if not cursor:
+            generation = self._stream.generation if self._stream is not None else 0
             latest = self._info({"type": "userFills", "user": self.account_address}, list)
             self._snapshot(self.open_orders())
+            self._synced_generation = generation
+            self._next_resync = time.monotonic() + self.resync_s
             last = max(((int(f["time"]), int(f["tid"])) for f in latest), default=(0, 0))
             return UserEvents(cursor=f"{last[0]}:{last[1]}")
         try:
