@@ -1,11 +1,12 @@
-"""Live trading on Hyperliquid (the flint-hyperliquid plugin): ``LiveHyperliquidContext``."""
+"""Live trading on Hyperliquid, from the flint-hyperliquid plugin (``pip install
+flint-hyperliquid``): ``LiveHyperliquidContext`` (docs/live-trading.md)."""
 
-try:
-    from flint_hyperliquid.live import LiveHyperliquidContext
-except ImportError as exc:  # the plugin is not installed
-    raise ImportError(
-        "LiveHyperliquidContext comes with the Hyperliquid plugin: "
-        "pip install flint-hyperliquid"
-    ) from exc
+from typing import Any
 
-__all__ = ["LiveHyperliquidContext"]
+from flint.providers._plugins import from_plugin
+
+EXPORTS = {"LiveHyperliquidContext": ("flint_hyperliquid.live", "flint-hyperliquid")}
+
+
+def __getattr__(name: str) -> Any:
+    return from_plugin(__name__, name, EXPORTS)
