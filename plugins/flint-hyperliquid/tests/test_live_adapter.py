@@ -14,7 +14,7 @@ from flint_hyperliquid.testing.harness import HyperliquidHarness
 from hyperliquid.utils.signing import order_wires_to_order_action, sign_l1_action
 
 from flint.live.adapter import OrderRequest, VenueRejected
-from flint.live.credentials import Secret
+from flint.live.credentials import CredentialError, Secret
 from flint.store import FlintStore
 from flint_core.enums import OrderState, OrderType, Side, TimeInForce
 
@@ -112,7 +112,7 @@ def test_an_adapter_with_an_unknown_key_is_refused_and_nothing_rests(harness):
 
 
 def test_a_bad_key_is_named_never_shown():
-    with pytest.raises(VenueRejected) as err:
+    with pytest.raises(CredentialError) as err:
         HyperliquidAdapter("http://127.0.0.1:9", private_key=Secret(KEY_VAR, "not-a-key-123"))
     assert KEY_VAR in str(err.value) and "not-a-key-123" not in str(err.value)
 

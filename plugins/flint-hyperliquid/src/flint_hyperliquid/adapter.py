@@ -50,15 +50,14 @@ from flint.live.adapter import (
     VenueRejected,
     VenueUnavailable,
 )
-from flint.live.credentials import Secret, load_secret
+from flint.live.credentials import CredentialError, Secret, load_secret
 from flint_core.enums import OrderState, OrderType, Side, TimeInForce
 from flint_hyperliquid.markets import VENUE, to_coin, to_market
 from flint_hyperliquid.nonces import nonce_clock
+from flint_hyperliquid.provider import MAINNET_URL, TESTNET_URL
 from flint_hyperliquid.rules import round_price, round_size
 from flint_hyperliquid.user_stream import UserStream
 
-MAINNET_URL = "https://api.hyperliquid.xyz"
-TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
 #: The environment variable (or keyring entry) holding the agent wallet's private key.
 KEY_VAR = "FLINT_HYPERLIQUID_PRIVATE_KEY"
 
@@ -117,7 +116,7 @@ class HyperliquidAdapter(VenueAdapter):
         try:
             self.signer = str(Account.from_key(self._key.reveal()).address)
         except (ValueError, TypeError):
-            raise VenueRejected("bad_key", f"{self._key.name} is not a private key") from None
+            raise CredentialError(f"{self._key.name} is not a private key") from None
         self.account_address = (account_address or self.signer).lower()
         self.timeout_s = float(timeout_s)
         self.request_ttl_s = float(request_ttl_s)

@@ -7,7 +7,8 @@ from typing import Any
 from flint.execution.live_base import LiveExecutionContext
 from flint.live.credentials import Secret
 from flint.store import FlintStore
-from flint_hyperliquid.adapter import TESTNET_URL, HyperliquidAdapter
+from flint_hyperliquid.adapter import HyperliquidAdapter
+from flint_hyperliquid.provider import TESTNET_URL
 
 #: Keyword arguments of :class:`HyperliquidAdapter` the context passes on.
 ADAPTER_OPTIONS = ("account_address", "timeout_s", "request_ttl_s", "slippage", "post_only",
