@@ -16,6 +16,7 @@ from hyperliquid.utils.signing import order_wires_to_order_action, sign_l1_actio
 from flint.live.adapter import OrderRequest, VenueRejected
 from flint.live.credentials import CredentialError, Secret
 from flint.store import FlintStore
+from flint.testing.fakes import Fault
 from flint_core.enums import OrderState, OrderType, Side, TimeInForce
 
 
@@ -108,6 +109,13 @@ def test_an_adapter_with_an_unknown_key_is_refused_and_nothing_rests(harness):
     other = harness.adapter(private_key=Secret(KEY_VAR, "0x" + secrets.token_hex(32)))
     with pytest.raises(VenueRejected, match="does not exist"):
         other.place(_limit())
+    assert harness.exchange.open_orders() == []
+
+
+def test_a_4xx_with_a_plain_text_body_is_a_rejection(harness):
+    harness.fake.inject(Fault.status_code(422, match=lambda r: r.path == "/exchange"))
+    with pytest.raises(VenueRejected, match="422"):
+        harness.adapter().place(_limit())
     assert harness.exchange.open_orders() == []
 
 

@@ -33,7 +33,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
@@ -195,16 +195,15 @@ class HyperliquidAdapter(VenueAdapter):
             _ambiguous(writes, "server_error", f"{what}: HTTP {reply.status_code}")
         if reply.status_code == 429:
             _ambiguous(writes, "rate_limited", f"{what}: HTTP 429")
+        if reply.status_code >= 400:  # refused (its body is JSON or plain text)
+            message = f"{what}: HTTP {reply.status_code} {reply.text}"[:300]
+            if writes:
+                raise VenueRejected(str(reply.status_code), message)
+            raise VenueUnavailable(message)
         try:
-            data = reply.json()
+            return reply.json()
         except ValueError:
             _ambiguous(writes, "unparsable", f"{what}: HTTP {reply.status_code}, not JSON")
-        if reply.status_code >= 400:
-            message = data.get("msg", "") if isinstance(data, dict) else str(data)
-            if writes:
-                raise VenueRejected(str(reply.status_code), f"{what}: {message}"[:300])
-            raise VenueUnavailable(f"{what}: HTTP {reply.status_code} {message}"[:300])
-        return data
 
     def _info(self, body: dict[str, Any], expect: type = dict) -> Any:
         """An ``/info`` read whose answer must be an ``expect``."""
@@ -621,7 +620,7 @@ def _rounded(price: float, sz_decimals: int) -> float:
         raise VenueRejected("invalid_price", str(exc)) from None
 
 
-def _ambiguous(writes: bool, kind: str, message: str) -> Any:
+def _ambiguous(writes: bool, kind: str, message: str) -> NoReturn:
     if writes:
         raise AmbiguousOutcome(kind, message) from None
     raise VenueUnavailable(f"{kind}: {message}") from None
