@@ -13,7 +13,7 @@ from flint_hyperliquid.adapter import KEY_VAR, HyperliquidAdapter
 from flint_hyperliquid.testing.harness import HyperliquidHarness
 from hyperliquid.utils.signing import order_wires_to_order_action, sign_l1_action
 
-from flint.live.adapter import OrderRequest, VenueRejected
+from flint.live.adapter import OrderRequest, VenueRejected, VenueUnavailable
 from flint.live.credentials import CredentialError, Secret
 from flint.store import FlintStore
 from flint.testing.fakes import Fault
@@ -236,6 +236,29 @@ def test_an_order_placed_on_the_website_is_seen_by_oid(harness):
     assert adapter.cancel(external).state is OrderState.CANCELLED
 
 
+# Request budget
+
+
+def test_rest_polling_is_throttled_to_poll_s(harness):
+    adapter = harness.adapter(websocket=False, poll_s=30.0)
+    cursor = adapter.events("", 0.0).cursor
+    adapter.events(cursor, 0.0)  # the first poll
+    reads = harness.fake.count_type("userFillsByTime")
+    placed = adapter.place(_limit())
+    harness.fill(placed.client_id)
+    for _ in range(5):
+        assert adapter.events(cursor, 0.0).fills == ()
+    assert harness.fake.count_type("userFillsByTime") == reads
+
+
+def test_a_429_pauses_the_shared_budget_for_its_retry_after(harness):
+    adapter = harness.adapter(rate_limit=True)
+    harness.inject("read", "429", "before")
+    with pytest.raises(VenueUnavailable, match="rate_limited"):
+        adapter.positions()
+    assert 0 < adapter._limiter.paused_for_s <= 1.0  # Retry-After: 1
+
+
 # The dead-man switch
 
 
@@ -285,7 +308,7 @@ def test_the_live_context_is_registered_and_importable_at_the_seed_path(harness,
         ctx = get_execution_context(
             "hyperliquid", "live", store=store, url=harness.fake.url,
             private_key=Secret(KEY_VAR, harness._key), account_address=harness.user,
-            timeout_s=2.0, poll_interval_s=0.05)
+            timeout_s=2.0, poll_interval_s=0.05, rate_limit=False)
         assert isinstance(ctx, LiveHyperliquidContext)
         ctx.start(background=False)
         cid = ctx.market_order("SOL-PERP", Side.LONG, 1.0)

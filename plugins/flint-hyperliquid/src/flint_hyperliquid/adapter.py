@@ -17,8 +17,11 @@ Actions are built and EIP-712 signed with hyperliquid-python-sdk's own functions
 - fills and order updates come from the websocket (``userFills``, ``orderUpdates``;
   :mod:`flint_hyperliquid.user_stream`), an updated order read again by ``orderStatus``;
   after a reconnect, every ``resync_s`` and while the socket is down they are read over
-  REST (``userFillsByTime``, ``frontendOpenOrders``, ``orderStatus``), every ``poll_s``
-  (``websocket=False``: REST only);
+  REST (``userFillsByTime``, ``frontendOpenOrders``, ``orderStatus``), at most every
+  ``poll_s`` (``websocket=False``: REST only);
+- every request spends its weight from the process's Hyperliquid budget
+  (:func:`flint.providers.transport.venue_limiter`, shared with the data provider;
+  ``rate_limit=False`` turns it off), and a 429 pauses that budget for its Retry-After;
 - ``dead_man_switch_s`` opts in to ``scheduleCancel``, renewed while the adapter reads
   events, so the venue cancels every open order if flint stops;
 - the key is an agent (API) wallet's, a :class:`~flint.live.credentials.Secret` from
@@ -51,10 +54,18 @@ from flint.live.adapter import (
     VenueUnavailable,
 )
 from flint.live.credentials import CredentialError, Secret, load_secret
+from flint.providers.transport import venue_limiter
 from flint_core.enums import OrderState, OrderType, Side, TimeInForce
+from flint_hyperliquid.client import (
+    DEFAULT_WEIGHT,
+    EXCHANGE_WEIGHT,
+    ITEMS_PER_WEIGHT,
+    WEIGHTS,
+    retry_after_s,
+)
 from flint_hyperliquid.markets import VENUE, to_coin, to_market
 from flint_hyperliquid.nonces import nonce_clock
-from flint_hyperliquid.provider import MAINNET_URL, TESTNET_URL
+from flint_hyperliquid.provider import MAINNET_URL, TESTNET_URL, HyperliquidProvider
 from flint_hyperliquid.rules import round_price, round_size
 from flint_hyperliquid.user_stream import UserStream
 
@@ -104,9 +115,10 @@ class HyperliquidAdapter(VenueAdapter):
         slippage: float = 0.05,
         post_only: bool = False,
         dead_man_switch_s: float | None = None,
-        poll_s: float = 0.2,
+        poll_s: float = 5.0,
         websocket: bool = True,
-        resync_s: float = 5.0,
+        resync_s: float = 30.0,
+        rate_limit: bool = True,
     ) -> None:
         from eth_account import Account
 
@@ -131,7 +143,10 @@ class HyperliquidAdapter(VenueAdapter):
         self._stream = (UserStream(self.url, self.account_address, self.timeout_s)
                         if websocket else None)
         self._synced_generation = -1
-        self._next_resync = 0.0
+        self._next_resync = self._next_poll = 0.0
+        self.rate_limit = rate_limit
+        self._limiter = venue_limiter(VENUE, HyperliquidProvider.WEIGHT_PER_MINUTE
+                                      if rate_limit else None)
         self._nonces = nonce_clock(self.signer)
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
@@ -178,7 +193,9 @@ class HyperliquidAdapter(VenueAdapter):
         """One POST; the decoded reply or a classified error."""
         if self._client is None:
             self._client = httpx.Client(base_url=self.url, timeout=self.timeout_s)
-        what = f"{path} {body.get('type') or body.get('action', {}).get('type')}"
+        kind = str(body.get("type") or body.get("action", {}).get("type"))
+        what = f"{path} {kind}"
+        self._limiter.acquire(EXCHANGE_WEIGHT if writes else WEIGHTS.get(kind, DEFAULT_WEIGHT))
         try:
             reply = self._client.post(path, content=json.dumps(body).encode(),
                                       headers={"Content-Type": "application/json"},
@@ -194,6 +211,8 @@ class HyperliquidAdapter(VenueAdapter):
         if reply.status_code >= 500:
             _ambiguous(writes, "server_error", f"{what}: HTTP {reply.status_code}")
         if reply.status_code == 429:
+            if self.rate_limit:
+                self._limiter.pause(retry_after_s(reply.headers) or 1.0)
             _ambiguous(writes, "rate_limited", f"{what}: HTTP 429")
         if reply.status_code >= 400:  # refused (its body is JSON or plain text)
             message = f"{what}: HTTP {reply.status_code} {reply.text}"[:300]
@@ -201,9 +220,13 @@ class HyperliquidAdapter(VenueAdapter):
                 raise VenueRejected(str(reply.status_code), message)
             raise VenueUnavailable(message)
         try:
-            return reply.json()
+            data = reply.json()
         except ValueError:
             _ambiguous(writes, "unparsable", f"{what}: HTTP {reply.status_code}, not JSON")
+        items = ITEMS_PER_WEIGHT.get(kind)
+        if items and isinstance(data, list):
+            self._limiter.charge(len(data) // items)
+        return data
 
     def _info(self, body: dict[str, Any], expect: type = dict) -> Any:
         """An ``/info`` read whose answer must be an ``expect``."""
@@ -527,14 +550,15 @@ class HyperliquidAdapter(VenueAdapter):
             streaming = self._streaming()
             if streaming:
                 fresh, orders = self._from_stream(after, deadline - time.monotonic())
-            else:
+            elif time.monotonic() >= self._next_poll:
                 fresh, orders = self._resync(after)
-            if fresh or orders or time.monotonic() + (0 if streaming else self.poll_s) > (
-                deadline
-            ):
+            else:
+                fresh, orders = [], []
+            now = time.monotonic()
+            if fresh or orders or now >= deadline:
                 break
-            if not streaming:
-                time.sleep(self.poll_s)
+            if not streaming:  # wait for the next poll (or for the socket)
+                time.sleep(min(max(self._next_poll - now, 0.01), deadline - now))
         if fresh:
             last = fresh[-1]
             cursor = f"{int(last['time'])}:{int(last['tid'])}"
@@ -555,6 +579,7 @@ class HyperliquidAdapter(VenueAdapter):
         orders = self._changed_orders()
         self._synced_generation = generation
         self._next_resync = time.monotonic() + self.resync_s
+        self._next_poll = time.monotonic() + self.poll_s
         return fresh, orders
 
     def _from_stream(self, after: tuple[int, ...], wait_s: float

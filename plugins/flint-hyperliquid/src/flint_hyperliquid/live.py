@@ -12,7 +12,7 @@ from flint_hyperliquid.provider import TESTNET_URL
 
 #: Keyword arguments of :class:`HyperliquidAdapter` the context passes on.
 ADAPTER_OPTIONS = ("account_address", "timeout_s", "request_ttl_s", "slippage", "post_only",
-                   "dead_man_switch_s", "poll_s", "websocket", "resync_s")
+                   "dead_man_switch_s", "poll_s", "websocket", "resync_s", "rate_limit")
 
 
 class LiveHyperliquidContext(LiveExecutionContext):
@@ -22,7 +22,7 @@ class LiveHyperliquidContext(LiveExecutionContext):
     ``FLINT_HYPERLIQUID_PRIVATE_KEY`` variable or keyring entry; ``account_address``
     the account it trades for. The other options go to :class:`HyperliquidAdapter`
     (``timeout_s``, ``request_ttl_s``, ``slippage``, ``post_only``,
-    ``dead_man_switch_s``, ``poll_s``, ``websocket``, ``resync_s``) or to
+    ``dead_man_switch_s``, ``poll_s``, ``websocket``, ``resync_s``, ``rate_limit``) or to
     :class:`~flint.execution.live_base.LiveExecutionContext` (``risk``, ``dry_run``, ...).
     """
 

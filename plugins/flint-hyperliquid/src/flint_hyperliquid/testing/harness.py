@@ -53,7 +53,8 @@ class HyperliquidHarness(VenueHarness):
 
     def _options(self) -> dict[str, Any]:
         return {"url": self.fake.url, "account_address": self.user,
-                "timeout_s": self.timeout_s, "request_ttl_s": self.request_ttl_s}
+                "timeout_s": self.timeout_s, "request_ttl_s": self.request_ttl_s,
+                "poll_s": 0.05, "resync_s": 5.0, "rate_limit": False}
 
     def adapter(self, **options: Any) -> HyperliquidAdapter:
         return HyperliquidAdapter(**{"private_key": self.secret(),
