@@ -77,7 +77,9 @@ class UserStream:
     def _run(self) -> None:
         import websocket
 
+        pause = self.reconnect_s
         while not self._stop.is_set():
+            served = self.generation
             try:
                 self._socket = websocket.create_connection(self.url, timeout=self.timeout_s)
                 self._serve(self._socket)
@@ -89,7 +91,9 @@ class UserStream:
                     with contextlib.suppress(Exception):
                         self._socket.close()
                     self._socket = None
-            self._stop.wait(self.reconnect_s)
+            # after a session, reconnect soon; while connecting fails, back off to 30 s
+            pause = self.reconnect_s if self.generation != served else min(pause * 2, 30.0)
+            self._stop.wait(pause)
 
     def _serve(self, socket: Any) -> None:
         import websocket
