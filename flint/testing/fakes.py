@@ -84,7 +84,7 @@ class FakeSocket:
             try:
                 self._http.wfile.write(header + data)
                 self._http.wfile.flush()
-            except OSError:
+            except (OSError, ValueError):  # ValueError: the server closed the file meanwhile
                 self.closed = True
 
     def receive(self) -> tuple[int, bytes] | None:

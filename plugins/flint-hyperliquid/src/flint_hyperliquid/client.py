@@ -22,10 +22,13 @@ from flint.providers.transport import Retrier
 from flint_hyperliquid.markets import VENUE
 
 #: Request weights of the info endpoint (of a 1200-per-minute budget per IP), and the
-#: extra weight per item returned: 1 per 60 candles, 1 per 20 funding records.
-WEIGHTS = {"l2Book": 2, "allMids": 2}
+#: extra weight per item returned: 1 per 60 candles, 1 per 20 funding records or fills.
+WEIGHTS = {"l2Book": 2, "allMids": 2, "clearinghouseState": 2, "orderStatus": 2}
 DEFAULT_WEIGHT = 20
-ITEMS_PER_WEIGHT = {"candleSnapshot": 60, "fundingHistory": 20}
+ITEMS_PER_WEIGHT = {"candleSnapshot": 60, "fundingHistory": 20, "userFills": 20,
+                    "userFillsByTime": 20}
+#: Weight of an exchange action (one order or cancel a batch here).
+EXCHANGE_WEIGHT = 1
 
 
 def retry_after_s(headers: Any) -> float | None:

@@ -7,7 +7,7 @@ from flint.providers.base import DataProvider
 from flint_core.registry import Register
 from flint_hyperliquid.venues import HYPERLIQUID
 
-CAPABILITIES = frozenset({"venue_configs", "data_providers"})
+CAPABILITIES = frozenset({"venue_configs", "data_providers", "execution_contexts"})
 
 #: What the provider serves (equal to HyperliquidProvider.capabilities; a test checks it).
 PROVIDER_CAPABILITIES = frozenset({"candles", "funding", "open_interest", "orderbook"})
@@ -31,3 +31,16 @@ def flint_register_data_providers(register: Register) -> None:
     """Register the Hyperliquid data provider (venue ``hyperliquid``)."""
     register("hyperliquid", hyperliquid_provider, capabilities=PROVIDER_CAPABILITIES,
              venue=HYPERLIQUID.name)
+
+
+def hyperliquid_live(mode: str = "live", **options: Any) -> Any:
+    """Live trading on Hyperliquid (testnet by default): LiveHyperliquidContext."""
+    from flint_hyperliquid.live import LiveHyperliquidContext
+
+    return LiveHyperliquidContext(**options)
+
+
+@hookimpl
+def flint_register_execution_contexts(register: Register) -> None:
+    """Register the Hyperliquid live context (venue ``hyperliquid``, mode ``live``)."""
+    register(HYPERLIQUID.name, hyperliquid_live, modes={"live"})

@@ -8,7 +8,17 @@ of each interval (5000; ``None`` for a mirror that keeps everything), candles wh
 endTime``, nothing after :attr:`FakeHyperliquid.now`. Also ``meta``, ``spotMeta``,
 ``metaAndAssetCtxs``, ``allMids`` and ``l2Book`` (made up from the last close), and
 the websocket ``/ws`` on the same port (``subscribe``, ``ping``; candles pushed
-with :meth:`FakeHyperliquid.push_candle`).
+with :meth:`FakeHyperliquid.push_candle`; the account's ``orderUpdates`` and
+``userFills`` pushed as they happen, ``userFills`` starting with a snapshot).
+
+Trading (``POST /exchange`` and the account's ``/info`` types) is served once
+:meth:`FakeHyperliquid.trade` gave it a :class:`~flint_hyperliquid.testing.exchange.
+FakeExchange`; then ``l2Book`` and ``allMids`` are that exchange's book and marks.
+:meth:`FakeHyperliquid.fail_next` fails the next ``submit`` (an ``order`` action),
+``cancel`` or ``read`` (``/info``) request ``before`` the venue runs it or ``after``:
+``delay``, ``reset`` (the connection closes with no reply), ``5xx``, ``429`` (with
+``Retry-After``) or ``garbage`` (a body that is not the venue's JSON);
+:meth:`FakeHyperliquid.restarted` is the fake restarted on its port, state kept.
 
 Faults on top of those of :class:`flint.testing.fakes.FakeVenueServer`:
 :meth:`FakeHyperliquid.overlap_next` (a page starting rows earlier than asked),
@@ -20,12 +30,16 @@ bar still forming at ``now`` is served too). Point flint at it with
 import bisect
 import csv
 import gzip
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from flint.testing.fakes import FakeSocket, FakeVenueServer, Request
 from flint_hyperliquid.markets import INTERVALS
+from flint_hyperliquid.testing.exchange import FakeExchange
 
 CANDLES_PER_PAGE = 5000
 FUNDING_PER_PAGE = 500
@@ -37,6 +51,36 @@ SZ_DECIMALS = {"BTC": 5, "ETH": 4, "SOL": 2}
 CandleRow = tuple[int, str, str, str, str, str]
 #: A funding row: time (s), rate (text).
 FundingRow = tuple[int, str]
+
+
+#: Faults :meth:`FakeHyperliquid.fail_next` injects, and on which requests.
+FAULT_KINDS = ("delay", "reset", "5xx", "429", "garbage")
+FAULT_OPS = ("submit", "cancel", "read")
+#: ``/info`` types of the account (answered by the exchange).
+ACCOUNT_TYPES = ("clearinghouseState", "openOrders", "frontendOpenOrders", "userFills",
+                 "userFillsByTime", "orderStatus")
+
+
+@attrs.define
+class _LiveFault:
+    op: str
+    kind: str
+    when: str
+    delay_s: float
+
+
+class _Hangup(Exception):
+    """Close the connection without a reply."""
+
+
+def _op(path: str, body: Any) -> str:
+    """The fault op of a request: submit, cancel, read or other."""
+    if path == "/info":
+        return "read"
+    kind = body.get("action", {}).get("type") if isinstance(body, dict) else None
+    if kind == "order":
+        return "submit"
+    return "cancel" if kind in ("cancel", "cancelByCloid") else "other"
 
 
 def _read_rows(path: Path) -> list[list[str]]:
@@ -59,8 +103,24 @@ class FakeHyperliquid(FakeVenueServer):
         candle_window: int | None = CANDLES_PER_PAGE,
         forming: bool = False,
         port: int = 0,
+        exchange: FakeExchange | None = None,
     ) -> None:
         super().__init__(port)
+        self._made = ((candles, funding), {"now": now, "candle_window": candle_window,
+                                           "forming": forming})
+        #: The trading side (None until :meth:`trade`).
+        self.exchange = exchange
+        if exchange is not None:
+            exchange.listener = self._push_user
+        self._live_faults: list[_LiveFault] = []
+        quiet = self._server.handle_error
+
+        def handle_error(request: Any, client_address: Any) -> None:
+            if not isinstance(sys.exc_info()[1], _Hangup):
+                quiet(request, client_address)
+
+        self._server.handle_error = handle_error  # type: ignore[method-assign]
+        self._server.socket.listen(128)  # room for many concurrent clients
         self.candle_window = candle_window
         self.forming = forming
         funding = funding or {}
@@ -81,7 +141,8 @@ class FakeHyperliquid(FakeVenueServer):
         #: is the forming one. Default: when the last bar of the data closes.
         self.now = float(now if now is not None else max(ends, default=0))
         self._venue_faults: list[tuple[str, str, int]] = []  # (info type, fault, rows)
-        self.route("POST", "/info", self._info)
+        self.route("POST", "/info", self._faulty(self._info))
+        self.route("POST", "/exchange", self._faulty(self._exchange))
         self.websocket("/ws", self._on_message)
         #: Subscriptions received so far, over every websocket connection.
         self.subscribed = 0
@@ -114,6 +175,98 @@ class FakeHyperliquid(FakeVenueServer):
         t = int(row[0]) * 1000
         return {"t": t, "T": t + res * 1000 - 1, "s": coin, "i": INTERVALS[res], "o": row[1],
                 "c": row[4], "h": row[2], "l": row[3], "v": row[5], "n": 100}
+
+    # Trading
+
+    def trade(self, user: str, agents: Sequence[str] = (), **options: Any) -> FakeExchange:
+        """Serve trading for account ``user`` (an address), signed by it or one of its
+        approved ``agents``; ``options`` go to :class:`FakeExchange` (``marks``
+        default to each coin's last close)."""
+        marks = options.pop("marks", None) or {c: self._last_close(c) for c in self.coins}
+        self.exchange = FakeExchange(
+            {c: SZ_DECIMALS.get(c, 2) for c in self.coins}, marks, user=user,
+            agents=tuple(agents), **options)
+        self.exchange.listener = self._push_user
+        return self.exchange
+
+    def _push_user(self, channel: str, data: Any) -> None:
+        """Push an account message to the sockets subscribed to ``channel`` for it."""
+        user = self.exchange.user if self.exchange is not None else ""
+
+        def subscribed(sock: FakeSocket) -> bool:
+            return any(sub.get("type") == channel and str(sub.get("user", "")).lower() == user
+                       for sub in sock.subscriptions)
+
+        self.push({"channel": channel, "data": data}, subscribed)
+
+    def restarted(self) -> "FakeHyperliquid":
+        """Stop this fake and serve the same data and account on the same port (a
+        venue restart that keeps its state)."""
+        port = int(self.url.rsplit(":", 1)[1])
+        self.close()
+        args, options = self._made
+        return FakeHyperliquid(*args, **options, port=port, exchange=self.exchange)
+
+    def fail_next(self, op: str, kind: str, when: str = "after", delay_s: float = 1.0) -> None:
+        """Fail the next ``op`` request with ``kind``, ``before`` the venue runs it
+        (it never happens; a ``delay`` makes it happen late) or ``after`` (it happened;
+        the reply is late, lost or broken)."""
+        if op not in FAULT_OPS or kind not in FAULT_KINDS or when not in ("before", "after"):
+            raise ValueError(f"unknown fault {op}/{kind}/{when}: ops {FAULT_OPS}, kinds "
+                             f"{FAULT_KINDS}, when before|after")
+        with self._lock:
+            self._live_faults.append(_LiveFault(op, kind, when, delay_s))
+
+    def _live_fault(self, op: str) -> _LiveFault | None:
+        with self._lock:
+            for fault in self._live_faults:
+                if fault.op == op:
+                    self._live_faults.remove(fault)
+                    return fault
+        return None
+
+    def _faulty(self, handler: Any) -> Any:
+        def run(request: Request) -> tuple[Any, ...]:
+            op = _op(request.path.split("?", 1)[0], request.body)
+            if op == "submit" and self.exchange is not None:
+                self.exchange.received(request.body)
+            fault = self._live_fault(op)
+            if fault is not None and fault.when == "before" and fault.kind != "delay":
+                return self._broken(fault)
+            if fault is not None and fault.when == "before":
+                self._closing.wait(fault.delay_s)
+            answer = handler(request)
+            if fault is not None and fault.when == "after" and fault.kind != "delay":
+                return self._broken(fault)
+            if fault is not None and fault.when == "after":
+                self._closing.wait(fault.delay_s)
+            return tuple(answer)
+        return run
+
+    @staticmethod
+    def _broken(fault: _LiveFault) -> tuple[Any, ...]:
+        if fault.kind == "reset":
+            raise _Hangup()
+        if fault.kind == "5xx":
+            return 502, {"code": 502, "msg": "bad gateway", "data": None}
+        if fault.kind == "429":
+            return 429, {"code": 429, "msg": "rate limited", "data": None}, {"Retry-After": "1"}
+        return 200, "<html>502 Bad Gateway</html>"
+
+    def _exchange(self, request: Request) -> tuple[Any, ...]:
+        from hyperliquid.utils.signing import recover_agent_or_user_from_l1_action
+
+        body = request.body if isinstance(request.body, dict) else {}
+        if self.exchange is None:
+            return 200, {"status": "err", "response": "trading is not enabled on this fake"}
+        try:
+            signer = recover_agent_or_user_from_l1_action(
+                body["action"], body["signature"], body.get("vaultAddress"), int(body["nonce"]),
+                body.get("expiresAfter"), False)
+        except Exception as exc:  # any malformed signature or envelope
+            return 422, {"code": 422, "msg": f"Failed to deserialize the JSON body: "
+                                             f"{type(exc).__name__}", "data": None}
+        return 200, self.exchange.exchange(body, str(signer))
 
     # Faults
 
@@ -150,6 +303,13 @@ class FakeHyperliquid(FakeVenueServer):
             with self._lock:
                 self.subscribed += 1
             sock.send_json({"channel": "subscriptionResponse", "data": message})
+            subscription = message["subscription"]
+            if subscription.get("type") == "userFills" and self.exchange is not None and str(
+                subscription.get("user", "")
+            ).lower() == self.exchange.user:  # the venue starts with a snapshot
+                sock.send_json({"channel": "userFills", "data": {
+                    "isSnapshot": True, "user": self.exchange.user,
+                    "fills": self.exchange.recent_fills()[-2000:]}})
 
     def push_candle(self, coin: str, resolution_s: int, ts: int, **changes: str) -> int:
         """Push the state of bar ``ts`` (from the data, with ``changes`` such as
@@ -169,6 +329,8 @@ class FakeHyperliquid(FakeVenueServer):
     def _info(self, request: Request) -> tuple[Any, ...]:
         body = request.body if isinstance(request.body, dict) else {}
         kind = body.get("type")
+        if kind in ACCOUNT_TYPES and self.exchange is not None:
+            return 200, self.exchange.info(body)
         answer = {
             "meta": self._meta, "spotMeta": self._spot_meta, "candleSnapshot": self._candles_of,
             "fundingHistory": self._funding_of, "metaAndAssetCtxs": self._contexts,
@@ -241,10 +403,15 @@ class FakeHyperliquid(FakeVenueServer):
         return [self._meta(body), contexts]
 
     def _mids(self, body: dict[str, Any]) -> Any:
+        if self.exchange is not None:
+            return {coin: f"{self.exchange.marks[coin]:g}" for coin in self.coins}
         return {coin: f"{self._last_close(coin):g}" for coin in self.coins}
 
     def _book(self, body: dict[str, Any]) -> Any:
         coin = body.get("coin", "")
+        if self.exchange is not None and coin in self.exchange.marks:
+            return {"coin": coin, "time": self.exchange.now_ms(),
+                    "levels": self.exchange.l2_levels(coin)}
         mid = self._last_close(coin)
         tick = mid * 1e-4
         bids = [{"px": f"{mid - tick * (i + 1):.6g}", "sz": f"{1.5 * (i + 1):g}", "n": i + 1}

@@ -1,0 +1,33 @@
+"""Live trading on Hyperliquid: :class:`LiveHyperliquidContext`, the live context over
+:class:`~flint_hyperliquid.adapter.HyperliquidAdapter` (also importable as
+``flint.execution.hyperliquid_live.LiveHyperliquidContext``)."""
+
+from typing import Any
+
+from flint.execution.live_base import LiveExecutionContext
+from flint.live.credentials import Secret
+from flint.store import FlintStore
+from flint_hyperliquid.adapter import HyperliquidAdapter
+from flint_hyperliquid.provider import TESTNET_URL
+
+#: Keyword arguments of :class:`HyperliquidAdapter` the context passes on.
+ADAPTER_OPTIONS = ("account_address", "timeout_s", "request_ttl_s", "slippage", "post_only",
+                   "dead_man_switch_s", "poll_s", "websocket", "resync_s", "rate_limit")
+
+
+class LiveHyperliquidContext(LiveExecutionContext):
+    """``ctx`` on a Hyperliquid account (testnet unless ``url`` is the mainnet URL).
+
+    ``private_key`` is the agent (API) wallet's key, by default the
+    ``FLINT_HYPERLIQUID_PRIVATE_KEY`` variable or keyring entry; ``account_address``
+    the account it trades for. The other options go to :class:`HyperliquidAdapter`
+    (``timeout_s``, ``request_ttl_s``, ``slippage``, ``post_only``,
+    ``dead_man_switch_s``, ``poll_s``, ``websocket``, ``resync_s``, ``rate_limit``) or to
+    :class:`~flint.execution.live_base.LiveExecutionContext` (``risk``, ``dry_run``, ...).
+    """
+
+    def __init__(self, store: FlintStore, *, url: str = TESTNET_URL,
+                 private_key: Secret | None = None, **options: Any) -> None:
+        adapter_options = {k: options.pop(k) for k in ADAPTER_OPTIONS if k in options}
+        adapter = HyperliquidAdapter(url, private_key=private_key, **adapter_options)
+        super().__init__(adapter, store, **options)
