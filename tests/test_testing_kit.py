@@ -356,6 +356,7 @@ class InstantPaper(ExecutionContext):
     def timestamp(self):
         return 0
 
+    @property
     def markets(self):
         return ["SOL-PERP"]
 

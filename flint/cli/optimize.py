@@ -42,9 +42,8 @@ from flint.cli.inputs import (
 )
 from flint.cli.journal import journal_options, save_records
 from flint.config import load_config
+from flint.optimization.defaults import GRACE_BEATS, HEARTBEAT_S, SAMPLERS
 from flint.optimization.objective import METRICS
-from flint.optimization.optimizer import HEARTBEAT_S, SAMPLERS
-from flint.optimization.storage import GRACE_BEATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -36,14 +36,12 @@ import optuna
 from flint.backtest.journal import redact
 from flint.optimization import data, space
 from flint.optimization import storage as storage_
+from flint.optimization.defaults import HEARTBEAT_S, SAMPLERS
 from flint.optimization.objective import RunSettings, backtest, direction, score
 from flint.processes import die_with_parent
 
-SAMPLERS = ("tpe", "random", "grid")
 #: Seconds between two progress reports while workers run.
 POLL_S = 0.2
-#: Seconds between two heartbeats of a trial running on a stored study.
-HEARTBEAT_S = 5
 #: Study user attribute naming what a flint study optimises.
 STUDY_ATTR = "flint"
 #: Study user attribute: the trials the study holds when done (what a resume continues to).
@@ -460,7 +458,7 @@ class StrategyOptimizer:
     :param param_space: overrides of ``parameters()`` (see :func:`flint.optimization.space.merge`).
     :param engine_options: extra ``BacktestEngine`` arguments (fill model, funding, ...).
     :param heartbeat_s: with ``storage``, seconds between two heartbeats of a running
-        trial; a trial silent for :data:`~flint.optimization.storage.GRACE_BEATS` times
+        trial; a trial silent for :data:`~flint.optimization.defaults.GRACE_BEATS` times
         as long (its process or machine died) is run again by another process.
     """
 

@@ -36,11 +36,10 @@ from typing import Any
 import optuna
 
 from flint.backtest.journal import redact
+from flint.optimization.defaults import GRACE_BEATS
 
 #: Attempts at opening an RDB storage whose tables another process is creating.
 RDB_ATTEMPTS = 5
-#: A running trial without a heartbeat for this many heartbeat intervals is an orphan.
-GRACE_BEATS = 4
 #: Dialects whose claim lock flint provides.
 DIALECTS = ("postgresql", "sqlite")
 #: What to install for a dialect's driver.

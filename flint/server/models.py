@@ -4,8 +4,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flint.optimization.defaults import SAMPLERS
 from flint.optimization.objective import METRICS
-from flint.optimization.optimizer import SAMPLERS
 
 Metric = Literal[METRICS]  # type: ignore[valid-type]
 Sampler = Literal[SAMPLERS]  # type: ignore[valid-type]

@@ -734,6 +734,9 @@ class ExecutionContextContract:
     options: ClassVar[dict[str, Any]] = {}
     market: ClassVar[str] = "SOL-PERP"
     size: ClassVar[float] = 0.01
+    #: The market's price, for a context that serves no candles (a live one); None:
+    #: read it from ``ctx.get_candles``.
+    price: ClassVar[float | None] = None
 
     def make_context(self) -> Any:
         """A fresh context, flat and without open orders."""
@@ -745,7 +748,10 @@ class ExecutionContextContract:
         """Give the venue time to process what was sent (nothing by default)."""
 
     def far_below(self, ctx: Any) -> float:
-        """A buy limit price that will not fill soon: half the latest close."""
+        """A buy limit price that will not fill soon: half the latest close (or of
+        :attr:`price`)."""
+        if self.price is not None:
+            return self.price / 2
         bars = ctx.get_candles(self.market, 1, venue=self.venue)
         assert bars, f"ctx.get_candles({self.market!r}) returned nothing: cannot price a limit"
         return float(bars[-1].close) / 2
@@ -761,7 +767,7 @@ class ExecutionContextContract:
         numbers = (account.equity, account.cash, account.unrealized_pnl, account.margin_used)
         assert all(math.isfinite(x) for x in numbers), account
         assert isinstance(ctx.positions, list) and isinstance(ctx.pending_orders, list)
-        assert self.market in ctx.markets(), f"{self.market} not in {ctx.markets()}"
+        assert self.market in ctx.markets, f"{self.market} not in {ctx.markets}"
 
     def test_a_market_order_opens_a_position_that_close_position_closes(self) -> None:
         from flint_core.enums import Side
