@@ -90,6 +90,28 @@ _SIZE_TOL = 1e-12
 _WEEK_MS = 7 * 86_400_000
 
 
+class RedactHeaders(logging.Filter):
+    """Masks key-like header values (API keys, signatures, passphrases) in the records of
+    ccxt's logger, which logs every request's headers at DEBUG level."""
+
+    _HEADER = re.compile(r"""(['"])([\w-]*(?:key|sign|pass|secret|token)[\w-]*)\1(\s*:\s*)"""
+                         r"""(['"])(.*?)\4""", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = self._HEADER.sub(lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}***{m[4]}", text)
+        if masked != text:
+            record.msg, record.args = masked, ()
+        return True
+
+
+def _redact_ccxt_logs() -> None:
+    """Install :class:`RedactHeaders` on ccxt's request logger (once)."""
+    logger = logging.getLogger("ccxt.base.exchange")
+    if not any(isinstance(f, RedactHeaders) for f in logger.filters):
+        logger.addFilter(RedactHeaders())
+
+
 def binance_code(exc: BaseException) -> str:
     """The Binance error code in a ccxt error's message (``"-2019"``), or ""."""
     found = _CODE.search(str(exc))
@@ -176,6 +198,7 @@ class CCXTAdapter(VenueAdapter):
             raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
         if not 0 < recv_window_s <= 60:
             raise ValueError("recv_window_s must be in (0, 60] (Binance's limit)")
+        _redact_ccxt_logs()
         self.exchange_id, self.network = exchange, network
         self.venue = venue_of(exchange)
         self.quote_asset = settle
@@ -198,8 +221,7 @@ class CCXTAdapter(VenueAdapter):
         self._symbols: set[str] = set()  # unified symbols whose fills are read
         self._located: dict[str, tuple[str, bool]] = {}  # client id -> (symbol, conditional)
         self._client_ids: dict[str, str] = {}  # venue order id -> client id
-        self._known: dict[str, VenueOrder] = {}  # client id -> last report
-        self._open: dict[str, VenueOrder] = {}  # open orders at the last events round
+        self._open: dict[str, VenueOrder] = {}  # client id -> last report of an open order
         self._heartbeat = 0.0
 
     def __repr__(self) -> str:
@@ -309,7 +331,9 @@ class CCXTAdapter(VenueAdapter):
 
     # Translation
 
-    def _order(self, data: dict[str, Any]) -> VenueOrder:
+    def _order(self, data: dict[str, Any], read: bool = False) -> VenueOrder:
+        """``data`` (a ccxt order) as flint's record; a record that cannot be read is an
+        ambiguous outcome of a command (``read``: a failed read)."""
         try:
             info = data.get("info") or {}
             symbol = str(data["symbol"])
@@ -338,7 +362,9 @@ class CCXTAdapter(VenueAdapter):
                 venue_id, float(data.get("timestamp") or 0) / 1000.0,
                 reason=str(info.get("algoStatus") or info.get("status") or ""),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if read:
+                raise VenueUnavailable(f"unparsable order record: {exc!r}") from None
             raise AmbiguousOutcome("unparsable", f"order record: {exc!r}") from None
         self._client_ids[venue_id] = client_id
         actual = str(info.get("actualOrderId") or "")
@@ -346,7 +372,10 @@ class CCXTAdapter(VenueAdapter):
             self._client_ids[actual] = client_id
         self._located[client_id] = (symbol, bool(trigger))
         self._symbols.add(symbol)
-        self._known[client_id] = report
+        if state in (OrderState.CONFIRMED, OrderState.PARTIALLY_FILLED):
+            self._open[client_id] = report
+        else:
+            self._open.pop(client_id, None)
         return report
 
     def _fill(self, trade: dict[str, Any]) -> VenueFill:
@@ -365,7 +394,7 @@ class CCXTAdapter(VenueAdapter):
         if order_id not in self._client_ids:
             try:
                 self._order(self._read("fetch_order", lambda ex: ex.fetch_order(
-                    order_id, symbol)))
+                    order_id, symbol)), read=True)
             except VenueUnavailable:
                 return order_id  # asked again next time
         return self._client_ids.get(order_id, order_id)
@@ -476,14 +505,14 @@ class CCXTAdapter(VenueAdapter):
                 if exc.code in NOT_FOUND:
                     continue
                 raise VenueUnavailable(str(exc)) from None
-            return self._order(data)
+            return self._order(data, read=True)
         return None
 
     def open_orders(self) -> Sequence[VenueOrder]:
-        out = [self._order(o) for o in self._read(
+        out = [self._order(o, read=True) for o in self._read(
             "fetch_open_orders", lambda ex: ex.fetch_open_orders())]
         if self._conditional_api():
-            out += [self._order(o) for o in self._read(
+            out += [self._order(o, read=True) for o in self._read(
                 "fetch_open_orders", lambda ex: ex.fetch_open_orders(
                     None, None, None, {"trigger": True}))]
         return out
@@ -534,7 +563,8 @@ class CCXTAdapter(VenueAdapter):
         that changed since the last round; every ``poll_s`` until something happened or
         ``timeout_s`` passed."""
         if not cursor:  # a little back: the venue's clock may lag (fills are deduped)
-            self._open = {o.client_id: o for o in self.open_orders()}
+            self._open.clear()
+            self.open_orders()
             return UserEvents(cursor=str(int(time.time() * 1000) - 5000))
         deadline = time.monotonic() + timeout_s
         since = int(cursor)
@@ -549,13 +579,15 @@ class CCXTAdapter(VenueAdapter):
         return UserEvents(orders, fills, str(max(last, since)))
 
     def _order_changes(self) -> tuple[VenueOrder, ...]:
-        """Open orders that are new or changed since the last round, and the last state of
-        those no longer open."""
+        """Open orders that are new or changed since the adapter last reported them, and
+        the state of those it reported open that no longer are."""
+        before = dict(self._open)
         now = {o.client_id: o for o in self.open_orders()}
-        changed = [o for cid, o in now.items() if self._open.get(cid) != o]
-        for cid in set(self._open) - set(now):
+        changed = [o for cid, o in now.items() if before.get(cid) != o]
+        for cid in set(before) - set(now):
             report = self.order_status(cid)
-            if report is not None:
+            if report is None:
+                self._open.pop(cid, None)
+            else:
                 changed.append(report)
-        self._open = now
         return tuple(changed)
