@@ -286,7 +286,8 @@ class CCXTAdapter(VenueAdapter):
         with self._lock:
             if self._exchange is None:
                 self._exchange = self._make_exchange()
-            return origin(self._exchange.urls["api"])
+            urls = self._exchange.urls["api"]
+            return origin(urls.get("fapiPrivate", urls) if isinstance(urls, dict) else urls)
 
     @property
     def names(self) -> MarketNames:
@@ -440,13 +441,13 @@ class CCXTAdapter(VenueAdapter):
                                              f"{minimum:g}")
         except ccxt.BaseError as exc:
             raise VenueRejected(type(exc).__name__, _describe(exc)) from None
-        except LookupError as exc:
+        except (LookupError, ValueError) as exc:  # UnknownMarket
             raise VenueRejected("unknown_market", str(exc)) from None
 
     def place(self, request: OrderRequest) -> VenueOrder:
         try:
             symbol, kind, price, params = self._params(request)
-        except LookupError as exc:
+        except (LookupError, ValueError) as exc:  # UnknownMarket
             raise VenueRejected("unknown_market", str(exc)) from None
         self._located[request.client_id] = (symbol, request.order_type in (
             OrderType.STOP_LOSS, OrderType.TAKE_PROFIT))

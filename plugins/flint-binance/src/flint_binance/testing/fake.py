@@ -28,6 +28,7 @@ Point flint at it with ``FLINT_BINANCE_API_URL=fake.url`` or ``BinanceProvider(f
 """
 
 import bisect
+import contextlib
 import csv
 import functools
 import gzip
@@ -38,6 +39,7 @@ import socket
 import struct
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -164,6 +166,7 @@ class FakeBinance(FakeVenueServer):
         self._keys: tuple[str, bytes] = ("", b"")
         self._trading_faults: list[TradingFault] = []
         self._brackets: list[dict[str, Any]] = []
+        self._connections: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         for path, handler in {
             "/fapi/v1/exchangeInfo": self._exchange_info,
             "/fapi/v1/klines": lambda q: self._klines("klines", self._candles, q),
@@ -275,6 +278,9 @@ class FakeBinance(FakeVenueServer):
         handler = self._server.RequestHandlerClass
         self._server.shutdown()
         self._server.server_close()
+        for connection in list(self._connections):  # kept-alive connections end too
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         if down_s:
             time.sleep(down_s)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -309,6 +315,7 @@ class FakeBinance(FakeVenueServer):
         }
 
     def _handle(self, http: BaseHTTPRequestHandler, method: str) -> None:
+        self._connections.add(http.connection)
         path = http.path.split("?", 1)[0]
         route = self._private_routes().get((method, path)) if self.account else None
         if route is None:

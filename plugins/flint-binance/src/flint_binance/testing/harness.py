@@ -45,9 +45,9 @@ class BinanceHarness(VenueHarness):
                 "poll_s": 0.05}
 
     def adapter(self, **options: Any) -> CCXTAdapter:
-        return CCXTAdapter(api_key=Secret(KEY_VAR, self._key),
-                           api_secret=Secret(SECRET_VAR, self._secret),
-                           **{**self._options(), **options})
+        keys = {"api_key": Secret(KEY_VAR, self._key),
+                "api_secret": Secret(SECRET_VAR, self._secret)}
+        return CCXTAdapter(**{**keys, **self._options(), **options})
 
     def adapter_spec(self, **options: Any) -> dict[str, Any]:
         return {"factory": "flint_binance.live:CCXTAdapter",
