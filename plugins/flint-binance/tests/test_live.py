@@ -217,9 +217,11 @@ def test_the_dead_man_switch_cancels_when_flint_stops_refreshing_it(harness):
 
 
 def test_a_clean_close_disarms_the_dead_man_switch(harness):
-    adapter = harness.adapter(dead_man_s=1.0)
+    adapter = harness.adapter(dead_man_s=1.0, markets=[])
     order = request()
-    adapter.place(order)
+    adapter.place(order)  # arms the switch of a market before its first order
+    assert [r.path for r in harness.fake.signed][-2:] == ["/fapi/v1/countdownCancelAll",
+                                                          "/fapi/v1/order"]
     adapter.close()
     time.sleep(1.3)
     assert harness.venue_orders()[order.client_id][0] is OrderState.CONFIRMED

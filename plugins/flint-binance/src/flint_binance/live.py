@@ -449,6 +449,11 @@ class CCXTAdapter(VenueAdapter):
             symbol, kind, price, params = self._params(request)
         except (LookupError, ValueError) as exc:  # UnknownMarket
             raise VenueRejected("unknown_market", str(exc)) from None
+        if self.dead_man_s and symbol not in self._symbols:  # armed before its first order
+            try:
+                self._countdown(symbol, int(self.dead_man_s * 1000))
+            except VenueError as exc:
+                raise VenueRejected("dead_man", f"countdownCancelAll not armed: {exc}") from None
         self._located[request.client_id] = (symbol, request.order_type in (
             OrderType.STOP_LOSS, OrderType.TAKE_PROFIT))
         self._symbols.add(symbol)
