@@ -288,3 +288,12 @@ def test_registered_live_context_trades_through_the_fake(harness, tmp_path):
         assert ctx.close_position(MARKET)
         assert harness.venue_position(MARKET) == 0.0
         ctx.stop()
+
+
+def test_an_adapter_closed_and_connected_again_trades_on(harness):
+    adapter = harness.adapter(dead_man_s=30.0)
+    first = adapter.place(request())
+    adapter.close()
+    adapter.connect()
+    assert adapter.order_status(first.client_id).state is OrderState.CONFIRMED
+    assert adapter.cancel(first.client_id).state is OrderState.CANCELLED

@@ -233,8 +233,9 @@ class CCXTAdapter(VenueAdapter):
         with self._lock:
             if self._exchange is None:
                 self._exchange = self._make_exchange()
-            if self._names is None:
+            if not self._exchange.markets:  # a new exchange object (first or after close)
                 self._call("load_markets", lambda ex: ex.load_markets(), writes=False)
+            if self._names is None:
                 self._names = MarketNames(self._exchange.markets, self.venue, self.settle)
                 self._symbols.update(self._names.symbol(m) for m in self._markets)
         self._beat(force=True)
