@@ -61,6 +61,11 @@ def _num(text: Any, name: str) -> Decimal:
     return value
 
 
+def _money(value: Decimal) -> Decimal:
+    """``value`` to 8 decimals, as Binance reports prices, PnL and fees."""
+    return value.quantize(Decimal("1e-8"), ROUND_HALF_UP)
+
+
 def _text(value: Decimal) -> str:
     return format(value.normalize(), "f") if value else "0"
 
@@ -451,10 +456,11 @@ class Account:
         elif not old or (old > 0) != (new > 0):
             held[:] = [new, price]
         elif abs(new) > abs(old):
-            held[:] = [new, (held[1] * abs(old) + price * qty) / abs(new)]
+            held[:] = [new, _money((held[1] * abs(old) + price * qty) / abs(new))]
         else:
             held[0] = new
-        fee = price * qty * (MAKER_FEE if maker else TAKER_FEE)
+        realized = _money(realized)
+        fee = _money(price * qty * (MAKER_FEE if maker else TAKER_FEE))
         self.wallet += realized - fee
         done = Decimal(order["executedQty"]) + qty
         quote = Decimal(order["cumQuote"]) + price * qty
