@@ -297,3 +297,22 @@ def test_an_adapter_closed_and_connected_again_trades_on(harness):
     adapter.connect()
     assert adapter.order_status(first.client_id).state is OrderState.CONFIRMED
     assert adapter.cancel(first.client_id).state is OrderState.CANCELLED
+
+
+def test_a_stop_triggered_at_the_venue_is_booked_on_its_order(harness, tmp_path):
+    from flint.execution.live_base import LiveExecutionContext
+    from flint.testing.live_contracts import differences, replay, wait_until
+
+    with FlintStore(tmp_path / "live.duckdb") as store:
+        ctx = LiveExecutionContext(harness.adapter(), store, reconcile_interval_s=3600)
+        ctx.start(background=False)
+        ctx.market_order(MARKET, Side.LONG, 2.0)
+        stop = ctx.stop_order(MARKET, Side.SHORT, 2.0, trigger_price=19500.0)
+        ctx.sync()
+        assert ctx.order(stop).state is OrderState.CONFIRMED
+        harness.set_mark(MARKET, 19400.0)
+        wait_until(lambda: ctx.order(stop).state is OrderState.FILLED, 5.0, ctx, "the stop")
+        assert ctx.order(stop).filled_size == pytest.approx(2.0)
+        assert ctx.position(MARKET) is None
+        assert differences(replay(store, ctx.journal.account), harness) == []
+        ctx.stop()
