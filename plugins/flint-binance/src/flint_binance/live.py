@@ -516,12 +516,17 @@ class CCXTAdapter(VenueAdapter):
         return None
 
     def open_orders(self) -> Sequence[VenueOrder]:
+        return self._open_orders(None)
+
+    def _open_orders(self, symbol: str | None) -> list[VenueOrder]:
+        """Open orders (and conditional ones) of ``symbol``, or of every market (which
+        Binance weighs 40 times more)."""
         out = [self._order(o, read=True) for o in self._read(
-            "fetch_open_orders", lambda ex: ex.fetch_open_orders())]
+            "fetch_open_orders", lambda ex: ex.fetch_open_orders(symbol))]
         if self._conditional_api():
             out += [self._order(o, read=True) for o in self._read(
                 "fetch_open_orders", lambda ex: ex.fetch_open_orders(
-                    None, None, None, {"trigger": True}))]
+                    symbol, None, None, {"trigger": True}))]
         return out
 
     def fills_since(self, ts: float) -> Sequence[VenueFill]:
@@ -567,8 +572,8 @@ class CCXTAdapter(VenueAdapter):
 
     def events(self, cursor: str, timeout_s: float) -> UserEvents:
         """Polled over REST: fills after ``cursor`` (a time in ms) and the open orders
-        that changed since the last round; every ``poll_s`` until something happened or
-        ``timeout_s`` passed."""
+        that changed since the last round, in the markets the adapter knows; every
+        ``poll_s`` until something happened or ``timeout_s`` passed."""
         if not cursor:  # a little back: the venue's clock may lag (fills are deduped)
             self._open.clear()
             self.open_orders()
@@ -587,9 +592,11 @@ class CCXTAdapter(VenueAdapter):
 
     def _order_changes(self) -> tuple[VenueOrder, ...]:
         """Open orders that are new or changed since the adapter last reported them, and
-        the state of those it reported open that no longer are."""
+        the state of those it reported open that no longer are (asked market by market:
+        orders of other markets are found by reconciliation's :meth:`open_orders`)."""
         before = dict(self._open)
-        now = {o.client_id: o for o in self.open_orders()}
+        now = {o.client_id: o for symbol in sorted(self._symbols)
+               for o in self._open_orders(symbol)}
         changed = [o for cid, o in now.items() if before.get(cid) != o]
         for cid in set(before) - set(now):
             report = self.order_status(cid)
