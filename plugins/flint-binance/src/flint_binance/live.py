@@ -183,7 +183,7 @@ class CCXTAdapter(VenueAdapter):
         visibility_s: float = 60.0,
         post_only: bool = False,
         dead_man_s: float | None = None,
-        poll_s: float = 0.5,
+        poll_s: float = 1.0,
         options: dict[str, Any] | None = None,
     ) -> None:
         import ccxt
