@@ -16,8 +16,9 @@ exchange object, every request has ``timeout_s``. What it does for safety:
 - a command's outcome is classified from Binance's error code where the reply has one
   (on any URL: ccxt keys its own code table on the production host names), else from
   ccxt's exception: refused (:class:`VenueRejected`), unknown (:class:`AmbiguousOutcome`:
-  timeout, connection reset, 5xx, 429/418, ``-1000``/``-1001``/``-1003``/``-1007``/
-  ``-1008``, a duplicate client order id ``-4116``, a reply that cannot be parsed) or a
+  timeout, connection reset, 5xx, 429/418, ``-1000``/``-1001``/``-1003``/``-1006``/
+  ``-1007``/``-1008``, a duplicate client order id ``-4116``, a reply that cannot be
+  parsed) or a
   failed read (:class:`VenueUnavailable`); nothing is ever re-sent;
 - stop and take-profit orders go to the exchange's own conditional-order endpoint:
   with ccxt 4.5 (``stopLossPrice`` / ``takeProfitPrice``) that is Binance's algo
@@ -28,8 +29,8 @@ exchange object, every request has ``timeout_s``. What it does for safety:
   the retired futures sandbox), ccxt's sandbox URLs for other exchanges;
   ``network="mainnet"`` trades real money;
 - keys are :class:`~flint.live.credentials.Secret` s (``FLINT_CCXT_API_KEY``,
-  ``FLINT_CCXT_SECRET``, ``FLINT_CCXT_PASSWORD`` by default) revealed only to the
-  exchange object, and never shown by the adapter, its errors or its logs.
+  ``FLINT_CCXT_SECRET`` and, if set, ``FLINT_CCXT_PASSWORD`` by default) revealed only
+  to the exchange object, and never shown by the adapter, its errors or its logs.
 
 Fills are read with ``userTrades`` per market (Binance needs the symbol): the markets
 given as ``markets`` plus every market the adapter has seen an order or position in.
@@ -56,7 +57,7 @@ from flint.live.adapter import (
     VenueRejected,
     VenueUnavailable,
 )
-from flint.live.credentials import Secret, load_secret
+from flint.live.credentials import CredentialError, Secret, load_secret
 from flint_binance.client import _offline, origin, rebase_api
 from flint_binance.markets import MarketNames
 from flint_binance.provider import DEFAULT_EXCHANGE, venue_of
@@ -110,6 +111,14 @@ def _redact_ccxt_logs() -> None:
     logger = logging.getLogger("ccxt.base.exchange")
     if not any(isinstance(f, RedactHeaders) for f in logger.filters):
         logger.addFilter(RedactHeaders())
+
+
+def _optional(name: str) -> Secret | None:
+    """The key ``name`` if the environment or the keyring holds it."""
+    try:
+        return load_secret(name)
+    except CredentialError:
+        return None
 
 
 def binance_code(exc: BaseException) -> str:
@@ -214,7 +223,7 @@ class CCXTAdapter(VenueAdapter):
         self._options = dict(options or {})
         self._key = api_key if api_key is not None else load_secret(KEY_VAR)
         self._secret = api_secret if api_secret is not None else load_secret(SECRET_VAR)
-        self._password = password
+        self._password = password if password is not None else _optional(PASSWORD_VAR)
         self._lock = threading.RLock()
         self._exchange: Any = None
         self._names: MarketNames | None = None
