@@ -316,3 +316,34 @@ def test_a_stop_triggered_at_the_venue_is_booked_on_its_order(harness, tmp_path)
         assert ctx.position(MARKET) is None
         assert differences(replay(store, ctx.journal.account), harness) == []
         ctx.stop()
+
+
+@pytest.mark.parametrize("fault", [None, "5xx", "reset"])
+def test_a_resting_limit_order_is_amended_and_a_lost_reply_resolved(harness, tmp_path, fault):
+    from flint.execution.live_base import LiveExecutionContext
+    from flint.testing.live_contracts import wait_until
+
+    with FlintStore(tmp_path / "live.duckdb") as store:
+        ctx = LiveExecutionContext(harness.adapter(), store, reconcile_interval_s=3600)
+        ctx.start(background=False)
+        cid = ctx.limit_order(MARKET, Side.LONG, 1.0, 18000.0)
+        if fault:
+            harness.inject("amend", fault, "after")
+        assert ctx.modify_order(cid, new_size=2.0, new_price=18100.0) == cid
+        wait_until(lambda: ctx.order(cid).state is OrderState.CONFIRMED, 5.0, ctx, "resolved")
+        assert (ctx.order(cid).size, ctx.order(cid).price) == (2.0, 18100.0)
+        venue = harness.account.orders[harness._order_id(cid)]
+        assert (venue["origQty"], venue["price"]) == ("2", "18100")
+        assert [r.method for r in harness.fake.signed if r.op == "amend"] == ["PUT"]
+        ctx.stop()
+
+
+def test_only_open_limit_orders_are_amended(harness):
+    adapter = harness.adapter()
+    adapter.place(request(OrderType.MARKET, size=1.0))
+    stop = request(OrderType.STOP_LOSS, Side.SHORT, 1.0, 19000.0, reduce_only=True)
+    adapter.place(stop)
+    with pytest.raises(VenueRejected):
+        adapter.amend(stop.client_id, price=18900.0)
+    with pytest.raises(VenueRejected):
+        adapter.amend("never-placed", price=18900.0)

@@ -20,6 +20,7 @@ exchange object, every request has ``timeout_s``. What it does for safety:
   ``-1007``/``-1008``, a duplicate client order id ``-4116``, a reply that cannot be
   parsed) or a
   failed read (:class:`VenueUnavailable`); nothing is ever re-sent;
+- a resting limit order is amended with Binance's modify order (``PUT /fapi/v1/order``);
 - stop and take-profit orders go to the exchange's own conditional-order endpoint:
   with ccxt 4.5 (``stopLossPrice`` / ``takeProfitPrice``) that is Binance's algo
   service, ``POST /fapi/v1/algoOrder`` (``STOP_MARKET`` / ``TAKE_PROFIT_MARKET``);
@@ -508,6 +509,28 @@ class CCXTAdapter(VenueAdapter):
         if report is None:
             raise AmbiguousOutcome("unparsable", f"cancelled {client_id}, then not found")
         return report
+
+    def amend(self, client_id: str, size: float | None = None,
+              price: float | None = None) -> VenueOrder:
+        """A resting limit order's new size (its whole size, filled part included) and/or
+        price (Binance's modify-order: ``PUT /fapi/v1/order``)."""
+        self.names  # noqa: B018 (connects)
+        if not self._exchange.has.get("editOrder"):
+            raise VenueRejected("unsupported", f"{self.exchange_id} cannot amend orders")
+        current = self._open.get(client_id) or self.order_status(client_id)
+        if current is None or current.state not in (OrderState.CONFIRMED,
+                                                    OrderState.PARTIALLY_FILLED):
+            raise VenueRejected("-2013", f"no open order {client_id}")
+        if current.order_type is not OrderType.LIMIT:
+            raise VenueRejected("unsupported", "only limit orders can be amended")
+        symbol = self._located[client_id][0]
+        side = _WIRE_SIDES[current.side]
+        new_size = current.size if size is None else size
+        new_price = current.price if price is None else price
+        data = self._call("edit_order", lambda ex: ex.edit_order(
+            current.venue_order_id, symbol, "limit", side, new_size, new_price,
+            {"clientOrderId": client_id}), writes=True)
+        return self._order(data)
 
     def order_status(self, client_id: str) -> VenueOrder | None:
         for symbol, conditional in list(self._locate(client_id)):

@@ -92,7 +92,7 @@ def _error(code: int, message: str) -> tuple[int, dict[str, Any]]:
 #: Fault kinds of the trading endpoints, and the commands they apply to (``read``: any
 #: signed GET).
 TRADING_FAULTS = ("delay", "reset", "5xx", "429", "garbage")
-TRADING_OPS = ("submit", "cancel", "read")
+TRADING_OPS = ("submit", "cancel", "amend", "read")
 
 
 @attrs.define
@@ -254,8 +254,8 @@ class FakeBinance(FakeVenueServer):
 
     def inject_trading(self, op: str, kind: str, when: str = "after", delay_s: float = 1.0,
                        *, retry_after_s: int = 1, count: int = 1) -> None:
-        """Fail the next ``count`` signed requests of ``op`` (``submit``, ``cancel`` or
-        ``read``) with ``kind`` (:data:`TRADING_FAULTS`), ``before`` or ``after`` the
+        """Fail the next ``count`` signed requests of ``op`` (``submit``, ``cancel``,
+        ``amend`` or ``read``) with ``kind`` (:data:`TRADING_FAULTS`), ``before`` or ``after`` the
         account processes them; ``delay`` waits ``delay_s`` first (the client times out)."""
         if op not in TRADING_OPS or kind not in TRADING_FAULTS or when not in ("before",
                                                                                  "after"):
@@ -300,6 +300,7 @@ class FakeBinance(FakeVenueServer):
             ("POST", "/fapi/v1/order"): ("submit", account.new_order),
             ("POST", "/fapi/v1/algoOrder"): ("submit", account.new_algo),
             ("DELETE", "/fapi/v1/order"): ("cancel", account.cancel),
+            ("PUT", "/fapi/v1/order"): ("amend", account.modify),
             ("DELETE", "/fapi/v1/algoOrder"): ("cancel", account.cancel_algo),
             ("POST", "/fapi/v1/countdownCancelAll"): ("cancel", account.countdown),
             ("GET", "/fapi/v1/order"): ("read", account.query),

@@ -10,9 +10,10 @@ positions and wallet, answering in Binance's wire format (no HTTP here: see
   (reduce-only exempt); reduce-only (one-way mode); margin at ``leverage``; a client
   order id already used by an open order is refused (``-4116``).
 - **Orders**: ``MARKET``, ``LIMIT`` (``GTC``, ``IOC``, ``GTX`` = post-only; ``FOK``),
-  partial fills, ``EXPIRED`` remainders; conditional ``STOP_MARKET`` /
-  ``TAKE_PROFIT_MARKET`` on the algo service (``/fapi/v1/algoOrder``), which trigger a
-  market order when the mark crosses their trigger; ``countdownCancelAll``.
+  partial fills, ``EXPIRED`` remainders, modifying a resting limit order; conditional
+  ``STOP_MARKET`` / ``TAKE_PROFIT_MARKET`` on the algo service (``/fapi/v1/algoOrder``),
+  which trigger a market order when the mark crosses their trigger;
+  ``countdownCancelAll``.
 - Resting limit orders fill as makers when the mark reaches their price.
 """
 
@@ -268,6 +269,35 @@ class Account:
             }
             self.algos[algo["algoId"]] = algo
             return dict(algo)
+
+    def modify(self, params: dict[str, str]) -> dict[str, Any]:
+        """``PUT /fapi/v1/order``: a resting LIMIT order's new ``quantity`` (its whole
+        size) and ``price``; a price that crosses the book trades at once."""
+        with self.lock:
+            order = self._find(params)
+            if order is None or order["status"] not in OPEN_STATES:
+                raise Refused(-2013, "Order does not exist.")
+            if order["type"] != "LIMIT" or params.get("side") != order["side"]:
+                raise Refused(-4028, "Order can't be modified: only the price and quantity "
+                                     "of a LIMIT order.")
+            rules = self.rules[order["symbol"]]
+            qty, price = _num(params.get("quantity"), "quantity"), _num(params.get("price"),
+                                                                         "price")
+            rules.check_qty(qty)
+            rules.check_price(price)
+            if qty <= Decimal(order["executedQty"]):
+                raise Refused(-4028, "Quantity must be greater than the executed quantity.")
+            asks, bids = self.book(order["symbol"])
+            levels = asks if order["side"] == "BUY" else bids
+            crosses = price >= levels[0][0] if order["side"] == "BUY" else price <= levels[0][0]
+            if order["timeInForce"] == "GTX" and crosses:
+                raise Refused(-5022, "Due to the order could not be executed as maker, the Post "
+                                     "Only order will be rejected.")
+            order.update(origQty=_text(qty), price=_text(price),
+                         updateTime=int(time.time() * 1000))
+            if crosses:
+                self._take(order, levels, price)
+            return dict(order)
 
     def cancel(self, params: dict[str, str]) -> dict[str, Any]:
         """``DELETE /fapi/v1/order`` (by ``orderId`` or ``origClientOrderId``)."""
