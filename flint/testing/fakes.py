@@ -178,6 +178,12 @@ class FakeVenueServer:
             def do_POST(self) -> None:
                 fake._handle(self, "POST")
 
+            def do_DELETE(self) -> None:
+                fake._handle(self, "DELETE")
+
+            def do_PUT(self) -> None:
+                fake._handle(self, "PUT")
+
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

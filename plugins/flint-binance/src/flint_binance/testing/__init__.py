@@ -3,7 +3,9 @@
     from flint_binance.testing import FakeBinance
 
 Needs ``flint-sdk[testing]``. The fake is reusable: the conformance kit's provider
-contract runs against it, and live-trading tests can add the order endpoints.
+contract runs against it, and with :meth:`FakeBinance.enable_trading` it trades too
+(:mod:`flint_binance.testing.trading`); :mod:`flint_binance.testing.harness` holds the
+live adapter to flint's live contract kit against it.
 """
 
 from flint_binance.testing.fake import FakeBinance

@@ -10,6 +10,17 @@ have ``startTime <= time <= endTime`` and nothing after :attr:`FakeBinance.now`.
 Also ``exchangeInfo`` (a minimal valid one, so ccxt's ``load_markets`` works) and
 ``depth`` (made up from the last close).
 
+Trading (:meth:`FakeBinance.enable_trading`): the signed ``/fapi`` endpoints of one
+account (:mod:`flint_binance.testing.trading`: orders, conditional orders, fills,
+positions, wallet, ``countdownCancelAll``). Every signed request is checked as Binance
+does: ``X-MBX-APIKEY``, the HMAC-SHA256 ``signature`` over the exact query string (or
+form body) before it, and ``timestamp`` within ``recvWindow`` of the fake's clock when
+the request is processed (``-1022`` / ``-2015`` / ``-1021``). Faults per request
+(:meth:`FakeBinance.inject_trading`): ``delay``, ``reset``, ``5xx``, ``429`` (with
+``Retry-After``) or ``garbage``, ``before`` the account processes the command or
+``after`` (it happened; the reply is late, lost or broken); :meth:`FakeBinance.restart`
+stops serving and serves again on the same port with the state kept.
+
 Faults on top of those of :class:`flint.testing.fakes.FakeVenueServer`:
 :meth:`FakeBinance.overlap_next` (a page starting rows earlier than asked) and
 ``forming=True`` (the bar still forming at ``now`` is served too, as Binance does).
@@ -17,16 +28,29 @@ Point flint at it with ``FLINT_BINANCE_API_URL=fake.url`` or ``BinanceProvider(f
 """
 
 import bisect
+import contextlib
 import csv
 import functools
 import gzip
+import hashlib
+import hmac
+import json
+import socket
+import struct
+import threading
+import time
+import weakref
 from collections.abc import Iterable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+import attrs
 
 from flint.testing.fakes import FakeVenueServer, Request
 from flint_binance.markets import TIMEFRAMES
+from flint_binance.testing.trading import BOOK_FILE, Account, Refused, book_profile
 
 #: Most rows an answer may hold, and how many it holds without ``limit``.
 LIMITS = {"klines": (1500, 500), "markPriceKlines": (1500, 500), "fundingRate": (1000, 100),
@@ -63,6 +87,36 @@ def _find(root: Path, name: str) -> Path | None:
 
 def _error(code: int, message: str) -> tuple[int, dict[str, Any]]:
     return 400, {"code": code, "msg": message}
+
+
+#: Fault kinds of the trading endpoints, and the commands they apply to (``read``: any
+#: signed GET).
+TRADING_FAULTS = ("delay", "reset", "5xx", "429", "garbage")
+TRADING_OPS = ("submit", "cancel", "amend", "read")
+
+
+@attrs.define
+class TradingFault:
+    """The next ``count`` requests of ``op`` fail with ``kind``, ``when`` before or after
+    the account processes them."""
+
+    op: str
+    kind: str
+    when: str = "after"
+    delay_s: float = 1.0
+    retry_after_s: int = 1
+    count: int = 1
+
+
+@attrs.frozen
+class SignedRequest:
+    """A signed request the fake received: what it asked and whether it was processed."""
+
+    op: str
+    method: str
+    path: str
+    params: dict[str, str]
+    client_id: str
 
 
 class FakeBinance(FakeVenueServer):
@@ -105,6 +159,14 @@ class FakeBinance(FakeVenueServer):
         #: is the forming one. Default: when the last bar of the data closes.
         self.now = float(now if now is not None else max(ends, default=0))
         self._overlaps: list[tuple[str, int]] = []  # (endpoint, rows)
+        #: The trading account (None until :meth:`enable_trading`).
+        self.account: Account | None = None
+        #: Signed requests received, in order (refused ones too).
+        self.signed: list[SignedRequest] = []
+        self._keys: tuple[str, bytes] = ("", b"")
+        self._trading_faults: list[TradingFault] = []
+        self._brackets: list[dict[str, Any]] = []
+        self._connections: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         for path, handler in {
             "/fapi/v1/exchangeInfo": self._exchange_info,
             "/fapi/v1/klines": lambda q: self._klines("klines", self._candles, q),
@@ -169,6 +231,185 @@ class FakeBinance(FakeVenueServer):
     def count_path(self, endpoint: str) -> int:
         """Requests received whose path ends with ``endpoint`` (e.g. ``klines``)."""
         return self.count(lambda r: urlsplit(r.path).path.endswith("/" + endpoint))
+
+    # Trading
+
+    def enable_trading(self, api_key: str, api_secret: str, data_dir: str | Path, *,
+                       marks: dict[str, float] | None = None, wallet: float = 100_000.0,
+                       leverage: int = 20) -> Account:
+        """Serve the signed trading endpoints for the account of ``api_key`` /
+        ``api_secret``, its books shaped like the recorded book of ``data_dir``
+        (:data:`~flint_binance.testing.trading.BOOK_FILE`), marked at ``marks`` (symbol ->
+        price; default: each symbol's last close)."""
+        root = Path(data_dir)
+        prices = {s: self._last_close(s) for s in self.symbols}
+        self.account = Account([self._symbol_info(s) for s in self.symbols],
+                               {**prices, **(marks or {})}, book_profile(root / BOOK_FILE),
+                               wallet=wallet, leverage=leverage)
+        brackets = root / "fixtures" / "binance" / "fapi_v1_leverageBracket_BTC_ETH_SOL.json"
+        if brackets.is_file():
+            self._brackets = json.loads(brackets.read_text(encoding="utf-8"))
+        self._keys = (api_key, api_secret.encode())
+        return self.account
+
+    def inject_trading(self, op: str, kind: str, when: str = "after", delay_s: float = 1.0,
+                       *, retry_after_s: int = 1, count: int = 1) -> None:
+        """Fail the next ``count`` signed requests of ``op`` (``submit``, ``cancel``,
+        ``amend`` or ``read``) with ``kind`` (:data:`TRADING_FAULTS`), ``before`` or ``after`` the
+        account processes them; ``delay`` waits ``delay_s`` first (the client times out)."""
+        if op not in TRADING_OPS or kind not in TRADING_FAULTS or when not in ("before",
+                                                                                 "after"):
+            raise ValueError(f"unknown fault {op}/{kind}/{when}: ops {TRADING_OPS}, kinds "
+                             f"{TRADING_FAULTS}, when before|after")
+        with self._lock:
+            self._trading_faults.append(TradingFault(op, kind, when, delay_s, retry_after_s,
+                                                     count))
+
+    def submissions(self, client_id: str | None = None) -> list[SignedRequest]:
+        """Order submissions received (processed or not), optionally of one client id."""
+        with self._lock:
+            return [r for r in self.signed if r.op == "submit"
+                    and (client_id is None or r.client_id == client_id)]
+
+    def restart(self, down_s: float = 0.0) -> None:
+        """Stop serving (connections are refused for ``down_s``), then serve again on the
+        same port; orders, positions and the wallet are kept."""
+        port = self._server.server_address[1]
+        handler = self._server.RequestHandlerClass
+        self._server.shutdown()
+        self._server.server_close()
+        for connection in list(self._connections):  # kept-alive connections end too
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        if down_s:
+            time.sleep(down_s)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self.account is not None:
+            self.account.stop_timers()
+        super().close()
+
+    def _private_routes(self) -> dict[tuple[str, str], tuple[str, Any]]:
+        account = self.account
+        assert account is not None
+        return {
+            ("POST", "/fapi/v1/order"): ("submit", account.new_order),
+            ("POST", "/fapi/v1/algoOrder"): ("submit", account.new_algo),
+            ("DELETE", "/fapi/v1/order"): ("cancel", account.cancel),
+            ("PUT", "/fapi/v1/order"): ("amend", account.modify),
+            ("DELETE", "/fapi/v1/algoOrder"): ("cancel", account.cancel_algo),
+            ("POST", "/fapi/v1/countdownCancelAll"): ("cancel", account.countdown),
+            ("GET", "/fapi/v1/order"): ("read", account.query),
+            ("GET", "/fapi/v1/algoOrder"): ("read", account.query_algo),
+            ("GET", "/fapi/v1/openOrders"): ("read", account.open_orders),
+            ("GET", "/fapi/v1/openAlgoOrders"): ("read", account.open_algos),
+            ("GET", "/fapi/v1/userTrades"): ("read", account.user_trades),
+            ("GET", "/fapi/v3/positionRisk"): ("read", account.position_risk),
+            ("GET", "/fapi/v2/positionRisk"): ("read", account.position_risk),
+            ("GET", "/fapi/v3/account"): ("read", lambda params: account.account()),
+            ("GET", "/fapi/v2/account"): ("read", lambda params: account.account()),
+            ("GET", "/fapi/v1/leverageBracket"): ("read", lambda params: self._brackets),
+        }
+
+    def _handle(self, http: BaseHTTPRequestHandler, method: str) -> None:
+        self._connections.add(http.connection)
+        path = http.path.split("?", 1)[0]
+        route = self._private_routes().get((method, path)) if self.account else None
+        if route is None:
+            super()._handle(http, method)
+            return
+        length = int(http.headers.get("Content-Length") or 0)
+        body = http.rfile.read(length).decode() if length else ""
+        payload = body if method in ("POST", "PUT") else urlsplit(http.path).query
+        params = dict(parse_qsl(payload, keep_blank_values=True))
+        op, answer = route
+        client_id = params.get("newClientOrderId") or params.get("clientAlgoId") or params.get(
+            "origClientOrderId", "")
+        with self._lock:
+            self.requests.append(Request(method, http.path, params, dict(http.headers.items())))
+            self.signed.append(SignedRequest(op, method, path, params, client_id))
+        refused = self._check_signature(payload, http.headers.get("X-MBX-APIKEY", ""))
+        if refused is not None:
+            self._send(http, refused.status, _json(refused), {}, "application/json")
+            return
+        fault = self._trading_fault(op)
+        if fault is not None and fault.when == "before":
+            if fault.kind != "delay":
+                self._broken(http, fault)
+                return
+            if self._closing.wait(fault.delay_s):
+                return
+        try:
+            self._check_timestamp(params)
+            status, reply = 200, answer(params)
+        except Refused as exc:
+            status, reply = exc.status, {"code": exc.code, "msg": exc.msg}
+        if fault is not None and fault.when == "after":
+            if fault.kind != "delay":
+                self._broken(http, fault)
+                return
+            if self._closing.wait(fault.delay_s):
+                return
+        self._send(http, status, json.dumps(reply, separators=(",", ":")).encode(), {},
+                   "application/json")
+
+    def _check_signature(self, payload: str, api_key: str) -> Refused | None:
+        key, secret = self._keys
+        if not hmac.compare_digest(api_key, key):
+            return Refused(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+        signed, _, signature = payload.rpartition("&signature=")
+        want = hmac.new(secret, signed.encode(), hashlib.sha256).hexdigest()
+        if not signed or not hmac.compare_digest(signature, want):
+            return Refused(-1022, "Signature for this request is not valid.", 400)
+        return None
+
+    @staticmethod
+    def _check_timestamp(params: dict[str, str]) -> None:
+        """Binance's rule, when the request is processed: ``timestamp`` at most 1 s ahead
+        and at most ``recvWindow`` ms (default 5000) behind the server's clock."""
+        try:
+            sent, window = int(params["timestamp"]), int(params.get("recvWindow", 5000))
+        except (KeyError, ValueError):
+            raise Refused(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null,"
+                                 " or malformed.") from None
+        now = int(time.time() * 1000)
+        if sent > now + 1000:
+            raise Refused(-1021, "Timestamp for this request was 1000ms ahead of the server's "
+                                 "time.")
+        if now - sent > window:
+            raise Refused(-1021, "Timestamp for this request is outside of the recvWindow.")
+
+    def _trading_fault(self, op: str) -> TradingFault | None:
+        with self._lock:
+            for fault in self._trading_faults:
+                if fault.op == op and fault.count > 0:
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self._trading_faults.remove(fault)
+                    return fault
+        return None
+
+    def _broken(self, http: BaseHTTPRequestHandler, fault: TradingFault) -> None:
+        if fault.kind == "reset":  # close with a TCP reset, answering nothing
+            http.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            http.connection.close()
+            http.close_connection = True
+        elif fault.kind == "5xx":
+            self._send(http, 503, b"<html><body>503 Service Unavailable</body></html>", {},
+                       "text/html")
+        elif fault.kind == "429":
+            body = _json(Refused(-1003, "Too many requests; current limit of IP is 2400 "
+                                        "requests per minute.", 429))
+            self._send(http, 429, body, {"Retry-After": str(fault.retry_after_s)},
+                       "application/json")
+        else:
+            self._send(http, 200, b"<html><body>502 Bad Gateway</body></html>", {},
+                       "text/html")
 
     # Answers
 
@@ -297,3 +538,7 @@ class FakeBinance(FakeVenueServer):
                            "TAKE_PROFIT_MARKET"],
             "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
         }
+
+
+def _json(refused: Refused) -> bytes:
+    return json.dumps({"code": refused.code, "msg": refused.msg}).encode()
