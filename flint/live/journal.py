@@ -33,6 +33,9 @@ class Kind(StrEnum):
     POSITION = "position"  # the venue's position adopted by the user's choice
     TRADING = "trading"  # trading state change (ACTIVE / REDUCING / HALTED)
     RISK_MEMORY = "risk_memory"  # what the risk guards remember, saved for a restart
+    SESSION = "session"  # a paper session's configuration and status changes
+    INPUT = "input"  # what a paper session consumed: warm-up bars, a bar and its funding
+    VENUE = "venue"  # the paper venue's state after a change (flint.paper.venue)
 
 
 @attrs.frozen
