@@ -19,6 +19,7 @@ from flint.cli.data import data_group
 from flint.cli.journal import journal_group
 from flint.cli.new import new_command
 from flint.cli.optimize import optimize_command, walk_forward_command
+from flint.cli.paper import live_command, paper_group, parity_command
 from flint.cli.report import report_command
 from flint.cli.strategies import strategies_command
 from flint.plugins import get_host
@@ -161,6 +162,9 @@ cli.add_command(walk_forward_command)
 cli.add_command(report_command)
 cli.add_command(journal_group)
 cli.add_command(calibrate_command)
+cli.add_command(paper_group)
+cli.add_command(parity_command)
+cli.add_command(live_command)
 
 
 def main(argv: list[str] | None = None) -> None:

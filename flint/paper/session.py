@@ -180,7 +180,7 @@ class PaperSession:
         self.store = store
         self.id = session
         self.config = config
-        self.strategy = strategy
+        self.strategy = strategy if strategy is not None else _NoStrategy()
         self.terms = config.terms()
         self.digest = config.digest(self.terms)
         self.venue = PaperVenue(venue=config.venue, market=config.market,
@@ -196,7 +196,9 @@ class PaperSession:
         self.bars = 0
         self.status = ""
         self.candle_venue = config.venue
-        self._pass_ctx = accepts_ctx(strategy)
+        self._pass_ctx = accepts_ctx(self.strategy)
+        #: ``[origin_ts, wall0, speed]`` of the session's clock (flint.paper.feed.SessionClock).
+        self.clock_args: list[float] = []
         self._redo: tuple[Candle, list[FundingRate]] | None = None
 
     # Creating and resuming
@@ -238,7 +240,8 @@ class PaperSession:
     @classmethod
     def resume(cls, store: FlintStore, session: str, config: PaperConfig, strategy: Any, *,
                risk: RiskEngine | None = None) -> "PaperSession":
-        """Session ``session`` as it was; its configuration must be the same."""
+        """Session ``session`` as it was; its configuration must be the same. Without a
+        ``strategy`` (None) the session can only be stopped or killed."""
         recording = read_recording(store, session)
         self = cls(store, session, config, strategy, risk=risk)
         if recording.digest != self.digest:
@@ -253,9 +256,12 @@ class PaperSession:
         self.funding = recording.all_funding
         self.bars = len(recording.bars)
         self.status = recording.status
+        self.clock_args = list(recording.created.get("clock") or [])
         if recording.venue_state is not None:
             self.venue.restore(recording.venue_state["state"])
-        if recording.bars:  # the strategy where it was before the last recorded bar
+        if strategy is None:
+            pass
+        elif recording.bars:  # the strategy where it was before the last recorded bar
             self._redo = (recording.bars[-1], recording.funding[-1])
             if len(recording.bars) > 1:
                 self.config.engine(strategy, self.funding).run(

@@ -1,0 +1,244 @@
+"""Paper trading: sessions on real candles, resumed after kill -9 like an uninterrupted
+run; parity with the backtest (exact for ClosePriceFill and a seeded FillPipeline)."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from flint.backtest.parity import ParityTest, compare_session
+from flint.indicators import sma
+from flint.models import Side, Signal
+from flint.paper.session import PaperConfig, PaperSession, SessionError
+from flint.providers.files import FileProvider
+from flint.store import FlintStore
+from flint.strategy.base import Strategy
+
+DATA = Path(os.environ.get("FLINT_TEST_DATA", Path(__file__).parents[1] / ".." / "shared" / "data"))
+CANDLES = DATA / "hyperliquid-SOL-3600.csv"
+FUNDING = DATA / "hyperliquid-SOL-funding.csv"
+pytestmark = pytest.mark.skipif(not CANDLES.exists(), reason=f"no test data at {DATA} "
+                                "(set FLINT_TEST_DATA)")
+H = 3600
+PIPELINE = {"latency_seed": 11, "base_latency_s": 0.3, "latency_jitter_s": 0.25}
+
+PROBE = '''
+from flint.indicators import sma
+from flint.models import Side, Signal
+from flint.strategy.base import Strategy
+
+
+class PaperProbe(Strategy):
+    """Limits to enter, a stop and a take-profit to protect, market closes to exit."""
+
+    name = "paper_probe"
+
+    def reset(self):
+        pass
+
+    def on_candle(self, candle, history, ctx=None):
+        if len(history) < 20:
+            return Signal.HOLD
+        fast, slow = sma(history, 5), sma(history, 20)
+        held = ctx.position(candle.market)
+        if held is None:
+            ctx.cancel_all()  # an entry that did not fill, or a protection left over
+            if fast > slow:
+                ctx.limit_order(candle.market, Side.LONG, 3.0, candle.close * 0.999)
+        elif held is not None and fast < slow:
+            ctx.close_position(candle.market)
+            ctx.cancel_all()
+        elif held is not None and len(ctx.pending_orders) == 0:
+            ctx.stop_order(candle.market, Side.SHORT, held.size, held.entry_price * 0.97)
+            ctx.take_profit_order(candle.market, Side.SHORT, held.size, held.entry_price * 1.02)
+        return Signal.HOLD
+'''
+
+
+class Cross(Strategy):
+    """A v1 strategy: all-in long above the slow average, short below."""
+
+    name = "cross"
+
+    def reset(self):
+        pass
+
+    def on_candle(self, candle, history, ctx=None):
+        if len(history) < 25:
+            return Signal.HOLD
+        return Signal.BUY if sma(history, 5) > sma(history, 20) else Signal.SELL
+
+
+def probe():
+    namespace = {}
+    exec(compile(PROBE, "probe", "exec"), namespace)
+    return namespace["PaperProbe"]()
+
+
+@pytest.fixture(scope="module")
+def candles():
+    return list(FileProvider(CANDLES).fetch_candles("SOL-PERP", H, 0, 2**40))
+
+
+@pytest.fixture(scope="module")
+def funding():
+    return FileProvider(FUNDING).fetch_funding("SOL-PERP", 0, 2**40)
+
+
+@pytest.mark.parametrize("model,options", [("close", {}), ("pipeline", PIPELINE)])
+@pytest.mark.parametrize("make,short", [(Cross, True), (probe, False)])
+def test_parity_test_is_exact_on_real_candles(candles, funding, model, options, make, short):
+    report = ParityTest(make(), "SOL-PERP", candles[1000:1500], funding_rates=funding,
+                        fill_model=model, fill_options=options, warmup=100,
+                        allow_short=short).run()
+    assert report.exact, report.summary()
+    assert sum(map(len, report.paper_fills.values())) >= 6  # it traded
+    assert report.paper_equity == report.backtest_equity
+    assert report.passed
+
+
+def test_parity_names_the_first_diverging_bar(candles):
+    store = FlintStore(":memory:")
+    store.upsert_candles(candles[:100])
+    config = PaperConfig("cross", "hyperliquid", "SOL-PERP", fill_model="close", warmup_bars=100,
+                         allow_short=True)
+    session = PaperSession.create(store, config, Cross())
+    session.start()
+    for bar in candles[100:300]:
+        session.step(bar)
+    session.close()
+
+    class Later(Cross):  # the same strategy, except it sits out bar 150
+        def on_candle(self, candle, history, ctx=None):
+            if candle.ts == candles[150].ts:
+                return Signal.HOLD
+            return super().on_candle(candle, history, ctx)
+
+    assert compare_session(store, session.id, Cross()).exact
+    report = compare_session(store, session.id, Later())
+    fills_at_150 = report.paper_fills.get(candles[150].ts)
+    if fills_at_150:
+        assert report.first_divergence == candles[150].ts
+    else:
+        assert report.first_divergence is None or report.first_divergence > candles[150].ts
+    store.close()
+
+
+def test_refuses_to_start_without_enough_warmup(candles):
+    store = FlintStore(":memory:")
+    store.upsert_candles(candles[:50])
+    config = PaperConfig("cross", "hyperliquid", "SOL-PERP", warmup_bars=200)
+    with pytest.raises(SessionError, match="not enough warm-up history: 50 stored"):
+        PaperSession.create(store, config, Cross())
+    store.close()
+
+
+def test_resume_in_process_continues_like_one_run(candles):
+    config = PaperConfig("probe", "hyperliquid", "SOL-PERP", fill_model="pipeline",
+                         fill_options=PIPELINE, warmup_bars=100)
+    states = []
+    for cut in (None, 170):
+        store = FlintStore(":memory:")
+        store.upsert_candles(candles[:100])
+        session = PaperSession.create(store, config, probe(), session="s")
+        session.start()
+        for i, bar in enumerate(candles[100:300]):
+            if i == cut:  # a restart: a new venue, broker and strategy from the store
+                session.close()
+                session = PaperSession.resume(store, "s", config, probe())
+                session.start()
+            session.step(bar)
+        states.append((session.venue.snapshot(), session.ctx.state()))
+        session.close()
+        store.close()
+    assert states[0] == states[1]
+
+
+def test_stop_keeps_positions_and_kill_flattens(candles):
+    config = PaperConfig("cross", "hyperliquid", "SOL-PERP", fill_model="close", warmup_bars=100)
+    store = FlintStore(":memory:")
+    store.upsert_candles(candles[:100])
+    session = PaperSession.create(store, config, Cross(), session="k")
+    session.start()
+    bar = next(b for b in candles[100:400] if (session.step(b) or session.ctx.positions))
+    assert session.ctx.positions, bar
+    session.ctx.limit_order("SOL-PERP", Side.LONG, 1.0, bar.close * 0.5)
+    session.stop()
+    assert session.ctx.positions and not session.ctx.pending_orders
+    session.kill()
+    assert not session.ctx.positions and session.status == "killed"
+    assert session.venue.slot.size == 0.0
+    session.close()
+    store.close()
+
+
+# The command line, killed with SIGKILL midway
+
+
+def _flint(*args, **kwargs):
+    return [sys.executable, "-m", "flint.cli.main", *args]
+
+
+def _run_args(db, session, data, start, end):
+    return _flint("paper", str(data / "probe.py"), "--trust", "--venue", "hyperliquid",
+                  "--market", "SOL-PERP", "--db", str(db), "--session", session,
+                  "--provider", "file", "--provider-option", f"path={data}",
+                  "--fill-model", "pipeline", *[f"--fill-option={k}={v}" for k, v in
+                                               PIPELINE.items()],
+                  "--warmup", "100", "--start", str(start), "--speed", str(H * 25),
+                  "--end", str(end), "--poll", "0.02", "--no-view")
+
+
+def _status(db, session):
+    done = subprocess.run(_flint("paper", "status", session, "--db", str(db), "--json"),
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def test_kill_9_midway_then_resume_ends_like_an_uninterrupted_run(tmp_path, candles):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(CANDLES, data)
+    shutil.copy(FUNDING, data)
+    (data / "probe.py").write_text(PROBE)
+    first = candles[2000]
+    start, end = first.ts, candles[2000 + 299].ts  # 300 live bars
+    finals = {}
+    for name in ("straight", "killed"):
+        db = tmp_path / f"{name}.duckdb"
+        with FlintStore(db) as store:
+            store.upsert_candles(candles[1800:2000])
+        args = _run_args(db, name, data, start, end)
+        if name == "killed":
+            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            status = db.with_name(db.name + ".paper") / f"{name}.status.json"
+            deadline = time.monotonic() + 120
+            while True:
+                assert time.monotonic() < deadline and proc.poll() is None, "no progress"
+                try:
+                    if json.loads(status.read_text())["bars"] >= 130:
+                        break
+                except (OSError, ValueError):
+                    pass
+                time.sleep(0.01)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            time.sleep(1.0)  # bars keep closing while it is down: replayed on restart
+        done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        finals[name] = _status(db, name)
+        parity = subprocess.run(_flint("parity", name, "--db", str(db), "--trust"),
+                                capture_output=True, text=True, timeout=300)
+        assert parity.returncode == 0, parity.stdout + parity.stderr
+        assert "parity exact" in parity.stdout
+    straight, killed = finals["straight"], finals["killed"]
+    assert straight["status"] == killed["status"] == "ended"
+    assert straight["bars"] == killed["bars"] == 300
+    for key in ("cash", "equity", "positions", "orders", "last_bar"):
+        assert straight[key] == killed[key], key
