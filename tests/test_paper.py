@@ -230,11 +230,11 @@ def test_kill_9_midway_then_resume_ends_like_an_uninterrupted_run(tmp_path, cand
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             time.sleep(1.0)  # bars keep closing while it is down: replayed on restart
-        done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(args, check=False, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         finals[name] = _status(db, name)
         parity = subprocess.run(_flint("parity", name, "--db", str(db), "--trust"),
-                                capture_output=True, text=True, timeout=300)
+                                check=False, capture_output=True, text=True, timeout=300)
         assert parity.returncode == 0, parity.stdout + parity.stderr
         assert "parity exact" in parity.stdout
     straight, killed = finals["straight"], finals["killed"]
@@ -242,3 +242,77 @@ def test_kill_9_midway_then_resume_ends_like_an_uninterrupted_run(tmp_path, cand
     assert straight["bars"] == killed["bars"] == 300
     for key in ("cash", "equity", "positions", "orders", "last_bar"):
         assert straight[key] == killed[key], key
+
+
+# The live gate and the session commands' errors
+
+
+def _cli(*args, input=None, env=None):
+    from click.testing import CliRunner
+
+    from flint.cli.main import cli
+
+    return CliRunner(env=env).invoke(cli, list(args), input=input)
+
+
+def test_live_without_a_venue_plugin_is_a_clear_error():
+    done = _cli("live", "cross", "--venue", "nowhere", "--market", "SOL-PERP")
+    assert done.exit_code == 1
+    assert "no installed plugin offers live trading on 'nowhere'" in done.output
+
+
+def test_real_money_needs_the_setting_and_a_confirmation(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ("live", "cross", "--venue", "nowhere", "--market", "SOL-PERP", "--network",
+            "mainnet", "--send")
+    done = _cli(*args)
+    assert done.exit_code == 1 and "network: mainnet" in done.output
+    (tmp_path / "flint.yaml").write_text("live:\n  network: mainnet\n")
+    done = _cli(*args, input="yes\n")
+    assert done.exit_code == 1 and "not confirmed; nothing was sent" in done.output
+    done = _cli(*args, input="real money\n")  # confirmed: on to the venue (none installed)
+    assert "no installed plugin offers live trading" in done.output
+    done = _cli(*args, "--i-understand-real-money")
+    assert "REAL MONEY" not in done.output and "no installed plugin" in done.output
+
+
+def test_session_commands_name_what_is_missing(tmp_path, candles):
+    db = tmp_path / "s.duckdb"
+    with FlintStore(db) as store:
+        store.upsert_candles(candles[:10])
+    for args in (("paper", "status", "nope"), ("paper", "stop", "nope"), ("parity", "nope")):
+        done = _cli(*args, "--db", str(db))
+        assert done.exit_code == 1 and "no paper session 'nope'" in done.output, args
+    probe_file = tmp_path / "probe.py"
+    probe_file.write_text(PROBE)
+    done = _cli("paper", str(probe_file), "--venue", "hyperliquid", "--market", "SOL-PERP",
+                "--db", str(db))
+    assert done.exit_code == 1 and "pass --trust" in done.output
+    done = _cli("paper", str(probe_file), "--trust", "--venue", "hyperliquid", "--market",
+                "SOL-PERP", "--db", str(db), "--provider", "file", "--provider-option",
+                f"path={CANDLES}")
+    assert done.exit_code == 1 and "not enough warm-up history: 10 stored" in done.output
+
+
+def test_stop_and_kill_of_a_session_that_is_not_running(tmp_path, candles):
+    db = tmp_path / "s.duckdb"
+    config = PaperConfig(str(tmp_path / "probe.py"), "hyperliquid", "SOL-PERP",
+                         fill_model="close", warmup_bars=100)
+    with FlintStore(db) as store:
+        store.upsert_candles(candles[:100])
+        session = PaperSession.create(store, config, probe(), session="p")
+        session.start()
+        for bar in candles[100:260]:
+            session.step(bar)
+        held = bool(session.ctx.positions)
+        session.close()
+    assert held, "the probe holds a position by then"
+    done = _cli("paper", "stop", "p", "--db", str(db))
+    assert done.exit_code == 0 and "stopped" in done.output
+    state = json.loads(_cli("paper", "status", "p", "--db", str(db), "--json").output)
+    assert state["status"] == "stopped" and state["positions"] and not state["orders"]
+    done = _cli("paper", "kill", "p", "--db", str(db))
+    assert done.exit_code == 0 and "killed" in done.output
+    state = json.loads(_cli("paper", "status", "p", "--db", str(db), "--json").output)
+    assert state["status"] == "killed" and not state["positions"]
+    assert "killed" in _cli("paper", "status", "p", "--db", str(db)).output

@@ -7,8 +7,9 @@ settled by its close), the paper venue's state after every change
 (:mod:`flint.paper.venue`) and the orders, fills and risk decisions of its
 :class:`~flint.execution.paper_broker.PaperBroker`.
 
-One bar: record it (and its funding); the venue processes it (resting orders,
-funding); the strategy runs on it with ``history`` built as the backtest builds it
+One bar: the venue processes it (resting orders, funding) and the bar and its
+funding are recorded in the same journal write as the venue's new state; the
+strategy runs on it with ``history`` built as the backtest builds it
 (a window over warm-up plus session bars); v1 signals become orders as in the
 backtest; market orders fill at the close once their latency has passed.
 
@@ -199,7 +200,7 @@ class PaperSession:
         self._pass_ctx = accepts_ctx(self.strategy)
         #: ``[origin_ts, wall0, speed]`` of the session's clock (flint.paper.feed.SessionClock).
         self.clock_args: list[float] = []
-        self._redo: tuple[Candle, list[FundingRate]] | None = None
+        self._redo: Candle | None = None
 
     # Creating and resuming
 
@@ -262,7 +263,7 @@ class PaperSession:
         if strategy is None:
             pass
         elif recording.bars:  # the strategy where it was before the last recorded bar
-            self._redo = (recording.bars[-1], recording.funding[-1])
+            self._redo = recording.bars[-1]
             if len(recording.bars) > 1:
                 self.config.engine(strategy, self.funding).run(
                     self.candles[:-1], warmup=self.warmup)
@@ -280,8 +281,8 @@ class PaperSession:
         if self.status != "running":
             self._set_status("running")
         if self._redo is not None:
-            (bar, funding), self._redo = self._redo, None
-            self._process(bar, funding)
+            bar, self._redo = self._redo, None
+            self._process(bar)
 
     @property
     def last_ts(self) -> int | None:
@@ -292,16 +293,15 @@ class PaperSession:
         """Record ``bar`` (and the funding settled by its close) and run it."""
         if self.candles and bar.ts <= self.candles[-1].ts:
             return
-        self.journal.append([Event(Kind.INPUT, None, None, {
-            "bar": candle_row(bar), "funding": [_funding_row(r) for r in funding]})])
         self.candles.append(bar)
         self.funding.extend(funding)
         self.bars += 1
-        self._process(bar, funding)
+        record = {"bar": candle_row(bar), "funding": [_funding_row(r) for r in funding]}
+        self.venue.on_bar(bar, funding, record)
+        self._process(bar)
 
-    def _process(self, bar: Candle, funding: Sequence[FundingRate]) -> None:
+    def _process(self, bar: Candle) -> None:
         venue, ctx = self.venue, self.ctx
-        venue.on_bar(bar, funding)
         ctx.begin_bar(bar)
         ctx.sync()
         n = len(self.candles) - 1
@@ -363,8 +363,11 @@ class PaperSession:
         self.status = status
         self.journal.append([Event(Kind.SESSION, None, None, {"status": status})])
 
-    def _persist_venue(self, state: dict[str, Any]) -> None:
-        self.journal.append([Event(Kind.VENUE, None, None, {"state": state})])
+    def _persist_venue(self, state: dict[str, Any], record: Any) -> None:
+        events = [Event(Kind.VENUE, None, None, {"state": state})]
+        if record is not None:  # the bar is recorded when the venue has processed it
+            events.insert(0, Event(Kind.INPUT, None, None, record))
+        self.journal.append(events)
 
     # Views
 

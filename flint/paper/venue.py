@@ -18,9 +18,11 @@ same fills (:mod:`flint.backtest.parity` checks it):
 Differences from the kernel, none of which a parity run meets: no order books, no
 margin or liquidation, and the short remainder of a market order is not rested.
 
-Every change is handed to ``persist`` (a JSON-able snapshot, see :meth:`snapshot`)
-before the call returns, as a real venue commits before it acknowledges; a restarted
-venue :meth:`restore` s the last one. Client order ids are per bar
+Every change is handed to ``persist(state, record)`` (a JSON-able snapshot, see
+:meth:`snapshot`) before the call returns, as a real venue commits before it
+acknowledges; :meth:`on_bar` hands the bar's ``record`` over with it, so a bar is
+recorded exactly when the venue has processed it. A restarted venue :meth:`restore` s
+the last snapshot. Client order ids are per bar
 (``fl-<session>-<bar ts>-<n>``), so a strategy re-run on a bar asks for the same ids.
 """
 
@@ -88,17 +90,19 @@ class PaperOrder:
                           self.state, self.price, self.filled, self.avg_price, self.reduce_only,
                           self.client_id, float(self.ts), self.reason, fills)
 
-    def to_json(self) -> dict[str, Any]:
-        out = attrs.asdict(self)
-        out.update(side=self.side.value, order_type=self.order_type.value,
-                   time_in_force=self.time_in_force.value, state=self.state.value)
-        return out
+    def to_json(self) -> list[Any]:
+        return [getattr(self, f.name).value if f.name in _ENUMS else getattr(self, f.name)
+                for f in _FIELDS]
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "PaperOrder":
-        return cls(**{**data, "side": Side(data["side"]), "order_type": OrderType(
-            data["order_type"]), "time_in_force": TimeInForce(data["time_in_force"]),
-            "state": OrderState(data["state"])})
+    def from_json(cls, row: list[Any]) -> "PaperOrder":
+        return cls(*(_ENUMS[f.name](v) if f.name in _ENUMS else v
+                     for f, v in zip(_FIELDS, row, strict=True)))
+
+
+_FIELDS = attrs.fields(PaperOrder)
+_ENUMS: dict[str, Any] = {"side": Side, "order_type": OrderType, "time_in_force": TimeInForce,
+                          "state": OrderState}
 
 
 def _candle(row: Sequence[Any], market: str, resolution_s: int, venue: str) -> Candle:
@@ -130,7 +134,7 @@ class PaperVenue(VenueAdapter):
         fill_model: Any,
         terms: VenueTerms,
         initial_capital: float,
-        persist: Callable[[dict[str, Any]], None] = lambda state: None,
+        persist: Callable[[dict[str, Any], Any], None] = lambda state, record: None,
     ) -> None:
         self.venue = venue
         self.market = market
@@ -164,9 +168,9 @@ class PaperVenue(VenueAdapter):
 
     # The bar loop
 
-    def on_bar(self, bar: Candle, funding: Iterable[FundingRate] = ()) -> bool:
-        """Everything that happens on ``bar`` before the strategy sees it; False (and
-        nothing done) for a bar processed already."""
+    def on_bar(self, bar: Candle, funding: Iterable[FundingRate] = (), record: Any = None) -> bool:
+        """Everything that happens on ``bar`` before the strategy sees it, persisted with
+        ``record``; False (and nothing done) for a bar processed already."""
         if self.bar is not None and bar.ts <= self.bar.ts:
             return False
         self.bar = bar
@@ -191,21 +195,21 @@ class PaperVenue(VenueAdapter):
                     price = rate.mark_price if rate.mark_price > 0.0 else self.slot.mark
                 self.ledger.pay_funding(self.slot, rate.ts, rate.rate, price)
         self.bar_start_size = self.slot.size
-        self._commit()
+        self._commit(record)
         return True
 
     def after_strategy(self, *, all_now: bool = False) -> None:
         """Fill the market orders whose latency has passed by the bar's close
         (``all_now``: every one, at this close: a kill switch flattening now)."""
         bar = self.bar
-        if bar is None:
+        waiting = self._waiting(next_open=False)
+        if all_now:
+            waiting += self._waiting(next_open=True)
+        if bar is None or not waiting:
             return
         close_ts = bar.ts + self.resolution_s
-        for order in self._waiting(next_open=False):
+        for order in waiting:
             if all_now or close_ts >= order.eligible_ts:
-                self._fill_taker(order, bar.close, bar)
-        if all_now:
-            for order in self._waiting(next_open=True):
                 self._fill_taker(order, bar.close, bar)
         self._commit()
 
@@ -400,7 +404,7 @@ class PaperVenue(VenueAdapter):
             int(entry_ts), int(closed), int(fills), bool(held))
         if slot.size != 0.0 and slot not in ledger.open:
             ledger.open.append(slot)
-        self.orders = {o["client_id"]: PaperOrder.from_json(o) for o in state["orders"]}
+        self.orders = {o[0]: PaperOrder.from_json(o) for o in state["orders"]}
         self.fills = [VenueFill(t, c, m, Side(s), p, z, f, ts, mk)
                       for t, c, m, s, p, z, f, ts, mk in state["fills"]]
         self.fill_model.reset()
@@ -408,5 +412,5 @@ class PaperVenue(VenueAdapter):
         for _ in range(self.draws):
             self.fill_model.latency_s(self.terms)
 
-    def _commit(self) -> None:
-        self.persist(self.snapshot())
+    def _commit(self, record: Any = None) -> None:
+        self.persist(self.snapshot(), record)
