@@ -154,7 +154,7 @@ def test_resume_in_process_continues_like_one_run(candles):
                 session = PaperSession.resume(store, "s", config, probe())
                 session.start()
             session.step(bar)
-        states.append((session.venue.snapshot(), session.ctx.state()))
+        states.append((session.venue.snapshot(), session.view(), session.ctx.account))
         session.close()
         store.close()
     assert states[0] == states[1]

@@ -260,32 +260,15 @@ def render(state: dict[str, Any]) -> Group:
 
 
 def _stored_state(path: Path, session: str) -> dict[str, Any]:
-    from flint.paper.session import SessionError, read_recording
+    from flint.paper.session import PaperConfig, PaperSession, SessionError, read_recording
     from flint.store import FlintStore
 
     with FlintStore(path, read_only=True) as store:
         try:
-            rec = read_recording(store, session)
+            config = PaperConfig(**read_recording(store, session).config)
+            return PaperSession.resume(store, session, config, None).view()
         except SessionError as exc:
             raise click.ClickException(str(exc)) from None
-    state: dict[str, Any] = {"session": session, "status": rec.status, "bars": len(rec.bars),
-                             "strategy": rec.config["strategy"], "market": rec.config["market"],
-                             "venue": rec.config["venue"], "positions": [], "orders": []}
-    venue = (rec.venue_state or {}).get("state")
-    cash = float(venue["cash"]) if venue else rec.config["initial_capital"]
-    state.update(cash=cash, equity=cash, last_bar=venue["bar"] if venue else None)
-    if venue and venue["slot"][0]:
-        size, entry, _, mark = venue["slot"][:4]
-        state["equity"] = cash + (mark - entry) * size
-        state["positions"] = [{"market": rec.config["market"],
-                               "side": "long" if size > 0 else "short", "size": abs(size),
-                               "entry_price": entry, "unrealized_pnl": (mark - entry) * size}]
-    if venue:
-        state["orders"] = [{"id": o["client_id"], "type": o["order_type"], "side": o["side"],
-                            "size": o["size"], "price": o["price"]}
-                           for o in venue["orders"] if o["state"] in ("confirmed",
-                                                                      "partially_filled")]
-    return state
 
 
 def _running(path: Path, session: str) -> dict[str, Any] | None:

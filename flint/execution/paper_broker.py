@@ -10,8 +10,6 @@ restart again: those the venue has are not sent twice (their id is returned); on
 whose intent was journaled but that never reached the venue is sent under a new id.
 """
 
-from typing import Any
-
 from flint.execution.live_base import LiveExecutionContext
 from flint.paper.venue import PaperVenue
 from flint.risk.engine import RiskEngine
@@ -61,16 +59,3 @@ class PaperBroker(LiveExecutionContext):
         self.kill(reason)
         self.paper.after_strategy(all_now=True)
         self.sync()
-
-    def state(self) -> dict[str, Any]:
-        """What the terminal view and ``flint paper status`` show."""
-        account = self.account
-        return {
-            "equity": account.equity, "cash": account.cash,
-            "positions": [{"market": p.market, "side": p.side.value, "size": p.size,
-                           "entry_price": p.entry_price, "unrealized_pnl": p.unrealized_pnl}
-                          for p in self.positions],
-            "orders": [{"id": o.order_id, "type": o.order_type.value, "side": o.side.value,
-                        "size": o.size, "price": o.price} for o in self.pending_orders],
-            "trading_state": self.trading_state.value,
-        }

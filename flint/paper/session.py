@@ -372,9 +372,20 @@ class PaperSession:
     # Views
 
     def view(self) -> dict[str, Any]:
-        """The session's state for the terminal view and ``status``."""
-        bar = self.venue.bar
-        return {"session": self.id, "status": self.status, "bars": self.bars,
-                "last_bar": candle_row(bar) if bar is not None else None,
-                "strategy": self.config.strategy, "market": self.config.market,
-                "venue": self.config.venue, **self.ctx.state()}
+        """The session's state (as its venue holds it) for the terminal view and
+        ``flint paper status``."""
+        venue = self.venue
+        bar = venue.bar
+        return {
+            "session": self.id, "status": self.status, "bars": self.bars,
+            "last_bar": candle_row(bar) if bar is not None else None,
+            "strategy": self.config.strategy, "market": self.config.market,
+            "venue": self.config.venue, "trading_state": self.ctx.trading_state.value,
+            "equity": venue.equity, "cash": venue.account.cash,
+            "positions": [{"market": p.market, "side": "long" if p.size > 0 else "short",
+                           "size": abs(p.size), "entry_price": p.entry_price,
+                           "unrealized_pnl": (p.mark_price - p.entry_price) * p.size}
+                          for p in venue.positions()],
+            "orders": [{"id": o.client_id, "type": o.order_type.value, "side": o.side.value,
+                        "size": o.size, "price": o.price} for o in venue.open_orders()],
+        }
