@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
+import numpy as np
 
 from flint.backtest.engine import HISTORY_SIZE, BacktestEngine, accepts_ctx
 from flint.execution.paper_broker import PaperBroker
@@ -104,6 +105,32 @@ class PaperConfig:
             return engine.venue_terms(self.venue)
         except KeyError:
             return engine.venue_terms(DEFAULT_VENUE)
+
+
+class _Bars:
+    """The session's candles (warm-up first) and their columns, grown in place, so the
+    strategy's ``history`` costs O(1) per bar instead of a copy of every bar."""
+
+    def __init__(self) -> None:
+        self.candles: list[Candle] = []
+        self._columns = np.empty((6, 1024))
+
+    def extend(self, candles: Sequence[Candle]) -> None:
+        for candle in candles:
+            n = len(self.candles)
+            if n == self._columns.shape[1]:
+                grown = np.empty((6, 2 * n))
+                grown[:, :n] = self._columns
+                self._columns = grown
+            self._columns[:, n] = candle_row(candle)
+            self.candles.append(candle)
+
+    def series(self) -> CandleSeries:
+        """All candles as one series (a new root, over views of the columns)."""
+        n, first = len(self.candles), self.candles[0]
+        ts, o, h, lo, c, v = self._columns[:, :n]
+        return CandleSeries(ts.astype(np.int64), o, h, lo, c, v, first.market,
+                            first.resolution_s, first.venue)
 
 
 class _NoStrategy:
@@ -191,7 +218,7 @@ class PaperSession:
                                 persist=self._persist_venue)
         self.ctx = PaperBroker(self.venue, store, session=session, risk=risk)
         self.journal = self.ctx.journal
-        self.candles: list[Candle] = []  # warm-up, then every session bar
+        self._bars = _Bars()  # warm-up, then every session bar
         self.warmup = 0
         self.funding: list[FundingRate] = []
         self.bars = 0
@@ -234,7 +261,8 @@ class PaperSession:
                 "candle_venue": self.candle_venue, **created}),
             Event(Kind.INPUT, None, None, {"warmup": [candle_row(c) for c in warmup]}),
         ])
-        self.candles, self.warmup, self.status = warmup, len(warmup), "running"
+        self._bars.extend(warmup)
+        self.warmup, self.status = len(warmup), "running"
         self.strategy.reset()
         return self
 
@@ -252,7 +280,7 @@ class PaperSession:
                 f"paper session '{session}' was created with another configuration "
                 f"(differs in: {', '.join(changed) or 'the venue terms'}); start a new session")
         self.candle_venue = recording.created["candle_venue"]
-        self.candles = recording.warmup + recording.bars
+        self._bars.extend(recording.warmup + recording.bars)
         self.warmup = len(recording.warmup)
         self.funding = recording.all_funding
         self.bars = len(recording.bars)
@@ -285,6 +313,11 @@ class PaperSession:
             self._process(bar)
 
     @property
+    def candles(self) -> list[Candle]:
+        """Warm-up and session bars, oldest first."""
+        return self._bars.candles
+
+    @property
     def last_ts(self) -> int | None:
         """Open time of the newest bar the session has (warm-up included)."""
         return self.candles[-1].ts if self.candles else None
@@ -293,7 +326,7 @@ class PaperSession:
         """Record ``bar`` (and the funding settled by its close) and run it."""
         if self.candles and bar.ts <= self.candles[-1].ts:
             return
-        self.candles.append(bar)
+        self._bars.extend([bar])
         self.funding.extend(funding)
         self.bars += 1
         record = {"bar": candle_row(bar), "funding": [_funding_row(r) for r in funding]}
@@ -305,7 +338,7 @@ class PaperSession:
         ctx.begin_bar(bar)
         ctx.sync()
         n = len(self.candles) - 1
-        root = CandleSeries.from_candles(self.candles)
+        root = self._bars.series()
         history = root.window(max(n - self.config.history_size, 0), n)
         history.move_to(history.start, n, bar)
         if self._pass_ctx:
