@@ -169,7 +169,8 @@ def run_command(strategy: str, venue: str, market: str, resolution_s: int, db: P
             status_file, command_file = _files(path, session.id)
             command_file.unlink(missing_ok=True)
             stopping: list[str] = []
-            signal.signal(signal.SIGTERM, lambda *_: stopping.append("stop"))
+            for number in (signal.SIGTERM, signal.SIGINT):  # a graceful stop
+                signal.signal(number, lambda *_: stopping.append("stop"))
             session.start()
             console.print(f"paper session [bold]{session.id}[/bold] "
                           f"({'resumed' if existing else 'created'}), store {path}")
