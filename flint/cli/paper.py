@@ -136,7 +136,6 @@ def run_command(strategy: str, venue: str, market: str, resolution_s: int, db: P
     """Paper-trade STRATEGY (a built-in name, or a .py file with --trust) on VENUE's bars."""
     from flint.paper.feed import ProviderFeed, SessionClock
     from flint.paper.session import PaperConfig, PaperSession, SessionError, list_sessions
-    from flint.plugins import get_data_provider
     from flint.store import FlintStore
 
     path = db_path(store_path or db)
@@ -163,7 +162,7 @@ def run_command(strategy: str, venue: str, market: str, resolution_s: int, db: P
             except SessionError as exc:
                 raise click.ClickException(str(exc)) from None
             clock = SessionClock(origin, wall0, rate)
-            source = get_data_provider(provider or venue, **_options(provider_option))
+            source = _provider(provider or venue, _options(provider_option), clock)
             feed = ProviderFeed(source, market, resolution_s, venue=session.candle_venue,
                                 clock=clock)
             status_file, command_file = _files(path, session.id)
@@ -186,6 +185,19 @@ def run_command(strategy: str, venue: str, market: str, resolution_s: int, db: P
         store.close()
 
 
+def _provider(name: str, options: dict[str, Any], clock: Any) -> Any:
+    """The data provider ``name``, on the session's clock when it takes one (a replayed
+    period is then "now" to it, e.g. for how far back the venue keeps candles)."""
+    from flint.plugins import get_data_provider
+
+    try:
+        return get_data_provider(name, **{"clock": clock, **options})
+    except TypeError as exc:
+        if "clock" not in str(exc):
+            raise
+        return get_data_provider(name, **options)
+
+
 def _loop(session: Any, feed: Any, files: tuple[Path, Path], end_ts: int | None,
           poll_s: float, view: Any, console: Any, stopping: list[str]) -> None:
     """Poll, step every closed bar, obey stop/kill commands, until told or ``end_ts``."""
@@ -200,9 +212,13 @@ def _loop(session: Any, feed: Any, files: tuple[Path, Path], end_ts: int | None,
             feed.errors += 1
             feed.last_error = f"{type(exc).__name__}: {exc}"
             bars = []
+        if bars:  # the funding of the whole batch in one request, then bar by bar
+            rates = feed.settlements((session.last_ts or bars[0].ts - res) + res,
+                                     bars[-1].ts + res)
         for bar in bars:
-            previous = (session.last_ts or bar.ts - res) + res
-            session.step(bar, feed.settlements(previous, bar.ts + res))
+            due = [r for r in rates if r.ts <= bar.ts + res]
+            rates = rates[len(due):]
+            session.step(bar, due)
             _report(session, feed, status_file, view, console)
             if end_ts is not None and bar.ts >= end_ts:
                 break
