@@ -318,3 +318,58 @@ def test_stop_and_kill_of_a_session_that_is_not_running(tmp_path, candles):
     state = json.loads(_cli("paper", "status", "p", "--db", str(db), "--json").output)
     assert state["status"] == "killed" and not state["positions"]
     assert "killed" in _cli("paper", "status", "p", "--db", str(db)).output
+
+
+def test_risk_settings_deny_orders_and_parity_says_where(tmp_path, monkeypatch, candles):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flint.yaml").write_text("risk:\n  max_notional_per_order: 300\n")
+    config = PaperConfig("probe", "hyperliquid", "SOL-PERP", fill_model="close",
+                         warmup_bars=100, risk=True)
+    store = FlintStore(":memory:")
+    store.upsert_candles(candles[:100])
+    session = PaperSession.create(store, config, probe(), session="r")
+    session.start()
+    for bar in candles[100:220]:
+        session.step(bar)
+    denied = [e for e in session.journal.events() if e["kind"] == "risk"]
+    assert denied and all(e["detail"]["reason"] == "NOTIONAL_EXCEEDS_MAX_PER_ORDER" for e in denied)
+    assert any("NOTIONAL" in w for w in session.ctx.strategy_warnings)
+    assert not session.venue.orders  # nothing reached the venue
+    session.close()
+    report = compare_session(store, "r", probe())
+    first = min(report.backtest_intents)
+    assert report.first_divergence == first and "order intents" in report.divergence
+    store.close()
+
+
+def test_kill_a_running_session_from_another_process(tmp_path, candles):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(CANDLES, data)
+    (data / "probe.py").write_text(PROBE)
+    db = tmp_path / "run.duckdb"
+    with FlintStore(db) as store:
+        store.upsert_candles(candles[1800:2000])
+    args = _run_args(db, "live1", data, candles[2000].ts, candles[-1].ts)
+    args[args.index("--speed") + 1] = str(H * 5)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline and proc.poll() is None, "no progress"
+            try:
+                state = _status(db, "live1")
+            except (subprocess.CalledProcessError, ValueError):
+                state = {}
+            if state.get("status") == "running" and state.get("bars", 0) >= 40:
+                break
+            time.sleep(0.1)
+        done = _cli("paper", "kill", "live1", "--db", str(db))
+        assert done.exit_code == 0 and "kill done" in done.output, done.output
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    state = _status(db, "live1")
+    assert state["status"] == "killed" and not state["positions"] and not state["orders"]
+    assert state["trading_state"] == "halted"

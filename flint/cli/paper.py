@@ -114,6 +114,8 @@ def make_strategy(spec: str, params: dict[str, Any], trust: bool) -> Any:
 @click.option("--warmup", type=click.IntRange(min=0), default=200, show_default=True,
               help="Stored bars needed before the first live bar.")
 @click.option("--allow-short", is_flag=True, help="v1 SELL opens shorts.")
+@click.option("--risk", is_flag=True,
+              help="Check orders with flint.yaml's risk settings, as live trading does.")
 @click.option("--provider", default=None, help="Data provider of the bars (default: --venue).")
 @click.option("--provider-option", multiple=True, help="Provider option KEY=VALUE.")
 @click.option("--start", "start_ts", type=int, default=None,
@@ -130,7 +132,7 @@ def make_strategy(spec: str, params: dict[str, Any], trust: bool) -> Any:
 def run_command(strategy: str, venue: str, market: str, resolution_s: int, db: Path | None,
                 store_path: Path | None, session_id: str | None, params: str, capital: float,
                 fee_rate: float, fill_model: str | None, fill_option: tuple[str, ...],
-                warmup: int, allow_short: bool, provider: str | None,
+                warmup: int, allow_short: bool, risk: bool, provider: str | None,
                 provider_option: tuple[str, ...], start_ts: int | None, speed: float,
                 end_ts: int | None, poll_s: float, no_view: bool, trust: bool) -> None:
     """Paper-trade STRATEGY (a built-in name, or a .py file with --trust) on VENUE's bars."""
@@ -141,7 +143,7 @@ def run_command(strategy: str, venue: str, market: str, resolution_s: int, db: P
     path = db_path(store_path or db)
     config = PaperConfig(strategy, venue, market, resolution_s, json.loads(params), capital,
                          fee_rate, fill_model, _options(fill_option), warmup_bars=warmup,
-                         allow_short=allow_short)
+                         allow_short=allow_short, risk=risk)
     instance = make_strategy(strategy, config.params, trust)
     store = FlintStore(path)
     console = make_console()
@@ -328,13 +330,14 @@ def _control(session: str, db: Path | None, command: str) -> None:
     path = db_path(db)
     running = _running(path, session)
     if running is not None:
-        _, command_file = _files(path, session)
+        status_file, command_file = _files(path, session)
         command_file.write_text(command)
         deadline = time.monotonic() + _CONTROL_WAIT_S
         while time.monotonic() < deadline:
-            if not _alive(int(running["pid"])):
-                click.echo(f"paper session {session}: {command} done")
-                return
+            with contextlib.suppress(OSError, ValueError):
+                if json.loads(status_file.read_text())["status"] != "running":
+                    click.echo(f"paper session {session}: {command} done")
+                    return
             time.sleep(0.1)
         raise click.ClickException(f"paper session {session} did not {command} within "
                                    f"{_CONTROL_WAIT_S:g} s (pid {running['pid']})")

@@ -60,7 +60,9 @@ class PaperConfig:
 
     ``fill_model`` / ``fill_options`` name a registered model
     (:func:`flint.plugins.get_fill_model`; None: the venue's default);
-    ``warmup_bars`` stored bars before the first live bar must exist.
+    ``warmup_bars`` stored bars before the first live bar must exist; ``risk`` applies
+    the risk settings of flint.yaml (:func:`flint.risk.guards.engine_from_config`) as live
+    trading does (the backtest runs no risk engine, so a denial is a parity difference).
     """
 
     strategy: str
@@ -75,6 +77,7 @@ class PaperConfig:
     history_size: int = HISTORY_SIZE
     warmup_bars: int = 200
     allow_short: bool = False
+    risk: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -158,6 +161,7 @@ class Recording:
     funding: list[list[FundingRate]]
     venue_state: dict[str, Any] | None
     created: dict[str, Any]
+    trading_state: str = "active"
 
     @property
     def all_funding(self) -> list[FundingRate]:
@@ -168,7 +172,7 @@ def read_recording(store: FlintStore, session: str) -> Recording:
     """The recording of ``session`` (a :class:`SessionError` when there is none)."""
     events = OrderJournal(store, ACCOUNT_PREFIX + session).events()
     created: dict[str, Any] | None = None
-    status, state = "", None
+    status, state, trading = "", None, "active"
     warmup: list[Candle] = []
     bars: list[Candle] = []
     funding: list[list[FundingRate]] = []
@@ -179,6 +183,8 @@ def read_recording(store: FlintStore, session: str) -> Recording:
             status = detail["status"]
         elif kind == Kind.VENUE:
             state = detail
+        elif kind == Kind.TRADING:
+            trading = detail["state"]
         elif kind == Kind.INPUT and created is not None:
             cfg = created["config"]
             args = (cfg["market"], int(cfg["resolution_s"]), created["candle_venue"])
@@ -190,7 +196,7 @@ def read_recording(store: FlintStore, session: str) -> Recording:
     if created is None:
         raise SessionError(f"no paper session '{session}' in {store.path}")
     return Recording(created["config"], created["digest"], status, warmup, bars, funding,
-                     state, created)
+                     state, created, trading)
 
 
 def list_sessions(store: FlintStore) -> list[str]:
@@ -216,6 +222,11 @@ class PaperSession:
                                 fill_model=config.make_fill_model(), terms=self.terms,
                                 initial_capital=config.initial_capital,
                                 persist=self._persist_venue)
+        if risk is None and config.risk:
+            from flint.config import load_config
+            from flint.risk.guards import engine_from_config
+
+            risk = engine_from_config(load_config(), config.initial_capital)
         self.ctx = PaperBroker(self.venue, store, session=session, risk=risk)
         self.journal = self.ctx.journal
         self._bars = _Bars()  # warm-up, then every session bar
@@ -228,6 +239,7 @@ class PaperSession:
         #: ``[origin_ts, wall0, speed]`` of the session's clock (flint.paper.feed.SessionClock).
         self.clock_args: list[float] = []
         self._redo: Candle | None = None
+        self._trading_state = "active"  # as journaled, until start() restores the engine
 
     # Creating and resuming
 
@@ -286,6 +298,7 @@ class PaperSession:
         self.bars = len(recording.bars)
         self.status = recording.status
         self.clock_args = list(recording.created.get("clock") or [])
+        self._trading_state = recording.trading_state
         if recording.venue_state is not None:
             self.venue.restore(recording.venue_state["state"])
         if strategy is None:
@@ -413,7 +426,8 @@ class PaperSession:
             "session": self.id, "status": self.status, "bars": self.bars,
             "last_bar": candle_row(bar) if bar is not None else None,
             "strategy": self.config.strategy, "market": self.config.market,
-            "venue": self.config.venue, "trading_state": self.ctx.trading_state.value,
+            "venue": self.config.venue, "trading_state": (
+                self.ctx.trading_state.value if self.ctx.reconciled else self._trading_state),
             "equity": venue.equity, "cash": venue.account.cash,
             "positions": [{"market": p.market, "side": "long" if p.size > 0 else "short",
                            "size": abs(p.size), "entry_price": p.entry_price,
