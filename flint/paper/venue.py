@@ -22,7 +22,8 @@ Every change is handed to ``persist(state, record)`` (a JSON-able snapshot, see
 :meth:`snapshot`) before the call returns, as a real venue commits before it
 acknowledges; :meth:`on_bar` hands the bar's ``record`` over with it, so a bar is
 recorded exactly when the venue has processed it. A restarted venue :meth:`restore` s
-the last snapshot. Client order ids are per bar
+the last snapshot. Finished orders and fills stay listed for :attr:`PaperVenue.keep_bars`
+bars (the journal keeps them for good), so snapshots stay small. Client order ids are per bar
 (``fl-<session>-<bar ts>-<n>``), so a strategy re-run on a bar asks for the same ids.
 """
 
@@ -124,6 +125,8 @@ class PaperVenue(VenueAdapter):
 
     quote_asset = "USD"
     ambiguity_window_s = 0.0  # the venue is in-process: what it does not know, it never got
+    #: Bars a finished order and a fill stay listed (and in the snapshot) after they happen.
+    keep_bars = 48
 
     def __init__(
         self,
@@ -195,8 +198,15 @@ class PaperVenue(VenueAdapter):
                     price = rate.mark_price if rate.mark_price > 0.0 else self.slot.mark
                 self.ledger.pay_funding(self.slot, rate.ts, rate.rate, price)
         self.bar_start_size = self.slot.size
+        self._forget(bar.ts - self.keep_bars * self.resolution_s)
         self._commit(record)
         return True
+
+    def _forget(self, before_ts: int) -> None:
+        """Drop finished orders and fills older than ``before_ts`` (bounded snapshots)."""
+        self.orders = {cid: o for cid, o in self.orders.items()
+                       if o.state in _OPEN or o.ts >= before_ts}
+        self.fills = [f for f in self.fills if f.ts >= before_ts]
 
     def after_strategy(self, *, all_now: bool = False) -> None:
         """Fill the market orders whose latency has passed by the bar's close
