@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flint.backtest.parity import ParityTest, compare_session
 from flint.indicators import sma
@@ -373,3 +375,58 @@ def test_kill_a_running_session_from_another_process(tmp_path, candles):
     state = _status(db, "live1")
     assert state["status"] == "killed" and not state["positions"] and not state["orders"]
     assert state["trading_state"] == "halted"
+
+
+class RandomOrders(Strategy):
+    """Orders of every kind drawn per bar from ``seed`` and the bar's time, so both paths
+    draw the same ones (given the same positions and orders)."""
+
+    name = "random_orders"
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def reset(self):
+        pass
+
+    def on_candle(self, candle, history, ctx=None):
+        import random
+
+        rng = random.Random(self.seed * 1_000_003 + candle.ts)
+        market, close = candle.market, candle.close
+        held = ctx.position(market)
+        for _ in range(rng.randint(0, 2)):
+            side = rng.choice([Side.LONG, Side.SHORT])
+            size = rng.choice([0.5, 1.0, 2.5])
+            kind = rng.random()
+            if kind < 0.3:
+                ctx.market_order(market, side, size, reduce_only=rng.random() < 0.2)
+            elif kind < 0.6:
+                away = 1 + (-1 if side is Side.LONG else 1) * rng.uniform(-0.002, 0.01)
+                ctx.limit_order(market, side, size, close * away,
+                                reduce_only=rng.random() < 0.2)
+            elif kind < 0.75 and held is not None:
+                closing = Side.SHORT if held.side is Side.LONG else Side.LONG
+                ctx.stop_order(market, closing, held.size, close * rng.uniform(0.98, 1.02))
+            elif kind < 0.9 and held is not None:
+                closing = Side.SHORT if held.side is Side.LONG else Side.LONG
+                ctx.take_profit_order(market, closing, held.size,
+                                      close * rng.uniform(0.98, 1.02))
+            elif ctx.pending_orders:
+                ctx.cancel(rng.choice(ctx.pending_orders).order_id)
+        if rng.random() < 0.05:
+            ctx.close_position(market)
+            ctx.cancel_all()
+        return Signal.HOLD
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10**6), start=st.integers(0, 7000), pipeline=st.booleans())
+def test_random_order_streams_have_exact_parity(candles, funding, seed, start, pipeline):
+    model, options = ("pipeline", PIPELINE) if pipeline else ("close", {})
+    report = ParityTest(RandomOrders(seed), "SOL-PERP", candles[start:start + 140],
+                        funding_rates=funding, fill_model=model, fill_options=options,
+                        warmup=40).run()
+    assert report.exact, report.summary()
+    assert report.paper_equity == report.backtest_equity

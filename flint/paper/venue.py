@@ -269,6 +269,8 @@ class PaperVenue(VenueAdapter):
         self._book(order, filled, price, filled * price * self.terms.taker_rate, False, bar)
         if short:
             self._close(order, OrderState.CANCELLED, "remainder not filled")
+        else:  # done, also a reduce-only order sized down to the position
+            self._close(order, OrderState.FILLED, "")
 
     def _fill_limit(self, order: PaperOrder, price: float, maker: bool, bar: Candle) -> None:
         size = self._size_for(order)
@@ -277,6 +279,7 @@ class PaperVenue(VenueAdapter):
             return
         rate = self.terms.maker_rate if maker else self.terms.taker_rate
         self._book(order, size, price, size * price * rate, maker, bar)
+        self._close(order, OrderState.FILLED, "")
 
     def _book(self, order: PaperOrder, size: float, price: float, fee: float, maker: bool,
               bar: Candle) -> None:
@@ -289,14 +292,9 @@ class PaperVenue(VenueAdapter):
                          order.side, price, size, fee, float(bar.ts + self.resolution_s), maker)
         self.fills.append(fill)
         self._log.append(fill)
-        if order.filled >= order.size - 1e-9 * order.size:
-            order.state = OrderState.FILLED
-        else:
-            order.state = OrderState.PARTIALLY_FILLED
-        self._log.append(order.report())
 
     def _close(self, order: PaperOrder, state: OrderState, reason: str) -> None:
-        order.state, order.reason = state, reason
+        order.state, order.reason = state, reason or order.reason
         self._log.append(order.report())
 
     def all_in_size(self, side: Side) -> float:
