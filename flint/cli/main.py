@@ -20,6 +20,7 @@ from flint.cli.journal import journal_group
 from flint.cli.mcp import mcp_command
 from flint.cli.new import new_command
 from flint.cli.optimize import optimize_command, walk_forward_command
+from flint.cli.paper import live_command, paper_group, parity_command
 from flint.cli.report import report_command
 from flint.cli.serve import serve_command
 from flint.cli.strategies import strategies_command
@@ -165,6 +166,9 @@ cli.add_command(journal_group)
 cli.add_command(calibrate_command)
 cli.add_command(serve_command)
 cli.add_command(mcp_command)
+cli.add_command(paper_group)
+cli.add_command(parity_command)
+cli.add_command(live_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -141,7 +141,9 @@ class BookPosition:
         new = self.size + signed
         if abs(new) <= SIZE_TOL:
             self.size, self.entry_price = 0.0, 0.0
-        elif self.size == 0 or (self.size > 0) != (new > 0):  # opened or flipped
+        elif self.size == 0:  # opened: priced as the backtest's ledger does, to the bit
+            self.size, self.entry_price, self.entry_ts = new, price * abs(signed) / abs(new), ts
+        elif (self.size > 0) != (new > 0):  # flipped
             self.size, self.entry_price, self.entry_ts = new, price, ts
         elif abs(new) > abs(self.size):  # grown: size-weighted entry
             self.entry_price = (self.entry_price * abs(self.size) + price * abs(signed)) / abs(new)

@@ -34,6 +34,9 @@ class Kind(StrEnum):
     TRADING = "trading"  # trading state change (ACTIVE / REDUCING / HALTED)
     RISK_MEMORY = "risk_memory"  # what the risk guards remember, saved for a restart
     LEG_GROUP = "leg_group"  # orders on several venues sent together, and their outcome
+    SESSION = "session"  # a paper session's configuration and status changes
+    INPUT = "input"  # what a paper session consumed: warm-up bars, a bar and its funding
+    VENUE = "venue"  # the paper venue's state after a change (flint.paper.venue)
 
 
 @attrs.frozen

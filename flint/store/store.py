@@ -1174,6 +1174,14 @@ class FlintStore:
         )
         return [dict(zip(LIVE_FILL_COLUMNS, row, strict=True)) for row in rows]
 
+    def live_accounts(self, prefix: str = "") -> list[str]:
+        """Journal accounts whose name starts with ``prefix``, by their first event."""
+        rows = self._query(
+            "SELECT account FROM live_events WHERE starts_with(account, ?) GROUP BY account "
+            "ORDER BY min(seq)", [prefix],
+        )
+        return [str(row[0]) for row in rows]
+
     # Parquet exchange
 
     def export_parquet(self, directory: str | Path, *, overwrite: bool = False) -> dict[str, int]:

@@ -1,0 +1,167 @@
+"""Paper and live overheads: order latency to the wire, and the cost of a paper bar.
+
+    python bench/bench_paper.py            # --orders 300 --bars 300 --data ../shared/data
+
+1. **Order to the wire**: a :class:`~flint.execution.live_base.LiveExecutionContext`
+   over the simulated venue (:class:`~flint.testing.sim_venue.SimVenue` on
+   127.0.0.1, through :class:`~flint.testing.sim_adapter.SimAdapter`) with its journal
+   in a store file: from the moment the strategy's order call starts (``on_candle``
+   returning a signal is the same moment) to the moment the HTTP request's first byte
+   is written (httpcore's ``send_request_headers.started`` trace), so the risk check,
+   the write-ahead journal commit and building and signing the request are in it.
+2. **A paper bar**: :meth:`flint.paper.session.PaperSession.step` on real hourly SOL
+   candles with a store file: a strategy that never trades (the floor: the bar and
+   the venue's state are committed to the journal) and a v1 crossing strategy that
+   trades every few bars.
+3. **One journal commit** (one event, the store held open): the floor under both.
+
+Medians and 99th percentiles of wall time and of the process's CPU time (which other
+jobs on a shared machine do not inflate; the wait for the disk is not in it).
+"""
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from flint.execution.live_base import LiveExecutionContext
+from flint.indicators import sma
+from flint.live.journal import Event, Kind, OrderJournal
+from flint.models import Side, Signal
+from flint.paper.session import PaperConfig, PaperSession
+from flint.providers.files import FileProvider
+from flint.store import FlintStore
+from flint.testing.sim_harness import SimHarness
+
+H = 3600
+
+
+def _stats(samples: list[tuple[float, float]]) -> str:
+    out = []
+    for what, column in (("wall", 0), ("cpu", 1)):
+        ms = sorted(s[column] * 1000 for s in samples)
+        p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
+        out.append(f"{what} median {statistics.median(ms):.3f} ms, p99 {p99:.3f} ms")
+    return "; ".join(out) + f" (n={len(samples)})"
+
+
+def _now() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    wall, cpu = _now()
+    return wall - start[0], cpu - start[1]
+
+
+def order_to_wire(orders: int, folder: Path) -> list[tuple[float, float]]:
+    """Seconds from the order call to the request's first byte, per order."""
+    harness = SimHarness(timeout_s=5.0)
+    store = FlintStore(folder / "live.duckdb")
+    ctx = LiveExecutionContext(harness.adapter(), store)
+    sent: list[tuple[float, float]] = []
+
+    def trace(event: str, info: object) -> None:
+        if event == "http11.send_request_headers.started":
+            sent.append(_now())
+
+    def hook(request: object) -> None:
+        request.extensions["trace"] = trace  # type: ignore[attr-defined]
+
+    try:
+        ctx.start(background=False)
+        ctx.set_mark(harness.market, harness.price)
+        ctx.adapter._client.event_hooks["request"].append(hook)  # type: ignore[attr-defined]
+        samples = []
+        for i in range(orders):
+            side = Side.LONG if i % 2 == 0 else Side.SHORT
+            sent.clear()
+            start = _now()
+            ctx.market_order(harness.market, side, 1.0)
+            samples.append((sent[0][0] - start[0], sent[0][1] - start[1]))
+        return samples
+    finally:
+        ctx.stop()
+        store.close()
+        harness.close()
+
+
+def journal_commit(events: int, folder: Path) -> list[tuple[float, float]]:
+    """Seconds of one journal event's commit (the floor of both measurements above)."""
+    store = FlintStore(folder / "journal.duckdb")
+    journal = OrderJournal(store, "bench")
+    samples = []
+    with store.hold_open():
+        for i in range(events):
+            start = _now()
+            journal.append([Event(Kind.STATE, f"c{i}", "confirmed", {"reason": "bench"})])
+            samples.append(_since(start))
+    store.close()
+    return samples
+
+
+class Hold:
+    name = "hold"
+
+    def reset(self) -> None:
+        pass
+
+    def on_candle(self, candle: object, history: object) -> Signal:
+        return Signal.HOLD
+
+
+class Cross:
+    name = "cross"
+
+    def reset(self) -> None:
+        pass
+
+    def on_candle(self, candle: object, history: object) -> Signal:
+        if len(history) < 25:  # type: ignore[arg-type]
+            return Signal.HOLD
+        return Signal.BUY if sma(history, 5) > sma(history, 20) else Signal.SELL  # type: ignore[arg-type]
+
+
+def paper_bars(strategy: object, bars: int, data: Path,
+               folder: Path) -> list[tuple[float, float]]:
+    """Seconds of :meth:`PaperSession.step` per bar."""
+    candles = list(FileProvider(data / "hyperliquid-SOL-3600.csv").fetch_candles(
+        "SOL-PERP", H, 0, 2**40))
+    store = FlintStore(folder / f"paper-{strategy.name}.duckdb")  # type: ignore[attr-defined]
+    store.upsert_candles(candles[:500])
+    config = PaperConfig(strategy.name, "hyperliquid", "SOL-PERP", fill_model="close",  # type: ignore[attr-defined]
+                         warmup_bars=500, allow_short=True)
+    session = PaperSession.create(store, config, strategy)
+    session.start()
+    samples = []
+    try:
+        for bar in candles[500:500 + bars]:
+            start = _now()
+            session.step(bar)
+            samples.append(_since(start))
+        return samples
+    finally:
+        session.close()
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--bars", type=int, default=300)
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get(
+        "FLINT_TEST_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")))
+    args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        print("order call to first byte on the wire:", _stats(order_to_wire(args.orders, folder)))
+        print("one journal commit alone:", _stats(journal_commit(args.orders, folder)))
+        print("paper bar, no orders:", _stats(paper_bars(Hold(), args.bars, args.data, folder)))
+        print("paper bar, v1 crossing:", _stats(paper_bars(Cross(), args.bars, args.data, folder)))
+
+
+if __name__ == "__main__":
+    main()
