@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from flint_hyperliquid.testing.fake import _read_rows
 
 from flint.providers.feeds import Backoff
 from flint.store import FlintStore
+from flint.testing.feeds import Received, until
 
 H = 3600
 
@@ -25,26 +25,6 @@ H = 3600
 def fake(fake_data):
     with FakeHyperliquid.from_data(fake_data, coins=("SOL",), candle_window=None) as server:
         yield server
-
-
-def until(condition, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.01)
-
-
-class Received:
-    def __init__(self):
-        self.candles, self.lock = [], threading.Lock()
-
-    def __call__(self, candle):
-        with self.lock:
-            self.candles.append(candle)
-
-    def ts(self):
-        with self.lock:
-            return [c.ts for c in self.candles]
 
 
 def test_websocket_url_follows_the_api_url():

@@ -32,6 +32,7 @@ from flint.config import FlintConfig
 from flint.providers.base import DataProvider, Page, ProgressCallback
 from flint.providers.endpoints import endpoint_url
 from flint.providers.errors import HistoryUnavailable, TransientVenueError, VenueError
+from flint.providers.feeds import PollingCandleFeed
 from flint.providers.transport import Retrier, RetryPolicy, venue_limiter
 from flint.store.funding import funding_intervals
 from flint_binance.client import CcxtClient
@@ -141,10 +142,10 @@ class BinanceProvider(DataProvider):
         return True
 
     def close(self) -> None:
-        """Close the HTTP session; safe to call twice."""
+        """Close the HTTP session (a later request opens a new one); safe to call twice."""
         if self._client is not None:
             self._client.close()
-            self._client = None
+            self._client = self._names = None
 
     # Pages
 
@@ -285,6 +286,21 @@ class BinanceProvider(DataProvider):
             )
         book = self.order_book(market)
         yield Page([book], book.ts, book.ts + 1)
+
+    # Live
+
+    def candle_feed(
+        self,
+        market: str,
+        resolution_s: int,
+        on_candle: Callable[[Candle], None],
+        *,
+        last_ts: int | None = None,
+    ) -> PollingCandleFeed:
+        """The live candle feed of ``market``: closed bars polled from the REST API
+        (:class:`flint.providers.feeds.PollingCandleFeed`)."""
+        return PollingCandleFeed(self, market, resolution_s, on_candle, last_ts=last_ts,
+                                 clock=self.clock)
 
     # Current state
 

@@ -37,6 +37,7 @@ from flint.config import FlintConfig
 from flint.providers.base import DataProvider, Page, ProgressCallback
 from flint.providers.endpoints import endpoint_url
 from flint.providers.errors import HistoryUnavailable, TransientVenueError, VenueError
+from flint.providers.feeds import PollingCandleFeed
 from flint.providers.transport import Retrier, RetryPolicy, venue_limiter
 from flint_core.records import Candle, FundingRate, OrderbookLevel, OrderbookSnapshot
 from flint_core.series import CandleSeries
@@ -234,6 +235,21 @@ class DriftProvider(DataProvider):
                                      earliest_ts=now, venue=VENUE, endpoint=f"{self.dlob_url}/l2")
         book = self.l2_book(market)
         yield Page([book], book.ts, book.ts + 1)
+
+    # Live
+
+    def candle_feed(
+        self,
+        market: str,
+        resolution_s: int,
+        on_candle: Callable[[Candle], None],
+        *,
+        last_ts: int | None = None,
+    ) -> PollingCandleFeed:
+        """The live candle feed of ``market``: closed bars polled from the REST API
+        (:class:`flint.providers.feeds.PollingCandleFeed`)."""
+        return PollingCandleFeed(self, market, resolution_s, on_candle, last_ts=last_ts,
+                                 clock=self.clock)
 
     # Current state
 
