@@ -127,6 +127,10 @@ def test_current_open_interest_marks_and_books(fake):
         assert len(book.bids) == len(book.asks) == 10 and book.best_bid < book.best_ask
         with pytest.raises(HistoryUnavailable, match="only the current open interest"):
             p.fetch_open_interest("ETH-PERP", now - 86400, now)
+        snapshot = p.market_snapshot("ETH-PERP")
+        assert (snapshot.ts, snapshot.mark_price, snapshot.oracle_price, snapshot.open_interest,
+                snapshot.funding_rate, snapshot.venue) == (
+            now, ctx.mark_price, ctx.oracle_price, 12345.6, ctx.funding, "hyperliquid")
 
 
 # Faults: each bounded in time, none loses or duplicates a row

@@ -1,13 +1,16 @@
-"""Live Hyperliquid candles: the websocket ``candle`` channel, closed bars only.
+"""Live Hyperliquid data over its websocket: closed candles and L2 book snapshots.
 
-:class:`HyperliquidCandleFeed` subscribes to ``{"type": "candle", "coin", "interval"}``
-on ``ws(s)://<api host>/ws`` (the endpoint of :mod:`flint.providers.endpoints`) and
-hands each bar to ``on_candle`` once it has closed (when the next bar starts), in
-order, each once (:class:`flint.providers.feeds.ClosedBars`). It pings every
-``ping_s``; a stream silent for ``watchdog_s`` (no message, not even a pong) or a
-dropped connection is reconnected with exponential backoff and subscribed again,
-and the bars missed meanwhile are fetched from the REST API before the stream
-resumes: no gap, no duplicate.
+Both feeds talk to ``ws(s)://<api host>/ws`` (the endpoint of
+:mod:`flint.providers.endpoints`) through :class:`_Stream`: it subscribes, pings
+every ``ping_s``, and reconnects with exponential backoff (subscribing again) after a
+dropped connection or a stream silent for ``watchdog_s`` (no message, not even a pong).
+
+- :class:`HyperliquidCandleFeed` (channel ``candle``) hands each bar to ``on_candle``
+  once it has closed (when the next bar starts), in order, each once
+  (:class:`flint.providers.feeds.ClosedBars`); the bars missed while disconnected are
+  fetched from the REST API before the stream resumes: no gap, no duplicate.
+- :class:`HyperliquidBookFeed` (channel ``l2Book``) hands each book the venue pushes
+  to ``on_book`` as an :class:`OrderbookSnapshot` stamped with the venue's time.
 """
 
 import json
@@ -19,9 +22,9 @@ from typing import Any
 
 from flint.providers.errors import VenueError
 from flint.providers.feeds import Backoff, ClosedBars, wait
-from flint_core.records import Candle
+from flint_core.records import Candle, OrderbookSnapshot
 from flint_hyperliquid.markets import VENUE, interval
-from flint_hyperliquid.provider import HyperliquidProvider
+from flint_hyperliquid.provider import HyperliquidProvider, book_snapshot
 
 log = logging.getLogger("flint_hyperliquid.feed")
 
@@ -31,51 +34,33 @@ def ws_url(api_url: str) -> str:
     return api_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/ws"
 
 
-class HyperliquidCandleFeed:
-    """Closed candles of one market as they happen (see the module doc).
+class _Stream:
+    """One subscription of one market, kept alive until :meth:`stop` (see the module doc)."""
 
-    ``last_ts``: the open time of the last bar the consumer has (e.g. the last stored
-    one); bars after it that closed before the feed started are fetched first.
-    """
+    channel = ""
 
-    def __init__(
-        self,
-        market: str,
-        resolution_s: int,
-        on_candle: Callable[[Candle], None],
-        *,
-        provider: HyperliquidProvider | None = None,
-        last_ts: int | None = None,
-        watchdog_s: float = 30.0,
-        ping_s: float = 20.0,
-        backoff: Backoff | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, market: str, provider: HyperliquidProvider, *, watchdog_s: float,
+                 ping_s: float, backoff: Backoff | None) -> None:
         self.market = market
-        self.resolution_s = resolution_s
-        self.provider = provider or HyperliquidProvider(clock=clock)
-        self.coin = self.provider.coin(market)
-        self.interval = interval(resolution_s)
-        self.url = ws_url(self.provider.api_url)
+        self.provider = provider
+        self.coin = provider.coin(market)
+        self.url = ws_url(provider.api_url)
         self.watchdog_s, self.ping_s = watchdog_s, ping_s
         self.backoff = backoff or Backoff()
-        self.clock = clock
-        self.bars = ClosedBars(resolution_s, self._backfill, on_candle, last_ts)
         self.connections = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _backfill(self, first_ts: int, last_ts: int) -> Sequence[Candle]:
-        return list(self.provider.fetch_candles(self.market, self.resolution_s, first_ts, last_ts))
+    def subscription(self) -> dict[str, Any]:
+        """The ``subscription`` object of the subscribe message."""
+        raise NotImplementedError
 
-    def _candle(self, data: dict[str, object]) -> Candle | None:
-        if data.get("s") != self.coin or data.get("i") != self.interval:
-            return None
-        return Candle(int(str(data["t"])) // 1000, float(str(data["o"])), float(str(data["h"])),
-                      float(str(data["l"])), float(str(data["c"])), float(str(data["v"])),
-                      self.market, self.resolution_s, VENUE)
+    def connected(self) -> None:
+        """Called once subscribed on a new connection."""
 
-    # Running
+    def received(self, data: Any) -> None:
+        """Called with the ``data`` of each message on :attr:`channel`."""
+        raise NotImplementedError
 
     def run(self) -> None:
         """Connect, listen and reconnect until :meth:`stop` (blocking)."""
@@ -90,12 +75,12 @@ class HyperliquidCandleFeed:
                 continue
             self.connections += 1
             try:
-                connection.send(json.dumps({"method": "subscribe", "subscription": {
-                    "type": "candle", "coin": self.coin, "interval": self.interval}}))
-                self.bars.catch_up(self.clock())
+                connection.send(json.dumps({"method": "subscribe",
+                                            "subscription": self.subscription()}))
+                self.connected()
                 self._listen(connection)
             except (OSError, websocket.WebSocketException, VenueError) as exc:
-                log.warning("%s %s feed interrupted: %s", self.market, self.interval, exc)
+                log.warning("%s %s feed interrupted: %s", self.market, self.channel, exc)
             finally:
                 connection.close()
             wait(self.backoff.next(), self._stop.is_set)
@@ -112,7 +97,7 @@ class HyperliquidCandleFeed:
                 now = time.monotonic()
                 if now - heard > self.watchdog_s:
                     log.warning("%s %s feed silent for %.0f s: reconnecting", self.market,
-                                self.interval, now - heard)
+                                self.channel, now - heard)
                     return
                 if now - pinged > self.ping_s:
                     connection.send(json.dumps({"method": "ping"}))
@@ -125,13 +110,10 @@ class HyperliquidCandleFeed:
                 message = json.loads(text)
             except ValueError:
                 continue  # e.g. "Websocket connection established."
-            if isinstance(message, dict) and message.get("channel") == "candle":
-                candle = self._candle(message["data"])
-                if candle is not None:
-                    self.backoff.reset()
-                    self.bars.update(candle)
+            if isinstance(message, dict) and message.get("channel") == self.channel:
+                self.received(message["data"])
 
-    def start(self) -> "HyperliquidCandleFeed":
+    def start(self) -> Any:
         """Run in a background thread; returns self."""
         self._thread = threading.Thread(target=self.run, name=f"feed-{self.market}", daemon=True)
         self._thread.start()
@@ -142,3 +124,80 @@ class HyperliquidCandleFeed:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+
+
+class HyperliquidCandleFeed(_Stream):
+    """Closed candles of one market as they happen (see the module doc).
+
+    ``last_ts``: the open time of the last bar the consumer has (e.g. the last stored
+    one); bars after it that closed before the feed started are fetched first.
+    """
+
+    channel = "candle"
+
+    def __init__(
+        self,
+        market: str,
+        resolution_s: int,
+        on_candle: Callable[[Candle], None],
+        *,
+        provider: HyperliquidProvider | None = None,
+        last_ts: int | None = None,
+        watchdog_s: float = 30.0,
+        ping_s: float = 20.0,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(market, provider or HyperliquidProvider(clock=clock),
+                         watchdog_s=watchdog_s, ping_s=ping_s, backoff=backoff)
+        self.resolution_s = resolution_s
+        self.interval = interval(resolution_s)
+        self.clock = clock
+        self.bars = ClosedBars(resolution_s, self._backfill, on_candle, last_ts)
+
+    def _backfill(self, first_ts: int, last_ts: int) -> Sequence[Candle]:
+        return list(self.provider.fetch_candles(self.market, self.resolution_s, first_ts, last_ts))
+
+    def subscription(self) -> dict[str, Any]:
+        return {"type": "candle", "coin": self.coin, "interval": self.interval}
+
+    def connected(self) -> None:
+        self.bars.catch_up(self.clock())
+
+    def received(self, data: Any) -> None:
+        if data.get("s") != self.coin or data.get("i") != self.interval:
+            return
+        candle = Candle(int(str(data["t"])) // 1000, float(str(data["o"])),
+                        float(str(data["h"])), float(str(data["l"])), float(str(data["c"])),
+                        float(str(data["v"])), self.market, self.resolution_s, VENUE)
+        self.backoff.reset()
+        self.bars.update(candle)
+
+
+class HyperliquidBookFeed(_Stream):
+    """L2 book snapshots of one market as the venue pushes them (see the module doc)."""
+
+    channel = "l2Book"
+
+    def __init__(
+        self,
+        market: str,
+        on_book: Callable[[OrderbookSnapshot], None],
+        *,
+        provider: HyperliquidProvider | None = None,
+        watchdog_s: float = 30.0,
+        ping_s: float = 20.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        super().__init__(market, provider or HyperliquidProvider(), watchdog_s=watchdog_s,
+                         ping_s=ping_s, backoff=backoff)
+        self.on_book = on_book
+
+    def subscription(self) -> dict[str, Any]:
+        return {"type": "l2Book", "coin": self.coin}
+
+    def received(self, data: Any) -> None:
+        if data.get("coin") != self.coin:
+            return
+        self.backoff.reset()
+        self.on_book(book_snapshot(self.market, data))

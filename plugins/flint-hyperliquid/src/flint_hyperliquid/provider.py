@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flint.config import FlintConfig
+from flint.models import MarketSnapshot
 from flint.providers.base import DataProvider, Page, ProgressCallback
 from flint.providers.endpoints import endpoint_url
 from flint.providers.errors import HistoryUnavailable, TransientVenueError, VenueError
@@ -37,7 +38,7 @@ from flint_hyperliquid.client import InfoClient
 from flint_hyperliquid.markets import VENUE, interval, to_coin, to_market
 
 if TYPE_CHECKING:
-    from flint_hyperliquid.feed import HyperliquidCandleFeed
+    from flint_hyperliquid.feed import HyperliquidBookFeed, HyperliquidCandleFeed
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
@@ -263,6 +264,13 @@ class HyperliquidProvider(DataProvider):
         return HyperliquidCandleFeed(market, resolution_s, on_candle, provider=self,
                                      last_ts=last_ts, clock=self.clock)
 
+    def book_feed(self, market: str,
+                  on_book: Callable[[OrderbookSnapshot], None]) -> "HyperliquidBookFeed":
+        """The websocket ``l2Book`` feed of ``market`` (:mod:`flint_hyperliquid.feed`)."""
+        from flint_hyperliquid.feed import HyperliquidBookFeed
+
+        return HyperliquidBookFeed(market, on_book, provider=self)
+
     # Current state
 
     def asset_context(self, market: str) -> AssetContext:
@@ -283,11 +291,14 @@ class HyperliquidProvider(DataProvider):
         """The current L2 book of ``market`` (``l2Book``), stamped with the venue's time."""
         coin = self.coin(market)
         book = self.client.call("l2Book", lambda: self.client.info.l2_snapshot(coin), expect=dict)
-        bids, asks = (
-            tuple(OrderbookLevel(float(lv["px"]), float(lv["sz"])) for lv in side)
-            for side in book["levels"]
-        )
-        return OrderbookSnapshot(market, int(book["time"]) // 1000, bids, asks, venue=VENUE)
+        return book_snapshot(market, book)
+
+    def market_snapshot(self, market: str) -> MarketSnapshot:
+        """Mark, oracle, open interest and current funding of ``market`` now, as the store
+        keeps them (``FlintStore.upsert_market_snapshots``)."""
+        ctx = self.asset_context(market)
+        return MarketSnapshot(market, ctx.ts, ctx.mark_price, ctx.oracle_price,
+                              ctx.open_interest, ctx.funding, VENUE)
 
     # DataProvider
 
@@ -345,6 +356,15 @@ class HyperliquidProvider(DataProvider):
         """The current L2 book; :class:`HistoryUnavailable` for a range in the past."""
         self._check_venue(venue)
         return list(next(self._snapshot_pages("orderbook", market, start_ts)).rows)
+
+
+def book_snapshot(market: str, book: dict[str, Any]) -> OrderbookSnapshot:
+    """An ``l2Book`` answer (REST or websocket) as a snapshot stamped with the venue's time."""
+    bids, asks = (
+        tuple(OrderbookLevel(float(lv["px"]), float(lv["sz"])) for lv in side)
+        for side in book["levels"]
+    )
+    return OrderbookSnapshot(market, int(book["time"]) // 1000, bids, asks, venue=VENUE)
 
 
 def _candles(raw: list[dict[str, Any]], market: str, res: int, low: int, high: int) -> CandleSeries:

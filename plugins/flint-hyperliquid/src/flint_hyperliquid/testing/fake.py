@@ -8,7 +8,7 @@ of each interval (5000; ``None`` for a mirror that keeps everything), candles wh
 endTime``, nothing after :attr:`FakeHyperliquid.now`. Also ``meta``, ``spotMeta``,
 ``metaAndAssetCtxs``, ``allMids`` and ``l2Book`` (made up from the last close), and
 the websocket ``/ws`` on the same port (``subscribe``, ``ping``; candles pushed
-with :meth:`FakeHyperliquid.push_candle`).
+with :meth:`FakeHyperliquid.push_candle`, books with :meth:`FakeHyperliquid.push_book`).
 
 Faults on top of those of :class:`flint.testing.fakes.FakeVenueServer`:
 :meth:`FakeHyperliquid.overlap_next` (a page starting rows earlier than asked),
@@ -163,6 +163,15 @@ class FakeHyperliquid(FakeVenueServer):
                        and sub.get("interval") == name for sub in sock.subscriptions)
 
         return self.push({"channel": "candle", "data": candle}, subscribed)
+
+    def push_book(self, coin: str) -> int:
+        """Push the current book of ``coin`` (as ``l2Book`` answers it) on the ``l2Book``
+        channel to its subscribers; return how many."""
+        def subscribed(sock: FakeSocket) -> bool:
+            return any(sub.get("type") == "l2Book" and sub.get("coin") == coin
+                       for sub in sock.subscriptions)
+
+        return self.push({"channel": "l2Book", "data": self._book({"coin": coin})}, subscribed)
 
     # Answers
 
