@@ -6,8 +6,9 @@ closed bars: a bar is closed when the next one starts; a bar older than the last
 one handed over is dropped (no duplicate); bars missed while disconnected, or
 skipped by the stream, are fetched through ``backfill`` (usually the venue's REST
 provider) before the next one is handed over (no gap). :class:`Backoff` spaces
-reconnections. Venue plugins build their streaming feeds on these two;
-:class:`PollingCandleFeed` is the feed of a venue polled over REST.
+reconnections. :class:`BackgroundFeed` runs a feed's loop in a thread. Venue plugins
+build their streaming feeds on these; :class:`PollingCandleFeed` is the feed of a venue
+polled over REST (the default of ``DataProvider.candle_feed``).
 """
 
 import logging
@@ -15,7 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from flint.providers.errors import VenueError
 from flint_core.records import Candle
@@ -114,7 +115,37 @@ def wait(seconds: float, stop: Callable[[], bool], step_s: float = 0.05) -> None
         time.sleep(min(step_s, max(0.0, deadline - time.monotonic())))
 
 
-class PollingCandleFeed:
+class BackgroundFeed:
+    """A feed whose :meth:`run` loop runs in a daemon thread from :meth:`start` until
+    :meth:`stop` (the loop checks :attr:`stopping`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        """The feed's loop (blocking), until :attr:`stopping`."""
+        raise NotImplementedError
+
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stop.is_set()
+
+    def start(self) -> Any:
+        """Run in a background thread; returns self."""
+        self._thread = threading.Thread(target=self.run, name=f"feed-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop and wait for the thread to end."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+
+class PollingCandleFeed(BackgroundFeed):
     """Closed candles of one market by polling a venue's REST candles (for venues without a
     candle stream, or whose stream flint does not speak).
 
@@ -124,8 +155,8 @@ class PollingCandleFeed:
     request; while the venue has not published a closed bar yet, the feed asks again every
     ``retry_s``. A poll that fails (the provider's own retries spent: 5xx, 429, dropped
     connections, timeouts) is tried again after :class:`Backoff`, and the next poll that
-    works fetches every bar missed. The watchdog: a venue still lacking a closed bar
-    ``watchdog_s`` later (a silent venue) gets its connections closed and opened again
+    works fetches every bar missed. The watchdog: a venue that brings no closed bar it
+    owes for ``watchdog_s`` (a silent venue) gets its connections closed and opened again
     (``connections`` counts them).
     """
 
@@ -143,6 +174,7 @@ class PollingCandleFeed:
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(market)
         self.provider = provider
         self.market = market
         self.resolution_s = resolution_s
@@ -153,8 +185,6 @@ class PollingCandleFeed:
         self.bars = ClosedBars(resolution_s, self._backfill, on_candle, last_ts)
         self.connections = 1
         self._heard = time.monotonic()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def _backfill(self, first_ts: int, last_ts: int) -> Sequence[Candle]:
         return list(self.provider.fetch_candles(self.market, self.resolution_s, first_ts,
@@ -166,10 +196,12 @@ class PollingCandleFeed:
         now, res = self.clock(), self.resolution_s
         if self.bars.last_ts is None:  # a new feed starts with the next bar to close
             self.bars.last_ts = int(now - self.grace_s) // res * res - res
+        before = self.bars.last_ts
         self.bars.catch_up(now - self.grace_s)
         next_close = self.bars.last_ts + 2 * res + self.grace_s
-        if next_close > now:  # caught up: wait for the next close
+        if next_close > now or self.bars.last_ts != before:  # caught up, or progress
             self._heard = time.monotonic()
+        if next_close > now:  # wait for the next close
             return min(self.retry_s, next_close - now)
         if time.monotonic() - self._heard > self.watchdog_s:
             log.warning("%s %ds: the venue still lacks the bar closed at %d: reconnecting",
@@ -181,23 +213,11 @@ class PollingCandleFeed:
 
     def run(self) -> None:
         """Poll until :meth:`stop` (blocking)."""
-        while not self._stop.is_set():
+        while not self.stopping():
             try:
                 delay = self.poll()
                 self.backoff.reset()
             except VenueError as exc:
                 log.warning("%s %ds feed: %s", self.market, self.resolution_s, exc)
                 delay = self.backoff.next()
-            wait(delay, self._stop.is_set)
-
-    def start(self) -> "PollingCandleFeed":
-        """Run in a background thread; returns self."""
-        self._thread = threading.Thread(target=self.run, name=f"feed-{self.market}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop and wait for the thread to end."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+            wait(delay, self.stopping)

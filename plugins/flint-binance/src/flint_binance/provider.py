@@ -29,10 +29,16 @@ from typing import Any
 import numpy as np
 
 from flint.config import FlintConfig
-from flint.providers.base import DataProvider, Page, ProgressCallback
+from flint.providers.base import (
+    DataProvider,
+    Page,
+    ProgressCallback,
+    check_venue,
+    collect_pages,
+    join_candles,
+)
 from flint.providers.endpoints import endpoint_url
 from flint.providers.errors import HistoryUnavailable, TransientVenueError, VenueError
-from flint.providers.feeds import PollingCandleFeed
 from flint.providers.transport import Retrier, RetryPolicy, venue_limiter
 from flint.store.funding import funding_intervals
 from flint_binance.client import CcxtClient
@@ -287,21 +293,6 @@ class BinanceProvider(DataProvider):
         book = self.order_book(market)
         yield Page([book], book.ts, book.ts + 1)
 
-    # Live
-
-    def candle_feed(
-        self,
-        market: str,
-        resolution_s: int,
-        on_candle: Callable[[Candle], None],
-        *,
-        last_ts: int | None = None,
-    ) -> PollingCandleFeed:
-        """The live candle feed of ``market``: closed bars polled from the REST API
-        (:class:`flint.providers.feeds.PollingCandleFeed`)."""
-        return PollingCandleFeed(self, market, resolution_s, on_candle, last_ts=last_ts,
-                                 clock=self.clock)
-
     # Current state
 
     def order_book(self, market: str, depth: int = 100) -> OrderbookSnapshot:
@@ -318,40 +309,16 @@ class BinanceProvider(DataProvider):
 
     # DataProvider
 
-    def _collect(self, pages: Iterator[Page], start_ts: int, end_ts: int, label: str,
-                 on_progress: ProgressCallback | None) -> list[Page]:
-        collected = []
-        total = max(1, end_ts + 1 - start_ts)
-        for page in pages:
-            collected.append(page)
-            if on_progress is not None:
-                on_progress(min(total, page.end_ts - start_ts), total, label)
-        return collected
-
-    def _check_venue(self, venue: str | None) -> None:
-        if venue not in (None, self.venue):
-            raise ValueError(f"this provider serves {self.venue}, not {venue}")
-
-    def _joined(self, pages: list[Page], market: str, res: int, start_ts: int,
-                end_ts: int) -> CandleSeries:
-        parts = [p.rows for p in pages if len(p.rows)]
-        if not parts:
-            return _candles([], self.names.market(market), res, self.venue, start_ts, end_ts + 1)
-        return CandleSeries(
-            *(np.concatenate([getattr(p, col) for p in parts])
-              for col in ("timestamps", "opens", "highs", "lows", "closes", "volumes")),
-            parts[0].market, res, self.venue,
-        )
-
     def fetch_candles(
         self, market: str, resolution_s: int, start_ts: int, end_ts: int, *,
         venue: str | None = None, on_progress: ProgressCallback | None = None,
     ) -> Sequence[Candle]:
         """Candles (the forming one too) with ``start_ts <= ts <= end_ts``, a CandleSeries."""
-        self._check_venue(venue)
-        pages = self._collect(self._candle_pages(market, resolution_s, start_ts, end_ts + 1),
+        check_venue(self.venue, venue)
+        pages = collect_pages(self._candle_pages(market, resolution_s, start_ts, end_ts + 1),
                               start_ts, end_ts, f"{market} candles", on_progress)
-        return self._joined(pages, market, resolution_s, start_ts, end_ts)
+        return join_candles(pages, _candles([], self.names.market(market), resolution_s,
+                                            self.venue, start_ts, end_ts + 1))
 
     def fetch_mark_candles(
         self, market: str, resolution_s: int, start_ts: int, end_ts: int, *,
@@ -361,18 +328,19 @@ class BinanceProvider(DataProvider):
         ``NotImplementedError`` where the exchange has none."""
         if not self.client.exchange.has.get("fetchMarkOHLCV"):
             raise NotImplementedError(f"{self.exchange_id} has no mark-price candles")
-        pages = self._collect(
+        pages = collect_pages(
             self._candle_pages(market, resolution_s, start_ts, end_ts + 1, price="mark"),
             start_ts, end_ts, f"{market} mark candles", on_progress)
-        return self._joined(pages, market, resolution_s, start_ts, end_ts)
+        return join_candles(pages, _candles([], self.names.market(market), resolution_s,
+                                            self.venue, start_ts, end_ts + 1))
 
     def fetch_funding(
         self, market: str, start_ts: int, end_ts: int, *, venue: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> list[FundingRate]:
         """Funding settlements in the range, each with its observed ``interval_s``."""
-        self._check_venue(venue)
-        pages = self._collect(self._funding_pages(market, start_ts, end_ts + 1), start_ts,
+        check_venue(self.venue, venue)
+        pages = collect_pages(self._funding_pages(market, start_ts, end_ts + 1), start_ts,
                               end_ts, f"{market} funding", on_progress)
         return [row for page in pages for row in page.rows]
 
@@ -381,7 +349,7 @@ class BinanceProvider(DataProvider):
     ) -> list[OpenInterest]:
         """Open interest (long = short = the total, in coins) every ``open_interest_s``;
         :class:`HistoryUnavailable` for a range older than 30 days."""
-        self._check_venue(venue)
+        check_venue(self.venue, venue)
         pages = self._open_interest_pages(market, start_ts, end_ts + 1)
         return [row for page in pages for row in page.rows]
 
@@ -389,7 +357,7 @@ class BinanceProvider(DataProvider):
         self, market: str, start_ts: int, end_ts: int, *, venue: str | None = None
     ) -> list[OrderbookSnapshot]:
         """The current book; :class:`HistoryUnavailable` for a range in the past."""
-        self._check_venue(venue)
+        check_venue(self.venue, venue)
         return list(next(self._book_pages(market, start_ts)).rows)
 
 

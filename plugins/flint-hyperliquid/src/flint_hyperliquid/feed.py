@@ -15,13 +15,12 @@ dropped connection or a stream silent for ``watchdog_s`` (no message, not even a
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from flint.providers.errors import VenueError
-from flint.providers.feeds import Backoff, ClosedBars, wait
+from flint.providers.feeds import BackgroundFeed, Backoff, ClosedBars, wait
 from flint_core.records import Candle, OrderbookSnapshot
 from flint_hyperliquid.markets import VENUE, interval
 from flint_hyperliquid.provider import HyperliquidProvider, book_snapshot
@@ -34,13 +33,14 @@ def ws_url(api_url: str) -> str:
     return api_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/ws"
 
 
-class _Stream:
+class _Stream(BackgroundFeed):
     """One subscription of one market, kept alive until :meth:`stop` (see the module doc)."""
 
     channel = ""
 
     def __init__(self, market: str, provider: HyperliquidProvider, *, watchdog_s: float,
                  ping_s: float, backoff: Backoff | None) -> None:
+        super().__init__(market)
         self.market = market
         self.provider = provider
         self.coin = provider.coin(market)
@@ -48,8 +48,6 @@ class _Stream:
         self.watchdog_s, self.ping_s = watchdog_s, ping_s
         self.backoff = backoff or Backoff()
         self.connections = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def subscription(self) -> dict[str, Any]:
         """The ``subscription`` object of the subscribe message."""
@@ -66,12 +64,12 @@ class _Stream:
         """Connect, listen and reconnect until :meth:`stop` (blocking)."""
         import websocket
 
-        while not self._stop.is_set():
+        while not self.stopping():
             try:
                 connection = websocket.create_connection(self.url, timeout=5)
             except (OSError, websocket.WebSocketException) as exc:
                 log.warning("cannot connect to %s: %s", self.url, exc)
-                wait(self.backoff.next(), self._stop.is_set)
+                wait(self.backoff.next(), self.stopping)
                 continue
             self.connections += 1
             try:
@@ -83,14 +81,14 @@ class _Stream:
                 log.warning("%s %s feed interrupted: %s", self.market, self.channel, exc)
             finally:
                 connection.close()
-            wait(self.backoff.next(), self._stop.is_set)
+            wait(self.backoff.next(), self.stopping)
 
     def _listen(self, connection: Any) -> None:
         import websocket
 
         connection.settimeout(min(0.25, self.watchdog_s, self.ping_s))
         heard = pinged = time.monotonic()
-        while not self._stop.is_set():
+        while not self.stopping():
             try:
                 text = connection.recv()
             except websocket.WebSocketTimeoutException:
@@ -112,18 +110,6 @@ class _Stream:
                 continue  # e.g. "Websocket connection established."
             if isinstance(message, dict) and message.get("channel") == self.channel:
                 self.received(message["data"])
-
-    def start(self) -> Any:
-        """Run in a background thread; returns self."""
-        self._thread = threading.Thread(target=self.run, name=f"feed-{self.market}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop and wait for the thread to end."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
 
 
 class HyperliquidCandleFeed(_Stream):

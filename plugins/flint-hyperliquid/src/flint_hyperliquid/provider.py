@@ -28,7 +28,14 @@ import pyarrow.compute as pc
 
 from flint.config import FlintConfig
 from flint.models import MarketSnapshot
-from flint.providers.base import DataProvider, Page, ProgressCallback
+from flint.providers.base import (
+    DataProvider,
+    Page,
+    ProgressCallback,
+    check_venue,
+    collect_pages,
+    join_candles,
+)
 from flint.providers.endpoints import endpoint_url
 from flint.providers.errors import HistoryUnavailable, TransientVenueError, VenueError
 from flint.providers.transport import Retrier, RetryPolicy, venue_limiter
@@ -302,44 +309,26 @@ class HyperliquidProvider(DataProvider):
 
     # DataProvider
 
-    def _collect(self, kind: str, market: str, start_ts: int, end_ts: int,
-                 resolution_s: int | None, on_progress: ProgressCallback | None) -> list[Page]:
-        pages = []
-        total = max(1, end_ts + 1 - start_ts)
-        for page in self.fetch_pages(kind, market, start_ts, end_ts + 1, resolution_s):
-            pages.append(page)
-            if on_progress is not None:
-                on_progress(min(total, page.end_ts - start_ts), total, f"{market} {kind}")
-        return pages
-
-    def _check_venue(self, venue: str | None) -> None:
-        if venue not in (None, VENUE):
-            raise ValueError(f"the {VENUE} provider serves {VENUE}, not {venue}")
-
     def fetch_candles(
         self, market: str, resolution_s: int, start_ts: int, end_ts: int, *,
         venue: str | None = None, on_progress: ProgressCallback | None = None,
     ) -> Sequence[Candle]:
         """Closed and forming candles with ``start_ts <= ts <= end_ts`` as a CandleSeries;
         :class:`HistoryUnavailable` if the range starts before the venue's window."""
-        self._check_venue(venue)
-        pages = self._collect("candles", market, start_ts, end_ts, resolution_s, on_progress)
-        parts = [p.rows for p in pages if len(p.rows)]
-        if not parts:
-            return _candles([], market, resolution_s, start_ts, end_ts + 1)
-        return CandleSeries(
-            *(np.concatenate([getattr(p, col) for p in parts])
-              for col in ("timestamps", "opens", "highs", "lows", "closes", "volumes")),
-            market, resolution_s, VENUE,
-        )
+        check_venue(VENUE, venue)
+        pages = collect_pages(self.fetch_pages("candles", market, start_ts, end_ts + 1,
+                                               resolution_s),
+                              start_ts, end_ts, f"{market} candles", on_progress)
+        return join_candles(pages, _candles([], market, resolution_s, start_ts, end_ts + 1))
 
     def fetch_funding(
         self, market: str, start_ts: int, end_ts: int, *, venue: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> list[FundingRate]:
         """Funding settlements (hourly rates, ``interval_s`` 3600) in the range."""
-        self._check_venue(venue)
-        pages = self._collect("funding", market, start_ts, end_ts, None, on_progress)
+        check_venue(VENUE, venue)
+        pages = collect_pages(self.fetch_pages("funding", market, start_ts, end_ts + 1),
+                              start_ts, end_ts, f"{market} funding", on_progress)
         return [row for page in pages for row in page.rows]
 
     def fetch_open_interest(
@@ -347,14 +336,14 @@ class HyperliquidProvider(DataProvider):
     ) -> list[OpenInterest]:
         """The current open interest (long = short = open interest in coins);
         :class:`HistoryUnavailable` for a range in the past."""
-        self._check_venue(venue)
+        check_venue(VENUE, venue)
         return list(next(self._snapshot_pages("open_interest", market, start_ts)).rows)
 
     def fetch_orderbook(
         self, market: str, start_ts: int, end_ts: int, *, venue: str | None = None
     ) -> list[OrderbookSnapshot]:
         """The current L2 book; :class:`HistoryUnavailable` for a range in the past."""
-        self._check_venue(venue)
+        check_venue(VENUE, venue)
         return list(next(self._snapshot_pages("orderbook", market, start_ts)).rows)
 
 
