@@ -11,7 +11,7 @@ the contract of a REST-polled candle feed run against a venue's fake server.
                 yield
 
         def make_provider(self):
-            return MyProvider(self.fake.url, rate_limit=False, retry=FAST_RETRY)
+            return MyProvider(self.fake.url, rate_limit=False, retry=FAST_RETRY)  # .venues
 
         def bars(self):
             return [(ts, close), ...]   # the venue's bars, as its data files hold them
@@ -27,12 +27,8 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from flint.providers.feeds import Backoff, PollingCandleFeed
-from flint.providers.transport import RetryPolicy
 from flint.testing.fakes import Fault
 from flint_core.records import Candle
-
-#: Retries of a provider under test: few and quick.
-FAST_RETRY = RetryPolicy(attempts=3, backoff_s=0.01, max_backoff_s=0.05, offline_after_s=0.5)
 
 
 def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -70,7 +66,8 @@ class PollingFeedContract:
     fake: Any
 
     def make_provider(self) -> Any:
-        """A provider pointed at ``self.fake`` (quick retries: :data:`FAST_RETRY`)."""
+        """A provider pointed at ``self.fake`` (quick retries:
+        :data:`flint.testing.venues.FAST_RETRY`)."""
         raise NotImplementedError
 
     def bars(self) -> list[tuple[int, float]]:

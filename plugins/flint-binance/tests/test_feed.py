@@ -15,7 +15,8 @@ from flint_binance.testing import FakeBinance
 from flint_binance.testing.fake import _read_rows
 
 from flint.store import FlintStore
-from flint.testing.feeds import FAST_RETRY, PollingFeedContract, until
+from flint.testing.feeds import PollingFeedContract, until
+from flint.testing.venues import FAST_RETRY
 
 
 class TestBinanceFeed(PollingFeedContract):

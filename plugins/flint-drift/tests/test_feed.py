@@ -6,7 +6,8 @@ from flint_drift.provider import DriftProvider
 from flint_drift.testing import FakeDrift
 from flint_drift.testing.fake import _read_rows
 
-from flint.testing.feeds import FAST_RETRY, PollingFeedContract
+from flint.testing.feeds import PollingFeedContract
+from flint.testing.venues import FAST_RETRY
 
 
 class TestDriftFeed(PollingFeedContract):

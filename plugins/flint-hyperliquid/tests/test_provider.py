@@ -3,7 +3,6 @@
 import socket
 import time
 
-import numpy as np
 import pytest
 from flint_hyperliquid.plugin import PROVIDER_CAPABILITIES
 from flint_hyperliquid.provider import HyperliquidProvider
@@ -12,44 +11,27 @@ from flint_hyperliquid.testing import FakeHyperliquid
 from flint.providers import ProviderRegistry
 from flint.providers.download import Series, download
 from flint.providers.errors import HistoryUnavailable, UnknownMarket, VenueUnreachable
-from flint.providers.files import FileProvider
-from flint.providers.transport import RetryPolicy
 from flint.store import FlintStore
 from flint.testing.fakes import Fault
+from flint.testing.venues import FAST_RETRY, data_columns, download_rows
+from flint.testing.venues import assert_same_candles as same_candles
 
 H = 3600
-FAST = RetryPolicy(backoff_s=0.05, max_backoff_s=0.2)
 
 
 def provider(fake, **options):
-    options = {"history_limit": None, "rate_limit": False, "retry": FAST, "timeout_s": 2.0,
+    options = {"history_limit": None, "rate_limit": False, "retry": FAST_RETRY, "timeout_s": 2.0,
                **options}
     return HyperliquidProvider(fake.url, clock=lambda: fake.now, **options)
 
 
 def csv_candles(data, coin="SOL", res=H):
-    table = FileProvider(data / f"hyperliquid-{coin}-{res}.csv").read(
-        FileProvider(data / f"hyperliquid-{coin}-{res}.csv").files[0])
-    return {name: table.column(name).to_numpy() for name in table.column_names}
+    return data_columns(data / f"hyperliquid-{coin}-{res}.csv")
 
 
 def csv_funding(data, coin="SOL"):
-    path = data / f"hyperliquid-{coin}-funding.csv"
-    table = FileProvider(path).read(FileProvider(path).files[0])
-    return table.column("ts").to_numpy(), table.column("rate").to_numpy()
-
-
-def same_candles(series, expected, start=None, end=None):
-    ts = expected["ts"]
-    keep = np.ones(len(ts), dtype=bool)
-    if start is not None:
-        keep &= ts >= start
-    if end is not None:
-        keep &= ts <= end
-    assert series.timestamps.tolist() == ts[keep].tolist()
-    for name, column in (("open", series.opens), ("high", series.highs), ("low", series.lows),
-                         ("close", series.closes), ("volume", series.volumes)):
-        assert column.tolist() == expected[name][keep].tolist(), name
+    table = data_columns(data / f"hyperliquid-{coin}-funding.csv")
+    return table["ts"], table["rate"]
 
 
 @pytest.fixture
@@ -141,13 +123,9 @@ RANGE = (1735689600, 1738368000)  # January 2025
 
 def download_january(fake, **options):
     """SOL 1h candles and funding of January 2025 into a new store; returns the rows."""
-    with FlintStore(":memory:") as store, provider(fake, **options) as p:
-        for series in (Series("hyperliquid", "SOL-PERP", "candles", H),
-                       Series("hyperliquid", "SOL-PERP", "funding")):
-            download(store, p, series, RANGE[0], RANGE[1] - 1, now=lambda: fake.now)
-        candles = store.query_candles("SOL-PERP", H, venue="hyperliquid")
-        funding = store.query_funding_rates("SOL-PERP", venue="hyperliquid")
-        return candles, [(r.ts, r.rate) for r in funding]
+    with provider(fake, **options) as p:
+        return download_rows(p, "hyperliquid", "SOL-PERP", RANGE[0], RANGE[1] - 1,
+                             now=lambda: fake.now)
 
 
 def check_january(fake_data, candles, funding):
