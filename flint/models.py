@@ -37,8 +37,9 @@ __all__ = [
 
 @attrs.frozen
 class MarketSnapshot:
-    """A market's state on a venue at ``ts``: mark and oracle prices, open interest (base
-    units) and the current (predicted) hourly funding rate."""
+    """A market's state on a venue at ``ts``: mark and oracle (or index) prices, open
+    interest (base units) and the current funding rate (of the coming settlement, for the
+    venue's own interval: an hour on Hyperliquid)."""
 
     market: str
     ts: int

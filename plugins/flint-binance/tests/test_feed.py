@@ -70,3 +70,5 @@ def test_flint_data_collect_polls_binance_until_ctrl_c(tmp_path, bounded):
         assert list(candles.timestamps) == list(range(forming - 1800, forming + 60, 60))
         [(_, end)] = store.coverage("binance", "SOL-PERP", "candles", 60)
         assert end == forming + 60
+        [snapshot] = store.query_market_snapshots("SOL-PERP", venue="binance")
+        assert (snapshot.mark_price, snapshot.open_interest) == (100.25, 12345.6)

@@ -11,6 +11,7 @@ from flint_binance.plugin import PROVIDER_CAPABILITIES
 from flint_binance.provider import BinanceProvider
 from flint_binance.testing import FakeBinance
 
+from flint.models import MarketSnapshot
 from flint.providers import ProviderRegistry
 from flint.providers.download import Series, download
 from flint.providers.errors import HistoryUnavailable, UnknownMarket, VenueBanned, VenueUnreachable
@@ -135,6 +136,16 @@ def test_mark_price_candles_and_the_current_book(fake, fake_data):
         assert (book.ts, book.venue, book.market) == (now, "binance", "ETH-PERP")
         with pytest.raises(HistoryUnavailable, match="only the current order book"):
             p.fetch_orderbook("ETH-PERP", now - 86400, now)
+
+
+def test_the_market_snapshot_is_premium_index_and_open_interest(fake, fake_data):
+    closes = data_columns(fake_data / "binance-ETHUSDT-3600.csv")["close"]
+    rates = data_columns(fake_data / "binance-ETHUSDT-funding.csv")["rate"]
+    with provider(fake) as p:
+        snapshot = p.market_snapshot("ETHUSDT")
+    assert snapshot == MarketSnapshot("ETH-PERP", int(fake.now), closes[-1], closes[-1],
+                                      12345.6, rates[-1], "binance")
+    assert fake.count_path("premiumIndex") == fake.count_path("openInterest") == 1
 
 
 def test_the_environment_moves_every_endpoint_and_keeps_each_path(fake, monkeypatch):

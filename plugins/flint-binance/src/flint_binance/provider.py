@@ -10,7 +10,9 @@
 - open interest: ``fetch_open_interest_history`` (``GET /futures/data/openInterestHist``),
   at most 500 per answer; Binance keeps only the last 30 days, so asking for older
   ones raises :class:`HistoryUnavailable` naming the earliest available time;
-- order books: ``fetch_order_book`` (``GET /fapi/v1/depth``), the current book only.
+- order books: ``fetch_order_book`` (``GET /fapi/v1/depth``), the current book only;
+  mark, index, open interest and the coming funding rate now:
+  :meth:`BinanceProvider.market_snapshot`.
 
 Paging goes on from the last row received until an answer is empty or reaches the
 end, so an exchange (or a ccxt version) answering fewer rows than asked loses none.
@@ -29,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from flint.config import FlintConfig
+from flint.models import MarketSnapshot
 from flint.providers.base import (
     DataProvider,
     Page,
@@ -51,7 +54,8 @@ DAY = 86_400
 EIGHT_HOURS = 8 * 3600
 
 #: Request weights (Binance USD-M, of 2400 a minute per IP): klines of 1500 cost 10.
-WEIGHTS = {"klines": 10, "fundingRate": 1, "openInterestHist": 1, "depth": 5, "markets": 1}
+WEIGHTS = {"klines": 10, "fundingRate": 1, "openInterestHist": 1, "depth": 5, "markets": 1,
+           "premiumIndex": 1, "openInterest": 1}
 
 
 def venue_of(exchange: str) -> str:
@@ -306,6 +310,23 @@ class BinanceProvider(DataProvider):
         stamp = book.get("timestamp")
         ts = int(stamp) // 1000 if stamp else int(self.clock())
         return OrderbookSnapshot(self.names.market(market), ts, bids, asks, venue=self.venue)
+
+    def market_snapshot(self, market: str) -> MarketSnapshot:
+        """Mark and index price (as the oracle), open interest (coins) and the funding rate
+        of the coming settlement of ``market`` now (``fetch_funding_rate``: Binance's
+        ``premiumIndex``; ``fetch_open_interest``: ``openInterest``)."""
+        symbol, exchange = self.symbol(market), self.client.exchange
+        rate = self.client.call("premiumIndex", lambda: exchange.fetch_funding_rate(symbol),
+                                WEIGHTS["premiumIndex"])
+        interest = self.client.call("openInterest",
+                                    lambda: exchange.fetch_open_interest(symbol),
+                                    WEIGHTS["openInterest"])
+        stamp = rate.get("timestamp")
+        return MarketSnapshot(self.names.market(market),
+                              int(stamp) // 1000 if stamp else int(self.clock()),
+                              float(rate["markPrice"]), float(rate["indexPrice"]),
+                              float(interest["openInterestAmount"]), float(rate["fundingRate"]),
+                              self.venue)
 
     # DataProvider
 
