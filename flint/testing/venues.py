@@ -9,6 +9,8 @@ the columns of a real data file, and comparing what was downloaded with it exact
     assert_same_candles(candles, expected, start, end)
 """
 
+import socket
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from flint.providers.download import Series, download
+from flint.providers.errors import VenueUnreachable
 from flint.providers.files import FileProvider
 from flint.providers.transport import RetryPolicy
 from flint.store import FlintStore
@@ -94,3 +97,27 @@ def file_rows(files: Iterable[Path], db: Path, venue: str, markets: Iterable[str
                  [f for f in funding if low <= f[0] <= high])
         for market, (candles, funding) in stored_rows(db, venue, markets, resolution_s).items()
     }
+
+
+def unused_port() -> int:
+    """A port of 127.0.0.1 nobody listens on (bound for a moment, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def assert_offline_fails_fast(provider: Any, request: Callable[[], Any], names: str) -> str:
+    """``request()`` against an endpoint nobody listens on ends within 10 s with one
+    :class:`~flint.providers.errors.VenueUnreachable` line holding ``names`` (the endpoint),
+    and the provider says it is not available; returns the message."""
+    started = time.monotonic()
+    try:
+        request()
+    except VenueUnreachable as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("the request did not fail")
+    assert time.monotonic() - started < 10
+    assert "\n" not in message and names in message, message
+    assert not provider.is_available()
+    return message

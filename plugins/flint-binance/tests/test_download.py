@@ -3,7 +3,6 @@ files row for row, idempotent, offline fails fast; any split equal to one call."
 
 import itertools
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 
 from flint.providers.download import Series, download
 from flint.store import FlintStore
-from flint.testing.venues import file_rows, stored_rows
+from flint.testing.venues import file_rows, stored_rows, unused_port
 
 H = 3600
 SYMBOLS = {"SOL-PERP": "SOLUSDT", "BTC-PERP": "BTCUSDT", "ETH-PERP": "ETHUSDT"}
@@ -93,9 +92,7 @@ def test_open_interest_older_than_30_days_is_named_not_truncated(fake, workdir):
 
 def test_offline_the_command_ends_fast_with_one_line_naming_the_endpoint(tmp_path, bounded):
     bounded(30)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     env = {**os.environ, "FLINT_BINANCE_API_URL": f"http://127.0.0.1:{port}",
            "FLINT_CONFIG": ""}
     started = time.monotonic()

@@ -7,7 +7,6 @@ reads them.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 from flint_drift.testing import FakeDrift
 
-from flint.testing.venues import file_rows, stored_rows
+from flint.testing.venues import file_rows, stored_rows, unused_port
 
 H = 3600
 COINS = ("SOL", "BTC", "ETH")
@@ -100,9 +99,7 @@ def test_an_unknown_market_lists_the_venues_markets(fake, workdir):
 
 def test_offline_the_command_ends_fast_with_one_line_naming_the_endpoint(tmp_path, bounded):
     bounded(30)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "FLINT_DRIFT_DATA_API_URL": url, "FLINT_DRIFT_DLOB_URL": url,
            "FLINT_CONFIG": ""}

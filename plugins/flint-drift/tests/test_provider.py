@@ -5,7 +5,6 @@ The fake serves flint's real Hyperliquid files re-labelled as Drift (the project
 Drift data), so every row fetched is compared with the files exactly.
 """
 
-import socket
 import time
 
 import pytest
@@ -21,11 +20,16 @@ from flint.providers.errors import (
     UnknownMarket,
     VenueBanned,
     VenueError,
-    VenueUnreachable,
 )
 from flint.store import FlintStore
 from flint.testing.fakes import Fault
-from flint.testing.venues import FAST_RETRY, data_columns, download_rows
+from flint.testing.venues import (
+    FAST_RETRY,
+    assert_offline_fails_fast,
+    data_columns,
+    download_rows,
+    unused_port,
+)
 from flint.testing.venues import assert_same_candles as same_candles
 
 H = 3600
@@ -263,16 +267,8 @@ def test_the_forming_candle_is_never_stored(fake_data, bounded):
 
 def test_offline_fails_fast_naming_the_endpoint(bounded):
     bounded(15)
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{unused_port()}"
     p = DriftProvider(url, url, rate_limit=False)
-    started = time.monotonic()
-    with pytest.raises(VenueUnreachable) as caught:
-        p.fetch_candles("SOL-PERP", H, 0, H)
-    assert time.monotonic() - started < 10
-    message = str(caught.value)
-    assert "\n" not in message
-    assert f"cannot reach the Drift Data API at {url}/market/SOL-PERP/candles/60" in message
-    assert not p.is_available()
+    assert_offline_fails_fast(p, lambda: p.fetch_candles("SOL-PERP", H, 0, H),
+                              f"cannot reach the Drift Data API at {url}/market/SOL-PERP/"
+                              "candles/60")

@@ -4,7 +4,6 @@ resumable after kill -9, any split equal to one call, offline fails fast."""
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 
 from flint.providers.download import Series, download
 from flint.store import FlintStore
-from flint.testing.venues import file_rows, stored_rows
+from flint.testing.venues import file_rows, stored_rows, unused_port
 
 H = 3600
 COINS = ("SOL", "BTC", "ETH")
@@ -121,9 +120,7 @@ def test_kill_9_mid_download_then_the_same_command_ends_identical(fake, workdir,
 
 def test_offline_the_command_ends_fast_with_one_line_naming_the_endpoint(tmp_path, bounded):
     bounded(30)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     env = {**os.environ, "FLINT_HYPERLIQUID_API_URL": f"http://127.0.0.1:{port}",
            "FLINT_CONFIG": ""}
     started = time.monotonic()
