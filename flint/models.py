@@ -8,6 +8,7 @@ records below are plain attrs classes. Frozen records are immutable and hashable
 import attrs
 
 from flint_core.enums import OrderState, OrderStatus, OrderType, Side, Signal, TimeInForce
+from flint_core.markets import DEFAULT_VENUE
 from flint_core.records import (
     AccountState,
     BorrowSnapshot,
@@ -27,11 +28,26 @@ from flint_core.series import CandleSeries
 __all__ = [
     "AccountState", "ArbRoute", "BorrowSnapshot", "Candle", "CandleSeries", "CollectorStatus",
     "DexVolume", "Fill", "FundingRate", "LegGroup", "LegGroupResult", "Liquidation",
-    "LiquidationOpportunity", "MarketInfo", "OpenInterest", "OraclePrice", "Order", "OrderLeg",
-    "OrderState", "OrderStatus", "OrderType", "OrderbookLevel", "OrderbookSnapshot",
-    "PoolState", "Position", "PositionInfo", "Side", "Signal", "SyncMetadata", "TimeInForce",
-    "TokenUnlock", "Trade", "WhaleTransfer",
+    "LiquidationOpportunity", "MarketInfo", "MarketSnapshot", "OpenInterest", "OraclePrice",
+    "Order", "OrderLeg", "OrderState", "OrderStatus", "OrderType", "OrderbookLevel",
+    "OrderbookSnapshot", "PoolState", "Position", "PositionInfo", "Side", "Signal",
+    "SyncMetadata", "TimeInForce", "TokenUnlock", "Trade", "WhaleTransfer",
 ]
+
+
+@attrs.frozen
+class MarketSnapshot:
+    """A market's state on a venue at ``ts``: mark and oracle (or index) prices, open
+    interest (base units) and the current funding rate (of the coming settlement, for the
+    venue's own interval: an hour on Hyperliquid)."""
+
+    market: str
+    ts: int
+    mark_price: float
+    oracle_price: float
+    open_interest: float
+    funding_rate: float
+    venue: str = DEFAULT_VENUE
 
 
 @attrs.frozen

@@ -3,7 +3,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -199,3 +199,47 @@ def crossing_code() -> str:
     """A moving-average cross strategy file (fast_period, slow_period) for command-line
     tests that must not depend on the built-in strategies being installed."""
     return CROSSING
+
+
+# Fresh virtualenvs (the ``fresh_venv`` tests): pip's cache and configured wheel folders
+# are reused; flint-sdk is built pure.
+
+#: Not part of a checkout a third party would copy.
+LEFT_OUT = {".git", ".nox", ".pytest_cache", "__pycache__", "build", "dist", "data", "reports"}
+
+
+@pytest.fixture
+def clean_env() -> dict[str, str]:
+    """This process's environment without ``FLINT_*``, ``PYTHON*`` and ``VIRTUAL_ENV``."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("FLINT_", "PYTHON", "VIRTUAL_ENV"))}
+
+
+@pytest.fixture
+def checkout_copy(tmp_path: Path) -> Path:
+    """A copy of this checkout as a third party gets it (no build output, venvs or local
+    data), at ``tmp_path/work/flint``."""
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        top = Path(folder) == REPO
+        return {n for n in names if n in LEFT_OUT or n.startswith(".venv") or n.endswith(
+            ".egg-info") or (top and n == "strategies")}
+
+    target = tmp_path / "work" / "flint"
+    shutil.copytree(REPO, target, ignore=ignore)
+    return target
+
+
+@pytest.fixture
+def make_venv(clean_env: dict[str, str]) -> Callable[..., Path]:
+    """``make_venv(where, *requirements, cwd=...)``: a new virtualenv with ``requirements``
+    pip-installed (paths relative to ``cwd``); returns its Python."""
+    def make(where: Path, *requirements: str, cwd: Path) -> Path:
+        subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, timeout=300)
+        python = where / "bin" / "python"
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q", *requirements],
+                              cwd=cwd, env=clean_env, capture_output=True, text=True,
+                              timeout=1800, check=False)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+        return python
+
+    return make

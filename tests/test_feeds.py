@@ -1,10 +1,16 @@
 """ClosedBars: whatever the stream does, the consumer sees each closed bar once, in order."""
 
+import email.utils
+import time
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flint.models import Candle
-from flint.providers.feeds import Backoff, ClosedBars
+from flint.providers.base import DataProvider
+from flint.providers.feeds import Backoff, ClosedBars, PollingCandleFeed
+from flint.providers.transport import retry_after_s
 
 H = 3600
 
@@ -56,3 +62,68 @@ def test_backoff_doubles_up_to_its_cap_and_resets():
         assert base <= delay <= 1.1 * base
     backoff.reset()
     assert backoff.next() < 1.2
+
+
+class Hourly(DataProvider):
+    """A venue whose bars exist up to ``published`` (open time), asked through fetch_candles."""
+
+    name = "hourly"
+    capabilities = frozenset({"candles"})
+
+    def __init__(self):
+        self.published, self.asked, self.closed = 0, [], 0
+
+    def fetch_candles(self, market, resolution_s, start_ts, end_ts, **_):
+        self.asked.append((start_ts, end_ts))
+        return venue_bars(start_ts, min(end_ts, self.published))
+
+    def fetch_funding(self, market, start_ts, end_ts, **_):
+        return []
+
+    def close(self):
+        self.closed += 1
+
+
+def test_the_default_live_feed_polls_closed_bars_only():
+    venue, seen, clock = Hourly(), [], {"now": 10 * H + 600}
+    venue.published = 10 * H  # the forming bar is published too
+    feed = venue.candle_feed("X", H, seen.append)
+    assert isinstance(feed, PollingCandleFeed)
+    feed.clock, feed.watchdog_s = (lambda: clock["now"]), 3600.0
+    assert feed.poll() == feed.retry_s and venue.asked == [] and seen == []  # starts after 9h
+    clock["now"] = 12 * H + 5  # bars 10 and 11 closed, 12 forming
+    venue.published = 12 * H
+    feed.poll()
+    assert [c.ts for c in seen] == [10 * H, 11 * H] and venue.asked == [(10 * H, 11 * H)]
+    feed.poll()  # nothing new closed: no request
+    assert len(venue.asked) == 1
+
+
+def test_the_polling_watchdog_reconnects_a_venue_that_stops_publishing():
+    venue, seen = Hourly(), []
+    venue.published = 3 * H
+    feed = PollingCandleFeed(venue, "X", H, seen.append, last_ts=2 * H, grace_s=0,
+                             watchdog_s=0.05, clock=lambda: 6 * H)
+    feed.poll()  # bar 3 arrives; 4 and 5 are missing
+    assert [c.ts for c in seen] == [3 * H] and venue.closed == 0
+    feed.poll()  # no progress, but not for long yet
+    assert venue.closed == 0
+    time.sleep(0.1)
+    feed.poll()
+    assert venue.closed == 1 and feed.connections == 2
+    venue.published = 5 * H
+    feed.poll()
+    assert [c.ts for c in seen] == [3 * H, 4 * H, 5 * H]
+
+
+@pytest.mark.parametrize("headers, seconds", [
+    ({"Retry-After": "7"}, 7.0), ({"retry-after": "0.5"}, 0.5), ({}, None),
+    ({"Retry-After": "soon"}, None), (None, None), ({"RETRY-AFTER": "-3"}, 0.0),
+])
+def test_retry_after_headers(headers, seconds):
+    assert retry_after_s(headers) == seconds
+
+
+def test_retry_after_as_an_http_date():
+    later = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= retry_after_s({"Retry-After": later}) <= 30

@@ -10,21 +10,15 @@ path. pip's cache is reused and flint-sdk is built pure (no mypyc). It takes min
 nox runs it in a session of its own (``nox -s plugin_guide``).
 """
 
-import os
 import re
-import shutil
 import subprocess
 import textwrap
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.fresh_venv
 
 BLOCK = re.compile(r"(?:<!-- snippet-skip: [^>]*? -->\n)?```bash\n(.*?)```", re.S)
-
-#: Not part of a checkout a third party would copy.
-LEFT_OUT = {".git", ".nox", ".pytest_cache", "__pycache__", "build", "dist", "data", "reports"}
 
 #: A strategy file using the plugin's indicator (as a user writes one).
 STRATEGY_FILE = '''
@@ -95,23 +89,13 @@ print("checked")
 '''
 
 
-def _copy_checkout(repo: Path, to: Path) -> None:
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        top = Path(folder) == repo
-        return {n for n in names if n in LEFT_OUT or n.startswith(".venv") or n.endswith(
-            ".egg-info") or (top and n == "strategies")}
-
-    shutil.copytree(repo, to, ignore=ignore)
-
-
-def test_the_guide_builds_a_working_plugin_in_a_fresh_venv(repo_root, tmp_path):
+def test_the_guide_builds_a_working_plugin_in_a_fresh_venv(repo_root, tmp_path, checkout_copy,
+                                                          clean_env):
     guide = (repo_root / "docs" / "writing-plugins.md").read_text()
     blocks = [m.group(1) for m in BLOCK.finditer(guide) if not m.group(0).startswith("<!--")]
     assert len(blocks) >= 4, "the guide lost its commands"
-    work = tmp_path / "work"
-    _copy_checkout(repo_root, work / "flint")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("FLINT_", "PYTHON", "VIRTUAL_ENV"))}
+    work = checkout_copy.parent
+    env = clean_env
     script = "set -euo pipefail\n" + "\n".join(blocks)
     done = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True,
                           text=True, timeout=1800, check=False)

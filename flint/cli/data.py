@@ -236,7 +236,10 @@ def _report(console: Any, outcomes: list[Any], failures: list[str]) -> None:
 @click.option("--resolution", "-r", "resolution_s", type=click.IntRange(min=1), default=60,
               show_default=True, help="Candle resolution in seconds.")
 @click.option("--funding-every", "funding_every_s", type=click.IntRange(min=10), default=300,
-              show_default=True, help="Seconds between funding downloads.")
+              show_default=True,
+              help="Seconds between funding downloads (and market snapshots).")
+@click.option("--books", is_flag=True,
+              help="Also store the order books the venue streams (at most one a second).")
 @db_option
 @user_errors
 def collect_command(
@@ -244,14 +247,17 @@ def collect_command(
     markets: tuple[str, ...],
     resolution_s: int,
     funding_every_s: int,
+    books: bool,
     db: Path | None,
 ) -> None:
     """Run the venues' live feeds into the store until Ctrl-C.
 
     First brings candles up to date (as `flint data download` does), then stores
-    each candle as it closes (with its coverage, one transaction per bar) and
-    downloads funding every --funding-every seconds. Ctrl-C stops cleanly: every
-    write is whole or absent.
+    each candle as it closes (with its coverage, one transaction per bar),
+    downloads funding and stores a market snapshot (mark, oracle, open interest,
+    where the venue gives them) every --funding-every seconds, and with --books the
+    order books of venues that stream them. Ctrl-C stops cleanly: every write is
+    whole or absent.
     """
     from flint.config import load_config
     from flint.providers.download import DAY, Series, default_start, download
@@ -264,6 +270,7 @@ def collect_command(
     sources = registry.venues()
     console = make_console()
     stored: dict[str, int] = {}
+    books_stored: dict[str, int] = {}
     feeds: list[Any] = []
     providers: list[Any] = []
     with FlintStore(db_path(db)) as store:
@@ -282,6 +289,9 @@ def collect_command(
                         market, resolution_s, _bar_writer(store, series, stored, console),
                         last_ts=last_ts,
                     ).start())
+                    if books and hasattr(provider, "book_feed"):
+                        feeds.append(provider.book_feed(
+                            market, _book_writer(store, venue, books_stored)).start())
                     if "funding" in provider.capabilities:
                         jobs.append((provider, Series(venue, market, "funding")))
             console.print(f"collecting {len(feeds)} feed(s) into {store.path}; Ctrl-C stops")
@@ -289,6 +299,9 @@ def collect_command(
                 for provider, series in jobs:
                     download(store, provider, series, default_start(store, series, time.time(),
                                                                     DAY))
+                    if hasattr(provider, "market_snapshot"):
+                        store.upsert_market_snapshots([provider.market_snapshot(series.market)],
+                                                      venue=series.venue)
                 time.sleep(funding_every_s)
         except VenueUnreachable as exc:
             raise click.ClickException(str(exc)) from None
@@ -297,7 +310,8 @@ def collect_command(
                 feed.stop()
             for provider in providers:
                 provider.close()
-            console.print(f"stored {sum(stored.values()):,} closed candle(s) live")
+            console.print(f"stored {sum(stored.values()):,} closed candle(s) live"
+                          + (f", {sum(books_stored.values()):,} book(s)" if books else ""))
 
 
 def _bar_writer(store: Any, series: Any, stored: dict[str, int], console: Any) -> Any:
@@ -308,6 +322,20 @@ def _bar_writer(store: Any, series: Any, stored: dict[str, int], console: Any) -
                              resolution_s=res, covering=(candle.ts, candle.ts + res))
         stored[series.label] = stored.get(series.label, 0) + 1
         console.print(f"{series.label} {when(candle.ts)} close {candle.close:g}")
+
+    return write
+
+
+def _book_writer(store: Any, venue: str, stored: dict[str, int]) -> Any:
+    """``on_book`` of a book feed: store the first book of each second (one transaction)."""
+    last: dict[str, int] = {}
+
+    def write(book: Any) -> None:
+        if last.get(book.market) == book.ts:
+            return
+        store.upsert_orderbook_snapshot(book, venue=venue)
+        last[book.market] = book.ts
+        stored[book.market] = stored.get(book.market, 0) + 1
 
     return write
 

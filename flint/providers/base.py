@@ -18,10 +18,11 @@ killed download resumes where it stopped. Such providers also accept
 """
 
 import abc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Protocol
 
 import attrs
+import numpy as np
 
 from flint_core.records import (
     BorrowSnapshot,
@@ -30,6 +31,7 @@ from flint_core.records import (
     OpenInterest,
     OrderbookSnapshot,
 )
+from flint_core.series import CandleSeries
 
 #: What a provider can fetch, and the method serving each capability.
 CAPABILITY_METHODS = {
@@ -164,11 +166,18 @@ class DataProvider(abc.ABC):
         last_ts: int | None = None,
     ) -> "LiveFeed":
         """A live feed handing each closed candle of ``market`` to ``on_candle`` once, in
-        order, starting after ``last_ts`` (see :mod:`flint.providers.feeds`); providers of
-        venues that stream override it."""
-        raise NotImplementedError(
-            f"data provider '{self.name or type(self).__name__}' has no live feed"
-        )
+        order, starting after ``last_ts`` (see :mod:`flint.providers.feeds`). By default
+        :meth:`fetch_candles` is polled once each bar has closed
+        (:class:`~flint.providers.feeds.PollingCandleFeed`, on the provider's ``clock`` if
+        it has one); providers of venues that stream override it."""
+        if "candles" not in self.capabilities:
+            raise self._unsupported("candles")
+        import time
+
+        from flint.providers.feeds import PollingCandleFeed
+
+        return PollingCandleFeed(self, market, resolution_s, on_candle, last_ts=last_ts,
+                                 clock=getattr(self, "clock", time.time))
 
     def _unsupported(self, capability: str) -> NotImplementedError:
         return NotImplementedError(
@@ -185,3 +194,39 @@ class DataProvider(abc.ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+
+
+# Helpers of venue providers
+
+
+def collect_pages(pages: Iterable[Page], start_ts: int, end_ts: int, label: str,
+                  on_progress: ProgressCallback | None) -> list[Page]:
+    """The pages of a fetch of the inclusive range ``[start_ts, end_ts]``, reporting
+    ``(done, total, label)`` to ``on_progress`` after each."""
+    collected = []
+    total = max(1, end_ts + 1 - start_ts)
+    for page in pages:
+        collected.append(page)
+        if on_progress is not None:
+            on_progress(min(total, page.end_ts - start_ts), total, label)
+    return collected
+
+
+def join_candles(pages: Sequence[Page], empty: CandleSeries) -> CandleSeries:
+    """The candles of ``pages`` (each a ``CandleSeries``, in time order) as one series;
+    ``empty`` if none holds a candle."""
+    parts = [p.rows for p in pages if len(p.rows)]
+    if not parts:
+        return empty
+    first = parts[0]
+    return CandleSeries(
+        *(np.concatenate([getattr(p, col) for p in parts])
+          for col in ("timestamps", "opens", "highs", "lows", "closes", "volumes")),
+        first.market, first.resolution_s, first.venue,
+    )
+
+
+def check_venue(serves: str, venue: str | None) -> None:
+    """``ValueError`` unless ``venue`` is None or ``serves``, the venue of the provider."""
+    if venue not in (None, serves):
+        raise ValueError(f"the {serves} provider serves {serves}, not {venue}")

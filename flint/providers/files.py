@@ -64,6 +64,7 @@ EXPORT_TABLES = {
     "open_interest": "open_interest",
     "borrow_rates": "borrow_rates",
     "orderbook_snapshots": "orderbook",
+    "market_snapshots": "market_snapshots",
 }
 
 #: Record spec kind -> file kind.
@@ -88,6 +89,7 @@ _REQUIRED = {
     "open_interest": ("ts",),
     "borrow_rates": ("ts", "rate_hourly"),
     "orderbook": ("ts", "bids", "asks"),
+    "market_snapshots": ("ts", "mark_price", "oracle_price", "open_interest", "funding_rate"),
 }
 
 
@@ -318,6 +320,8 @@ class FileProvider(DataProvider):
                     rows = store.upsert_open_interest(table, **keys)
                 elif data_file.kind == "borrow_rates":
                     rows = store.upsert_borrow_rates(table, **keys)
+                elif data_file.kind == "market_snapshots":
+                    rows = store.upsert_market_snapshots(table, **keys)
                 else:
                     rows = store.upsert_orderbook_snapshot(table, **keys)
             except (ValueError, TypeError) as exc:  # bad rows or columns of the wrong type

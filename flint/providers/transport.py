@@ -16,11 +16,12 @@ errors of :mod:`flint.providers.errors` (translated from its client library), an
 - anything else (``VenueRejected``, ``UnknownMarket``, ...) is raised unchanged.
 """
 
+import email.utils
 import random
 import threading
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import attrs
 
@@ -33,6 +34,25 @@ from flint.providers.errors import (
 )
 
 T = TypeVar("T")
+
+
+def retry_after_s(headers: Any) -> float | None:
+    """Seconds of the ``Retry-After`` header (seconds or an HTTP date) among ``headers`` (any
+    mapping, names in any case); None if absent or unreadable."""
+    if not isinstance(headers, Mapping):
+        return None
+    value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
 
 
 class RateLimiter:

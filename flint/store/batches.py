@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flint.models import MarketSnapshot
 from flint.store.errors import InvalidRowError
 from flint_core.markets import DEFAULT_VENUE
 from flint_core.records import (
@@ -197,6 +198,20 @@ def _check_open_interest(cols: dict[str, Any]) -> Masks:
     ]
 
 
+def _check_market_snapshots(cols: dict[str, Any]) -> Masks:
+    return [
+        *_text_checks(cols, ("venue", "market")),
+        *_ts_checks(cols),
+        _finite(cols, "mark_price"),
+        _lower_bound(cols, "mark_price", 0.0, strict=True),
+        _finite(cols, "oracle_price"),
+        _lower_bound(cols, "oracle_price", 0.0, strict=True),
+        _finite(cols, "open_interest"),
+        _lower_bound(cols, "open_interest", 0.0),
+        _finite(cols, "funding_rate"),
+    ]
+
+
 def _check_borrow(cols: dict[str, Any]) -> Masks:
     return [
         *_text_checks(cols, ("venue", "market")),
@@ -304,6 +319,17 @@ OPEN_INTEREST = Spec(
     ),
     ("venue", "market", "ts"),
     _check_open_interest,
+)
+
+MARKET_SNAPSHOTS = Spec(
+    "market snapshot", MarketSnapshot,
+    (
+        _venue(), Column("market", pa.string()), Column("ts", pa.int64()),
+        Column("mark_price", pa.float64()), Column("oracle_price", pa.float64()),
+        Column("open_interest", pa.float64()), Column("funding_rate", pa.float64()),
+    ),
+    ("venue", "market", "ts"),
+    _check_market_snapshots,
 )
 
 BORROW_RATES = Spec(

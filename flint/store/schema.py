@@ -26,6 +26,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "open_interest": ("venue", "market", "ts"),
     "borrow_rates": ("venue", "market", "ts"),
     "orderbook_snapshots": ("venue", "market", "ts"),
+    "market_snapshots": ("venue", "market", "ts"),
 }
 
 _V1 = (
@@ -156,8 +157,24 @@ _V3 = (
     """,
 )
 
+# Snapshots of a market's state (``flint.models.MarketSnapshot``): mark and oracle prices,
+# open interest and the current funding rate, as live feeds see them.
+_V4 = (
+    """
+    CREATE TABLE market_snapshots (
+        venue VARCHAR NOT NULL,
+        market VARCHAR NOT NULL,
+        ts BIGINT NOT NULL,
+        mark_price DOUBLE NOT NULL,
+        oracle_price DOUBLE NOT NULL,
+        open_interest DOUBLE NOT NULL,
+        funding_rate DOUBLE NOT NULL
+    )
+    """,
+)
+
 #: Forward migrations; ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 
 #: The schema version this flint reads and writes.
 SCHEMA_VERSION = len(MIGRATIONS)

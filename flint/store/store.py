@@ -26,6 +26,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from flint.models import MarketSnapshot
 from flint.store import batches, schema, spans
 from flint.store.batches import Batch, Spec
 from flint.store.connection import WriterLock, connect
@@ -52,6 +53,7 @@ _TABLES: dict[str, str] = {
     batches.OPEN_INTEREST.kind: "open_interest",
     batches.BORROW_RATES.kind: "borrow_rates",
     batches.ORDERBOOKS.kind: "orderbook_snapshots",
+    batches.MARKET_SNAPSHOTS.kind: "market_snapshots",
 }
 
 #: What ``summary()`` calls each table.
@@ -61,6 +63,7 @@ _KINDS = {
     "open_interest": "open_interest",
     "borrow_rates": "borrow_rates",
     "orderbook_snapshots": "orderbook",
+    "market_snapshots": "market_snapshots",
 }
 
 #: Columns of a live journal event row (see :meth:`FlintStore.append_live_events`).
@@ -569,6 +572,19 @@ class FlintStore:
         constants = {"venue": venue, "market": market}
         return self._upsert(records, batches.OPEN_INTEREST, constants, covering)
 
+    def upsert_market_snapshots(
+        self,
+        records: Any,
+        *,
+        venue: str | None = None,
+        market: str | None = None,
+        covering: tuple[int, int] | None = None,
+    ) -> int:
+        """Insert or replace market snapshots (``MarketSnapshot``: mark, oracle, open
+        interest, current funding rate)."""
+        constants = {"venue": venue, "market": market}
+        return self._upsert(records, batches.MARKET_SNAPSHOTS, constants, covering)
+
     def upsert_borrow_rates(
         self, records: Any, *, venue: str | None = None, market: str | None = None
     ) -> int:
@@ -917,6 +933,21 @@ class FlintStore:
             market, start_ts, end_ts, venue,
         )
         return [OpenInterest(*row) for row in rows]
+
+    def query_market_snapshots(
+        self,
+        market: str,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+        venue: str | None = None,
+    ) -> list[MarketSnapshot]:
+        """Market snapshots of ``market`` in the range, ordered by (ts, venue)."""
+        rows = self._rows(
+            "market_snapshots",
+            "market, ts, mark_price, oracle_price, open_interest, funding_rate, venue",
+            market, start_ts, end_ts, venue,
+        )
+        return [MarketSnapshot(*row) for row in rows]
 
     def query_borrow_rates(
         self,

@@ -1,6 +1,7 @@
 """pytest fixtures of the conformance kit (``pytest_plugins = ["flint.testing.plugin"]``)."""
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,3 +52,18 @@ def flint_test_data(pytestconfig: pytest.Config) -> Path:
             f"real market data not found at {path}: set FLINT_TEST_DATA to the shared data folder"
         )
     return path
+
+
+@pytest.fixture
+def bounded() -> Iterator[Callable[[float], None]]:
+    """Fail a test that runs longer than the seconds given: ``bounded(30)`` (SIGALRM, so
+    the main thread on POSIX)."""
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError("the test ran out of its time bound")
+
+    def arm(seconds: float) -> None:
+        signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    yield arm
+    signal.setitimer(signal.ITIMER_REAL, 0)

@@ -3,7 +3,6 @@ files row for row, idempotent, offline fails fast; any split equal to one call."
 
 import itertools
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flint.providers.download import Series, download
-from flint.providers.files import FileProvider
 from flint.store import FlintStore
+from flint.testing.venues import file_rows, stored_rows, unused_port
 
 H = 3600
 SYMBOLS = {"SOL-PERP": "SOLUSDT", "BTC-PERP": "BTCUSDT", "ETH-PERP": "ETHUSDT"}
 YEAR = ("2025-01-01", "2025-12-31")
 YEAR_TS = (1735689600, 1767225599)
 FLINT = str(Path(sys.executable).parent / "flint")
+
+
+def rows(db):
+    return stored_rows(db, "binance", SYMBOLS)
+
+
+def expected_rows(data, tmp_path):
+    files = [data / f"binance-{symbol}-{kind}.csv" for symbol in SYMBOLS.values()
+             for kind in ("3600", "funding")]
+    return file_rows(files, tmp_path / "files.duckdb", "binance", SYMBOLS, YEAR_TS)
 
 
 def command(db, *extra):
@@ -46,35 +55,6 @@ def workdir(tmp_path, fake):
     env = {**os.environ, "FLINT_BINANCE_API_URL": fake.url, "FLINT_CONFIG": "",
            "COLUMNS": "200"}
     return tmp_path, env
-
-
-def rows(db):
-    """Every stored candle and funding row of the three markets, as plain tuples."""
-    with FlintStore(db, read_only=True) as store:
-        out = {}
-        for market in SYMBOLS:
-            c = store.query_candles(market, H, venue="binance")
-            out[market] = (
-                list(zip(c.timestamps.tolist(), c.opens.tolist(), c.highs.tolist(),
-                         c.lows.tolist(), c.closes.tolist(), c.volumes.tolist(), strict=True)),
-                [(r.ts, r.rate, r.interval_s)
-                 for r in store.query_funding_rates(market, venue="binance")],
-            )
-        return out
-
-
-def expected_rows(data, tmp_path):
-    """The same rows as `flint data import` reads them from the shared files."""
-    db = tmp_path / "files.duckdb"
-    with FlintStore(db) as store:
-        for symbol in SYMBOLS.values():
-            for name in (f"binance-{symbol}-3600.csv", f"binance-{symbol}-funding.csv"):
-                FileProvider(data / name).load_into(store)
-    return {
-        market: ([c for c in candles if YEAR_TS[0] <= c[0] <= YEAR_TS[1]],
-                 [f for f in funding if YEAR_TS[0] <= f[0] <= YEAR_TS[1]])
-        for market, (candles, funding) in rows(db).items()
-    }
 
 
 def test_a_year_of_candles_and_funding_equals_the_files_and_a_second_run_asks_nothing(
@@ -112,9 +92,7 @@ def test_open_interest_older_than_30_days_is_named_not_truncated(fake, workdir):
 
 def test_offline_the_command_ends_fast_with_one_line_naming_the_endpoint(tmp_path, bounded):
     bounded(30)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     env = {**os.environ, "FLINT_BINANCE_API_URL": f"http://127.0.0.1:{port}",
            "FLINT_CONFIG": ""}
     started = time.monotonic()

@@ -1,52 +1,37 @@
 """The Binance provider through ccxt against the fake Binance USD-M: paging, names, the
 30-day open-interest window, endpoints, faults."""
 
-import socket
 import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 from flint_binance.plugin import PROVIDER_CAPABILITIES
 from flint_binance.provider import BinanceProvider
 from flint_binance.testing import FakeBinance
 
+from flint.models import MarketSnapshot
 from flint.providers import ProviderRegistry
 from flint.providers.download import Series, download
-from flint.providers.errors import HistoryUnavailable, UnknownMarket, VenueBanned, VenueUnreachable
-from flint.providers.files import FileProvider
-from flint.providers.transport import RetryPolicy
+from flint.providers.errors import HistoryUnavailable, UnknownMarket, VenueBanned
 from flint.store import FlintStore
 from flint.store.funding import funding_intervals
 from flint.testing.fakes import Fault
+from flint.testing.venues import (
+    FAST_RETRY,
+    assert_offline_fails_fast,
+    data_columns,
+    download_rows,
+    unused_port,
+)
+from flint.testing.venues import assert_same_candles as same_candles
 
 H = 3600
-FAST = RetryPolicy(backoff_s=0.05, max_backoff_s=0.2)
 
 
 def provider(fake, **options):
-    options = {"rate_limit": False, "retry": FAST, "timeout_s": 2.0, **options}
+    options = {"rate_limit": False, "retry": FAST_RETRY, "timeout_s": 2.0, **options}
     return BinanceProvider(fake.url, clock=lambda: fake.now, **options)
-
-
-def table(path):
-    files = FileProvider(path)
-    data = files.read(files.files[0])
-    return {name: data.column(name).to_numpy() for name in data.column_names}
-
-
-def same_candles(series, expected, start=None, end=None):
-    ts = expected["ts"]
-    keep = np.ones(len(ts), dtype=bool)
-    if start is not None:
-        keep &= ts >= start
-    if end is not None:
-        keep &= ts <= end
-    assert series.timestamps.tolist() == ts[keep].tolist()
-    for name, column in (("open", series.opens), ("high", series.highs), ("low", series.lows),
-                         ("close", series.closes), ("volume", series.volumes)):
-        assert column.tolist() == expected[name][keep].tolist(), name
 
 
 @pytest.fixture
@@ -69,14 +54,14 @@ def test_seed_path_reexports_the_plugin():
 
 
 def test_candles_come_1500_a_page_and_funding_1000(fake, fake_data):
-    expected = table(fake_data / "binance-SOLUSDT-3600.csv")
+    expected = data_columns(fake_data / "binance-SOLUSDT-3600.csv")
     start, end = 1704067200, 1735689599  # 2024: 8784 candles, 1098 settlements
     with provider(fake) as p:
         candles = p.fetch_candles("SOL-PERP", H, start, end)
         same_candles(candles, expected, start, end)
         assert fake.count_path("klines") == -(-8784 // 1500)
         funding = p.fetch_funding("SOL-PERP", start, end)
-        ts_rates = table(fake_data / "binance-SOLUSDT-funding.csv")
+        ts_rates = data_columns(fake_data / "binance-SOLUSDT-funding.csv")
         keep = (ts_rates["ts"] >= start) & (ts_rates["ts"] <= end)
         assert [r.ts for r in funding] == ts_rates["ts"][keep].tolist()
         assert [r.rate for r in funding] == ts_rates["rate"][keep].tolist()
@@ -114,7 +99,7 @@ def test_market_names_map_every_way_and_unknown_ones_list_the_markets(fake):
 
 
 def test_open_interest_is_served_for_the_last_30_days_only(fake_data):
-    expected = table(fake_data / "binance-BTCUSDT-oi-3600.csv")
+    expected = data_columns(fake_data / "binance-BTCUSDT-oi-3600.csv")
     now = int(expected["ts"][-1]) + H
     with FakeBinance.from_data(fake_data, now=now) as fake, provider(fake) as p:
         rows = p.fetch_open_interest("BTC-PERP", int(expected["ts"][0]), now)
@@ -132,7 +117,7 @@ def test_open_interest_is_served_for_the_last_30_days_only(fake_data):
 
 
 def test_a_download_older_than_30_days_stores_what_exists_and_says_what_not(fake_data):
-    expected = table(fake_data / "binance-BTCUSDT-oi-3600.csv")
+    expected = data_columns(fake_data / "binance-BTCUSDT-oi-3600.csv")
     now = int(expected["ts"][-1]) + H
     with FakeBinance.from_data(fake_data, now=now) as fake, provider(fake) as p, \
             FlintStore(":memory:") as store:
@@ -145,7 +130,7 @@ def test_a_download_older_than_30_days_stores_what_exists_and_says_what_not(fake
 
 
 def test_mark_price_candles_and_the_current_book(fake, fake_data):
-    expected = table(fake_data / "binance-BTCUSDT-mark-3600.csv")
+    expected = data_columns(fake_data / "binance-BTCUSDT-mark-3600.csv")
     start, end = 1735689600, 1735689600 + 2000 * H
     with provider(fake) as p:
         same_candles(p.fetch_mark_candles("BTC-PERP", H, start, end), expected, start, end)
@@ -158,9 +143,19 @@ def test_mark_price_candles_and_the_current_book(fake, fake_data):
             p.fetch_orderbook("ETH-PERP", now - 86400, now)
 
 
+def test_the_market_snapshot_is_premium_index_and_open_interest(fake, fake_data):
+    closes = data_columns(fake_data / "binance-ETHUSDT-3600.csv")["close"]
+    rates = data_columns(fake_data / "binance-ETHUSDT-funding.csv")["rate"]
+    with provider(fake) as p:
+        snapshot = p.market_snapshot("ETHUSDT")
+    assert snapshot == MarketSnapshot("ETH-PERP", int(fake.now), closes[-1], closes[-1],
+                                      12345.6, rates[-1], "binance")
+    assert fake.count_path("premiumIndex") == fake.count_path("openInterest") == 1
+
+
 def test_the_environment_moves_every_endpoint_and_keeps_each_path(fake, monkeypatch):
     monkeypatch.setenv("FLINT_BINANCE_API_URL", fake.url)
-    with BinanceProvider(rate_limit=False, retry=FAST) as p:
+    with BinanceProvider(rate_limit=False, retry=FAST_RETRY) as p:
         api = p.client.exchange.urls["api"]
         assert api["fapiPublic"] == f"{fake.url}/fapi/v1"
         assert api["fapiData"] == f"{fake.url}/futures/data"
@@ -179,18 +174,15 @@ RANGE = (1667260800, 1675209600)  # Nov 2022 .. Jan 2023, with SOL's 4 h and 2 h
 
 def download_range(fake, **options):
     """SOL 1h candles and funding of RANGE into a new store; returns the rows."""
-    with FlintStore(":memory:") as store, provider(fake, **options) as p:
-        for series in (Series("binance", "SOL-PERP", "candles", H),
-                       Series("binance", "SOL-PERP", "funding")):
-            download(store, p, series, RANGE[0], RANGE[1] - 1, now=lambda: fake.now)
-        candles = store.query_candles("SOL-PERP", H, venue="binance")
-        funding = store.query_funding_rates("SOL-PERP", venue="binance")
-        return candles, [(r.ts, r.rate) for r in funding]
+    with provider(fake, **options) as p:
+        return download_rows(p, "binance", "SOL-PERP", RANGE[0], RANGE[1] - 1,
+                             now=lambda: fake.now)
 
 
 def check_range(fake_data, candles, funding):
-    same_candles(candles, table(fake_data / "binance-SOLUSDT-3600.csv"), RANGE[0], RANGE[1] - 1)
-    rates = table(fake_data / "binance-SOLUSDT-funding.csv")
+    expected = data_columns(fake_data / "binance-SOLUSDT-3600.csv")
+    same_candles(candles, expected, RANGE[0], RANGE[1] - 1)
+    rates = data_columns(fake_data / "binance-SOLUSDT-funding.csv")
     keep = (rates["ts"] >= RANGE[0]) & (rates["ts"] < RANGE[1])
     assert funding == list(zip(rates["ts"][keep].tolist(), rates["rate"][keep].tolist(),
                                strict=True))
@@ -259,13 +251,13 @@ def test_the_forming_candle_is_never_stored(fake_data, bounded):
             download(store, p, Series("binance", "SOL-PERP", "candles", H),
                      int(fake.now) - 5 * H, None, now=lambda: fake.now)
             stored = store.query_candles("SOL-PERP", H)
-            expected = table(fake_data / "binance-SOLUSDT-3600.csv")["ts"][-4:].tolist()
+            expected = data_columns(fake_data / "binance-SOLUSDT-3600.csv")["ts"][-4:].tolist()
             assert stored.timestamps.tolist() == expected
 
 
 def test_a_funding_interval_change_mid_range_keeps_each_eras_interval(fake, fake_data):
     # SOLUSDT went 8 h -> 4 h -> 2 h -> 8 h in November 2022
-    rates = table(fake_data / "binance-SOLUSDT-funding.csv")["ts"]
+    rates = data_columns(fake_data / "binance-SOLUSDT-funding.csv")["ts"]
     expected = dict(zip(rates.tolist(), funding_intervals(rates).tolist(), strict=True))
     with FlintStore(":memory:") as store, provider(fake) as p:
         # in two calls that cut the short-interval era in half
@@ -284,19 +276,11 @@ def test_a_funding_interval_change_mid_range_keeps_each_eras_interval(fake, fake
 
 def test_offline_fails_fast_naming_the_endpoint(bounded):
     bounded(15)
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     p = BinanceProvider(f"http://127.0.0.1:{port}", rate_limit=False)
-    started = time.monotonic()
-    with pytest.raises(VenueUnreachable) as caught:
-        p.fetch_candles("SOL-PERP", H, 0, H)
-    assert time.monotonic() - started < 10
-    message = str(caught.value)
-    assert "\n" not in message
-    assert f"cannot reach binance at http://127.0.0.1:{port}" in message
+    message = assert_offline_fails_fast(p, lambda: p.fetch_candles("SOL-PERP", H, 0, H),
+                                        f"cannot reach binance at http://127.0.0.1:{port}")
     assert "Connection refused" in message
-    assert not p.is_available()
 
 
 def test_another_ccxt_exchange_id_pages_through_ccxts_unified_calls(fake, fake_data):
@@ -305,7 +289,7 @@ def test_another_ccxt_exchange_id_pages_through_ccxts_unified_calls(fake, fake_d
     start, end = 1704067200, 1704067200 + 2500 * H - 1
     with provider(fake, exchange="binance", options=options) as p:
         same_candles(p.fetch_candles("SOL-PERP", H, start, end),
-                     table(fake_data / "binance-SOLUSDT-3600.csv"), start, end)
+                     data_columns(fake_data / "binance-SOLUSDT-3600.csv"), start, end)
     assert fake.count_path("klines") == 3
 
 

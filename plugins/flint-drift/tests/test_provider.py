@@ -5,10 +5,8 @@ The fake serves flint's real Hyperliquid files re-labelled as Drift (the project
 Drift data), so every row fetched is compared with the files exactly.
 """
 
-import socket
 import time
 
-import numpy as np
 import pytest
 from flint_drift.plugin import PROVIDER_CAPABILITIES
 from flint_drift.provider import DriftProvider, funding_rate
@@ -22,48 +20,34 @@ from flint.providers.errors import (
     UnknownMarket,
     VenueBanned,
     VenueError,
-    VenueUnreachable,
 )
-from flint.providers.files import FileProvider
-from flint.providers.transport import RetryPolicy
 from flint.store import FlintStore
 from flint.testing.fakes import Fault
+from flint.testing.venues import (
+    FAST_RETRY,
+    assert_offline_fails_fast,
+    data_columns,
+    download_rows,
+    unused_port,
+)
+from flint.testing.venues import assert_same_candles as same_candles
 
 H = 3600
-FAST = RetryPolicy(backoff_s=0.05, max_backoff_s=0.2)
 JANUARY = (1735689600, 1738368000)  # 2025, half-open
 
 
 def provider(fake, cls=DriftProvider, **options):
-    options = {"rate_limit": False, "retry": FAST, "timeout_s": 2.0, **options}
+    options = {"rate_limit": False, "retry": FAST_RETRY, "timeout_s": 2.0, **options}
     return cls(fake.url, fake.url, clock=lambda: fake.now, **options)
 
 
-def csv_table(path):
-    table = FileProvider(path).read(FileProvider(path).files[0])
-    return {name: table.column(name).to_numpy() for name in table.column_names}
-
-
 def csv_candles(data, coin="SOL"):
-    return csv_table(data / f"hyperliquid-{coin}-3600.csv")
+    return data_columns(data / f"hyperliquid-{coin}-3600.csv")
 
 
 def csv_funding(data, coin="SOL"):
-    table = csv_table(data / f"hyperliquid-{coin}-funding.csv")
+    table = data_columns(data / f"hyperliquid-{coin}-funding.csv")
     return table["ts"], table["rate"]
-
-
-def same_candles(series, expected, start=None, end=None):
-    ts = expected["ts"]
-    keep = np.ones(len(ts), dtype=bool)
-    if start is not None:
-        keep &= ts >= start
-    if end is not None:
-        keep &= ts <= end
-    assert series.timestamps.tolist() == ts[keep].tolist()
-    for name, column in (("open", series.opens), ("high", series.highs), ("low", series.lows),
-                         ("close", series.closes), ("volume", series.volumes)):
-        assert column.tolist() == expected[name][keep].tolist(), name
 
 
 @pytest.fixture
@@ -199,13 +183,9 @@ def test_unknown_markets_and_resolutions_are_clear_errors_without_a_request(fake
 
 def download_january(fake, **options):
     """SOL 1h candles and funding of January 2025 into a new store; returns the rows."""
-    with FlintStore(":memory:") as store, provider(fake, **options) as p:
-        for series in (Series("drift", "SOL-PERP", "candles", H),
-                       Series("drift", "SOL-PERP", "funding")):
-            download(store, p, series, JANUARY[0], JANUARY[1] - 1, now=lambda: fake.now)
-        candles = store.query_candles("SOL-PERP", H, venue="drift")
-        funding = store.query_funding_rates("SOL-PERP", venue="drift")
-        return candles, [(r.ts, r.rate) for r in funding]
+    with provider(fake, **options) as p:
+        return download_rows(p, "drift", "SOL-PERP", JANUARY[0], JANUARY[1] - 1,
+                             now=lambda: fake.now)
 
 
 def check_january(fake_data, candles, funding):
@@ -287,16 +267,8 @@ def test_the_forming_candle_is_never_stored(fake_data, bounded):
 
 def test_offline_fails_fast_naming_the_endpoint(bounded):
     bounded(15)
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{unused_port()}"
     p = DriftProvider(url, url, rate_limit=False)
-    started = time.monotonic()
-    with pytest.raises(VenueUnreachable) as caught:
-        p.fetch_candles("SOL-PERP", H, 0, H)
-    assert time.monotonic() - started < 10
-    message = str(caught.value)
-    assert "\n" not in message
-    assert f"cannot reach the Drift Data API at {url}/market/SOL-PERP/candles/60" in message
-    assert not p.is_available()
+    assert_offline_fails_fast(p, lambda: p.fetch_candles("SOL-PERP", H, 0, H),
+                              f"cannot reach the Drift Data API at {url}/market/SOL-PERP/"
+                              "candles/60")

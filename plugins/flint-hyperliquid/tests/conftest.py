@@ -1,22 +1,6 @@
-import signal
-
 import pytest
 
 pytest_plugins = ["flint.testing.plugin"]
-
-
-@pytest.fixture
-def bounded():
-    """Fail a test that runs longer than the seconds given: ``bounded(30)``."""
-    def expire(signum, frame):
-        raise TimeoutError("the test ran out of its time bound")
-
-    def arm(seconds):
-        signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-
-    yield arm
-    signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 @pytest.fixture

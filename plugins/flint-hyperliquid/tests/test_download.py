@@ -4,7 +4,6 @@ resumable after kill -9, any split equal to one call, offline fails fast."""
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flint.providers.download import Series, download
-from flint.providers.files import FileProvider
 from flint.store import FlintStore
+from flint.testing.venues import file_rows, stored_rows, unused_port
 
 H = 3600
 COINS = ("SOL", "BTC", "ETH")
 YEAR = ("2024-07-26", "2025-07-26")  # the files hold 2024-09-04 .. 2025-07-26 of 1h candles
 YEAR_TS = (1721952000, 1753574399)
 FLINT = str(Path(sys.executable).parent / "flint")
+
+
+MARKETS = [f"{coin}-PERP" for coin in COINS]
+
+
+def rows(db):
+    return stored_rows(db, "hyperliquid", MARKETS)
+
+
+def expected_rows(data, tmp_path):
+    files = [data / f"hyperliquid-{coin}-{kind}.csv" for coin in COINS
+             for kind in ("3600", "funding")]
+    return file_rows(files, tmp_path / "files.duckdb", "hyperliquid", MARKETS, YEAR_TS)
 
 
 def command(db, *extra):
@@ -49,37 +61,6 @@ def workdir(tmp_path, fake):
     env = {**os.environ, "FLINT_HYPERLIQUID_API_URL": fake.url, "FLINT_CONFIG": "",
            "COLUMNS": "200"}
     return tmp_path, env
-
-
-def rows(db):
-    """Every stored candle and funding row of the three markets, as plain tuples."""
-    with FlintStore(db, read_only=True) as store:
-        out = {}
-        for coin in COINS:
-            market = f"{coin}-PERP"
-            c = store.query_candles(market, H, venue="hyperliquid")
-            out[market] = (
-                list(zip(c.timestamps.tolist(), c.opens.tolist(), c.highs.tolist(),
-                         c.lows.tolist(), c.closes.tolist(), c.volumes.tolist(), strict=True)),
-                [(r.ts, r.rate, r.interval_s)
-                 for r in store.query_funding_rates(market, venue="hyperliquid")],
-            )
-        return out
-
-
-def expected_rows(data, tmp_path):
-    """The same rows as `flint data import` reads them from the shared files."""
-    db = tmp_path / "files.duckdb"
-    with FlintStore(db) as store:
-        for coin in COINS:
-            for name in (f"hyperliquid-{coin}-3600.csv", f"hyperliquid-{coin}-funding.csv"):
-                FileProvider(data / name).load_into(store)
-    out = rows(db)
-    return {
-        market: ([c for c in candles if YEAR_TS[0] <= c[0] <= YEAR_TS[1]],
-                 [f for f in funding if YEAR_TS[0] <= f[0] <= YEAR_TS[1]])
-        for market, (candles, funding) in out.items()
-    }
 
 
 def test_a_year_of_candles_and_funding_equals_the_files_and_a_second_run_asks_nothing(
@@ -139,9 +120,7 @@ def test_kill_9_mid_download_then_the_same_command_ends_identical(fake, workdir,
 
 def test_offline_the_command_ends_fast_with_one_line_naming_the_endpoint(tmp_path, bounded):
     bounded(30)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     env = {**os.environ, "FLINT_HYPERLIQUID_API_URL": f"http://127.0.0.1:{port}",
            "FLINT_CONFIG": ""}
     started = time.monotonic()

@@ -5,18 +5,18 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from flint_hyperliquid.feed import HyperliquidCandleFeed, ws_url
+from flint_hyperliquid.feed import HyperliquidBookFeed, HyperliquidCandleFeed, ws_url
 from flint_hyperliquid.provider import HyperliquidProvider
 from flint_hyperliquid.testing import FakeHyperliquid
 from flint_hyperliquid.testing.fake import _read_rows
 
 from flint.providers.feeds import Backoff
 from flint.store import FlintStore
+from flint.testing.feeds import Received, until
 
 H = 3600
 
@@ -25,26 +25,6 @@ H = 3600
 def fake(fake_data):
     with FakeHyperliquid.from_data(fake_data, coins=("SOL",), candle_window=None) as server:
         yield server
-
-
-def until(condition, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.01)
-
-
-class Received:
-    def __init__(self):
-        self.candles, self.lock = [], threading.Lock()
-
-    def __call__(self, candle):
-        with self.lock:
-            self.candles.append(candle)
-
-    def ts(self):
-        with self.lock:
-            return [c.ts for c in self.candles]
 
 
 def test_websocket_url_follows_the_api_url():
@@ -98,6 +78,36 @@ def test_closed_bars_arrive_in_order_across_drops_and_silence(fake, fake_data, b
     assert {c.venue for c in received.candles} == {"hyperliquid"}
 
 
+def test_book_feed_hands_over_each_pushed_book_across_drops_and_silence(fake, bounded):
+    bounded(60)
+    books = []
+    provider = HyperliquidProvider(fake.url, history_limit=None, rate_limit=False,
+                                   clock=lambda: fake.now)
+    feed = HyperliquidBookFeed("SOL-PERP", books.append, provider=provider, watchdog_s=0.5,
+                               ping_s=0.2, backoff=Backoff(0.05, 0.2)).start()
+    try:
+        until(lambda: fake.subscribed == 1)
+        fake.push_book("BTC")  # another coin: not this feed's
+        assert fake.push_book("SOL") == 1
+        until(lambda: len(books) == 1)
+        fake.drop_sockets()
+        until(lambda: fake.subscribed == 2)  # reconnected and subscribed again
+        fake.muted = True  # silent: the watchdog reconnects
+        until(lambda: feed.connections >= 3)
+        fake.muted = False
+        until(lambda: fake.subscribed >= 3)
+        fake.now += 5
+        fake.push_book("SOL")
+        until(lambda: len(books) == 2)
+    finally:
+        feed.stop()
+    expected = provider.l2_book("SOL-PERP")  # the same book over REST
+    assert books[1] == expected and books[1].ts == int(fake.now)
+    assert books[0].ts == books[1].ts - 5
+    assert (books[0].bids, books[0].asks, books[0].venue) == (expected.bids, expected.asks,
+                                                              "hyperliquid")
+
+
 def test_flint_data_collect_stores_closed_bars_until_ctrl_c(tmp_path, bounded):
     bounded(150)
     # `forming` must still be forming when the collector has started and caught up: start
@@ -113,10 +123,12 @@ def test_flint_data_collect_stores_closed_bars_until_ctrl_c(tmp_path, bounded):
         db = tmp_path / "live.duckdb"
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "flint"), "data", "collect", "--venue",
-             "hyperliquid", "--market", "SOL-PERP", "--db", str(db)],
+             "hyperliquid", "--market", "SOL-PERP", "--books", "--db", str(db)],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            until(lambda: fake.subscribed >= 1, 60)
+            until(lambda: fake.subscribed >= 2, 60)  # candles and books
+            until(lambda: fake.count_type("metaAndAssetCtxs") >= 1)  # a market snapshot
+            assert fake.push_book("SOL") == 1
             fake.push_candle("SOL", 60, forming, c="100.25")
             fake.push_candle("SOL", 60, forming + 60)  # the next bar starts: `forming` closed
             until(lambda: process.stdout.readline().startswith("hyperliquid SOL-PERP candles"),
@@ -131,3 +143,7 @@ def test_flint_data_collect_stores_closed_bars_until_ctrl_c(tmp_path, bounded):
         assert len(candles) >= 30  # the half hour before, downloaded first
         [(_, end)] = store.coverage("hyperliquid", "SOL-PERP", "candles", 60)
         assert end == forming + 60
+        [book] = store.query_orderbook_snapshots("SOL-PERP", venue="hyperliquid")
+        assert len(book.bids) == len(book.asks) == 10
+        [snapshot] = store.query_market_snapshots("SOL-PERP", venue="hyperliquid")
+        assert snapshot.open_interest == 12345.6 and snapshot.mark_price == 100.5

@@ -1,9 +1,7 @@
 """The Hyperliquid provider against the fake Hyperliquid: paging, the candle window, faults."""
 
-import socket
 import time
 
-import numpy as np
 import pytest
 from flint_hyperliquid.plugin import PROVIDER_CAPABILITIES
 from flint_hyperliquid.provider import HyperliquidProvider
@@ -11,45 +9,34 @@ from flint_hyperliquid.testing import FakeHyperliquid
 
 from flint.providers import ProviderRegistry
 from flint.providers.download import Series, download
-from flint.providers.errors import HistoryUnavailable, UnknownMarket, VenueUnreachable
-from flint.providers.files import FileProvider
-from flint.providers.transport import RetryPolicy
+from flint.providers.errors import HistoryUnavailable, UnknownMarket
 from flint.store import FlintStore
 from flint.testing.fakes import Fault
+from flint.testing.venues import (
+    FAST_RETRY,
+    assert_offline_fails_fast,
+    data_columns,
+    download_rows,
+    unused_port,
+)
+from flint.testing.venues import assert_same_candles as same_candles
 
 H = 3600
-FAST = RetryPolicy(backoff_s=0.05, max_backoff_s=0.2)
 
 
 def provider(fake, **options):
-    options = {"history_limit": None, "rate_limit": False, "retry": FAST, "timeout_s": 2.0,
+    options = {"history_limit": None, "rate_limit": False, "retry": FAST_RETRY, "timeout_s": 2.0,
                **options}
     return HyperliquidProvider(fake.url, clock=lambda: fake.now, **options)
 
 
 def csv_candles(data, coin="SOL", res=H):
-    table = FileProvider(data / f"hyperliquid-{coin}-{res}.csv").read(
-        FileProvider(data / f"hyperliquid-{coin}-{res}.csv").files[0])
-    return {name: table.column(name).to_numpy() for name in table.column_names}
+    return data_columns(data / f"hyperliquid-{coin}-{res}.csv")
 
 
 def csv_funding(data, coin="SOL"):
-    path = data / f"hyperliquid-{coin}-funding.csv"
-    table = FileProvider(path).read(FileProvider(path).files[0])
-    return table.column("ts").to_numpy(), table.column("rate").to_numpy()
-
-
-def same_candles(series, expected, start=None, end=None):
-    ts = expected["ts"]
-    keep = np.ones(len(ts), dtype=bool)
-    if start is not None:
-        keep &= ts >= start
-    if end is not None:
-        keep &= ts <= end
-    assert series.timestamps.tolist() == ts[keep].tolist()
-    for name, column in (("open", series.opens), ("high", series.highs), ("low", series.lows),
-                         ("close", series.closes), ("volume", series.volumes)):
-        assert column.tolist() == expected[name][keep].tolist(), name
+    table = data_columns(data / f"hyperliquid-{coin}-funding.csv")
+    return table["ts"], table["rate"]
 
 
 @pytest.fixture
@@ -127,6 +114,10 @@ def test_current_open_interest_marks_and_books(fake):
         assert len(book.bids) == len(book.asks) == 10 and book.best_bid < book.best_ask
         with pytest.raises(HistoryUnavailable, match="only the current open interest"):
             p.fetch_open_interest("ETH-PERP", now - 86400, now)
+        snapshot = p.market_snapshot("ETH-PERP")
+        assert (snapshot.ts, snapshot.mark_price, snapshot.oracle_price, snapshot.open_interest,
+                snapshot.funding_rate, snapshot.venue) == (
+            now, ctx.mark_price, ctx.oracle_price, 12345.6, ctx.funding, "hyperliquid")
 
 
 # Faults: each bounded in time, none loses or duplicates a row
@@ -137,13 +128,9 @@ RANGE = (1735689600, 1738368000)  # January 2025
 
 def download_january(fake, **options):
     """SOL 1h candles and funding of January 2025 into a new store; returns the rows."""
-    with FlintStore(":memory:") as store, provider(fake, **options) as p:
-        for series in (Series("hyperliquid", "SOL-PERP", "candles", H),
-                       Series("hyperliquid", "SOL-PERP", "funding")):
-            download(store, p, series, RANGE[0], RANGE[1] - 1, now=lambda: fake.now)
-        candles = store.query_candles("SOL-PERP", H, venue="hyperliquid")
-        funding = store.query_funding_rates("SOL-PERP", venue="hyperliquid")
-        return candles, [(r.ts, r.rate) for r in funding]
+    with provider(fake, **options) as p:
+        return download_rows(p, "hyperliquid", "SOL-PERP", RANGE[0], RANGE[1] - 1,
+                             now=lambda: fake.now)
 
 
 def check_january(fake_data, candles, funding):
@@ -235,16 +222,8 @@ def test_a_funding_interval_change_mid_range_keeps_each_eras_interval(fake, fake
 
 def test_offline_fails_fast_naming_the_endpoint(bounded):
     bounded(15)
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     p = HyperliquidProvider(f"http://127.0.0.1:{port}", rate_limit=False)
-    started = time.monotonic()
-    with pytest.raises(VenueUnreachable) as caught:
-        p.fetch_candles("SOL-PERP", H, 0, H)
-    assert time.monotonic() - started < 10
-    message = str(caught.value)
-    assert "\n" not in message
-    assert f"cannot reach Hyperliquid at http://127.0.0.1:{port}/info" in message
+    message = assert_offline_fails_fast(p, lambda: p.fetch_candles("SOL-PERP", H, 0, H),
+                                        f"cannot reach Hyperliquid at http://127.0.0.1:{port}/info")
     assert "Connection refused" in message
-    assert not p.is_available()

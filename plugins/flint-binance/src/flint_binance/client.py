@@ -21,18 +21,7 @@ from flint.providers.errors import (
     VenueRejected,
     VenueUnreachable,
 )
-from flint.providers.transport import Retrier
-
-
-def retry_after_s(headers: Any) -> float | None:
-    """Seconds of a ``Retry-After`` header (seconds), None if absent or not a number."""
-    if not headers:
-        return None
-    value = next((v for k, v in dict(headers).items() if str(k).lower() == "retry-after"), None)
-    try:
-        return None if value is None else max(0.0, float(value))
-    except ValueError:
-        return None
+from flint.providers.transport import Retrier, retry_after_s
 
 
 def rebase_api(urls: Any, base: str) -> Any:

@@ -10,7 +10,9 @@
 - open interest: ``fetch_open_interest_history`` (``GET /futures/data/openInterestHist``),
   at most 500 per answer; Binance keeps only the last 30 days, so asking for older
   ones raises :class:`HistoryUnavailable` naming the earliest available time;
-- order books: ``fetch_order_book`` (``GET /fapi/v1/depth``), the current book only.
+- order books: ``fetch_order_book`` (``GET /fapi/v1/depth``), the current book only;
+  mark, index, open interest and the coming funding rate now:
+  :meth:`BinanceProvider.market_snapshot`.
 
 Paging goes on from the last row received until an answer is empty or reaches the
 end, so an exchange (or a ccxt version) answering fewer rows than asked loses none.
@@ -29,7 +31,15 @@ from typing import Any
 import numpy as np
 
 from flint.config import FlintConfig
-from flint.providers.base import DataProvider, Page, ProgressCallback
+from flint.models import MarketSnapshot
+from flint.providers.base import (
+    DataProvider,
+    Page,
+    ProgressCallback,
+    check_venue,
+    collect_pages,
+    join_candles,
+)
 from flint.providers.endpoints import endpoint_url
 from flint.providers.errors import HistoryUnavailable, TransientVenueError, VenueError
 from flint.providers.transport import Retrier, RetryPolicy, venue_limiter
@@ -44,7 +54,8 @@ DAY = 86_400
 EIGHT_HOURS = 8 * 3600
 
 #: Request weights (Binance USD-M, of 2400 a minute per IP): klines of 1500 cost 10.
-WEIGHTS = {"klines": 10, "fundingRate": 1, "openInterestHist": 1, "depth": 5, "markets": 1}
+WEIGHTS = {"klines": 10, "fundingRate": 1, "openInterestHist": 1, "depth": 5, "markets": 1,
+           "premiumIndex": 1, "openInterest": 1}
 
 
 def venue_of(exchange: str) -> str:
@@ -141,10 +152,10 @@ class BinanceProvider(DataProvider):
         return True
 
     def close(self) -> None:
-        """Close the HTTP session; safe to call twice."""
+        """Close the HTTP session (a later request opens a new one); safe to call twice."""
         if self._client is not None:
             self._client.close()
-            self._client = None
+            self._client = self._names = None
 
     # Pages
 
@@ -300,42 +311,35 @@ class BinanceProvider(DataProvider):
         ts = int(stamp) // 1000 if stamp else int(self.clock())
         return OrderbookSnapshot(self.names.market(market), ts, bids, asks, venue=self.venue)
 
+    def market_snapshot(self, market: str) -> MarketSnapshot:
+        """Mark and index price (as the oracle), open interest (coins) and the funding rate
+        of the coming settlement of ``market`` now (``fetch_funding_rate``: Binance's
+        ``premiumIndex``; ``fetch_open_interest``: ``openInterest``)."""
+        symbol, exchange = self.symbol(market), self.client.exchange
+        rate = self.client.call("premiumIndex", lambda: exchange.fetch_funding_rate(symbol),
+                                WEIGHTS["premiumIndex"])
+        interest = self.client.call("openInterest",
+                                    lambda: exchange.fetch_open_interest(symbol),
+                                    WEIGHTS["openInterest"])
+        stamp = rate.get("timestamp")
+        return MarketSnapshot(self.names.market(market),
+                              int(stamp) // 1000 if stamp else int(self.clock()),
+                              float(rate["markPrice"]), float(rate["indexPrice"]),
+                              float(interest["openInterestAmount"]), float(rate["fundingRate"]),
+                              self.venue)
+
     # DataProvider
-
-    def _collect(self, pages: Iterator[Page], start_ts: int, end_ts: int, label: str,
-                 on_progress: ProgressCallback | None) -> list[Page]:
-        collected = []
-        total = max(1, end_ts + 1 - start_ts)
-        for page in pages:
-            collected.append(page)
-            if on_progress is not None:
-                on_progress(min(total, page.end_ts - start_ts), total, label)
-        return collected
-
-    def _check_venue(self, venue: str | None) -> None:
-        if venue not in (None, self.venue):
-            raise ValueError(f"this provider serves {self.venue}, not {venue}")
-
-    def _joined(self, pages: list[Page], market: str, res: int, start_ts: int,
-                end_ts: int) -> CandleSeries:
-        parts = [p.rows for p in pages if len(p.rows)]
-        if not parts:
-            return _candles([], self.names.market(market), res, self.venue, start_ts, end_ts + 1)
-        return CandleSeries(
-            *(np.concatenate([getattr(p, col) for p in parts])
-              for col in ("timestamps", "opens", "highs", "lows", "closes", "volumes")),
-            parts[0].market, res, self.venue,
-        )
 
     def fetch_candles(
         self, market: str, resolution_s: int, start_ts: int, end_ts: int, *,
         venue: str | None = None, on_progress: ProgressCallback | None = None,
     ) -> Sequence[Candle]:
         """Candles (the forming one too) with ``start_ts <= ts <= end_ts``, a CandleSeries."""
-        self._check_venue(venue)
-        pages = self._collect(self._candle_pages(market, resolution_s, start_ts, end_ts + 1),
+        check_venue(self.venue, venue)
+        pages = collect_pages(self._candle_pages(market, resolution_s, start_ts, end_ts + 1),
                               start_ts, end_ts, f"{market} candles", on_progress)
-        return self._joined(pages, market, resolution_s, start_ts, end_ts)
+        return join_candles(pages, _candles([], self.names.market(market), resolution_s,
+                                            self.venue, start_ts, end_ts + 1))
 
     def fetch_mark_candles(
         self, market: str, resolution_s: int, start_ts: int, end_ts: int, *,
@@ -345,18 +349,19 @@ class BinanceProvider(DataProvider):
         ``NotImplementedError`` where the exchange has none."""
         if not self.client.exchange.has.get("fetchMarkOHLCV"):
             raise NotImplementedError(f"{self.exchange_id} has no mark-price candles")
-        pages = self._collect(
+        pages = collect_pages(
             self._candle_pages(market, resolution_s, start_ts, end_ts + 1, price="mark"),
             start_ts, end_ts, f"{market} mark candles", on_progress)
-        return self._joined(pages, market, resolution_s, start_ts, end_ts)
+        return join_candles(pages, _candles([], self.names.market(market), resolution_s,
+                                            self.venue, start_ts, end_ts + 1))
 
     def fetch_funding(
         self, market: str, start_ts: int, end_ts: int, *, venue: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> list[FundingRate]:
         """Funding settlements in the range, each with its observed ``interval_s``."""
-        self._check_venue(venue)
-        pages = self._collect(self._funding_pages(market, start_ts, end_ts + 1), start_ts,
+        check_venue(self.venue, venue)
+        pages = collect_pages(self._funding_pages(market, start_ts, end_ts + 1), start_ts,
                               end_ts, f"{market} funding", on_progress)
         return [row for page in pages for row in page.rows]
 
@@ -365,7 +370,7 @@ class BinanceProvider(DataProvider):
     ) -> list[OpenInterest]:
         """Open interest (long = short = the total, in coins) every ``open_interest_s``;
         :class:`HistoryUnavailable` for a range older than 30 days."""
-        self._check_venue(venue)
+        check_venue(self.venue, venue)
         pages = self._open_interest_pages(market, start_ts, end_ts + 1)
         return [row for page in pages for row in page.rows]
 
@@ -373,7 +378,7 @@ class BinanceProvider(DataProvider):
         self, market: str, start_ts: int, end_ts: int, *, venue: str | None = None
     ) -> list[OrderbookSnapshot]:
         """The current book; :class:`HistoryUnavailable` for a range in the past."""
-        self._check_venue(venue)
+        check_venue(self.venue, venue)
         return list(next(self._book_pages(market, start_ts)).rows)
 
 

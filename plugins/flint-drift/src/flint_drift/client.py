@@ -6,8 +6,6 @@ turns what goes wrong into the errors of :mod:`flint.providers.errors`, so
 :class:`flint.providers.transport.Retrier` retries what is worth retrying.
 """
 
-import email.utils
-import time
 from typing import Any
 
 import httpx
@@ -19,19 +17,8 @@ from flint.providers.errors import (
     VenueRejected,
     VenueUnreachable,
 )
-from flint.providers.transport import Retrier
+from flint.providers.transport import Retrier, retry_after_s
 from flint_drift.markets import VENUE
-
-
-def retry_after_s(value: str | None) -> float | None:
-    """Seconds of a ``Retry-After`` header (seconds or an HTTP date), None if absent."""
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        moment = email.utils.parsedate_to_datetime(value)
-        return max(0.0, moment.timestamp() - time.time())
 
 
 class DriftHttp:
@@ -73,7 +60,7 @@ class DriftHttp:
             message = f"the {self.name} answered GET {endpoint} with HTTP {status}: " + (
                 response.text[:200]
             )
-            wait = retry_after_s(response.headers.get("Retry-After"))
+            wait = retry_after_s(response.headers)
             if status == 429:
                 raise RateLimited(message, retry_after_s=wait, **where)
             if status == 418:

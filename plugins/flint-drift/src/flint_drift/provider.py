@@ -34,7 +34,14 @@ from typing import Any
 import numpy as np
 
 from flint.config import FlintConfig
-from flint.providers.base import DataProvider, Page, ProgressCallback
+from flint.providers.base import (
+    DataProvider,
+    Page,
+    ProgressCallback,
+    check_venue,
+    collect_pages,
+    join_candles,
+)
 from flint.providers.endpoints import endpoint_url
 from flint.providers.errors import HistoryUnavailable, TransientVenueError, VenueError
 from flint.providers.transport import Retrier, RetryPolicy, venue_limiter
@@ -257,49 +264,33 @@ class DriftProvider(DataProvider):
 
     # DataProvider
 
-    def _collect(self, kind: str, market: str, start_ts: int, end_ts: int,
-                 resolution_s: int | None, on_progress: ProgressCallback | None) -> list[Page]:
-        pages = []
-        total = max(1, end_ts + 1 - start_ts)
-        for page in self.fetch_pages(kind, market, start_ts, end_ts + 1, resolution_s):
-            pages.append(page)
-            if on_progress is not None:
-                on_progress(min(total, page.end_ts - start_ts), total, f"{market} {kind}")
-        return pages
-
-    def _check_venue(self, venue: str | None) -> None:
-        if venue not in (None, VENUE):
-            raise ValueError(f"the {VENUE} provider serves {VENUE}, not {venue}")
-
     def fetch_candles(
         self, market: str, resolution_s: int, start_ts: int, end_ts: int, *,
         venue: str | None = None, on_progress: ProgressCallback | None = None,
     ) -> Sequence[Candle]:
         """Candles with ``start_ts <= ts <= end_ts`` (the forming one too, if the venue
         serves it) as a CandleSeries."""
-        self._check_venue(venue)
-        pages = self._collect("candles", market, start_ts, end_ts, resolution_s, on_progress)
-        parts = [p.rows for p in pages]
-        return CandleSeries(
-            *(np.concatenate([getattr(p, col) for p in parts])
-              for col in ("timestamps", "opens", "highs", "lows", "closes", "volumes")),
-            to_market(market), resolution_s, VENUE,
-        ) if parts else self._series([], to_market(market), resolution_s)
+        check_venue(VENUE, venue)
+        pages = collect_pages(self.fetch_pages("candles", market, start_ts, end_ts + 1,
+                                               resolution_s),
+                              start_ts, end_ts, f"{market} candles", on_progress)
+        return join_candles(pages, self._series([], to_market(market), resolution_s))
 
     def fetch_funding(
         self, market: str, start_ts: int, end_ts: int, *, venue: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> list[FundingRate]:
         """Hourly funding settlements (``interval_s`` 3600) in the range."""
-        self._check_venue(venue)
-        pages = self._collect("funding", market, start_ts, end_ts, None, on_progress)
+        check_venue(VENUE, venue)
+        pages = collect_pages(self.fetch_pages("funding", market, start_ts, end_ts + 1),
+                              start_ts, end_ts, f"{market} funding", on_progress)
         return [row for page in pages for row in page.rows]
 
     def fetch_orderbook(
         self, market: str, start_ts: int, end_ts: int, *, venue: str | None = None
     ) -> list[OrderbookSnapshot]:
         """The current L2 book; :class:`HistoryUnavailable` for a range in the past."""
-        self._check_venue(venue)
+        check_venue(VENUE, venue)
         return list(next(self._book_pages(to_market(market), start_ts)).rows)
 
 

@@ -6,9 +6,7 @@ sends them with ``requests``; this module turns what it raises into the errors o
 retries what is worth retrying. The SDK is imported when a client is made.
 """
 
-import email.utils
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from flint.providers.errors import (
@@ -18,7 +16,7 @@ from flint.providers.errors import (
     VenueRejected,
     VenueUnreachable,
 )
-from flint.providers.transport import Retrier
+from flint.providers.transport import Retrier, retry_after_s
 from flint_hyperliquid.markets import VENUE
 
 #: Request weights of the info endpoint (of a 1200-per-minute budget per IP), and the
@@ -29,20 +27,6 @@ ITEMS_PER_WEIGHT = {"candleSnapshot": 60, "fundingHistory": 20, "userFills": 20,
                     "userFillsByTime": 20}
 #: Weight of an exchange action (one order or cancel a batch here).
 EXCHANGE_WEIGHT = 1
-
-
-def retry_after_s(headers: Any) -> float | None:
-    """Seconds of a ``Retry-After`` header (seconds or an HTTP date), None if absent."""
-    if not isinstance(headers, Mapping):
-        return None
-    value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        moment = email.utils.parsedate_to_datetime(str(value))
-        return max(0.0, moment.timestamp() - time.time())
 
 
 def _offline(exc: Exception) -> bool:

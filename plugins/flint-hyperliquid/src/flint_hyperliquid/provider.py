@@ -27,7 +27,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flint.config import FlintConfig
-from flint.providers.base import DataProvider, Page, ProgressCallback
+from flint.models import MarketSnapshot
+from flint.providers.base import (
+    DataProvider,
+    Page,
+    ProgressCallback,
+    check_venue,
+    collect_pages,
+    join_candles,
+)
 from flint.providers.endpoints import endpoint_url
 from flint.providers.errors import HistoryUnavailable, TransientVenueError, VenueError
 from flint.providers.transport import Retrier, RetryPolicy, venue_limiter
@@ -37,7 +45,7 @@ from flint_hyperliquid.client import InfoClient
 from flint_hyperliquid.markets import VENUE, interval, to_coin, to_market
 
 if TYPE_CHECKING:
-    from flint_hyperliquid.feed import HyperliquidCandleFeed
+    from flint_hyperliquid.feed import HyperliquidBookFeed, HyperliquidCandleFeed
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
@@ -263,6 +271,13 @@ class HyperliquidProvider(DataProvider):
         return HyperliquidCandleFeed(market, resolution_s, on_candle, provider=self,
                                      last_ts=last_ts, clock=self.clock)
 
+    def book_feed(self, market: str,
+                  on_book: Callable[[OrderbookSnapshot], None]) -> "HyperliquidBookFeed":
+        """The websocket ``l2Book`` feed of ``market`` (:mod:`flint_hyperliquid.feed`)."""
+        from flint_hyperliquid.feed import HyperliquidBookFeed
+
+        return HyperliquidBookFeed(market, on_book, provider=self)
+
     # Current state
 
     def asset_context(self, market: str) -> AssetContext:
@@ -283,27 +298,16 @@ class HyperliquidProvider(DataProvider):
         """The current L2 book of ``market`` (``l2Book``), stamped with the venue's time."""
         coin = self.coin(market)
         book = self.client.call("l2Book", lambda: self.client.info.l2_snapshot(coin), expect=dict)
-        bids, asks = (
-            tuple(OrderbookLevel(float(lv["px"]), float(lv["sz"])) for lv in side)
-            for side in book["levels"]
-        )
-        return OrderbookSnapshot(market, int(book["time"]) // 1000, bids, asks, venue=VENUE)
+        return book_snapshot(market, book)
+
+    def market_snapshot(self, market: str) -> MarketSnapshot:
+        """Mark, oracle, open interest and current funding of ``market`` now, as the store
+        keeps them (``FlintStore.upsert_market_snapshots``)."""
+        ctx = self.asset_context(market)
+        return MarketSnapshot(market, ctx.ts, ctx.mark_price, ctx.oracle_price,
+                              ctx.open_interest, ctx.funding, VENUE)
 
     # DataProvider
-
-    def _collect(self, kind: str, market: str, start_ts: int, end_ts: int,
-                 resolution_s: int | None, on_progress: ProgressCallback | None) -> list[Page]:
-        pages = []
-        total = max(1, end_ts + 1 - start_ts)
-        for page in self.fetch_pages(kind, market, start_ts, end_ts + 1, resolution_s):
-            pages.append(page)
-            if on_progress is not None:
-                on_progress(min(total, page.end_ts - start_ts), total, f"{market} {kind}")
-        return pages
-
-    def _check_venue(self, venue: str | None) -> None:
-        if venue not in (None, VENUE):
-            raise ValueError(f"the {VENUE} provider serves {VENUE}, not {venue}")
 
     def fetch_candles(
         self, market: str, resolution_s: int, start_ts: int, end_ts: int, *,
@@ -311,24 +315,20 @@ class HyperliquidProvider(DataProvider):
     ) -> Sequence[Candle]:
         """Closed and forming candles with ``start_ts <= ts <= end_ts`` as a CandleSeries;
         :class:`HistoryUnavailable` if the range starts before the venue's window."""
-        self._check_venue(venue)
-        pages = self._collect("candles", market, start_ts, end_ts, resolution_s, on_progress)
-        parts = [p.rows for p in pages if len(p.rows)]
-        if not parts:
-            return _candles([], market, resolution_s, start_ts, end_ts + 1)
-        return CandleSeries(
-            *(np.concatenate([getattr(p, col) for p in parts])
-              for col in ("timestamps", "opens", "highs", "lows", "closes", "volumes")),
-            market, resolution_s, VENUE,
-        )
+        check_venue(VENUE, venue)
+        pages = collect_pages(self.fetch_pages("candles", market, start_ts, end_ts + 1,
+                                               resolution_s),
+                              start_ts, end_ts, f"{market} candles", on_progress)
+        return join_candles(pages, _candles([], market, resolution_s, start_ts, end_ts + 1))
 
     def fetch_funding(
         self, market: str, start_ts: int, end_ts: int, *, venue: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> list[FundingRate]:
         """Funding settlements (hourly rates, ``interval_s`` 3600) in the range."""
-        self._check_venue(venue)
-        pages = self._collect("funding", market, start_ts, end_ts, None, on_progress)
+        check_venue(VENUE, venue)
+        pages = collect_pages(self.fetch_pages("funding", market, start_ts, end_ts + 1),
+                              start_ts, end_ts, f"{market} funding", on_progress)
         return [row for page in pages for row in page.rows]
 
     def fetch_open_interest(
@@ -336,15 +336,24 @@ class HyperliquidProvider(DataProvider):
     ) -> list[OpenInterest]:
         """The current open interest (long = short = open interest in coins);
         :class:`HistoryUnavailable` for a range in the past."""
-        self._check_venue(venue)
+        check_venue(VENUE, venue)
         return list(next(self._snapshot_pages("open_interest", market, start_ts)).rows)
 
     def fetch_orderbook(
         self, market: str, start_ts: int, end_ts: int, *, venue: str | None = None
     ) -> list[OrderbookSnapshot]:
         """The current L2 book; :class:`HistoryUnavailable` for a range in the past."""
-        self._check_venue(venue)
+        check_venue(VENUE, venue)
         return list(next(self._snapshot_pages("orderbook", market, start_ts)).rows)
+
+
+def book_snapshot(market: str, book: dict[str, Any]) -> OrderbookSnapshot:
+    """An ``l2Book`` answer (REST or websocket) as a snapshot stamped with the venue's time."""
+    bids, asks = (
+        tuple(OrderbookLevel(float(lv["px"]), float(lv["sz"])) for lv in side)
+        for side in book["levels"]
+    )
+    return OrderbookSnapshot(market, int(book["time"]) // 1000, bids, asks, venue=VENUE)
 
 
 def _candles(raw: list[dict[str, Any]], market: str, res: int, low: int, high: int) -> CandleSeries:

@@ -7,8 +7,9 @@ Binance's rules: ``GET /fapi/v1/klines`` and ``/markPriceKlines`` at most 1500 r
 ``/futures/data/openInterestHist`` at most 500 (default 30) and only the last 30
 days; a larger ``limit`` is refused (HTTP 400, code -1130) as Binance does. Rows
 have ``startTime <= time <= endTime`` and nothing after :attr:`FakeBinance.now`.
-Also ``exchangeInfo`` (a minimal valid one, so ccxt's ``load_markets`` works) and
-``depth`` (made up from the last close).
+Also ``exchangeInfo`` (a minimal valid one, so ccxt's ``load_markets`` works),
+``depth`` (made up from the last close), and ``premiumIndex`` / ``openInterest``
+(:mod:`flint_binance.testing.state`).
 
 Trading (:meth:`FakeBinance.enable_trading`): the signed ``/fapi`` endpoints of one
 account (:mod:`flint_binance.testing.trading`: orders, conditional orders, fills,
@@ -50,6 +51,7 @@ import attrs
 
 from flint.testing.fakes import FakeVenueServer, Request
 from flint_binance.markets import TIMEFRAMES
+from flint_binance.testing.state import serve_market_state
 from flint_binance.testing.trading import BOOK_FILE, Account, Refused, book_profile
 
 #: Most rows an answer may hold, and how many it holds without ``limit``.
@@ -177,6 +179,7 @@ class FakeBinance(FakeVenueServer):
             "/fapi/v1/ping": lambda q: (200, {}),
         }.items():
             self.route("GET", path, self._answer(handler))
+        serve_market_state(self)
 
     @classmethod
     def from_data(

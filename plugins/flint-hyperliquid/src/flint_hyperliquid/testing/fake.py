@@ -8,7 +8,8 @@ of each interval (5000; ``None`` for a mirror that keeps everything), candles wh
 endTime``, nothing after :attr:`FakeHyperliquid.now`. Also ``meta``, ``spotMeta``,
 ``metaAndAssetCtxs``, ``allMids`` and ``l2Book`` (made up from the last close), and
 the websocket ``/ws`` on the same port (``subscribe``, ``ping``; candles pushed
-with :meth:`FakeHyperliquid.push_candle`; the account's ``orderUpdates`` and
+with :meth:`FakeHyperliquid.push_candle`, books with :meth:`FakeHyperliquid.push_book`; the
+account's ``orderUpdates`` and
 ``userFills`` pushed as they happen, ``userFills`` starting with a snapshot).
 
 Trading (``POST /exchange`` and the account's ``/info`` types) is served once
@@ -323,6 +324,15 @@ class FakeHyperliquid(FakeVenueServer):
                        and sub.get("interval") == name for sub in sock.subscriptions)
 
         return self.push({"channel": "candle", "data": candle}, subscribed)
+
+    def push_book(self, coin: str) -> int:
+        """Push the current book of ``coin`` (as ``l2Book`` answers it) on the ``l2Book``
+        channel to its subscribers; return how many."""
+        def subscribed(sock: FakeSocket) -> bool:
+            return any(sub.get("type") == "l2Book" and sub.get("coin") == coin
+                       for sub in sock.subscriptions)
+
+        return self.push({"channel": "l2Book", "data": self._book({"coin": coin})}, subscribed)
 
     # Answers
 
