@@ -202,3 +202,16 @@ def test_start_a_backtest_and_follow_it_to_its_run(page) -> None:
     page.wait_for_selector("#equity svg path.line")
     assert "fast_period=7" in page.inner_text("#run-title")
     page.shot("new-run")
+
+
+def test_start_an_optimisation_and_open_its_study(page) -> None:
+    _open(page, "#/new", "new")
+    page.select_option("#new-run select[name=what]", "optimize")
+    page.fill("#new-run input[name=trials]", "3")
+    page.click("#start")
+    page.wait_for_function(
+        "document.getElementById('job-state')?.dataset.status === 'complete'", timeout=120_000)
+    assert page.locator("a.job-run").count() == 2  # the study and its best run
+    page.click("a.job-run >> nth=0")
+    page.wait_for_selector("#trials")
+    assert page.locator("#trials tbody tr").count() == 3
