@@ -2,6 +2,9 @@
 the journal and a run's chart data, on a real store with journaled runs."""
 
 
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -45,6 +48,9 @@ def client(tmp_path_factory: pytest.TempPathFactory):
         store.save_backtest_run({"run_id": "opt", "kind": "optimization", "strategy": "x",
                                  "market": "SOL-PERP", "best_run_id": "bt0",
                                  "created_at": 50})
+    subprocess.run([sys.executable, "-m", "flint", "walk-forward", "ma_crossover", "--windows",
+                    "2", "--trials", "3", "--db", str(path)], check=True, capture_output=True,
+                   timeout=300)
     settings = ServerSettings(store=path, state=root / "state", strategies=root / "s")
     token = add_token(settings.state, ("read",))
     with TestClient(create_app(settings, token_book(settings.state))) as test_client:
@@ -53,13 +59,16 @@ def client(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_a_journal_page_says_how_many_match(client: TestClient) -> None:
-    page = client.get(f"{PREFIX}/dashboard/runs", params={"limit": 3, "offset": 3}).json()
+    page = client.get(f"{PREFIX}/dashboard/runs", params={"limit": 3, "offset": 4}).json()
+    # newest first: the walk-forward (journaled now), bt6 .. bt0, the optimisation
     assert [r["run_id"] for r in page["runs"]] == ["bt3", "bt2", "bt1"]
-    assert (page["total"], page["offset"], page["limit"]) == (8, 3, 3)
+    assert (page["total"], page["offset"], page["limit"]) == (9, 4, 3)
     assert all("result" not in r and "metrics" not in r for r in page["runs"])
     studies = client.get(f"{PREFIX}/dashboard/runs", params={"kind": "optimization"}).json()
     assert [r["run_id"] for r in studies["runs"]] == ["opt"] and studies["total"] == 1
     recent = client.get(f"{PREFIX}/dashboard/runs", params={"since": 105, "until": 107}).json()
+    assert client.get(f"{PREFIX}/dashboard/runs", params={"venue": "nowhere"}).json()["total"] \
+        == 0
     assert [r["run_id"] for r in recent["runs"]] == ["bt6", "bt5"]
 
 
@@ -94,3 +103,14 @@ def test_a_view_of_an_optimisation_or_a_missing_run_is_refused(client: TestClien
     assert client.get(f"{PREFIX}/dashboard/runs/nope/view").status_code == 404
     assert client.get(f"{PREFIX}/dashboard/runs/bt0/view",
                       params={"monte_carlo": 5000}).status_code == 422
+
+
+def test_a_walk_forward_view_is_its_stitched_out_of_sample_run(client: TestClient) -> None:
+    listed = client.get(f"{PREFIX}/dashboard/runs", params={"kind": "walk_forward"}).json()
+    assert listed["total"] == 1
+    run_id = listed["runs"][0]["run_id"]
+    record = client.get(f"{PREFIX}/journal/runs/{run_id}").json()
+    view = client.get(f"{PREFIX}/dashboard/runs/{run_id}/view").json()
+    assert view["kind"] == "walk_forward"
+    assert view["equity"][0] == [record["oos_timestamps"][0], record["oos_equity_curve"][0]]
+    assert view["equity"][-1] == [record["oos_timestamps"][-1], record["oos_equity_curve"][-1]]
