@@ -95,7 +95,8 @@ def server(store_path: Path, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture
 def page(server: tuple[str, str], tmp_path: Path):
-    """A Chromium page signed in to the dashboard; ``page.shot(name)`` saves a screenshot."""
+    """A Chromium page signed in to the dashboard; ``page.shot(name)`` saves a screenshot.
+    The test fails on any script error or console error (a CSP violation among them)."""
     base, token = server
     with sync_api.sync_playwright() as play:
         browser = play.chromium.launch(executable_path=_chromium(),
@@ -103,6 +104,7 @@ def page(server: tuple[str, str], tmp_path: Path):
         tab = browser.new_page(viewport={"width": 1300, "height": 1000})
         errors: list[str] = []
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.on("console", lambda message: message.type == "error" and errors.append(message.text))
         tab.goto(f"{base}/")
         tab.fill("#token", token)
         tab.click("#login-form button")
@@ -122,8 +124,7 @@ def page(server: tuple[str, str], tmp_path: Path):
 
 def _open(page, hash_: str, page_name: str) -> None:
     page.evaluate(f"location.hash = {hash_!r}")
-    page.wait_for_function(f"document.getElementById('view').dataset.page === '{page_name}' "
-                           "|| !!document.getElementById('error')")
+    page.wait_for_selector(f"#view[data-page={page_name}], #error")
     assert page.locator("#error").count() == 0, page.inner_text("#error")
 
 
@@ -133,6 +134,8 @@ def test_static_files_need_no_token_and_hold_no_data(server: tuple[str, str]) ->
     assert root.status_code == 307 and root.headers["location"] == "/ui/"
     index = httpx.get(f"{base}/ui/")
     assert index.status_code == 200 and "app.js" in index.text
+    assert "script-src" not in index.headers["content-security-policy"]  # default: 'self'
+    assert "frame-ancestors 'none'" in index.headers["content-security-policy"]
     assert httpx.get(f"{base}/ui/app.js").status_code == 200
     assert httpx.get(f"{base}/ui/missing.js").status_code == 404
     assert httpx.get(f"{base}/api/v1/dashboard/runs").status_code == 401
@@ -144,7 +147,7 @@ def test_journal_filters_and_pages(page) -> None:
     page.shot("journal")
     page.select_option("#filters select[name=kind]", "optimization")
     page.click("#filters button")
-    page.wait_for_function("document.querySelectorAll('#runs tbody tr').length === 1")
+    page.wait_for_selector("#count:has-text('1-1 of 1')")
     assert "optimization" in page.inner_text("#runs tbody")
     page.fill("#filters input[name=market]", "BTC-PERP")
     page.click("#filters button")
@@ -169,7 +172,7 @@ def test_compare_two_runs_side_by_side(page) -> None:
         box.check()
     page.click("#compare")
     page.wait_for_selector("#side-by-side")
-    page.wait_for_function("document.querySelectorAll('.run-chart svg path.line').length === 2")
+    sync_api.expect(page.locator(".run-chart svg path.line")).to_have_count(2)
     text = page.inner_text("#side-by-side")
     assert "param fast_period" in text and "sharpe_ratio" in text
     page.shot("compare")
@@ -184,8 +187,8 @@ def test_study_and_data_pages(page) -> None:
         page.locator("text=too few completed trials").count() == 1
     page.shot("study")
     _open(page, "#/data", "data")
-    page.wait_for_function("[...document.querySelectorAll('#series .bar')]"
-                           ".every(bar => bar.querySelector('span.stored'))")
+    sync_api.expect(page.locator("#series .bar:not(:has(span.stored))")).to_have_count(
+        0, timeout=60_000)
     assert "SOL-PERP" in page.inner_text("#series")
     page.shot("data")
 
@@ -195,8 +198,7 @@ def test_start_a_backtest_and_follow_it_to_its_run(page) -> None:
     page.select_option("#new-run select[name=strategy]", "ma_crossover")
     page.fill("#params input[name='param.fast_period']", "7")
     page.click("#start")
-    page.wait_for_function(
-        "document.getElementById('job-state')?.dataset.status === 'complete'", timeout=120_000)
+    page.wait_for_selector("#job-state[data-status=complete]", timeout=120_000)
     page.shot("job")
     page.click("a.job-run")
     page.wait_for_selector("#equity svg path.line")
@@ -209,8 +211,7 @@ def test_start_an_optimisation_and_open_its_study(page) -> None:
     page.select_option("#new-run select[name=what]", "optimize")
     page.fill("#new-run input[name=trials]", "3")
     page.click("#start")
-    page.wait_for_function(
-        "document.getElementById('job-state')?.dataset.status === 'complete'", timeout=120_000)
+    page.wait_for_selector("#job-state[data-status=complete]", timeout=120_000)
     assert page.locator("a.job-run").count() == 2  # the study and its best run
     page.click("a.job-run >> nth=0")
     page.wait_for_selector("#trials")

@@ -222,7 +222,8 @@ async function journalPage(params, fixedKind) {
       compare.disabled = chosen.size < 2;
     }});
   const columns = ["", "run", "journaled", "kind", "strategy", "market", "venue",
-                   "total_return", "sharpe_ratio", "max_drawdown", "total_trades"];
+                   ...(fixedKind ? ["metric", "best_value", "failed_trials"]
+                                 : ["total_return", "sharpe_ratio", "max_drawdown", "total_trades"])];
   const runs = table(columns, page.runs, (c, r) => ({
     "": pick(r), run: runLink(r), journaled: stamp(r.created_at), kind: r.kind || "backtest",
   })[c] ?? r[c]);
