@@ -437,8 +437,10 @@ async function jobPage(id) {
   const links = el("div", {id: "job-runs"});
   const show = job => {
     const p = job.progress || {};
-    state.textContent = `${job.kind} ${job.status}` + (p.phase ? ` · ${p.phase}` : "") +
-      (p.total ? ` · ${p.done}/${p.total}` : "") + (job.error ? ` · ${job.error}` : "");
+    const running = job.status === "queued" || job.status === "running";
+    state.textContent = `${job.kind} ${job.status}` +
+      (running && p.phase ? ` · ${p.phase}` : "") +
+      (running && p.total ? ` · ${p.done}/${p.total}` : "") + (job.error ? ` · ${job.error}` : "");
     state.dataset.status = job.status;
     if (p.total) { bar.max = p.total; bar.value = p.done; }
     if (job.status === "complete") {
