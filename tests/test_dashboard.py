@@ -141,6 +141,21 @@ def test_static_files_need_no_token_and_hold_no_data(server: tuple[str, str]) ->
     assert httpx.get(f"{base}/api/v1/dashboard/runs").status_code == 401
 
 
+def test_a_refused_token_asks_again_and_shows_no_data(server: tuple[str, str]) -> None:
+    base, _ = server
+    with sync_api.sync_playwright() as play:
+        browser = play.chromium.launch(executable_path=_chromium(),
+                                       args=["--no-sandbox", "--disable-gpu"])
+        tab = browser.new_page()
+        tab.goto(f"{base}/ui/#/journal")
+        tab.fill("#token", "not-a-token")
+        tab.click("#login-form button")
+        tab.wait_for_selector("#login-error:has-text('That token was refused.')")
+        assert tab.locator("#runs").count() == 0
+        assert tab.evaluate("sessionStorage.getItem('flint-token')") is None
+        browser.close()
+
+
 def test_journal_filters_and_pages(page) -> None:
     assert page.locator("#runs tbody tr").count() == 4  # the optimisation's best run too
     assert "1-4 of 4" in page.inner_text("#count")
