@@ -212,12 +212,14 @@ def test_start_a_backtest_and_follow_it_to_its_run(page) -> None:
     _open(page, "#/new", "new")
     page.select_option("#new-run select[name=strategy]", "ma_crossover")
     page.fill("#params input[name='param.fast_period']", "7")
+    page.select_option("#new-run select[name=venue]", "hyperliquid")
     page.click("#start")
     page.wait_for_selector("#job-state[data-status=complete]", timeout=120_000)
     page.shot("job")
     page.click("a.job-run")
     page.wait_for_selector("#equity svg path.line")
     assert "fast_period=7" in page.inner_text("#run-title")
+    assert "on hyperliquid/SOL-PERP" in page.inner_text("#run-title")
     page.shot("new-run")
 
 

@@ -299,7 +299,7 @@ async function runPage(id) {
     el("h2", {}, "Monthly returns (%)"), monthlyTable(v.monthly_returns),
     el("h2", {}, "Fees and funding by venue"),
     Object.assign(table(["venue", "pnl", "trades", "fees", "funding_income"], venues), {id: "venues"}),
-    el("h2", {}, "Monte Carlo"), el("div", {class: "grid"}, mcBox),
+    el("h2", {}, "Monte Carlo"), mcBox,
     el("h2", {}, `Trades (${v.trade_count}${v.trade_count > v.trades.length ? `, first ${v.trades.length}` : ""})`),
     trades,
   ];
@@ -376,11 +376,14 @@ async function newPage() {
     const body = {strategy: data.get("strategy"), market: data.get("market"),
                   capital: Number(data.get("capital"))};
     for (const k of ["start", "end"]) if (data.get(k)) body[k] = data.get(k);
+    const venue = data.get("venue");
     let path = "/backtest/run";
     if (data.get("what") === "optimize") {
       path = "/optimize/run";
       Object.assign(body, {trials: Number(data.get("trials")), metric: data.get("metric")});
+      if (venue) body.venue = venue;
     } else {
+      if (venue) body.venues = [venue];
       body.params = {};
       for (const input of paramsBox.querySelectorAll("input")) {
         const raw = input.value;
@@ -398,6 +401,9 @@ async function newPage() {
     el("label", {}, "strategy", select),
     el("label", {}, "market", el("select", {name: "market"},
       markets.markets.map(m => el("option", {value: m, selected: m === "SOL-PERP"}, m)))),
+    el("label", {}, "venue", el("select", {name: "venue"}, el("option", {value: ""}, "the one with most bars"),
+      [...new Set(markets.series.filter(x => x.kind === "candles").map(x => x.venue))].sort()
+        .map(v => el("option", {value: v}, v)))),
     el("label", {}, "first day", el("input", {name: "start", type: "date"})),
     el("label", {}, "last day", el("input", {name: "end", type: "date"})),
     el("label", {}, "capital", el("input", {name: "capital", type: "number", value: 10000, min: 1})),
