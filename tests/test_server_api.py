@@ -253,6 +253,7 @@ def test_backtest_job_ends_in_the_journal(api: Api, crossing_code: str) -> None:
     assert job["status"] == "queued" and job["kind"] == "backtest"
     done = api.wait(job["id"])
     assert done["status"] == "complete", done
+    assert done["progress"] == {"phase": "backtest", "done": 1, "total": 1}
     result = api.get(f"/jobs/{job['id']}/result").json()
     record = result["record"]
     assert record["run_id"] == done["run_ids"][0]
@@ -352,6 +353,21 @@ def test_jobs_survive_a_restart_and_cut_off_ones_are_interrupted(
     assert JobManager(store_path, folder, tmp_path).get("f" * 32).status == "interrupted"
     (folder / "broken.json").write_text("{not json")
     assert len(JobManager(store_path, folder, tmp_path).listing()) == 2
+
+
+def test_only_the_newest_finished_jobs_are_kept(store_path: Path, tmp_path: Path) -> None:
+    from flint.server import jobs
+
+    folder = tmp_path / "jobs"
+    folder.mkdir()
+    for i in range(5):
+        job = jobs.Job(f"{i:032x}", "backtest", {}, status="complete", created_at=float(i))
+        (folder / f"{job.id}.json").write_text(json.dumps(job.to_dict()))
+        (folder / f"{job.id}.log").write_text("output")
+    kept = jobs.JobManager(store_path, folder, tmp_path, keep=3).listing()
+    assert [j.id for j in kept] == [f"{i:032x}" for i in (4, 3, 2)]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{i:032x}{s}" for i in (2, 3, 4) for s in (".json", ".log"))
 
 
 # Journal

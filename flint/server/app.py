@@ -1,5 +1,6 @@
 """The FastAPI app of ``flint serve``: settings, error mapping, middleware, routers."""
 
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -50,11 +51,19 @@ class ServerSettings:
 
 @contextmanager
 def reading(request: Request) -> Iterator[Any]:
-    """The store, opened read-only for one request (one connection for all its reads)."""
+    """The store, read-only, with one connection for all the reads of one request.
+
+    Each server thread keeps its own read-only store (its schema checked once), so a
+    request costs one DuckDB connect, and none lasts beyond the request: other
+    processes may write the file between requests.
+    """
     from flint.store import FlintStore
 
-    with FlintStore(request.app.state.settings.store, read_only=True) as store, \
-            store.session():
+    readers = request.app.state.readers
+    store = getattr(readers, "store", None)
+    if store is None:
+        store = readers.store = FlintStore(request.app.state.settings.store, read_only=True)
+    with store.session():
         yield store
 
 
@@ -88,6 +97,7 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
     app.state.settings = settings
     app.state.tokens = tokens
     app.state.jobs = jobs
+    app.state.readers = threading.local()
 
     def bad_input(_: Request, exc: Exception) -> JSONResponse:
         text = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)

@@ -39,6 +39,8 @@ TERMINAL = ("complete", "failed", "cancelled", "interrupted")
 JOURNAL_WAIT_S = 60.0
 #: Seconds a cancelled child gets to stop before it is killed.
 STOP_GRACE_S = 5.0
+#: Jobs remembered across restarts (older finished ones are forgotten at start).
+KEEP = 1000
 #: Seconds between two looks at a child that is silent.
 POLL_S = 1.0
 
@@ -69,10 +71,11 @@ class Job:
 
 
 class JobManager:
-    """The jobs of one server: start, follow, cancel, list; state kept in ``folder``."""
+    """The jobs of one server: start, follow, cancel, list; state kept in ``folder``
+    (the newest ``keep`` jobs)."""
 
     def __init__(self, store: Path, folder: Path, strategies: Path, *, limit: int = 2,
-                 trust: bool = False) -> None:
+                 trust: bool = False, keep: int = KEEP) -> None:
         self.store = store
         self.folder = folder
         self.strategies = strategies
@@ -93,6 +96,11 @@ class JobManager:
                 job.error = "the server stopped while the job ran; start it again"
                 self._save(job)
             self._jobs[job.id] = job
+        for job in self.listing()[keep:]:  # the oldest: their runs stay in the journal
+            if job.status in TERMINAL:
+                del self._jobs[job.id]
+                for suffix in (".json", ".log"):
+                    (folder / f"{job.id}{suffix}").unlink(missing_ok=True)
 
     def _save(self, job: Job) -> None:
         job.version += 1

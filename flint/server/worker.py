@@ -42,6 +42,7 @@ def run(kind: str, request: dict[str, Any], store: Path, folder: Path, trust: bo
             end=r["end"], period=r["period"], capital=r["capital"], fee_rate=r["fee_rate"],
             fill_model=r["fill_model"], trust=trust,
         )
+        progress({"phase": "backtest", "done": 1, "total": 1})
         return [record]
     spec = resolve(r["strategy"], r.get("code"), folder, trust=trust)
     data = load_market(store, r["market"], r["venue"], r["resolution_s"], r["start"], r["end"])
