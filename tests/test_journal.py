@@ -1,3 +1,6 @@
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from flint.backtest.engine import BacktestEngine
 from flint.backtest.journal import run_record, tearsheet_from_record
 from flint.execution.fill_models import ClosePriceFill
@@ -57,3 +60,42 @@ def test_study_records_keep_storage_urls_without_passwords():
                       "best_value": 1.5, "best_params": {"a": 1}}
     with pytest.raises(ValueError, match="kind must be one of optimization, walk_forward"):
         study_record("backtest", result, {})
+
+
+KINDS = (None, "backtest", "optimization", "walk_forward")
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(st.fixed_dictionaries({
+    "strategy": st.sampled_from(["a", "b"]), "kind": st.sampled_from(KINDS),
+    "market": st.sampled_from(["SOL-PERP", "BTC-PERP"]),
+    "venue": st.sampled_from(["binance", "hyperliquid", "binance+hyperliquid"]),
+    "created_at": st.integers(1, 50)}), max_size=12),
+    strategy=st.sampled_from([None, "a"]), kind=st.sampled_from(KINDS),
+    market=st.sampled_from([None, "SOL-PERP"]), venue=st.sampled_from([None, "binance"]),
+    since=st.sampled_from([None, 10]), until=st.sampled_from([None, 40]),
+    page=st.integers(1, 5))
+def test_journal_filters_and_pages_select_what_they_say(tmp_path_factory, records, strategy,
+                                                        kind, market, venue, since, until,
+                                                        page):
+    path = tmp_path_factory.mktemp("journal") / "j.duckdb"
+    with FlintStore(path) as store:
+        for i, r in enumerate(records):
+            store.save_backtest_run({**{k: v for k, v in r.items() if v is not None},
+                                     "run_id": f"r{i:02d}"})
+        filters = {"strategy": strategy, "kind": kind, "market": market, "venue": venue,
+                   "since": since, "until": until}
+        wanted = sorted(
+            (r["created_at"], f"r{i:02d}") for i, r in enumerate(records)
+            if (strategy is None or r["strategy"] == strategy)
+            and (kind is None or (r["kind"] or "backtest") == kind)
+            and (market is None or r["market"] == market)
+            and (venue is None or venue in r["venue"].split("+"))
+            and (since is None or r["created_at"] >= since)
+            and (until is None or r["created_at"] < until))
+        expected = [run_id for _, run_id in sorted(wanted, key=lambda w: (-w[0], w[1]))]
+        assert store.count_backtest_runs(**filters) == len(expected)
+        pages = [store.list_backtest_runs(page, offset=o, **filters)
+                 for o in range(0, len(expected) + 1, page)]
+        assert [r["run_id"] for p in pages for r in p] == expected

@@ -7,11 +7,14 @@ importance charts and its best trials.
 """
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from flint.cli.common import db_option, db_path, make_console, user_errors, when
+
+if TYPE_CHECKING:
+    from flint.analytics.tearsheet import Tearsheet
 
 
 def _title(record: dict[str, Any]) -> str:
@@ -21,19 +24,28 @@ def _title(record: dict[str, Any]) -> str:
             f"{when(record.get('start_ts'))} .. {when(record.get('end_ts'))} UTC")
 
 
+def record_tearsheet(record: dict[str, Any], iterations: int, seed: int) -> "Tearsheet":
+    """The tearsheet of a backtest record, or of a walk-forward record's stitched
+    out-of-sample run (``iterations`` Monte Carlo paths, 0 for none)."""
+    from flint.backtest.journal import tearsheet_from_record
+
+    if record.get("kind") == "walk_forward":
+        record = {**record, "result": {
+            **record.get("oos_run", {}), "equity_curve": record["oos_equity_curve"],
+            "timestamps": record["oos_timestamps"],
+        }}
+    return tearsheet_from_record(record, monte_carlo_iterations=iterations, seed=seed)
+
+
 def write_record_report(record: dict[str, Any], out: Path, iterations: int, seed: int) -> Path:
     """Write the report of a journal record into ``out``; return the HTML page."""
     from flint.analytics.report import html_table, write_optimization_report, write_report
-    from flint.backtest.journal import tearsheet_from_record
 
     kind = record.get("kind", "backtest")
     if kind == "optimization":
         return write_optimization_report(record, out, f"Optimisation: {_title(record)}")
+    tear = record_tearsheet(record, iterations, seed)
     if kind == "walk_forward":
-        tear = tearsheet_from_record({**record, "result": {
-            **record.get("oos_run", {}), "equity_curve": record["oos_equity_curve"],
-            "timestamps": record["oos_timestamps"],
-        }}, monte_carlo_iterations=iterations, seed=seed)
         windows = [
             {**{k: "-" if v is None else v for k, v in w.items()},
              "best_params": ", ".join(f"{k}={v}" for k, v in w["best_params"].items())
@@ -54,7 +66,6 @@ def write_record_report(record: dict[str, Any], out: Path, iterations: int, seed
             sections=[(f"Walk-forward ({record['metric']})", summary),
                       ("Windows", html_table(columns, windows))],
         )
-    tear = tearsheet_from_record(record, monte_carlo_iterations=iterations, seed=seed)
     return write_report(tear, out, _title(record), tear.monte_carlo)
 
 

@@ -17,6 +17,7 @@ from flint.server.jobs import JobManager, JobsFull
 from flint.server.models import Error
 from flint.server.security import BodyLimit
 from flint.server.strategies import UnknownStrategy
+from flint.server.ui import Dashboard
 from flint_core import __version__
 
 PREFIX = "/api/v1"
@@ -75,6 +76,7 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
     """The app: every route under ``/api/v1``, each but health behind a token."""
     from flint.cli.common import user_error_types
     from flint.server import (
+        routes_dashboard,
         routes_data,
         routes_jobs,
         routes_journal,
@@ -114,10 +116,12 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
     app.add_exception_handler(UnknownStrategy, not_found)
     app.add_exception_handler(JobsFull, full)
     app.include_router(routes_system.router, prefix=PREFIX)
-    for module in (routes_strategies, routes_jobs, routes_journal, routes_data):
+    for module in (routes_strategies, routes_jobs, routes_journal, routes_data,
+                   routes_dashboard):
         app.include_router(module.router, prefix=PREFIX, responses=GUARDED)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodyLimit, limit=settings.max_body)
+    app.add_middleware(Dashboard)
     return app

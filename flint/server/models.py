@@ -179,6 +179,36 @@ class Comparison(BaseModel):
     comparisons: list[RunComparison]
 
 
+class RunPage(BaseModel):
+    runs: list[dict[str, Any]] = Field(description="Newest first, scalar fields only.")
+    total: int = Field(description="Runs matching the filters, all pages.")
+    offset: int
+    limit: int
+
+
+class MonteCarloFan(BaseModel):
+    iterations: int
+    method: str
+    prob_profit: float
+    bands: dict[str, list[list[float]]] = Field(
+        description="Percentile -> [[step, equity], ...] of the resampled paths (a step "
+                    "is a resampled trade or bar).")
+
+
+class RunView(BaseModel):
+    run_id: str
+    kind: str
+    metrics: dict[str, float | None] = Field(description="Null where a metric is undefined.")
+    equity: list[list[float]] = Field(description="[[ts, equity], ...], thinned for charts.")
+    drawdown: list[list[float]] = Field(description="[[ts, drawdown], ...], thinned.")
+    monthly_returns: dict[str, dict[str, float]] = Field(description="year -> month -> return")
+    trades: list[dict[str, Any]] = Field(description="The first closed trades.")
+    trade_count: int
+    per_venue: dict[str, dict[str, float]] = Field(
+        description="venue -> {pnl, trades, funding_income, fees}")
+    monte_carlo: MonteCarloFan | None
+
+
 # Data
 
 

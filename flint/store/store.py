@@ -171,6 +171,31 @@ def journal_payload(run: Any) -> dict[str, Any]:
     return payload
 
 
+def journal_filter(*, strategy: str | None = None, kind: str | None = None,
+                   market: str | None = None, venue: str | None = None,
+                   since: int | None = None, until: int | None = None
+                   ) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause (empty without filters) and its parameters selecting journal
+    runs: of ``strategy``, of ``kind`` (records without one are backtests), on
+    ``market``, using ``venue`` (one of a multi-venue run's too), journaled in
+    ``[since, until)`` (unix seconds)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for sql, value in (
+        ("strategy_name = ?", strategy),
+        ("coalesce(json_extract_string(payload, '$.kind'), 'backtest') = ?", kind),
+        ("market = ?", market),
+        ("list_contains(string_split(json_extract_string(payload, '$.venue'), '+'), ?)",
+         venue),
+        ("created_at >= ?", since),
+        ("created_at < ?", until),
+    ):
+        if value is not None:
+            clauses.append(sql)
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
 def journal_json(run: Any) -> str:
     """``run`` as the JSON text the journal stores (see :func:`journal_payload`); saving
     that text's record again keeps its id."""
@@ -1126,11 +1151,15 @@ class FlintStore:
             )
         return run_id
 
-    def list_backtest_runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        """The newest runs first, each with its scalar fields only (no curves or fills)."""
+    def list_backtest_runs(self, limit: int = 20, *, offset: int = 0,
+                           **filters: Any) -> list[dict[str, Any]]:
+        """The newest runs first, each with its scalar fields only (no curves or fills);
+        ``offset`` skips that many, ``filters`` are those of :func:`journal_filter`."""
+        where, params = journal_filter(**filters)
         rows = self._query(
-            "SELECT payload FROM backtest_runs ORDER BY created_at DESC, run_id LIMIT ?",
-            [int(limit)],
+            f"SELECT payload FROM backtest_runs{where} ORDER BY created_at DESC, run_id "
+            "LIMIT ? OFFSET ?",
+            [*params, int(limit), int(offset)],
         )
         out = []
         for (text,) in rows:
@@ -1140,6 +1169,11 @@ class FlintStore:
                 if v is None or isinstance(v, (str, int, float, bool))
             })
         return out
+
+    def count_backtest_runs(self, **filters: Any) -> int:
+        """How many journaled runs match ``filters`` (those of :func:`journal_filter`)."""
+        where, params = journal_filter(**filters)
+        return int(self._query(f"SELECT count(*) FROM backtest_runs{where}", params)[0][0])
 
     def get_backtest_run(self, run_id: str) -> dict[str, Any] | None:
         """The whole journaled run, or None."""
