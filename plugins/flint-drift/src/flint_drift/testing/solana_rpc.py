@@ -229,45 +229,49 @@ class FakeSolanaRPC:
 
     # Accounts
 
-    def accounts(self) -> dict[str, bytes]:
-        """Every account the fake serves, by base58 address."""
+    def account(self, address: str) -> bytes | None:
+        """The bytes of the account at ``address`` (base58), or None."""
         from driftpy import addresses
         from driftpy.types import OracleSource
 
-        out = {}
-        state = chain.blank_account("State")
-        state.data.number_of_markets = max(self.prices) + 1
-        state.data.number_of_spot_markets = 1
-        out[str(addresses.get_state_public_key(self.program_id))] = chain.encode_account(state)
+        if address == str(self.user_key):
+            return chain.encode_account(self._user_account())
+        if address == str(self.stats_key):
+            stats = chain.blank_account("UserStats")
+            stats.data.authority = self.authority
+            return chain.encode_account(stats)
+        if address == str(addresses.get_state_public_key(self.program_id)):
+            state = chain.blank_account("State")
+            state.data.number_of_markets = max(self.prices) + 1
+            state.data.number_of_spot_markets = 1
+            return chain.encode_account(state)
+        if address == str(addresses.get_spot_market_public_key(self.program_id, 0)):
+            spot = chain.blank_account("SpotMarket")
+            spot.data.pubkey, spot.data.decimals = chain.pubkey(address), 6
+            spot.data.oracle_source = OracleSource.QuoteAsset()
+            spot.data.cumulative_deposit_interest = 10**10
+            spot.data.cumulative_borrow_interest = 10**10
+            return chain.encode_account(spot)
         for index, price in self.prices.items():
             oracle_key = addresses.get_prelaunch_oracle_public_key(self.program_id, index)
-            oracle = chain.blank_account("PrelaunchOracle")
-            oracle.data.price = int(round(price * chain.PRICE_PRECISION))
-            oracle.data.max_price = oracle.data.price * 10
-            oracle.data.perp_market_index = index
-            out[str(oracle_key)] = chain.encode_account(oracle)
-            market = chain.blank_account("PerpMarket")
+            if address == str(oracle_key):
+                oracle = chain.blank_account("PrelaunchOracle")
+                oracle.data.price = int(round(price * chain.PRICE_PRECISION))
+                oracle.data.max_price = oracle.data.price * 10
+                oracle.data.perp_market_index = index
+                return chain.encode_account(oracle)
             key = addresses.get_perp_market_public_key(self.program_id, index)
-            market.data.pubkey, market.data.market_index = key, index
-            market.data.amm.oracle, market.data.amm.oracle_source = oracle_key, (
-                OracleSource.Prelaunch())
-            market.data.amm.order_tick_size, market.data.amm.order_step_size = (
-                self.tick, self.step)
-            market.data.amm.min_order_size = self.step
-            market.data.margin_ratio_initial, market.data.margin_ratio_maintenance = 1000, 500
-            out[str(key)] = chain.encode_account(market)
-        spot = chain.blank_account("SpotMarket")
-        spot_key = addresses.get_spot_market_public_key(self.program_id, 0)
-        spot.data.pubkey, spot.data.decimals = spot_key, 6
-        spot.data.oracle_source = OracleSource.QuoteAsset()
-        spot.data.cumulative_deposit_interest = 10**10
-        spot.data.cumulative_borrow_interest = 10**10
-        out[str(spot_key)] = chain.encode_account(spot)
-        stats = chain.blank_account("UserStats")
-        stats.data.authority = self.authority
-        out[str(self.stats_key)] = chain.encode_account(stats)
-        out[str(self.user_key)] = chain.encode_account(self._user_account())
-        return out
+            if address == str(key):
+                market = chain.blank_account("PerpMarket")
+                market.data.pubkey, market.data.market_index = key, index
+                market.data.amm.oracle = oracle_key
+                market.data.amm.oracle_source = OracleSource.Prelaunch()
+                market.data.amm.order_tick_size = self.tick
+                market.data.amm.order_step_size = market.data.amm.min_order_size = self.step
+                market.data.margin_ratio_initial = 1000
+                market.data.margin_ratio_maintenance = 500
+                return chain.encode_account(market)
+        return None
 
     def _user_account(self) -> Any:
         from driftpy.types import (
@@ -312,7 +316,7 @@ class FakeSolanaRPC:
         return user
 
     def _account_value(self, address: str) -> dict[str, Any] | None:
-        raw = self.accounts().get(address)
+        raw = self.account(address)
         if raw is None:
             return None
         return {"data": [base64.b64encode(raw).decode(), "base64"], "executable": False,

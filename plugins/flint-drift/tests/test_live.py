@@ -1,0 +1,153 @@
+"""The Drift adapter against the fake Solana JSON-RPC: the live contract suite, then what
+is Drift's own (same-signature resends, user order ids, signatures, precision)."""
+
+import base64
+
+import pytest
+
+pytest.importorskip("driftpy", reason="Drift live trading needs pip install 'flint-drift[live]'")
+
+from flint.live.adapter import AmbiguousOutcome, OrderRequest, VenueRejected  # noqa: E402
+from flint.testing.live_contracts import (  # noqa: E402
+    CrashContract,
+    LiveContextContract,
+    VenueAdapterContract,
+)
+from flint_core.enums import OrderState, OrderType, Side  # noqa: E402
+from flint_drift.testing.harness import DriftHarness  # noqa: E402
+
+
+class TestDriftAdapter(VenueAdapterContract):
+    def make_harness(self) -> DriftHarness:
+        return DriftHarness()
+
+
+class TestDriftLive(LiveContextContract):
+    def make_harness(self) -> DriftHarness:
+        return DriftHarness()
+
+
+class TestDriftCrashes(CrashContract):
+    def make_harness(self) -> DriftHarness:
+        return DriftHarness()
+
+
+@pytest.fixture
+def harness():
+    made = DriftHarness()
+    yield made
+    made.close()
+
+
+def limit(cid: str, price: float = 90.0, size: float = 1.0) -> OrderRequest:
+    return OrderRequest(cid, "SOL-PERP", Side.LONG, OrderType.LIMIT, size, price)
+
+
+def test_a_resend_is_the_same_transaction_and_runs_once(harness):
+    adapter = harness.adapter()
+    harness.inject("submit", "5xx", "after")
+    with pytest.raises(AmbiguousOutcome):
+        adapter.place(limit("a"))
+    first = adapter.send_log.find("a")
+    again = adapter.place(limit("a"))  # same client id: the journaled bytes again
+    assert adapter.send_log.find("a") == first
+    sends = [s for s in harness.rpc.sends if s["memo"] == "a"]
+    assert [s["signature"] for s in sends] == [first.signature] * 2
+    assert again.state is OrderState.CONFIRMED
+    assert list(harness.venue_orders()) == ["a"] and harness.submissions("a") == 1
+
+
+def test_a_restarted_adapter_resends_the_journaled_transaction(harness):
+    harness.inject("submit", "reset", "before")
+    with pytest.raises(AmbiguousOutcome):
+        harness.adapter().place(limit("b"))
+    assert harness.venue_orders() == {}
+    signature = harness.adapter().send_log.find("b").signature
+    placed = harness.adapter().place(limit("b"))  # a new process, the same journal
+    assert placed.state is OrderState.CONFIRMED
+    assert {s["signature"] for s in harness.rpc.sends if s["memo"] == "b"} == {signature}
+
+
+def test_user_order_ids_are_reused_only_after_the_order_is_terminal(harness):
+    adapter = harness.adapter()
+    for n in range(3):
+        adapter.place(limit(f"o{n}"))
+    ids = {adapter.send_log.find(f"o{n}").user_order_id for n in range(3)}
+    assert len(ids) == 3 and ids <= set(range(1, 256))
+    adapter.cancel("o1")
+    fresh = harness.adapter()  # a restart: ids come from the journal and the chain
+    for n in range(3, 300):
+        fresh.place(limit(f"o{n}"))
+        fresh.cancel(f"o{n}")
+    live = {fresh.send_log.find(c).user_order_id for c in ("o0", "o2")}
+    later = [fresh.send_log.find(f"o{n}").user_order_id for n in range(3, 300)]
+    assert not live & set(later)
+    assert set(later) == set(range(1, 256)) - live  # the freed ids all came back
+
+
+def test_an_unresolved_send_keeps_its_user_order_id(harness):
+    adapter = harness.adapter()
+    harness.inject("submit", "reset", "before")
+    with pytest.raises(AmbiguousOutcome):
+        adapter.place(limit("lost"))
+    pending = adapter.send_log.find("lost").user_order_id
+    adapter.place(limit("next"))
+    assert adapter.send_log.find("next").user_order_id != pending
+
+
+def test_a_transaction_with_a_bad_signature_is_refused(harness):
+    from solders.transaction import VersionedTransaction
+
+    adapter = harness.adapter()
+    adapter.place(limit("good"))
+    sent = adapter.send_log.find("good")
+    tx = VersionedTransaction.from_bytes(sent.tx)
+    forged = bytearray(bytes(tx))
+    forged[10] ^= 0xFF  # inside the signature
+    reply = adapter._client.post(harness.rpc.url, json={
+        "jsonrpc": "2.0", "id": 1, "method": "sendTransaction",
+        "params": [base64.b64encode(bytes(forged)).decode(), {"encoding": "base64"}]}).json()
+    assert reply["error"]["code"] == -32003
+    assert list(harness.venue_orders()) == ["good"]
+
+
+def test_an_expired_blockhash_is_refused_and_resolved_as_never_placed(harness):
+    adapter = harness.adapter()
+    harness.rpc.lifetime = -1  # every blockhash it hands out is already stale
+    with pytest.raises(VenueRejected, match="Blockhash not found"):
+        adapter.place(limit("late"))
+    assert adapter.order_status("late") is None and harness.venue_orders() == {}
+
+
+def test_prices_and_sizes_are_rounded_to_tick_and_step(harness):
+    adapter = harness.adapter()
+    placed = adapter.place(limit("r", price=90.123456, size=1.23456))
+    assert placed.price == pytest.approx(90.1235) and placed.size == pytest.approx(1.234)
+    with pytest.raises(VenueRejected, match="min_size"):
+        adapter.place(limit("tiny", size=0.0001))
+
+
+def test_trigger_orders_wait_for_the_oracle(harness):
+    adapter = harness.adapter()
+    adapter.place(OrderRequest("long", "SOL-PERP", Side.LONG, OrderType.MARKET, 2.0))
+    stop = adapter.place(OrderRequest("stop", "SOL-PERP", Side.SHORT, OrderType.STOP_LOSS,
+                                      2.0, 95.0, reduce_only=True))
+    assert stop.state is OrderState.CONFIRMED and stop.order_type is OrderType.STOP_LOSS
+    harness.set_mark("SOL-PERP", 94.0)
+    done = adapter.order_status("stop")
+    assert done.state is OrderState.FILLED and done.avg_price == pytest.approx(94.0)
+    assert adapter.positions() == []
+
+
+def test_post_only_limits_that_would_cross_are_refused(harness):
+    adapter = harness.adapter(post_only=True)
+    with pytest.raises(VenueRejected, match="PostOnly"):
+        adapter.place(limit("cross", price=101.0))
+    assert adapter.place(limit("rest", price=99.0)).state is OrderState.CONFIRMED
+
+
+def test_the_key_never_shows(harness):
+    adapter = harness.adapter()
+    (key,) = harness.secret_values()
+    assert key not in repr(adapter) and key not in str(vars(adapter))
+    assert key not in repr(adapter._signer)
