@@ -7,14 +7,15 @@ import pytest
 
 pytest.importorskip("driftpy", reason="Drift live trading needs pip install 'flint-drift[live]'")
 
-from flint.live.adapter import AmbiguousOutcome, OrderRequest, VenueRejected  # noqa: E402
-from flint.testing.live_contracts import (  # noqa: E402
+from flint_drift.testing.harness import DriftHarness
+
+from flint.live.adapter import AmbiguousOutcome, OrderRequest, VenueRejected
+from flint.testing.live_contracts import (
     CrashContract,
     LiveContextContract,
     VenueAdapterContract,
 )
-from flint_core.enums import OrderState, OrderType, Side  # noqa: E402
-from flint_drift.testing.harness import DriftHarness  # noqa: E402
+from flint_core.enums import OrderState, OrderType, Side
 
 
 class TestDriftAdapter(VenueAdapterContract):
@@ -151,3 +152,19 @@ def test_the_key_never_shows(harness):
     (key,) = harness.secret_values()
     assert key not in repr(adapter) and key not in str(vars(adapter))
     assert key not in repr(adapter._signer)
+
+
+def test_the_plugin_registers_the_live_context(harness, tmp_path):
+    from flint.execution.drift_live import LiveDriftContext
+    from flint.plugins import get_execution_context
+    from flint.store import FlintStore
+
+    with FlintStore(tmp_path / "live.duckdb") as store:
+        ctx = get_execution_context("drift", "live", store=store, rpc_url=harness.rpc.url,
+                                    adapter_options={**harness._options(),
+                                                     "keypair": harness.secret()})
+        assert isinstance(ctx, LiveDriftContext) and ctx.venue == "drift"
+        ctx.start(background=False)
+        assert ctx.market_order("SOL-PERP", Side.LONG, 1.0)
+        assert harness.venue_position("SOL-PERP") == pytest.approx(1.0)
+        ctx.stop()

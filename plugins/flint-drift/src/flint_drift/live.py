@@ -48,7 +48,7 @@ from flint.live.credentials import CredentialError, Secret, load_secret
 from flint_core.enums import OrderState, OrderType, Side, TimeInForce
 from flint_drift import chain
 from flint_drift.markets import MARKET_INDEX
-from flint_drift.sendlog import Sent, SendLog
+from flint_drift.sendlog import SendLog, Sent
 
 KEY_VAR = "FLINT_DRIFT_PRIVATE_KEY"
 URL_VAR = "FLINT_DRIFT_RPC_URL"

@@ -44,8 +44,12 @@ class DriftHarness(VenueHarness):
         return {"timeout_s": self.timeout_s, "blockhash_lifetime_s": self.lifetime_s + 0.5,
                 "send_log": self.send_log, "markets": {self.market: 0}}
 
+    def secret(self) -> Secret:
+        """The keypair, as the adapter takes it."""
+        return Secret(KEY_VAR, self._key)
+
     def adapter(self, **options: Any) -> DriftAdapter:
-        return DriftAdapter(self.rpc.url, keypair=Secret(KEY_VAR, self._key),
+        return DriftAdapter(self.rpc.url, keypair=self.secret(),
                             **{**self._options(), **options})
 
     def adapter_spec(self, **options: Any) -> dict[str, Any]:
@@ -74,20 +78,20 @@ class DriftHarness(VenueHarness):
         return order["cid"] or f"oid-{order['order_id']}"
 
     def fill(self, client_id: str, size: float | None = None) -> None:
-        base = None if size is None else int(round(size * chain.BASE_PRECISION))
+        base = None if size is None else round(size * chain.BASE_PRECISION)
         self.rpc.fill(self._order_id(client_id), base)
 
     def place_external(self, market: str, side: str, size: float, price: float) -> str:
         order_id = self.rpc.place_external(
-            0, side == "buy", int(round(size * chain.BASE_PRECISION)),
-            int(round(price * 10_000)) * 100)
+            0, side == "buy", round(size * chain.BASE_PRECISION),
+            round(price * 10_000) * 100)
         return f"oid-{order_id}"
 
     def close_by_hand(self, market: str) -> None:
         self.rpc.close_by_hand(0)
 
     def set_position(self, market: str, size: float, entry_price: float) -> None:
-        self.rpc.set_position(0, int(round(size * chain.BASE_PRECISION)), entry_price)
+        self.rpc.set_position(0, round(size * chain.BASE_PRECISION), entry_price)
 
     def venue_orders(self) -> dict[str, tuple[OrderState, float]]:
         with self.rpc._lock:

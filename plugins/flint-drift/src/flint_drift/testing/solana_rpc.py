@@ -64,8 +64,8 @@ class FakeSolanaRPC:
         self.stats_key = addresses.get_user_stats_account_public_key(self.program_id,
                                                                      self.authority)
         self.prices = {i: float(p) for i, p in (prices or {0: 100.0}).items()}
-        self.tick, self.step = int(round(tick * chain.PRICE_PRECISION)), int(
-            round(step * chain.BASE_PRECISION))
+        self.tick = round(tick * chain.PRICE_PRECISION)
+        self.step = round(step * chain.BASE_PRECISION)
         self.block_time_s, self.lifetime = block_time_s, blockhash_lifetime
         self.deposit = int(collateral * chain.QUOTE_PRECISION)
         self.orders: dict[int, dict[str, Any]] = {}
@@ -256,7 +256,7 @@ class FakeSolanaRPC:
             oracle_key = addresses.get_prelaunch_oracle_public_key(self.program_id, index)
             if address == str(oracle_key):
                 oracle = chain.blank_account("PrelaunchOracle")
-                oracle.data.price = int(round(price * chain.PRICE_PRECISION))
+                oracle.data.price = round(price * chain.PRICE_PRECISION)
                 oracle.data.max_price = oracle.data.price * 10
                 oracle.data.perp_market_index = index
                 return chain.encode_account(oracle)
@@ -512,14 +512,14 @@ class FakeSolanaRPC:
             logs += self._fill(order, base, oracle)
             if order["status"] == "open":  # IOC: the rest is cancelled
                 logs += self._cancel(order)
-        elif kind == "Limit" and self._crosses(order, oracle):
-            logs += self._fill(order, base, oracle)
-        elif kind.startswith("Trigger") and self._triggered(order, oracle):
+        elif (kind == "Limit" and self._crosses(order, oracle)) or (
+            kind.startswith("Trigger") and self._triggered(order, oracle)
+        ):
             logs += self._fill(order, base, oracle)
         return logs
 
     def _oracle(self, index: int) -> int:
-        return int(round(self.prices[index] * chain.PRICE_PRECISION))
+        return round(self.prices[index] * chain.PRICE_PRECISION)
 
     @staticmethod
     def _crosses(order: dict[str, Any], oracle: int) -> bool:
