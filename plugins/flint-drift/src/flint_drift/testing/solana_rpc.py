@@ -149,6 +149,9 @@ class FakeSolanaRPC:
             return
         batch = isinstance(request, list)
         calls = request if batch else [request]
+        for call in calls:
+            if call.get("method") == "sendTransaction":
+                self._record_send(call)
         fault = self._take_fault(self._op(calls[0]))
         if fault is not None and fault["when"] == "before":
             if fault["kind"] == "delay":
@@ -194,6 +197,17 @@ class FakeSolanaRPC:
             http.wfile.write(body)
         except OSError:
             pass
+
+    def _record_send(self, call: dict[str, Any]) -> None:
+        """Log a sendTransaction as it arrives (whether it is processed or not)."""
+        try:
+            tx = self._decode_tx(call["params"][0])
+            entry = {"signature": str(tx.signatures[0]), "memo": self._memo(tx),
+                     "ixs": [name for name, _ in self._drift_ixs(tx)]}
+        except Exception:
+            entry = {"signature": "", "memo": "", "ixs": []}
+        with self._lock:
+            self.sends.append(entry)
 
     def _op(self, call: dict[str, Any]) -> str:
         if call.get("method") != "sendTransaction":
@@ -391,8 +405,6 @@ class FakeSolanaRPC:
     def _rpc_sendTransaction(self, encoded: str, config: Any = None) -> str:
         tx = self._decode_tx(encoded)
         signature = str(tx.signatures[0])
-        self.sends.append({"signature": signature, "memo": self._memo(tx),
-                           "ixs": [name for name, _ in self._drift_ixs(tx)]})
         if signature in self.txs:  # the same transaction again: processed once
             return signature
         if not all(tx.verify_with_results()):
