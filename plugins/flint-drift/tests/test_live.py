@@ -2,14 +2,19 @@
 is Drift's own (same-signature resends, user order ids, signatures, precision)."""
 
 import base64
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("driftpy", reason="Drift live trading needs pip install 'flint-drift[live]'")
 
+from flint_drift.live import KEY_VAR, DriftAdapter
 from flint_drift.testing.harness import DriftHarness
 
 from flint.live.adapter import AmbiguousOutcome, OrderRequest, VenueRejected
+from flint.live.credentials import CredentialError, Secret
 from flint.testing.live_contracts import (
     CrashContract,
     LiveContextContract,
@@ -148,10 +153,54 @@ def test_post_only_limits_that_would_cross_are_refused(harness):
 
 
 def test_the_key_never_shows(harness):
+    from solders.keypair import Keypair
+
     adapter = harness.adapter()
+    adapter.place(limit("k"))
     (key,) = harness.secret_values()
     assert key not in repr(adapter) and key not in str(vars(adapter))
     assert key not in repr(adapter._signer)
+    secret_bytes = bytes(Keypair.from_base58_string(key))[:32]
+    adapter.send_log.close()
+    stored = Path(harness.send_log).read_bytes()
+    assert key.encode() not in stored and secret_bytes not in stored
+    with pytest.raises(CredentialError) as refused:
+        DriftAdapter(harness.rpc.url, keypair=Secret(KEY_VAR, key[:-4] + "0OIl"))
+    assert key[:20] not in str(refused.value)
+
+
+def test_a_restart_of_the_rpc_keeps_the_chain(harness):
+    adapter = harness.adapter()
+    adapter.place(limit("before-restart"))
+    harness.rpc.restart()
+    assert adapter.order_status("before-restart").state is OrderState.CONFIRMED
+    assert adapter.cancel("before-restart").state is OrderState.CANCELLED
+
+
+@pytest.fixture(scope="module")
+def rounding():
+    made = DriftHarness()
+    adapter = made.adapter()
+    adapter.check_order(limit("warm"))  # loads the market's tick and step
+    yield adapter
+    made.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(size=st.floats(0.001, 1e6), price=st.floats(0.0001, 1e6))
+def test_sizes_are_floored_to_the_step_and_prices_rounded_to_the_tick(rounding, size, price):
+    params = rounding._params(limit("h", price=price, size=size), 7)
+    step, tick = 1_000_000, 100  # the fake's 0.001 step (BASE 1e9) and 0.0001 tick (1e6)
+    assert params.base_asset_amount % step == 0 and params.price % tick == 0
+    assert -1e-6 * step <= size * 1e9 - params.base_asset_amount < step
+    assert abs(params.price - price * 1e6) <= tick / 2 + 1e-9 * price * 1e6
+    assert params.user_order_id == 7
+
+
+@pytest.mark.parametrize("size", [0.003, 0.007, 1.001, 2.3, 123.456])
+def test_a_size_on_the_step_is_kept(rounding, size):
+    params = rounding._params(limit("e", size=size), 1)
+    assert params.base_asset_amount == round(size * 1e9)
 
 
 def test_the_plugin_registers_the_live_context(harness, tmp_path):

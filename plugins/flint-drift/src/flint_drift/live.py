@@ -292,7 +292,7 @@ class DriftAdapter(VenueAdapter):
 
     @staticmethod
     def _round(value: float, unit: int, precision: int, how: Any = round) -> int:
-        steps = how(value * precision / unit)
+        steps = how(round(value * precision / unit, 6))  # 0.003 / 0.001 is 2.9999...
         return int(steps) * unit
 
     def _params(self, request: OrderRequest, user_order_id: int) -> Any:
