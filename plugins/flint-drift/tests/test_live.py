@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 pytest.importorskip("driftpy", reason="Drift live trading needs pip install 'flint-drift[live]'")
 
 from flint_drift.live import KEY_VAR, DriftAdapter
+from flint_drift.testing.fake import _read_rows
 from flint_drift.testing.harness import DriftHarness
 
 from flint.live.adapter import AmbiguousOutcome, OrderRequest, VenueRejected
@@ -217,3 +218,19 @@ def test_the_plugin_registers_the_live_context(harness, tmp_path):
         assert ctx.market_order("SOL-PERP", Side.LONG, 1.0)
         assert harness.venue_position("SOL-PERP") == pytest.approx(1.0)
         ctx.stop()
+
+
+def test_resting_orders_fill_as_real_candles_move_the_oracle(harness, flint_test_data):
+    source = flint_test_data / "hyperliquid-SOL-3600.csv"
+    if not source.is_file():
+        pytest.skip(f"no {source.name} in {flint_test_data}")
+    closes = [float(row[4]) for row in _read_rows(source)[:300]]
+    harness.rpc.set_price(0, closes[0])
+    adapter = harness.adapter()
+    target = round(min(closes) * 1.01, 2)
+    adapter.place(limit("dip", price=target, size=0.5))
+    harness.rpc.walk(0, closes)
+    reached = next(c for c in closes if c <= target)
+    done = adapter.order_status("dip")
+    assert done.state is OrderState.FILLED and done.avg_price == pytest.approx(reached)
+    assert [p.size for p in adapter.positions()] == [pytest.approx(0.5)]

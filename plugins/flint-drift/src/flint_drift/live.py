@@ -1,7 +1,8 @@
 """Drift's :class:`~flint.live.adapter.VenueAdapter`: perp orders through a Solana JSON-RPC.
 
-- Orders are Drift ``place_perp_order`` instructions built with driftpy's program coder
-  (explicit market indexes, no lookup tables, version-0 transactions), each with a
+- Orders are Drift ``place_perp_order`` instructions built by driftpy's DriftClient
+  ("cached" subscription, explicit market indexes and oracles, no lookup tables,
+  version-0 transactions) over the User account as read just before, each with a
   ``user_order_id`` (1-255) from :class:`~flint_drift.sendlog.SendLog` and a memo
   carrying flint's client order id, so the chain itself says which order is whose.
 - Every signed transaction and its blockhash validity (``lastValidBlockHeight``) is
@@ -17,7 +18,9 @@
   a keypair file path, JSON byte array or base58 string), used only to sign.
 """
 
+import asyncio
 import base64
+import contextlib
 import json
 import math
 import os
@@ -112,6 +115,11 @@ class _Signer:
     def pubkey(self) -> Any:
         return self._keypair.pubkey()
 
+    @property
+    def keypair(self) -> Any:
+        """For driftpy's DriftClient (its wallet), nothing else."""
+        return self._keypair
+
     def sign(self, message: Any) -> Any:
         from solders.transaction import VersionedTransaction
 
@@ -128,7 +136,8 @@ class DriftAdapter(VenueAdapter):
     """One Drift sub-account through the JSON-RPC at ``rpc_url`` (default
     ``FLINT_DRIFT_RPC_URL``, else Solana devnet).
 
-    ``markets``: flint market name -> perp market index (default: Drift's mainnet list;
+    ``env``: driftpy's ``devnet`` or ``mainnet`` configuration; ``markets``: flint
+    market name -> perp market index (default: Drift's mainnet list;
     devnet numbers its markets differently); ``send_log``: the send journal's file
     (default ``~/.flint/drift/<authority>-<sub account>.sqlite``); ``post_only``: limit
     orders must rest (Drift refuses one that would cross); ``max_slippage``: market orders
@@ -145,6 +154,7 @@ class DriftAdapter(VenueAdapter):
         *,
         keypair: Secret | None = None,
         markets: Mapping[str, int] | None = None,
+        env: str = "devnet",
         sub_account_id: int = 0,
         send_log: str | Path | None = None,
         timeout_s: float = 10.0,
@@ -158,6 +168,7 @@ class DriftAdapter(VenueAdapter):
         self.rpc_url = rpc_url or os.environ.get(URL_VAR) or DEVNET_URL
         self._signer = _Signer(keypair if keypair is not None else load_secret(KEY_VAR))
         self.market_indexes = dict(markets if markets is not None else MARKET_INDEX)
+        self.env = env
         self.sub_account_id = int(sub_account_id)
         self.timeout_s = float(timeout_s)
         self.ambiguity_window_s = float(blockhash_lifetime_s)
@@ -174,6 +185,8 @@ class DriftAdapter(VenueAdapter):
             f"{self.authority}-{self.sub_account_id}.sqlite")
         self.send_log = SendLog(path)
         self._client: httpx.Client | None = None
+        self._dc: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._markets: dict[int, _Market] = {}
         self._lock = threading.RLock()
         self._seen: list[str] = []  # signatures replayed, oldest first
@@ -195,6 +208,10 @@ class DriftAdapter(VenueAdapter):
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self._dc is not None:
+            with contextlib.suppress(VenueError):
+                self._async(self._dc.connection.close())
+            self._dc = None
 
     def _rpc(self, method: str, *params: Any, writes: bool = False) -> Any:
         """One JSON-RPC call; its result, or a classified error."""
@@ -346,30 +363,58 @@ class DriftAdapter(VenueAdapter):
 
     # Transactions
 
-    def _instruction(self, name: str, arg: Any, with_market: int | None) -> Any:
-        from anchorpy import Context
-        from driftpy import addresses
-        from solders.instruction import AccountMeta
+    def _drift_client(self) -> Any:
+        """driftpy's DriftClient on the RPC ("cached" subscription, this adapter's
+        markets, their oracles, no lookup tables, version-0 transactions), subscribed
+        on first use; it builds the instructions."""
+        if self._dc is None:
+            from driftpy.account_subscription_config import AccountSubscriptionConfig
+            from driftpy.drift_client import DriftClient
+            from driftpy.types import OracleInfo
+            from solana.rpc.async_api import AsyncClient
 
-        indexes = {p.market_index for p in self._user().perp_positions
-                   if p.base_asset_amount or p.open_orders}
-        if with_market is not None:
-            indexes.add(with_market)
-        remaining = []
-        for index in sorted(indexes):
-            meta = self._markets.get(index) or self._market(self._market_name(index))
-            remaining.append(AccountMeta(chain.pubkey(meta.oracle), False, False))
-        remaining.append(AccountMeta(addresses.get_spot_market_public_key(self.program_id, 0),
-                                     False, False))
-        for index in sorted(indexes):
-            remaining.append(AccountMeta(
-                addresses.get_perp_market_public_key(self.program_id, index), False, False))
-        accounts = {"state": self.state_key, "user": self.user_key,
-                    "authority": self._signer.pubkey}
-        if name == "place_perp_order":
-            accounts["userStats"] = self.stats_key
-        return self.program.instruction[name](
-            arg, ctx=Context(accounts=accounts, remaining_accounts=remaining))
+            markets = [self._market(name) for name in self.market_indexes]
+            client = DriftClient(
+                AsyncClient(self.rpc_url, timeout=self.timeout_s), self._signer.keypair, self.env,
+                account_subscription=AccountSubscriptionConfig("cached"),
+                perp_market_indexes=[m.index for m in markets], spot_market_indexes=[0],
+                oracle_infos=[OracleInfo(chain.pubkey(m.oracle), m.oracle_source)
+                              for m in markets],
+                sub_account_ids=[self.sub_account_id],
+                active_sub_account_id=self.sub_account_id, market_lookup_tables=[],
+                tx_version=0)
+            self._async(client.subscribe())
+            self._dc = client
+        return self._dc
+
+    def _async(self, coroutine: Any) -> Any:
+        """Run ``coroutine`` on the adapter's event loop; VenueUnavailable if it fails."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            threading.Thread(target=self._loop.run_forever, name="flint-drift-rpc",
+                             daemon=True).start()
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result(self.timeout_s * 3)
+        except Exception as exc:
+            future.cancel()
+            raise VenueUnavailable(f"driftpy: {type(exc).__name__}") from None
+
+    def _instruction(self, name: str, arg: Any) -> Any:
+        """The instruction ``name`` built by driftpy over the User account as it is now."""
+        from driftpy.accounts.types import DataAndSlot
+
+        client = self._drift_client()
+        user = client.get_user(self.sub_account_id).account_subscriber
+        user.update_data(DataAndSlot(0, self._user()))
+        try:
+            if name == "place_perp_order":
+                return client.get_place_perp_order_ix(arg, self.sub_account_id)
+            if name == "cancel_order_by_user_id":
+                return client.get_cancel_order_by_user_id_ix(arg, self.sub_account_id)
+            return client.get_cancel_order_ix(arg, self.sub_account_id)
+        except Exception as exc:  # a market or oracle driftpy has no account of
+            raise VenueRejected("unbuildable", f"{name}: {type(exc).__name__}: {exc}") from None
 
     def _sign(self, client_id: str, kind: str, user_order_id: int, ixs: list[Any]) -> Sent:
         from solders.hash import Hash
@@ -523,7 +568,7 @@ class DriftAdapter(VenueAdapter):
                 busy |= self._in_flight_ids()
                 user_order_id = self.send_log.allocate(busy)
                 params = self._params(request, user_order_id)
-                ix = self._instruction("place_perp_order", params, params.market_index)
+                ix = self._instruction("place_perp_order", params)
                 sent = self._sign(request.client_id, "place", user_order_id, [ix])
             except VenueUnavailable as exc:  # nothing was sent
                 raise VenueRejected("unavailable", str(exc)) from None
@@ -561,9 +606,9 @@ class DriftAdapter(VenueAdapter):
             raise VenueRejected("not_open", f"{client_id} is not an open order")
         try:
             if order.user_order_id:
-                ix = self._instruction("cancel_order_by_user_id", order.user_order_id, None)
+                ix = self._instruction("cancel_order_by_user_id", order.user_order_id)
             else:
-                ix = self._instruction("cancel_order", order.order_id, None)
+                ix = self._instruction("cancel_order", order.order_id)
             sent = self._sign(client_id, "cancel", order.user_order_id, [ix])
         except VenueUnavailable as exc:
             raise VenueRejected("unavailable", str(exc)) from None

@@ -23,7 +23,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -635,6 +635,12 @@ class FakeSolanaRPC:
                 ):
                     logs += self._fill(order, order["base"], oracle)
             self._keeper_tx(logs)
+
+    def walk(self, index: int, prices: Iterable[float]) -> None:
+        """Move the oracle through ``prices`` (e.g. the closes of real candles), one
+        :meth:`set_price` each."""
+        for price in prices:
+            self.set_price(index, price)
 
     def fill(self, order_id: int, base: int | None = None) -> None:
         """Fill (part of) a resting order at its limit price."""
