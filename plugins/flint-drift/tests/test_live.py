@@ -234,3 +234,19 @@ def test_resting_orders_fill_as_real_candles_move_the_oracle(harness, flint_test
     done = adapter.order_status("dip")
     assert done.state is OrderState.FILLED and done.avg_price == pytest.approx(reached)
     assert [p.size for p in adapter.positions()] == [pytest.approx(0.5)]
+
+
+def test_open_orders_older_than_the_replayed_history_come_from_the_user_account(harness):
+    import time
+
+    first = harness.adapter()
+    first.place(limit("old", size=2.0))
+    first.place(OrderRequest("old-long", "SOL-PERP", Side.LONG, OrderType.MARKET, 1.0))
+    harness.fill("old", 0.5)
+    time.sleep(2.2)
+    later = harness.adapter(history_days=1 / 86_400)  # replays the last second only
+    (order,) = later.open_orders()
+    assert order.client_id == "old" and order.state is OrderState.PARTIALLY_FILLED
+    assert order.filled_size == pytest.approx(0.5) and order.size == pytest.approx(2.0)
+    assert later.order_status("old-long") is None  # terminal and out of the window
+    assert later.cancel("old").state is OrderState.CANCELLED

@@ -142,7 +142,9 @@ class DriftAdapter(VenueAdapter):
     (default ``~/.flint/drift/<authority>-<sub account>.sqlite``); ``post_only``: limit
     orders must rest (Drift refuses one that would cross); ``max_slippage``: market orders
     are limited to the oracle price moved this fraction against them;
-    ``blockhash_lifetime_s``: how long a signed transaction may still land.
+    ``blockhash_lifetime_s``: how long a signed transaction may still land;
+    ``history_days``: how far back the account's transactions are replayed when the
+    adapter starts (older open orders are read from the User account).
     """
 
     venue = "drift"
@@ -161,6 +163,7 @@ class DriftAdapter(VenueAdapter):
         blockhash_lifetime_s: float = 90.0,
         post_only: bool = False,
         max_slippage: float = 0.01,
+        history_days: float = 30.0,
     ) -> None:
         chain.require_driftpy()
         from driftpy import addresses
@@ -194,6 +197,7 @@ class DriftAdapter(VenueAdapter):
         self._by_order_id: dict[int, _Order] = {}
         self._history: list[tuple[list[str], list[VenueFill]]] = []  # per replayed tx
         self._request_id = 0
+        self._since = time.time() - history_days * 86_400.0  # oldest history replayed
 
     def __repr__(self) -> str:
         return f"DriftAdapter({self.rpc_url!r}, authority={self.authority})"
@@ -294,16 +298,19 @@ class DriftAdapter(VenueAdapter):
     def oracle_price(self, market: str) -> float:
         """The market's oracle price (flint's mark for Drift)."""
         meta = self._market(market)
+        if chain.variant(meta.oracle_source) != "Prelaunch":  # Pyth, Switchboard, ...: driftpy
+            from driftpy.accounts.oracle import get_oracle_price_data_and_slot
+
+            client = self._drift_client()
+            found = self._async(get_oracle_price_data_and_slot(
+                client.connection, chain.pubkey(meta.oracle), meta.oracle_source))
+            return float(found.data.price) / chain.PRICE_PRECISION
         value = self._read("getAccountInfo", meta.oracle, {"encoding": "base64"})["value"]
         if value is None:
             raise VenueUnavailable(f"the oracle of {market} does not exist")
-        raw = base64.b64decode(value["data"][0])
         try:
-            if chain.variant(meta.oracle_source) == "Prelaunch":
-                return chain.decode_account(raw).price / chain.PRICE_PRECISION
-            from driftpy.oracles.oracle import decode_oracle
-
-            return decode_oracle(raw, meta.oracle_source).price / chain.PRICE_PRECISION
+            raw = base64.b64decode(value["data"][0])
+            return float(chain.decode_account(raw).price) / chain.PRICE_PRECISION
         except Exception as exc:
             raise VenueUnavailable(f"the oracle of {market}: {type(exc).__name__}") from None
 
@@ -466,8 +473,10 @@ class DriftAdapter(VenueAdapter):
                 if before:
                     options["before"] = before
                 page = self._read("getSignaturesForAddress", str(self.user_key), options)
-                new += [row["signature"] for row in page if row.get("err") is None]
-                if len(page) < 1000:
+                recent = [row for row in page
+                          if (row.get("blockTime") or self._since) >= self._since]
+                new += [row["signature"] for row in recent if row.get("err") is None]
+                if len(page) < 1000 or len(recent) < len(page):
                     break
                 before = page[-1]["signature"]
             for signature in reversed(new):
@@ -616,13 +625,32 @@ class DriftAdapter(VenueAdapter):
         self._send(sent)
         return self._after_send(client_id)
 
+    def _account_orders(self) -> None:
+        """Take the User account's open orders placed before the replayed history
+        (``history_days``): flint's client id is that of the latest place journaled with
+        the order's user order id (ids are reused only after an order is terminal)."""
+        with self._lock:
+            for data in self._user().orders:
+                if chain.variant(data.status) != "Open" or data.order_id in self._by_order_id:
+                    continue
+                sent = [s for s in self.send_log.places()
+                        if data.user_order_id and s.user_order_id == data.user_order_id]
+                order = self._new_order(data, sent[-1].client_id if sent else "", time.time())
+                order.filled = data.base_asset_amount_filled / chain.BASE_PRECISION
+                order.notional = data.quote_asset_amount_filled / chain.QUOTE_PRECISION
+                if order.filled:
+                    order.state = OrderState.PARTIALLY_FILLED
+
     def open_orders(self) -> Sequence[VenueOrder]:
         self._sync()
+        self._account_orders()
         return [o.report() for o in self._orders.values()
                 if o.state in (OrderState.CONFIRMED, OrderState.PARTIALLY_FILLED)]
 
     def order_status(self, client_id: str) -> VenueOrder | None:
         self._sync()
+        if client_id not in self._orders:
+            self._account_orders()
         order = self._orders.get(client_id)
         return order.report() if order is not None else None
 
