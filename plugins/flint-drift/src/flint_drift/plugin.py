@@ -7,7 +7,7 @@ from flint.providers.base import DataProvider
 from flint_core.registry import Register
 from flint_drift.venues import DRIFT
 
-CAPABILITIES = frozenset({"venue_configs", "data_providers"})
+CAPABILITIES = frozenset({"venue_configs", "data_providers", "execution_contexts"})
 
 #: What the provider serves (equal to DriftProvider.capabilities; a test checks it).
 PROVIDER_CAPABILITIES = frozenset({"candles", "funding", "orderbook"})
@@ -30,3 +30,16 @@ def drift_provider(**options: Any) -> DataProvider:
 def flint_register_data_providers(register: Register) -> None:
     """Register the Drift data provider (venue ``drift``)."""
     register("drift", drift_provider, capabilities=PROVIDER_CAPABILITIES, venue=DRIFT.name)
+
+
+def drift_live_context(mode: str = "live", **options: Any) -> Any:
+    """``LiveDriftContext(**options)`` (``store`` required): live trading on Drift."""
+    from flint.execution.drift_live import LiveDriftContext
+
+    return LiveDriftContext(**options)
+
+
+@hookimpl
+def flint_register_execution_contexts(register: Register) -> None:
+    """Register Drift's live execution context (venue ``drift``, live mode only)."""
+    register(DRIFT.name, drift_live_context, modes={"live"})

@@ -1,4 +1,6 @@
-"""Test fixtures of flint-drift for any test suite: a fake Drift Data API and DLOB server.
+"""Test fixtures of flint-drift for any test suite: a fake Drift Data API and DLOB server
+(and, needing the ``live`` extra, ``solana_rpc.FakeSolanaRPC`` and ``harness.DriftHarness``
+for live trading).
 
     from flint_drift.testing import FakeDrift
 
