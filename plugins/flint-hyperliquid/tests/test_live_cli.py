@@ -1,0 +1,157 @@
+"""``flint live`` on the fake Hyperliquid (real candles replayed fast, the fake exchange
+verifying the agent's EIP-712 signatures): a dry run sends nothing, ``--send`` reaches
+the order endpoint, mainnet is refused without both opt-ins, ``stop`` keeps the
+position and ``kill`` flattens it, and the agent key appears in no output, log or
+journal row."""
+
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from eth_account import Account
+from flint_hyperliquid.adapter import KEY_VAR
+from flint_hyperliquid.provider import HyperliquidProvider
+from flint_hyperliquid.testing import FakeHyperliquid
+from flint_hyperliquid.testing.fake import _read_rows
+
+from flint.live.journal import OrderJournal
+from flint.store import FlintStore
+
+H = 3600
+STRATEGY = '''
+from flint.models import Side, Signal
+from flint.strategy.base import Strategy
+
+
+class Holder(Strategy):
+    """Buys 1 SOL on its first bar and rests a bid 2 % below."""
+    name = "holder"
+
+    def reset(self):
+        self.bars = 0
+
+    def on_candle(self, candle, history, ctx=None):
+        self.bars += 1
+        if self.bars == 1:
+            ctx.market_order(candle.market, Side.LONG, 1.0)
+            ctx.limit_order(candle.market, Side.LONG, 1.0, round(candle.close * 0.98, 2))
+        return Signal.HOLD
+'''
+
+
+def _flint(*args):
+    return [sys.executable, "-m", "flint.cli.main", *args]
+
+
+@pytest.fixture
+def venue(fake_data, tmp_path, monkeypatch):
+    """A fake Hyperliquid serving real SOL candles and trading for a new account; a
+    store warmed up to ``start``; the ``flint live`` arguments and environment."""
+    rows = _read_rows(fake_data / "hyperliquid-SOL-3600.csv")
+    bars = [int(r[0]) for r in rows]
+    warm, start = bars[-80], bars[-30]
+    key = "0x" + secrets.token_hex(32)
+    user = "0x" + secrets.token_hex(20)
+    with FakeHyperliquid.from_data(fake_data, coins=("SOL",), candle_window=None) as fake:
+        exchange = fake.trade(user, [str(Account.from_key(key).address)])
+        exchange.set_mark("SOL", float(rows[bars.index(start)][4]))
+        monkeypatch.setenv("FLINT_HYPERLIQUID_API_URL", fake.url)
+        monkeypatch.chdir(tmp_path)
+        warmup = HyperliquidProvider(clock=lambda: start).fetch_candles(
+            "SOL-PERP", H, warm, start - H)
+        for name in ("dry", "live"):  # a session stores its bars: one store each
+            with FlintStore(tmp_path / f"{name}.duckdb") as store:
+                store.upsert_candles(warmup)
+        db = tmp_path / "live.duckdb"
+        strategy = tmp_path / "holder.py"
+        strategy.write_text(STRATEGY)
+        venue_args = ("--venue-option", f"hyperliquid.url={fake.url}", "--venue-option",
+                      f"hyperliquid.account_address={user}", "--venue-option",
+                      "hyperliquid.rate_limit=false", "--venue-option", "hyperliquid.poll_s=0.05")
+        run = ("live", str(strategy), "--trust", "--venue", "hyperliquid", "--market",
+               "SOL-PERP", "--db", str(db), "--warmup", "40", "--start", str(start),
+               "--speed", str(H * 20), "--end", str(bars[-26]), "--poll", "0.02",
+               "--no-view", "--provider-option", "rate_limit=false", *venue_args)
+        env = {**os.environ, KEY_VAR: key}
+        yield {"exchange": exchange, "db": db, "run": run, "venue_args": venue_args,
+               "env": env, "key": key, "tmp": tmp_path}
+
+
+def _call(venue, *args, input=None):
+    return subprocess.run(_flint(*args), env=venue["env"], input=input, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def _journal_text(tmp):
+    rows = []
+    for db in tmp.glob("*.duckdb"):
+        with FlintStore(db, read_only=True) as store:
+            rows += [OrderJournal(store, account).events() for account in store.live_accounts()]
+    return "\n".join(map(str, rows))
+
+
+def _assert_no_key(venue, *texts):
+    key = venue["key"]
+    for text in (*texts, _journal_text(venue["tmp"])):
+        assert key not in text and key[2:] not in text
+    for path in venue["tmp"].rglob("*"):
+        if path.is_file() and path.suffix != ".duckdb":
+            assert key[2:] not in path.read_text(errors="replace"), path
+
+
+def test_dry_run_sends_nothing_and_send_trades(venue, bounded):
+    bounded(200)
+    exchange = venue["exchange"]
+    dry_db = str(venue["tmp"] / "dry.duckdb")
+    done = _call(venue, *venue["run"], "--session", "dry", "--db", dry_db)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "DRY RUN" in done.stdout and "live session dry: ended" in done.stdout
+    assert exchange.submitted == [] and exchange.position("SOL") == 0.0
+    status = _call(venue, "live", "status", "dry", "--db", dry_db, "--json")
+    assert '"bars": 5' in status.stdout, status.stdout + status.stderr
+
+    sent = _call(venue, *venue["run"], "--session", "real", "--send")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert len(exchange.submitted) == 2  # the market order and the resting bid
+    assert exchange.position("SOL") == pytest.approx(1.0)
+    assert len(exchange.open_orders()) == 1
+
+    stop = _call(venue, "live", "stop", "real", "--db", str(venue["db"]),
+                 *venue["venue_args"])
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    assert exchange.open_orders() == [] and exchange.position("SOL") == pytest.approx(1.0)
+
+    kill = _call(venue, "live", "kill", "real", "--db", str(venue["db"]),
+                 *venue["venue_args"])
+    assert kill.returncode == 0, kill.stdout + kill.stderr
+    assert exchange.position("SOL") == 0.0
+    status = _call(venue, "live", "status", "real", "--db", str(venue["db"]), "--json")
+    assert '"status": "killed"' in status.stdout, status.stdout + status.stderr
+    resume = _call(venue, "live", "resume", "real", "--db", str(venue["db"]),
+                   *venue["venue_args"])
+    assert resume.returncode == 0, resume.stdout + resume.stderr
+    assert "dry run" in _journal_text(venue["tmp"])
+    _assert_no_key(venue, *(r.stdout + r.stderr for r in (done, sent, stop, kill, resume)))
+
+
+def test_mainnet_needs_both_opt_ins(venue, bounded):
+    bounded(120)
+    run = (*venue["run"], "--session", "main", "--network", "mainnet", "--send")
+    refused = _call(venue, *run)
+    assert refused.returncode == 1 and "network: mainnet" in refused.stderr
+    (venue["tmp"] / "flint.yaml").write_text("live:\n  network: mainnet\n")
+    unconfirmed = _call(venue, *run, input="yes\n")
+    assert unconfirmed.returncode == 1 and "not confirmed" in unconfirmed.stderr
+    replay = _call(venue, *run, "--i-understand-real-money")
+    assert replay.returncode == 1 and "testnet only" in replay.stderr
+    assert venue["exchange"].submitted == []
+    _assert_no_key(venue, *(r.stdout + r.stderr for r in (refused, unconfirmed, replay)))
+
+
+def test_too_little_history_is_refused_with_the_reason(venue):
+    done = _call(venue, *venue["run"], "--session", "short", "--warmup", "500")
+    assert done.returncode == 1
+    assert "not enough warm-up history: 50 stored" in done.stderr
+    assert venue["exchange"].submitted == []
