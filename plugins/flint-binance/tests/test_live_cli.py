@@ -52,10 +52,12 @@ def test_live_on_the_fake_binance(fake_data, tmp_path, monkeypatch, bounded):
         harness.set_mark(harness.market, float(rows[bars.index(start)][4]))
         monkeypatch.setenv("FLINT_BINANCE_API_URL", harness.fake.url)
         monkeypatch.chdir(tmp_path)
+        warmup = BinanceProvider(clock=lambda: start).fetch_candles(
+            harness.market, H, warm, start - H)
+        for name in ("dry", "live"):  # a session stores its bars: one store each
+            with FlintStore(tmp_path / f"{name}.duckdb") as store:
+                store.upsert_candles(warmup)
         db = tmp_path / "live.duckdb"
-        with FlintStore(db) as store:
-            store.upsert_candles(BinanceProvider(clock=lambda: start).fetch_candles(
-                harness.market, H, warm, start - H))
         (tmp_path / "holder.py").write_text(STRATEGY)
         venue_args = ("--venue-option", f"binance.api_url={harness.fake.url}",
                       "--venue-option", f'binance.markets=["{harness.market}"]',
@@ -65,7 +67,7 @@ def test_live_on_the_fake_binance(fake_data, tmp_path, monkeypatch, bounded):
                str(start), "--speed", str(H * 20), "--end", str(bars[-26]), "--poll", "0.02",
                "--no-view", *venue_args)
         env = {**os.environ, **harness.env()}
-        dry = _call(env, *run, "--session", "dry")
+        dry = _call(env, *run, "--session", "dry", "--db", str(tmp_path / "dry.duckdb"))
         assert dry.returncode == 0, dry.stdout + dry.stderr
         assert harness.submissions() == 0 and harness.venue_position(harness.market) == 0
         sent = _call(env, *run, "--session", "real", "--send")
@@ -79,8 +81,11 @@ def test_live_on_the_fake_binance(fake_data, tmp_path, monkeypatch, bounded):
         kill = _call(env, "live", "kill", "real", "--db", str(db), *venue_args)
         assert kill.returncode == 0, kill.stdout + kill.stderr
         assert harness.venue_position(harness.market) == 0
-        with FlintStore(db, read_only=True) as store:
-            journal = str([OrderJournal(store, a).events() for a in store.live_accounts()])
+        journal = ""
+        for path in tmp_path.glob("*.duckdb"):
+            with FlintStore(path, read_only=True) as store:
+                journal += str([OrderJournal(store, a).events() for a in store.live_accounts()])
+        assert "dry run" in journal
         texts = [r.stdout + r.stderr for r in (dry, sent, stop, kill)] + [journal]
         texts += [p.read_text(errors="replace") for p in tmp_path.rglob("*")
                   if p.is_file() and p.suffix != ".duckdb"]
