@@ -18,7 +18,7 @@ position with reduce-only orders) and stays tripped until ``flint live resume``.
 """
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -196,8 +196,7 @@ class LiveSession:
         """The session's state (as the venues report it) for the terminal view and
         ``flint live status``."""
         account = self.ctx.account
-        bars: Iterable[Candle] = self._bars.candles[-1:] if self.bars else ()
-        last = next(iter(bars), None)
+        last = self._bars.candles[-1] if self.bars else None
         return {
             "session": self.id, "status": self.status, "bars": self.bars,
             "last_bar": candle_row(last) if last is not None else None,

@@ -4,10 +4,12 @@ the order endpoint, mainnet is refused without both opt-ins, ``stop`` keeps the
 position and ``kill`` flattens it, and the agent key appears in no output, log or
 journal row."""
 
+import json
 import os
 import secrets
 import subprocess
 import sys
+import time
 
 import pytest
 from eth_account import Account
@@ -155,3 +157,27 @@ def test_too_little_history_is_refused_with_the_reason(venue):
     assert done.returncode == 1
     assert "not enough warm-up history: 50 stored" in done.stderr
     assert venue["exchange"].submitted == []
+
+
+def test_a_running_session_obeys_resume_and_kill(venue, bounded):
+    bounded(200)
+    exchange, db = venue["exchange"], str(venue["db"])
+    run = list(venue["run"])
+    del run[run.index("--end"):run.index("--end") + 2]  # runs until killed
+    proc = subprocess.Popen(_flint(*run, "--session", "bg", "--send"), env=venue["env"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    status = venue["tmp"] / "live.duckdb.live" / "bg.status.json"
+    while not (status.exists() and json.loads(status.read_text() or "{}").get("bars", 0) >= 3):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    assert exchange.position("SOL") == pytest.approx(1.0)
+    resume = _call(venue, "live", "resume", "bg", "--db", db)
+    assert resume.returncode == 0 and "resume done" in resume.stdout, resume.stderr
+    assert proc.poll() is None  # resume does not end the session
+    kill = _call(venue, "live", "kill", "bg", "--db", db)
+    assert kill.returncode == 0 and "kill done" in kill.stdout, kill.stderr
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "live session bg: killed" in out
+    assert exchange.position("SOL") == 0.0 and exchange.open_orders() == []
+    _assert_no_key(venue, out + err, resume.stdout + resume.stderr, kill.stdout + kill.stderr)
