@@ -181,3 +181,54 @@ def test_a_running_session_obeys_resume_and_kill(venue, bounded):
     assert "live session bg: killed" in out
     assert exchange.position("SOL") == 0.0 and exchange.open_orders() == []
     _assert_no_key(venue, out + err, resume.stdout + resume.stderr, kill.stdout + kill.stderr)
+
+
+ROUTER = '''
+from flint.models import Side, Signal
+from flint.strategy.base import Strategy
+
+
+class Both(Strategy):
+    """Long 1 SOL on Hyperliquid, short 1 SOL on Binance, on its first bar."""
+    name = "both"
+
+    def reset(self):
+        self.bars = 0
+
+    def on_candle(self, candle, history, ctx=None):
+        self.bars += 1
+        if self.bars == 1:
+            ctx.market_order(candle.market, Side.LONG, 1.0, venue="hyperliquid")
+            ctx.market_order(candle.market, Side.SHORT, 1.0, venue="binance")
+        return Signal.HOLD
+'''
+
+
+def test_two_venues_trade_through_the_router(venue, fake_data, bounded):
+    pytest.importorskip("flint_binance")
+    from flint_binance.live import KEY_VAR as BINANCE_KEY
+    from flint_binance.live import SECRET_VAR as BINANCE_SECRET
+    from flint_binance.testing.fake import FakeBinance
+
+    bounded(200)
+    rows = _read_rows(fake_data / "binance-SOLUSDT-3600.csv")
+    start = int(venue["run"][venue["run"].index("--start") + 1])
+    close = next(float(r[4]) for r in rows if int(r[0]) == start)
+    api_key, api_secret = secrets.token_hex(16), secrets.token_hex(32)
+    with FakeBinance.from_data(fake_data, symbols=("SOLUSDT",)) as binance:
+        account = binance.enable_trading(api_key, api_secret, fake_data,
+                                         marks={"SOLUSDT": close})
+        (venue["tmp"] / "both.py").write_text(ROUTER)
+        run = list(venue["run"])
+        run[1] = str(venue["tmp"] / "both.py")
+        run += ["--venue", "binance", "--venue-option", f"binance.api_url={binance.url}",
+                "--venue-option", 'binance.markets=["SOL-PERP"]', "--send", "--session", "two"]
+        env = {**venue["env"], BINANCE_KEY: api_key, BINANCE_SECRET: api_secret}
+        done = subprocess.run(_flint(*run), env=env, capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert venue["exchange"].position("SOL") == pytest.approx(1.0)
+        assert float(account.positions["SOLUSDT"][0]) == pytest.approx(-1.0)
+        text = done.stdout + done.stderr + _journal_text(venue["tmp"])
+        assert api_key not in text and api_secret not in text
+        _assert_no_key(venue, done.stdout + done.stderr)
