@@ -46,7 +46,7 @@ SENSIBLE = {
     "--min-fills": ["2"], "--journal-wait": ["0.5"], "--heartbeat": ["1"],
 }
 COMMANDS = ["backtest", "optimize", "walk-forward", "calibrate", "report", "data status",
-            "journal list", "paper status", "parity", "live"]
+            "journal list", "paper status", "parity", "live run"]
 FIXED = {"optimize": ["--no-journal"], "walk-forward": ["--no-journal"],
          "backtest": ["--no-journal"]}
 

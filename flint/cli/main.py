@@ -17,10 +17,11 @@ from flint.cli.backtest import backtest_command
 from flint.cli.calibrate import calibrate_command
 from flint.cli.data import data_group
 from flint.cli.journal import journal_group
+from flint.cli.live import live_group
 from flint.cli.mcp import mcp_command
 from flint.cli.new import new_command
 from flint.cli.optimize import optimize_command, walk_forward_command
-from flint.cli.paper import live_command, paper_group, parity_command
+from flint.cli.paper import paper_group, parity_command
 from flint.cli.report import report_command
 from flint.cli.serve import serve_command
 from flint.cli.strategies import strategies_command
@@ -168,7 +169,7 @@ cli.add_command(serve_command)
 cli.add_command(mcp_command)
 cli.add_command(paper_group)
 cli.add_command(parity_command)
-cli.add_command(live_command)
+cli.add_command(live_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""``flint paper``, ``flint parity`` and ``flint live``.
+"""``flint paper`` and ``flint parity`` (``flint live`` reuses the session machinery).
 
 ``flint paper STRATEGY --venue V --market M`` runs a paper session (created, or
 resumed when ``--session`` names one in the store) on the bars the venue's data
@@ -22,7 +22,6 @@ from rich.live import Live
 from rich.table import Table
 
 from flint.cli.common import db_option, db_path, make_console, user_errors, when
-from flint.config import load_config
 
 _CONTROL_WAIT_S = 30.0
 
@@ -43,8 +42,9 @@ def paper_group() -> None:
     manage sessions."""
 
 
-def _files(db: Path, session: str) -> tuple[Path, Path]:
-    folder = db.with_name(db.name + ".paper")
+def _files(db: Path, session: str, kind: str = "paper") -> tuple[Path, Path]:
+    """The status and command files of a running ``kind`` (paper / live) session."""
+    folder = db.with_name(f"{db.name}.{kind}")
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{session}.status.json", folder / f"{session}.cmd"
 
@@ -201,8 +201,10 @@ def _provider(name: str, options: dict[str, Any], clock: Any) -> Any:
 
 
 def _loop(session: Any, feed: Any, files: tuple[Path, Path], end_ts: int | None,
-          poll_s: float, view: Any, console: Any, stopping: list[str]) -> None:
-    """Poll, step every closed bar, obey stop/kill commands, until told or ``end_ts``."""
+          poll_s: float, view: Any, console: Any, stopping: list[str],
+          kind: str = "paper") -> None:
+    """Poll, step every closed bar, obey stop/kill (and a live session's resume)
+    commands, until told or ``end_ts``."""
     from flint.providers.feeds import wait
 
     status_file, command_file = files
@@ -227,9 +229,12 @@ def _loop(session: Any, feed: Any, files: tuple[Path, Path], end_ts: int | None,
         if command_file.exists():
             stopping.append(command_file.read_text().strip())
             command_file.unlink()
+        if stopping == ["resume"]:
+            session.ctx.resume()
+            stopping.clear()
         if stopping:
             if stopping[0] == "kill":
-                session.kill("flint paper kill")
+                session.kill(f"flint {kind} kill")
             else:
                 session.stop()
             return
@@ -290,8 +295,8 @@ def _stored_state(path: Path, session: str) -> dict[str, Any]:
             raise click.ClickException(str(exc)) from None
 
 
-def _running(path: Path, session: str) -> dict[str, Any] | None:
-    status_file, _ = _files(path, session)
+def _running(path: Path, session: str, kind: str = "paper") -> dict[str, Any] | None:
+    status_file, _ = _files(path, session, kind)
     if not status_file.exists():
         return None
     state: dict[str, Any] = json.loads(status_file.read_text())
@@ -326,21 +331,30 @@ def list_command(db: Path | None) -> None:
             click.echo(name)
 
 
+def _tell(path: Path, session: str, command: str, kind: str = "paper") -> bool:
+    """Have the running session ``session`` obey ``command`` (False: not running)."""
+    running = _running(path, session, kind)
+    if running is None:
+        return False
+    status_file, command_file = _files(path, session, kind)
+    command_file.write_text(command)
+    deadline = time.monotonic() + _CONTROL_WAIT_S
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError):
+            state = json.loads(status_file.read_text())
+            if (state["status"] != "running" or (command == "resume"
+                    and state["trading_state"] == "active" and not command_file.exists())):
+                click.echo(f"{kind} session {session}: {command} done")
+                return True
+        time.sleep(0.1)
+    raise click.ClickException(f"{kind} session {session} did not {command} within "
+                               f"{_CONTROL_WAIT_S:g} s (pid {running['pid']})")
+
+
 def _control(session: str, db: Path | None, command: str) -> None:
     path = db_path(db)
-    running = _running(path, session)
-    if running is not None:
-        status_file, command_file = _files(path, session)
-        command_file.write_text(command)
-        deadline = time.monotonic() + _CONTROL_WAIT_S
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError, ValueError):
-                if json.loads(status_file.read_text())["status"] != "running":
-                    click.echo(f"paper session {session}: {command} done")
-                    return
-            time.sleep(0.1)
-        raise click.ClickException(f"paper session {session} did not {command} within "
-                                   f"{_CONTROL_WAIT_S:g} s (pid {running['pid']})")
+    if _tell(path, session, command):
+        return
     from flint.paper.session import PaperConfig, PaperSession, SessionError, read_recording
     from flint.store import FlintStore
 
@@ -402,41 +416,3 @@ def parity_command(session: str, db: Path | None, tolerance: float, trust: bool)
     click.echo(report.summary())
     if not report.exact:
         raise SystemExit(1)
-
-
-@click.command("live")
-@click.argument("strategy")
-@click.option("--venue", required=True)
-@click.option("--market", "-m", required=True)
-@click.option("--network", type=click.Choice(["testnet", "mainnet"]), default="testnet",
-              show_default=True, help="mainnet also needs `live: {network: mainnet}` in "
-                                      "flint.yaml and a confirmation.")
-@click.option("--dry-run/--send", default=True, show_default=True,
-              help="Dry run: everything but the final send.")
-@click.option("--i-understand-real-money", "real_money", is_flag=True,
-              help="Skip the interactive confirmation of a mainnet run (unattended runs).")
-@user_errors
-def live_command(strategy: str, venue: str, market: str, network: str, dry_run: bool,
-                 real_money: bool) -> None:
-    """Trade STRATEGY on VENUE: testnet and dry run unless told otherwise."""
-    from flint.plugins import PluginNotFound, get_execution_context
-
-    if network == "mainnet" and not dry_run:
-        if load_config().live_network != "mainnet":
-            raise click.ClickException(
-                "real money needs `network: mainnet` under `live:` in flint.yaml as well as "
-                "--network mainnet; nothing was sent")
-        if not real_money:
-            typed = click.prompt(f"Trade {strategy} on {venue} {market} with REAL MONEY? "
-                                 f"Type 'real money' to go on", default="", show_default=False)
-            if typed.strip().lower() != "real money":
-                raise click.ClickException("not confirmed; nothing was sent")
-    try:
-        ctx = get_execution_context(venue, "live", network=network, dry_run=dry_run)
-    except PluginNotFound as exc:
-        raise click.ClickException(
-            f"no installed plugin offers live trading on '{venue}' ({exc}); install the "
-            f"venue's plugin (flint plugins lists what is installed)") from None
-    raise click.ClickException(
-        f"{type(ctx).__name__} for {venue} is installed, but the live bar loop is not part "
-        f"of this flint yet; use `flint paper` meanwhile")

@@ -110,7 +110,7 @@ class PaperConfig:
             return engine.venue_terms(DEFAULT_VENUE)
 
 
-class _Bars:
+class Bars:
     """The session's candles (warm-up first) and their columns, grown in place, so the
     strategy's ``history`` costs O(1) per bar instead of a copy of every bar."""
 
@@ -134,6 +134,46 @@ class _Bars:
         ts, o, h, lo, c, v = self._columns[:, :n]
         return CandleSeries(ts.astype(np.int64), o, h, lo, c, v, first.market,
                             first.resolution_s, first.venue)
+
+    def history(self, size: int) -> CandleSeries:
+        """The strategy's ``history`` at the newest bar, as the backtest builds it: the
+        last ``size`` bars before it, moved onto it."""
+        n = len(self.candles) - 1
+        window = self.series().window(max(n - size, 0), n)
+        window.move_to(window.start, n, self.candles[-1])
+        return window
+
+
+def load_warmup(store: FlintStore, market: str, resolution_s: int, venue: str, bars: int,
+                start_ts: int | None = None) -> list[Candle]:
+    """The ``bars`` stored bars before ``start_ts`` (default: the last stored ones); a
+    :class:`SessionError` saying what is missing when the store has fewer."""
+    warm = store.query_candles(market, resolution_s, None, start_ts, limit=bars, venue=venue)
+    if start_ts is not None and len(warm) > bars:
+        warm = warm[len(warm) - bars:]
+    if len(warm) < bars:
+        until = "" if start_ts is None else f" up to ts={start_ts}"
+        raise SessionError(
+            f"not enough warm-up history: {len(warm)} stored {venue} {market} "
+            f"{resolution_s}s bars{until}, the session needs {bars} (flint data download / "
+            f"import them, or lower --warmup)")
+    return list(warm.to_list())
+
+
+def signal_orders(signal: Any, held: float, allow_short: bool) -> list[tuple[Side, bool]]:
+    """The market orders a v1 signal becomes, as the backtest trades it, given the
+    position ``held`` at the bar's start: ``(side, True)`` closes the position against
+    the signal (reduce-only), ``(side, False)`` then goes all-in (only long without
+    ``allow_short``, and only from flat when long)."""
+    if signal not in (Signal.BUY, Signal.SELL):
+        raise TypeError(f"on_candle must return a Signal (BUY, SELL or HOLD), got {signal!r}")
+    side = Side.LONG if signal == Signal.BUY else Side.SHORT
+    if (held > 0.0 and side is Side.LONG) or (held < 0.0 and side is Side.SHORT):
+        return []
+    plan = [(side, True)] if held != 0.0 else []
+    if allow_short or (side is Side.LONG and held == 0.0):
+        plan.append((side, False))
+    return plan
 
 
 class _NoStrategy:
@@ -229,7 +269,7 @@ class PaperSession:
             risk = engine_from_config(load_config(), config.initial_capital)
         self.ctx = PaperBroker(self.venue, store, session=session, risk=risk)
         self.journal = self.ctx.journal
-        self._bars = _Bars()  # warm-up, then every session bar
+        self._bars = Bars()  # warm-up, then every session bar
         self.warmup = 0
         self.funding: list[FundingRate] = []
         self.bars = 0
@@ -253,19 +293,9 @@ class PaperSession:
         session = session or secrets.token_hex(4)
         if list_sessions(store).count(session):
             raise SessionError(f"paper session '{session}' exists already: resume it")
-        warm = store.query_candles(config.market, config.resolution_s, None, start_ts,
-                                   limit=config.warmup_bars, venue=config.venue)
-        if start_ts is not None and len(warm) > config.warmup_bars:
-            warm = warm[len(warm) - config.warmup_bars:]
-        if len(warm) < config.warmup_bars:
-            until = "" if start_ts is None else f" up to ts={start_ts}"
-            raise SessionError(
-                f"not enough warm-up history: {len(warm)} stored {config.venue} "
-                f"{config.market} {config.resolution_s}s bars{until}, the session needs "
-                f"{config.warmup_bars} (flint data download / import them, or lower "
-                f"--warmup)")
+        warmup = load_warmup(store, config.market, config.resolution_s, config.venue,
+                             config.warmup_bars, start_ts)
         self = cls(store, session, config, strategy, risk=risk)
-        warmup = warm.to_list()
         self.candle_venue = warmup[0].venue if warmup else config.venue
         self.journal.append([
             Event(Kind.SESSION, None, None, {
@@ -350,10 +380,7 @@ class PaperSession:
         venue, ctx = self.venue, self.ctx
         ctx.begin_bar(bar)
         ctx.sync()
-        n = len(self.candles) - 1
-        root = self._bars.series()
-        history = root.window(max(n - self.config.history_size, 0), n)
-        history.move_to(history.start, n, bar)
+        history = self._bars.history(self.config.history_size)
         if self._pass_ctx:
             signal = self.strategy.on_candle(bar, history, ctx)
         else:
@@ -366,24 +393,20 @@ class PaperSession:
     def _on_signal(self, signal: Any) -> None:
         """A v1 signal as the backtest trades it: close the position against it, then
         (when it opens) go all-in."""
-        if signal not in (Signal.BUY, Signal.SELL):
-            raise TypeError(f"on_candle must return a Signal (BUY, SELL or HOLD), got {signal!r}")
-        side = Side.LONG if signal == Signal.BUY else Side.SHORT
+        plan = signal_orders(signal, self.venue.bar_start_size, self.config.allow_short)
         now = self.venue.now
         if any(o.tag == "signal" and o.created_ts < now for o in self.ctx.tracker.open_orders()):
             return  # an earlier signal's order is still on its way
-        held = self.venue.bar_start_size
-        if (held > 0.0 and side is Side.LONG) or (held < 0.0 and side is Side.SHORT):
-            return
-        market = self.config.market
-        if held != 0.0:
-            self.ctx.market_order(market, side, abs(held), reduce_only=True, tag="signal")
-            self.venue.after_strategy()
-            self.ctx.sync()
-        if self.config.allow_short or (side is Side.LONG and held == 0.0):
-            size = self.venue.all_in_size(side)
-            if size > 0.0:
-                self.ctx.market_order(market, side, size, tag="signal")
+        held, market = self.venue.bar_start_size, self.config.market
+        for side, reduce_only in plan:
+            if reduce_only:
+                self.ctx.market_order(market, side, abs(held), reduce_only=True, tag="signal")
+                self.venue.after_strategy()
+                self.ctx.sync()
+            else:
+                size = self.venue.all_in_size(side)
+                if size > 0.0:
+                    self.ctx.market_order(market, side, size, tag="signal")
 
     # Ending
 

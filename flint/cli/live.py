@@ -1,0 +1,309 @@
+"""``flint live``: run a strategy live on one or more venues, and manage the session.
+
+``flint live STRATEGY --venue V [--venue W] --market M`` passes the real-money gate
+(testnet and dry run by default; mainnet needs ``live: {network: mainnet}`` in
+flint.yaml, ``--network mainnet``, ``--send`` and a typed confirmation or
+``--i-understand-real-money``), then runs a :class:`~flint.live.session.LiveSession`
+on the first venue's closed bars with the paper sessions' loop, status file and
+terminal view (:mod:`flint.cli.paper`). ``flint live status / stop / kill / resume
+SESSION`` work on a running session (through its command file) and on a stopped one.
+"""
+
+import contextlib
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.live import Live
+
+from flint.cli.common import db_option, db_path, make_console, user_errors
+from flint.cli.paper import (
+    _files,
+    _loop,
+    _options,
+    _provider,
+    _report,
+    _RunByDefault,
+    _running,
+    _tell,
+    make_strategy,
+    render,
+)
+from flint.config import load_config
+
+_venue_option = click.option(
+    "--venue-option", multiple=True,
+    help="Option of a venue's live context, VENUE.KEY=VALUE (e.g. hyperliquid.url=...).")
+
+
+@click.group("live", cls=_RunByDefault)
+def live_group() -> None:
+    """Live trading: `flint live STRATEGY --venue V --market M` runs a session (testnet
+    and dry run unless told otherwise); `list`, `status`, `stop` (cancel orders, keep
+    positions), `kill` (flatten, halt) and `resume` (trade again after a halt)."""
+
+
+def _gate(strategy: str, venues: tuple[str, ...], market: str, network: str, dry_run: bool,
+          real_money: bool) -> None:
+    """Real money needs the flint.yaml setting and a confirmation (or the flag)."""
+    if network != "mainnet" or dry_run:
+        return
+    if load_config().live_network != "mainnet":
+        raise click.ClickException(
+            "real money needs `network: mainnet` under `live:` in flint.yaml as well as "
+            "--network mainnet; nothing was sent")
+    if not real_money:
+        typed = click.prompt(f"Trade {strategy} on {', '.join(venues)} {market} with REAL "
+                             f"MONEY? Type 'real money' to go on", default="",
+                             show_default=False)
+        if typed.strip().lower() != "real money":
+            raise click.ClickException("not confirmed; nothing was sent")
+
+
+def _venue_options(venues: list[str], pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {venue: {} for venue in venues}
+    for key, value in _options(pairs).items():
+        venue, dot, name = key.partition(".")
+        if not dot or venue not in out:
+            raise click.BadParameter(f"expected VENUE.KEY=VALUE with VENUE one of "
+                                     f"{', '.join(venues)}, got {key!r}")
+        out[venue][name] = value
+    return out
+
+
+def _check_plugins(venues: list[str]) -> None:
+    from flint.plugins import PluginNotFound, lookup
+
+    for venue in venues:
+        try:
+            lookup("execution_contexts", venue)
+        except PluginNotFound as exc:
+            raise click.ClickException(
+                f"no installed plugin offers live trading on '{venue}' ({exc}); install the "
+                f"venue's plugin (flint plugins lists what is installed)") from None
+
+
+def _alert(console: Any) -> Any:
+    def alert(kind: str, message: str) -> None:
+        console.print(f"[bold red]ALERT {kind}[/bold red]: {message}", highlight=False)
+
+    return alert
+
+
+def _context(store: Any, config: Any, pairs: tuple[str, ...], console: Any) -> Any:
+    """The live context of the session's venues (a MultiVenueLiveContext for several),
+    each with the risk engine of flint.yaml."""
+    from flint.execution.multi_venue_live import MultiVenueLiveContext
+    from flint.plugins import get_execution_context
+    from flint.risk.guards import engine_from_config
+
+    settings = load_config()
+    options = _venue_options(config.venues, pairs)
+    made = {venue: get_execution_context(
+        venue, "live", store=store, network=config.network, dry_run=config.dry_run,
+        risk=engine_from_config(settings), alert=_alert(console), **options[venue])
+        for venue in config.venues}
+    if len(made) == 1:
+        return made[config.venues[0]]
+    return MultiVenueLiveContext(made, config.venues[0])
+
+
+@live_group.command("run")
+@click.argument("strategy")
+@click.option("--venue", "venues", required=True, multiple=True,
+              help="Venue to trade on (repeat for several; the first gives the bars).")
+@click.option("--market", "-m", required=True, help="Market, e.g. SOL-PERP.")
+@click.option("--resolution", "-r", "resolution_s", type=click.IntRange(min=1), default=3600,
+              show_default=True, help="Bar resolution in seconds.")
+@click.option("--network", type=click.Choice(["testnet", "mainnet"]), default="testnet",
+              show_default=True, help="mainnet also needs `live: {network: mainnet}` in "
+                                      "flint.yaml and a confirmation.")
+@click.option("--dry-run/--send", default=True, show_default=True,
+              help="Dry run: everything but the final send.")
+@click.option("--i-understand-real-money", "real_money", is_flag=True,
+              help="Skip the interactive confirmation of a mainnet run (unattended runs).")
+@db_option
+@click.option("--session", "session_id", default=None,
+              help="Session name: resumed when the store has it, else created.")
+@click.option("--params", default="{}", help="Strategy parameters as JSON.")
+@click.option("--warmup", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Stored bars needed before the first live bar.")
+@click.option("--allow-short", is_flag=True, help="v1 SELL opens shorts.")
+@_venue_option
+@click.option("--provider-option", multiple=True,
+              help="Option of the first venue's data provider (the bars), KEY=VALUE.")
+@click.option("--poll", "poll_s", type=float, default=5.0, show_default=True,
+              help="Seconds between polls for closed bars.")
+@click.option("--end", "end_ts", type=int, default=None,
+              help="End the session after the bar opening at this unix time.")
+@click.option("--start", "start_ts", type=int, default=None, hidden=True,
+              help="Testnet only: replay bars from this unix time (a fake venue's).")
+@click.option("--speed", type=float, default=1.0, hidden=True,
+              help="With --start: clock speed.")
+@click.option("--no-view", is_flag=True, help="A line per bar instead of the live view.")
+@click.option("--trust", is_flag=True, help="Run a strategy file in this process.")
+@user_errors
+def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_s: int,
+                network: str, dry_run: bool, real_money: bool, db: Path | None,
+                session_id: str | None, params: str, warmup: int, allow_short: bool,
+                venue_option: tuple[str, ...], provider_option: tuple[str, ...],
+                poll_s: float, end_ts: int | None, start_ts: int | None, speed: float,
+                no_view: bool, trust: bool) -> None:
+    """Trade STRATEGY (a built-in name, or a .py file with --trust) live on VENUE's
+    closed bars: testnet and dry run unless told otherwise."""
+    from flint.live.session import LiveConfig, LiveSession
+    from flint.paper.feed import ProviderFeed, SessionClock
+    from flint.paper.session import SessionError
+    from flint.risk.monitor import EquityMonitor
+    from flint.store import FlintStore
+
+    _gate(strategy, venues, market, network, dry_run, real_money)
+    if start_ts is not None and network == "mainnet":
+        raise click.ClickException("--start replays past bars: testnet only")
+    _check_plugins(list(dict.fromkeys(venues)))
+    config = LiveConfig(strategy, list(dict.fromkeys(venues)), market, resolution_s,
+                        json.loads(params), warmup, allow_short=allow_short, network=network,
+                        dry_run=dry_run)
+    instance = make_strategy(strategy, config.params, trust)
+    path = db_path(db)
+    console = make_console()
+    store = FlintStore(path)
+    try:
+        with store.hold_open():
+            try:
+                session = LiveSession.open(store, config, instance, session=session_id)
+            except SessionError as exc:
+                raise click.ClickException(str(exc)) from None
+            session.ctx = ctx = _context(store, config, venue_option, console)
+            drawdown = load_config().live_kill_switch_drawdown_pct
+            session.monitor = EquityMonitor(ctx, kill_switch_pct=drawdown,
+                                            warning_pct=drawdown / 2,
+                                            notification_manager=_alert(console))
+            clock = (SessionClock(float(start_ts), time.time(), speed) if start_ts is not None
+                     else SessionClock.wall())
+            source = _provider(config.venues[0], _options(provider_option), clock)
+            feed = ProviderFeed(source, market, resolution_s, venue=config.venues[0],
+                                clock=clock, funding=False)
+            status_file, command_file = _files(path, session.id, "live")
+            command_file.unlink(missing_ok=True)
+            stopping: list[str] = []
+            for number in (signal.SIGTERM, signal.SIGINT):  # a graceful stop
+                signal.signal(number, lambda *_: stopping.append("stop"))
+            session.start()
+            mode = "DRY RUN (nothing is sent)" if dry_run else "SENDING ORDERS"
+            console.print(f"live session [bold]{session.id}[/bold] on {network}, {mode}, "
+                          f"store {path}")
+            view = Live(console=console, auto_refresh=False) if (
+                console.is_terminal and not no_view) else None
+            try:
+                with view if view is not None else contextlib.nullcontext():
+                    _loop(session, feed, (status_file, command_file), end_ts, poll_s, view,
+                          console, stopping, kind="live")
+                _report(session, feed, status_file, None, console, bar_line=False)
+            finally:
+                session.close()
+            console.print(f"live session {session.id}: {session.status}")
+    finally:
+        store.close()
+
+
+def _offline(session: str, db: Path | None, command: str, pairs: tuple[str, ...]) -> None:
+    """``command`` on a session that is not running: its venues are connected (and
+    reconciled) for it."""
+    from flint.live.session import LiveSession, read_session
+    from flint.paper.session import SessionError
+    from flint.store import FlintStore
+
+    path = db_path(db)
+    if _tell(path, session, command, "live"):
+        return
+    with FlintStore(path) as store, store.hold_open():
+        try:
+            config, _ = read_session(store, session)
+        except SessionError as exc:
+            raise click.ClickException(str(exc)) from None
+        ctx = _context(store, config, pairs, make_console())
+        live = LiveSession(store, session, config, None, ctx)
+        ctx.start()
+        try:
+            if command == "kill":
+                live.kill("flint live kill")
+            elif command == "stop":
+                live.stop()
+            else:
+                ctx.resume()
+        finally:
+            ctx.stop()
+    click.echo(f"live session {session}: {command} done")
+
+
+@live_group.command("stop")
+@click.argument("session")
+@db_option
+@_venue_option
+@user_errors
+def stop_command(session: str, db: Path | None, venue_option: tuple[str, ...]) -> None:
+    """Stop SESSION: cancel its resting orders, keep its positions."""
+    _offline(session, db, "stop", venue_option)
+
+
+@live_group.command("kill")
+@click.argument("session")
+@db_option
+@_venue_option
+@user_errors
+def kill_command(session: str, db: Path | None, venue_option: tuple[str, ...]) -> None:
+    """Kill SESSION: halt trading, cancel its resting orders, close its positions."""
+    _offline(session, db, "kill", venue_option)
+
+
+@live_group.command("resume")
+@click.argument("session")
+@db_option
+@_venue_option
+@user_errors
+def resume_command(session: str, db: Path | None, venue_option: tuple[str, ...]) -> None:
+    """Let SESSION trade again after a kill or a tripped guard (the venues' trading
+    state back to active)."""
+    _offline(session, db, "resume", venue_option)
+
+
+@live_group.command("status")
+@click.argument("session")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
+@user_errors
+def status_command(session: str, db: Path | None, as_json: bool) -> None:
+    """The state of live session SESSION (as last reported by its run)."""
+    path = db_path(db)
+    state = _running(path, session, "live")
+    if state is None:
+        status_file, _ = _files(path, session, "live")
+        if not status_file.exists():
+            raise click.ClickException(f"no live session '{session}' has run with {path}")
+        state = json.loads(status_file.read_text())
+        from flint.live.session import read_session
+        from flint.store import FlintStore
+
+        with FlintStore(path, read_only=True) as store:  # stop / kill may have run since
+            state["status"] = read_session(store, session)[1]
+    if as_json:
+        click.echo(json.dumps(state))
+    else:
+        make_console().print(render(state))
+
+
+@live_group.command("list")
+@db_option
+@user_errors
+def list_command(db: Path | None) -> None:
+    """Live sessions in the store."""
+    from flint.live.session import list_sessions
+    from flint.store import FlintStore
+
+    with FlintStore(db_path(db), read_only=True) as store:
+        for name in list_sessions(store):
+            click.echo(name)
