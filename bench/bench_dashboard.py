@@ -36,7 +36,7 @@ def _port() -> int:
 def _journal(path: Path, runs: int, days: int) -> int:
     """A sample store with ``runs`` journaled backtests; the bytes of one record."""
     from flint.cli.backtest import backtest_record
-    from flint.cli.inputs import builtin_strategy
+    from flint.cli.inputs import builtin_strategy, load_research
     from flint.sample_data import generate
     from flint.store import FlintStore
     from flint.store.store import journal_json
@@ -44,7 +44,7 @@ def _journal(path: Path, runs: int, days: int) -> int:
     with FlintStore(path) as store:
         generate(days=days).save(store)
     record = backtest_record("ma_crossover", None, builtin_strategy("ma_crossover").cls,
-                             {}, db=path)
+                             {}, load_research(path))
     with FlintStore(path) as store, store.session():
         for i in range(runs):
             store.save_backtest_run({**record, "run_id": f"run{i:05d}",

@@ -44,7 +44,7 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Sample candles and funding; in the journal two backtests, an optimisation and
     its best run's backtest."""
     from flint.cli.backtest import backtest_record
-    from flint.cli.inputs import builtin_strategy
+    from flint.cli.inputs import builtin_strategy, load_research
     from flint.sample_data import generate
     from flint.store import FlintStore
 
@@ -52,7 +52,7 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with FlintStore(path) as store:
         generate(days=DAYS).save(store)
     cls = builtin_strategy("ma_crossover").cls
-    records = [backtest_record("ma_crossover", None, cls, params, db=path)
+    records = [backtest_record("ma_crossover", None, cls, params, load_research(path))
                for params in ({"fast_period": 5, "slow_period": 20},
                               {"fast_period": 10, "slow_period": 40})]
     with FlintStore(path) as store:

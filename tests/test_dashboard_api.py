@@ -32,7 +32,7 @@ def test_thinning_keeps_ends_and_extremes_within_bounds(values, most):
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory):
     from flint.cli.backtest import backtest_record
-    from flint.cli.inputs import builtin_strategy
+    from flint.cli.inputs import builtin_strategy, load_research
     from flint.sample_data import generate
     from flint.store import FlintStore
 
@@ -41,7 +41,7 @@ def client(tmp_path_factory: pytest.TempPathFactory):
     with FlintStore(path) as store:
         generate(days=20).save(store)
     record = backtest_record("ma_crossover", None, builtin_strategy("ma_crossover").cls,
-                             {"fast_period": 5, "slow_period": 20}, db=path)
+                             {"fast_period": 5, "slow_period": 20}, load_research(path))
     with FlintStore(path) as store:
         for i in range(7):
             store.save_backtest_run({**record, "run_id": f"bt{i}", "created_at": 100 + i})
