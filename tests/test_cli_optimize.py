@@ -311,6 +311,7 @@ def test_the_constraint_is_in_the_help(flint):
 def test_backtest_and_optimize_read_the_same_options_alike(flint, workspace, strategy, options):
     """One strategy with one set of options: the same run in `backtest` and in the best
     run of a one-point `optimize` (same candles, funding, fees, fill model, capital)."""
+    pytest.importorskip("flint_strategies", reason="the built-ins come with flint-strategies")
     from flint.plugins import get_strategy
 
     defaults = {k: v["default"] for k, v in get_strategy(strategy).parameters().items()}

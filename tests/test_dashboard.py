@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytest.importorskip("flint_strategies", reason="its journal runs are of the built-in ma_crossover")
+
 pytest.importorskip("fastapi")
 sync_api = pytest.importorskip("playwright.sync_api")
 

@@ -16,6 +16,8 @@ from flint.server.app import PREFIX, ServerSettings, create_app
 from flint.server.auth import add_token, token_book
 from flint.server.routes_dashboard import thin
 
+pytest.importorskip("flint_strategies", reason="its journal runs are of the built-in ma_crossover")
+
 
 @given(st.lists(st.floats(-1e6, 1e6), max_size=400), st.integers(3, 60))
 def test_thinning_keeps_ends_and_extremes_within_bounds(values, most):
