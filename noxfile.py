@@ -1,5 +1,6 @@
-"""The test matrix: core and every plugin, each as pure Python and mypyc-compiled
-(each plugin alone on the compiled kernel, all together on the pure one).
+"""The test matrix. CI (``nox -t ci``): the core tests without plugins on the
+mypyc-compiled kernel and with every plugin on the pure one, each plugin's tests alone
+on the compiled kernel, the fresh-virtualenv guides, ruff and mypy.
 
     nox -l            list sessions
     nox -t ci         what CI runs (.ci/run)
@@ -32,7 +33,6 @@ nox.options.reuse_venv = "no"
 ROOT = Path(__file__).resolve().parent
 PY = "3.11"
 PLUGINS = ["flint-drift", "flint-hyperliquid", "flint-binance", "flint-strategies", "_template"]
-BUILDS = [nox.param("pure", id="pure"), nox.param("mypyc", id="mypyc")]
 PYTEST = ["pytest", "-q", "-p", "no:cacheprovider"]
 #: What tests/test_server_schemathesis.py fuzzes the HTTP API with (tests only).
 API_TESTING = ["schemathesis>=4,<5"]
@@ -96,10 +96,12 @@ def plugin_path(name: str) -> str:
     return str(ROOT / "plugins" / name)
 
 
-@nox.session(python=PY, tags=["ci", "core"])
-@nox.parametrize("build", BUILDS)
+@nox.session(python=PY, tags=["core"])
+@nox.parametrize("build", [nox.param("pure", id="pure"),
+                           nox.param("mypyc", id="mypyc", tags=["ci"])])
 def core(session: nox.Session, build: str) -> None:
-    """Core tests against the pure or the mypyc-compiled kernel."""
+    """Core tests, no plugin installed, against the pure or the mypyc-compiled kernel
+    (CI runs the compiled one; ``all_plugins`` runs the same tests on the pure kernel)."""
     install(session, build, *API_TESTING)
     session.run(*PYTEST, "tests", "-m", "not fresh_venv", *session.posargs)
 
@@ -108,8 +110,7 @@ def core(session: nox.Session, build: str) -> None:
 @nox.parametrize("build", [nox.param("mypyc", id="mypyc")])
 @nox.parametrize("plugin", PLUGINS)
 def plugin(session: nox.Session, plugin: str, build: str) -> None:
-    """One plugin, alone in its environment, on the compiled kernel (``all_plugins`` runs
-    every plugin's tests on the pure kernel, so each build sees each plugin once)."""
+    """One plugin, alone in its environment, on the compiled kernel."""
     extras = "test,live" if plugin == "flint-drift" else "test"
     install(session, build, f"{plugin_path(plugin)}[{extras}]")
     if plugin == "flint-drift":  # driftpy's own pins clash with flint-sdk's (pyproject)
@@ -119,7 +120,9 @@ def plugin(session: nox.Session, plugin: str, build: str) -> None:
 
 @nox.session(python=PY, tags=["ci"])
 def all_plugins(session: nox.Session) -> None:
-    """Every first-party plugin installed together: no clashes, all load strictly."""
+    """Every first-party plugin installed together on the pure kernel: no clashes, all load
+    strictly, and the core tests pass beside them (each plugin's own tests run in its
+    ``plugin`` session)."""
     first_party = [p for p in PLUGINS if not p.startswith("_")]
     install(session, "pure", *API_TESTING, *(f"{plugin_path(p)}[test]" for p in first_party))
     listing = session.run("flint", "plugins", "--json", silent=True,
@@ -129,8 +132,6 @@ def all_plugins(session: nox.Session) -> None:
         assert rows.get(dist, {}).get("status") == "loaded", f"{dist}: {rows.get(dist)}"
     session.run("flint", "--version")
     session.run(*PYTEST, "tests", "-m", "not fresh_venv", *session.posargs)
-    for p in first_party:
-        session.run(*PYTEST, f"plugins/{p}/tests", *session.posargs)
 
 
 @nox.session(python=PY, tags=["ci"])
