@@ -83,9 +83,14 @@ class MultiVenueLiveContext(ExecutionContext):
     def primary(self) -> Any:
         return self.contexts[self.primary_venue]
 
+    def _routed(self, venue: str | None) -> Any:
+        """The context of ``venue`` (``default``, ``""`` or None: the primary), or None."""
+        return self.contexts.get(venue if venue not in (None, DEFAULT_VENUE, "") else
+                                 self.primary_venue)
+
     def _context(self, venue: str) -> Any:
         """The context of ``venue`` (None, with a warning, for a venue not routed)."""
-        found = self.contexts.get(self.primary_venue if venue in (DEFAULT_VENUE, "") else venue)
+        found = self._routed(venue)
         if found is None:
             self._warn(f"WARNING no live context for venue '{venue}' (routed: "
                        f"{', '.join(self.contexts)}); order refused")
@@ -148,7 +153,7 @@ class MultiVenueLiveContext(ExecutionContext):
         return [p for ctx in self.contexts.values() for p in ctx.positions]
 
     def position(self, market: str, venue: str = DEFAULT_VENUE) -> PositionInfo | None:
-        ctx = self.contexts.get(self.primary_venue if venue in (DEFAULT_VENUE, "") else venue)
+        ctx = self._routed(venue)
         return ctx.position(market) if ctx is not None else None
 
     @property
@@ -378,8 +383,8 @@ class MultiVenueLiveContext(ExecutionContext):
     def get_candles(
         self, market: str, lookback: int = 50, *, venue: str | None = None
     ) -> Sequence[Candle]:
-        ctx = self.contexts.get(venue or self.primary_venue, self.primary)
-        return ctx.get_candles(market, lookback)
+        ctx = self._routed(venue)
+        return (ctx if ctx is not None else self.primary).get_candles(market, lookback)
 
     def get_funding_rate(self, market: str | None = None) -> float | None:
         return self.primary.get_funding_rate(market)

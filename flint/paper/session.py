@@ -62,7 +62,7 @@ class PaperConfig:
     (:func:`flint.plugins.get_fill_model`; None: the venue's default);
     ``warmup_bars`` stored bars before the first live bar must exist; ``risk`` applies
     the risk settings of flint.yaml (:func:`flint.risk.guards.engine_from_config`) as live
-    trading does (the backtest runs no risk engine, so a denial is a parity difference).
+    trading does (parity does not replay it yet, so a denial is a parity difference).
     """
 
     strategy: str
