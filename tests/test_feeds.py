@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from flint.models import Candle
 from flint.providers.base import DataProvider
-from flint.providers.feeds import Backoff, ClosedBars, PollingCandleFeed
+from flint.providers.feeds import BackgroundFeed, Backoff, ClosedBars, PollingCandleFeed
 from flint.providers.transport import retry_after_s
 
 H = 3600
@@ -127,3 +127,50 @@ def test_retry_after_headers(headers, seconds):
 def test_retry_after_as_an_http_date():
     later = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 25 <= retry_after_s({"Retry-After": later}) <= 30
+
+
+class Broken(BackgroundFeed):
+    """A feed whose loop fails the way a bug or a refused store write would."""
+
+    def run(self):
+        raise RuntimeError("disk full")
+
+
+def test_a_feed_that_dies_keeps_its_error_and_collect_stops_on_it(caplog):
+    import click
+
+    from flint.cli.data import _wait_watching
+
+    feed = Broken("SOL-PERP").start()
+    feed.stop()
+    assert isinstance(feed.error, RuntimeError)
+    assert "feed SOL-PERP stopped" in caplog.text and "disk full" in caplog.text
+    with pytest.raises(click.ClickException, match="SOL-PERP feed stopped: RuntimeError: disk"):
+        _wait_watching([feed], 30)
+
+
+def test_a_stopped_feed_has_no_error():
+    feed = PollingCandleFeed(Hourly(), "X", H, lambda c: None, clock=lambda: 0.0).start()
+    feed.stop()
+    assert feed.error is None
+
+
+def test_a_venue_error_in_a_funding_round_is_reported_and_collect_goes_on(tmp_path):
+    from rich.console import Console
+
+    from flint.cli.data import _collect_round
+    from flint.providers.download import Series
+    from flint.providers.errors import VenueRejected
+    from flint.store import FlintStore
+
+    class FundingDown(Hourly):
+        capabilities = frozenset({"candles", "funding"})
+
+        def fetch_funding(self, market, start_ts, end_ts, **_):
+            raise VenueRejected("HTTP 503 from the funding endpoint")
+
+    console = Console(record=True, width=200)
+    with FlintStore(tmp_path / "s.duckdb") as store:
+        _collect_round(store, FundingDown(), Series("v", "X", "funding"), console)
+        assert store.query_funding_by_venue("X") == {}
+    assert "HTTP 503 from the funding endpoint; trying again next round" in console.export_text()

@@ -297,12 +297,8 @@ def collect_command(
             console.print(f"collecting {len(feeds)} feed(s) into {store.path}; Ctrl-C stops")
             while True:
                 for provider, series in jobs:
-                    download(store, provider, series, default_start(store, series, time.time(),
-                                                                    DAY))
-                    if hasattr(provider, "market_snapshot"):
-                        store.upsert_market_snapshots([provider.market_snapshot(series.market)],
-                                                      venue=series.venue)
-                time.sleep(funding_every_s)
+                    _collect_round(store, provider, series, console)
+                _wait_watching(feeds, funding_every_s)
         except VenueUnreachable as exc:
             raise click.ClickException(str(exc)) from None
         finally:
@@ -312,6 +308,35 @@ def collect_command(
                 provider.close()
             console.print(f"stored {sum(stored.values()):,} closed candle(s) live"
                           + (f", {sum(books_stored.values()):,} book(s)" if books else ""))
+
+
+def _collect_round(store: Any, provider: Any, series: Any, console: Any) -> None:
+    """One funding download and market snapshot; a venue error is reported and the
+    next round tries again (the candle feeds keep running meanwhile)."""
+    from flint.providers.download import DAY, default_start, download
+    from flint.providers.errors import VenueError
+
+    try:
+        download(store, provider, series, default_start(store, series, time.time(), DAY))
+        if hasattr(provider, "market_snapshot"):
+            store.upsert_market_snapshots([provider.market_snapshot(series.market)],
+                                          venue=series.venue)
+    except VenueError as exc:
+        console.print(f"[yellow]{series.label}: {exc}; trying again next round[/yellow]")
+
+
+def _wait_watching(feeds: list[Any], seconds: float) -> None:
+    """Sleep ``seconds``; a feed that died meanwhile ends the collection with its error."""
+    deadline = time.monotonic() + seconds
+    while True:
+        for feed in feeds:
+            if getattr(feed, "error", None) is not None:
+                raise click.ClickException(
+                    f"the {feed.name} feed stopped: {type(feed.error).__name__}: {feed.error}")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(1.0, left))
 
 
 def _bar_writer(store: Any, series: Any, stored: dict[str, int], console: Any) -> Any:

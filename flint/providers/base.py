@@ -61,7 +61,10 @@ class Page:
 
 
 class LiveFeed(Protocol):
-    """A running source of live data: :meth:`start` in the background, :meth:`stop` it."""
+    """A running source of live data: :meth:`start` in the background, :meth:`stop` it;
+    ``error`` holds what ended it early (``None`` while it runs or once stopped)."""
+
+    error: Exception | None
 
     def start(self) -> "LiveFeed": ...
 

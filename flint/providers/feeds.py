@@ -117,12 +117,20 @@ def wait(seconds: float, stop: Callable[[], bool], step_s: float = 0.05) -> None
 
 class BackgroundFeed:
     """A feed whose :meth:`run` loop runs in a daemon thread from :meth:`start` until
-    :meth:`stop` (the loop checks :attr:`stopping`)."""
+    :meth:`stop` (the loop checks :attr:`stopping`).
+
+    Venue errors are the loop's to retry; anything else that escapes :meth:`run` (a
+    bug, a store that refuses a write) ends the thread, is logged with its traceback
+    and kept in :attr:`error`, so whoever runs the feed can stop instead of waiting
+    for bars that will never come.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: What ended the loop, when it was not :meth:`stop`.
+        self.error: Exception | None = None
 
     def run(self) -> None:
         """The feed's loop (blocking), until :attr:`stopping`."""
@@ -134,9 +142,17 @@ class BackgroundFeed:
 
     def start(self) -> Any:
         """Run in a background thread; returns self."""
-        self._thread = threading.Thread(target=self.run, name=f"feed-{self.name}", daemon=True)
+        self._thread = threading.Thread(target=self._run_guarded, name=f"feed-{self.name}",
+                                        daemon=True)
         self._thread.start()
         return self
+
+    def _run_guarded(self) -> None:
+        try:
+            self.run()
+        except Exception as exc:  # the thread's last word: kept for the feed's owner
+            self.error = exc
+            log.exception("feed %s stopped by an error", self.name)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop and wait for the thread to end."""
