@@ -161,6 +161,7 @@ class FakeVenueServer:
         self.requests: list[Request] = []
         #: Seconds every answer takes (a slow venue), 0 by default.
         self.latency_s = 0.0
+        self._venue_faults: list[tuple[str, str, int]] = []  # (endpoint, fault, rows)
         fake = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -226,6 +227,27 @@ class FakeVenueServer:
         """Apply ``fault`` to the next ``fault.times`` requests it matches (in order)."""
         with self._lock:
             self._faults.append(fault)
+
+    def overlap_next(self, endpoint: str, rows: int = 3) -> None:
+        """The next page of ``endpoint`` (a data endpoint, as the fake names it) also holds
+        ``rows`` rows just outside what was asked (which side: the fake's docs)."""
+        with self._lock:
+            self._venue_faults.append((endpoint, "overlap", rows))
+
+    def miss_next(self, endpoint: str) -> None:
+        """The next page of ``endpoint`` is answered empty although data exists."""
+        with self._lock:
+            self._venue_faults.append((endpoint, "miss", 0))
+
+    def _venue_fault(self, endpoint: str) -> tuple[str, int] | None:
+        """The data fault to apply to this answer of ``endpoint``: ``("overlap", rows)``,
+        ``("miss", 0)`` or None; each fault applies once."""
+        with self._lock:
+            for fault in self._venue_faults:
+                if fault[0] == endpoint:
+                    self._venue_faults.remove(fault)
+                    return fault[1], fault[2]
+        return None
 
     def count(self, match: Callable[[Request], bool] | None = None) -> int:
         """Requests received (that ``match``)."""

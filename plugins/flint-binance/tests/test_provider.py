@@ -17,12 +17,10 @@ from flint.providers.errors import HistoryUnavailable, UnknownMarket, VenueBanne
 from flint.store import FlintStore
 from flint.store.funding import funding_intervals
 from flint.testing.fakes import Fault
+from flint.testing.provider_faults import ProviderFaultContract
 from flint.testing.venues import (
     FAST_RETRY,
-    assert_offline_fails_fast,
     data_columns,
-    download_rows,
-    unused_port,
 )
 from flint.testing.venues import assert_same_candles as same_candles
 
@@ -65,8 +63,8 @@ def test_candles_come_1500_a_page_and_funding_1000(fake, fake_data):
         keep = (ts_rates["ts"] >= start) & (ts_rates["ts"] <= end)
         assert [r.ts for r in funding] == ts_rates["ts"][keep].tolist()
         assert [r.rate for r in funding] == ts_rates["rate"][keep].tolist()
-        # two full pages, then an empty answer says there is no more
-        assert fake.count_path("fundingRate") == 3
+        # two full pages, then an empty answer, asked twice, says there is no more
+        assert fake.count_path("fundingRate") == 4
         assert {(r.source, r.interval_s) for r in funding} == {("binance", 8 * H)}
     limits = [r.path for r in fake.requests if "/klines" in r.path or "/fundingRate" in r.path]
     assert all("limit=1500" in path for path in limits if "/klines" in path)
@@ -172,87 +170,42 @@ def test_the_environment_moves_every_endpoint_and_keeps_each_path(fake, monkeypa
 RANGE = (1667260800, 1675209600)  # Nov 2022 .. Jan 2023, with SOL's 4 h and 2 h funding
 
 
-def download_range(fake, **options):
-    """SOL 1h candles and funding of RANGE into a new store; returns the rows."""
-    with provider(fake, **options) as p:
-        return download_rows(p, "binance", "SOL-PERP", RANGE[0], RANGE[1] - 1,
-                             now=lambda: fake.now)
+class TestBinanceFaults(ProviderFaultContract):
+    venue = "binance"
+    span = RANGE
+    endpoints = {"candles": "klines", "funding": "fundingRate"}
+    # the markets, two pages of candles, one of funding and the empty one after it, twice
+    requests_without_faults = 6
+    candle_pages = 2
 
+    def make_provider(self, url, **options):
+        return BinanceProvider(url, **{"rate_limit": False, **options})
 
-def check_range(fake_data, candles, funding):
-    expected = data_columns(fake_data / "binance-SOLUSDT-3600.csv")
-    same_candles(candles, expected, RANGE[0], RANGE[1] - 1)
-    rates = data_columns(fake_data / "binance-SOLUSDT-funding.csv")
-    keep = (rates["ts"] >= RANGE[0]) & (rates["ts"] < RANGE[1])
-    assert funding == list(zip(rates["ts"][keep].tolist(), rates["rate"][keep].tolist(),
-                               strict=True))
+    def make_fake(self, data, **options):
+        return FakeBinance.from_data(data, symbols=("SOLUSDT",), **options)
+
+    def files(self, data):
+        return data / "binance-SOLUSDT-3600.csv", data / "binance-SOLUSDT-funding.csv"
+
+    def request_of(self, kind):
+        return on(self.endpoints[kind])
+
+    def offline_error(self, url):
+        return f"cannot reach binance at {url}"
+
+    def test_418_pauses_the_venue_and_a_long_ban_stops(self, fake, fake_data, bounded):
+        bounded(30)
+        fake.inject(Fault.status_code(418, retry_after=1, match=on("fundingRate")))
+        started = time.monotonic()
+        self.check(fake_data, *self.download(fake))
+        assert time.monotonic() - started >= 1.0
+        fake.inject(Fault.status_code(418, retry_after=600))
+        with self.provider(fake) as p, pytest.raises(VenueBanned, match="418"):
+            p.markets()
 
 
 def on(endpoint):
     return lambda request: f"/{endpoint}?" in request.path
-
-
-@pytest.mark.parametrize("fault", [
-    Fault.status_code(500, match=on("klines")),
-    Fault.status_code(502, times=2, match=on("fundingRate")),
-    Fault.status_code(503, times=3),
-    Fault.status_code(504, match=on("klines")),
-    Fault.delay(5.0, match=on("fundingRate")),
-    Fault.delay(5.0, match=on("klines")),
-    Fault.drop(match=on("klines")),
-    Fault.drop(times=2, match=on("fundingRate")),
-], ids=["500", "502-twice", "503-thrice", "504", "timeout-funding", "timeout-klines",
-        "dropped-mid-page", "dropped-twice"])
-def test_server_errors_timeouts_and_dropped_connections_are_retried(fake, fake_data, fault,
-                                                                    bounded):
-    bounded(30)
-    fake.inject(fault)
-    candles, funding = download_range(fake, timeout_s=0.5)
-    check_range(fake_data, candles, funding)
-    assert fake.count() > 5  # the fault was met and retried (5 requests without it)
-
-
-def test_429_waits_the_retry_after_it_names(fake, fake_data, bounded):
-    bounded(30)
-    fake.inject(Fault.status_code(429, retry_after=1, match=on("klines")))
-    started = time.monotonic()
-    candles, funding = download_range(fake)
-    assert time.monotonic() - started >= 1.0
-    check_range(fake_data, candles, funding)
-    assert fake.count_path("klines") == 3  # 2 pages and the one refused
-
-
-def test_418_pauses_the_venue_and_a_long_ban_stops(fake, fake_data, bounded):
-    bounded(30)
-    fake.inject(Fault.status_code(418, retry_after=1, match=on("fundingRate")))
-    started = time.monotonic()
-    check_range(fake_data, *download_range(fake))
-    assert time.monotonic() - started >= 1.0
-    fake.inject(Fault.status_code(418, retry_after=600))
-    with provider(fake) as p, pytest.raises(VenueBanned, match="418"):
-        p.markets()
-
-
-def test_an_overlapping_page_duplicates_nothing(fake, fake_data, bounded):
-    bounded(30)
-    fake.overlap_next("fundingRate", rows=40)
-    fake.overlap_next("klines", rows=5)
-    check_range(fake_data, *download_range(fake))
-    assert fake.count_path("klines") == 2
-
-
-def test_the_forming_candle_is_never_stored(fake_data, bounded):
-    bounded(30)
-    with FakeBinance.from_data(fake_data, symbols=("SOLUSDT",), forming=True) as fake:
-        fake.now += 1800  # half way through the next bar
-        with FlintStore(":memory:") as store, provider(fake) as p:
-            forming = p.fetch_candles("SOL-PERP", H, int(fake.now) - 5 * H, int(fake.now))
-            assert forming.timestamps[-1] == int(fake.now) // H * H  # the venue serves it
-            download(store, p, Series("binance", "SOL-PERP", "candles", H),
-                     int(fake.now) - 5 * H, None, now=lambda: fake.now)
-            stored = store.query_candles("SOL-PERP", H)
-            expected = data_columns(fake_data / "binance-SOLUSDT-3600.csv")["ts"][-4:].tolist()
-            assert stored.timestamps.tolist() == expected
 
 
 def test_a_funding_interval_change_mid_range_keeps_each_eras_interval(fake, fake_data):
@@ -272,15 +225,6 @@ def test_a_funding_interval_change_mid_range_keeps_each_eras_interval(fake, fake
     # the provider itself observes them too, from consecutive settlements
     assert [(r.ts, r.interval_s) for r in fetched if r.ts in {x.ts for x in inner}] == [
         (r.ts, r.interval_s) for r in inner]
-
-
-def test_offline_fails_fast_naming_the_endpoint(bounded):
-    bounded(15)
-    port = unused_port()
-    p = BinanceProvider(f"http://127.0.0.1:{port}", rate_limit=False)
-    message = assert_offline_fails_fast(p, lambda: p.fetch_candles("SOL-PERP", H, 0, H),
-                                        f"cannot reach binance at http://127.0.0.1:{port}")
-    assert "Connection refused" in message
 
 
 def test_another_ccxt_exchange_id_pages_through_ccxts_unified_calls(fake, fake_data):

@@ -5,7 +5,6 @@ The fake serves flint's real Hyperliquid files re-labelled as Drift (the project
 Drift data), so every row fetched is compared with the files exactly.
 """
 
-import time
 
 import pytest
 from flint_drift.plugin import PROVIDER_CAPABILITIES
@@ -14,21 +13,17 @@ from flint_drift.testing import FakeDrift
 
 from flint.config import FlintConfig
 from flint.providers import ProviderRegistry
-from flint.providers.download import Series, download
 from flint.providers.errors import (
     HistoryUnavailable,
     UnknownMarket,
     VenueBanned,
     VenueError,
 )
-from flint.store import FlintStore
 from flint.testing.fakes import Fault
+from flint.testing.provider_faults import ProviderFaultContract
 from flint.testing.venues import (
     FAST_RETRY,
-    assert_offline_fails_fast,
     data_columns,
-    download_rows,
-    unused_port,
 )
 from flint.testing.venues import assert_same_candles as same_candles
 
@@ -181,52 +176,29 @@ def test_unknown_markets_and_resolutions_are_clear_errors_without_a_request(fake
 # Faults: each bounded in time, none loses or duplicates a row
 
 
-def download_january(fake, **options):
-    """SOL 1h candles and funding of January 2025 into a new store; returns the rows."""
-    with provider(fake, **options) as p:
-        return download_rows(p, "drift", "SOL-PERP", JANUARY[0], JANUARY[1] - 1,
-                             now=lambda: fake.now)
+class TestDriftFaults(ProviderFaultContract):
+    venue = "drift"
+    span = JANUARY
+    endpoints = {"candles": "candles", "funding": "funding"}
+    requests_without_faults = 1 + 31  # one answer of candles, one a day of funding
+    candle_pages = 1
+    overlap_rows = {"candles": 5, "funding": 4}  # newer candles; the previous day's rates
 
+    def make_provider(self, url, **options):
+        return DriftProvider(url, url, **{"rate_limit": False, **options})
 
-def check_january(fake_data, candles, funding):
-    same_candles(candles, csv_candles(fake_data), JANUARY[0], JANUARY[1] - 1)
-    ts, rates = csv_funding(fake_data)
-    keep = (ts >= JANUARY[0]) & (ts < JANUARY[1])
-    assert funding == list(zip(ts[keep].tolist(), rates[keep].tolist(), strict=True))
+    def make_fake(self, data, **options):
+        return FakeDrift.from_data(data, coins=("SOL",), **options)
 
+    def files(self, data):
+        return data / "hyperliquid-SOL-3600.csv", data / "hyperliquid-SOL-funding.csv"
 
-def is_kind(kind):
-    return lambda request: f"/{kind}" in request.path
+    def request_of(self, kind):
+        path = {"candles": "/candles", "funding": "/fundingRates"}[kind]
+        return lambda r: path in r.path
 
-
-@pytest.mark.parametrize("fault", [
-    Fault.status_code(500, match=is_kind("candles")),
-    Fault.status_code(502, times=2, match=is_kind("fundingRates")),
-    Fault.status_code(503, times=3),
-    Fault.delay(5.0, match=is_kind("fundingRates")),
-    Fault.delay(5.0, match=is_kind("candles")),
-    Fault.drop(match=is_kind("candles")),
-    Fault.drop(times=2, match=is_kind("fundingRates")),
-], ids=["500", "502-twice", "503-thrice", "timeout-funding", "timeout-candles",
-        "dropped-mid-page", "dropped-twice"])
-def test_server_errors_timeouts_and_dropped_connections_are_retried(fake, fake_data, fault,
-                                                                    bounded):
-    bounded(30)
-    faulty = fault.times
-    fake.inject(fault)
-    candles, funding = download_january(fake, timeout_s=0.5)
-    check_january(fake_data, candles, funding)
-    assert fake.count() == 1 + 31 + faulty  # one answer of candles, one a day of funding
-
-
-def test_429_waits_the_retry_after_it_names(fake, fake_data, bounded):
-    bounded(30)
-    fake.inject(Fault.status_code(429, retry_after=1, match=is_kind("candles")))
-    started = time.monotonic()
-    candles, funding = download_january(fake)
-    assert time.monotonic() - started >= 1.0
-    check_january(fake_data, candles, funding)
-    assert fake.count_kind("candles") == 2
+    def offline_error(self, url):
+        return f"cannot reach the Drift Data API at {url}/market/SOL-PERP/candles/60"
 
 
 def test_418_with_a_long_ban_stops_at_once(fake, bounded):
@@ -235,40 +207,3 @@ def test_418_with_a_long_ban_stops_at_once(fake, bounded):
     with provider(fake) as p, pytest.raises(VenueBanned, match="HTTP 418"):
         p.fetch_candles("SOL-PERP", H, *JANUARY)
     assert fake.count() == 1
-
-
-def test_an_overlapping_answer_duplicates_nothing(fake, fake_data, bounded):
-    bounded(30)
-    fake.overlap_next("candles", rows=5)
-    fake.overlap_next("funding", rows=4)
-    check_january(fake_data, *download_january(fake))
-
-
-def test_an_answer_missing_its_records_is_asked_again_not_believed(fake, fake_data, bounded):
-    bounded(30)
-    fake.miss_next("candles")
-    fake.miss_next("funding")
-    check_january(fake_data, *download_january(fake))
-    assert fake.count() == 1 + 31 + 2
-
-
-def test_the_forming_candle_is_never_stored(fake_data, bounded):
-    bounded(30)
-    with FakeDrift.from_data(fake_data, coins=("SOL",), forming=True) as fake:
-        fake.now += 1800  # half way through the next bar
-        with FlintStore(":memory:") as store, provider(fake) as p:
-            forming = p.fetch_candles("SOL-PERP", H, int(fake.now) - 5 * H, int(fake.now))
-            assert forming.timestamps[-1] == int(fake.now) // H * H  # the venue serves it
-            download(store, p, Series("drift", "SOL-PERP", "candles", H),
-                     int(fake.now) - 5 * H, None, now=lambda: fake.now)
-            stored = store.query_candles("SOL-PERP", H, venue="drift")
-    assert stored.timestamps.tolist() == csv_candles(fake_data)["ts"][-4:].tolist()
-
-
-def test_offline_fails_fast_naming_the_endpoint(bounded):
-    bounded(15)
-    url = f"http://127.0.0.1:{unused_port()}"
-    p = DriftProvider(url, url, rate_limit=False)
-    assert_offline_fails_fast(p, lambda: p.fetch_candles("SOL-PERP", H, 0, H),
-                              f"cannot reach the Drift Data API at {url}/market/SOL-PERP/"
-                              "candles/60")

@@ -1,6 +1,5 @@
 """The Hyperliquid provider against the fake Hyperliquid: paging, the candle window, faults."""
 
-import time
 
 import pytest
 from flint_hyperliquid.plugin import PROVIDER_CAPABILITIES
@@ -12,12 +11,10 @@ from flint.providers.download import Series, download
 from flint.providers.errors import HistoryUnavailable, UnknownMarket
 from flint.store import FlintStore
 from flint.testing.fakes import Fault
+from flint.testing.provider_faults import ProviderFaultContract
 from flint.testing.venues import (
     FAST_RETRY,
-    assert_offline_fails_fast,
     data_columns,
-    download_rows,
-    unused_port,
 )
 from flint.testing.venues import assert_same_candles as same_candles
 
@@ -123,52 +120,29 @@ def test_current_open_interest_marks_and_books(fake):
 # Faults: each bounded in time, none loses or duplicates a row
 
 
-RANGE = (1735689600, 1738368000)  # January 2025
+class TestHyperliquidFaults(ProviderFaultContract):
+    venue = "hyperliquid"
+    span = (1735689600, 1738368000)  # January 2025
+    endpoints = {"candles": "candleSnapshot", "funding": "fundingHistory"}
+    requests_without_faults = 4  # the markets, one candle page, two funding pages
+    candle_pages = 1
 
+    def make_provider(self, url, **options):
+        return HyperliquidProvider(url, **{"history_limit": None, "rate_limit": False,
+                                           **options})
 
-def download_january(fake, **options):
-    """SOL 1h candles and funding of January 2025 into a new store; returns the rows."""
-    with provider(fake, **options) as p:
-        return download_rows(p, "hyperliquid", "SOL-PERP", RANGE[0], RANGE[1] - 1,
-                             now=lambda: fake.now)
+    def make_fake(self, data, **options):
+        return FakeHyperliquid.from_data(data, candle_window=None, **options)
 
+    def files(self, data):
+        return data / "hyperliquid-SOL-3600.csv", data / "hyperliquid-SOL-funding.csv"
 
-def check_january(fake_data, candles, funding):
-    same_candles(candles, csv_candles(fake_data), RANGE[0], RANGE[1] - 1)
-    ts, rates = csv_funding(fake_data)
-    keep = (ts >= RANGE[0]) & (ts < RANGE[1])
-    assert funding == list(zip(ts[keep].tolist(), rates[keep].tolist(), strict=True))
+    def request_of(self, kind):
+        info_type = self.endpoints[kind]
+        return lambda r: isinstance(r.body, dict) and r.body.get("type") == info_type
 
-
-def is_type(kind):
-    return lambda request: isinstance(request.body, dict) and request.body.get("type") == kind
-
-
-@pytest.mark.parametrize("fault", [
-    Fault.status_code(500, match=is_type("candleSnapshot")),
-    Fault.status_code(502, times=2, match=is_type("fundingHistory")),
-    Fault.status_code(503, times=3),
-    Fault.delay(5.0, match=is_type("fundingHistory")),
-    Fault.drop(match=is_type("candleSnapshot")),
-    Fault.drop(times=2, match=is_type("fundingHistory")),
-], ids=["500", "502-twice", "503-thrice", "timeout", "dropped-mid-page", "dropped-twice"])
-def test_server_errors_timeouts_and_dropped_connections_are_retried(fake, fake_data, fault,
-                                                                    bounded):
-    bounded(30)
-    fake.inject(fault)
-    candles, funding = download_january(fake, timeout_s=0.5)
-    check_january(fake_data, candles, funding)
-    assert fake.count() > 4  # the fault was met and retried
-
-
-def test_429_waits_the_retry_after_it_names(fake, fake_data, bounded):
-    bounded(30)
-    fake.inject(Fault.status_code(429, retry_after=1, match=is_type("candleSnapshot")))
-    started = time.monotonic()
-    candles, funding = download_january(fake)
-    assert time.monotonic() - started >= 1.0
-    check_january(fake_data, candles, funding)
-    assert fake.count_type("candleSnapshot") == 2
+    def offline_error(self, url):
+        return f"cannot reach Hyperliquid at {url}/info"
 
 
 def test_418_pauses_the_venue_and_a_long_ban_stops(fake, bounded):
@@ -176,34 +150,6 @@ def test_418_pauses_the_venue_and_a_long_ban_stops(fake, bounded):
     fake.inject(Fault.status_code(418, retry_after=600))
     with provider(fake) as p, pytest.raises(Exception, match="HTTP 418"):
         p.markets()
-
-
-def test_an_overlapping_page_duplicates_nothing(fake, fake_data, bounded):
-    bounded(30)
-    fake.overlap_next("fundingHistory", rows=40)
-    fake.overlap_next("candleSnapshot", rows=5)
-    check_january(fake_data, *download_january(fake))
-
-
-def test_a_missing_page_is_asked_again_not_believed(fake, fake_data, bounded):
-    bounded(30)
-    fake.miss_next("fundingHistory")
-    fake.miss_next("candleSnapshot")
-    check_january(fake_data, *download_january(fake))
-
-
-def test_the_forming_candle_is_never_stored(fake_data, bounded):
-    bounded(30)
-    with FakeHyperliquid.from_data(fake_data, candle_window=None, forming=True) as fake:
-        fake.now += 1800  # half way through the next bar
-        with FlintStore(":memory:") as store, provider(fake) as p:
-            forming = p.fetch_candles("SOL-PERP", H, int(fake.now) - 5 * H, int(fake.now))
-            assert forming.timestamps[-1] == int(fake.now) // H * H  # the venue serves it
-            download(store, p, Series("hyperliquid", "SOL-PERP", "candles", H),
-                     int(fake.now) - 5 * H, None, now=lambda: fake.now)
-            stored = store.query_candles("SOL-PERP", H)
-            expected = csv_candles(fake_data)["ts"][-4:].tolist()
-            assert stored.timestamps.tolist() == expected
 
 
 def test_a_funding_interval_change_mid_range_keeps_each_eras_interval(fake, fake_data):
@@ -218,12 +164,3 @@ def test_a_funding_interval_change_mid_range_keeps_each_eras_interval(fake, fake
     ts, _ = csv_funding(fake_data)
     assert [r.ts for r in rates] == [
         t for t in ts.tolist() if switch - 10 * 86400 <= t <= switch + 10 * 86400]
-
-
-def test_offline_fails_fast_naming_the_endpoint(bounded):
-    bounded(15)
-    port = unused_port()
-    p = HyperliquidProvider(f"http://127.0.0.1:{port}", rate_limit=False)
-    message = assert_offline_fails_fast(p, lambda: p.fetch_candles("SOL-PERP", H, 0, H),
-                                        f"cannot reach Hyperliquid at http://127.0.0.1:{port}/info")
-    assert "Connection refused" in message

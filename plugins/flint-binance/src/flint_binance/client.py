@@ -85,6 +85,15 @@ class CcxtClient:
         return self.retrier.call(lambda: self._translated(what, request), weight=weight,
                                  what=f"{what} at {self.endpoint}")
 
+    def page(self, what: str, request: Callable[[], Any], weight: float = 1.0) -> list[Any]:
+        """A page of rows from :meth:`call`, asked a second time when it holds none (an
+        exchange that answers "nothing" where it has rows must not leave a hole that the
+        store would record as covered)."""
+        rows: list[Any] = self.call(what, request, weight)
+        if not rows:
+            rows = self.call(what, request, weight)
+        return rows
+
     def _translated(self, what: str, request: Callable[[], Any]) -> Any:
         import ccxt
 

@@ -15,7 +15,8 @@
   :meth:`BinanceProvider.market_snapshot`.
 
 Paging goes on from the last row received until an answer is empty or reaches the
-end, so an exchange (or a ccxt version) answering fewer rows than asked loses none.
+end, so an exchange (or a ccxt version) answering fewer rows than asked loses none; an
+empty answer is asked again once before it is believed.
 
 ``exchange`` is any ccxt exchange id (``binanceusdm`` by default). Its REST endpoints
 move to ``venues.<venue>.api_url`` of flint.yaml or ``FLINT_<VENUE>_API_URL`` (which
@@ -186,7 +187,7 @@ class BinanceProvider(DataProvider):
             def request(first: int = cursor) -> Any:
                 return self._ohlcv(symbol, name, first * 1000, end_ts * 1000 - 1, price)
 
-            raw = self.client.call("klines", request, WEIGHTS["klines"])
+            raw = self.client.page("klines", request, WEIGHTS["klines"])
             series = _candles(raw, self.names.market(market), res, self.venue, cursor, end_ts)
             if raw and not len(series) and raw[-1][0] < cursor * 1000:
                 raise TransientVenueError(
@@ -222,7 +223,7 @@ class BinanceProvider(DataProvider):
                 return exchange.fetch_funding_rate_history(symbol, since, self.FUNDING_PER_PAGE,
                                                            {"until": end_ms})
 
-            raw = self.client.call("fundingRate", request, WEIGHTS["fundingRate"])
+            raw = self.client.page("fundingRate", request, WEIGHTS["fundingRate"])
             kept = sorted((r for r in raw if start_ms <= r["timestamp"] <= end_ms),
                           key=lambda r: r["timestamp"])
             if raw and not kept and max(r["timestamp"] for r in raw) < start_ms:
@@ -271,7 +272,7 @@ class BinanceProvider(DataProvider):
                     symbol, period, first * 1000, self.OPEN_INTEREST_PER_PAGE,
                     {"until": end_ts * 1000 - 1})
 
-            raw = self.client.call("openInterestHist", request, WEIGHTS["openInterestHist"])
+            raw = self.client.page("openInterestHist", request, WEIGHTS["openInterestHist"])
             kept = sorted((r for r in raw if cursor * 1000 <= r["timestamp"] < end_ts * 1000),
                           key=lambda r: r["timestamp"])
             if raw and not kept and max(r["timestamp"] for r in raw) < cursor * 1000:

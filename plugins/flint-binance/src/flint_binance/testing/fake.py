@@ -160,7 +160,6 @@ class FakeBinance(FakeVenueServer):
         #: The fake's clock (unix seconds): nothing later is served, and the bar holding it
         #: is the forming one. Default: when the last bar of the data closes.
         self.now = float(now if now is not None else max(ends, default=0))
-        self._overlaps: list[tuple[str, int]] = []  # (endpoint, rows)
         #: The trading account (None until :meth:`enable_trading`).
         self.account: Account | None = None
         #: Signed requests received, in order (refused ones too).
@@ -215,21 +214,7 @@ class FakeBinance(FakeVenueServer):
     def _series(rows: Sequence[CandleRow]) -> tuple[list[int], list[CandleRow]]:
         return [int(r[0]) * 1000 for r in rows], list(rows)
 
-    # Faults
-
-    def overlap_next(self, endpoint: str = "klines", rows: int = 3) -> None:
-        """The next page of ``endpoint`` (``klines``, ``fundingRate``, ...) starts ``rows``
-        rows before what was asked."""
-        with self._lock:
-            self._overlaps.append((endpoint, rows))
-
-    def _overlap(self, endpoint: str) -> int:
-        with self._lock:
-            for fault in self._overlaps:
-                if fault[0] == endpoint:
-                    self._overlaps.remove(fault)
-                    return fault[1]
-        return 0
+    # The request log
 
     def count_path(self, endpoint: str) -> int:
         """Requests received whose path ends with ``endpoint`` (e.g. ``klines``)."""
@@ -431,9 +416,12 @@ class FakeBinance(FakeVenueServer):
         if not 0 < limit <= cap:
             return _error(-1130, "Data sent for parameter 'limit' is not valid.")
         high = min(int(query.get("endTime", 2**62)), high_ms)
+        fault = self._venue_fault(endpoint)
+        if fault is not None and fault[0] == "miss":
+            return 200, []
         if "startTime" in query:
             first = bisect.bisect_left(times, int(query["startTime"]))
-            first = max(0, first - self._overlap(endpoint))
+            first = max(0, first - (fault[1] if fault is not None else 0))
             stop = min(bisect.bisect_right(times, high), first + limit)
         else:  # the most recent ``limit`` rows up to endTime
             stop = bisect.bisect_right(times, high)

@@ -89,7 +89,6 @@ class FakeDrift(FakeVenueServer):
         #: The fake's clock (unix seconds): nothing later is served, and the bar holding it
         #: is the forming one. Default: when the last bar of the data closes.
         self.now = float(now if now is not None else max(ends, default=0))
-        self._venue_faults: list[tuple[str, str, int]] = []  # (kind, fault, rows)
         for market in self.markets:
             for res, name in RESOLUTIONS.items():
                 self.route("GET", f"/market/{market}/candles/{name}",
@@ -153,26 +152,7 @@ class FakeDrift(FakeVenueServer):
                 "periodRevenue": "0", "baseAssetAmountWithAmm": "0",
                 "baseAssetAmountWithUnsettledLp": "0"}
 
-    # Faults
-
-    def overlap_next(self, kind: str = "candles", rows: int = 3) -> None:
-        """The next answer of ``kind`` (``candles`` or ``funding``) also holds ``rows`` rows
-        just outside what was asked (newer candles; the previous day's settlements)."""
-        with self._lock:
-            self._venue_faults.append((kind, "overlap", rows))
-
-    def miss_next(self, kind: str = "candles") -> None:
-        """The next answer of ``kind`` holds no record although data exists."""
-        with self._lock:
-            self._venue_faults.append((kind, "miss", 0))
-
-    def _venue_fault(self, kind: str) -> tuple[str, int] | None:
-        with self._lock:
-            for fault in self._venue_faults:
-                if fault[0] == kind:
-                    self._venue_faults.remove(fault)
-                    return fault[1], fault[2]
-        return None
+    # The request log
 
     def count_kind(self, kind: str) -> int:
         """Requests received for ``candles``, ``fundingRates`` or ``l2``."""

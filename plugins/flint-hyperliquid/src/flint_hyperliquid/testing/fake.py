@@ -141,7 +141,6 @@ class FakeHyperliquid(FakeVenueServer):
         #: The fake's clock (unix seconds): nothing later is served, and the bar holding it
         #: is the forming one. Default: when the last bar of the data closes.
         self.now = float(now if now is not None else max(ends, default=0))
-        self._venue_faults: list[tuple[str, str, int]] = []  # (info type, fault, rows)
         self.route("POST", "/info", self._faulty(self._info))
         self.route("POST", "/exchange", self._faulty(self._exchange))
         self.websocket("/ws", self._on_message)
@@ -269,25 +268,7 @@ class FakeHyperliquid(FakeVenueServer):
                                              f"{type(exc).__name__}", "data": None}
         return 200, self.exchange.exchange(body, str(signer))
 
-    # Faults
-
-    def overlap_next(self, info_type: str = "candleSnapshot", rows: int = 3) -> None:
-        """The next page of ``info_type`` starts ``rows`` rows before what was asked."""
-        with self._lock:
-            self._venue_faults.append((info_type, "overlap", rows))
-
-    def miss_next(self, info_type: str = "candleSnapshot") -> None:
-        """The next page of ``info_type`` is answered empty although data exists."""
-        with self._lock:
-            self._venue_faults.append((info_type, "miss", 0))
-
-    def _venue_fault(self, info_type: str) -> tuple[str, int] | None:
-        with self._lock:
-            for fault in self._venue_faults:
-                if fault[0] == info_type:
-                    self._venue_faults.remove(fault)
-                    return fault[1], fault[2]
-        return None
+    # The request log
 
     def count_type(self, info_type: str) -> int:
         """Requests received of info ``type`` ``info_type``."""
