@@ -84,3 +84,19 @@ def test_plugins_json_lists_builtins_with_all():
 def test_version_text_marks_broken_plugins(fake_dists):
     fake_dists.add("flint-broken", "flint_broken", "raise RuntimeError('x')\n")
     assert "flint-broken 1.0 [error]" in version_text(make_host())
+
+
+def test_live_without_its_key_is_one_line_naming_where_it_looked(tmp_path):
+    import pytest
+
+    pytest.importorskip("flint_hyperliquid")
+    pytest.importorskip("flint_strategies")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLINT_HYPERLIQUID")}
+    script = os.path.join(os.path.dirname(sys.executable), "flint")
+    done = subprocess.run([script, "live", "ma_crossover", "--venue", "hyperliquid", "--market",
+                           "SOL-PERP", "--warmup", "0"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("Error: no key FLINT_HYPERLIQUID_PRIVATE_KEY: set the environment")

@@ -38,15 +38,18 @@ def user_errors(func: F) -> F:
 
 def user_error_types() -> tuple[type[Exception], ...]:
     """What bad input raises (a bad file, path, row or setting, a busy store, a strategy
-    refused or failing in the sandbox, an unknown plugin name), as opposed to a bug."""
+    refused or failing in the sandbox, an unknown plugin name, a missing key, a venue that
+    cannot be reached or refuses), as opposed to a bug."""
+    from flint.live.credentials import CredentialError
     from flint.plugins import PluginNotFound
+    from flint.providers.errors import VenueError
     from flint.store import StoreError
     from flint.strategy.loader import StrategyLoadError
     from flint.strategy.sandbox import StrategyExecutionError
 
     # OSError: a path the OS refuses
     return (StoreError, ValueError, OSError, PluginNotFound, StrategyLoadError,
-            StrategyExecutionError)
+            StrategyExecutionError, CredentialError, VenueError)
 
 
 def db_option(func: F) -> F:
