@@ -20,6 +20,7 @@ pytest.importorskip("flint_strategies")
 pytest.importorskip("flint_hyperliquid")
 pytest.importorskip("flint_binance")
 
+from click.testing import CliRunner
 from eth_account import Account
 from flint_binance.live import KEY_VAR as BINANCE_KEY
 from flint_binance.live import SECRET_VAR as BINANCE_SECRET
@@ -29,6 +30,7 @@ from flint_hyperliquid.testing import FakeHyperliquid
 from flint_hyperliquid.testing.fake import _read_rows
 
 from flint.backtest.parity import compare_live_session
+from flint.cli.main import cli
 from flint.config import FlintConfig
 from flint.execution.multi_venue_live import MultiVenueLiveContext
 from flint.live.feed import VenueFeeds
@@ -196,6 +198,9 @@ def test_funding_arb_runs_live_on_both_fakes_and_replays_exactly(venues, bounded
         **{**PARAMS, "min_spread_bps": 2.0}))  # another strategy does not replay it
     assert not other.exact and "order intents" in other.divergence
     store.close()
+    done = CliRunner().invoke(cli, ["live", "parity", "farb", "--db",
+                                    str(venues["tmp"] / "farb.duckdb")])
+    assert done.exit_code == 0 and done.output.startswith("parity exact: "), done.output
 
 
 def test_a_dry_run_reaches_no_order_endpoint(venues, bounded):

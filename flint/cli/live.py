@@ -8,7 +8,9 @@ on every venue's own closed bars and funding (:class:`~flint.live.feed.VenueFeed
 the first venue's bar is the strategy's candle) with the paper sessions' loop, status
 file and terminal view (:mod:`flint.cli.paper`). The risk settings of flint.yaml are
 stored with a new session; a resumed one keeps its own. ``flint live status / stop / kill / resume
-SESSION`` work on a running session (through its command file) and on a stopped one.
+SESSION`` work on a running session (through its command file) and on a stopped one;
+``flint live parity SESSION`` replays a session's recorded inputs through the backtest
+(:func:`~flint.backtest.parity.compare_live_session`).
 """
 
 import contextlib
@@ -46,7 +48,8 @@ _venue_option = click.option(
 def live_group() -> None:
     """Live trading: `flint live STRATEGY --venue V --market M` runs a session (testnet
     and dry run unless told otherwise); `list`, `status`, `stop` (cancel orders, keep
-    positions), `kill` (flatten, halt) and `resume` (trade again after a halt)."""
+    positions), `kill` (flatten, halt), `resume` (trade again after a halt) and `parity`
+    (replay a session through the backtest)."""
 
 
 def _gate(strategy: str, venues: tuple[str, ...], market: str, network: str, dry_run: bool,
@@ -327,6 +330,31 @@ def status_command(session: str, db: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(state))
     else:
         make_console().print(render(state))
+
+
+@live_group.command("parity")
+@click.argument("session")
+@db_option
+@click.option("--trust", is_flag=True, help="Run a strategy file in this process.")
+@user_errors
+def parity_command(session: str, db: Path | None, trust: bool) -> None:
+    """Replay live SESSION's recorded inputs through the backtest and compare orders,
+    fills, funding, cash and positions (exit 1 at the first difference)."""
+    from flint.backtest.parity import compare_live_session
+    from flint.live.session import read_session
+    from flint.paper.session import SessionError
+    from flint.store import FlintStore
+
+    with FlintStore(db_path(db), read_only=True) as store:
+        try:
+            config, _ = read_session(store, session)
+            strategy = make_strategy(config.strategy, config.params, trust)
+            report = compare_live_session(store, session, strategy)
+        except SessionError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(report.summary())
+    if not report.exact:
+        raise SystemExit(1)
 
 
 @live_group.command("list")

@@ -19,6 +19,7 @@ from flint_hyperliquid.testing import FakeHyperliquid
 from flint_hyperliquid.testing.fake import _read_rows
 
 from flint.live.journal import OrderJournal
+from flint.live.session import read_recording
 from flint.store import FlintStore
 
 H = 3600
@@ -222,13 +223,21 @@ def test_two_venues_trade_through_the_router(venue, fake_data, bounded):
         run = list(venue["run"])
         run[1] = str(venue["tmp"] / "both.py")
         run += ["--venue", "binance", "--venue-option", f"binance.api_url={binance.url}",
-                "--venue-option", 'binance.markets=["SOL-PERP"]', "--send", "--session", "two"]
-        env = {**venue["env"], BINANCE_KEY: api_key, BINANCE_SECRET: api_secret}
+                "--venue-option", 'binance.markets=["SOL-PERP"]', "--provider-option",
+                "binance.rate_limit=false", "--send", "--session", "two"]
+        env = {**venue["env"], BINANCE_KEY: api_key, BINANCE_SECRET: api_secret,
+               "FLINT_BINANCE_API_URL": binance.url}  # its bars and funding too
         done = subprocess.run(_flint(*run), env=env, capture_output=True, text=True,
                               timeout=120, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         assert venue["exchange"].position("SOL") == pytest.approx(1.0)
         assert float(account.positions["SOLUSDT"][0]) == pytest.approx(-1.0)
+        with FlintStore(venue["db"], read_only=True) as store:  # each venue's own bars
+            steps = read_recording(store, "two").steps
+        closes = {int(r[0]): float(r[4]) for r in rows}
+        assert steps and all(s.bars["binance"].close == closes[s.bars["binance"].ts]
+                             for s in steps)
+        assert any(s.bars["binance"].close != s.bars["hyperliquid"].close for s in steps)
         text = done.stdout + done.stderr + _journal_text(venue["tmp"])
         assert api_key not in text and api_secret not in text
         _assert_no_key(venue, done.stdout + done.stderr)
