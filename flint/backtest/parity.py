@@ -104,7 +104,8 @@ class ParityReport:
 
 
 class _RecordingContext:
-    """Forwards to a context and keeps the orders placed through it per bar."""
+    """Forwards to a context and keeps the orders placed through it per bar (those it
+    accepted: a session journals the orders its risk engine lets through)."""
 
     def __init__(self, ctx: Any, record: Callable[[Intent], None]) -> None:
         self._ctx = ctx
@@ -113,30 +114,38 @@ class _RecordingContext:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ctx, name)
 
+    def _placed(self, order_id: Any, intent: Intent) -> str:
+        if order_id:
+            self._record(intent)
+        return str(order_id)
+
     def market_order(self, market: str, side: Any, size: float, reduce_only: bool = False,
                      *args: Any, **kwargs: Any) -> str:
-        self._record((OrderType.MARKET.value, str(side.value), float(size), 0.0,
-                      bool(reduce_only)))
-        return str(self._ctx.market_order(market, side, size, reduce_only, *args, **kwargs))
+        return self._placed(self._ctx.market_order(market, side, size, reduce_only, *args,
+                                                   **kwargs),
+                            (OrderType.MARKET.value, str(side.value), float(size), 0.0,
+                             bool(reduce_only)))
 
     def limit_order(self, market: str, side: Any, size: float, price: float,
                     reduce_only: bool = False, *args: Any, **kwargs: Any) -> str:
-        self._record((OrderType.LIMIT.value, str(side.value), float(size), float(price),
-                      bool(reduce_only)))
-        return str(self._ctx.limit_order(market, side, size, price, reduce_only, *args, **kwargs))
+        return self._placed(self._ctx.limit_order(market, side, size, price, reduce_only,
+                                                  *args, **kwargs),
+                            (OrderType.LIMIT.value, str(side.value), float(size),
+                             float(price), bool(reduce_only)))
 
     def stop_order(self, market: str, side: Any, size: float, trigger_price: float,
                    *args: Any, **kwargs: Any) -> str:
-        self._record((OrderType.STOP_LOSS.value, str(side.value), float(size),
-                      float(trigger_price), bool(kwargs.get("reduce_only", True))))
-        return str(self._ctx.stop_order(market, side, size, trigger_price, *args, **kwargs))
+        return self._placed(self._ctx.stop_order(market, side, size, trigger_price, *args,
+                                                 **kwargs),
+                            (OrderType.STOP_LOSS.value, str(side.value), float(size),
+                             float(trigger_price), bool(kwargs.get("reduce_only", True))))
 
     def take_profit_order(self, market: str, side: Any, size: float, trigger_price: float,
                           *args: Any, **kwargs: Any) -> str:
-        self._record((OrderType.TAKE_PROFIT.value, str(side.value), float(size),
-                      float(trigger_price), bool(kwargs.get("reduce_only", True))))
-        return str(self._ctx.take_profit_order(market, side, size, trigger_price, *args,
-                                               **kwargs))
+        return self._placed(self._ctx.take_profit_order(market, side, size, trigger_price,
+                                                        *args, **kwargs),
+                            (OrderType.TAKE_PROFIT.value, str(side.value), float(size),
+                             float(trigger_price), bool(kwargs.get("reduce_only", True))))
 
     close_position = ExecutionContext.close_position
 
