@@ -433,8 +433,8 @@ def _session_orders(store: FlintStore, recording: Any, primary: str) -> tuple[
     for venue, state in recording.start.items():
         journal = OrderJournal(store, state["account"])
         for event in journal.events():
-            if event["kind"] == Kind.INTENT:
-                d = event["detail"]
+            d = event["detail"]
+            if event["kind"] == Kind.INTENT and d.get("tag") != "signal":
                 asked[(venue, str(event["client_id"]))] = (
                     d["order_type"], d["side"], float(d["size"]), float(d["price"]),
                     bool(d["reduce_only"]))
@@ -447,7 +447,8 @@ def _session_orders(store: FlintStore, recording: Any, primary: str) -> tuple[
     for step in recording.steps:
         ts = step.bars[primary].ts
         for venue, client_id in step.placed:
-            intents[ts].append(asked[(venue, client_id)])
+            if (venue, client_id) in asked:  # v1 signals are compared through their fills
+                intents[ts].append(asked[(venue, client_id)])
             found = venue_fills.get((venue, client_id))
             if found:
                 fill = _aggregate(found)

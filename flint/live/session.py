@@ -31,6 +31,7 @@ segments, and parity replays only an uninterrupted one.
 position with reduce-only orders) and stays tripped until ``flint live resume``.
 """
 
+import logging
 import secrets
 import time
 from collections.abc import Sequence
@@ -48,6 +49,8 @@ from flint.risk.monitor import EquityMonitor
 from flint.store import FlintStore
 from flint_core.enums import OrderType, Side, Signal
 from flint_core.records import Candle, FundingRate
+
+log = logging.getLogger("flint.live")
 
 ACCOUNT_PREFIX = "live:"
 #: How far back before the first bar a session takes the venues' funding.
@@ -320,9 +323,8 @@ class LiveSession:
                 return
 
     def _warn(self, text: str) -> None:
-        warn = getattr(self.ctx, "_warn", None)
-        if callable(warn):
-            warn(text)
+        log.warning(text)
+        self.ctx.log(text)  # a WARNING line joins the context's strategy warnings
 
     def _on_signal(self, signal: Any, bar: Candle, view: Any) -> None:
         market = self.config.market
