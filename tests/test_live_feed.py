@@ -1,7 +1,10 @@
 """VenueFeeds: every venue's own closed bars, aligned by bar time, and their funding."""
 
+import pytest
+
 from flint.live.feed import VenueFeeds
 from flint.paper.feed import ProviderFeed
+from flint.providers.errors import VenueUnreachable
 from flint_core.records import Candle, FundingRate
 
 H = 3600
@@ -67,3 +70,33 @@ def test_funding_of_every_venue_oldest_first():
     rates = feeds.settlements(0, 3 * H)
     assert [(r.ts, r.source) for r in rates] == [
         (H, "hyperliquid"), (2 * H, "binance"), (2 * H, "hyperliquid"), (3 * H, "hyperliquid")]
+
+
+class Broken(Listed):
+    """A provider whose candle call fails with ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__("binance", [], 1.0, [])
+        self.error = error
+
+    def fetch_candles(self, market, resolution_s, start_ts, end_ts, venue=None):
+        raise self.error
+
+
+def _with_broken_binance(error):
+    told: list[str] = []
+    feeds = VenueFeeds({
+        "hyperliquid": ProviderFeed(Listed("hyperliquid", [0, H], 1.0, []), "SOL-PERP", H,
+                                    venue="hyperliquid", clock=lambda: 3 * H),
+        "binance": ProviderFeed(Broken(error), "SOL-PERP", H, venue="binance",
+                                clock=lambda: 3 * H)}, on_failure=told.append)
+    with pytest.raises(type(error)):
+        feeds.closed_bars(0)
+    return feeds, told
+
+
+def test_a_venue_error_is_passing_a_broken_feed_is_told():
+    feeds, told = _with_broken_binance(VenueUnreachable("binance is down"))
+    assert told == [] and feeds.failure == ""  # the loop polls again
+    feeds, told = _with_broken_binance(KeyError("t"))  # a bug polling again will not mend
+    assert feeds.failure == "the binance feed failed: KeyError: 't'" and told == [feeds.failure]

@@ -103,6 +103,37 @@ def _feeds(config: Any, options: dict[str, dict[str, Any]], clock: Any) -> Any:
                        for venue in config.venues})
 
 
+def _open(store: Any, config: Any, strategy: Any, session_id: str | None, feed: Any) -> Any:
+    """The session: created, or resumed with the risk settings it was created with."""
+    from flint.live.feed import PASSING
+    from flint.live.session import LiveSession, list_sessions, read_session
+    from flint.paper.session import SessionError
+
+    try:
+        if session_id is not None and session_id in list_sessions(store):
+            stored = read_session(store, session_id)[0].risk
+            config = attrs.evolve(config, risk=stored if stored is not None else config.risk)
+        return LiveSession.open(store, config, strategy, session=session_id, feed=feed)
+    except SessionError as exc:
+        raise click.ClickException(str(exc)) from None
+    except PASSING as exc:  # the venues' funding before the first bar could not be read
+        raise click.ClickException(f"cannot read the venues' funding: {exc}; nothing was "
+                                   f"sent") from None
+    except Exception:
+        if feed.failure:
+            raise click.ClickException(f"{feed.failure}; nothing was sent") from None
+        raise
+
+
+def _stop_when_broken(feed: Any, stopping: list[str], console: Any) -> None:
+    """A feed that polling again will not mend raises an alert and stops the session."""
+    def broken(message: str) -> None:
+        _alert(console)("feed_failure", f"{message}; stopping the session")
+        stopping.append("stop")
+
+    feed.on_failure = broken
+
+
 def _check_plugins(venues: list[str]) -> None:
     from flint.plugins import PluginNotFound, lookup
 
@@ -187,9 +218,8 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
     """Trade STRATEGY (a built-in name, or a .py file with --trust) live on VENUE's
     closed bars: testnet and dry run unless told otherwise."""
     from flint.live.risk_settings import risk_settings
-    from flint.live.session import LiveConfig, LiveSession, list_sessions, read_session
+    from flint.live.session import LiveConfig
     from flint.paper.feed import SessionClock
-    from flint.paper.session import SessionError
     from flint.risk.monitor import EquityMonitor
     from flint.store import FlintStore
 
@@ -209,15 +239,8 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
             clock = (SessionClock(float(start_ts), time.time(), speed) if start_ts is not None
                      else SessionClock.wall())
             feed = _feeds(config, _provider_options(config.venues, provider_option), clock)
-            try:
-                if session_id is not None and session_id in list_sessions(store):
-                    stored = read_session(store, session_id)[0].risk  # a resume keeps its own
-                    config = attrs.evolve(config, risk=stored if stored is not None
-                                          else config.risk)
-                session = LiveSession.open(store, config, instance, session=session_id,
-                                           feed=feed)
-            except SessionError as exc:
-                raise click.ClickException(str(exc)) from None
+            session = _open(store, config, instance, session_id, feed)
+            config = session.config
             session.ctx = ctx = _context(store, config, venue_option, console)
             drawdown = load_config().live_kill_switch_drawdown_pct
             session.monitor = EquityMonitor(ctx, kill_switch_pct=drawdown,
@@ -226,6 +249,7 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
             status_file, command_file = _files(path, session.id, "live")
             command_file.unlink(missing_ok=True)
             stopping: list[str] = []
+            _stop_when_broken(feed, stopping, console)
             for number in (signal.SIGTERM, signal.SIGINT):  # a graceful stop
                 signal.signal(number, lambda *_: stopping.append("stop"))
             session.start()
@@ -242,6 +266,9 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
             finally:
                 session.close()
             console.print(f"live session {session.id}: {session.status}")
+            if feed.failure:
+                raise click.ClickException(f"{feed.failure}; the session was stopped "
+                                           f"(resting orders cancelled, positions kept)")
     finally:
         store.close()
 

@@ -6,13 +6,22 @@ time has closed (the first venue's bar is the strategy's ``candle``; each venue 
 marked from its own). Funding is every venue's settlements, oldest first. It answers
 the same calls as a ``ProviderFeed`` (``closed_bars``, ``settlements`` and the
 ``polls`` / ``errors`` / ``last_error`` health), so the paper loop drives it.
+
+A venue's error (:class:`flint.providers.errors.VenueError`,
+:class:`flint.live.adapter.VenueError`, a network ``OSError``) is passing: it is
+raised, the loop counts it and polls again. Anything else is a broken feed that polling
+again will not mend: it is kept in :attr:`VenueFeeds.failure`, told to ``on_failure``
+(the session stops on it) and raised.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import attrs
 
+from flint.live.adapter import VenueError as AdapterError
 from flint.paper.feed import ProviderFeed
+from flint.providers.errors import VenueError
 from flint_core.records import Candle, FundingRate
 
 
@@ -31,17 +40,38 @@ class VenueBars:
         return self.primary.ts
 
 
+#: Errors a venue's feed recovers from by polling again.
+PASSING = (VenueError, AdapterError, OSError)
+T = TypeVar("T")
+
+
 class VenueFeeds:
     """Bars of every venue of ``feeds`` (``{venue: ProviderFeed}``, the first gives
-    the strategy's candle), aligned by bar time (see the module doc)."""
+    the strategy's candle), aligned by bar time (see the module doc);
+    ``on_failure(message)`` hears of a broken feed."""
 
-    def __init__(self, feeds: Mapping[str, ProviderFeed]) -> None:
+    def __init__(self, feeds: Mapping[str, ProviderFeed],
+                 on_failure: Callable[[str], None] | None = None) -> None:
         if not feeds:
             raise ValueError("VenueFeeds needs at least one venue's feed")
         self.feeds = dict(feeds)
+        self.on_failure = on_failure
         self._waiting: dict[str, dict[int, Candle]] = {venue: {} for venue in self.feeds}
         self.errors = 0
         self.last_error = ""
+        #: What broke a feed ("" while none is broken).
+        self.failure = ""
+
+    def _ask(self, venue: str, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except PASSING:
+            raise
+        except Exception as exc:
+            self.failure = f"the {venue} feed failed: {type(exc).__name__}: {exc}"
+            if self.on_failure is not None:
+                self.on_failure(self.failure)
+            raise
 
     @property
     def polls(self) -> int:
@@ -54,7 +84,8 @@ class VenueFeeds:
         for venue, feed in self.feeds.items():
             waiting = self._waiting[venue]
             known = max(waiting, default=after_ts)
-            for candle in feed.closed_bars(max(known, after_ts)):
+            after = max(known, after_ts)
+            for candle in self._ask(venue, lambda f=feed, a=after: f.closed_bars(a)):
                 waiting[candle.ts] = candle
         primary, *others = self.feeds
         out = []
@@ -71,5 +102,6 @@ class VenueFeeds:
 
     def settlements(self, after_ts: int, until_ts: int) -> list[FundingRate]:
         """Funding of every venue settled in ``(after_ts, until_ts]``, oldest first."""
-        found = [r for feed in self.feeds.values() for r in feed.settlements(after_ts, until_ts)]
+        found = [r for venue, feed in self.feeds.items()
+                 for r in self._ask(venue, lambda f=feed: f.settlements(after_ts, until_ts))]
         return sorted(found, key=lambda r: (r.ts, r.source))
