@@ -241,3 +241,16 @@ def test_two_venues_trade_through_the_router(venue, fake_data, bounded):
         text = done.stdout + done.stderr + _journal_text(venue["tmp"])
         assert api_key not in text and api_secret not in text
         _assert_no_key(venue, done.stdout + done.stderr)
+
+
+def test_a_broken_feed_stops_the_session_and_says_why(venue, bounded):
+    bounded(120)
+    # a provider setting its candle requests cannot use: no poll will ever work
+    done = _call(venue, *venue["run"], "--session", "broken", "--send", "--provider-option",
+                 "history_limit=oops")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "ALERT feed_failure" in done.stdout
+    assert "the hyperliquid feed failed: TypeError" in done.stderr
+    assert "live session broken: stopped" in done.stdout
+    assert venue["exchange"].submitted == []
+    _assert_no_key(venue, done.stdout + done.stderr)
