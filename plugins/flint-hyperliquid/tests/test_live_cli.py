@@ -19,7 +19,7 @@ from flint_hyperliquid.testing import FakeHyperliquid
 from flint_hyperliquid.testing.fake import _read_rows
 
 from flint.live.journal import OrderJournal
-from flint.live.session import read_recording
+from flint.live.session import read_recording, read_session
 from flint.store import FlintStore
 
 H = 3600
@@ -254,3 +254,23 @@ def test_a_broken_feed_stops_the_session_and_says_why(venue, bounded):
     assert "live session broken: stopped" in done.stdout
     assert venue["exchange"].submitted == []
     _assert_no_key(venue, done.stdout + done.stderr)
+
+
+def test_a_resumed_session_keeps_the_risk_settings_it_was_created_with(venue, bounded):
+    bounded(200)
+    (venue["tmp"] / "flint.yaml").write_text("risk:\n  max_notional_per_order: 50\n")
+    first = _call(venue, *venue["run"], "--session", "capped", "--send")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert venue["exchange"].submitted == []  # the 1 SOL buy is over the cap: denied
+    (venue["tmp"] / "flint.yaml").write_text("risk:\n  max_notional_per_order: 0\n")
+    run = list(venue["run"])
+    at = run.index("--end") + 1
+    run[at] = str(int(run[at]) + 3 * H)  # three more bars; the strategy buys again on the first
+    again = _call(venue, *run, "--session", "capped", "--send")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert venue["exchange"].submitted == []  # still capped: the stored settings
+    with FlintStore(venue["db"], read_only=True) as store:
+        config, _ = read_session(store, "capped")
+        denied = [e for e in OrderJournal(store, "hyperliquid").events() if e["kind"] == "risk"]
+    assert config.risk["risk_max_notional_per_order"] == 50
+    assert len(denied) >= 4  # two orders on each run's first bar
