@@ -322,7 +322,7 @@ def test_stop_and_kill_of_a_session_that_is_not_running(tmp_path, candles):
     assert "killed" in _cli("paper", "status", "p", "--db", str(db)).output
 
 
-def test_risk_settings_deny_orders_and_parity_says_where(tmp_path, monkeypatch, candles):
+def test_risk_settings_are_stored_and_replayed_by_parity(tmp_path, monkeypatch, candles):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "flint.yaml").write_text("risk:\n  max_notional_per_order: 300\n")
     config = PaperConfig("probe", "hyperliquid", "SOL-PERP", fill_model="close",
@@ -338,9 +338,17 @@ def test_risk_settings_deny_orders_and_parity_says_where(tmp_path, monkeypatch, 
     assert any("NOTIONAL" in w for w in session.ctx.strategy_warnings)
     assert not session.venue.orders  # nothing reached the venue
     session.close()
-    report = compare_session(store, "r", probe())
-    first = min(report.backtest_intents)
-    assert report.first_divergence == first and "order intents" in report.divergence
+    (tmp_path / "flint.yaml").write_text("risk:\n  max_notional_per_order: 0\n")
+    report = compare_session(store, "r", probe())  # the stored settings, not flint.yaml's
+    assert report.exact, report.summary()
+    resumed = PaperSession.resume(store, "r", config, probe())
+    resumed.start()
+    for bar in candles[220:300]:
+        resumed.step(bar)
+    resumed.close()
+    again = [e for e in resumed.journal.events() if e["kind"] == "risk"]
+    assert len(again) > len(denied)  # the stored limit still denies after the resume
+    assert compare_session(store, "r", probe()).exact
     store.close()
 
 

@@ -4,9 +4,13 @@
 (testnet and dry run by default; mainnet needs ``live: {network: mainnet}`` in
 flint.yaml, ``--network mainnet``, ``--send`` and a typed confirmation or
 ``--i-understand-real-money``), then runs a :class:`~flint.live.session.LiveSession`
-on the first venue's closed bars with the paper sessions' loop, status file and
-terminal view (:mod:`flint.cli.paper`). ``flint live status / stop / kill / resume
-SESSION`` work on a running session (through its command file) and on a stopped one.
+on every venue's own closed bars and funding (:class:`~flint.live.feed.VenueFeeds`;
+the first venue's bar is the strategy's candle) with the paper sessions' loop, status
+file and terminal view (:mod:`flint.cli.paper`). The risk settings of flint.yaml are
+stored with a new session; a resumed one keeps its own. ``flint live status / stop / kill / resume
+SESSION`` work on a running session (through its command file) and on a stopped one;
+``flint live parity SESSION`` replays a session's recorded inputs through the backtest
+(:func:`~flint.backtest.parity.compare_live_session`).
 """
 
 import contextlib
@@ -16,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 from rich.live import Live
 
@@ -43,7 +48,8 @@ _venue_option = click.option(
 def live_group() -> None:
     """Live trading: `flint live STRATEGY --venue V --market M` runs a session (testnet
     and dry run unless told otherwise); `list`, `status`, `stop` (cancel orders, keep
-    positions), `kill` (flatten, halt) and `resume` (trade again after a halt)."""
+    positions), `kill` (flatten, halt), `resume` (trade again after a halt) and `parity`
+    (replay a session through the backtest)."""
 
 
 def _gate(strategy: str, venues: tuple[str, ...], market: str, network: str, dry_run: bool,
@@ -74,6 +80,60 @@ def _venue_options(venues: list[str], pairs: tuple[str, ...]) -> dict[str, dict[
     return out
 
 
+def _provider_options(venues: list[str], pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``VENUE.KEY=VALUE`` for that venue's provider, ``KEY=VALUE`` for the first's."""
+    out: dict[str, dict[str, Any]] = {venue: {} for venue in venues}
+    for key, value in _options(pairs).items():
+        venue, dot, name = key.partition(".")
+        if dot and venue in out:
+            out[venue][name] = value
+        else:
+            out[venues[0]][key] = value
+    return out
+
+
+def _feeds(config: Any, options: dict[str, dict[str, Any]], clock: Any) -> Any:
+    """Every venue's closed bars and funding, from its data provider on ``clock``."""
+    from flint.live.feed import VenueFeeds
+    from flint.paper.feed import ProviderFeed
+
+    return VenueFeeds({venue: ProviderFeed(_provider(venue, options[venue], clock),
+                                           config.market, config.resolution_s, venue=venue,
+                                           clock=clock)
+                       for venue in config.venues})
+
+
+def _open(store: Any, config: Any, strategy: Any, session_id: str | None, feed: Any) -> Any:
+    """The session: created, or resumed with the risk settings it was created with."""
+    from flint.live.feed import PASSING
+    from flint.live.session import LiveSession, list_sessions, read_session
+    from flint.paper.session import SessionError
+
+    try:
+        if session_id is not None and session_id in list_sessions(store):
+            stored = read_session(store, session_id)[0].risk
+            config = attrs.evolve(config, risk=stored if stored is not None else config.risk)
+        return LiveSession.open(store, config, strategy, session=session_id, feed=feed)
+    except SessionError as exc:
+        raise click.ClickException(str(exc)) from None
+    except PASSING as exc:  # the venues' funding before the first bar could not be read
+        raise click.ClickException(f"cannot read the venues' funding: {exc}; nothing was "
+                                   f"sent") from None
+    except Exception:
+        if feed.failure:
+            raise click.ClickException(f"{feed.failure}; nothing was sent") from None
+        raise
+
+
+def _stop_when_broken(feed: Any, stopping: list[str], console: Any) -> None:
+    """A feed that polling again will not mend raises an alert and stops the session."""
+    def broken(message: str) -> None:
+        _alert(console)("feed_failure", f"{message}; stopping the session")
+        stopping.append("stop")
+
+    feed.on_failure = broken
+
+
 def _check_plugins(venues: list[str]) -> None:
     from flint.plugins import PluginNotFound, lookup
 
@@ -95,16 +155,17 @@ def _alert(console: Any) -> Any:
 
 def _context(store: Any, config: Any, pairs: tuple[str, ...], console: Any) -> Any:
     """The live context of the session's venues (a MultiVenueLiveContext for several),
-    each with the risk engine of flint.yaml."""
+    each with a risk engine of the session's risk settings (flint.yaml's for a session
+    recorded without them)."""
     from flint.execution.multi_venue_live import MultiVenueLiveContext
+    from flint.live.risk_settings import risk_engine, risk_settings
     from flint.plugins import get_execution_context
-    from flint.risk.guards import engine_from_config
 
-    settings = load_config()
+    settings = config.risk if config.risk is not None else risk_settings(load_config())
     options = _venue_options(config.venues, pairs)
     made = {venue: get_execution_context(
         venue, "live", store=store, network=config.network, dry_run=config.dry_run,
-        risk=engine_from_config(settings), alert=_alert(console), **options[venue])
+        risk=risk_engine(settings), alert=_alert(console), **options[venue])
         for venue in config.venues}
     if len(made) == 1:
         return made[config.venues[0]]
@@ -114,7 +175,8 @@ def _context(store: Any, config: Any, pairs: tuple[str, ...], console: Any) -> A
 @live_group.command("run")
 @click.argument("strategy")
 @click.option("--venue", "venues", required=True, multiple=True,
-              help="Venue to trade on (repeat for several; the first gives the bars).")
+              help="Venue to trade on (repeat for several; the first gives the strategy's "
+                   "candle and takes orders naming no venue).")
 @click.option("--market", "-m", required=True, help="Market, e.g. SOL-PERP.")
 @click.option("--resolution", "-r", "resolution_s", type=click.IntRange(min=1), default=3600,
               show_default=True, help="Bar resolution in seconds.")
@@ -134,7 +196,8 @@ def _context(store: Any, config: Any, pairs: tuple[str, ...], console: Any) -> A
 @click.option("--allow-short", is_flag=True, help="v1 SELL opens shorts.")
 @_venue_option
 @click.option("--provider-option", multiple=True,
-              help="Option of the first venue's data provider (the bars), KEY=VALUE.")
+              help="Option of a venue's data provider (bars and funding): VENUE.KEY=VALUE, "
+                   "or KEY=VALUE for the first venue's.")
 @click.option("--poll", "poll_s", type=float, default=5.0, show_default=True,
               help="Seconds between polls for closed bars.")
 @click.option("--end", "end_ts", type=int, default=None,
@@ -154,9 +217,9 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
                 no_view: bool, trust: bool) -> None:
     """Trade STRATEGY (a built-in name, or a .py file with --trust) live on VENUE's
     closed bars: testnet and dry run unless told otherwise."""
-    from flint.live.session import LiveConfig, LiveSession
-    from flint.paper.feed import ProviderFeed, SessionClock
-    from flint.paper.session import SessionError
+    from flint.live.risk_settings import risk_settings
+    from flint.live.session import LiveConfig
+    from flint.paper.feed import SessionClock
     from flint.risk.monitor import EquityMonitor
     from flint.store import FlintStore
 
@@ -166,30 +229,27 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
     _check_plugins(list(dict.fromkeys(venues)))
     config = LiveConfig(strategy, list(dict.fromkeys(venues)), market, resolution_s,
                         json.loads(params), warmup, allow_short=allow_short, network=network,
-                        dry_run=dry_run)
+                        dry_run=dry_run, risk=risk_settings(load_config()))
     instance = make_strategy(strategy, config.params, trust)
     path = db_path(db)
     console = make_console()
     store = FlintStore(path)
     try:
         with store.hold_open():
-            try:
-                session = LiveSession.open(store, config, instance, session=session_id)
-            except SessionError as exc:
-                raise click.ClickException(str(exc)) from None
+            clock = (SessionClock(float(start_ts), time.time(), speed) if start_ts is not None
+                     else SessionClock.wall())
+            feed = _feeds(config, _provider_options(config.venues, provider_option), clock)
+            session = _open(store, config, instance, session_id, feed)
+            config = session.config
             session.ctx = ctx = _context(store, config, venue_option, console)
             drawdown = load_config().live_kill_switch_drawdown_pct
             session.monitor = EquityMonitor(ctx, kill_switch_pct=drawdown,
                                             warning_pct=drawdown / 2,
                                             notification_manager=_alert(console))
-            clock = (SessionClock(float(start_ts), time.time(), speed) if start_ts is not None
-                     else SessionClock.wall())
-            source = _provider(config.venues[0], _options(provider_option), clock)
-            feed = ProviderFeed(source, market, resolution_s, venue=config.venues[0],
-                                clock=clock, funding=False)
             status_file, command_file = _files(path, session.id, "live")
             command_file.unlink(missing_ok=True)
             stopping: list[str] = []
+            _stop_when_broken(feed, stopping, console)
             for number in (signal.SIGTERM, signal.SIGINT):  # a graceful stop
                 signal.signal(number, lambda *_: stopping.append("stop"))
             session.start()
@@ -206,6 +266,9 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
             finally:
                 session.close()
             console.print(f"live session {session.id}: {session.status}")
+            if feed.failure:
+                raise click.ClickException(f"{feed.failure}; the session was stopped "
+                                           f"(resting orders cancelled, positions kept)")
     finally:
         store.close()
 
@@ -294,6 +357,31 @@ def status_command(session: str, db: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(state))
     else:
         make_console().print(render(state))
+
+
+@live_group.command("parity")
+@click.argument("session")
+@db_option
+@click.option("--trust", is_flag=True, help="Run a strategy file in this process.")
+@user_errors
+def parity_command(session: str, db: Path | None, trust: bool) -> None:
+    """Replay live SESSION's recorded inputs through the backtest and compare orders,
+    fills, funding, cash and positions (exit 1 at the first difference)."""
+    from flint.backtest.parity import compare_live_session
+    from flint.live.session import read_session
+    from flint.paper.session import SessionError
+    from flint.store import FlintStore
+
+    with FlintStore(db_path(db), read_only=True) as store:
+        try:
+            config, _ = read_session(store, session)
+            strategy = make_strategy(config.strategy, config.params, trust)
+            report = compare_live_session(store, session, strategy)
+        except SessionError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(report.summary())
+    if not report.exact:
+        raise SystemExit(1)
 
 
 @live_group.command("list")

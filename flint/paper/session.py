@@ -35,6 +35,7 @@ import numpy as np
 from flint.backtest.engine import HISTORY_SIZE, BacktestEngine, accepts_ctx
 from flint.execution.paper_broker import PaperBroker
 from flint.live.journal import Event, Kind, OrderJournal
+from flint.live.risk_settings import risk_engine, risk_settings
 from flint.paper.venue import PaperVenue, _candle, candle_row
 from flint.plugins import get_fill_model
 from flint.risk.engine import RiskEngine
@@ -61,8 +62,9 @@ class PaperConfig:
     ``fill_model`` / ``fill_options`` name a registered model
     (:func:`flint.plugins.get_fill_model`; None: the venue's default);
     ``warmup_bars`` stored bars before the first live bar must exist; ``risk`` applies
-    the risk settings of flint.yaml (:func:`flint.risk.guards.engine_from_config`) as live
-    trading does (parity does not replay it yet, so a denial is a parity difference).
+    the risk settings of flint.yaml as live trading does: the settings at creation are
+    stored with the session (:mod:`flint.live.risk_settings`) and used on resume and by
+    the parity replay.
     """
 
     strategy: str
@@ -94,11 +96,23 @@ class PaperConfig:
         """A new instance of the session's fill model."""
         return get_fill_model(self.fill_model, venue=self.venue, **self.fill_options)
 
-    def engine(self, strategy: Any, funding: list[FundingRate] | None = None) -> BacktestEngine:
+    def engine(self, strategy: Any, funding: list[FundingRate] | None = None,
+               risk: RiskEngine | None = None) -> BacktestEngine:
         """The backtest engine configured as this session (the parity and resume replay)."""
         return BacktestEngine(strategy, self.initial_capital, self.fee_rate,
                               self.make_fill_model(), funding, max_runtime_s=0.0,
-                              history_size=self.history_size, allow_short=self.allow_short)
+                              history_size=self.history_size, allow_short=self.allow_short,
+                              risk=risk)
+
+    def risk_engine(self, settings: dict[str, Any] | None) -> RiskEngine | None:
+        """The session's risk engine from its stored ``settings`` (None without ``risk``)."""
+        if not self.risk:
+            return None
+        if settings is None:  # a session recorded before the settings were stored
+            from flint.config import load_config
+
+            settings = risk_settings(load_config())
+        return risk_engine(settings, self.initial_capital)
 
     def terms(self) -> VenueTerms:
         """The venue's terms as the backtest charges them (the default venue's for a
@@ -204,6 +218,11 @@ class Recording:
     trading_state: str = "active"
 
     @property
+    def risk_settings(self) -> dict[str, Any] | None:
+        """The risk settings stored at creation (None: none stored)."""
+        return self.created.get("risk_settings")
+
+    @property
     def all_funding(self) -> list[FundingRate]:
         return [rate for rates in self.funding for rate in rates]
 
@@ -262,11 +281,6 @@ class PaperSession:
                                 fill_model=config.make_fill_model(), terms=self.terms,
                                 initial_capital=config.initial_capital,
                                 persist=self._persist_venue)
-        if risk is None and config.risk:
-            from flint.config import load_config
-            from flint.risk.guards import engine_from_config
-
-            risk = engine_from_config(load_config(), config.initial_capital)
         self.ctx = PaperBroker(self.venue, store, session=session, risk=risk)
         self.journal = self.ctx.journal
         self._bars = Bars()  # warm-up, then every session bar
@@ -295,6 +309,11 @@ class PaperSession:
             raise SessionError(f"paper session '{session}' exists already: resume it")
         warmup = load_warmup(store, config.market, config.resolution_s, config.venue,
                              config.warmup_bars, start_ts)
+        if risk is None and config.risk:
+            from flint.config import load_config
+
+            created["risk_settings"] = risk_settings(load_config())
+            risk = config.risk_engine(created["risk_settings"])
         self = cls(store, session, config, strategy, risk=risk)
         self.candle_venue = warmup[0].venue if warmup else config.venue
         self.journal.append([
@@ -314,6 +333,8 @@ class PaperSession:
         """Session ``session`` as it was; its configuration must be the same. Without a
         ``strategy`` (None) the session can only be stopped or killed."""
         recording = read_recording(store, session)
+        if risk is None:
+            risk = config.risk_engine(recording.risk_settings)
         self = cls(store, session, config, strategy, risk=risk)
         if recording.digest != self.digest:
             theirs = recording.config
@@ -336,7 +357,8 @@ class PaperSession:
         elif recording.bars:  # the strategy where it was before the last recorded bar
             self._redo = recording.bars[-1]
             if len(recording.bars) > 1:
-                self.config.engine(strategy, self.funding).run(
+                self.config.engine(strategy, self.funding,
+                                   config.risk_engine(recording.risk_settings)).run(
                     self.candles[:-1], warmup=self.warmup)
             else:
                 strategy.reset()

@@ -19,6 +19,7 @@ from flint_hyperliquid.testing import FakeHyperliquid
 from flint_hyperliquid.testing.fake import _read_rows
 
 from flint.live.journal import OrderJournal
+from flint.live.session import read_recording, read_session
 from flint.store import FlintStore
 
 H = 3600
@@ -222,13 +223,54 @@ def test_two_venues_trade_through_the_router(venue, fake_data, bounded):
         run = list(venue["run"])
         run[1] = str(venue["tmp"] / "both.py")
         run += ["--venue", "binance", "--venue-option", f"binance.api_url={binance.url}",
-                "--venue-option", 'binance.markets=["SOL-PERP"]', "--send", "--session", "two"]
-        env = {**venue["env"], BINANCE_KEY: api_key, BINANCE_SECRET: api_secret}
+                "--venue-option", 'binance.markets=["SOL-PERP"]', "--provider-option",
+                "binance.rate_limit=false", "--send", "--session", "two"]
+        env = {**venue["env"], BINANCE_KEY: api_key, BINANCE_SECRET: api_secret,
+               "FLINT_BINANCE_API_URL": binance.url}  # its bars and funding too
         done = subprocess.run(_flint(*run), env=env, capture_output=True, text=True,
                               timeout=120, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         assert venue["exchange"].position("SOL") == pytest.approx(1.0)
         assert float(account.positions["SOLUSDT"][0]) == pytest.approx(-1.0)
+        with FlintStore(venue["db"], read_only=True) as store:  # each venue's own bars
+            steps = read_recording(store, "two").steps
+        closes = {int(r[0]): float(r[4]) for r in rows}
+        assert steps and all(s.bars["binance"].close == closes[s.bars["binance"].ts]
+                             for s in steps)
+        assert any(s.bars["binance"].close != s.bars["hyperliquid"].close for s in steps)
         text = done.stdout + done.stderr + _journal_text(venue["tmp"])
         assert api_key not in text and api_secret not in text
         _assert_no_key(venue, done.stdout + done.stderr)
+
+
+def test_a_broken_feed_stops_the_session_and_says_why(venue, bounded):
+    bounded(120)
+    # a provider setting its candle requests cannot use: no poll will ever work
+    done = _call(venue, *venue["run"], "--session", "broken", "--send", "--provider-option",
+                 "history_limit=oops")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "ALERT feed_failure" in done.stdout
+    assert "the hyperliquid feed failed: TypeError" in done.stderr
+    assert "live session broken: stopped" in done.stdout
+    assert venue["exchange"].submitted == []
+    _assert_no_key(venue, done.stdout + done.stderr)
+
+
+def test_a_resumed_session_keeps_the_risk_settings_it_was_created_with(venue, bounded):
+    bounded(200)
+    (venue["tmp"] / "flint.yaml").write_text("risk:\n  max_notional_per_order: 50\n")
+    first = _call(venue, *venue["run"], "--session", "capped", "--send")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert venue["exchange"].submitted == []  # the 1 SOL buy is over the cap: denied
+    (venue["tmp"] / "flint.yaml").write_text("risk:\n  max_notional_per_order: 0\n")
+    run = list(venue["run"])
+    at = run.index("--end") + 1
+    run[at] = str(int(run[at]) + 3 * H)  # three more bars; the strategy buys again on the first
+    again = _call(venue, *run, "--session", "capped", "--send")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert venue["exchange"].submitted == []  # still capped: the stored settings
+    with FlintStore(venue["db"], read_only=True) as store:
+        config, _ = read_session(store, "capped")
+        denied = [e for e in OrderJournal(store, "hyperliquid").events() if e["kind"] == "risk"]
+    assert config.risk["risk_max_notional_per_order"] == 50
+    assert len(denied) >= 4  # two orders on each run's first bar

@@ -15,6 +15,7 @@ positions and wallet, answering in Binance's wire format (no HTTP here: see
   which trigger a market order when the mark crosses their trigger;
   ``countdownCancelAll``.
 - Resting limit orders fill as makers when the mark reaches their price.
+- Funding is settled when the test says so (:meth:`Account.settle_funding`).
 """
 
 import csv
@@ -149,6 +150,15 @@ class Account:
         """Change a position without a trade."""
         with self.lock:
             self.positions[symbol] = [Decimal(str(amount)), Decimal(str(entry))]
+
+    def settle_funding(self, symbol: str, rate: float, price: float) -> Decimal:
+        """A funding settlement of ``symbol``: the position pays ``rate x amount x
+        price`` from the wallet (longs pay a positive rate), to 8 decimals; the amount."""
+        with self.lock:
+            amount = self.positions.get(symbol, [ZERO, ZERO])[0]
+            paid = _money(Decimal(repr(rate)) * amount * Decimal(repr(price)))
+            self.wallet -= paid
+            return paid
 
     # The book
 

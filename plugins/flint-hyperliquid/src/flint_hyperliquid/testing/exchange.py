@@ -12,7 +12,8 @@ against a book around the mark (more than the book holds fills partly): the ``sh
 of a real one (:func:`book_shape` of an ``l2Book`` answer, such as the fixture in
 flint's test data) moved to the mark, else ``levels`` levels of ``level_size`` 1 bp
 apart; resting orders fill when the mark reaches them or by :meth:`FakeExchange.fill`;
-triggers fire when the mark crosses them.
+triggers fire when the mark crosses them. Funding is settled when the test says so
+(:meth:`FakeExchange.settle_funding`).
 """
 
 import bisect
@@ -128,6 +129,14 @@ class FakeExchange:
         """Change a position without a fill."""
         with self.lock:
             self.positions[coin] = [float(size), float(entry)]
+
+    def settle_funding(self, coin: str, rate: float, price: float) -> float:
+        """A funding settlement of ``coin``: the position pays ``rate x size x price``
+        (longs pay a positive rate); the amount."""
+        with self.lock:
+            paid = rate * self.positions.get(coin, [0.0, 0.0])[0] * price
+            self.cash -= paid
+            return paid
 
     def open_orders(self) -> list[dict[str, Any]]:
         """The open orders (copies)."""
