@@ -18,7 +18,8 @@ Untrusted code is refused when the host lacks one of
 
 Each run hands the strategy and the candles to a *job*: a trusted function
 named ``"module:function"``, called in the child as ``job(strategy, candles,
-**options)``, whose result must be JSON data. Only JSON comes back, so a
+**options)``, whose result must be JSON data. Only JSON comes back, its bulk
+columns as raw bytes (:mod:`flint.strategy.replies`, checked as strictly), so a
 compromised child cannot send the parent anything but data. The parent enforces
 the CPU (per run), wall-clock, memory, result-size and output limits; what the
 strategy prints reaches ``output`` (default: this process's standard output) with
@@ -29,7 +30,6 @@ The default job, :func:`signals`, replays the candles the way the engine does
 """
 
 import codecs
-import json
 import os
 import pickle
 import select
@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from flint.strategy import isolation
+from flint.strategy import isolation, replies
 from flint.strategy.forkserver import ForkServerError, fork_server
 from flint.strategy.loader import StrategyLoadError, StrategyParameterError
 from flint_core.enums import Signal
@@ -156,25 +156,6 @@ def pack_candles(candles: Any) -> tuple[str, Any]:
 
 def _series(candles: CandleSeries | Sequence[Candle]) -> CandleSeries:
     return candles if isinstance(candles, CandleSeries) else CandleSeries.from_candles(candles)
-
-
-def _decode(data: bytes, size: int) -> dict[str, Any]:
-    """A reply: its JSON, with the raw float64/int64 arrays it names put back in place."""
-    reply: dict[str, Any] = json.loads(data[:size])
-    offset = size
-    for path, kind, count, as_list in reply.get("arrays", []):
-        dtype = np.dtype({"<f8": np.float64, "<i8": np.int64}[kind])  # nothing else is read
-        array = np.frombuffer(data, dtype, count, offset)
-        offset += count * dtype.itemsize
-        value = array.tolist() if as_list else array.copy()
-        if not path:
-            reply["payload"] = value
-            continue
-        where = reply["payload"]
-        for key in path[:-1]:
-            where = where[key]
-        where[path[-1]] = value
-    return reply
 
 
 class Sandbox:
@@ -339,17 +320,18 @@ class Sandbox:
                 if not chunk:
                     raise self._death(doing, time.monotonic() - started)
                 buffer += chunk
-                if len(buffer) >= 2 * _HEADER.size:
-                    size, raw = _HEADER.unpack_from(buffer), _HEADER.unpack_from(buffer, 8)
-                    total = 2 * _HEADER.size + size[0] + raw[0]
-                    if size[0] + raw[0] > limits.max_result_mb * 1024 * 1024:
+                if len(buffer) >= replies.HEADER.size:
+                    size, raw = replies.HEADER.unpack_from(buffer)
+                    if size + raw > limits.max_result_mb * 1024 * 1024:
                         self.close()
                         raise StrategyExecutionError(
                             f"the strategy's result is larger than {limits.max_result_mb} MB")
+                    total = replies.HEADER.size + size + raw
                     if len(buffer) >= total:
                         try:
-                            reply = _decode(bytes(buffer[16:total]), size[0])
-                        except (ValueError, KeyError, TypeError, IndexError) as exc:
+                            reply = replies.decode(
+                                memoryview(buffer)[replies.HEADER.size:total], size)
+                        except replies.MalformedReply as exc:
                             self.close()
                             raise StrategyExecutionError(
                                 f"the sandbox sent a malformed reply: {exc}") from None
