@@ -147,6 +147,8 @@ def _records(cls: type, columns: Any) -> list[Any]:
             columns[name] = list(map(members.__getitem__, values))
         elif not set(map(type, values)) <= set(_PLAIN.get(kind, (object,))):
             raise TypeError(f"{cls.__name__}.{name} holds values that are not {kind}")
+    if len(set(map(len, columns.values()))) != 1:
+        raise ValueError(f"{cls.__name__} columns are of different lengths")
     names = list(columns)
     if names == list(types)[:len(names)]:  # positional: several times faster
         return list(map(cls, *columns.values()))
