@@ -22,14 +22,14 @@ on a 100k-bar run) next to those goals.
   (best of ``--repeat``).
 
 Wall times on a shared machine swing with other work; CPU times (this process plus the
-sandboxed child, read from ``/proc`` while it lives) do much less, so both are printed.
+sandboxed child and
+the fork server, read from ``/proc/PID/schedstat``) do much less, so both are printed.
 """
 
 import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import time
 from pathlib import Path
@@ -40,13 +40,13 @@ from flint.backtest.runs import SANDBOX_JOB, RunSettings, run_backtest, sandbox_
 from flint.models import CandleSeries
 from flint.optimization.objective import RunSettings as TrialSettings
 from flint.optimization.objective import backtest
+from flint.strategy.forkserver import fork_server
 from flint.strategy.loader import load_strategy_class, load_user_strategy
 from flint.strategy.remote import SandboxedStrategy
 from flint.strategy.replies import HEADER, decode, encode
 from flint.strategy.sandbox import (
     DEFAULT_JOB,
     Sandbox,
-    _cpu_seconds,
     pack_candles,
     run_in_sandbox,
 )
@@ -65,10 +65,16 @@ def walk(bars: int) -> CandleSeries:
                         close, np.full(bars, 10.0), "SOL-PERP", 3600, "binance")
 
 
-def cpu() -> float:
-    """CPU seconds this process has used."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def ran(pid: int) -> float:
+    """CPU seconds process ``pid`` has run (nanosecond counts, read while it waits)."""
+    with open(f"/proc/{pid}/schedstat") as stat:
+        return int(stat.read().split()[0]) / 1e9
+
+
+def cpu(*pids: int) -> float:
+    """CPU seconds of this process plus processes ``pids`` (e.g. the fork server, which
+    forks each child)."""
+    return time.process_time() + sum(map(ran, pids))
 
 
 def timed(action) -> float:
@@ -83,21 +89,21 @@ def compare_backtests(candles: CandleSeries, bars: int, repeat: int) -> dict[str
     settings = RunSettings(strategy="golden_cross.py", market="SOL-PERP", venues=("binance",),
                            fill_model="close", max_runtime_s=0)
     options = sandbox_options({}, [], settings)
+    server = fork_server().process.pid
     here, there, cpu_here, cpu_there, cpu_start = [], [], [], [], []
     for _ in range(repeat):
         before = cpu()
         here.append(timed(lambda: run_backtest(load_user_strategy(CODE), candles, [],
                                                settings)))
         cpu_here.append(cpu() - before)
-        before = cpu()
+        before = cpu(server)
         started = time.perf_counter()
         with Sandbox(CODE) as box:  # what run_in_sandbox does, keeping the child to read its CPU
-            started_cpu = cpu() - before + _cpu_seconds(box._pid)
+            cpu_start.append(cpu(server, box._pid) - before)
             box.run(SANDBOX_JOB, candles, None, options)
-            child = _cpu_seconds(box._pid)
+            child = ran(box._pid)
         there.append(time.perf_counter() - started)
-        cpu_there.append(cpu() - before + child)
-        cpu_start.append(started_cpu)
+        cpu_there.append(cpu(server) - before + child)
     out[f"backtest_{bars}_in_process_s"] = min(here)
     out[f"backtest_{bars}_sandbox_s"] = min(there)
     out["backtest_overhead_pct"] = 100 * (min(there) / min(here) - 1)
@@ -137,11 +143,10 @@ def fixed_costs(candles: CandleSeries, options: dict[str, object]) -> dict[str, 
     send, parent = [], []
     for _ in range(5):
         with Sandbox(CODE) as box:
-            before, child = cpu(), _cpu_seconds(box._pid)
             box.run(DEFAULT_JOB, walk(2), None, None)  # the smallest run: code warm
-            before, child = cpu(), _cpu_seconds(box._pid)
+            before = cpu(box._pid)
             box._call(("data", "bench", pack_candles(candles)), "receiving the candles")
-            send.append(cpu() - before + _cpu_seconds(box._pid) - child)
+            send.append(cpu(box._pid) - before)
             box._sent[id(candles)] = (candles, "bench")
             before = cpu()
             box.run(SANDBOX_JOB, candles, None, options)
@@ -164,9 +169,9 @@ def compare_trials(candles: CandleSeries, bars: int, repeat: int) -> dict[str, f
         before = cpu()
         here.append(timed(lambda: backtest(local, params, candles, trial)))
         cpu_here.append(cpu() - before)
-        before, child = cpu(), _cpu_seconds(pid)
+        before = cpu(pid)
         there.append(timed(lambda: backtest(remote, params, candles, trial)))
-        cpu_there.append(cpu() - before + _cpu_seconds(pid) - child)
+        cpu_there.append(cpu(pid) - before)
     remote.close()
     out[f"trial_{bars}_cpu_in_process_s"] = statistics.median(cpu_here)
     out[f"trial_{bars}_cpu_sandbox_s"] = statistics.median(cpu_there)
