@@ -42,8 +42,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from flint.strategy import isolation, replies
 from flint.strategy.forkserver import ForkServerError, fork_server
 from flint.strategy.loader import StrategyLoadError, StrategyParameterError
@@ -143,9 +141,8 @@ def _widen(pipe: int) -> None:
 def series_columns(series: CandleSeries) -> dict[str, Any]:
     """``series`` as plain columns (numpy arrays and scalars) to send to a child process."""
     return {
-        "ts": np.array(series.timestamps), "open": np.array(series.opens),
-        "high": np.array(series.highs), "low": np.array(series.lows),
-        "close": np.array(series.closes), "volume": np.array(series.volumes),
+        "ts": series.timestamps, "open": series.opens, "high": series.highs,
+        "low": series.lows, "close": series.closes, "volume": series.volumes,
         "market": series.market, "resolution_s": series.resolution_s, "venue": series.venue,
     }
 
