@@ -6,8 +6,10 @@ class: it knows the class's name and ``parameters()`` (read in a sandboxed child
 and :meth:`SandboxedStrategy.backtest` runs one trial in a long-lived
 :class:`~flint.strategy.sandbox.Sandbox` of the calling process, which loads the
 code once and receives each candles object once. The trial's result comes back as
-JSON and is rebuilt into a :class:`~flint.backtest.result.BacktestResult`, so
-scoring it gives exactly what an in-process run would.
+data (its records as columns, :mod:`flint.strategy.replies`), is checked field by
+field against the result's types and rebuilt into a
+:class:`~flint.backtest.result.BacktestResult`, so scoring it gives exactly what an
+in-process run would.
 """
 
 import copy
