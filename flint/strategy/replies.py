@@ -39,7 +39,6 @@ LONG_LIST = 64
 #: The numpy type of each column type's raw bytes.
 _RAW = {"f8": np.dtype("<f8"), "i8": np.dtype("<i8"), "bool": np.dtype("u1"),
         "str": np.dtype("<i4")}
-_INT64 = (-(2 ** 63), 2 ** 63)
 
 
 class MalformedReply(ValueError):
@@ -86,24 +85,21 @@ def _column(values: list[Any] | tuple[Any, ...], blobs: list[bytes],
     """``values`` as a column (its bytes appended to ``blobs``); None when they are of
     no column type (in a table: a ``json`` column)."""
     types = set(map(type, values))
-    if types <= {float, np.float64}:
-        kind = "f8"
-    elif types <= {int, np.int64} and _INT64[0] <= min(values) and max(values) < _INT64[1]:
-        kind = "i8"
-    elif types <= {bool, np.bool_}:
-        kind = "bool"
-    elif types == {str}:
+    if types == {str}:
         distinct = list(dict.fromkeys(values))
         index = {text: i for i, text in enumerate(distinct)}
         codes = np.fromiter(map(index.__getitem__, values), _RAW["str"], len(values))
         blobs.append(codes.tobytes())
         return {"type": "str", "rows": len(values), "values": distinct}
-    elif in_table:
-        return {"type": "json", "rows": len(values), "values": list(values)}
-    else:
-        return None
-    blobs.append(np.array(values, dtype=_RAW[kind]).tobytes())
-    return {"type": kind, "rows": len(values)}
+    for kind, allowed in (("f8", {float, np.float64}), ("i8", {int, np.int64}),
+                          ("bool", {bool, np.bool_})):
+        if types <= allowed:
+            try:
+                blobs.append(np.array(values, dtype=_RAW[kind]).tobytes())
+            except OverflowError:  # ints past int64
+                break
+            return {"type": kind, "rows": len(values)}
+    return {"type": "json", "rows": len(values), "values": list(values)} if in_table else None
 
 
 def _table(rows: list[Any], blobs: list[bytes]) -> dict[str, Any] | None:

@@ -295,12 +295,17 @@ class Sandbox:
         return self._call(("run", job, key[1], params or {}, options or {}), "running")
 
     def _call(self, request: tuple[Any, ...], doing: str) -> Any:
-        body = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+        """Send ``request`` (:func:`flint.strategy.sandbox_child._request` reads it) and
+        await the reply. numpy arrays travel out of band: written from their own memory."""
+        buffers: list[pickle.PickleBuffer] = []
+        body = pickle.dumps(request, protocol=5, buffer_callback=buffers.append)
+        parts = [memoryview(body), *(buffer.raw() for buffer in buffers)]
+        sizes = [len(parts), *(part.nbytes for part in parts)]
         try:
-            os.write(self._requests, _HEADER.pack(len(body)))
-            view = memoryview(body)
-            while view:
-                view = view[os.write(self._requests, view):]
+            for part in (memoryview(b"".join(map(_HEADER.pack, sizes))), *parts):
+                view = part
+                while view:
+                    view = view[os.write(self._requests, view):]
         except BrokenPipeError:
             pass  # the child is gone: _await says why
         return self._await(doing)

@@ -5,7 +5,8 @@ own output (``print``) on fds 1 and 2 and its replies on fd 3. Before reading a
 request it applies every layer of :mod:`flint.strategy.isolation` the host offers
 and reports them in its first reply; the parent decides whether that is enough.
 
-Requests are pickled by the (trusted) parent; replies are JSON with bulk columns
+Requests are pickled by the (trusted) parent, numpy arrays out of band (see
+:func:`_request`); replies are JSON with bulk columns
 as raw bytes (:mod:`flint.strategy.replies`), so whatever the strategy does, the
 parent only ever receives data:
 
@@ -48,15 +49,33 @@ OPEN_FILES = 64
 _HEADER = struct.Struct("!Q")
 
 
-def _read_exact(fd: int, size: int) -> bytes | None:
-    chunks = []
-    while size:
-        chunk = os.read(fd, min(size, 1 << 20))
-        if not chunk:
+def _read_exact(fd: int, size: int) -> memoryview | None:
+    """``size`` bytes from ``fd``, read into place (None when it closes first)."""
+    view = memoryview(bytearray(size))
+    got = 0
+    while got < size:
+        count = os.readv(fd, [view[got:]])
+        if not count:
             return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
+        got += count
+    return view.toreadonly()
+
+
+def _request() -> list[memoryview] | None:
+    """The parent's next request (None once it closed the pipe): a count of parts, their
+    sizes, then the parts: a pickle and its out-of-band buffers (the candles' columns,
+    which thus arrive with no copy but the pipe's)."""
+    header = _read_exact(REQUESTS, _HEADER.size)
+    sizes = header and _read_exact(REQUESTS, _HEADER.size * _HEADER.unpack(header)[0])
+    if sizes is None:
+        return None
+    parts = []
+    for (size,) in _HEADER.iter_unpack(sizes):
+        part = _read_exact(REQUESTS, size)
+        if part is None:
+            return None
+        parts.append(part)
+    return parts
 
 
 def _reply(kind: str, payload: Any) -> None:
@@ -141,9 +160,9 @@ class _Session:
             return "ok", namespace.get("result")
         raise ValueError(f"unknown request {op!r}")
 
-    def answer(self, body: bytes) -> None:
+    def answer(self, parts: list[memoryview]) -> None:
         try:
-            kind, payload = self.handle(pickle.loads(body))
+            kind, payload = self.handle(pickle.loads(parts[0], buffers=parts[1:]))
         except StrategyParameterError as exc:
             kind, payload = "params", {"message": str(exc), "type": exc.error_type}
         except StrategyLoadError as exc:
@@ -164,12 +183,6 @@ def main(spec: Mapping[str, Any], readable: list[str]) -> NoReturn:
     """Confine, say which layers hold, then answer requests until the parent closes fd 0."""
     _reply("ready", _confine(spec, readable))
     session = _Session(bool(spec.get("raw")))
-    while True:
-        header = _read_exact(REQUESTS, _HEADER.size)
-        if header is None:
-            break
-        body = _read_exact(REQUESTS, _HEADER.unpack(header)[0])
-        if body is None:
-            break
-        session.answer(body)
+    while (parts := _request()) is not None:
+        session.answer(parts)
     os._exit(0)
