@@ -6,9 +6,9 @@ request it applies every layer of :mod:`flint.strategy.isolation` the host offer
 and reports them in its first reply; the parent decides whether that is enough.
 
 Requests are pickled by the (trusted) parent, numpy arrays out of band (see
-:func:`_request`); replies are JSON with bulk columns
-as raw bytes (:mod:`flint.strategy.replies`), so whatever the strategy does, the
-parent only ever receives data:
+:func:`_request`); replies are JSON with bulk columns as raw bytes
+(:mod:`flint.strategy.replies`), so whatever the strategy does, the parent only
+ever receives data:
 
 * ``("load", code, class_name, filename)``: validate and run the strategy code;
   reply with the class name and its ``parameters()``.
