@@ -184,16 +184,18 @@ def test_output_reaches_the_caller_without_control_characters():
 
 
 @confined
-@pytest.mark.parametrize("arrays", [
-    [[["x"], "<f8", 10 ** 9, False]],  # more bytes than were sent
-    [[["x"], "|O", 1, False]],  # object pointers: never read
-    [[["missing", "x"], "<f8", 0, False]],  # a place that is not there
-], ids=["too-long", "objects", "nowhere"])
-def test_a_compromised_child_can_send_only_well_formed_data(arrays):
+@pytest.mark.parametrize("columns", [
+    [{"at": ["x"], "type": "f8", "rows": 10 ** 9, "list": True}],  # more bytes than were sent
+    [{"at": ["x"], "type": "|O", "rows": 1, "list": True}],  # object pointers: never read
+    [{"at": ["missing", "x"], "type": "f8", "rows": 1, "list": True}],  # not a place there
+    [{"at": ["x"], "type": "str", "rows": 2, "list": True, "values": ["a"]}],  # past values
+], ids=["too-long", "objects", "nowhere", "past-values"])
+def test_a_compromised_child_can_send_only_well_formed_data(columns):
     forge = (
         "import json, os, struct, time\n"
-        f"body = json.dumps({{'kind': 'ok', 'payload': {{}}, 'arrays': {arrays!r}}}).encode()\n"
-        "os.write(3, struct.pack('!QQ', len(body), 8) + body + bytes(8))\n"
+        f"body = json.dumps({{'kind': 'ok', 'payload': {{'x': None}}, 'columns': {columns!r}}})"
+        ".encode()\n"
+        "os.write(3, struct.pack('!QQ', len(body), 8) + body + bytes([0, 0, 0, 0, 9, 0, 0, 0]))\n"
         "time.sleep(30)\n"
     )
     with pytest.raises(StrategyExecutionError, match="malformed reply"):

@@ -6,23 +6,25 @@ class: it knows the class's name and ``parameters()`` (read in a sandboxed child
 and :meth:`SandboxedStrategy.backtest` runs one trial in a long-lived
 :class:`~flint.strategy.sandbox.Sandbox` of the calling process, which loads the
 code once and receives each candles object once. The trial's result comes back as
-JSON and is rebuilt into a :class:`~flint.backtest.result.BacktestResult`, so
-scoring it gives exactly what an in-process run would.
+data (its records as columns, :mod:`flint.strategy.replies`), is checked field by
+field against the result's types and rebuilt into a
+:class:`~flint.backtest.result.BacktestResult`, so scoring it gives exactly what an
+in-process run would.
 """
 
 import copy
 import dataclasses
 import enum
-import inspect
 import os
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
 from flint.strategy.base import check_parameters
 from flint.strategy.loader import StrategyLoadError
-from flint.strategy.sandbox import Sandbox, SandboxLimits
+from flint.strategy.sandbox import Sandbox, SandboxLimits, StrategyExecutionError
 
 #: The job a trial runs in the child.
 TRIAL_JOB = "flint.strategy.remote:trial_job"
@@ -91,6 +93,8 @@ class SandboxedStrategy:
 
 #: Result fields holding records, sent column by column (numbers as raw bytes).
 RECORD_FIELDS = ("positions", "open_positions", "fills")
+#: What JSON may bring for a plain field of each type (a float may come as an int).
+_PLAIN = {float: (float, int), int: (int,), str: (str,), bool: (bool,)}
 
 
 def trial_job(strategy: Any, candles: Any, *, initial_capital: float, fee_rate: float,
@@ -118,40 +122,78 @@ def _columns(records: list[Any]) -> dict[str, list[Any]]:
         return {}
     columns = {}
     for field in dataclasses.fields(records[0]):
-        values = [getattr(r, field.name) for r in records]
+        values = list(map(attrgetter(field.name), records))
         if isinstance(values[0], enum.Enum):
-            values = [v.value for v in values]
+            values = list(map(attrgetter("value"), values))
         columns[field.name] = values
     return columns
 
 
-def _records(cls: type, columns: Mapping[str, list[Any]]) -> list[Any]:
-    """``cls`` records from :func:`_columns` (positionally when the columns are in the
-    order of ``cls``'s parameters, which is several times faster)."""
+def _records(cls: type, columns: Any) -> list[Any]:
+    """``cls`` records from :func:`_columns`, each column's values checked against
+    the field's type (an enum field's values must name its members)."""
+    if type(columns) is not dict:
+        raise TypeError(f"{cls.__name__} records are not columns")
     if not columns:
         return []
+    columns = dict(columns)
+    types = {field.name: field.type for field in dataclasses.fields(cls)}
+    for name, values in columns.items():
+        if name not in types or type(values) is not list:
+            raise TypeError(f"{cls.__name__} has no column {name!r} of values")
+        kind = types[name]
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            members = {member.value: member for member in kind}
+            if not set(map(type, values)) <= {str} or not set(values) <= set(members):
+                raise ValueError(f"{cls.__name__}.{name} holds values that are not {kind.__name__}")
+            columns[name] = list(map(members.__getitem__, values))
+        elif not set(map(type, values)) <= set(_PLAIN.get(kind, (object,))):
+            raise TypeError(f"{cls.__name__}.{name} holds values that are not {kind}")
+    if len(set(map(len, columns.values()))) != 1:
+        raise ValueError(f"{cls.__name__} columns are of different lengths")
     names = list(columns)
-    if names == list(inspect.signature(cls).parameters)[:len(names)]:
+    if names == list(types)[:len(names)]:  # positional: several times faster
         return list(map(cls, *columns.values()))
     return [cls(**dict(zip(names, row, strict=True)))
             for row in zip(*columns.values(), strict=True)]
 
 
-def result_from_data(data: Mapping[str, Any]) -> Any:
-    """The :class:`~flint.backtest.result.BacktestResult` that :func:`trial_job` sent."""
-    from flint.backtest.result import BacktestResult
-    from flint.models import Fill, Position, Side
+def result_from_data(data: Any) -> Any:
+    """The :class:`~flint.backtest.result.BacktestResult` that :func:`trial_job` sent.
 
-    fields = dict(data)
-    fields["positions"] = _records(Position, data["positions"])
-    fields["open_positions"] = _records(Position, data["open_positions"])
-    fills = dict(data["fills"])
-    if fills:
-        sides = {side.value: side for side in Side}
-        fills["side"] = [sides.get(v) or Side(v) for v in fills["side"]]
-    fields["fills"] = _records(Fill, fills)
-    for key in ("borrow_payments", "funding_payments"):
-        fields[key] = [tuple(row) for row in data[key]]
-    fields["timestamps"] = np.asarray(data["timestamps"], dtype=np.int64)
-    fields["equity_curve"] = np.asarray(data["equity_curve"], dtype=np.float64).tolist()
-    return BacktestResult(**fields)
+    The child may be compromised: anything but what :func:`trial_job` sends raises
+    :class:`~flint.strategy.sandbox.StrategyExecutionError`.
+    """
+    from flint.backtest.result import BacktestResult
+    from flint.models import Fill, Position
+
+    try:
+        if type(data) is not dict:
+            raise TypeError("it is not an object")
+        fields = dict(data)
+        for field in dataclasses.fields(BacktestResult):
+            allowed = _PLAIN.get(field.type)
+            if allowed and type(fields.get(field.name)) not in allowed:
+                raise TypeError(f"{field.name} is not {field.type}")
+        fields["positions"] = _records(Position, data["positions"])
+        fields["open_positions"] = _records(Position, data["open_positions"])
+        fields["fills"] = _records(Fill, data["fills"])
+        for key in ("borrow_payments", "funding_payments"):
+            fields[key] = [tuple(row) for row in data[key]]
+        fields["timestamps"] = _numbers("timestamps", data["timestamps"], int)
+        fields["equity_curve"] = _numbers("equity_curve", data["equity_curve"], float).tolist()
+        return BacktestResult(**fields)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise StrategyExecutionError(
+            f"the sandbox sent a malformed trial result: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _numbers(name: str, values: Any, kind: type) -> np.ndarray:
+    """``values`` (a numpy array of ``kind``'s dtype, or a list of ``kind``) as an array."""
+    dtype = np.dtype(np.int64 if kind is int else np.float64)
+    if isinstance(values, np.ndarray) and values.dtype == dtype and values.ndim == 1:
+        return values
+    if type(values) is not list or not set(map(type, values)) <= set(_PLAIN[kind]):
+        raise TypeError(f"{name} is not a list of numbers")
+    return np.asarray(values, dtype=dtype)

@@ -18,7 +18,8 @@ Untrusted code is refused when the host lacks one of
 
 Each run hands the strategy and the candles to a *job*: a trusted function
 named ``"module:function"``, called in the child as ``job(strategy, candles,
-**options)``, whose result must be JSON data. Only JSON comes back, so a
+**options)``, whose result must be JSON data. Only JSON comes back, its bulk
+columns as raw bytes (:mod:`flint.strategy.replies`, checked as strictly), so a
 compromised child cannot send the parent anything but data. The parent enforces
 the CPU (per run), wall-clock, memory, result-size and output limits; what the
 strategy prints reaches ``output`` (default: this process's standard output) with
@@ -29,7 +30,7 @@ The default job, :func:`signals`, replays the candles the way the engine does
 """
 
 import codecs
-import json
+import fcntl
 import os
 import pickle
 import select
@@ -41,9 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from flint.strategy import isolation
+from flint.strategy import isolation, replies
 from flint.strategy.forkserver import ForkServerError, fork_server
 from flint.strategy.loader import StrategyLoadError, StrategyParameterError
 from flint_core.enums import Signal
@@ -129,12 +128,21 @@ def _cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def _widen(pipe: int) -> None:
+    """Give ``pipe`` the largest buffer an unprivileged process may (megabytes of candles
+    and results then cross in a few system calls, not hundreds)."""
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as limit:
+            fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, int(limit.read()))
+    except (OSError, ValueError):
+        pass  # the default buffer works, only slower
+
+
 def series_columns(series: CandleSeries) -> dict[str, Any]:
     """``series`` as plain columns (numpy arrays and scalars) to send to a child process."""
     return {
-        "ts": np.array(series.timestamps), "open": np.array(series.opens),
-        "high": np.array(series.highs), "low": np.array(series.lows),
-        "close": np.array(series.closes), "volume": np.array(series.volumes),
+        "ts": series.timestamps, "open": series.opens, "high": series.highs,
+        "low": series.lows, "close": series.closes, "volume": series.volumes,
         "market": series.market, "resolution_s": series.resolution_s, "venue": series.venue,
     }
 
@@ -156,25 +164,6 @@ def pack_candles(candles: Any) -> tuple[str, Any]:
 
 def _series(candles: CandleSeries | Sequence[Candle]) -> CandleSeries:
     return candles if isinstance(candles, CandleSeries) else CandleSeries.from_candles(candles)
-
-
-def _decode(data: bytes, size: int) -> dict[str, Any]:
-    """A reply: its JSON, with the raw float64/int64 arrays it names put back in place."""
-    reply: dict[str, Any] = json.loads(data[:size])
-    offset = size
-    for path, kind, count, as_list in reply.get("arrays", []):
-        dtype = np.dtype({"<f8": np.float64, "<i8": np.int64}[kind])  # nothing else is read
-        array = np.frombuffer(data, dtype, count, offset)
-        offset += count * dtype.itemsize
-        value = array.tolist() if as_list else array.copy()
-        if not path:
-            reply["payload"] = value
-            continue
-        where = reply["payload"]
-        for key in path[:-1]:
-            where = where[key]
-        where[path[-1]] = value
-    return reply
 
 
 class Sandbox:
@@ -224,6 +213,8 @@ class Sandbox:
             raise StrategyExecutionError(f"cannot start the sandbox: {exc}") from exc
         ends = [os.pipe(), os.pipe(), os.pipe()]  # requests, replies, output
         (req_r, req_w), (rep_r, rep_w), (out_r, out_w) = ends
+        for fd in (req_w, rep_w):
+            _widen(fd)
         spec = {"cpu_seconds": 2 * self.limits.cpu_seconds, "memory_mb": self.limits.memory_mb,
                 "raw": self._raw}
         try:
@@ -304,12 +295,17 @@ class Sandbox:
         return self._call(("run", job, key[1], params or {}, options or {}), "running")
 
     def _call(self, request: tuple[Any, ...], doing: str) -> Any:
-        body = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+        """Send ``request`` (:func:`flint.strategy.sandbox_child._request` reads it) and
+        await the reply. numpy arrays travel out of band: written from their own memory."""
+        buffers: list[pickle.PickleBuffer] = []
+        body = pickle.dumps(request, protocol=5, buffer_callback=buffers.append)
+        parts = [memoryview(body), *(buffer.raw() for buffer in buffers)]
+        sizes = [len(parts), *(part.nbytes for part in parts)]
         try:
-            os.write(self._requests, _HEADER.pack(len(body)))
-            view = memoryview(body)
-            while view:
-                view = view[os.write(self._requests, view):]
+            for part in (memoryview(b"".join(map(_HEADER.pack, sizes))), *parts):
+                view = part
+                while view:
+                    view = view[os.write(self._requests, view):]
         except BrokenPipeError:
             pass  # the child is gone: _await says why
         return self._await(doing)
@@ -339,17 +335,18 @@ class Sandbox:
                 if not chunk:
                     raise self._death(doing, time.monotonic() - started)
                 buffer += chunk
-                if len(buffer) >= 2 * _HEADER.size:
-                    size, raw = _HEADER.unpack_from(buffer), _HEADER.unpack_from(buffer, 8)
-                    total = 2 * _HEADER.size + size[0] + raw[0]
-                    if size[0] + raw[0] > limits.max_result_mb * 1024 * 1024:
+                if len(buffer) >= replies.HEADER.size:
+                    size, raw = replies.HEADER.unpack_from(buffer)
+                    if size + raw > limits.max_result_mb * 1024 * 1024:
                         self.close()
                         raise StrategyExecutionError(
                             f"the strategy's result is larger than {limits.max_result_mb} MB")
+                    total = replies.HEADER.size + size + raw
                     if len(buffer) >= total:
                         try:
-                            reply = _decode(bytes(buffer[16:total]), size[0])
-                        except (ValueError, KeyError, TypeError, IndexError) as exc:
+                            reply = replies.decode(
+                                memoryview(buffer)[replies.HEADER.size:total], size)
+                        except replies.MalformedReply as exc:
                             self.close()
                             raise StrategyExecutionError(
                                 f"the sandbox sent a malformed reply: {exc}") from None

@@ -5,8 +5,10 @@ own output (``print``) on fds 1 and 2 and its replies on fd 3. Before reading a
 request it applies every layer of :mod:`flint.strategy.isolation` the host offers
 and reports them in its first reply; the parent decides whether that is enough.
 
-Requests are pickled by the (trusted) parent; replies are JSON, so whatever the
-strategy does, the parent only ever receives data:
+Requests are pickled by the (trusted) parent, numpy arrays out of band (see
+:func:`_request`); replies are JSON with bulk columns as raw bytes
+(:mod:`flint.strategy.replies`), so whatever the strategy does, the parent only
+ever receives data:
 
 * ``("load", code, class_name, filename)``: validate and run the strategy code;
   reply with the class name and its ``parameters()``.
@@ -23,7 +25,6 @@ Every reply is ``{"kind": ..., "payload": ...}``: ``ok``, ``load``, ``params``,
 """
 
 import importlib
-import json
 import os
 import pickle
 import struct
@@ -31,9 +32,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-import numpy as np
-
-from flint.strategy import isolation
+from flint.strategy import isolation, replies
 from flint.strategy.loader import (
     SandboxError,
     StrategyLoadError,
@@ -48,66 +47,48 @@ REQUESTS, REPLIES = 0, 3
 #: Descriptors the child may hold open at once (Python opens files while importing).
 OPEN_FILES = 64
 _HEADER = struct.Struct("!Q")
-#: numpy types a reply may carry as raw bytes (plain numbers: nothing to forge).
-RAW_TYPES = ("<f8", "<i8")
-#: Lists at least this long are checked for plain numbers to send as raw bytes.
-LONG_LIST = 1024
 
 
-def _read_exact(fd: int, size: int) -> bytes | None:
-    chunks = []
-    while size:
-        chunk = os.read(fd, min(size, 1 << 20))
-        if not chunk:
+def _read_exact(fd: int, size: int) -> memoryview | None:
+    """``size`` bytes from ``fd``, read into place (None when it closes first)."""
+    view = memoryview(bytearray(size))
+    got = 0
+    while got < size:
+        count = os.readv(fd, [view[got:]])
+        if not count:
             return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
+        got += count
+    return view.toreadonly()
 
 
-def _detach(value: Any, path: list[str], arrays: list[Any], blobs: list[bytes]) -> Any:
-    """``value`` with its long numeric lists and float64/int64 arrays taken out as bytes."""
-    if isinstance(value, dict):
-        return {str(k): _detach(v, [*path, str(k)], arrays, blobs) for k, v in value.items()}
-    as_list = isinstance(value, list) and len(value) >= LONG_LIST
-    if as_list:
-        if all(isinstance(x, float) for x in value):  # numpy's float64 too
-            value = np.array(value, dtype=np.float64)
-        elif all(type(x) is int for x in value) and min(value) >= -2 ** 63 and max(value) < 2 ** 63:
-            value = np.array(value, dtype=np.int64)
-        else:
-            return value
-    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.str in RAW_TYPES:
-        arrays.append([path, value.dtype.str, len(value), as_list])
-        blobs.append(np.ascontiguousarray(value).tobytes())
+def _request() -> list[memoryview] | None:
+    """The parent's next request (None once it closed the pipe): a count of parts, their
+    sizes, then the parts: a pickle and its out-of-band buffers (the candles' columns,
+    which thus arrive with no copy but the pipe's)."""
+    header = _read_exact(REQUESTS, _HEADER.size)
+    sizes = header and _read_exact(REQUESTS, _HEADER.size * _HEADER.unpack(header)[0])
+    if sizes is None:
         return None
-    return value
+    parts = []
+    for (size,) in _HEADER.iter_unpack(sizes):
+        part = _read_exact(REQUESTS, size)
+        if part is None:
+            return None
+        parts.append(part)
+    return parts
 
 
 def _reply(kind: str, payload: Any) -> None:
-    """Send ``{"kind", "payload", "arrays"}`` as JSON, then the bytes of the arrays.
-
-    Float64/int64 numpy arrays and long lists of plain floats or ints in the payload's
-    dicts travel as raw bytes after the JSON (``arrays`` gives their place, type, length
-    and whether they were lists): a long equity curve costs a copy, not a JSON text.
-    """
+    """Send ``{"kind": kind, "payload": payload}`` (:mod:`flint.strategy.replies`)."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    arrays: list[Any] = []
-    blobs: list[bytes] = []
     try:
-        body = json.dumps({"kind": kind, "payload": _detach(payload, [], arrays, blobs),
-                           "arrays": arrays}).encode()
-    except (TypeError, ValueError) as exc:
-        body = json.dumps({"kind": "error", "payload": f"the result is not JSON data: {exc}",
-                           "arrays": []}).encode()
-        blobs = []
-    raw = b"".join(blobs)
-    os.write(REPLIES, _HEADER.pack(len(body)) + _HEADER.pack(len(raw)))
-    for part in (body, raw):
-        view = memoryview(part)
-        while view:
-            view = view[os.write(REPLIES, view):]
+        reply = replies.encode(kind, payload)
+    except (TypeError, ValueError, RecursionError) as exc:
+        reply = replies.encode("error", f"the result is not JSON data: {exc}")
+    view = memoryview(reply)
+    while view:
+        view = view[os.write(REPLIES, view):]
 
 
 def _address_space() -> int:
@@ -179,9 +160,9 @@ class _Session:
             return "ok", namespace.get("result")
         raise ValueError(f"unknown request {op!r}")
 
-    def answer(self, body: bytes) -> None:
+    def answer(self, parts: list[memoryview]) -> None:
         try:
-            kind, payload = self.handle(pickle.loads(body))
+            kind, payload = self.handle(pickle.loads(parts[0], buffers=parts[1:]))
         except StrategyParameterError as exc:
             kind, payload = "params", {"message": str(exc), "type": exc.error_type}
         except StrategyLoadError as exc:
@@ -202,12 +183,6 @@ def main(spec: Mapping[str, Any], readable: list[str]) -> NoReturn:
     """Confine, say which layers hold, then answer requests until the parent closes fd 0."""
     _reply("ready", _confine(spec, readable))
     session = _Session(bool(spec.get("raw")))
-    while True:
-        header = _read_exact(REQUESTS, _HEADER.size)
-        if header is None:
-            break
-        body = _read_exact(REQUESTS, _HEADER.unpack(header)[0])
-        if body is None:
-            break
-        session.answer(body)
+    while (parts := _request()) is not None:
+        session.answer(parts)
     os._exit(0)

@@ -1,0 +1,223 @@
+"""The sandboxed child's replies: JSON, with bulk data as typed columns of raw bytes.
+
+A reply is two big-endian 64-bit sizes (:data:`HEADER`), a JSON object of that
+first size and raw bytes of the second. The JSON is ``{"kind", "payload",
+"columns"}``; ``columns`` lists what :func:`encode` took out of the payload's dicts
+(left there as ``null``) and sent as raw bytes, in order:
+
+* a long list of floats, ints, bools or strings, or a 1-D float64/int64 array, as
+  one column: ``{"at": [keys], "type", "rows", "list"}``;
+* a long list of dicts with the same string keys (records, e.g. positions and
+  fills) as a table: ``{"at", "type": "table", "rows", "keys", "columns"}``, one
+  column per key, at least one of them 8 bytes a row.
+
+Column types and their bytes a row: ``f8`` (little-endian float64, 8), ``i8``
+(int64, 8), ``bool`` (one byte, 0 or 1), ``str`` (int32 index into the column's
+``values``, its distinct strings, 4) and, in tables only, ``json`` (the values
+themselves in ``values``, 0). Floats, ints and bools round-trip exactly as through
+JSON; nothing else is taken out.
+
+The child may be compromised, so :func:`decode` trusts nothing: it reads only
+these plain types, checks every size, index and place against what was sent, and
+raises :class:`MalformedReply` for anything else. What it builds stays within a
+small multiple of the bytes received (a table row carries at least 8 of them), as
+for JSON. Rows are rebuilt by numpy and C-level iteration, with no Python code run
+per row.
+"""
+
+import json
+import struct
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+
+#: Sizes of the JSON text and of the raw bytes after it.
+HEADER = struct.Struct("!QQ")
+#: Lists at least this long are sent as columns when their items allow.
+LONG_LIST = 64
+#: The numpy type of each column type's raw bytes.
+_RAW = {"f8": np.dtype("<f8"), "i8": np.dtype("<i8"), "bool": np.dtype("u1"),
+        "str": np.dtype("<i4")}
+
+
+class MalformedReply(ValueError):
+    """A reply that is not what :func:`encode` writes."""
+
+
+# Encoding (in the child)
+
+
+def encode(kind: str, payload: Any) -> bytes:
+    """The reply ``{"kind": kind, "payload": payload}`` with its bulk data as columns.
+
+    Raises ``TypeError`` or ``ValueError`` when ``payload`` is not JSON data.
+    """
+    columns: list[dict[str, Any]] = []
+    blobs: list[bytes] = []
+    body = json.dumps({"kind": kind, "payload": _detach(payload, [], columns, blobs),
+                       "columns": columns}).encode()
+    raw = b"".join(blobs)
+    return HEADER.pack(len(body), len(raw)) + body + raw
+
+
+def _detach(value: Any, at: list[str], columns: list[dict[str, Any]], blobs: list[bytes]) -> Any:
+    """``value`` with its long lists and numeric arrays replaced by ``None`` and described
+    in ``columns`` (their bytes appended to ``blobs``)."""
+    if isinstance(value, dict) and all(type(key) is str for key in value):
+        return {key: _detach(item, [*at, key], columns, blobs) for key, item in value.items()}
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.str in ("<f8", "<i8"):
+        column = {"type": value.dtype.str[1:], "rows": len(value), "list": False}
+        blobs.append(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, list) and len(value) >= LONG_LIST:
+        described = _table(value, blobs) if type(value[0]) is dict else _column(value, blobs)
+        if described is None:
+            return value
+        column = {**described, "list": True}
+    else:
+        return value
+    columns.append({"at": at, **column})
+    return None
+
+
+def _column(values: list[Any] | tuple[Any, ...], blobs: list[bytes],
+            in_table: bool = False) -> dict[str, Any] | None:
+    """``values`` as a column (its bytes appended to ``blobs``); None when they are of
+    no column type (in a table: a ``json`` column)."""
+    types = set(map(type, values))
+    if types == {str}:
+        distinct = list(dict.fromkeys(values))
+        index = {text: i for i, text in enumerate(distinct)}
+        codes = np.fromiter(map(index.__getitem__, values), _RAW["str"], len(values))
+        blobs.append(codes.tobytes())
+        return {"type": "str", "rows": len(values), "values": distinct}
+    for kind, allowed in (("f8", {float, np.float64}), ("i8", {int, np.int64}),
+                          ("bool", {bool, np.bool_})):
+        if types <= allowed:
+            try:
+                blobs.append(np.array(values, dtype=_RAW[kind]).tobytes())
+            except OverflowError:  # ints past int64
+                break
+            return {"type": kind, "rows": len(values)}
+    return {"type": "json", "rows": len(values), "values": list(values)} if in_table else None
+
+
+def _table(rows: list[Any], blobs: list[bytes]) -> dict[str, Any] | None:
+    """Dicts with the same string keys as one column per key; None otherwise."""
+    if set(map(type, rows)) != {dict} or len(set(map(tuple, rows))) != 1:
+        return None
+    keys = list(rows[0])
+    if not keys or any(type(key) is not str for key in keys):
+        return None
+    own: list[bytes] = []
+    columns = [_column(values, own, in_table=True)
+               for values in zip(*map(dict.values, rows), strict=True)]
+    if not any(c is not None and c["type"] in ("f8", "i8") for c in columns):
+        return None  # a row must carry 8 bytes: see decode's bound
+    blobs.extend(own)
+    return {"type": "table", "rows": len(rows), "keys": keys, "columns": columns}
+
+
+# Decoding (in the parent)
+
+
+def decode(data: bytes | bytearray | memoryview, json_size: int) -> dict[str, Any]:
+    """The reply in ``data`` (the bytes after :data:`HEADER`), its columns back in place.
+
+    Raises :class:`MalformedReply` when it is anything but what :func:`encode` writes.
+    """
+    view = memoryview(data)
+    try:
+        reply = json.loads(bytes(view[:json_size]))
+    except (ValueError, RecursionError) as exc:
+        raise MalformedReply(f"its JSON does not parse ({type(exc).__name__})") from None
+    if type(reply) is not dict or type(reply.get("kind")) is not str:
+        raise MalformedReply("it is not an object with a 'kind'")
+    entries = reply.pop("columns", [])
+    if type(entries) is not list:
+        raise MalformedReply("'columns' is not a list")
+    reader = _Reader(view[json_size:])
+    for entry in entries:
+        if type(entry) is not dict or type(entry.get("list")) is not bool:
+            raise MalformedReply("a column is not described")
+        if entry.get("type") == "table":
+            value: Any = reader.table(entry)
+        else:
+            value = reader.column(entry, as_list=entry["list"])
+        _place(reply, entry.get("at"), value)
+    if reader.offset != len(reader.raw):
+        raise MalformedReply(f"{len(reader.raw) - reader.offset} bytes were not described")
+    return reply
+
+
+def _place(reply: dict[str, Any], at: Any, value: Any) -> None:
+    """Put ``value`` where the payload holds its ``null`` placeholder."""
+    if type(at) is not list or any(type(key) is not str for key in at):
+        raise MalformedReply("a column's place is not a list of keys")
+    holder, key = reply, "payload"
+    for step in at:
+        holder = holder[key]
+        key = step
+        if type(holder) is not dict or key not in holder:
+            raise MalformedReply(f"a column's place {at} is not in the payload")
+    if key not in holder or holder[key] is not None:
+        raise MalformedReply(f"a column's place {at} is not a placeholder")
+    holder[key] = value
+
+
+class _Reader:
+    """Reads columns off the raw bytes, in order, checking each against what is left."""
+
+    def __init__(self, raw: memoryview) -> None:
+        self.raw = raw
+        self.offset = 0
+
+    def column(self, entry: dict[str, Any], as_list: bool, in_table: bool = False) -> Any:
+        kind, rows = entry.get("type"), entry.get("rows")
+        if type(rows) is not int or rows < 0:
+            raise MalformedReply("a column's row count is not a count")
+        if kind == "json" and in_table:
+            values = entry.get("values")
+            if type(values) is not list or len(values) != rows:
+                raise MalformedReply("a json column does not hold its rows")
+            return values
+        dtype = _RAW.get(kind) if type(kind) is str else None
+        if dtype is None or (not as_list and kind not in ("f8", "i8")):
+            raise MalformedReply(f"a column has an unknown type {kind!r}")
+        if rows * dtype.itemsize > len(self.raw) - self.offset:
+            raise MalformedReply(f"a column of {rows} rows is longer than what was sent")
+        array = np.frombuffer(self.raw, dtype, rows, self.offset)
+        self.offset += rows * dtype.itemsize
+        if kind == "bool":
+            if rows and int(array.max()) > 1:
+                raise MalformedReply("a bool column holds other values than 0 and 1")
+            return array.astype(bool).tolist()
+        if kind == "str":
+            return _strings(entry.get("values"), array)
+        return array.tolist() if as_list else array.copy()
+
+    def table(self, entry: dict[str, Any]) -> list[dict[str, Any]]:
+        keys, columns, rows = entry.get("keys"), entry.get("columns"), entry.get("rows")
+        if (type(keys) is not list or not keys or any(type(k) is not str for k in keys)
+                or len(set(keys)) != len(keys)):
+            raise MalformedReply("a table's keys are not distinct strings")
+        if type(columns) is not list or len(columns) != len(keys):
+            raise MalformedReply("a table does not have one column per key")
+        if not entry["list"] or not any(type(c) is dict and c.get("type") in ("f8", "i8")
+                                        for c in columns):
+            raise MalformedReply("a table has no 8-byte column")
+        values = []
+        for column in columns:
+            if type(column) is not dict or column.get("rows") != rows:
+                raise MalformedReply("a table's columns are not all of its length")
+            values.append(self.column(column, as_list=True, in_table=True))
+        return list(map(dict, map(zip, repeat(keys), zip(*values, strict=True))))
+
+
+def _strings(values: Any, codes: np.ndarray) -> list[str]:
+    """The strings ``codes`` index in ``values``."""
+    if type(values) is not list or any(type(text) is not str for text in values):
+        raise MalformedReply("a str column's values are not strings")
+    if len(codes) and (int(codes.min()) < 0 or int(codes.max()) >= len(values)):
+        raise MalformedReply("a str column points past its values")
+    return list(map(values.__getitem__, codes.tolist()))
