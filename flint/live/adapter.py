@@ -115,7 +115,8 @@ class VenuePosition:
 
 @attrs.frozen
 class VenueBalance:
-    """Cash of one asset: ``total`` (what equity is computed from) and ``available``."""
+    """Cash of one asset: ``total``, the wallet balance without unrealised PnL (equity is
+    computed from it and the positions' marks), and ``available`` for new orders."""
 
     asset: str
     total: float

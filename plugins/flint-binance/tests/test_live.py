@@ -347,3 +347,14 @@ def test_only_open_limit_orders_are_amended(harness):
         adapter.amend(stop.client_id, price=18900.0)
     with pytest.raises(VenueRejected):
         adapter.amend("never-placed", price=18900.0)
+
+
+def test_cash_is_the_wallet_balance_so_equity_counts_unrealised_pnl_once(harness):
+    adapter = harness.adapter()
+    [before] = [b for b in adapter.balances() if b.asset == "USDT"]
+    harness.set_position(MARKET, 2.0, 100.0)
+    harness.set_mark(MARKET, 110.0)  # +20 USDT unrealised
+    [after] = [b for b in adapter.balances() if b.asset == "USDT"]
+    assert after.total == before.total  # the wallet, not the margin balance
+    [position] = [p for p in adapter.positions() if p.market == MARKET]
+    assert position.size == 2.0 and position.mark_price == 110.0

@@ -597,9 +597,14 @@ class CCXTAdapter(VenueAdapter):
         return out
 
     def balances(self) -> Sequence[VenueBalance]:
+        """Each asset's wallet balance where the exchange reports one (ccxt's ``total`` of
+        a futures account is the margin balance: it holds the unrealised PnL, which flint
+        adds from the positions itself), else ccxt's ``total``."""
         data = self._read("fetch_balance", lambda ex: ex.fetch_balance())
         totals, free = data.get("total") or {}, data.get("free") or {}
-        return [VenueBalance(str(asset), float(total), float(free.get(asset) or 0.0))
+        wallets = wallet_balances(data.get("info"))
+        return [VenueBalance(str(asset), wallets.get(str(asset), float(total)),
+                             float(free.get(asset) or 0.0))
                 for asset, total in totals.items() if total is not None]
 
     def events(self, cursor: str, timeout_s: float) -> UserEvents:
@@ -637,3 +642,18 @@ class CCXTAdapter(VenueAdapter):
             else:
                 changed.append(report)
         return tuple(changed)
+
+
+def wallet_balances(info: Any) -> dict[str, float]:
+    """``{asset: wallet balance}`` from a futures account's raw answer (Binance's
+    ``assets[].walletBalance`` of ``/fapi/v3/account``, or ``balance`` of
+    ``/fapi/v3/balance``); empty for an answer without them."""
+    rows = info.get("assets") if isinstance(info, dict) else info
+    out: dict[str, float] = {}
+    for row in rows if isinstance(rows, list) else ():
+        if not isinstance(row, dict) or "asset" not in row:
+            continue
+        wallet = row.get("walletBalance", row.get("balance"))
+        if wallet is not None:
+            out[str(row["asset"])] = float(wallet)
+    return out
