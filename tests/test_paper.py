@@ -248,6 +248,31 @@ def test_kill_9_midway_then_resume_ends_like_an_uninterrupted_run(tmp_path, cand
     assert ids[0] == ids[1] and straight["orders"] == killed["orders"]
 
 
+def test_a_feed_that_fails_says_so_once_and_again_when_it_answers(tmp_path, candles):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "probe.py").write_text(PROBE)
+    (data / CANDLES.name).write_text("ts,open\n1\n")  # a file the feed cannot read
+    db = tmp_path / "feed.duckdb"
+    with FlintStore(db) as store:
+        store.upsert_candles(candles[1800:2000])
+    args = _run_args(db, "feed", data, candles[2000].ts, candles[2009].ts)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.0)  # polling it every 0.02 s
+        shutil.copy(CANDLES, data)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    failures = [line for line in lines if line.startswith("feed: ") and "polling again" in line]
+    assert len(failures) == 1, out
+    assert lines.index(failures[0]) < lines.index("feed: answering again"), out
+    assert _status(db, "feed")["bars"] == 10
+
+
 # The live gate and the session commands' errors
 
 

@@ -209,6 +209,7 @@ def _loop(session: Any, feed: Any, files: tuple[Path, Path], end_ts: int | None,
 
     status_file, command_file = files
     res = session.config.resolution_s
+    failing = False
     while True:
         try:
             bars = feed.closed_bars(session.last_ts or 0)
@@ -216,6 +217,14 @@ def _loop(session: Any, feed: Any, files: tuple[Path, Path], end_ts: int | None,
             feed.errors += 1
             feed.last_error = f"{type(exc).__name__}: {exc}"
             bars = []
+            if not failing and view is None:  # the first of a streak, where no view shows it
+                console.print(f"[yellow]feed: {feed.last_error}; polling again every "
+                              f"{poll_s:g} s[/yellow]")
+            failing = True
+        else:
+            if failing and view is None:
+                console.print("feed: answering again")
+            failing = False
         if bars:  # the funding of the whole batch in one request, then bar by bar
             rates = feed.settlements((session.last_ts or bars[0].ts - res) + res,
                                      bars[-1].ts + res)
