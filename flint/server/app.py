@@ -1,7 +1,7 @@
 """The FastAPI app of ``flint serve``: settings, error mapping, middleware, routers."""
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -10,12 +10,13 @@ import attrs
 import click
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from flint.server.auth import TokenBook
+from flint.server.cache import KeptAnswers, ReadCache
 from flint.server.jobs import JobManager, JobsFull
 from flint.server.models import Error
-from flint.server.security import BodyLimit
+from flint.server.security import BodyLimit, route_scopes
 from flint.server.strategies import UnknownStrategy
 from flint.server.ui import Dashboard
 from flint_core import __version__
@@ -67,6 +68,19 @@ def reading(request: Request) -> Iterator[Any]:
         yield store
 
 
+async def cached(request: Request, read: Callable[[Any], Any]) -> Response:
+    """The JSON answer of ``read(store)``, kept until the store changes for the same
+    path and query, to tokens with the route's scopes (:mod:`flint.server.cache`)."""
+
+    def compute() -> Any:
+        with reading(request) as store:
+            return read(store)
+
+    cache: ReadCache = request.app.state.cache
+    return await cache.answer((request.url.path, request.scope["query_string"]),
+                              route_scopes(request.scope["route"]), compute)
+
+
 def jobs_of(request: Request) -> JobManager:
     manager: JobManager = request.app.state.jobs
     return manager
@@ -98,6 +112,7 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
     app.state.tokens = tokens
     app.state.jobs = jobs
     app.state.readers = threading.local()
+    app.state.cache = cache = ReadCache(settings.store)
 
     def bad_input(_: Request, exc: Exception) -> JSONResponse:
         text = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
@@ -119,6 +134,7 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
     for module in (routes_strategies, routes_jobs, routes_journal, routes_data,
                    routes_dashboard):
         app.include_router(module.router, prefix=PREFIX, responses=GUARDED)
+    app.add_middleware(KeptAnswers, cache=cache)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Authorization", "Content-Type"])

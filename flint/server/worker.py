@@ -5,7 +5,8 @@ the job as JSON on standard input. The child dies with the server, reads the sto
 read-only and writes JSON lines ``[kind, payload]`` to file descriptor ``FD``:
 ``["progress", {...}]`` as it goes, then ``["done", records]`` (the journal records,
 which the server saves) or ``["error", message]``. Its standard output and error
-(what a strategy prints) go to the job's log file.
+(what a strategy prints) go to the job's log file. It runs at a lower CPU priority
+than the server (:data:`NICENESS`).
 """
 
 import json
@@ -19,6 +20,9 @@ import click
 from flint.processes import die_with_parent
 
 KINDS = ("backtest", "optimize", "walk_forward")
+#: How much lower than the server a job's process runs (``os.nice``), so that on a
+#: busy host the API's reads get the CPU first.
+NICENESS = 10
 
 
 def run(kind: str, request: dict[str, Any], store: Path, folder: Path, trust: bool,
@@ -71,6 +75,8 @@ def run(kind: str, request: dict[str, Any], store: Path, folder: Path, trust: bo
 
 def main(fd: int) -> None:
     """The child's entry point: run the job read from standard input, report to ``fd``."""
+    if hasattr(os, "nice"):
+        os.nice(NICENESS)
     job = json.load(sys.stdin)
     die_with_parent(job["parent"])
     from flint.cli.common import user_error_types
