@@ -2,11 +2,14 @@
 
 :class:`flint.server.jobs.JobManager` starts ``python -m flint.server.worker FD`` with
 the job as JSON on standard input. The child dies with the server, reads the store
-read-only and writes JSON lines ``[kind, payload]`` to file descriptor ``FD``:
-``["progress", {...}]`` as it goes, then ``["done", records]`` (the journal records,
-which the server saves) or ``["error", message]``. Its standard output and error
-(what a strategy prints) go to the job's log file. It runs at a lower CPU priority
-than the server (:data:`NICENESS`).
+(read-only until it journals its records) and writes JSON lines ``[kind, payload]``
+to file descriptor ``FD``: ``["progress", {...}]`` as it goes, then
+``["done", {"run_ids": [...], "saved": bool}]`` once its records are in the store's
+journal (``saved`` False: the store stayed busy and they are kept in files), or
+``["error", message]``. Saving here, not in the server, keeps the encoding of large
+records off the server's CPU. Its standard output and error (what a strategy prints)
+go to the job's log file. It runs at a lower CPU priority than the server
+(:data:`NICENESS`).
 """
 
 import json
@@ -23,6 +26,9 @@ KINDS = ("backtest", "optimize", "walk_forward")
 #: How much lower than the server a job's process runs (``os.nice``), so that on a
 #: busy host the API's reads get the CPU first.
 NICENESS = 10
+#: Seconds a finished job waits for another process writing the store before its
+#: records are kept in files (``flint journal import`` adds them later).
+JOURNAL_WAIT_S = 60.0
 
 
 def run(kind: str, request: dict[str, Any], store: Path, folder: Path, trust: bool,
@@ -79,7 +85,10 @@ def main(fd: int) -> None:
         os.nice(NICENESS)
     job = json.load(sys.stdin)
     die_with_parent(job["parent"])
+    from rich.console import Console
+
     from flint.cli.common import user_error_types
+    from flint.cli.journal import save_records
     from flint.server.strategies import UnknownStrategy
 
     with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -97,7 +106,9 @@ def main(fd: int) -> None:
         except (UnknownStrategy, *user_error_types()) as exc:
             send("error", str(exc))
         else:
-            send("done", records)
+            run_ids, saved = save_records(records, Path(job["store"]), JOURNAL_WAIT_S,
+                                          Console(quiet=True))
+            send("done", {"run_ids": run_ids, "saved": saved})
 
 
 if __name__ == "__main__":
