@@ -17,6 +17,7 @@ from flint.server.cache import KeptAnswers, ReadCache
 from flint.server.jobs import JobManager, JobsFull
 from flint.server.models import Error
 from flint.server.security import BodyLimit, route_scopes
+from flint.server.sessions import UnknownSession
 from flint.server.strategies import UnknownStrategy
 from flint.server.ui import Dashboard
 from flint_core import __version__
@@ -94,6 +95,7 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
         routes_data,
         routes_jobs,
         routes_journal,
+        routes_sessions,
         routes_strategies,
         routes_system,
     )
@@ -129,11 +131,13 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
     for kind in (click.ClickException, *user_error_types()):
         app.add_exception_handler(kind, bad_input)
     app.add_exception_handler(UnknownStrategy, not_found)
+    app.add_exception_handler(UnknownSession, not_found)
     app.add_exception_handler(JobsFull, full)
     app.include_router(routes_system.router, prefix=PREFIX)
-    for module in (routes_strategies, routes_jobs, routes_journal, routes_data,
-                   routes_dashboard):
-        app.include_router(module.router, prefix=PREFIX, responses=GUARDED)
+    for router in (routes_strategies.router, routes_jobs.router, routes_journal.router,
+                   routes_data.router, routes_dashboard.router, routes_sessions.paper,
+                   routes_sessions.live):
+        app.include_router(router, prefix=PREFIX, responses=GUARDED)
     app.add_middleware(KeptAnswers, cache=cache)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "DELETE"],

@@ -362,3 +362,29 @@ class WalkForwardSummary(BaseModel):
     overfitting_ratio: float | None
     parameter_stability: float | None
     windows: list[WindowRow]
+
+
+# Paper and live sessions
+
+
+class SessionList(BaseModel):
+    sessions: list[str] = Field(description="Session names, oldest first.")
+
+
+class SessionState(BaseModel):
+    """A session as ``flint paper status`` / ``flint live status --json`` show it; a
+    running session's report may carry more fields (its process, its risk state)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    session: str
+    status: str = Field(description="running, stopped, killed, ended, ...")
+    strategy: str | None = None
+    market: str | None = None
+    venue: str | None = None
+    trading_state: str | None = Field(None, description="active, reduce_only or halted.")
+    bars: int | None = None
+    equity: float | None = None
+    cash: float | None = None
+    positions: list[dict[str, Any]] = Field(default_factory=list)
+    orders: list[dict[str, Any]] = Field(default_factory=list)
