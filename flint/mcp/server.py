@@ -26,6 +26,9 @@ from flint.server.models import (
     Candles,
     Comparison,
     Correlation,
+    DownloadKind,
+    DownloadReport,
+    DownloadRequest,
     Freshness,
     Funding,
     Markets,
@@ -46,6 +49,11 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempot
 #: Tools that add runs to the journal: they change the store, deleting nothing.
 ADDS_RUNS = ToolAnnotations(read_only_hint=False, destructive_hint=False,
                             idempotent_hint=False, open_world_hint=False)
+#: Tools that fetch from venues into the store (only what it lacks; nothing is deleted).
+FETCHES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                          open_world_hint=True)
+#: Seconds a download may take.
+DOWNLOAD_TIMEOUT_S = 3600
 #: Tools that change a paper session (never a live one): they cannot be undone.
 CHANGES_PAPER = ToolAnnotations(read_only_hint=False, destructive_hint=True,
                                 idempotent_hint=True, open_world_hint=False)
@@ -63,7 +71,8 @@ flint backtests, optimises and inspects crypto perpetual-futures strategies on a
    or files). The run is saved to the journal; the answer has its run_id and metrics.
 4. optimise / walk_forward: search parameters (and test them out of sample).
 5. list_journal_runs / compare_runs: what was run, side by side.
-6. list_paper_sessions / paper_status / paper_stop: paper sessions started with
+6. download_market_data: fetch what the store lacks from the venues.
+7. list_paper_sessions / paper_status / paper_stop: paper sessions started with
    `flint paper` (no tool places a live order).
 Times are UTC dates (2024-03-01), ISO times or unix seconds.
 """
@@ -310,6 +319,38 @@ class Tools:
 
         return await _call(run)
 
+    async def download_market_data(
+        self, venues: list[Text] | None = None, markets: list[Text] | None = None,
+        resolution_s: Annotated[int, Field(ge=1, le=31_536_000)] = 3600,
+        start: When = None, end: When = None,
+        period: Annotated[str | None, Field(max_length=10)] = None,
+        kinds: list[DownloadKind] | None = None,
+    ) -> DownloadReport:
+        """Download venues' candles and funding (or open_interest, orderbook) into the store:
+        only what it lacks. Default venues: configured, else every installed one; default
+        markets: configured and already stored; default start: where the store stops."""
+        import subprocess
+        import sys
+
+        from flint.server.worker import download_args
+
+        request = DownloadRequest(venues=venues or [], markets=markets or [],
+                                  resolution_s=resolution_s, start=start, end=end,
+                                  period=period, kinds=kinds or ["candles", "funding"])
+
+        def run() -> DownloadReport:
+            # its own process: the command prints, and stdout may be this server's channel
+            done = subprocess.run(
+                [sys.executable, "-m", "flint", "data", "download",
+                 *download_args(request.model_dump(), self.store)],
+                capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_S, check=False)
+            if done.returncode != 0:
+                said = (done.stderr.strip() or done.stdout.strip()).splitlines()
+                raise ToolError(said[-1] if said else f"exit code {done.returncode}")
+            return DownloadReport(report=done.stdout)
+
+        return await _call(run)
+
     async def list_paper_sessions(self) -> SessionList:
         """The store's paper sessions (names, oldest first)."""
         from flint.server import sessions
@@ -368,6 +409,7 @@ TOOLS = (
     (READ_ONLY, "get_open_interest"),
     (READ_ONLY, "get_correlation"),
     (READ_ONLY, "get_data_freshness"),
+    (FETCHES, "download_market_data"),
     (READ_ONLY, "list_paper_sessions"),
     (READ_ONLY, "paper_status"),
     (CHANGES_PAPER, "paper_stop"),

@@ -1,4 +1,5 @@
-"""What a job's child process runs: one backtest, optimisation or walk-forward.
+"""What a job's child process runs: one backtest, optimisation, walk-forward or market
+data download.
 
 :class:`flint.server.jobs.JobManager` starts ``python -m flint.server.worker FD`` with
 the job as JSON on standard input. The child dies with the server, reads the store
@@ -22,7 +23,7 @@ import click
 
 from flint.processes import die_with_parent
 
-KINDS = ("backtest", "optimize", "walk_forward")
+KINDS = ("backtest", "optimize", "walk_forward", "download")
 #: How much lower than the server a job's process runs (``os.nice``), so that on a
 #: busy host the API's reads get the CPU first.
 NICENESS = 10
@@ -33,13 +34,17 @@ JOURNAL_WAIT_S = 60.0
 
 def run(kind: str, request: dict[str, Any], store: Path, folder: Path, trust: bool,
         progress: Any) -> list[dict[str, Any]]:
-    """The journal records of job ``kind`` with ``request`` (a request model's data)."""
+    """The journal records of job ``kind`` with ``request`` (a request model's data; a
+    download journals nothing)."""
     from flint.cli.backtest import backtest_record
     from flint.cli.inputs import load_research
     from flint.cli.optimize import optimise, walk_forward
     from flint.server.strategies import resolve, source_of
 
     r = request
+    if kind == "download":
+        download(r, store, progress)
+        return []
     if kind == "backtest":
         label, source = source_of(r["strategy"], r.get("code"), folder)
         cls = None
@@ -79,6 +84,27 @@ def run(kind: str, request: dict[str, Any], store: Path, folder: Path, trust: bo
     return study.records
 
 
+def download_args(request: dict[str, Any], store: Path) -> list[str]:
+    """The options of ``flint data download`` for ``request`` (a DownloadRequest's data)."""
+    args = [f"--db={store}", f"--resolution={request['resolution_s']}",
+            f"--kind={','.join(request['kinds'])}"]
+    args += [f"--venue={v}" for v in request["venues"]]
+    args += [f"--market={m}" for m in request["markets"]]
+    args += [f"--{name}={request[name]}" for name in ("start", "end", "period")
+             if request[name] is not None]
+    return args
+
+
+def download(request: dict[str, Any], store: Path, progress: Any) -> None:
+    """``flint data download`` itself, into ``store``; what it prints goes to the log."""
+    from flint.cli.data import download_command
+
+    progress({"phase": "download", "done": 0, "total": 1})
+    download_command.main(download_args(request, store), prog_name="flint data download",
+                          standalone_mode=False)
+    progress({"phase": "download", "done": 1, "total": 1})
+
+
 def main(fd: int) -> None:
     """The child's entry point: run the job read from standard input, report to ``fd``."""
     if hasattr(os, "nice"):
@@ -107,7 +133,7 @@ def main(fd: int) -> None:
             send("error", str(exc))
         else:
             run_ids, saved = save_records(records, Path(job["store"]), JOURNAL_WAIT_S,
-                                          Console(quiet=True))
+                                          Console(quiet=True)) if records else ([], True)
             send("done", {"run_ids": run_ids, "saved": saved})
 
 
