@@ -39,8 +39,9 @@ from flint.server.security import bearer_scopes
 
 #: Seconds after a change during which the file's marker is not trusted.
 RACY_S = 0.1
-#: Bytes of rendered answers kept (the least recently used go first).
+#: Bytes of rendered answers kept, and how many (the least recently used go first).
 MAX_BYTES = 64 << 20
+MAX_ANSWERS = 10_000
 
 Marker = tuple[tuple[int, int, int] | None, ...]
 #: A kept answer: the marker it was read under, until when it holds (unix s; inf
@@ -127,7 +128,7 @@ class ReadCache:
             return
         self._kept[key] = entry
         self._bytes += len(entry[2])
-        while self._bytes > self.max_bytes:
+        while self._bytes > self.max_bytes or len(self._kept) > MAX_ANSWERS:
             _, (_, _, dropped, _) = self._kept.popitem(last=False)
             self._bytes -= len(dropped)
 
