@@ -131,7 +131,8 @@ def test_live_status_is_read_only_and_needs_the_live_scope(api) -> None:
     assert api("GET", "/live/sessions", token=None).status_code == 401
 
 
-def test_mcp_paper_tools(store: Path, tmp_path: Path) -> None:
+def test_mcp_paper_tools(store: Path, tmp_path: Path,
+                         capsys: pytest.CaptureFixture[str]) -> None:
     from flint.mcp.server import build_server
 
     server = build_server(store, tmp_path / "strategies")
@@ -149,3 +150,4 @@ def test_mcp_paper_tools(store: Path, tmp_path: Path) -> None:
     assert stopped.structured_content["status"] == "stopped"
     assert stopped.structured_content["positions"]
     assert missing.is_error and "no paper session 'nope'" in missing.content[0].text
+    assert capsys.readouterr().out == ""  # stdout is the channel of a stdio MCP server

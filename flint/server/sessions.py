@@ -7,6 +7,8 @@ Nothing here starts a session or places an order: paper sessions can be stopped
 close, on paper); live sessions are only listed and looked at.
 """
 
+import contextlib
+import io
 from pathlib import Path
 from typing import Literal
 
@@ -44,7 +46,8 @@ def paper_control(store: Path, session: str,
     from flint.cli.paper import _control
 
     _known(paper_sessions(store), session, "paper")
-    _control(session, store, command)
+    with contextlib.redirect_stdout(io.StringIO()):  # what it echoes; stdout may be MCP's
+        _control(session, store, command)
     return paper_state(store, session)
 
 
