@@ -112,3 +112,18 @@ def test_render_matches_the_models_json() -> None:
     assert render(RunList(runs=[{"run_id": "a"}])) == RunList(runs=[{"run_id": "a"}]) \
         .model_dump_json().encode()
     assert render({"x": [1.5, math.nan]}) == b'{"x":[1.5,null]}'
+
+
+def test_while_a_writer_holds_the_store_the_previous_answer_is_given(api) -> None:
+    from flint.store import FlintStore
+
+    client, store, tokens = api
+    _wait_past_racy_window(store)
+    before = _get(client, "/journal/runs?limit=10", tokens["read"]).json()["runs"]
+    with FlintStore(store) as writer, writer.hold_open():
+        writer.save_backtest_run({"run_id": "held", "strategy": "z", "created_at": 300})
+        during = _get(client, "/journal/runs?limit=10", tokens["read"])
+        assert during.status_code == 200
+        assert during.json()["runs"] == before  # from before the write: not acknowledged yet
+    after = _get(client, "/journal/runs?limit=10", tokens["read"]).json()["runs"]
+    assert [r["run_id"] for r in after] == ["held", "first"]

@@ -52,19 +52,23 @@ class ServerSettings:
 
 
 @contextmanager
-def reading(request: Request) -> Iterator[Any]:
+def reading(request: Request, wait: bool = True) -> Iterator[Any]:
     """The store, read-only, with one connection for all the reads of one request.
 
     Each server thread keeps its own read-only store (its schema checked once), so a
     request costs one DuckDB connect, and none lasts beyond the request: other
-    processes may write the file between requests.
+    processes may write the file between requests. ``wait`` False: raise
+    :class:`~flint.store.StoreLockedError` at once while another process holds the file.
     """
     from flint.store import FlintStore
 
     readers = request.app.state.readers
-    store = getattr(readers, "store", None)
+    name = "store" if wait else "eager"
+    store = getattr(readers, name, None)
     if store is None:
-        store = readers.store = FlintStore(request.app.state.settings.store, read_only=True)
+        store = FlintStore(request.app.state.settings.store, read_only=True,
+                           **({} if wait else {"timeout_s": 0.0}))
+        setattr(readers, name, store)
     with store.session():
         yield store
 
@@ -73,8 +77,8 @@ async def cached(request: Request, read: Callable[[Any], Any]) -> Response:
     """The JSON answer of ``read(store)``, kept until the store changes for the same
     path and query, to tokens with the route's scopes (:mod:`flint.server.cache`)."""
 
-    def compute() -> Any:
-        with reading(request) as store:
+    def compute(wait: bool) -> Any:
+        with reading(request, wait) as store:
             return read(store)
 
     cache: ReadCache = request.app.state.cache

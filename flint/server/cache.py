@@ -13,6 +13,12 @@ token check of the route that made it, with no connect, query, validation or JSO
 rebuild. Anything else (no token, a missing scope, a changed store) goes on to the
 app as usual.
 
+While another process holds the file to write it (DuckDB's lock; a commit has
+changed the marker, the writer has not let go yet), a read that had an answer before
+gets that one at once instead of waiting: the write is not acknowledged to anyone
+until the writer lets go (a job is complete, a delete answered only after it), so
+the answer is one from just before it.
+
 A file modified less than :data:`RACY_S` ago may be modified again within the same
 timestamp tick without its marker changing, so an answer read from such a file is
 kept only until that time has passed, then read again: at worst it is
@@ -94,18 +100,30 @@ class ReadCache:
         return kept[2], kept[3]
 
     async def answer(self, key: Key, scopes: Iterable[str],
-                     compute: Callable[[], Any]) -> Response:
-        """The JSON response of ``compute()`` (run in a worker thread) for ``key``, kept
-        while the store is unchanged for tokens holding ``scopes``."""
+                     compute: Callable[[bool], Any]) -> Response:
+        """The JSON response of ``compute(wait)`` (run in a worker thread) for ``key``,
+        kept while the store is unchanged for tokens holding ``scopes``. ``wait`` False:
+        raise :class:`~flint.store.StoreLockedError` at once if another process holds
+        the store, and the previous answer is given."""
+        from flint.store import StoreLockedError
+
         started = time.time()
         marker, newest = change_marker(self.store)
         pending = self._pending.get((key, marker))
         if pending is not None:
             return _response(await asyncio.shield(pending))
+        previous = self._kept.get(key)
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[(key, marker)] = future
         try:
-            body = await run_in_threadpool(lambda: render(compute()))
+            body = await run_in_threadpool(lambda: render(compute(previous is None)))
+        except StoreLockedError:
+            if previous is None:
+                future.set_exception(StoreLockedError("the store is busy"))
+                future.exception()
+                raise
+            future.set_result(previous[2])
+            return _response(previous[2])
         except asyncio.CancelledError:
             future.cancel()
             raise
