@@ -1,6 +1,7 @@
 """The web dashboard in headless Chromium, against ``flint serve`` as a process over a
-sample store with journaled runs: journal, run page, comparison, a study, data
-coverage, and a backtest started from the form and followed until it finishes.
+sample store with journaled runs and a paper session: journal, run page, comparison, a
+study, data coverage, sessions (a paper session stopped after a confirmation), and a
+backtest started from the form and followed until it finishes.
 
 Screenshots of each page are kept in the test's tmp folder (``dashboard-*.png``).
 """
