@@ -7,8 +7,10 @@ each record carries its whole equity curve and fills) in a fresh sample store, s
 ``flint serve`` on it, and opens the dashboard in headless Chromium (``/usr/bin/chromium``
 via playwright) ``--loads`` times with the token already in the tab's session storage.
 A load is timed from navigation to the journal table drawn with its first 50 runs.
-Prints the median and worst load and the journal-page API latency; exits 1 when the
-median is a second or more. Needs the server extra and playwright.
+The first load reads the store (the server keeps the answer until the store changes,
+see ``flint/server/cache.py``); the others get the kept answer. Prints the first,
+median and worst load and the journal-page API latency; exits 1 when the median is a
+second or more. Needs the server extra and playwright.
 """
 
 import argparse
@@ -101,6 +103,7 @@ def main() -> None:
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise SystemExit("flint serve did not start") from None
                     time.sleep(0.2)
+            seconds = _loads(base, token, args.loads)
             headers = {"Authorization": f"Bearer {token}"}
             api = []
             for _ in range(args.loads):
@@ -108,15 +111,15 @@ def main() -> None:
                 page = httpx.get(f"{base}/api/v1/dashboard/runs?limit=50", headers=headers)
                 api.append(time.perf_counter() - start)
                 assert page.json()["total"] == args.runs
-            seconds = _loads(base, token, args.loads)
         finally:
             server.terminate()
             server.wait(30)
     median = statistics.median(seconds)
     print(f"GET /dashboard/runs?limit=50: median {statistics.median(api) * 1e3:,.0f} ms, "
           f"worst {max(api) * 1e3:,.0f} ms")
-    print(f"journal page drawn: median {median * 1e3:,.0f} ms, worst {max(seconds) * 1e3:,.0f} "
-          f"ms over {len(seconds)} loads (target < {TARGET_S * 1e3:,.0f} ms)")
+    print(f"journal page drawn: first (read from the store) {seconds[0] * 1e3:,.0f} ms, "
+          f"median {median * 1e3:,.0f} ms, worst {max(seconds) * 1e3:,.0f} ms over "
+          f"{len(seconds)} loads (target < {TARGET_S * 1e3:,.0f} ms)")
     raise SystemExit(0 if median < TARGET_S else 1)
 
 

@@ -1,6 +1,7 @@
 """The web dashboard in headless Chromium, against ``flint serve`` as a process over a
-sample store with journaled runs: journal, run page, comparison, a study, data
-coverage, and a backtest started from the form and followed until it finishes.
+sample store with journaled runs and a paper session: journal, run page, comparison, a
+study, data coverage, sessions (a paper session stopped after a confirmation), and a
+backtest started from the form and followed until it finishes.
 
 Screenshots of each page are kept in the test's tmp folder (``dashboard-*.png``).
 """
@@ -62,7 +63,36 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
             store.save_backtest_run(record)
     subprocess.run([sys.executable, "-m", "flint", "optimize", "ma_crossover", "--trials", "6",
                     "--db", str(path)], check=True, capture_output=True, timeout=300)
+    _paper_session(path)
     return path
+
+
+def _paper_session(path: Path) -> None:
+    """Paper session ``demo``, long over the last sample bars (not running)."""
+    from flint.models import Signal
+    from flint.paper.session import PaperConfig, PaperSession
+    from flint.store import FlintStore
+    from flint.strategy.base import Strategy
+
+    class AlwaysLong(Strategy):
+        name = "always_long"
+
+        def reset(self) -> None:
+            pass
+
+        def on_candle(self, candle, history, ctx=None):
+            return Signal.BUY
+
+    config = PaperConfig("always_long", "hyperliquid", "SOL-PERP", fill_model="close",
+                         warmup_bars=0)
+    with FlintStore(path) as store:
+        bars = list(store.query_candles("SOL-PERP", 3600, venue="hyperliquid"))[-20:]
+        session = PaperSession.create(store, config, AlwaysLong(), session="demo")
+        session.start()
+        for bar in bars:
+            session.step(bar)
+        assert session.ctx.positions
+        session.close()
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +149,7 @@ def page(server: tuple[str, str], tmp_path: Path):
             return out
 
         tab.shot = shot  # type: ignore[attr-defined]
+        tab.errors = errors  # type: ignore[attr-defined]
         yield tab
         browser.close()
         assert errors == []
@@ -208,6 +239,30 @@ def test_study_and_data_pages(page) -> None:
         0, timeout=60_000)
     assert "SOL-PERP" in page.inner_text("#series")
     page.shot("data")
+
+
+def test_sessions_page_stops_a_paper_session_only_after_a_confirmation(page) -> None:
+    _open(page, "#/sessions", "sessions")
+    row = page.locator("#paper tbody tr", has_text="demo")
+    assert "SOL-PERP" in row.inner_text() and "long" in row.inner_text()
+    before = row.locator("td >> nth=1").inner_text()
+    assert before != "stopped"
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    row.locator("button.session-stop").click()
+    page.wait_for_timeout(300)  # a dismissed confirmation sends nothing
+    assert page.locator("#paper tbody tr", has_text="demo").locator(
+        "td >> nth=1").inner_text() == before
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#paper tbody tr", has_text="demo").locator("button.session-stop").click()
+    sync_api.expect(page.locator("#paper tbody tr", has_text="demo").locator(
+        "td >> nth=1")).to_have_text("stopped", timeout=30_000)
+    assert "long" in page.locator("#paper tbody tr", has_text="demo").inner_text()  # kept
+    page.click("#show-live")
+    sync_api.expect(page.locator("#view .error")).to_contain_text("'live' scope")
+    expected = [e for e in page.errors if "403" in e]  # the browser logs the refusal
+    assert len(expected) == 1
+    page.errors.remove(expected[0])
+    page.shot("sessions")
 
 
 def test_start_a_backtest_and_follow_it_to_its_run(page) -> None:

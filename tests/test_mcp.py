@@ -15,8 +15,10 @@ from flint.mcp.server import build_server
 
 READ_ONLY = {"list_strategies", "list_journal_runs", "compare_runs", "get_candles",
              "get_funding_rates", "get_open_interest", "get_correlation",
-             "get_data_freshness"}
+             "get_data_freshness", "list_paper_sessions", "paper_status"}
 ADDS_RUNS = {"run_backtest", "optimise", "walk_forward"}
+CHANGES_PAPER = {"paper_stop"}
+FETCHES = {"download_market_data"}
 DAYS = 30
 
 
@@ -53,12 +55,18 @@ def _tool(session, name: str, arguments: dict[str, Any] | None = None) -> Any:
 
 def test_tool_list_schemas_and_annotations(session) -> None:
     tools = {t.name: t for t in session(lambda c: c.list_tools()).tools}
-    assert set(tools) == READ_ONLY | ADDS_RUNS
+    assert set(tools) == READ_ONLY | ADDS_RUNS | CHANGES_PAPER | FETCHES
     for name, tool in tools.items():
         assert tool.description, name
         assert tool.output_schema is not None and tool.output_schema["type"] == "object", name
         assert tool.annotations.read_only_hint is (name in READ_ONLY), name
-        assert tool.annotations.destructive_hint is False, name
+        assert tool.annotations.destructive_hint is (name in CHANGES_PAPER), name
+    assert tools["paper_stop"].input_schema["required"] == ["session"]
+    assert tools["download_market_data"].annotations.open_world_hint is True
+    assert {"venues", "markets", "start", "end", "kinds"} <= set(
+        tools["download_market_data"].input_schema["properties"])
+    assert {"session", "status", "positions", "orders"} <= set(
+        tools["paper_status"].output_schema["properties"])
     backtest = tools["run_backtest"]
     props = backtest.input_schema["properties"]
     assert {"strategy", "code", "market", "venues", "start", "end", "period", "capital",

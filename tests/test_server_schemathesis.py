@@ -23,10 +23,16 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance,
           checks.response_headers_conformance]
 
 
+#: The venue API addresses a download job could reach.
+OFFLINE = ("FLINT_HYPERLIQUID_API_URL", "FLINT_BINANCE_API_URL", "FLINT_DRIFT_DATA_API_URL",
+           "FLINT_DRIFT_DLOB_URL", "FLINT_DRIFT_RPC_URL")
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory):
     """The checked-in document bound to a live app over a small sample store, and a
-    token with the read and research scopes."""
+    token with the read and research scopes. Download jobs find every venue's API on a
+    closed local port: they fail at once, offline."""
     from flint.sample_data import generate
     from flint.store import FlintStore
 
@@ -42,7 +48,10 @@ def served(tmp_path_factory: pytest.TempPathFactory):
                      token_book(state))
     schema = schemathesis.openapi.from_path(CHECKED_IN)
     schema.app = app
-    yield schema, token
+    with pytest.MonkeyPatch.context() as env:
+        for name in OFFLINE:
+            env.setenv(name, "http://127.0.0.1:9")
+        yield schema, token
     app.state.jobs.close()
 
 

@@ -334,6 +334,24 @@ def resume_command(session: str, db: Path | None, venue_option: tuple[str, ...])
     _offline(session, db, "resume", venue_option)
 
 
+def session_state(path: Path, session: str) -> dict[str, Any]:
+    """Live session ``session`` of the store at ``path`` as its run last reported it, with
+    the status its recording has now (stop / kill may have run since)."""
+    state = _running(path, session, "live")
+    if state is not None:
+        return state
+    status_file, _ = _files(path, session, "live")
+    if not status_file.exists():
+        raise click.ClickException(f"no live session '{session}' has run with {path}")
+    state = json.loads(status_file.read_text())
+    from flint.live.session import read_session
+    from flint.store import FlintStore
+
+    with FlintStore(path, read_only=True) as store:
+        state["status"] = read_session(store, session)[1]
+    return state
+
+
 @live_group.command("status")
 @click.argument("session")
 @db_option
@@ -341,18 +359,7 @@ def resume_command(session: str, db: Path | None, venue_option: tuple[str, ...])
 @user_errors
 def status_command(session: str, db: Path | None, as_json: bool) -> None:
     """The state of live session SESSION (as last reported by its run)."""
-    path = db_path(db)
-    state = _running(path, session, "live")
-    if state is None:
-        status_file, _ = _files(path, session, "live")
-        if not status_file.exists():
-            raise click.ClickException(f"no live session '{session}' has run with {path}")
-        state = json.loads(status_file.read_text())
-        from flint.live.session import read_session
-        from flint.store import FlintStore
-
-        with FlintStore(path, read_only=True) as store:  # stop / kill may have run since
-            state["status"] = read_session(store, session)[1]
+    state = session_state(db_path(db), session)
     if as_json:
         click.echo(json.dumps(state))
     else:

@@ -2,7 +2,8 @@
 
 Tools answer with models (structured output); bad input comes back as a tool error
 saying what was wrong. Read-only tools are annotated so; the ones that write the
-journal are not destructive (they only add runs); no tool places orders. User
+journal are not destructive (they only add runs); ``paper_stop`` is (it stops a paper
+session); no tool places live orders. User
 strategy code runs only in the sandbox, as everywhere else. Resources:
 ``flint://guide`` (how to use the tools) and ``flint://markets`` (what the store holds).
 """
@@ -25,12 +26,17 @@ from flint.server.models import (
     Candles,
     Comparison,
     Correlation,
+    DownloadKind,
+    DownloadReport,
+    DownloadRequest,
     Freshness,
     Funding,
     Markets,
     OpenInterest,
     OptimisationSummary,
     RunList,
+    SessionList,
+    SessionState,
     StrategyList,
     TrialRow,
     WalkForwardSummary,
@@ -43,6 +49,14 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempot
 #: Tools that add runs to the journal: they change the store, deleting nothing.
 ADDS_RUNS = ToolAnnotations(read_only_hint=False, destructive_hint=False,
                             idempotent_hint=False, open_world_hint=False)
+#: Tools that fetch from venues into the store (only what it lacks; nothing is deleted).
+FETCHES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                          open_world_hint=True)
+#: Seconds a download may take.
+DOWNLOAD_TIMEOUT_S = 3600
+#: Tools that change a paper session (never a live one): they cannot be undone.
+CHANGES_PAPER = ToolAnnotations(read_only_hint=False, destructive_hint=True,
+                                idempotent_hint=True, open_world_hint=False)
 #: Candles a tool returns when no limit is given (each one is a token cost).
 DEFAULT_CANDLES = 100
 
@@ -57,6 +71,9 @@ flint backtests, optimises and inspects crypto perpetual-futures strategies on a
    or files). The run is saved to the journal; the answer has its run_id and metrics.
 4. optimise / walk_forward: search parameters (and test them out of sample).
 5. list_journal_runs / compare_runs: what was run, side by side.
+6. download_market_data: fetch what the store lacks from the venues.
+7. list_paper_sessions / paper_status / paper_stop: paper sessions started with
+   `flint paper` (no tool places a live order).
 Times are UTC dates (2024-03-01), ISO times or unix seconds.
 """
 
@@ -76,6 +93,7 @@ def _finite(value: Any) -> float | None:
 async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` in a worker thread; bad input becomes a tool error with its message."""
     from flint.cli.common import user_error_types
+    from flint.server.sessions import UnknownSession
     from flint.server.strategies import UnknownStrategy
 
     def run() -> T:
@@ -83,7 +101,7 @@ async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             return fn(*args, **kwargs)
         except click.ClickException as exc:
             raise ToolError(exc.format_message()) from None
-        except (UnknownStrategy, *user_error_types()) as exc:
+        except (UnknownStrategy, UnknownSession, *user_error_types()) as exc:
             raise ToolError(str(exc)) from None
 
     return await anyio.to_thread.run_sync(run)
@@ -301,6 +319,57 @@ class Tools:
 
         return await _call(run)
 
+    async def download_market_data(
+        self, venues: list[Text] | None = None, markets: list[Text] | None = None,
+        resolution_s: Annotated[int, Field(ge=1, le=31_536_000)] = 3600,
+        start: When = None, end: When = None,
+        period: Annotated[str | None, Field(max_length=10)] = None,
+        kinds: list[DownloadKind] | None = None,
+    ) -> DownloadReport:
+        """Download venues' candles and funding (or open_interest, orderbook) into the store:
+        only what it lacks. Default venues: configured, else every installed one; default
+        markets: configured and already stored; default start: where the store stops."""
+        import subprocess
+        import sys
+
+        from flint.server.worker import download_args
+
+        request = DownloadRequest(venues=venues or [], markets=markets or [],
+                                  resolution_s=resolution_s, start=start, end=end,
+                                  period=period, kinds=kinds or ["candles", "funding"])
+
+        def run() -> DownloadReport:
+            # its own process: the command prints, and stdout may be this server's channel
+            done = subprocess.run(
+                [sys.executable, "-m", "flint", "data", "download",
+                 *download_args(request.model_dump(), self.store)],
+                capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_S, check=False)
+            if done.returncode != 0:
+                said = (done.stderr.strip() or done.stdout.strip()).splitlines()
+                raise ToolError(said[-1] if said else f"exit code {done.returncode}")
+            return DownloadReport(report=done.stdout)
+
+        return await _call(run)
+
+    async def list_paper_sessions(self) -> SessionList:
+        """The store's paper sessions (names, oldest first)."""
+        from flint.server import sessions
+
+        return await _call(sessions.paper_sessions, self.store)
+
+    async def paper_status(self, session: Text) -> SessionState:
+        """A paper session's status, equity, positions and resting orders."""
+        from flint.server import sessions
+
+        return await _call(sessions.paper_state, self.store, session)
+
+    async def paper_stop(self, session: Text) -> SessionState:
+        """Stop a paper session: cancel its resting orders and keep its positions (it can
+        be resumed with `flint paper`). Paper only: no live order is ever placed."""
+        from flint.server import sessions
+
+        return await _call(sessions.paper_control, self.store, session, "stop")
+
     def guide(self) -> str:
         """How to use flint's tools."""
         return GUIDE
@@ -340,6 +409,10 @@ TOOLS = (
     (READ_ONLY, "get_open_interest"),
     (READ_ONLY, "get_correlation"),
     (READ_ONLY, "get_data_freshness"),
+    (FETCHES, "download_market_data"),
+    (READ_ONLY, "list_paper_sessions"),
+    (READ_ONLY, "paper_status"),
+    (CHANGES_PAPER, "paper_stop"),
 )
 #: Each resource: its URI, MIME type and method.
 RESOURCES = (

@@ -1,7 +1,7 @@
 """The FastAPI app of ``flint serve``: settings, error mapping, middleware, routers."""
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -10,12 +10,14 @@ import attrs
 import click
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from flint.server.auth import TokenBook
+from flint.server.cache import KeptAnswers, ReadCache
 from flint.server.jobs import JobManager, JobsFull
 from flint.server.models import Error
-from flint.server.security import BodyLimit
+from flint.server.security import BodyLimit, route_scopes
+from flint.server.sessions import UnknownSession
 from flint.server.strategies import UnknownStrategy
 from flint.server.ui import Dashboard
 from flint_core import __version__
@@ -50,21 +52,38 @@ class ServerSettings:
 
 
 @contextmanager
-def reading(request: Request) -> Iterator[Any]:
+def reading(request: Request, wait: bool = True) -> Iterator[Any]:
     """The store, read-only, with one connection for all the reads of one request.
 
     Each server thread keeps its own read-only store (its schema checked once), so a
     request costs one DuckDB connect, and none lasts beyond the request: other
-    processes may write the file between requests.
+    processes may write the file between requests. ``wait`` False: raise
+    :class:`~flint.store.StoreLockedError` at once while another process holds the file.
     """
     from flint.store import FlintStore
 
     readers = request.app.state.readers
-    store = getattr(readers, "store", None)
+    name = "store" if wait else "eager"
+    store = getattr(readers, name, None)
     if store is None:
-        store = readers.store = FlintStore(request.app.state.settings.store, read_only=True)
+        store = FlintStore(request.app.state.settings.store, read_only=True,
+                           **({} if wait else {"timeout_s": 0.0}))
+        setattr(readers, name, store)
     with store.session():
         yield store
+
+
+async def cached(request: Request, read: Callable[[Any], Any]) -> Response:
+    """The JSON answer of ``read(store)``, kept until the store changes for the same
+    path and query, to tokens with the route's scopes (:mod:`flint.server.cache`)."""
+
+    def compute(wait: bool) -> Any:
+        with reading(request, wait) as store:
+            return read(store)
+
+    cache: ReadCache = request.app.state.cache
+    return await cache.answer((request.url.path, request.scope["query_string"]),
+                              route_scopes(request.scope["route"]), compute)
 
 
 def jobs_of(request: Request) -> JobManager:
@@ -80,6 +99,7 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
         routes_data,
         routes_jobs,
         routes_journal,
+        routes_sessions,
         routes_strategies,
         routes_system,
     )
@@ -98,6 +118,7 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
     app.state.tokens = tokens
     app.state.jobs = jobs
     app.state.readers = threading.local()
+    app.state.cache = cache = ReadCache(settings.store)
 
     def bad_input(_: Request, exc: Exception) -> JSONResponse:
         text = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
@@ -114,11 +135,14 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
     for kind in (click.ClickException, *user_error_types()):
         app.add_exception_handler(kind, bad_input)
     app.add_exception_handler(UnknownStrategy, not_found)
+    app.add_exception_handler(UnknownSession, not_found)
     app.add_exception_handler(JobsFull, full)
     app.include_router(routes_system.router, prefix=PREFIX)
-    for module in (routes_strategies, routes_jobs, routes_journal, routes_data,
-                   routes_dashboard):
-        app.include_router(module.router, prefix=PREFIX, responses=GUARDED)
+    for router in (routes_strategies.router, routes_jobs.router, routes_journal.router,
+                   routes_data.router, routes_dashboard.router, routes_sessions.paper,
+                   routes_sessions.live):
+        app.include_router(router, prefix=PREFIX, responses=GUARDED)
+    app.add_middleware(KeptAnswers, cache=cache)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Authorization", "Content-Type"])

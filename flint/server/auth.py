@@ -4,8 +4,8 @@ Tokens live in ``tokens.json`` of the server's state folder (mode 0600), each as
 SHA-256 of its text with its scopes; the text itself is shown once, when it is made.
 ``api_token`` of the configuration (``FLINT_API_TOKEN``) is also accepted, with
 :data:`CONFIGURED_SCOPES`. Scopes: ``read`` (look), ``research`` (run backtests and
-optimisations, save strategies, delete journal runs), ``paper`` and ``live``
-(sessions, once those routes exist; none places live orders today).
+optimisations, save strategies, delete journal runs), ``paper`` (look at, stop and
+kill paper sessions) and ``live`` (look at live sessions; no route places live orders).
 """
 
 import hashlib

@@ -2,9 +2,9 @@
 
 Each job runs :mod:`flint.server.worker` in a child process of its own (so a
 cancel stops it at once and reads stay fast while it computes); a thread of the
-server follows its messages and, when it is done, saves its records to the store's
-journal (:func:`flint.cli.journal.save_records`). At most ``limit`` jobs run at a
-time: one more is refused with :class:`JobsFull`.
+server follows its messages; the child saves its records to the store's journal
+(:func:`flint.cli.journal.save_records`) before it reports them done. At most
+``limit`` jobs run at a time: one more is refused with :class:`JobsFull`.
 
 Each job's state is a JSON file in the jobs folder, rewritten on every change, so
 the list survives a restart; a job that was queued or running when the server
@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from rich.console import Console
 
 from flint.server import worker
 
@@ -34,9 +33,6 @@ log = logging.getLogger("flint.server.jobs")
 
 ACTIVE = ("queued", "running")
 TERMINAL = ("complete", "failed", "cancelled", "interrupted")
-#: Seconds a finished job waits for another process writing the store before its
-#: records are kept in files (``flint journal import`` adds them later).
-JOURNAL_WAIT_S = 60.0
 #: Seconds a cancelled child gets to stop before it is killed.
 STOP_GRACE_S = 5.0
 #: Jobs remembered across restarts (older finished ones are forgotten at start).
@@ -194,11 +190,10 @@ class JobManager:
         else:
             self._finish(job, outcome[1])
 
-    def _finish(self, job: Job, records: list[dict[str, Any]]) -> None:
-        from flint.cli.journal import save_records, unsaved_dir
+    def _finish(self, job: Job, done: dict[str, Any]) -> None:
+        from flint.cli.journal import unsaved_dir
 
-        run_ids, saved = save_records(records, self.store, JOURNAL_WAIT_S,
-                                      Console(quiet=True))
+        run_ids, saved = done["run_ids"], done["saved"]
         note = None if saved else (
             f"the store was busy: the results are kept in {unsaved_dir(self.store)}/ "
             f"(flint journal import adds them)")

@@ -1,14 +1,16 @@
 """Pydantic models of every request and response body of the HTTP API (its OpenAPI)."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from flint.optimization.defaults import SAMPLERS
 from flint.optimization.objective import METRICS
+from flint.providers.base import DOWNLOAD_KINDS
 
 Metric = Literal[METRICS]  # type: ignore[valid-type]
 Sampler = Literal[SAMPLERS]  # type: ignore[valid-type]
+DownloadKind = Literal[DOWNLOAD_KINDS]  # type: ignore[valid-type]
 #: Largest strategy code accepted (characters).
 MAX_CODE = 200_000
 
@@ -133,6 +135,29 @@ class WalkForwardRequest(StudyRequest):
     anchored: bool = False
     trials: int = Field(30, ge=1, le=10_000, description="Trials per window.")
     warmup: int | None = Field(None, ge=0)
+
+
+class DownloadRequest(Strict):
+    """What ``flint data download`` takes (incremental: only spans not fetched before)."""
+
+    venues: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=8,
+        description="Venues to download from (default: configured, else every installed).")
+    markets: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=50,
+        description="Markets, e.g. SOL-PERP (default: configured and already stored).")
+    resolution_s: int = Field(3600, ge=1, le=31_536_000)
+    start: str | None = Field(None, max_length=40, description=(
+        "First day (default: where the store stops, else a year back)."))
+    end: str | None = Field(None, max_length=40, description="Last day, included.")
+    period: str | None = Field(None, max_length=10, description="12h, 30d, 6w, 3m or 1y back.")
+    kinds: list[DownloadKind] = Field(default_factory=lambda: ["candles", "funding"],
+                                      min_length=1, max_length=len(DOWNLOAD_KINDS))
+
+
+class DownloadReport(BaseModel):
+    report: str = Field(description="What `flint data download` printed: per series, the "
+                                    "rows new or changed and the span fetched.")
 
 
 class JobStatus(BaseModel):
@@ -362,3 +387,29 @@ class WalkForwardSummary(BaseModel):
     overfitting_ratio: float | None
     parameter_stability: float | None
     windows: list[WindowRow]
+
+
+# Paper and live sessions
+
+
+class SessionList(BaseModel):
+    sessions: list[str] = Field(description="Session names, oldest first.")
+
+
+class SessionState(BaseModel):
+    """A session as ``flint paper status`` / ``flint live status --json`` show it; a
+    running session's report may carry more fields (its process, its risk state)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    session: str
+    status: str = Field(description="running, stopped, killed, ended, ...")
+    strategy: str | None = None
+    market: str | None = None
+    venue: str | None = None
+    trading_state: str | None = Field(None, description="active, reduce_only or halted.")
+    bars: int | None = None
+    equity: float | None = None
+    cash: float | None = None
+    positions: list[dict[str, Any]] = Field(default_factory=list)
+    orders: list[dict[str, Any]] = Field(default_factory=list)

@@ -6,8 +6,9 @@ import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import Response
 
-from flint.server.app import reading
+from flint.server.app import cached
 from flint.server.models import Error, MonteCarloFan, RunPage, RunView
 from flint.server.security import require
 
@@ -21,21 +22,24 @@ CHART_POINTS = 1500
 MAX_TRADES = 500
 
 
-@router.get("/runs")
-def run_page(request: Request, strategy: Text = None,
+@router.get("/runs", response_model=RunPage)
+async def run_page(request: Request, strategy: Text = None,
              kind: Literal["backtest", "optimization", "walk_forward"] | None = None,
              market: Text = None, venue: Text = None,
              since: Annotated[Ts, Query(description="Journaled at or after (unix s).")] = None,
              until: Annotated[Ts, Query(description="Journaled before (unix s).")] = None,
              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-             limit: Annotated[int, Query(ge=1, le=200)] = 50) -> RunPage:
+             limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
     """One page of the journal, newest first, with the number of runs matching."""
     filters = {"strategy": strategy, "kind": kind, "market": market, "venue": venue,
                "since": since, "until": until}
-    with reading(request) as store:
+
+    def read(store: Any) -> RunPage:
         runs = store.list_backtest_runs(limit, offset=offset, **filters)
         total = store.count_backtest_runs(**filters)
-    return RunPage(runs=runs, total=total, offset=offset, limit=limit)
+        return RunPage(runs=runs, total=total, offset=offset, limit=limit)
+
+    return await cached(request, read)
 
 
 def thin(points: list[tuple[float, float]], most: int = CHART_POINTS) -> list[list[float]]:
@@ -59,18 +63,22 @@ def _finite(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
-@router.get("/runs/{run_id}/view", responses={404: {"model": Error}, 400: {"model": Error}})
-def run_view(run_id: Annotated[str, Path(max_length=100)], request: Request,
+@router.get("/runs/{run_id}/view", responses={404: {"model": Error}, 400: {"model": Error}},
+            response_model=RunView)
+async def run_view(run_id: Annotated[str, Path(max_length=100)], request: Request,
              monte_carlo: Annotated[int, Query(ge=0, le=2000, description=(
                  "Monte Carlo paths to resample (0: no fan)."))] = 0,
-             seed: int = 42) -> RunView:
+             seed: int = 42) -> Response:
     """A backtest's (or a walk-forward's stitched out-of-sample) charts: equity,
     drawdown, monthly returns, trades, per-venue costs and optionally the Monte Carlo fan
     (what ``flint report`` draws). 400 for an optimisation: it has no single run."""
+    return await cached(request, lambda store: _view(store, run_id, monte_carlo, seed))
+
+
+def _view(store: Any, run_id: str, monte_carlo: int, seed: int) -> RunView:
     from flint.cli.report import record_tearsheet
 
-    with reading(request) as store:
-        record = store.get_backtest_run(run_id)
+    record = store.get_backtest_run(run_id)
     if record is None:
         raise HTTPException(404, f"no journaled run {run_id}")
     kind = record.get("kind", "backtest")

@@ -1,5 +1,5 @@
-"""Backtests, optimisations and walk-forwards as jobs: start (202), status, result, cancel,
-and a server-sent-events stream of a job's progress."""
+"""Backtests, optimisations, walk-forwards and market data downloads as jobs: start (202),
+status, result, cancel, and a server-sent-events stream of a job's progress."""
 
 import asyncio
 import json
@@ -13,6 +13,7 @@ from flint.server.app import jobs_of, reading
 from flint.server.jobs import TERMINAL, Job
 from flint.server.models import (
     BacktestRequest,
+    DownloadRequest,
     Error,
     JobList,
     JobResult,
@@ -85,6 +86,14 @@ def run_walk_forward(body: WalkForwardRequest, request: Request) -> JobStatus:
     return _start(request, "walk_forward", body)
 
 
+@router.post("/data/download", status_code=202, dependencies=RESEARCH,
+             responses={k: v for k, v in STARTED.items() if k != 404})
+def run_download(body: DownloadRequest, request: Request) -> JobStatus:
+    """Start ``flint data download``: venues' candles, funding, open interest or books
+    into the store (only what it lacks); the job journals no run."""
+    return _status(jobs_of(request).submit("download", body.model_dump()))
+
+
 @router.get("/jobs", dependencies=READ)
 def list_jobs(request: Request) -> JobList:
     """Every job this server knows, the newest first."""
@@ -100,11 +109,15 @@ def job_status(job_id: JobId, request: Request) -> JobStatus:
 @router.get("/jobs/{job_id}/result", dependencies=READ,
             responses={404: {"model": Error}, 409: {"model": Error}})
 def job_result(job_id: JobId, request: Request) -> JobResult:
-    """A complete job's main journal record (409 while it is not complete)."""
+    """A complete job's main journal record (409 while it is not complete; 404 for a
+    download, which journals none)."""
     job = _job(request, job_id)
     if job.status != "complete":
         raise HTTPException(409, f"job {job_id} is {job.status}" +
                             (f": {job.error}" if job.error else ""))
+    if not job.run_ids:
+        raise HTTPException(404, f"job {job_id} ({job.kind}) journals no run; what it "
+                                 f"fetched is in the store")
     with reading(request) as store:
         record = store.get_backtest_run(job.run_ids[0])
     if record is None:

@@ -14,7 +14,7 @@ def require(scope: str) -> Callable[..., None]:
     """A dependency refusing requests without a token holding ``scope``: 401 without a
     valid token, 403 with one lacking the scope."""
 
-    def check(request: Request,
+    async def check(request: Request,
               credentials: Annotated[HTTPAuthorizationCredentials | None,
                                      Depends(_bearer)]) -> None:
         scopes = None if credentials is None else request.app.state.tokens.scopes(
@@ -27,6 +27,16 @@ def require(scope: str) -> Callable[..., None]:
 
     check.flint_scope = scope  # type: ignore[attr-defined]
     return check
+
+
+def bearer_scopes(tokens: Any, authorization: bytes | None) -> tuple[str, ...] | None:
+    """The scopes of the token in an ``Authorization: Bearer ...`` header (None without
+    a valid one); ``tokens`` is the server's :class:`~flint.server.auth.TokenBook`."""
+    scheme, _, token = (authorization or b"").decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    scopes: tuple[str, ...] | None = tokens.scopes(token.strip())
+    return scopes
 
 
 def route_scopes(route: Any) -> set[str]:

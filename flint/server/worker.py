@@ -1,11 +1,16 @@
-"""What a job's child process runs: one backtest, optimisation or walk-forward.
+"""What a job's child process runs: one backtest, optimisation, walk-forward or market
+data download.
 
 :class:`flint.server.jobs.JobManager` starts ``python -m flint.server.worker FD`` with
 the job as JSON on standard input. The child dies with the server, reads the store
-read-only and writes JSON lines ``[kind, payload]`` to file descriptor ``FD``:
-``["progress", {...}]`` as it goes, then ``["done", records]`` (the journal records,
-which the server saves) or ``["error", message]``. Its standard output and error
-(what a strategy prints) go to the job's log file.
+(read-only until it journals its records) and writes JSON lines ``[kind, payload]``
+to file descriptor ``FD``: ``["progress", {...}]`` as it goes, then
+``["done", {"run_ids": [...], "saved": bool}]`` once its records are in the store's
+journal (``saved`` False: the store stayed busy and they are kept in files), or
+``["error", message]``. Saving here, not in the server, keeps the encoding of large
+records off the server's CPU. Its standard output and error (what a strategy prints)
+go to the job's log file. It runs at a lower CPU priority than the server
+(:data:`NICENESS`).
 """
 
 import json
@@ -18,18 +23,28 @@ import click
 
 from flint.processes import die_with_parent
 
-KINDS = ("backtest", "optimize", "walk_forward")
+KINDS = ("backtest", "optimize", "walk_forward", "download")
+#: How much lower than the server a job's process runs (``os.nice``), so that on a
+#: busy host the API's reads get the CPU first.
+NICENESS = 10
+#: Seconds a finished job waits for another process writing the store before its
+#: records are kept in files (``flint journal import`` adds them later).
+JOURNAL_WAIT_S = 60.0
 
 
 def run(kind: str, request: dict[str, Any], store: Path, folder: Path, trust: bool,
         progress: Any) -> list[dict[str, Any]]:
-    """The journal records of job ``kind`` with ``request`` (a request model's data)."""
+    """The journal records of job ``kind`` with ``request`` (a request model's data; a
+    download journals nothing)."""
     from flint.cli.backtest import backtest_record
     from flint.cli.inputs import load_research
     from flint.cli.optimize import optimise, walk_forward
     from flint.server.strategies import resolve, source_of
 
     r = request
+    if kind == "download":
+        download(r, store, progress)
+        return []
     if kind == "backtest":
         label, source = source_of(r["strategy"], r.get("code"), folder)
         cls = None
@@ -69,11 +84,37 @@ def run(kind: str, request: dict[str, Any], store: Path, folder: Path, trust: bo
     return study.records
 
 
+def download_args(request: dict[str, Any], store: Path) -> list[str]:
+    """The options of ``flint data download`` for ``request`` (a DownloadRequest's data)."""
+    args = [f"--db={store}", f"--resolution={request['resolution_s']}",
+            f"--kind={','.join(request['kinds'])}"]
+    args += [f"--venue={v}" for v in request["venues"]]
+    args += [f"--market={m}" for m in request["markets"]]
+    args += [f"--{name}={request[name]}" for name in ("start", "end", "period")
+             if request[name] is not None]
+    return args
+
+
+def download(request: dict[str, Any], store: Path, progress: Any) -> None:
+    """``flint data download`` itself, into ``store``; what it prints goes to the log."""
+    from flint.cli.data import download_command
+
+    progress({"phase": "download", "done": 0, "total": 1})
+    download_command.main(download_args(request, store), prog_name="flint data download",
+                          standalone_mode=False)
+    progress({"phase": "download", "done": 1, "total": 1})
+
+
 def main(fd: int) -> None:
     """The child's entry point: run the job read from standard input, report to ``fd``."""
+    if hasattr(os, "nice"):
+        os.nice(NICENESS)
     job = json.load(sys.stdin)
     die_with_parent(job["parent"])
+    from rich.console import Console
+
     from flint.cli.common import user_error_types
+    from flint.cli.journal import save_records
     from flint.server.strategies import UnknownStrategy
 
     with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -91,7 +132,9 @@ def main(fd: int) -> None:
         except (UnknownStrategy, *user_error_types()) as exc:
             send("error", str(exc))
         else:
-            send("done", records)
+            run_ids, saved = save_records(records, Path(job["store"]), JOURNAL_WAIT_S,
+                                          Console(quiet=True)) if records else ([], True)
+            send("done", {"run_ids": run_ids, "saved": saved})
 
 
 if __name__ == "__main__":

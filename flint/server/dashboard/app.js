@@ -511,6 +511,62 @@ async function dataPage() {
           el("p", {}, `${markets.markets.length} markets, ${series.length} series`), rows];
 }
 
+// --- paper and live sessions ---------------------------------------------------------
+
+function sessionControl(state, command) {
+  const what = command === "kill"
+    ? "cancel its orders and close its positions at the last close (on paper)"
+    : "cancel its resting orders and keep its positions";
+  return el("button", {type: "button", class: `session-${command}`, onclick: async () => {
+    if (!confirm(`${command} paper session ${state.session}: ${what}?`)) return;
+    try {
+      await api(`/paper/sessions/${encodeURIComponent(state.session)}/${command}`,
+                {method: "POST"});
+      route();
+    } catch (err) {
+      view.append(el("p", {class: "error"}, err.message));
+    }
+  }}, command);
+}
+
+function sessionTable(states, controls) {
+  const columns = ["session", "status", "trading_state", "market", "venue", "equity", "cash",
+                   "positions", "orders", ...(controls ? [""] : [])];
+  return table(columns, states, (c, s) => {
+    if (c === "positions") {
+      return (s.positions || []).map(p => `${p.side} ${fmt(p.size)} ${p.market}`).join(", ") || "-";
+    }
+    if (c === "orders") return (s.orders || []).length;
+    if (c === "") return el("span", {}, sessionControl(s, "stop"), " ", sessionControl(s, "kill"));
+    return s[c];
+  });
+}
+
+async function liveSessions(box) {
+  // Asked for on demand: it needs a token with the live scope.
+  try {
+    const {sessions} = await api("/live/sessions");
+    const states = await Promise.all(sessions.map(s => api(`/live/sessions/${encodeURIComponent(s)}`)));
+    const shown = states.length ? sessionTable(states, false) : el("p", {}, "No live session in the store.");
+    shown.id = "live";
+    box.replaceChildren(shown);
+  } catch (err) {
+    box.replaceChildren(el("p", {class: "error"}, err.message));
+  }
+}
+
+async function sessionsPage() {
+  const {sessions} = await api("/paper/sessions");
+  const states = await Promise.all(sessions.map(s => api(`/paper/sessions/${encodeURIComponent(s)}`)));
+  const paper = states.length ? sessionTable(states, true)
+    : el("p", {}, "No paper session in the store (flint paper starts one).");
+  paper.id = "paper";
+  const live = el("div", {}, el("button", {type: "button", id: "show-live",
+                                          onclick: () => liveSessions(live)},
+                                "Show live sessions (read-only; needs the live scope)"));
+  return [el("h1", {}, "Sessions"), el("h2", {}, "Paper"), paper, el("h2", {}, "Live"), live];
+}
+
 // --- routing --------------------------------------------------------------------
 
 async function route() {
@@ -522,6 +578,7 @@ async function route() {
     journal: () => journalPage(params), studies: () => journalPage(params, "optimization"),
     run: () => runPage(arg), compare: () => comparePage(arg), study: () => studyPage(arg),
     new: () => newPage(), job: () => jobPage(arg), data: () => dataPage(),
+    sessions: () => sessionsPage(),
   };
   view.replaceChildren(el("p", {}, "loading…"));
   try {

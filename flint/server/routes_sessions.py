@@ -1,0 +1,53 @@
+"""``/paper`` and ``/live``: paper sessions (list, state, stop, kill; the ``paper``
+scope) and read-only live status (list, state; the ``live`` scope). No route starts a
+session or places an order (:mod:`flint.server.sessions`)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from flint.server import sessions
+from flint.server.models import Error, SessionList, SessionState
+from flint.server.security import require
+
+paper = APIRouter(prefix="/paper", tags=["paper"], dependencies=[Depends(require("paper"))])
+live = APIRouter(prefix="/live", tags=["live"], dependencies=[Depends(require("live"))])
+Session = Annotated[str, Path(pattern=sessions.SESSION_PATTERN)]
+UNKNOWN = {404: {"model": Error, "description": "No session of that name."}}
+
+
+@paper.get("/sessions")
+def paper_sessions(request: Request) -> SessionList:
+    """The store's paper sessions, oldest first."""
+    return sessions.paper_sessions(request.app.state.settings.store)
+
+
+@paper.get("/sessions/{session}", responses=UNKNOWN)
+def paper_state(session: Session, request: Request) -> SessionState:
+    """A paper session: status, equity, positions, orders (live while it runs)."""
+    return sessions.paper_state(request.app.state.settings.store, session)
+
+
+@paper.post("/sessions/{session}/stop", responses=UNKNOWN)
+def paper_stop(session: Session, request: Request) -> SessionState:
+    """Stop a paper session: cancel its resting orders, keep its positions (resumable)."""
+    return sessions.paper_control(request.app.state.settings.store, session, "stop")
+
+
+@paper.post("/sessions/{session}/kill", responses=UNKNOWN)
+def paper_kill(session: Session, request: Request) -> SessionState:
+    """Kill a paper session: cancel its orders and close its positions at the last close
+    (on paper)."""
+    return sessions.paper_control(request.app.state.settings.store, session, "kill")
+
+
+@live.get("/sessions")
+def live_sessions(request: Request) -> SessionList:
+    """The store's live sessions, oldest first."""
+    return sessions.live_sessions(request.app.state.settings.store)
+
+
+@live.get("/sessions/{session}", responses=UNKNOWN)
+def live_state(session: Session, request: Request) -> SessionState:
+    """A live session as its run last reported it (read-only)."""
+    return sessions.live_state(request.app.state.settings.store, session)
