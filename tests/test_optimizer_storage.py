@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from flint.cli.main import cli
-from flint.optimization.storage import StorageError, open_rdb
+from flint.optimization.storage import StorageError, delete_shared, open_rdb, open_shared
 
 WORKER = textwrap.dedent('''
     """One "machine": the same optimisation call every participant runs."""
@@ -89,7 +89,7 @@ def shared_url(request, tmp_path):
 
 
 def _study(url, name):
-    return optuna.load_study(study_name=name, storage=url)
+    return optuna.load_study(study_name=name, storage=open_shared(url, name, 1))
 
 
 def test_independent_processes_share_the_study_total_exactly(tmp_path, shared_url):
@@ -126,7 +126,7 @@ def test_independent_processes_share_the_study_total_exactly(tmp_path, shared_ur
     assert reports["a"]["best"] == reports["b"]["best"]
     params = Counter(tuple(sorted(t.params.items())) for t in trials)
     assert params.most_common(1)[0][1] == 1  # salted seeds: nobody repeated anybody
-    optuna.delete_study(study_name=name, storage=shared_url)
+    delete_shared(shared_url, name)
 
 
 # The command line against a real server
@@ -266,7 +266,7 @@ def test_two_commands_share_a_study_and_survive_a_killed_one(workspace, postgres
     assert alone.returncode == 0, err
     assert _best(out) == _best(single)
     assert not any(map(_alive, workers + _descendants(survivor.pid)))
-    optuna.delete_study(study_name=name, storage=postgres_url)
+    delete_shared(postgres_url, name)
 
 
 def test_resume_continues_a_study_from_the_configured_storage(workspace, postgres_url):
@@ -298,7 +298,7 @@ def test_resume_continues_a_study_from_the_configured_storage(workspace, postgre
         (workspace / "flint.yaml").unlink()
     trials = _study(postgres_url, name).trials
     assert len(trials) == 9 and {t.state.name for t in trials} == {"COMPLETE"}
-    optuna.delete_study(study_name=name, storage=postgres_url)
+    delete_shared(postgres_url, name)
 
 
 @pytest.mark.parametrize(("url", "says"), [
