@@ -301,6 +301,23 @@ def test_resume_continues_a_study_from_the_configured_storage(workspace, postgre
     delete_shared(postgres_url, name)
 
 
+def test_a_study_made_in_optunas_rdb_tables_resumes_there(workspace, postgres_url):
+    """Studies flint made on PostgreSQL before its journal live in Optuna's RDB tables:
+    ``--resume`` continues them there."""
+    name = f"rdb-{uuid.uuid4().hex}"
+    old = optuna.create_study(storage=postgres_url, study_name=name, direction="maximize")
+    old.set_user_attr("flint", {"strategy": "Crossing", "metric": "sharpe_ratio"})
+    old.set_user_attr("flint_trials", 3)
+    more = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, "--storage", postgres_url,
+                  "--study", name, "--resume", "--jobs", 2)
+    out, err = more.communicate(timeout=120)
+    assert more.returncode == 0, err
+    assert f"of 3 trials in study '{name}'" in out
+    trials = optuna.load_study(study_name=name, storage=postgres_url).trials
+    assert len(trials) == 3 and {t.state.name for t in trials} == {"COMPLETE"}
+    delete_shared(postgres_url, name)
+
+
 @pytest.mark.parametrize(("url", "says"), [
     ("postgresql://postgres@127.0.0.1:1/test", "cannot open the study storage "
      "postgresql://postgres@127.0.0.1:1/test: ... Connection refused"),
