@@ -32,17 +32,20 @@ def _journal(url, name):
 
 
 def test_a_reader_following_concurrent_appends_never_skips_a_row(postgres_url, study):
-    """Writers on their own connections append batches of 1-3 logs while a reader reads
-    from where it stopped: what it gathered is the journal, in its order, each writer's
-    logs in the order it wrote them."""
+    """Writers on their own connections append batches of 1-3 logs, each reading after
+    every append as Optuna does, while a reader only reads, from where it stopped: what
+    each gathered is the journal, in its order, each writer's logs in the order it wrote
+    them."""
     writers = [_journal(postgres_url, study) for _ in range(WRITERS)]
     reader = _journal(postgres_url, study)
     done = threading.Event()
     seen: list[dict] = []
+    views: list[list[dict]] = [[] for _ in range(WRITERS)]
 
     def write(who: int) -> None:
         for k in range(APPENDS):
             writers[who].append_logs([{"who": who, "k": k, "part": p} for p in range(k % 3 + 1)])
+            views[who].extend(writers[who].read_logs(len(views[who])))
 
     def read() -> None:
         while not done.is_set():
@@ -61,6 +64,8 @@ def test_a_reader_following_concurrent_appends_never_skips_a_row(postgres_url, s
 
     everything = _journal(postgres_url, study).read_logs(0)
     assert seen == everything
+    for who, view in enumerate(views):
+        assert view + writers[who].read_logs(len(view)) == everything
     assert len(everything) == WRITERS * sum(k % 3 + 1 for k in range(APPENDS))
     assert pg_journal.logs(reader.connection, study) == len(everything)
     for who in range(WRITERS):
