@@ -4,13 +4,21 @@ Against the real server (``postgres_url`` in conftest.py says when these skip).
 """
 
 import threading
+import time
 import uuid
 
 import optuna
 import pytest
 
 from flint.optimization import pg_journal
-from flint.optimization.storage import SharedJournal, StorageError, delete_shared, open_shared
+from flint.optimization.storage import (
+    Heartbeat,
+    SharedJournal,
+    StorageError,
+    delete_shared,
+    open_shared,
+    orphans,
+)
 
 WRITERS = 4
 APPENDS = 60
@@ -100,3 +108,33 @@ def test_a_bad_connection_string_is_one_line(postgres_url):
     with pytest.raises(StorageError, match=r"^cannot open the study storage .*:5432/nope: .*"
                                            r"database \"nope\" does not exist"):
         open_shared(postgres_url.rsplit("/", 1)[0] + "/nope", "x", 1)
+
+
+def _wait(condition, seconds, what):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_a_running_trial_beats_until_its_heartbeat_stops_then_is_an_orphan(postgres_url, study):
+    store = open_shared(postgres_url, study, 1)
+    optuna.create_study(storage=store, study_name=study)
+    study_id = store.get_study_id_from_name(study)
+    trial_id = store.create_new_trial(study_id)
+    assert orphans(store, study_id) == [trial_id]  # no heartbeat yet: nobody runs it
+
+    def last_beat():
+        return store.journal.connection.execute(
+            "SELECT beat FROM flint_trial_beats WHERE study = %s AND trial_id = %s",
+            (study, trial_id)).fetchone()[0]
+
+    heartbeat = Heartbeat(store)
+    try:
+        heartbeat.beat(trial_id)
+        first = last_beat()
+        assert orphans(store, study_id) == []
+        _wait(lambda: last_beat() > first, 30, "the heartbeat thread never beat")
+    finally:
+        heartbeat.stop()
+    _wait(lambda: orphans(store, study_id) == [trial_id], 60, "a silent trial is no orphan")

@@ -119,14 +119,34 @@ class PgJournal(BaseJournalBackend):
         finally:
             self.connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
-    def beat(self, trial_id: int, connection: Any = None) -> None:
-        """Record that ``trial_id`` runs, now (on ``connection``, else the journal's)."""
-        (connection or self.connection).execute(BEAT, (self.study, trial_id))
+    def beat(self, trial_id: int) -> None:
+        """Record that ``trial_id`` runs, now."""
+        self.connection.execute(BEAT, (self.study, trial_id))
 
     def alive(self, grace_s: float) -> set[int]:
         """Trials whose last heartbeat is at most ``grace_s`` seconds old."""
         rows = self.connection.execute(ALIVE, (self.study, grace_s)).fetchall()
         return {int(row[0]) for row in rows}
+
+
+class Beats:
+    """Heartbeats of study ``study``'s trials on a connection of their own, made when
+    first needed and again after it broke."""
+
+    def __init__(self, conninfo: str, study: str) -> None:
+        self.conninfo = conninfo
+        self.study = study
+        self.connection: Any = None
+
+    def beat(self, trial_id: int) -> None:
+        """Record that ``trial_id`` runs, now."""
+        if self.connection is None or self.connection.closed:
+            self.connection = connect(self.conninfo)
+        self.connection.execute(BEAT, (self.study, trial_id))
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
 
 
 def delete(connection: Any, study: str) -> None:

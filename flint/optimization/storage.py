@@ -103,6 +103,7 @@ def open_shared(url: str, study_name: str, heartbeat_s: int) -> Any:
     except ImportError:
         raise StorageError(f"the study storage {redact(url)} needs the postgresql driver: "
                            f"{DRIVERS['postgresql']}") from None
+    connection = None
     try:
         connection = pg_journal.connect(conninfo)
         pg_journal.create_schema(connection)
@@ -112,6 +113,8 @@ def open_shared(url: str, study_name: str, heartbeat_s: int) -> Any:
         return SharedJournal(pg_journal.PgJournal(connection, conninfo, study_name),
                              heartbeat_s)
     except psycopg.Error as exc:
+        if connection is not None:
+            connection.close()
         raise StorageError(f"cannot open the study storage {redact(url)}: "
                            f"{_first_line(exc)}") from None
 
@@ -347,28 +350,27 @@ class Heartbeat:
             ), {"trial": trial_id})
 
     def _run(self) -> None:
-        """Beat on a connection of this thread's own: the process's is busy with trials."""
-        with contextlib.ExitStack() as stack:
-            record = self._recorder(stack)
+        """Beat until stopped; a journal's beats go through a connection of this
+        thread's own (the process's is busy with trials)."""
+        import sqlalchemy.exc
+
+        own = None
+        if isinstance(self.storage, SharedJournal):
+            import psycopg
+
+            own = pg_journal.Beats(self.storage.journal.conninfo, self.storage.journal.study)
+            record, lost = own.beat, psycopg.Error
+        else:
+            record, lost = self.storage.record_heartbeat, sqlalchemy.exc.SQLAlchemyError
+        try:
             while not self._stop.wait(self.interval):
                 trial_id = self.trial_id
                 if trial_id is not None:
-                    with contextlib.suppress(Exception):  # a lost beat: the next one may pass
+                    with contextlib.suppress(lost):  # a lost beat: the next one may pass
                         record(trial_id)
-
-    def _recorder(self, stack: contextlib.ExitStack) -> Callable[[int], None]:
-        if not isinstance(self.storage, SharedJournal):
-            return self.storage.record_heartbeat
-        journal = self.storage.journal
-        own: list[Any] = []
-        stack.callback(lambda: [c.close() for c in own])
-
-        def record(trial_id: int) -> None:
-            if not own or own[0].closed:
-                own[:] = [pg_journal.connect(journal.conninfo)]
-            journal.beat(trial_id, own[0])
-
-        return record
+        finally:
+            if own is not None:
+                own.close()
 
     def stop(self) -> None:
         self._stop.set()
