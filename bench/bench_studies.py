@@ -125,6 +125,7 @@ def main() -> None:
           f"| {', '.join(f'{m:.1f}' for m in server)} "
           f"| {100 * (median(pg) / median(memory) - 1):+.1f} % |")
     print(f"PostgreSQL overhead, CPU per trial (medians, flint's process): "
+          f"{median(pg) - median(memory):+.1f} ms = "
           f"{100 * (median(pg) / median(memory) - 1):+.1f} %; with the server's: "
           f"{100 * ((median(pg) + median(server)) / median(memory) - 1):+.1f} % (target <= 10 %)")
     if args.out is not None:
