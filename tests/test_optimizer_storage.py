@@ -338,5 +338,6 @@ def test_a_storage_that_cannot_be_used_is_one_line(workspace, postgres_url, url,
     assert len(err.strip().splitlines()) == 1 and "secret" not in err, err
     ours, _, theirs = says.partition(" ... ")
     assert err.startswith(f"Error: {ours}") and theirs in err, err
-    with pytest.raises(StorageError, match=r"^cannot open|^the study storage"):
-        open_rdb(url, 1)
+    for opening in (lambda: open_shared(url, "x", 1), lambda: open_rdb(url, 1)):
+        with pytest.raises(StorageError, match=r"^cannot open|^the study storage"):
+            opening()
