@@ -2,6 +2,7 @@
 
     python bench/bench_studies.py [--url postgresql://postgres@127.0.0.1:5432/test]
                                   [--trials 200] [--bars 20000] [--repeat 2] [--data DIR]
+                                  [--workers 1,2,4] [--paired 3] [--paired-trials 80]
 
 The built-in ``ma_crossover`` (``pip install ./plugins/flint-strategies``), random
 sampler, Sharpe ratio, on the last ``--bars`` hourly bars of Binance SOLUSDT perpetual
@@ -12,6 +13,10 @@ nameless journal for several). Best of ``--repeat`` runs by wall time. Recorded:
 per second (wall), CPU seconds per trial of this process and its workers, and of the
 PostgreSQL server's processes (read from /proc, so only for a server on this machine),
 with the load average, since the machine may be shared.
+
+Then the issue's figure, the overhead of PostgreSQL over memory in CPU per trial: one
+worker, ``--paired`` rounds of ``--paired-trials`` trials on memory then on PostgreSQL
+(alternating, so both see the same load), CPU of this process and of the server.
 """
 
 import argparse
@@ -22,11 +27,13 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 
 import optuna
 from bench_optimizer import DATA, sol_hourly, usage
 
 from flint.optimization.optimizer import StrategyOptimizer
+from flint.optimization.storage import delete_shared
 
 
 def server_cpu() -> float:
@@ -59,7 +66,7 @@ def measure(strategy: type, candles, trials: int, jobs: int, url: str | None) ->
     wall = time.perf_counter() - wall
     cpu, server = usage()[0] - cpu0, server_cpu() - server0
     if url:
-        optuna.delete_study(study_name=study, storage=url)
+        delete_shared(url, study)
     assert len(result.trials) == trials
     return {"storage": "postgresql" if url else ("memory" if jobs == 1 else "journal"),
             "jobs": jobs, "wall_s": wall, "trials_per_s": trials / wall,
@@ -75,6 +82,11 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--workers", default="1,2,4",
+                        help="Worker counts to compare (comma-separated; empty: none).")
+    parser.add_argument("--paired", type=int, default=3,
+                        help="Rounds of the paired memory-vs-PostgreSQL comparison.")
+    parser.add_argument("--paired-trials", type=int, default=80)
     parser.add_argument("--out", type=Path, default=None, help="Also write the rows as JSON.")
     args = parser.parse_args()
     from flint.plugins import get_host
@@ -83,7 +95,7 @@ def main() -> None:
     measure(strategy, sol_hourly(args.data, 500), 2, 1, args.url)  # imports, first connect
     candles = sol_hourly(args.data, args.bars)
     rows = []
-    for jobs in (1, 2, 4):
+    for jobs in [int(n) for n in args.workers.split(",") if n]:
         for url in (None, args.url):
             runs = [measure(strategy, candles, args.trials, jobs, url)
                     for _ in range(args.repeat)]
@@ -99,8 +111,25 @@ def main() -> None:
         print(f"| {r['storage']} | {r['jobs']} | {r['trials_per_s']:.1f} | "
               f"{r['cpu_ms_per_trial']:.1f} | {r['server_cpu_ms_per_trial']:.1f} | "
               f"{r['load_before']:.1f} |")
+    paired = [measure(strategy, candles, args.paired_trials, 1, url)
+              for _ in range(args.paired) for url in (None, args.url)]
+    memory = [r["cpu_ms_per_trial"] for r in paired if r["storage"] == "memory"]
+    pg = [r["cpu_ms_per_trial"] for r in paired if r["storage"] == "postgresql"]
+    server = [r["server_cpu_ms_per_trial"] for r in paired if r["storage"] == "postgresql"]
+    loads = [r["load_before"] for r in paired]
+    print(f"\npaired, 1 worker, {args.paired_trials} trials x {args.paired} rounds, "
+          f"load {min(loads):.1f}-{max(loads):.1f}")
+    print("| memory CPU ms/trial | PostgreSQL CPU ms/trial (flint) | (server) | overhead |")
+    print("|---|---|---|---:|")
+    print(f"| {', '.join(f'{m:.1f}' for m in memory)} | {', '.join(f'{m:.1f}' for m in pg)} "
+          f"| {', '.join(f'{m:.1f}' for m in server)} "
+          f"| {100 * (median(pg) / median(memory) - 1):+.1f} % |")
+    print(f"PostgreSQL overhead, CPU per trial (medians, flint's process): "
+          f"{median(pg) - median(memory):+.1f} ms = "
+          f"{100 * (median(pg) / median(memory) - 1):+.1f} %; with the server's: "
+          f"{100 * ((median(pg) + median(server)) / median(memory) - 1):+.1f} % (target <= 10 %)")
     if args.out is not None:
-        args.out.write_text(json.dumps(rows, indent=2))
+        args.out.write_text(json.dumps({"rows": rows, "paired": paired}, indent=2))
 
 
 if __name__ == "__main__":

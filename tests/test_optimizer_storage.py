@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from flint.cli.main import cli
-from flint.optimization.storage import StorageError, open_rdb
+from flint.optimization.storage import StorageError, delete_shared, open_rdb, open_shared
 
 WORKER = textwrap.dedent('''
     """One "machine": the same optimisation call every participant runs."""
@@ -89,7 +89,7 @@ def shared_url(request, tmp_path):
 
 
 def _study(url, name):
-    return optuna.load_study(study_name=name, storage=url)
+    return optuna.load_study(study_name=name, storage=open_shared(url, name, 1))
 
 
 def test_independent_processes_share_the_study_total_exactly(tmp_path, shared_url):
@@ -126,7 +126,7 @@ def test_independent_processes_share_the_study_total_exactly(tmp_path, shared_ur
     assert reports["a"]["best"] == reports["b"]["best"]
     params = Counter(tuple(sorted(t.params.items())) for t in trials)
     assert params.most_common(1)[0][1] == 1  # salted seeds: nobody repeated anybody
-    optuna.delete_study(study_name=name, storage=shared_url)
+    delete_shared(shared_url, name)
 
 
 # The command line against a real server
@@ -266,7 +266,7 @@ def test_two_commands_share_a_study_and_survive_a_killed_one(workspace, postgres
     assert alone.returncode == 0, err
     assert _best(out) == _best(single)
     assert not any(map(_alive, workers + _descendants(survivor.pid)))
-    optuna.delete_study(study_name=name, storage=postgres_url)
+    delete_shared(postgres_url, name)
 
 
 def test_resume_continues_a_study_from_the_configured_storage(workspace, postgres_url):
@@ -298,7 +298,24 @@ def test_resume_continues_a_study_from_the_configured_storage(workspace, postgre
         (workspace / "flint.yaml").unlink()
     trials = _study(postgres_url, name).trials
     assert len(trials) == 9 and {t.state.name for t in trials} == {"COMPLETE"}
-    optuna.delete_study(study_name=name, storage=postgres_url)
+    delete_shared(postgres_url, name)
+
+
+def test_a_study_made_in_optunas_rdb_tables_resumes_there(workspace, postgres_url):
+    """Studies flint made on PostgreSQL before its journal live in Optuna's RDB tables:
+    ``--resume`` continues them there."""
+    name = f"rdb-{uuid.uuid4().hex}"
+    old = optuna.create_study(storage=postgres_url, study_name=name, direction="maximize")
+    old.set_user_attr("flint", {"strategy": "Crossing", "metric": "sharpe_ratio"})
+    old.set_user_attr("flint_trials", 3)
+    more = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, "--storage", postgres_url,
+                  "--study", name, "--resume", "--jobs", 2)
+    out, err = more.communicate(timeout=120)
+    assert more.returncode == 0, err
+    assert f"of 3 trials in study '{name}'" in out
+    trials = optuna.load_study(study_name=name, storage=postgres_url).trials
+    assert len(trials) == 3 and {t.state.name for t in trials} == {"COMPLETE"}
+    delete_shared(postgres_url, name)
 
 
 @pytest.mark.parametrize(("url", "says"), [
@@ -321,5 +338,6 @@ def test_a_storage_that_cannot_be_used_is_one_line(workspace, postgres_url, url,
     assert len(err.strip().splitlines()) == 1 and "secret" not in err, err
     ours, _, theirs = says.partition(" ... ")
     assert err.startswith(f"Error: {ours}") and theirs in err, err
-    with pytest.raises(StorageError, match=r"^cannot open|^the study storage"):
-        open_rdb(url, 1)
+    for opening in (lambda: open_shared(url, "x", 1), lambda: open_rdb(url, 1)):
+        with pytest.raises(StorageError, match=r"^cannot open|^the study storage"):
+            opening()

@@ -263,7 +263,7 @@ def _open(plan: _Plan) -> Any:
     if plan.journal is not None:
         return storage_.open_journal(plan.journal[0], plan.journal[1])
     assert plan.storage is not None
-    return storage_.open_rdb(plan.storage, plan.heartbeat_s)
+    return storage_.open_shared(plan.storage, plan.study_name, plan.heartbeat_s)
 
 
 @contextlib.contextmanager
@@ -337,7 +337,7 @@ def _run(study: optuna.Study, trial: optuna.Trial,
 def _work(plan: _Plan, store: Any, candles: Any, worker: int, shared: _Shared,
           on_trial: Callable[[], None] | None = None) -> None:
     """Run trials of the study until it holds ``plan.total`` finished ones (or the call
-    stops). With heartbeats (RDB storages), wait for the trials other processes run
+    stops). With heartbeats (shared storages), wait for the trials other processes run
     and take over those whose process died."""
     study = optuna.load_study(
         study_name=plan.study_name,
@@ -349,8 +349,7 @@ def _work(plan: _Plan, store: Any, candles: Any, worker: int, shared: _Shared,
     study_id = store.get_study_id_from_name(plan.study_name)
     lock = storage_.claim_lock(store, plan.study_name,
                                plan.journal[2] if plan.journal is not None else None)
-    rdb = isinstance(store, optuna.storages.RDBStorage)
-    heartbeat = storage_.Heartbeat(store) if rdb else None
+    heartbeat = storage_.Heartbeat(store) if plan.storage is not None else None
     objective = _objective(plan, candles)
     try:
         with _quiet():

@@ -1,9 +1,12 @@
 """Where a study lives, and how processes sharing it count its trials.
 
-- A **shared** study lives in an Optuna RDB storage (a URL: PostgreSQL across
-  machines, SQLite on one machine). :func:`open_rdb` opens it with heartbeats on,
-  and turns what goes wrong (a bogus scheme, a missing driver, an unreachable
-  server, a refused login) into one :class:`StorageError` line.
+- A **shared** study lives in a database (a URL, opened by :func:`open_shared`):
+  on PostgreSQL (across machines) as an Optuna journal of its own
+  (:mod:`flint.optimization.pg_journal`, a :class:`SharedJournal`), on SQLite (one
+  machine) in Optuna's RDB storage (:func:`open_rdb`, heartbeats on). A study made
+  on PostgreSQL by Optuna's RDB storage (flint before the journal) is opened there
+  still. What goes wrong (a bogus scheme, a missing driver, an unreachable server,
+  a refused login) is one :class:`StorageError` line.
 - A **private** study of several worker processes lives in a journal file that
   has no name (:func:`private_files`, Linux): it vanishes with the last process
   holding it, even when they are all killed, so no temporary folder is left behind.
@@ -22,7 +25,6 @@ again with the same parameters, so the study still holds exactly its total.
 
 import contextlib
 import functools
-import hashlib
 import os
 import sys
 import tempfile
@@ -36,6 +38,7 @@ from typing import Any
 import optuna
 
 from flint.backtest.journal import redact
+from flint.optimization import pg_journal
 from flint.optimization.defaults import GRACE_BEATS
 
 #: Attempts at opening an RDB storage whose tables another process is creating.
@@ -50,19 +53,24 @@ class StorageError(ValueError):
     """The study storage cannot be opened or used; the message is one line."""
 
 
+class SharedJournal(optuna.storages.JournalStorage):
+    """A study on PostgreSQL: Optuna's journal storage over ``journal``, whose running
+    trials beat every ``heartbeat_s`` seconds."""
+
+    def __init__(self, journal: pg_journal.PgJournal, heartbeat_s: int) -> None:
+        self.journal = journal
+        self.heartbeat_s = heartbeat_s
+        super().__init__(journal)
+
+
 def _first_line(exc: BaseException) -> str:
     found = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(found).splitlines() if line.strip()]
     return lines[0] if lines else type(found).__name__
 
 
-def open_rdb(url: str, heartbeat_s: int) -> optuna.storages.RDBStorage:
-    """Optuna's RDB storage at ``url``, with a heartbeat every ``heartbeat_s`` seconds.
-
-    Processes that start together on a new database race to create its tables: the
-    loser's attempt fails once the winner's are there, and a retry finds them made.
-    SQLite files are written by one process at a time: wait for the lock, not fail.
-    """
+def _dialect(url: str) -> str:
+    """The database kind of a study storage URL (one flint shares studies on)."""
     import sqlalchemy.exc
 
     label = redact(url)
@@ -78,6 +86,68 @@ def open_rdb(url: str, heartbeat_s: int) -> optuna.storages.RDBStorage:
             f"the study storage {label}: flint shares studies on PostgreSQL (postgresql://...) or "
             f"SQLite (sqlite:///FILE), not {dialect}"
         )
+    return dialect
+
+
+def open_shared(url: str, study_name: str, heartbeat_s: int) -> Any:
+    """The storage of study ``study_name`` at ``url``: its journal on PostgreSQL (or
+    Optuna's RDB storage for a study made there by it), Optuna's RDB storage on SQLite."""
+    if _dialect(url) != "postgresql":
+        return open_rdb(url, heartbeat_s)
+    import sqlalchemy
+
+    conninfo = sqlalchemy.engine.make_url(url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    try:
+        import psycopg
+    except ImportError:
+        raise StorageError(f"the study storage {redact(url)} needs the postgresql driver: "
+                           f"{DRIVERS['postgresql']}") from None
+    connection = None
+    try:
+        connection = pg_journal.connect(conninfo)
+        pg_journal.create_schema(connection)
+        if pg_journal.logs(connection, study_name) == 0 and _in_rdb(connection, study_name):
+            connection.close()
+            return open_rdb(url, heartbeat_s)
+        return SharedJournal(pg_journal.PgJournal(connection, conninfo, study_name),
+                             heartbeat_s)
+    except psycopg.Error as exc:
+        if connection is not None:
+            connection.close()
+        raise StorageError(f"cannot open the study storage {redact(url)}: "
+                           f"{_first_line(exc)}") from None
+
+
+def _in_rdb(connection: Any, study_name: str) -> bool:
+    """Whether Optuna's RDB tables in this database hold study ``study_name``."""
+    if not connection.execute("SELECT to_regclass('studies') IS NOT NULL").fetchone()[0]:
+        return False
+    found = connection.execute("SELECT 1 FROM studies WHERE study_name = %s", (study_name,))
+    return found.fetchone() is not None
+
+
+def delete_shared(url: str, study_name: str) -> None:
+    """Remove study ``study_name`` from the storage at ``url``."""
+    store = open_shared(url, study_name, 1)
+    if isinstance(store, SharedJournal):
+        pg_journal.delete(store.journal.connection, study_name)
+        store.journal.connection.close()
+    else:
+        optuna.delete_study(study_name=study_name, storage=store)
+
+
+def open_rdb(url: str, heartbeat_s: int) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage at ``url``, with a heartbeat every ``heartbeat_s`` seconds.
+
+    Processes that start together on a new database race to create its tables: the
+    loser's attempt fails once the winner's are there, and a retry finds them made.
+    SQLite files are written by one process at a time: wait for the lock, not fail.
+    """
+    import sqlalchemy.exc
+
+    label = redact(url)
+    dialect = _dialect(url)
     options = {"connect_args": {"timeout": 60}} if dialect == "sqlite" else {}
     attempt = 0
     while True:
@@ -188,11 +258,11 @@ def claim_lock(storage: Any, study_name: str,
 
     ``claims`` is the lock file of a private journal (None for one in memory).
     """
+    if isinstance(storage, SharedJournal):
+        return storage.journal.claim
     if isinstance(storage, optuna.storages.RDBStorage):
         if storage.engine.dialect.name == "postgresql":
-            digest = hashlib.sha256(f"flint-study:{study_name}".encode()).digest()
-            return functools.partial(_advisory_lock, storage,
-                                     int.from_bytes(digest[:8], "big", signed=True))
+            return functools.partial(_advisory_lock, storage, pg_journal.claim_key(study_name))
         database = storage.engine.url.database
         claims = f"{database}-flint.lock" if database and database != ":memory:" else None
     lock = FileLock(claims) if claims is not None else contextlib.nullcontext()
@@ -220,7 +290,12 @@ def counts(storage: Any, study_id: int, connection: Any = None) -> Counter[str]:
 def orphans(storage: Any, study_id: int) -> list[int]:
     """RUNNING trials nobody runs any more: their heartbeat stopped, or never started
     (the claimer died between creating the trial and its first heartbeat, which it
-    records before releasing the claim lock). Only RDB storages keep heartbeats."""
+    records before releasing the claim lock). Only shared storages keep heartbeats."""
+    if isinstance(storage, SharedJournal):
+        running = storage.get_all_trials(study_id, deepcopy=False,
+                                         states=(optuna.trial.TrialState.RUNNING,))
+        alive = storage.journal.alive(GRACE_BEATS * storage.heartbeat_s)
+        return sorted(t._trial_id for t in running if t._trial_id not in alive)
     if not isinstance(storage, optuna.storages.RDBStorage):
         return []
     import sqlalchemy
@@ -242,40 +317,60 @@ def requeue(storage: Any, trial_ids: list[int]) -> None:
 
 
 class Heartbeat:
-    """A daemon thread recording the heartbeat of the trial its process runs."""
+    """A daemon thread recording the heartbeat of the trial its process runs, in a
+    shared storage (:class:`SharedJournal` or RDB)."""
 
-    def __init__(self, storage: optuna.storages.RDBStorage) -> None:
+    def __init__(self, storage: Any) -> None:
         self.storage = storage
         self.trial_id: int | None = None
+        if isinstance(storage, SharedJournal):
+            self.interval = float(storage.heartbeat_s)
+        else:
+            self.interval = float(storage.get_heartbeat_interval() or 1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="flint-heartbeat", daemon=True)
         self._thread.start()
 
     def beat(self, trial_id: int | None, connection: Any = None) -> None:
         """Follow ``trial_id`` (None: no trial), recording its first heartbeat now: on
-        ``connection`` (the claim lock's) when given, so it commits with the claim."""
+        ``connection`` (an RDB claim lock's) when given, so it commits with the claim."""
         self.trial_id = trial_id
         if trial_id is None:
             return
-        if connection is None:
+        if isinstance(self.storage, SharedJournal):
+            self.storage.journal.beat(trial_id)
+        elif connection is None:
             self.storage.record_heartbeat(trial_id)
-            return
-        import sqlalchemy
+        else:
+            import sqlalchemy
 
-        connection.execute(sqlalchemy.text(  # a trial run again has its old heartbeat
-            "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (:trial, now()) "
-            "ON CONFLICT (trial_id) DO UPDATE SET heartbeat = now()"
-        ), {"trial": trial_id})
+            connection.execute(sqlalchemy.text(  # a trial run again has its old heartbeat
+                "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (:trial, now()) "
+                "ON CONFLICT (trial_id) DO UPDATE SET heartbeat = now()"
+            ), {"trial": trial_id})
 
     def _run(self) -> None:
+        """Beat until stopped; a journal's beats go through a connection of this
+        thread's own (the process's is busy with trials)."""
         import sqlalchemy.exc
 
-        interval = float(self.storage.get_heartbeat_interval() or 1)
-        while not self._stop.wait(interval):
-            trial_id = self.trial_id
-            if trial_id is not None:
-                with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
-                    self.storage.record_heartbeat(trial_id)
+        own = None
+        if isinstance(self.storage, SharedJournal):
+            import psycopg
+
+            own = pg_journal.Beats(self.storage.journal.conninfo, self.storage.journal.study)
+            record, lost = own.beat, psycopg.Error
+        else:
+            record, lost = self.storage.record_heartbeat, sqlalchemy.exc.SQLAlchemyError
+        try:
+            while not self._stop.wait(self.interval):
+                trial_id = self.trial_id
+                if trial_id is not None:
+                    with contextlib.suppress(lost):  # a lost beat: the next one may pass
+                        record(trial_id)
+        finally:
+            if own is not None:
+                own.close()
 
     def stop(self) -> None:
         self._stop.set()
