@@ -18,7 +18,7 @@ the lists and dicts it returns are read-only (shared by later calls).
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flint.execution.capital import transfer_record
 from flint.execution.context import ExecutionContext
@@ -36,7 +36,7 @@ from flint_core.records import (
     OrderbookSnapshot,
     PositionInfo,
 )
-from flint_core.views import RunViews
+from flint_core.views import RunViews, context_account
 
 _TIF_CODES = {TimeInForce.IOC: IOC, TimeInForce.FOK: FOK, TimeInForce.GTC: GTC}
 # Members bound once: on Python 3.11 ``Side.LONG`` costs a slow EnumType.__getattr__ hook.
@@ -93,9 +93,13 @@ class BacktestContext(ExecutionContext):
 
     # State
 
-    @property
-    def account(self) -> AccountState:
-        return self._views.account()
+    if TYPE_CHECKING:
+
+        @property
+        def account(self) -> AccountState: ...
+
+    else:  # the compiled getter itself (strategies read it every bar)
+        account = property(context_account, doc=ExecutionContext.account.__doc__)
 
     @property
     def positions(self) -> list[PositionInfo]:
