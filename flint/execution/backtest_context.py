@@ -57,7 +57,8 @@ class BacktestContext(ExecutionContext):
         # the compiled methods themselves: no Python frame per call (strategies call
         # position every bar, market_order on every trade)
         self.position = self._views.position
-        self.market_order = self._entry.market_order
+        if type(self).market_order is BacktestContext.market_order:  # not overridden
+            self.market_order = self._entry.market_order
         self.risk_gate = RiskGate(risk, core, self._views) if risk is not None else None
 
     # State
