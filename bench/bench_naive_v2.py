@@ -16,7 +16,9 @@ fresh process through ``bench/peers/cell.py`` on the same seeded GBM hourly bars
 Other jobs share the machine, so every cell reports the CPU time of its process
 (median of ``--runs`` runs) beside the wall time, and the cells run ``--rounds``
 times, interleaved, with the load average noted around each round. The speed ratio
-is taken within each round.
+is taken within each round. The last line printed judges the issue's targets: the
+naive cell's median CPU bars/s against 1,000,000 and its ratio to backtesting.py
+against 5x in every round.
 """
 
 import argparse
@@ -105,6 +107,37 @@ def table(report: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+#: What issue 12 asks of the naive v2 strategy, compiled, on 200,000 bars.
+TARGET_BARS_PER_S = 1_000_000
+TARGET_RATIO = 5.0
+
+
+def verdict(report: dict[str, object]) -> str:
+    """The figures the issue asks for: the naive cell's CPU bars/s (median of the rounds)
+    and its lowest ratio to backtesting.py within a round, each against its target."""
+    rows = [r for r in report["results"]  # type: ignore[union-attr]
+            if "framework" in r and r["status"] == "ok"]
+    bars = int(report["bars"])  # type: ignore[call-overload]
+    by_round: dict[int, dict[str, float]] = {}
+    for r in rows:
+        by_round.setdefault(r["round"], {})[r["framework"]] = bars / r["cpu_seconds"]
+    speeds = [s[NAIVE.label] for s in by_round.values() if NAIVE.label in s]
+    ratios = [s[NAIVE.label] / s[PEER] for s in by_round.values() if NAIVE.label in s and PEER in s]
+    if not speeds or not ratios:
+        return f"{NAIVE.label}: no complete round, nothing to judge"
+    speed = statistics.median(speeds)
+    worst = min(ratios)
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    return (f"{NAIVE.label} on {bars:,} bars: {speed:,.0f} bars/s CPU (median of "
+            f"{len(speeds)} rounds; target {TARGET_BARS_PER_S:,}: "
+            f"{met(speed >= TARGET_BARS_PER_S)}); {worst:.2f}x-{max(ratios):.2f}x "
+            f"{PEER} within a round (target {TARGET_RATIO:g}x in every round: "
+            f"{met(worst >= TARGET_RATIO)})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", action="append", default=[], metavar="KEY=PYTHON",
@@ -116,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", type=Path, help="print the table of a results file")
     args = parser.parse_args(argv)
     if args.table:
-        print(table(json.loads(args.table.read_text())))
+        saved = json.loads(args.table.read_text())
+        print(table(saved))
+        print(verdict(saved))
         return 0
     envs = dict(item.split("=", 1) for item in args.env)
     missing = {NAIVE.env, "backtesting"} - set(envs)
@@ -126,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.write_text(json.dumps(report, indent=1))
     print(table(report))
+    print(verdict(report))
     return 0
 
 

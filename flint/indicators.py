@@ -32,6 +32,10 @@ bar, and nothing after ``candle`` is ever read. With any other candle (or a plai
 list as ``history``) the value is computed over ``history`` plus ``candle`` on
 the call. The minimum length counts ``candle`` as one bar.
 
+The value functions (``sma`` ... ``z_score``) are those of
+:mod:`flint_core.indicators`, re-exported: in the compiled build a strategy's
+``sma(history, 20)`` runs compiled code from the call on, with no interpreted frame.
+
 Conventions: standard deviations are population ones (divide by ``n``); the
 EMA has ``alpha = 2 / (period + 1)`` and is seeded with the simple mean of its
 first ``period`` inputs; Wilder smoothing has ``alpha = 1 / period`` with the
@@ -56,7 +60,27 @@ import numpy as np
 import numpy.typing as npt
 
 from flint_core import indicators as _k
-from flint_core.indicators import Indicator, Series
+from flint_core.indicators import (
+    Indicator,
+    Series,
+    adx,
+    atr,
+    bollinger,
+    bollinger_width,
+    ema,
+    highest_high,
+    lowest_low,
+    macd,
+    roc,
+    rsi,
+    sma,
+    stochastic,
+    volatility,
+    volume_ratio,
+    vwap,
+    wma,
+    z_score,
+)
 from flint_core.records import Candle
 
 __all__ = [
@@ -142,162 +166,3 @@ def lows(history: History, period: int | None = None) -> FloatArray:
 def volumes(history: History, period: int | None = None) -> FloatArray:
     """Volumes of the last ``period`` bars (all when ``None``), oldest first."""
     return _k.column(history, _k.VOLUME, period, "volumes")
-
-
-def sma(history: History, period: int, *, candle: Candle | None = None) -> float:
-    """Simple moving average: the mean of the last ``period`` closes. Needs ``period`` bars."""
-    return _k.sma(history, period, candle)
-
-
-def ema(history: History, period: int, *, candle: Candle | None = None) -> float:
-    """Exponential moving average of the closes, run over all available history.
-
-    Seeded with the SMA of the first ``period`` closes, then
-    ``ema += alpha * (close - ema)`` with ``alpha = 2 / (period + 1)``.
-    Needs ``period`` bars.
-    """
-    return _k.ema(history, period, candle)
-
-
-def wma(history: History, period: int, *, candle: Candle | None = None) -> float:
-    """Weighted moving average of the last ``period`` closes, weights ``1..period``.
-
-    The newest close weighs ``period``, the oldest 1; divided by the sum of the
-    weights, ``period * (period + 1) / 2``. Needs ``period`` bars.
-    """
-    return _k.wma(history, period, candle)
-
-
-def rsi(history: History, period: int = 14, *, candle: Candle | None = None) -> float:
-    """Wilder's relative strength index, 0-100, run over all available history.
-
-    Average gain and average loss of the close-to-close changes, each seeded with
-    the mean of the first ``period`` changes and then Wilder-smoothed
-    (``avg += (x - avg) / period``); ``RSI = 100 - 100 / (1 + gain / loss)``,
-    100 when the average loss is 0, 50 when both are 0. Needs ``period + 1`` bars.
-    """
-    return _k.rsi(history, period, candle)
-
-
-def stochastic(
-    history: History, period: int = 14, *, candle: Candle | None = None
-) -> tuple[float, float]:
-    """Stochastic oscillator ``(%K, %D)``, both 0-100.
-
-    ``%K = 100 * (close - lowest low) / (highest high - lowest low)`` over the
-    last ``period`` bars (50 when the range is 0); ``%D`` is the 3-bar SMA of
-    ``%K``. Needs ``period + 2`` bars.
-    """
-    return _k.stochastic(history, period, candle)
-
-
-def macd(
-    history: History,
-    fast: int = 12,
-    slow: int = 26,
-    signal: int = 9,
-    *,
-    candle: Candle | None = None,
-) -> tuple[float, float, float]:
-    """MACD ``(line, signal, histogram)``, run over all available history.
-
-    ``line = ema(fast) - ema(slow)`` of the closes; ``signal`` is the EMA of the
-    line over ``signal`` bars, seeded with the mean of its first ``signal``
-    values; ``histogram = line - signal``. Needs ``max(fast, slow) + signal - 1`` bars.
-    """
-    return _k.macd(history, fast, slow, signal, candle)
-
-
-def bollinger(
-    history: History, period: int = 20, num_std: float = 2.0, *, candle: Candle | None = None
-) -> tuple[float, float, float]:
-    """Bollinger bands ``(upper, middle, lower)``.
-
-    ``middle`` is the SMA of the last ``period`` closes and the bands are
-    ``middle +/- num_std * std`` with the population standard deviation of those
-    closes. Needs ``period`` bars.
-    """
-    return _k.bollinger(history, period, float(num_std), candle)
-
-
-def bollinger_width(
-    history: History, period: int = 20, num_std: float = 2.0, *, candle: Candle | None = None
-) -> float:
-    """Bollinger band width ``(upper - lower) / middle`` (see :func:`bollinger`)."""
-    return _k.bollinger_width(history, period, float(num_std), candle)
-
-
-def atr(history: History, period: int = 14, *, candle: Candle | None = None) -> float:
-    """Wilder's average true range, run over all available history.
-
-    True range ``max(high - low, |high - prev close|, |low - prev close|)`` from
-    the second bar on, seeded with the mean of the first ``period`` true ranges,
-    then Wilder-smoothed. Needs ``period + 1`` bars.
-    """
-    return _k.atr(history, period, candle)
-
-
-def volatility(history: History, period: int = 20, *, candle: Candle | None = None) -> float:
-    """Standard deviation of the last ``period`` log returns ``ln(close / prev close)``.
-
-    Population standard deviation, per bar (not annualised: multiply by
-    ``sqrt(bars per year)`` for that). Needs ``period + 1`` bars.
-    """
-    return _k.volatility(history, period, candle)
-
-
-def vwap(history: History, period: int = 20, *, candle: Candle | None = None) -> float:
-    """Volume-weighted average price of the last ``period`` bars.
-
-    ``sum(typical * volume) / sum(volume)`` with ``typical = (high + low + close) / 3``;
-    the plain mean of the typical prices when the volumes sum to 0. Needs ``period`` bars.
-    """
-    return _k.vwap(history, period, candle)
-
-
-def volume_ratio(history: History, period: int = 20, *, candle: Candle | None = None) -> float:
-    """Newest volume divided by the mean volume of the last ``period`` bars (newest included).
-
-    1.0 when that mean is 0. Needs ``period`` bars.
-    """
-    return _k.volume_ratio(history, period, candle)
-
-
-def roc(history: History, period: int = 12, *, candle: Candle | None = None) -> float:
-    """Rate of change as a decimal: ``(close - close_n) / close_n``.
-
-    ``close_n`` is the close ``period`` bars before the newest (0.05 means +5%).
-    Needs ``period + 1`` bars.
-    """
-    return _k.roc(history, period, candle)
-
-
-def adx(history: History, period: int = 14, *, candle: Candle | None = None) -> float:
-    """Wilder's average directional index, 0-100, run over all available history.
-
-    ``+DM = up move`` when it exceeds the down move and is positive (else 0),
-    ``-DM`` likewise; true range, ``+DM`` and ``-DM`` are Wilder-smoothed,
-    ``+DI = 100 * +DM / TR``, ``-DI = 100 * -DM / TR``,
-    ``DX = 100 * |+DI - -DI| / (+DI + -DI)`` (0 when both are 0), and ADX is DX
-    seeded with the mean of its first ``period`` values, then Wilder-smoothed.
-    Above about 25 suggests a trend. Needs ``2 * period`` bars.
-    """
-    return _k.adx(history, period, candle)
-
-
-def z_score(history: History, period: int = 20, *, candle: Candle | None = None) -> float:
-    """``(newest close - mean) / std`` over the last ``period`` closes.
-
-    Population standard deviation; 0.0 when the closes are all equal. Needs ``period`` bars.
-    """
-    return _k.z_score(history, period, candle)
-
-
-def highest_high(history: History, period: int, *, candle: Candle | None = None) -> float:
-    """Highest high of the last ``period`` bars. Needs ``period`` bars."""
-    return _k.highest_high(history, period, candle)
-
-
-def lowest_low(history: History, period: int, *, candle: Candle | None = None) -> float:
-    """Lowest low of the last ``period`` bars. Needs ``period`` bars."""
-    return _k.lowest_low(history, period, candle)

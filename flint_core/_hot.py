@@ -19,4 +19,5 @@ HOT_MODULES = (
     "flint_core.feeds",
     "flint_core.loop",
     "flint_core.views",
+    "flint_core.entry",
 )

@@ -32,7 +32,7 @@ recursive smoothers are the loop in :func:`smooth`, which mypyc compiles.
 import math
 import operator
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Final, SupportsFloat, SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
@@ -364,8 +364,16 @@ class Columns:
         series = self.series
         if series is None:
             values = self._pick(field)
+        elif field == CLOSE:  # only this column: a series from candles reads it on first use
+            values = series.closes
+        elif field == HIGH:
+            values = series.highs
+        elif field == LOW:
+            values = series.lows
+        elif field == VOLUME:
+            values = series.volumes
         else:
-            values = (series.closes, series.highs, series.lows, series.volumes, series.opens)[field]
+            values = series.opens
         extra = self.extra
         if extra is None:
             return values
@@ -623,41 +631,64 @@ class Indicator:
         return f"<indicator {self.series.name}>"
 
 
-# Per-bar values (the bodies of the functions of flint.indicators)
+# Per-bar values: the functions of flint.indicators itself (re-exported there, so a
+# strategy's call reaches compiled code without an interpreted frame in between)
 
 
-def sma(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Simple moving average of the closes."""
+def sma(history: Sequence[Candle], period: SupportsIndex, *, candle: Candle | None = None) -> float:
+    """Simple moving average: the mean of the last ``period`` closes. Needs ``period`` bars."""
     p = positive_int(period, "period", "sma")
     columns, i = lookup_period(history, SMA, p, p, "sma", candle)
     return columns[0][i]
 
 
-def ema(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Exponential moving average of the closes."""
+def ema(history: Sequence[Candle], period: SupportsIndex, *, candle: Candle | None = None) -> float:
+    """Exponential moving average of the closes, run over all available history.
+
+    Seeded with the SMA of the first ``period`` closes, then
+    ``ema += alpha * (close - ema)`` with ``alpha = 2 / (period + 1)``.
+    Needs ``period`` bars.
+    """
     p = positive_int(period, "period", "ema")
     columns, i = lookup_period(history, EMA, p, p, "ema", candle)
     return columns[0][i]
 
 
-def wma(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Linearly weighted moving average of the closes."""
+def wma(history: Sequence[Candle], period: SupportsIndex, *, candle: Candle | None = None) -> float:
+    """Weighted moving average of the last ``period`` closes, weights ``1..period``.
+
+    The newest close weighs ``period``, the oldest 1; divided by the sum of the
+    weights, ``period * (period + 1) / 2``. Needs ``period`` bars.
+    """
     p = positive_int(period, "period", "wma")
     columns, i = lookup_period(history, WMA, p, p, "wma", candle)
     return columns[0][i]
 
 
-def rsi(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Wilder's relative strength index."""
+def rsi(
+    history: Sequence[Candle], period: SupportsIndex = 14, *, candle: Candle | None = None
+) -> float:
+    """Wilder's relative strength index, 0-100, run over all available history.
+
+    Average gain and average loss of the close-to-close changes, each seeded with
+    the mean of the first ``period`` changes and then Wilder-smoothed
+    (``avg += (x - avg) / period``); ``RSI = 100 - 100 / (1 + gain / loss)``,
+    100 when the average loss is 0, 50 when both are 0. Needs ``period + 1`` bars.
+    """
     p = positive_int(period, "period", "rsi")
     columns, i = lookup_period(history, RSI, p, p + 1, "rsi", candle)
     return columns[0][i]
 
 
 def stochastic(
-    history: Sequence[Candle], period: object, candle: Candle | None = None
+    history: Sequence[Candle], period: SupportsIndex = 14, *, candle: Candle | None = None
 ) -> tuple[float, float]:
-    """Stochastic oscillator (%K, %D)."""
+    """Stochastic oscillator ``(%K, %D)``, both 0-100.
+
+    ``%K = 100 * (close - lowest low) / (highest high - lowest low)`` over the
+    last ``period`` bars (50 when the range is 0); ``%D`` is the 3-bar SMA of
+    ``%K``. Needs ``period + 2`` bars.
+    """
     p = positive_int(period, "period", "stochastic")
     columns, i = lookup_period(history, STOCHASTIC, p, p + 2, "stochastic", candle)
     return columns[0][i], columns[1][i]
@@ -665,12 +696,18 @@ def stochastic(
 
 def macd(
     history: Sequence[Candle],
-    fast: object,
-    slow: object,
-    signal: object,
+    fast: SupportsIndex = 12,
+    slow: SupportsIndex = 26,
+    signal: SupportsIndex = 9,
+    *,
     candle: Candle | None = None,
 ) -> tuple[float, float, float]:
-    """MACD (line, signal, histogram)."""
+    """MACD ``(line, signal, histogram)``, run over all available history.
+
+    ``line = ema(fast) - ema(slow)`` of the closes; ``signal`` is the EMA of the
+    line over ``signal`` bars, seeded with the mean of its first ``signal``
+    values; ``histogram = line - signal``. Needs ``max(fast, slow) + signal - 1`` bars.
+    """
     f = positive_int(fast, "fast", "macd")
     s = positive_int(slow, "slow", "macd")
     g = positive_int(signal, "signal", "macd")
@@ -679,83 +716,145 @@ def macd(
 
 
 def bollinger(
-    history: Sequence[Candle], period: object, num_std: float, candle: Candle | None = None
+    history: Sequence[Candle],
+    period: SupportsIndex = 20,
+    num_std: SupportsFloat = 2.0,
+    *,
+    candle: Candle | None = None,
 ) -> tuple[float, float, float]:
-    """Bollinger bands (upper, middle, lower)."""
+    """Bollinger bands ``(upper, middle, lower)``.
+
+    ``middle`` is the SMA of the last ``period`` closes and the bands are
+    ``middle +/- num_std * std`` with the population standard deviation of those
+    closes. Needs ``period`` bars.
+    """
     p = positive_int(period, "period", "bollinger")
     columns, i = lookup_period(history, MEAN_STD, p, p, "bollinger", candle)
     mean = columns[0][i]
-    band = num_std * columns[1][i]
+    band = float(num_std) * columns[1][i]
     return mean + band, mean, mean - band
 
 
 def bollinger_width(
-    history: Sequence[Candle], period: object, num_std: float, candle: Candle | None = None
+    history: Sequence[Candle],
+    period: SupportsIndex = 20,
+    num_std: SupportsFloat = 2.0,
+    *,
+    candle: Candle | None = None,
 ) -> float:
-    """Bollinger band width relative to the middle band."""
+    """Bollinger band width ``(upper - lower) / middle`` (see :func:`bollinger`)."""
     p = positive_int(period, "period", "bollinger_width")
     columns, i = lookup_period(history, MEAN_STD, p, p, "bollinger_width", candle)
-    return 2.0 * num_std * columns[1][i] / columns[0][i]
+    return 2.0 * float(num_std) * columns[1][i] / columns[0][i]
 
 
-def z_score(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Distance of the newest close from the mean, in standard deviations."""
-    p = positive_int(period, "period", "z_score")
-    columns, i = lookup_period(history, MEAN_STD, p, p, "z_score", candle)
-    return columns[2][i]
+def atr(
+    history: Sequence[Candle], period: SupportsIndex = 14, *, candle: Candle | None = None
+) -> float:
+    """Wilder's average true range, run over all available history.
 
-
-def atr(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Wilder's average true range."""
+    True range ``max(high - low, |high - prev close|, |low - prev close|)`` from
+    the second bar on, seeded with the mean of the first ``period`` true ranges,
+    then Wilder-smoothed. Needs ``period + 1`` bars.
+    """
     p = positive_int(period, "period", "atr")
     columns, i = lookup_period(history, ATR, p, p + 1, "atr", candle)
     return columns[0][i]
 
 
-def volatility(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Standard deviation of log returns."""
+def volatility(
+    history: Sequence[Candle], period: SupportsIndex = 20, *, candle: Candle | None = None
+) -> float:
+    """Standard deviation of the last ``period`` log returns ``ln(close / prev close)``.
+
+    Population standard deviation, per bar (not annualised: multiply by
+    ``sqrt(bars per year)`` for that). Needs ``period + 1`` bars.
+    """
     p = positive_int(period, "period", "volatility")
     columns, i = lookup_period(history, VOLATILITY, p, p + 1, "volatility", candle)
     return columns[0][i]
 
 
-def vwap(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Volume-weighted average typical price."""
+def vwap(
+    history: Sequence[Candle], period: SupportsIndex = 20, *, candle: Candle | None = None
+) -> float:
+    """Volume-weighted average price of the last ``period`` bars.
+
+    ``sum(typical * volume) / sum(volume)`` with ``typical = (high + low + close) / 3``;
+    the plain mean of the typical prices when the volumes sum to 0. Needs ``period`` bars.
+    """
     p = positive_int(period, "period", "vwap")
     columns, i = lookup_period(history, VWAP, p, p, "vwap", candle)
     return columns[0][i]
 
 
-def volume_ratio(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Newest volume over the mean volume."""
+def volume_ratio(
+    history: Sequence[Candle], period: SupportsIndex = 20, *, candle: Candle | None = None
+) -> float:
+    """Newest volume divided by the mean volume of the last ``period`` bars (newest included).
+
+    1.0 when that mean is 0. Needs ``period`` bars.
+    """
     p = positive_int(period, "period", "volume_ratio")
     columns, i = lookup_period(history, VOLUME_RATIO, p, p, "volume_ratio", candle)
     return columns[0][i]
 
 
-def roc(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Rate of change as a decimal."""
+def roc(
+    history: Sequence[Candle], period: SupportsIndex = 12, *, candle: Candle | None = None
+) -> float:
+    """Rate of change as a decimal: ``(close - close_n) / close_n``.
+
+    ``close_n`` is the close ``period`` bars before the newest (0.05 means +5%).
+    Needs ``period + 1`` bars.
+    """
     p = positive_int(period, "period", "roc")
     columns, i = lookup_period(history, ROC, p, p + 1, "roc", candle)
     return columns[0][i]
 
 
-def adx(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Wilder's average directional index."""
+def adx(
+    history: Sequence[Candle], period: SupportsIndex = 14, *, candle: Candle | None = None
+) -> float:
+    """Wilder's average directional index, 0-100, run over all available history.
+
+    ``+DM = up move`` when it exceeds the down move and is positive (else 0),
+    ``-DM`` likewise; true range, ``+DM`` and ``-DM`` are Wilder-smoothed,
+    ``+DI = 100 * +DM / TR``, ``-DI = 100 * -DM / TR``,
+    ``DX = 100 * |+DI - -DI| / (+DI + -DI)`` (0 when both are 0), and ADX is DX
+    seeded with the mean of its first ``period`` values, then Wilder-smoothed.
+    Above about 25 suggests a trend. Needs ``2 * period`` bars.
+    """
     p = positive_int(period, "period", "adx")
     columns, i = lookup_period(history, ADX, p, 2 * p, "adx", candle)
     return columns[0][i]
 
 
-def highest_high(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Highest high."""
+def z_score(
+    history: Sequence[Candle], period: SupportsIndex = 20, *, candle: Candle | None = None
+) -> float:
+    """``(newest close - mean) / std`` over the last ``period`` closes.
+
+    Population standard deviation; 0.0 when the closes are all equal. Needs ``period`` bars.
+    """
+    p = positive_int(period, "period", "z_score")
+    columns, i = lookup_period(history, MEAN_STD, p, p, "z_score", candle)
+    return columns[2][i]
+
+
+def highest_high(
+    history: Sequence[Candle], period: SupportsIndex, *, candle: Candle | None = None
+) -> float:
+    """Highest high of the last ``period`` bars. Needs ``period`` bars."""
     p = positive_int(period, "period", "highest_high")
     columns, i = lookup_period(history, HIGHEST_HIGH, p, p, "highest_high", candle)
     return columns[0][i]
 
 
-def lowest_low(history: Sequence[Candle], period: object, candle: Candle | None = None) -> float:
-    """Lowest low."""
+def lowest_low(
+    history: Sequence[Candle], period: SupportsIndex, *, candle: Candle | None = None
+) -> float:
+    """Lowest low of the last ``period`` bars. Needs ``period`` bars."""
     p = positive_int(period, "period", "lowest_low")
     columns, i = lookup_period(history, LOWEST_LOW, p, p, "lowest_low", candle)
     return columns[0][i]

@@ -300,6 +300,22 @@ def test_a_window_computes_once_and_caches_on_its_root():
     assert root.cache[(_k.SMA, 20)] is cached
 
 
+def test_a_series_from_candles_reads_only_the_columns_its_indicators_use():
+    bars = [Candle(i * 60, 1.0, 2.0 + i, 0.5, 1.0 + i % 7, 1.0, "SOL", 60) for i in range(80)]
+    root = CandleSeries.from_candles(bars)
+    history = root.window(0, 60)
+    names = ("ts", "open", "high", "low", "close", "volume")
+
+    def read():  # the root's columns read from the candles so far
+        return [name for name, col in zip(names, root._cols, strict=True) if col is not None]
+
+    ind.sma(history, 20)
+    ind.ema(history, 10)
+    assert read() == ["close"]  # the closes only: not all five price columns
+    ind.atr(history, 14)
+    assert read() == ["high", "low", "close"]
+
+
 def test_a_window_reading_many_indicators_every_bar_gets_each_one_right():
     bars = [Candle(3600 * i, 1.0, 2.0 + i % 5, 0.5, 1.0 + (i * 7919) % 13, 1.0 + i % 3)
             for i in range(90)]

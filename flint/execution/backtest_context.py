@@ -16,18 +16,21 @@ each answer until what it shows changes: asking on every bar costs O(1) a call, 
 the lists and dicts it returns are read-only (shared by later calls).
 """
 
-import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flint.execution.capital import transfer_record
 from flint.execution.context import ExecutionContext
 from flint.execution.risk_gate import RiskGate
 from flint.risk.engine import Reason, RiskEngine, TradingState
+from flint_core.entry import OrderEntry
+from flint_core.entry import market_name as _market
+from flint_core.entry import positive as _positive
+from flint_core.entry import side_sign as _side
 from flint_core.enums import Side, TimeInForce
 from flint_core.loop import BacktestCore
 from flint_core.markets import DEFAULT_VENUE
-from flint_core.matching import FOK, GTC, IOC, LIMIT, MARKET, STOP, TAKE_PROFIT
+from flint_core.matching import GTC, IOC, LIMIT, STOP, TAKE_PROFIT
 from flint_core.records import (
     AccountState,
     Candle,
@@ -36,44 +39,7 @@ from flint_core.records import (
     OrderbookSnapshot,
     PositionInfo,
 )
-from flint_core.views import RunViews
-
-_TIF_CODES = {TimeInForce.IOC: IOC, TimeInForce.FOK: FOK, TimeInForce.GTC: GTC}
-# Members bound once: on Python 3.11 ``Side.LONG`` costs a slow EnumType.__getattr__ hook.
-_LONG = Side.LONG
-_SHORT = Side.SHORT
-
-
-def _side(side: Any) -> int:
-    if side is _LONG:
-        return 1
-    if side is _SHORT:
-        return -1
-    try:
-        return Side(side).sign
-    except ValueError:
-        raise ValueError(f"side must be Side.LONG or Side.SHORT, got {side!r}") from None
-
-
-def _tif(time_in_force: Any) -> int:
-    code = _TIF_CODES.get(time_in_force) if isinstance(time_in_force, TimeInForce) else None
-    return code if code is not None else _TIF_CODES[TimeInForce(time_in_force)]
-
-
-def _positive(name: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if not (number > 0.0 and math.isfinite(number)):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return number
-
-
-def _market(market: Any) -> str:
-    if not isinstance(market, str) or not market:
-        raise ValueError(f"market must be a non-empty string, got {market!r}")
-    return market
+from flint_core.views import RunViews, context_account
 
 
 class BacktestContext(ExecutionContext):
@@ -86,16 +52,24 @@ class BacktestContext(ExecutionContext):
     def __init__(self, core: BacktestCore, risk: RiskEngine | None = None) -> None:
         self._core = core
         self._views = RunViews(core)
+        self._entry = OrderEntry(core)
         self.logs: list[str] = []
-        # the compiled answer itself: no Python frame per call (strategies ask every bar)
+        # the compiled methods themselves: no Python frame per call (strategies call
+        # position every bar, market_order on every trade)
         self.position = self._views.position
+        if type(self).market_order is BacktestContext.market_order:  # not overridden
+            self.market_order = self._entry.market_order
         self.risk_gate = RiskGate(risk, core, self._views) if risk is not None else None
 
     # State
 
-    @property
-    def account(self) -> AccountState:
-        return self._views.account()
+    if TYPE_CHECKING:
+
+        @property
+        def account(self) -> AccountState: ...
+
+    else:  # the compiled getter itself (strategies read it every bar)
+        account = property(context_account, doc=ExecutionContext.account.__doc__)
 
     @property
     def positions(self) -> list[PositionInfo]:
@@ -133,8 +107,9 @@ class BacktestContext(ExecutionContext):
         *,
         time_in_force: TimeInForce = TimeInForce.IOC,
     ) -> str:
-        return self._place(MARKET, market, side, size, 0.0, reduce_only, tag, venue,
-                           _tif(time_in_force))
+        # what the instance's own (compiled) market_order does, for calls through the class
+        return self._entry.market_order(market, side, size, reduce_only, tag, venue,
+                                        time_in_force=time_in_force)
 
     def limit_order(
         self,
@@ -146,8 +121,8 @@ class BacktestContext(ExecutionContext):
         tag: str = "",
         venue: str = DEFAULT_VENUE,
     ) -> str:
-        return self._place(LIMIT, market, side, size, _positive("price", price), reduce_only,
-                           tag, venue, GTC)
+        return self._entry.place(LIMIT, market, side, size, _positive("price", price),
+                                 reduce_only, tag, venue, GTC)
 
     def stop_order(
         self,
@@ -160,8 +135,9 @@ class BacktestContext(ExecutionContext):
         *,
         reduce_only: bool = True,
     ) -> str:
-        return self._place(STOP, market, side, size, _positive("trigger_price", trigger_price),
-                           reduce_only, tag, venue, IOC)
+        return self._entry.place(STOP, market, side, size,
+                                 _positive("trigger_price", trigger_price), reduce_only, tag,
+                                 venue, IOC)
 
     def take_profit_order(
         self,
@@ -174,25 +150,9 @@ class BacktestContext(ExecutionContext):
         *,
         reduce_only: bool = True,
     ) -> str:
-        return self._place(TAKE_PROFIT, market, side, size,
-                           _positive("trigger_price", trigger_price), reduce_only, tag, venue, IOC)
-
-    def _place(
-        self,
-        kind: int,
-        market: str,
-        side: Side,
-        size: float,
-        price: float,
-        reduce_only: bool,
-        tag: str,
-        venue: str,
-        tif: int,
-    ) -> str:
-        return self._core.place(
-            kind, _market(market), _side(side), _positive("size", size), price=price,
-            reduce_only=bool(reduce_only), tag=str(tag), venue=_market(venue), tif=tif,
-        )
+        return self._entry.place(TAKE_PROFIT, market, side, size,
+                                 _positive("trigger_price", trigger_price), reduce_only, tag,
+                                 venue, IOC)
 
     def cancel(self, order_id: str) -> bool:
         return self._core.cancel(order_id)
