@@ -3,22 +3,25 @@ survives kill -9 before its copy into DuckDB, is copied once, a torn tail is dro
 a fill's trade id is refused across the copy, and any interleaving of appends, copies,
 reopens and crashes reads back as the acknowledged sequence."""
 
+import gc
 import logging
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
+import weakref
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flint.live.adapter import VenueFill
 from flint.live.journal import Event, Kind, OrderJournal
 from flint.models import Side
-from flint.store import FlintStore
+from flint.store import FlintStore, StoreClosedError
 
 ACCOUNT = "acct"
 
@@ -49,7 +52,7 @@ _KILLED_AFTER_APPEND = textwrap.dedent("""
     from flint.live.adapter import VenueFill
     from flint.live.journal import Event, Kind, OrderJournal
     from flint.models import Side
-    from flint.store import FlintStore
+    from flint.store import FlintStore, StoreClosedError
 
     store = FlintStore(sys.argv[1])
     journal = OrderJournal(store, "acct")
@@ -104,11 +107,11 @@ def test_a_torn_tail_is_dropped_with_a_warning(tmp_path, caplog):
         whole = wal.read_bytes()
         store.flush_live_journal()
     wal.write_bytes(whole + whole[:20])  # a second batch cut short mid-write
-    with caplog.at_level(logging.WARNING, logger="flint.store.journal_log"):
-        with FlintStore(db) as store:
-            assert summary(store)[0] == [("state", "c1", "confirmed", {"n": 0})]
-            OrderJournal(store, ACCOUNT).append([state("c2")])
-            assert [e[1] for e in summary(store)[0]] == ["c1", "c2"]
+    with (caplog.at_level(logging.WARNING, logger="flint.store.journal_log"),
+          FlintStore(db) as store):
+        assert summary(store)[0] == [("state", "c1", "confirmed", {"n": 0})]
+        OrderJournal(store, ACCOUNT).append([state("c2")])
+        assert [e[1] for e in summary(store)[0]] == ["c1", "c2"]
     assert "dropped 20 bytes of a torn or damaged journal write" in caplog.text
 
 
@@ -120,9 +123,9 @@ def test_a_damaged_checksum_drops_the_line(tmp_path, caplog):
         line = wal.read_bytes()
         store.flush_live_journal()
     wal.write_bytes(line + line.replace(b'"c1"', b'"c9"'))
-    with caplog.at_level(logging.WARNING, logger="flint.store.journal_log"):
-        with FlintStore(db) as store:
-            assert [e[1] for e in summary(store)[0]] == ["c1"]
+    with (caplog.at_level(logging.WARNING, logger="flint.store.journal_log"),
+          FlintStore(db) as store):
+        assert [e[1] for e in summary(store)[0]] == ["c1"]
     assert "torn or damaged" in caplog.text
 
 
@@ -205,3 +208,28 @@ def test_any_interleaving_reads_back_the_acknowledged_sequence(steps):
             store.close()
         with FlintStore(db) as reopened:
             assert summary(reopened) == (events, fills)
+
+
+def test_a_closed_store_refuses_an_append_and_leaves_no_file(tmp_path):
+    db = tmp_path / "live.duckdb"
+    store = FlintStore(db)
+    journal = OrderJournal(store, ACCOUNT)
+    journal.append([state("c1")])
+    store.close()
+    assert not Path(str(db) + ".journal").exists()  # copied, then removed
+    with pytest.raises(StoreClosedError):
+        journal.append([state("c2")])
+    with FlintStore(db, read_only=True) as reader:
+        assert [e[1] for e in summary(reader)[0]] == ["c1"]
+
+
+def test_a_store_dropped_unclosed_is_not_kept_alive_and_its_batches_survive(tmp_path):
+    db = tmp_path / "live.duckdb"
+    store = FlintStore(db)
+    OrderJournal(store, ACCOUNT).append([state("c1")])
+    gone = weakref.ref(store)
+    del store
+    gc.collect()
+    assert gone() is None  # the mirror thread holds no reference to it
+    with FlintStore(db) as reopened:  # the writer lock went with it
+        assert [e[1] for e in summary(reopened)[0]] == ["c1"]

@@ -2,8 +2,8 @@
 
 A DuckDB transaction costs milliseconds, too much to put in front of every order. So a
 writing store appends each journal batch (its events and fill, full rows with their
-sequence numbers) as one line to ``<db>.journal`` and ``fdatasync``\\ s it before the
-append is acknowledged; a background thread then copies the pending batches into the
+sequence numbers) as one line to ``<db>.journal`` and flushes it to disk (``fdatasync``)
+before the append is acknowledged; a background thread then copies the pending batches into the
 ``live_events`` / ``live_fills`` tables, one transaction per round, and empties the
 file once everything in it is in DuckDB.
 
@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import threading
+import weakref
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -75,13 +76,15 @@ class JournalLog:
     """The pending journal batches of one writing store: appended durably to ``path``
     (``None``: in memory only), copied to DuckDB by ``mirror`` off the caller's thread.
 
-    ``mirror(batches)`` must write the batches' rows in one transaction, skipping
-    rows already there.
+    ``mirror(batches)``, a method of the store, must write the batches' rows in one
+    transaction, skipping rows already there. It is held weakly: a store dropped
+    without closing it is not kept alive by the mirror thread (its batches stay in
+    the file for the next writer).
     """
 
     def __init__(self, path: Path | None, mirror: Callable[[Sequence[Batch]], None]) -> None:
         self.path = path
-        self._mirror = mirror
+        self._mirror = weakref.WeakMethod(mirror)  # type: ignore[arg-type]
         self._lock = threading.Lock()  # appends, the pending list, the file
         self._copying = threading.Lock()  # one mirror round at a time
         self._pending: list[Batch] = []
@@ -89,6 +92,7 @@ class JournalLog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._fd: int | None = None
+        self._size = 0  # bytes in the file
 
     def recover(self) -> int:
         """Copy into DuckDB the batches a previous writer left in the file (a torn tail
@@ -97,7 +101,7 @@ class JournalLog:
             return 0
         batches, _ = decode(self.path.read_bytes(), self.path)
         if batches:
-            self._mirror(batches)
+            self._copy(batches)
         self.path.unlink()
         return len(batches)
 
@@ -109,8 +113,16 @@ class JournalLog:
                 if self._fd is None:
                     self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
                     _sync_folder(self.path.parent)  # the new file's name survives power loss
-                os.write(self._fd, line)
-                os.fdatasync(self._fd)
+                try:
+                    written = os.write(self._fd, line)
+                    if written != len(line):
+                        raise OSError(f"short write to {self.path} ({written} of "
+                                      f"{len(line)} bytes)")
+                    os.fdatasync(self._fd)
+                except OSError:  # not acknowledged: leave no part of it in the file
+                    os.ftruncate(self._fd, self._size)
+                    raise
+                self._size += len(line)
             self._pending.append(batch)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="flint-journal-mirror",
@@ -129,11 +141,12 @@ class JournalLog:
             batch = self.pending()
             if not batch:
                 return
-            self._mirror(batch)
+            self._copy(batch)
             with self._lock:
                 del self._pending[:len(batch)]
                 if not self._pending and self._fd is not None:
                     os.ftruncate(self._fd, 0)
+                    self._size = 0
 
     def close(self) -> None:
         """Stop the mirror, copy what is pending and remove the (then empty) file."""
@@ -149,15 +162,26 @@ class JournalLog:
             if self.path is not None and self.path.exists() and not self.path.stat().st_size:
                 self.path.unlink()
 
+    def _copy(self, batches: Sequence[Batch]) -> None:
+        mirror = self._mirror()
+        if mirror is None:
+            raise RuntimeError("the store of this journal was dropped without closing it")
+        mirror(batches)
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait()
+            if not self._wake.wait(1.0):
+                if self._mirror() is None:  # the store is gone
+                    return
+                continue
             if self._stop.wait(MIRROR_DELAY_S):
                 return
             self._wake.clear()
             try:
                 self.flush()
             except Exception as exc:  # the rows stay in the file: retried, never lost
+                if self._mirror() is None:
+                    return
                 log.warning("journal mirror into DuckDB failed (will retry): %s", exc)
                 self._wake.set()
                 self._stop.wait(1.0)

@@ -1222,6 +1222,8 @@ class FlintStore:
         """
         if self._journal is None:
             raise StoreError(f"the store {self._path} was opened read-only")
+        if self._closed:
+            raise StoreClosedError(f"the store {self._path} is closed")
         if fill is not None and fill[0] not in self._trade_ids:
             booked = {row["trade_id"] for row in self.live_fills(fill[0])}
             with self._journal_lock:
