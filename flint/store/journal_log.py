@@ -2,10 +2,10 @@
 
 A DuckDB transaction costs milliseconds, too much to put in front of every order. So a
 writing store appends each journal batch (its events and fill, full rows with their
-sequence numbers) as one line to ``<db>.journal`` and flushes it to disk (``fdatasync``)
-before the append is acknowledged; a background thread then copies the pending batches into the
-``live_events`` / ``live_fills`` tables, one transaction per round, and empties the
-file once everything in it is in DuckDB.
+sequence numbers) as one line to ``<db>.journal`` and syncs it to disk (``fdatasync``)
+before the append is acknowledged; a background thread then copies the pending batches
+into the ``live_events`` / ``live_fills`` tables, one transaction per round, and
+empties the file once everything in it is in DuckDB.
 
 A line is ``<crc32 of the JSON, 8 hex digits> <JSON>\\n``. A line cut short or whose
 checksum fails (a write torn by a crash: it was never acknowledged) is dropped with a
@@ -19,6 +19,7 @@ the file.
 import json
 import logging
 import os
+import sys
 import threading
 import weakref
 import zlib
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: How long the mirror waits after an append, so that one transaction takes a batch.
 MIRROR_DELAY_S = 0.05
+#: Flushes a file's data to disk (``fsync`` where ``fdatasync`` is missing: macOS, Windows).
+_sync = getattr(os, "fdatasync", os.fsync)
 
 
 @attrs.frozen
@@ -118,7 +121,7 @@ class JournalLog:
                     if written != len(line):
                         raise OSError(f"short write to {self.path} ({written} of "
                                       f"{len(line)} bytes)")
-                    os.fdatasync(self._fd)
+                    _sync(self._fd)
                 except OSError:  # not acknowledged: leave no part of it in the file
                     os.ftruncate(self._fd, self._size)
                     raise
@@ -198,6 +201,8 @@ def read_pending(path: Path) -> list[Batch]:
 
 
 def _sync_folder(folder: Path) -> None:
+    if sys.platform == "win32":  # pragma: no cover - a folder cannot be opened there
+        return
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -7,7 +7,10 @@ by any number of processes, also while a writer is alive. Each store owns at mos
 one DuckDB connection, opened per operation (or per :meth:`FlintStore.session`)
 and guarded by an internal lock, so one store may be shared by threads (not by
 processes). Every multi-row write runs in one transaction: it is all there or not
-at all, even if the process is killed.
+at all, even if the process is killed. The live journal writes differently: each
+append is one line of a synced write-ahead file (also all there or not at all) and
+reaches its tables shortly after (:mod:`flint.store.journal_log`); its readers merge
+both.
 ``":memory:"`` gives a private in-memory store that keeps its connection open.
 """
 
