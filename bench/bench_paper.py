@@ -18,9 +18,10 @@
    the floor under both; and **one mirror round** (the background copy of a bar's
    journal batches into DuckDB, off the order path).
 
-Between two samples the journal's background copy into DuckDB is drained (outside the
-timing), as it is between two bars of a live or paper session, so a sample is the
-order path or the bar alone; the copy's own cost is the "mirror round" line.
+Between two samples the journal's background copy into DuckDB is drained and its
+thread left idle (outside the timing), as between two bars of a live or paper
+session (the copy starts 50 ms after a bar's first append), so a sample is the order
+path or the bar alone; the copy's own cost is the "mirror round" line.
 Medians and 99th percentiles of wall time and of the process's CPU time (which other
 jobs on a shared machine do not inflate; the wait for the disk is not in it).
 """
@@ -39,6 +40,7 @@ from flint.models import Side, Signal
 from flint.paper.session import PaperConfig, PaperSession
 from flint.providers.files import FileProvider
 from flint.store import FlintStore
+from flint.store.journal_log import MIRROR_DELAY_S
 from flint.testing.sim_harness import SimHarness
 
 H = 3600
@@ -62,6 +64,12 @@ def _since(start: tuple[float, float]) -> tuple[float, float]:
     return wall - start[0], cpu - start[1]
 
 
+def _settle(store: FlintStore) -> None:
+    """Copy the journal into DuckDB and let the mirror thread go idle, as between bars."""
+    store.flush_live_journal()
+    time.sleep(MIRROR_DELAY_S + 0.01)
+
+
 def order_to_wire(orders: int, folder: Path) -> list[tuple[float, float]]:
     """Seconds from the order call to the request's first byte, per order."""
     harness = SimHarness(timeout_s=5.0)
@@ -83,7 +91,7 @@ def order_to_wire(orders: int, folder: Path) -> list[tuple[float, float]]:
         samples = []
         for i in range(orders):
             side = Side.LONG if i % 2 == 0 else Side.SHORT
-            store.flush_live_journal()
+            _settle(store)
             sent.clear()
             start = _now()
             ctx.market_order(harness.market, side, 1.0)
@@ -151,7 +159,7 @@ def paper_bars(strategy: object, bars: int, data: Path,
     samples = []
     try:
         for bar in candles[500:500 + bars]:
-            store.flush_live_journal()
+            _settle(store)
             start = _now()
             session.step(bar)
             samples.append(_since(start))
