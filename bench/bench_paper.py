@@ -8,13 +8,20 @@
    in a store file: from the moment the strategy's order call starts (``on_candle``
    returning a signal is the same moment) to the moment the HTTP request's first byte
    is written (httpcore's ``send_request_headers.started`` trace), so the risk check,
-   the write-ahead journal commit and building and signing the request are in it.
+   the write-ahead journal append (on disk before the send) and building and signing
+   the request are in it.
 2. **A paper bar**: :meth:`flint.paper.session.PaperSession.step` on real hourly SOL
    candles with a store file: a strategy that never trades (the floor: the bar and
-   the venue's state are committed to the journal) and a v1 crossing strategy that
+   the venue's state are appended to the journal) and a v1 crossing strategy that
    trades every few bars.
-3. **One journal commit** (one event, the store held open): the floor under both.
+3. **One journal append** (one event into the write-ahead file, synced to disk):
+   the floor under both; and **one mirror round** (the background copy of a bar's
+   journal batches into DuckDB, off the order path).
 
+Between two samples the journal's background copy into DuckDB is drained and its
+thread left idle (outside the timing), as between two bars of a live or paper
+session (the copy starts 50 ms after a bar's first append), so a sample is the order
+path or the bar alone; the copy's own cost is the "mirror round" line.
 Medians and 99th percentiles of wall time and of the process's CPU time (which other
 jobs on a shared machine do not inflate; the wait for the disk is not in it).
 """
@@ -33,6 +40,7 @@ from flint.models import Side, Signal
 from flint.paper.session import PaperConfig, PaperSession
 from flint.providers.files import FileProvider
 from flint.store import FlintStore
+from flint.store.journal_log import MIRROR_DELAY_S
 from flint.testing.sim_harness import SimHarness
 
 H = 3600
@@ -56,6 +64,12 @@ def _since(start: tuple[float, float]) -> tuple[float, float]:
     return wall - start[0], cpu - start[1]
 
 
+def _settle(store: FlintStore) -> None:
+    """Copy the journal into DuckDB and let the mirror thread go idle, as between bars."""
+    store.flush_live_journal()
+    time.sleep(MIRROR_DELAY_S + 0.01)
+
+
 def order_to_wire(orders: int, folder: Path) -> list[tuple[float, float]]:
     """Seconds from the order call to the request's first byte, per order."""
     harness = SimHarness(timeout_s=5.0)
@@ -77,6 +91,7 @@ def order_to_wire(orders: int, folder: Path) -> list[tuple[float, float]]:
         samples = []
         for i in range(orders):
             side = Side.LONG if i % 2 == 0 else Side.SHORT
+            _settle(store)
             sent.clear()
             start = _now()
             ctx.market_order(harness.market, side, 1.0)
@@ -88,18 +103,24 @@ def order_to_wire(orders: int, folder: Path) -> list[tuple[float, float]]:
         harness.close()
 
 
-def journal_commit(events: int, folder: Path) -> list[tuple[float, float]]:
-    """Seconds of one journal event's commit (the floor of both measurements above)."""
+def journal_append(events: int, folder: Path) -> tuple[list[tuple[float, float]],
+                                                       list[tuple[float, float]]]:
+    """Seconds of one journal event's append (the floor of both measurements above),
+    and of one mirror round copying three such batches into DuckDB."""
     store = FlintStore(folder / "journal.duckdb")
     journal = OrderJournal(store, "bench")
-    samples = []
+    appends, rounds = [], []
     with store.hold_open():
         for i in range(events):
             start = _now()
             journal.append([Event(Kind.STATE, f"c{i}", "confirmed", {"reason": "bench"})])
-            samples.append(_since(start))
+            appends.append(_since(start))
+            if i % 3 == 2:
+                start = _now()
+                store.flush_live_journal()
+                rounds.append(_since(start))
     store.close()
-    return samples
+    return appends, rounds
 
 
 class Hold:
@@ -138,6 +159,7 @@ def paper_bars(strategy: object, bars: int, data: Path,
     samples = []
     try:
         for bar in candles[500:500 + bars]:
+            _settle(store)
             start = _now()
             session.step(bar)
             samples.append(_since(start))
@@ -158,9 +180,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print("order call to first byte on the wire:", _stats(order_to_wire(args.orders, folder)))
-        print("one journal commit alone:", _stats(journal_commit(args.orders, folder)))
+        appends, rounds = journal_append(args.orders, folder)
+        print("one journal append alone:", _stats(appends))
+        print("one mirror round (3 batches into DuckDB, off the path):", _stats(rounds))
         print("paper bar, no orders:", _stats(paper_bars(Hold(), args.bars, args.data, folder)))
         print("paper bar, v1 crossing:", _stats(paper_bars(Cross(), args.bars, args.data, folder)))
+    print(f"load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -162,6 +162,7 @@ class OrderTracker:
         self.journal = journal
         self.lock = threading.RLock()
         self.orders: dict[str, TrackedOrder] = {}
+        self._open: dict[str, TrackedOrder] = {}  # the orders not terminal, kept in step
         self.positions: dict[str, BookPosition] = {}
         self.trade_ids: set[str] = set()
         self.refused_trade_ids: set[str] = set()
@@ -193,9 +194,11 @@ class OrderTracker:
             order.acked = order.origin == EXTERNAL
             order.state_history.append((order.state.value, event["ts"]))
             self.orders[cid] = order
+            self._track(order)
         elif kind is Kind.STATE:
             order = self.orders[cid]
             order.state = OrderState(event["state"])
+            self._track(order)
             order.reason = str(detail.get("reason", order.reason))
             order.venue_order_id = str(detail.get("venue_order_id", order.venue_order_id))
             order.acked = bool(detail.get("acked", order.acked))
@@ -224,7 +227,15 @@ class OrderTracker:
     def open_orders(self) -> list[TrackedOrder]:
         """Orders that may still trade (incl. those whose state is unknown)."""
         with self.lock:
-            return [o for o in self.orders.values() if not o.terminal]
+            return list(self._open.values())
+
+    def _track(self, order: TrackedOrder) -> None:
+        """Keep :meth:`open_orders` in step with ``order``'s new state (O(1), not a scan
+        of every order the account ever placed)."""
+        if order.terminal:
+            self._open.pop(order.client_id, None)
+        else:
+            self._open[order.client_id] = order
 
     def open_positions(self) -> list[BookPosition]:
         """Positions with a size."""
@@ -248,6 +259,7 @@ class OrderTracker:
                                        {**order.fields(), **detail})])
             order.state_history.append((order.state.value, self.journal.last_ts))
             self.orders[order.client_id] = order
+            self._track(order)
 
     def record(self, kind: Kind, client_id: str | None = None, **detail: Any) -> None:
         """Journal an event that changes no order (cancel request, risk denial, ...)."""
@@ -272,6 +284,7 @@ class OrderTracker:
             )])
             order.state, order.reason = state, reason or order.reason
             order.venue_order_id, order.acked = venue_id, acked
+            self._track(order)
             order.state_history.append((state.value, self.journal.last_ts))
             return True
 
@@ -346,6 +359,7 @@ class OrderTracker:
             self._account_fill(fill)
             if order is not None:
                 order.state, order.acked, order.reason = OrderState(events[0].state), True, "fill"
+                self._track(order)
                 order.state_history.append((order.state.value, self.journal.last_ts))
             return True
 

@@ -6,6 +6,16 @@ change is one row; nothing is ever updated or deleted, so the journal replays in
 the exact state the live context had (see
 :class:`~flint.execution.order_tracker.OrderTracker`). Fills are keyed by the venue's
 trade id: the store refuses a trade id it already holds, so a fill is booked once.
+
+Writes are fast and crash-safe without waiting for DuckDB: :meth:`OrderJournal.append`
+returns once its batch is one checksummed line, flushed to disk (``fdatasync``), in the store's
+write-ahead file ``<db>.journal`` (about 0.1-0.2 ms, against 2 ms for a DuckDB commit);
+a background thread copies the batches into the ``live_events`` / ``live_fills``
+tables, one transaction per round. ``kill -9`` at any point loses nothing that
+``append`` acknowledged: the next writer replays the file into the tables before
+anything reads them, idempotently (rows keyed by sequence number, fills by trade id),
+and drops a torn last line with a warning. Reads merge what is not copied yet, so they
+always see every acknowledged row (see :mod:`flint.store.journal_log`).
 """
 
 import json

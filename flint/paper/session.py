@@ -130,23 +130,29 @@ class Bars:
 
     def __init__(self) -> None:
         self.candles: list[Candle] = []
-        self._columns = np.empty((6, 1024))
+        self._ts = np.empty(1024, dtype=np.int64)
+        self._columns = np.empty((5, 1024))  # open, high, low, close, volume
 
     def extend(self, candles: Sequence[Candle]) -> None:
         for candle in candles:
             n = len(self.candles)
-            if n == self._columns.shape[1]:
-                grown = np.empty((6, 2 * n))
+            if n == self._ts.shape[0]:
+                self._ts = np.concatenate([self._ts, np.empty(n, dtype=np.int64)])
+                grown = np.empty((5, 2 * n))
                 grown[:, :n] = self._columns
                 self._columns = grown
-            self._columns[:, n] = candle_row(candle)
+            self._ts[n] = candle.ts
+            column = self._columns[:, n]
+            column[0], column[1], column[2] = candle.open, candle.high, candle.low
+            column[3], column[4] = candle.close, candle.volume
             self.candles.append(candle)
 
     def series(self) -> CandleSeries:
-        """All candles as one series (a new root, over views of the columns)."""
+        """All candles as one series (a new root, over views of the columns: indicator
+        caches belong to a root, and the root grows by a bar each step)."""
         n, first = len(self.candles), self.candles[0]
-        ts, o, h, lo, c, v = self._columns[:, :n]
-        return CandleSeries(ts.astype(np.int64), o, h, lo, c, v, first.market,
+        o, h, lo, c, v = self._columns[:, :n]
+        return CandleSeries(self._ts[:n], o, h, lo, c, v, first.market,
                             first.resolution_s, first.venue)
 
     def history(self, size: int) -> CandleSeries:

@@ -92,8 +92,8 @@ class PaperOrder:
                           self.client_id, float(self.ts), self.reason, fills)
 
     def to_json(self) -> list[Any]:
-        return [getattr(self, f.name).value if f.name in _ENUMS else getattr(self, f.name)
-                for f in _FIELDS]
+        return [getattr(self, name).value if enum else getattr(self, name)
+                for name, enum in _JSON_FIELDS]
 
     @classmethod
     def from_json(cls, row: list[Any]) -> "PaperOrder":
@@ -104,6 +104,7 @@ class PaperOrder:
 _FIELDS = attrs.fields(PaperOrder)
 _ENUMS: dict[str, Any] = {"side": Side, "order_type": OrderType, "time_in_force": TimeInForce,
                           "state": OrderState}
+_JSON_FIELDS = tuple((f.name, f.name in _ENUMS) for f in _FIELDS)  # what to_json writes
 
 
 def _candle(row: Sequence[Any], market: str, resolution_s: int, venue: str) -> Candle:
@@ -394,7 +395,8 @@ class PaperVenue(VenueAdapter):
             "slot": [slot.size, slot.entry_price, slot.entry_ts, slot.mark, slot.realized,
                      slot.fees, slot.funding, slot.closed_trades, slot.fills, slot.held],
             "orders": [o.to_json() for o in self.orders.values()],
-            "fills": [attrs.astuple(f) for f in self.fills],
+            "fills": [(f.trade_id, f.client_id, f.market, f.side, f.price, f.size, f.fee,
+                       f.ts, f.is_maker) for f in self.fills],
         }
 
     def restore(self, state: dict[str, Any]) -> None:

@@ -7,7 +7,10 @@ by any number of processes, also while a writer is alive. Each store owns at mos
 one DuckDB connection, opened per operation (or per :meth:`FlintStore.session`)
 and guarded by an internal lock, so one store may be shared by threads (not by
 processes). Every multi-row write runs in one transaction: it is all there or not
-at all, even if the process is killed.
+at all, even if the process is killed. The live journal writes differently: each
+append is one line of a synced write-ahead file (also all there or not at all) and
+reaches its tables shortly after (:mod:`flint.store.journal_log`); its readers merge
+both.
 ``":memory:"`` gives a private in-memory store that keeps its connection open.
 """
 
@@ -32,6 +35,8 @@ from flint.store.batches import Batch, Spec
 from flint.store.connection import WriterLock, connect
 from flint.store.errors import NoCandlesError, StoreClosedError, StoreError
 from flint.store.funding import REACH, local_intervals
+from flint.store.journal_log import Batch as JournalBatch
+from flint.store.journal_log import JournalLog, read_pending
 from flint.store.missing import no_candles_message
 from flint_core.records import (
     BorrowSnapshot,
@@ -229,11 +234,18 @@ class FlintStore:
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._writer: WriterLock | None = None
         self._closed = False
+        #: The live journal's write-ahead file (see flint.store.journal_log).
+        self._journal_path = None if self._memory else Path(self._path + ".journal")
+        self._journal: JournalLog | None = None
+        self._journal_lock = threading.Lock()  # numbering and fill dedup of appends
+        self._journal_seq = 0
+        self._trade_ids: dict[str, set[str]] = {}
         if self._memory:
             if read_only:
                 raise StoreError("an in-memory store cannot be read-only")
             self._conn = duckdb.connect(":memory:")
             schema.migrate(self._conn)
+            self._open_journal()
             return
         file = Path(self._path)
         if read_only:
@@ -251,9 +263,16 @@ class FlintStore:
         try:
             with self._connection() as conn:
                 schema.migrate(conn)
+            self._open_journal()
         except BaseException:
             self._writer.release()
             raise
+
+    def _open_journal(self) -> None:
+        """Replay what a killed writer left in the journal file, then start a new one."""
+        self._journal = JournalLog(self._journal_path, self._mirror_journal)
+        self._journal.recover()
+        self._journal_seq = int(self._query("SELECT coalesce(max(seq), 0) FROM live_events")[0][0])
 
     # Lifecycle
 
@@ -274,6 +293,8 @@ class FlintStore:
 
     def close(self) -> None:
         """Release the file (and the writer lock); safe to call twice."""
+        if self._journal is not None and not self._closed:
+            self._journal.close()
         with self._lock:
             if self._closed:
                 return
@@ -1193,59 +1214,108 @@ class FlintStore:
     def append_live_events(
         self, events: Sequence[Sequence[Any]], fill: Sequence[Any] | None = None
     ) -> bool:
-        """Append journal ``events`` (rows of :data:`LIVE_EVENT_COLUMNS`) in one
-        transaction, after ``fill`` (a row of :data:`LIVE_FILL_COLUMNS`) when given.
+        """Append journal ``events`` (rows of :data:`LIVE_EVENT_COLUMNS`), after ``fill``
+        (a row of :data:`LIVE_FILL_COLUMNS`) when given, as one batch that is on disk
+        when this returns (see :mod:`flint.store.journal_log`).
 
         The rows' ``seq`` are offsets: the store numbers them after the highest
-        sequence number written, inside the transaction, so journals of several
-        accounts share one store. Returns False, and writes nothing, when ``fill``'s
-        (account, trade_id) is already journaled: a fill delivered twice is booked once.
+        sequence number written, so journals of several accounts share one store.
+        Returns False, and writes nothing, when ``fill``'s (account, trade_id) is
+        already journaled: a fill delivered twice is booked once.
         """
-        with self._transaction() as conn:
-            base = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM live_events")
-                       .fetchall()[0][0])
+        if self._journal is None:
+            raise StoreError(f"the store {self._path} was opened read-only")
+        if self._closed:
+            raise StoreClosedError(f"the store {self._path} is closed")
+        if fill is not None and fill[0] not in self._trade_ids:
+            booked = {row["trade_id"] for row in self.live_fills(fill[0])}
+            with self._journal_lock:
+                self._trade_ids.setdefault(fill[0], booked)
+        with self._journal_lock:
+            base = self._journal_seq + 1
+            fill_row = None
             if fill is not None:
-                row = list(fill)
-                row[2] = base + int(row[2])
-                added = conn.execute(
-                    f"INSERT INTO live_fills ({', '.join(LIVE_FILL_COLUMNS)}) VALUES "
-                    f"({', '.join('?' * len(LIVE_FILL_COLUMNS))}) ON CONFLICT DO NOTHING "
-                    "RETURNING trade_id",
-                    row,
-                ).fetchall()
-                if not added:
+                account, trade_id = fill[0], fill[1]
+                if trade_id in self._trade_ids[account]:
                     return False
-            for event in events:
-                conn.execute(
-                    f"INSERT INTO live_events ({', '.join(LIVE_EVENT_COLUMNS)}) VALUES "
-                    f"({', '.join('?' * len(LIVE_EVENT_COLUMNS))})",
-                    [base + int(event[0]), *event[1:]],
-                )
+                fill_row = (account, trade_id, base + int(fill[2]), *fill[3:])
+            rows = tuple((base + int(event[0]), *event[1:]) for event in events)
+            if rows or fill_row:
+                self._journal.append(JournalBatch(rows, fill_row))
+            if fill_row is not None:
+                self._trade_ids[fill_row[0]].add(fill_row[1])
+            self._journal_seq = max([self._journal_seq, *(row[0] for row in rows)])
         return True
+
+    def flush_live_journal(self) -> None:
+        """Copy the journal batches not yet in the ``live_*`` tables there now (a
+        background thread does this shortly after each append anyway)."""
+        if self._journal is not None:
+            self._journal.flush()
+
+    def _mirror_journal(self, batches: Sequence[JournalBatch]) -> None:
+        events = [row for batch in batches for row in batch.events]
+        fills = [batch.fill for batch in batches if batch.fill is not None]
+        with self._transaction() as conn:
+            for table, columns, rows in (("live_events", LIVE_EVENT_COLUMNS, events),
+                                         ("live_fills", LIVE_FILL_COLUMNS, fills)):
+                one = f"({', '.join('?' * len(columns))})"
+                for start in range(0, len(rows), 256):  # one statement per 256 rows is
+                    chunk = rows[start:start + 256]  # a third of executemany's cost
+                    conn.execute(
+                        f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                        f"{', '.join([one] * len(chunk))} ON CONFLICT DO NOTHING",
+                        [value for row in chunk for value in row],
+                    )
+
+    def _pending_journal(self) -> list[JournalBatch]:
+        """Journal batches that may not be in the tables yet (read before the tables:
+        a batch copied meanwhile is then seen twice, never missed)."""
+        if self._journal is not None:
+            return self._journal.pending()
+        return read_pending(self._journal_path) if self._journal_path else []
 
     def live_events(self, account: str) -> list[dict[str, Any]]:
         """The journal events of ``account``, in the order they were written."""
+        pending = [row for batch in self._pending_journal() for row in batch.events
+                   if row[1] == account]
         rows = self._query(
             f"SELECT {', '.join(LIVE_EVENT_COLUMNS)} FROM live_events WHERE account = ? "
             "ORDER BY seq", [account],
         )
+        if pending:
+            written = {row[0] for row in rows}
+            rows = sorted([*rows, *(row for row in pending if row[0] not in written)],
+                          key=lambda row: row[0])
         return [dict(zip(LIVE_EVENT_COLUMNS, row, strict=True)) for row in rows]
 
     def live_fills(self, account: str) -> list[dict[str, Any]]:
         """The journaled fills of ``account``, in the order they were booked."""
+        pending = [batch.fill for batch in self._pending_journal()
+                   if batch.fill is not None and batch.fill[0] == account]
         rows = self._query(
             f"SELECT {', '.join(LIVE_FILL_COLUMNS)} FROM live_fills WHERE account = ? "
             "ORDER BY seq", [account],
         )
+        if pending:
+            written = {row[1] for row in rows}
+            rows = sorted([*rows, *(row for row in pending if row[1] not in written)],
+                          key=lambda row: row[2])
         return [dict(zip(LIVE_FILL_COLUMNS, row, strict=True)) for row in rows]
 
     def live_accounts(self, prefix: str = "") -> list[str]:
         """Journal accounts whose name starts with ``prefix``, by their first event."""
-        rows = self._query(
-            "SELECT account FROM live_events WHERE starts_with(account, ?) GROUP BY account "
-            "ORDER BY min(seq)", [prefix],
-        )
-        return [str(row[0]) for row in rows]
+        first: dict[str, int] = {}
+        for batch in self._pending_journal():
+            for row in batch.events:
+                if row[1].startswith(prefix):
+                    first[row[1]] = min(first.get(row[1], row[0]), row[0])
+        for account, seq in self._query(
+            "SELECT account, min(seq) FROM live_events WHERE starts_with(account, ?) "
+            "GROUP BY account", [prefix],
+        ):
+            first[account] = min(first.get(account, seq), seq)
+        return sorted(first, key=first.__getitem__)
 
     # Parquet exchange
 
