@@ -15,7 +15,6 @@ import textwrap
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import optuna
 import pytest
@@ -23,6 +22,7 @@ from click.testing import CliRunner
 
 from flint.cli.main import cli
 from flint.optimization.storage import StorageError, delete_shared, open_rdb, open_shared
+from flint.testing.processes import all_gone, child_pids, descendant_pids, is_alive, wait_until
 
 WORKER = textwrap.dedent('''
     """One "machine": the same optimisation call every participant runs."""
@@ -189,43 +189,6 @@ def _best(output):
     return found[1]
 
 
-def _children(pid):
-    """Process ids whose parent is ``pid`` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _descendants(pid):
-    """Every process below ``pid`` (workers, sandbox fork servers and their children)."""
-    found = []
-    for child in _children(pid):
-        found += [child, *_descendants(child)]
-    return found
-
-
-def _alive(pid):
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _wait(condition, seconds, what):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 GRID_ARGS = ("--db", "sample.duckdb", "--sampler", "grid", "--seed", 5, "--no-journal")
 
 
@@ -237,7 +200,7 @@ def test_two_commands_share_a_study_and_survive_a_killed_one(workspace, postgres
     shared = ("--storage", postgres_url, "--study", name, "--trials", GRID, "--jobs", 2,
               "--heartbeat", 1)
     victim = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, *shared)
-    _wait(lambda: len(_children(victim.pid)) >= 2, 60, "the workers never started")
+    assert wait_until(lambda: len(child_pids(victim.pid)) >= 2, 60), "the workers never started"
     survivor = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, *shared)
     finished = (optuna.trial.TrialState.COMPLETE,)
 
@@ -247,12 +210,12 @@ def test_two_commands_share_a_study_and_survive_a_killed_one(workspace, postgres
         except KeyError:
             return False
 
-    _wait(progressed, 120, "no trial finished")
+    assert wait_until(progressed, 120), "no trial finished"
     running = _study(postgres_url, name).get_trials(states=(optuna.trial.TrialState.RUNNING,))
-    workers = _descendants(victim.pid)
+    workers = descendant_pids(victim.pid)
     os.kill(victim.pid, signal.SIGKILL)
     victim.communicate(timeout=30)
-    _wait(lambda: not any(map(_alive, workers)), 10, "the killed command's workers live on")
+    assert all_gone(workers, 10), "the killed command's workers live on"
     out, err = survivor.communicate(timeout=300)
     assert survivor.returncode == 0, err
 
@@ -265,7 +228,7 @@ def test_two_commands_share_a_study_and_survive_a_killed_one(workspace, postgres
     single, err = alone.communicate(timeout=300)
     assert alone.returncode == 0, err
     assert _best(out) == _best(single)
-    assert not any(map(_alive, workers + _descendants(survivor.pid)))
+    assert not any(map(is_alive, workers + descendant_pids(survivor.pid)))
     delete_shared(postgres_url, name)
 
 
