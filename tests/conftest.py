@@ -243,3 +243,25 @@ def make_venv(clean_env: dict[str, str]) -> Callable[..., Path]:
         return python
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of 30 days of generated sample data (``flint data sample``); copy it
+    (fixture ``db``) before writing to it."""
+    from click.testing import CliRunner
+
+    from flint.cli.main import cli
+
+    path = tmp_path_factory.mktemp("store") / "sample.duckdb"
+    done = CliRunner().invoke(cli, ["data", "sample", "--days", "30", "--db", str(path)])
+    assert done.exit_code == 0, done.output
+    return path
+
+
+@pytest.fixture
+def db(sample_store: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the 30-day sample store (the journal starts empty)."""
+    path = tmp_path / "flint.duckdb"
+    shutil.copy(sample_store, path)
+    return path
