@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from flint.cli.main import cli
 from flint.optimization.storage import StorageError, delete_shared, open_rdb, open_shared
 from flint.testing.processes import all_gone, child_pids, descendant_pids, is_alive, wait_until
+from flint.testing.strategy_files import crossing_strategy
 
 WORKER = textwrap.dedent('''
     """One "machine": the same optimisation call every participant runs."""
@@ -131,37 +132,10 @@ def test_independent_processes_share_the_study_total_exactly(tmp_path, shared_ur
 
 # The command line against a real server
 
-STRATEGY = '''\
-from flint.indicators import sma
-from flint.models import Signal
-from flint.strategy import Strategy
-
-
-class Crossing(Strategy):
-    def __init__(self, fast=4, slow=20):
-        self.fast = fast
-        self.slow = slow
-
-    @property
-    def name(self):
-        return "crossing"
-
-    def on_candle(self, candle, history, ctx=None):
-        sum(range(3000))  # a trial lasts long enough to be caught running
-        if len(history) < self.slow:
-            return Signal.HOLD
-        if sma(history, self.fast) > sma(history, self.slow):
-            return Signal.BUY
-        return Signal.SELL
-
-    def reset(self):
-        pass
-
-    @classmethod
-    def parameters(cls):
-        return {"fast": {"type": "int", "low": 2, "high": 12, "step": 2},
-                "slow": {"type": "int", "low": 20, "high": 60, "step": 10}}
-'''
+# each trial lasts long enough to be caught running
+STRATEGY = crossing_strategy({"fast": {"type": "int", "low": 2, "high": 12, "step": 2},
+                              "slow": {"type": "int", "low": 20, "high": 60, "step": 10}},
+                             work=3000)
 GRID = 30  # 6 x 5 points
 
 
