@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from flint.testing.strategy_files import crossing_strategy
+
 pytest_plugins = ["flint.testing.plugin"]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -162,36 +164,9 @@ def postgres_url() -> str:
     return url
 
 
-CROSSING = """\
-from flint.indicators import sma
-from flint.models import Signal
-from flint.strategy import Strategy
-
-
-class Crossing(Strategy):
-    def __init__(self, fast_period=5, slow_period=20):
-        self.fast_period = fast_period
-        self.slow_period = slow_period
-
-    @property
-    def name(self):
-        return "crossing"
-
-    def on_candle(self, candle, history, ctx=None):
-        if len(history) < self.slow_period:
-            return Signal.HOLD
-        if sma(history, self.fast_period) > sma(history, self.slow_period):
-            return Signal.BUY
-        return Signal.SELL
-
-    def reset(self):
-        pass
-
-    @classmethod
-    def parameters(cls):
-        return {"fast_period": {"type": "int", "low": 2, "high": 20},
-                "slow_period": {"type": "int", "low": 20, "high": 60}}
-"""
+CROSSING = crossing_strategy({"fast_period": {"type": "int", "low": 2, "high": 20},
+                              "slow_period": {"type": "int", "low": 20, "high": 60}},
+                             defaults=(5, 20))
 
 
 @pytest.fixture(scope="session")
@@ -243,3 +218,25 @@ def make_venv(clean_env: dict[str, str]) -> Callable[..., Path]:
         return python
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of 30 days of generated sample data (``flint data sample``); copy it
+    (fixture ``db``) before writing to it."""
+    from click.testing import CliRunner
+
+    from flint.cli.main import cli
+
+    path = tmp_path_factory.mktemp("store") / "sample.duckdb"
+    done = CliRunner().invoke(cli, ["data", "sample", "--days", "30", "--db", str(path)])
+    assert done.exit_code == 0, done.output
+    return path
+
+
+@pytest.fixture
+def db(sample_store: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the 30-day sample store (the journal starts empty)."""
+    path = tmp_path / "flint.duckdb"
+    shutil.copy(sample_store, path)
+    return path

@@ -1,20 +1,18 @@
 """``flint backtest`` and ``flint strategies`` on a generated store."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from flint.backtest.runs import RunSettings, run_backtest
 from flint.cli.backtest import sparkline
 from flint.cli.inputs import parse_period, parse_time, time_range
-from flint.cli.main import cli, main
 from flint.plugins import get_host
 from flint.store import FlintStore
 from flint.strategy.loader import load_user_strategy
 from flint.testing import sample_bars, sample_funding
+from flint.testing.commands import flint_main
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN_CROSS = REPO / "tests" / "user_strategies" / "golden_cross.py"
@@ -23,39 +21,15 @@ HAS_BUILTINS = "ma_crossover" in get_host().registry("strategies")
 needs_builtins = pytest.mark.skipif(not HAS_BUILTINS, reason="flint-strategies not installed")
 
 
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("store") / "sample.duckdb"
-    done = CliRunner().invoke(cli, ["data", "sample", "--days", "30", "--db", str(path)])
-    assert done.exit_code == 0, done.output
-    return path
-
-
-@pytest.fixture
-def db(sample_store, tmp_path):
-    """A fresh copy of the 30-day sample store (the journal starts empty)."""
-    path = tmp_path / "flint.duckdb"
-    shutil.copy(sample_store, path)
-    return path
-
-
-def flint(capsys, *args):
-    """Run the command line like the `flint` script: (exit code, stdout + stderr)."""
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out = capsys.readouterr()
-    return exited.value.code, out.out + out.err
-
-
 def journal(db):
     with FlintStore(db, read_only=True) as store:
         return [store.get_backtest_run(r["run_id"]) for r in store.list_backtest_runs()]
 
 
 def test_a_strategy_file_runs_in_the_sandbox_and_is_journaled(capsys, db):
-    code, out = flint(capsys, "backtest", str(GOLDEN_CROSS), "--db", str(db), "--venue",
-                      "binance", "--fill-model", "close", "--param", "fast=5",
-                      "--param", "slow=30")
+    code, out = flint_main(capsys, "backtest", str(GOLDEN_CROSS), "--db", str(db), "--venue",
+                           "binance", "--fill-model", "close", "--param", "fast=5",
+                           "--param", "slow=30")
     assert code == 0, out
     for row in ("PnL", "return", "Sharpe", "Sortino", "max drawdown", "trades", "win rate",
                 "fees", "funding (paid > 0)"):
@@ -78,8 +52,8 @@ def test_a_strategy_file_runs_in_the_sandbox_and_is_journaled(capsys, db):
 
 def test_a_multi_venue_file_gets_each_venues_candles(capsys, db):
     monitor = BUILTIN_FILES / "mev_arb_monitor.py"
-    code, out = flint(capsys, "backtest", str(monitor), "--db", str(db), "--venue", "binance",
-                      "--venue", "hyperliquid", "--param", "min_profit_bps=5")
+    code, out = flint_main(capsys, "backtest", str(monitor), "--db", str(db), "--venue", "binance",
+                           "--venue", "hyperliquid", "--param", "min_profit_bps=5")
     assert code == 0, out
     [run] = journal(db)
     assert run["venue"] == "binance+hyperliquid" and run["total_trades"] == 0
@@ -89,22 +63,22 @@ def test_a_multi_venue_file_gets_each_venues_candles(capsys, db):
 def test_refused_code_and_failing_strategies_are_user_errors(capsys, db, tmp_path):
     evil = tmp_path / "evil.py"
     evil.write_text("import os\n" + GOLDEN_CROSS.read_text())
-    code, out = flint(capsys, "backtest", str(evil), "--db", str(db))
+    code, out = flint_main(capsys, "backtest", str(evil), "--db", str(db))
     assert code == 1 and "line 1: import of 'os' is not allowed" in out
     broken = tmp_path / "broken.py"
     broken.write_text(GOLDEN_CROSS.read_text().replace("return Signal.BUY", "return 1 / 0"))
-    code, out = flint(capsys, "backtest", str(broken), "--db", str(db), "--param", "fast=3",
-                      "--param", "slow=5")
+    code, out = flint_main(capsys, "backtest", str(broken), "--db", str(db), "--param", "fast=3",
+                           "--param", "slow=5")
     assert code == 1 and "ZeroDivisionError" in out and "broken.py: line" in out
     assert journal(db) == []
 
 
 @needs_builtins
 def test_a_builtin_runs_by_name_with_typed_parameters(capsys, db):
-    code, out = flint(capsys, "backtest", "ma_crossover", "--db", str(db), "--market",
-                      "SOL-PERP", "--venue", "hyperliquid", "--param", "fast_period=5",
-                      "--param", "slow_period=40", "--capital", "5000", "--fee", "0.001",
-                      "--fill-model", "next_open", "--period", "10d")
+    code, out = flint_main(capsys, "backtest", "ma_crossover", "--db", str(db), "--market",
+                           "SOL-PERP", "--venue", "hyperliquid", "--param", "fast_period=5",
+                           "--param", "slow_period=40", "--capital", "5000", "--fee", "0.001",
+                           "--fill-model", "next_open", "--period", "10d")
     assert code == 0, out
     [run] = journal(db)
     assert run["params"] == {"fast_period": 5, "slow_period": 40}
@@ -115,22 +89,22 @@ def test_a_builtin_runs_by_name_with_typed_parameters(capsys, db):
 
 @needs_builtins
 def test_the_listing_shows_every_builtin_with_category_style_and_parameters(capsys):
-    code, out = flint(capsys, "strategies", "--json")
+    code, out = flint_main(capsys, "strategies", "--json")
     rows = {row["name"]: row for row in json.loads(out)}
     assert code == 0 and len(rows) >= 20
     assert rows["ma_crossover"]["category"] == "trend" and rows["ma_crossover"]["style"] == "v1"
     assert rows["ma_crossover"]["parameters"]["slow_period"]["default"] == 30
     assert rows["funding_arb"]["class"] == "FundingArbStrategy"
-    code, out = flint(capsys, "strategies")
+    code, out = flint_main(capsys, "strategies")
     assert code == 0 and "funding_arb" in out and "fast_period 2..25 = 10" in out
 
 
 def test_without_builtins_the_listing_says_how_to_get_them(capsys):
     if HAS_BUILTINS:
         pytest.skip("flint-strategies is installed")
-    code, out = flint(capsys, "strategies")
+    code, out = flint_main(capsys, "strategies")
     assert code == 0 and "pip install flint-strategies" in out
-    code, out = flint(capsys, "backtest", "ma_crossover")
+    code, out = flint_main(capsys, "backtest", "ma_crossover")
     assert code == 1 and "install flint-strategies to get it (`pip install flint-strategies`)" \
         in out
 
@@ -149,7 +123,7 @@ def test_without_builtins_the_listing_says_how_to_get_them(capsys):
     (["--param", "fast"], "'fast' is not KEY=VALUE"),
 ])
 def test_bad_input_is_exit_code_1_with_a_message(capsys, db, args, message):
-    code, out = flint(capsys, "backtest", str(GOLDEN_CROSS), "--db", str(db), *args)
+    code, out = flint_main(capsys, "backtest", str(GOLDEN_CROSS), "--db", str(db), *args)
     assert code == 1 and message in out, out
 
 
@@ -166,7 +140,7 @@ def test_bad_input_is_exit_code_1_with_a_message(capsys, db, args, message):
 ])
 def test_missing_candles_are_one_line_naming_what_is_stored(capsys, db, command, args,
                                                             message):
-    code, out = flint(capsys, *command, "--db", str(db), *args)
+    code, out = flint_main(capsys, *command, "--db", str(db), *args)
     assert code == 1 and message in out, out
     assert out.strip().count("\n") == 0 and "Traceback" not in out
     assert f"`flint data status --db {db}` lists everything stored" in out
@@ -175,17 +149,17 @@ def test_missing_candles_are_one_line_naming_what_is_stored(capsys, db, command,
 def test_a_store_without_candles_says_how_to_get_some(capsys, tmp_path):
     empty = tmp_path / "empty.duckdb"
     FlintStore(empty).close()
-    code, out = flint(capsys, "backtest", str(GOLDEN_CROSS), "--db", str(empty))
+    code, out = flint_main(capsys, "backtest", str(GOLDEN_CROSS), "--db", str(empty))
     assert code == 1 and "the store holds no candles" in out
     assert f"`flint data sample --db {empty}`" in out and out.strip().count("\n") == 0
 
 
 def test_a_missing_store_or_file_says_what_to_do(capsys, tmp_path):
-    code, out = flint(capsys, "backtest", str(GOLDEN_CROSS), "--db", str(tmp_path / "no.db"))
+    code, out = flint_main(capsys, "backtest", str(GOLDEN_CROSS), "--db", str(tmp_path / "no.db"))
     assert code == 1 and "create one with `flint data sample` or `flint data import`" in out
-    code, out = flint(capsys, "backtest", str(tmp_path / "missing.py"))
+    code, out = flint_main(capsys, "backtest", str(tmp_path / "missing.py"))
     assert code == 1 and "no strategy file" in out
-    code, out = flint(capsys, "backtest", "no_such_strategy", "--db", str(tmp_path / "x"))
+    code, out = flint_main(capsys, "backtest", "no_such_strategy", "--db", str(tmp_path / "x"))
     assert code == 1 and "neither a strategy file nor a built-in strategy" in out
 
 

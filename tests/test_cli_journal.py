@@ -2,17 +2,15 @@
 in a file that ``flint journal import`` adds later; ``--no-journal`` skips saving."""
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
 
 import pytest
-from click.testing import CliRunner
 
-from flint.cli.main import cli, main
 from flint.plugins import get_host
 from flint.store import FlintStore
+from flint.testing.commands import flint_main
 
 pytestmark = pytest.mark.skipif(
     "ma_crossover" not in get_host().registry("strategies"),
@@ -29,34 +27,12 @@ HOLD_WRITER = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("store") / "sample.duckdb"
-    done = CliRunner().invoke(cli, ["data", "sample", "--days", "20", "--db", str(path)])
-    assert done.exit_code == 0, done.output
-    return path
-
-
-@pytest.fixture
-def db(sample_store, tmp_path):
-    path = tmp_path / "flint.duckdb"
-    shutil.copy(sample_store, path)
-    return path
-
-
 def hold_writer(db, seconds):
     """Another process that holds the store open for writing for ``seconds``."""
     holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITER, str(db), str(seconds)],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "holding"
     return holder
-
-
-def flint(capsys, *args):
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out = capsys.readouterr()
-    return exited.value.code, out.out + out.err
 
 
 def runs(db):
@@ -67,8 +43,8 @@ def runs(db):
 def test_a_busy_store_keeps_the_result_in_a_file_that_imports_later(db, capsys):
     holder = hold_writer(db, 60)
     try:
-        code, out = flint(capsys, "backtest", "ma_crossover", "--db", str(db),
-                          "--journal-wait", "0.3")
+        code, out = flint_main(capsys, "backtest", "ma_crossover", "--db", str(db),
+                               "--journal-wait", "0.3")
     finally:
         holder.kill()
         holder.wait()
@@ -79,7 +55,7 @@ def test_a_busy_store_keeps_the_result_in_a_file_that_imports_later(db, capsys):
     record = json.loads(kept.read_text())
     assert record["strategy"] == "ma_crossover" and record["metrics"]["total_trades"] > 0
     assert runs(db) == []
-    code, out = flint(capsys, "journal", "import", str(kept.parent), "--db", str(db))
+    code, out = flint_main(capsys, "journal", "import", str(kept.parent), "--db", str(db))
     assert code == 0, out
     [run] = runs(db)
     assert run["run_id"] == record["run_id"] and not kept.exists()
@@ -87,7 +63,7 @@ def test_a_busy_store_keeps_the_result_in_a_file_that_imports_later(db, capsys):
 
 def test_the_command_waits_for_a_writer_that_finishes(db, capsys):
     holder = hold_writer(db, 1.0)
-    code, out = flint(capsys, "backtest", "ma_crossover", "--db", str(db))
+    code, out = flint_main(capsys, "backtest", "ma_crossover", "--db", str(db))
     holder.wait()
     assert code == 0, out
     [run] = runs(db)
@@ -96,7 +72,7 @@ def test_the_command_waits_for_a_writer_that_finishes(db, capsys):
 
 
 def test_no_journal_saves_nothing(db, capsys):
-    code, out = flint(capsys, "backtest", "ma_crossover", "--db", str(db), "--no-journal")
+    code, out = flint_main(capsys, "backtest", "ma_crossover", "--db", str(db), "--no-journal")
     assert code == 0, out
     assert "Sharpe" in out and "--no-journal" in out
     assert runs(db) == []
@@ -119,7 +95,7 @@ def test_a_run_without_trades_has_no_win_rate(db, capsys, tmp_path):
             def reset(self):
                 pass
     """))
-    code, out = flint(capsys, "backtest", str(idle), "--db", str(db), "--no-journal")
+    code, out = flint_main(capsys, "backtest", str(idle), "--db", str(db), "--no-journal")
     assert code == 0, out
     assert "n/a (no trades)" in out and "0.0 %" not in out
 
@@ -127,7 +103,7 @@ def test_a_run_without_trades_has_no_win_rate(db, capsys, tmp_path):
 def test_import_refuses_a_file_that_is_not_a_record(db, tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
-    code, out = flint(capsys, "journal", "import", str(bad), "--db", str(db))
+    code, out = flint_main(capsys, "journal", "import", str(bad), "--db", str(db))
     assert code == 1 and "not a journal record" in out
     assert bad.exists()
 
@@ -135,8 +111,8 @@ def test_import_refuses_a_file_that_is_not_a_record(db, tmp_path, capsys):
 def test_an_optimisation_on_a_busy_store_keeps_its_records_in_files(db, capsys):
     holder = hold_writer(db, 60)
     try:
-        code, out = flint(capsys, "optimize", "ma_crossover", "--db", str(db), "--trials", "3",
-                          "--journal-wait", "0.2")
+        code, out = flint_main(capsys, "optimize", "ma_crossover", "--db", str(db), "--trials", "3",
+                               "--journal-wait", "0.2")
     finally:
         holder.kill()
         holder.wait()
@@ -145,6 +121,6 @@ def test_an_optimisation_on_a_busy_store_keeps_its_records_in_files(db, capsys):
     kept = sorted((db.parent / "unsaved-runs").glob("*.json"))
     kinds = sorted(json.loads(k.read_text()).get("kind") for k in kept)
     assert kinds == ["backtest", "optimization"]
-    code, out = flint(capsys, "journal", "import", str(db.parent / "unsaved-runs"),
-                      "--db", str(db))
+    code, out = flint_main(capsys, "journal", "import", str(db.parent / "unsaved-runs"),
+                           "--db", str(db))
     assert code == 0 and len(runs(db)) == 2

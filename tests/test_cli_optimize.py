@@ -9,39 +9,11 @@ from click.testing import CliRunner
 
 from flint.cli.main import cli
 from flint.store import FlintStore
+from flint.testing.strategy_files import crossing_strategy
 
-STRATEGY = '''\
-from flint.indicators import sma
-from flint.models import Signal
-from flint.strategy import Strategy
-
-
-class Crossing(Strategy):
-    def __init__(self, fast=4, slow=20):
-        if fast >= slow:
-            raise ValueError("fast must be below slow")
-        self.fast = fast
-        self.slow = slow
-
-    @property
-    def name(self):
-        return "crossing"
-
-    def on_candle(self, candle, history, ctx=None):
-        if len(history) < self.slow:
-            return Signal.HOLD
-        if sma(history, self.fast) > sma(history, self.slow):
-            return Signal.BUY
-        return Signal.SELL
-
-    def reset(self):
-        pass
-
-    @classmethod
-    def parameters(cls):
-        return {"fast": {"type": "int", "low": 2, "high": 10, "step": 2},
-                "slow": {"type": "int", "low": 10, "high": 40, "step": 10}}
-'''
+STRATEGY = crossing_strategy({"fast": {"type": "int", "low": 2, "high": 10, "step": 2},
+                              "slow": {"type": "int", "low": 10, "high": 40, "step": 10}},
+                             ordered=True)
 
 # the seed's own example (python-sdk.md): with fast > slow, sma() raises IndexError
 GOLDEN = '''\

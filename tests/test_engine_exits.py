@@ -18,10 +18,12 @@ from flint.backtest.engine import BacktestEngine
 from flint.cli.main import cli
 from flint.execution.fill_models import ClosePriceFill, FillPipeline, NextBarOpenFill
 from flint.execution.margin import MarginEngine
-from flint.models import Candle, OrderbookLevel, OrderbookSnapshot, OrderStatus, Side, Signal
+from flint.models import OrderbookLevel, OrderbookSnapshot, OrderStatus, Side, Signal
 from flint.store import FlintStore
 from flint.strategy.base import Strategy
 from flint.strategy.loader import load_user_strategy
+from flint.testing.scripted import candles_from_rows as bars
+from flint.testing.scripted import run_script
 
 H = 3600
 
@@ -168,44 +170,11 @@ def test_flint_new_templates_trade_in_and_out_on_the_sample_store(
 # Scripted runs
 
 
-def bars(rows, res=H):
-    """SOL candles from (open, high, low, close[, volume]) rows, one per ``res`` from ts=0."""
-    out = []
-    for i, row in enumerate(rows):
-        o, h, lo, c, *v = row
-        out.append(Candle(i * res, o, h, lo, c, v[0] if v else 0.0, "SOL", res))
-    return out
-
-
 FLAT = bars([(100, 101, 99, 100)] * 8)
 
 
-class Script(Strategy):
-    """Calls ``actions[bar](ctx, candle)`` and keeps what it returns, by bar."""
-
-    name = "script"
-
-    def __init__(self, actions):
-        self.actions = actions
-        self.out = {}
-        self.bar = -1
-
-    def reset(self):
-        self.out = {}
-        self.bar = -1
-
-    def on_candle(self, candle, history, ctx):
-        self.bar += 1
-        action = self.actions.get(self.bar)
-        if action:
-            self.out[self.bar] = action(ctx, candle)
-        return Signal.HOLD
-
-
 def run(actions, candles=FLAT, model=None, **kw):
-    strategy = Script(actions)
-    engine = BacktestEngine(strategy, fee_rate=0.001, fill_model=model or ClosePriceFill(), **kw)
-    return strategy, engine.run(candles)
+    return run_script(actions, candles, model, **kw)
 
 
 def signed_sizes(result):

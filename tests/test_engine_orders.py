@@ -14,7 +14,6 @@ from flint.execution.fill_models import (
     VenueTerms,
 )
 from flint.models import (
-    Candle,
     OrderbookLevel,
     OrderbookSnapshot,
     OrderStatus,
@@ -24,47 +23,18 @@ from flint.models import (
 )
 from flint.plugins import get_fill_model
 from flint.strategy.base import Strategy
+from flint.testing.scripted import ScriptedStrategy as Script
+from flint.testing.scripted import candles_from_rows as bars
+from flint.testing.scripted import run_script
 
 H = 3600
-
-
-def bars(rows, res=H, venue="default", market="SOL"):
-    """Candles from (open, high, low, close[, volume]) rows, one per ``res`` from ts=0."""
-    out = []
-    for i, row in enumerate(rows):
-        o, h, lo, c, *v = row
-        out.append(Candle(i * res, o, h, lo, c, v[0] if v else 0.0, market, res, venue))
-    return out
 
 
 FLAT = bars([(100, 101, 99, 100)] * 6)
 
 
-class Script(Strategy):
-    """Calls ``actions[bar](ctx, candle)`` and records what it returns."""
-
-    name = "script"
-
-    def __init__(self, actions):
-        self.actions = actions
-        self.out = {}
-
-    def reset(self):
-        self.out = {}
-        self.bar = -1
-
-    def on_candle(self, candle, history, ctx):
-        self.bar += 1
-        action = self.actions.get(self.bar)
-        if action:
-            self.out[self.bar] = action(ctx, candle)
-        return Signal.HOLD
-
-
 def run(actions, candles=FLAT, model=None, **kw):
-    strategy = Script(actions)
-    engine = BacktestEngine(strategy, fee_rate=0.001, fill_model=model or ClosePriceFill(), **kw)
-    return strategy, engine.run(candles)
+    return run_script(actions, candles, model, **kw)
 
 
 def buy(size, **kw):

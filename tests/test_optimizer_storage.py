@@ -15,7 +15,6 @@ import textwrap
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import optuna
 import pytest
@@ -23,6 +22,8 @@ from click.testing import CliRunner
 
 from flint.cli.main import cli
 from flint.optimization.storage import StorageError, delete_shared, open_rdb, open_shared
+from flint.testing.processes import all_gone, child_pids, descendant_pids, is_alive, wait_until
+from flint.testing.strategy_files import crossing_strategy
 
 WORKER = textwrap.dedent('''
     """One "machine": the same optimisation call every participant runs."""
@@ -131,37 +132,10 @@ def test_independent_processes_share_the_study_total_exactly(tmp_path, shared_ur
 
 # The command line against a real server
 
-STRATEGY = '''\
-from flint.indicators import sma
-from flint.models import Signal
-from flint.strategy import Strategy
-
-
-class Crossing(Strategy):
-    def __init__(self, fast=4, slow=20):
-        self.fast = fast
-        self.slow = slow
-
-    @property
-    def name(self):
-        return "crossing"
-
-    def on_candle(self, candle, history, ctx=None):
-        sum(range(3000))  # a trial lasts long enough to be caught running
-        if len(history) < self.slow:
-            return Signal.HOLD
-        if sma(history, self.fast) > sma(history, self.slow):
-            return Signal.BUY
-        return Signal.SELL
-
-    def reset(self):
-        pass
-
-    @classmethod
-    def parameters(cls):
-        return {"fast": {"type": "int", "low": 2, "high": 12, "step": 2},
-                "slow": {"type": "int", "low": 20, "high": 60, "step": 10}}
-'''
+# each trial lasts long enough to be caught running
+STRATEGY = crossing_strategy({"fast": {"type": "int", "low": 2, "high": 12, "step": 2},
+                              "slow": {"type": "int", "low": 20, "high": 60, "step": 10}},
+                             work=3000)
 GRID = 30  # 6 x 5 points
 
 
@@ -189,43 +163,6 @@ def _best(output):
     return found[1]
 
 
-def _children(pid):
-    """Process ids whose parent is ``pid`` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _descendants(pid):
-    """Every process below ``pid`` (workers, sandbox fork servers and their children)."""
-    found = []
-    for child in _children(pid):
-        found += [child, *_descendants(child)]
-    return found
-
-
-def _alive(pid):
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _wait(condition, seconds, what):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 GRID_ARGS = ("--db", "sample.duckdb", "--sampler", "grid", "--seed", 5, "--no-journal")
 
 
@@ -237,7 +174,7 @@ def test_two_commands_share_a_study_and_survive_a_killed_one(workspace, postgres
     shared = ("--storage", postgres_url, "--study", name, "--trials", GRID, "--jobs", 2,
               "--heartbeat", 1)
     victim = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, *shared)
-    _wait(lambda: len(_children(victim.pid)) >= 2, 60, "the workers never started")
+    assert wait_until(lambda: len(child_pids(victim.pid)) >= 2, 60), "the workers never started"
     survivor = _flint(workspace, "optimize", "crossing.py", *GRID_ARGS, *shared)
     finished = (optuna.trial.TrialState.COMPLETE,)
 
@@ -247,12 +184,12 @@ def test_two_commands_share_a_study_and_survive_a_killed_one(workspace, postgres
         except KeyError:
             return False
 
-    _wait(progressed, 120, "no trial finished")
+    assert wait_until(progressed, 120), "no trial finished"
     running = _study(postgres_url, name).get_trials(states=(optuna.trial.TrialState.RUNNING,))
-    workers = _descendants(victim.pid)
+    workers = descendant_pids(victim.pid)
     os.kill(victim.pid, signal.SIGKILL)
     victim.communicate(timeout=30)
-    _wait(lambda: not any(map(_alive, workers)), 10, "the killed command's workers live on")
+    assert all_gone(workers, 10), "the killed command's workers live on"
     out, err = survivor.communicate(timeout=300)
     assert survivor.returncode == 0, err
 
@@ -265,7 +202,7 @@ def test_two_commands_share_a_study_and_survive_a_killed_one(workspace, postgres
     single, err = alone.communicate(timeout=300)
     assert alone.returncode == 0, err
     assert _best(out) == _best(single)
-    assert not any(map(_alive, workers + _descendants(survivor.pid)))
+    assert not any(map(is_alive, workers + descendant_pids(survivor.pid)))
     delete_shared(postgres_url, name)
 
 

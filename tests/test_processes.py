@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from flint.cli.main import cli
 from flint.processes import ORPHANED, die_with_parent
+from flint.testing.processes import all_gone, child_pids, is_alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads /proc to find the processes")
@@ -35,36 +36,6 @@ FAMILY = textwrap.dedent('''
 ''')
 
 
-def _children(pid):
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _alive(pid):
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _gone(pids, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while any(map(_alive, pids)):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 @pytest.mark.parametrize("how", ["kernel", "thread"])
 def test_a_worker_dies_when_its_parent_is_killed(tmp_path, how):
     script = tmp_path / "family.py"
@@ -73,10 +44,10 @@ def test_a_worker_dies_when_its_parent_is_killed(tmp_path, how):
                               text=True)
     child = int(parent.stdout.readline())
     time.sleep(0.3)
-    assert _alive(child)
+    assert is_alive(child)
     parent.kill()  # SIGKILL: the parent runs no cleanup at all
     parent.wait()
-    assert _gone([child]), f"worker {child} outlived its parent ({how})"
+    assert all_gone([child]), f"worker {child} outlived its parent ({how})"
 
 
 def _orphan():
@@ -122,15 +93,15 @@ def test_killing_the_command_kills_its_workers_and_leaves_no_study_files(tmp_pat
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 60
-    while len(_children(run.pid)) < 2:
+    while len(child_pids(run.pid)) < 2:
         assert run.poll() is None, run.stderr.read()
         assert time.monotonic() < deadline, "the workers never started"
         time.sleep(0.05)
-    workers = _children(run.pid)
+    workers = child_pids(run.pid)
     time.sleep(1.0)  # mid-run
     held = _scratch_files([run.pid, *workers])
     os.kill(run.pid, signal.SIGKILL)
     run.wait()
-    assert _gone(workers), "the workers outlived the killed command"
+    assert all_gone(workers), "the workers outlived the killed command"
     # the private study's journal and locks: open, but without a name that could be left
     assert held and all(path.endswith(" (deleted)") for path in held), held

@@ -6,14 +6,12 @@ through the Python API (with given configs, and with the plugins' presets when t
 are installed) and through ``flint backtest``.
 """
 
-import shutil
 from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner
 
 from flint.backtest.engine import BacktestEngine
-from flint.cli.main import cli, main
+from flint.cli.main import main
 from flint.execution.fill_models import ClosePriceFill, FillPipeline
 from flint.models import Side, Signal
 from flint.plugins import get_host
@@ -195,21 +193,6 @@ def test_a_fee_rate_that_no_trade_paid_is_reported():
 
 
 # flint backtest
-
-
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("store") / "sample.duckdb"
-    done = CliRunner().invoke(cli, ["data", "sample", "--days", "30", "--db", str(path)])
-    assert done.exit_code == 0, done.output
-    return path
-
-
-@pytest.fixture
-def db(sample_store, tmp_path):
-    path = tmp_path / "flint.duckdb"
-    shutil.copy(sample_store, path)
-    return path
 
 
 def backtest(capsys, db, tmp_path, *args):

@@ -4,42 +4,17 @@ endpoint, ``stop`` keeps the position, ``kill`` flattens it, and neither key app
 any output, file or journal row."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 from flint_binance.provider import BinanceProvider
 from flint_binance.testing.fake import _read_rows
 from flint_binance.testing.harness import BinanceHarness
 
-from flint.live.journal import OrderJournal
-from flint.store import FlintStore
+from flint.testing.commands import flint_process
+from flint.testing.session_files import journal_text, warm_stores, written_files
+from flint.testing.strategy_files import holder_strategy
 
 H = 3600
-STRATEGY = '''
-from flint.models import Side, Signal
-from flint.strategy.base import Strategy
-
-
-class Holder(Strategy):
-    """Buys 0.01 BTC on its first bar and rests a bid 2 % below."""
-    name = "holder"
-
-    def reset(self):
-        self.bars = 0
-
-    def on_candle(self, candle, history, ctx=None):
-        self.bars += 1
-        if self.bars == 1:
-            ctx.market_order(candle.market, Side.LONG, 0.01)
-            ctx.limit_order(candle.market, Side.LONG, 0.01, round(candle.close * 0.98, 1))
-        return Signal.HOLD
-'''
-
-
-def _call(env, *args):
-    return subprocess.run([sys.executable, "-m", "flint.cli.main", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_live_on_the_fake_binance(fake_data, tmp_path, monkeypatch, bounded):
@@ -54,11 +29,9 @@ def test_live_on_the_fake_binance(fake_data, tmp_path, monkeypatch, bounded):
         monkeypatch.chdir(tmp_path)
         warmup = BinanceProvider(clock=lambda: start).fetch_candles(
             harness.market, H, warm, start - H)
-        for name in ("dry", "live"):  # a session stores its bars: one store each
-            with FlintStore(tmp_path / f"{name}.duckdb") as store:
-                store.upsert_candles(warmup)
+        warm_stores(tmp_path, ("dry", "live"), warmup)
         db = tmp_path / "live.duckdb"
-        (tmp_path / "holder.py").write_text(STRATEGY)
+        (tmp_path / "holder.py").write_text(holder_strategy(0.01, 1))
         venue_args = ("--venue-option", f"binance.api_url={harness.fake.url}",
                       "--venue-option", f'binance.markets=["{harness.market}"]',
                       "--venue-option", 'binance.adapter_options={"poll_s": 0.05}')
@@ -67,28 +40,24 @@ def test_live_on_the_fake_binance(fake_data, tmp_path, monkeypatch, bounded):
                str(start), "--speed", str(H * 20), "--end", str(bars[-26]), "--poll", "0.02",
                "--no-view", *venue_args)
         env = {**os.environ, **harness.env()}
-        dry = _call(env, *run, "--session", "dry", "--db", str(tmp_path / "dry.duckdb"))
+        dry = flint_process(env, *run, "--session", "dry", "--db", str(tmp_path / "dry.duckdb"))
         assert dry.returncode == 0, dry.stdout + dry.stderr
         assert harness.submissions() == 0 and harness.venue_position(harness.market) == 0
-        sent = _call(env, *run, "--session", "real", "--send")
+        sent = flint_process(env, *run, "--session", "real", "--send")
         assert sent.returncode == 0, sent.stdout + sent.stderr
         assert harness.submissions() == 2
         assert harness.venue_position(harness.market) == pytest.approx(0.01)
-        stop = _call(env, "live", "stop", "real", "--db", str(db), *venue_args)
+        stop = flint_process(env, "live", "stop", "real", "--db", str(db), *venue_args)
         assert stop.returncode == 0, stop.stdout + stop.stderr
         assert harness.venue_position(harness.market) == pytest.approx(0.01)
         assert not [o for o in harness.venue_orders().values() if o[0].value == "confirmed"]
-        kill = _call(env, "live", "kill", "real", "--db", str(db), *venue_args)
+        kill = flint_process(env, "live", "kill", "real", "--db", str(db), *venue_args)
         assert kill.returncode == 0, kill.stdout + kill.stderr
         assert harness.venue_position(harness.market) == 0
-        journal = ""
-        for path in tmp_path.glob("*.duckdb"):
-            with FlintStore(path, read_only=True) as store:
-                journal += str([OrderJournal(store, a).events() for a in store.live_accounts()])
+        journal = journal_text(tmp_path)
         assert "dry run" in journal
         texts = [r.stdout + r.stderr for r in (dry, sent, stop, kill)] + [journal]
-        texts += [p.read_text(errors="replace") for p in tmp_path.rglob("*")
-                  if p.is_file() and p.suffix != ".duckdb"]
+        texts += written_files(tmp_path).values()
         for secret in harness.secret_values():
             assert not any(secret in text for text in texts)
     finally:

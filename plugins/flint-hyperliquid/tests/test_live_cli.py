@@ -21,27 +21,11 @@ from flint_hyperliquid.testing.fake import _read_rows
 from flint.live.journal import OrderJournal
 from flint.live.session import read_recording, read_session
 from flint.store import FlintStore
+from flint.testing.commands import flint_process
+from flint.testing.session_files import journal_text, warm_stores, written_files
+from flint.testing.strategy_files import holder_strategy
 
 H = 3600
-STRATEGY = '''
-from flint.models import Side, Signal
-from flint.strategy.base import Strategy
-
-
-class Holder(Strategy):
-    """Buys 1 SOL on its first bar and rests a bid 2 % below."""
-    name = "holder"
-
-    def reset(self):
-        self.bars = 0
-
-    def on_candle(self, candle, history, ctx=None):
-        self.bars += 1
-        if self.bars == 1:
-            ctx.market_order(candle.market, Side.LONG, 1.0)
-            ctx.limit_order(candle.market, Side.LONG, 1.0, round(candle.close * 0.98, 2))
-        return Signal.HOLD
-'''
 
 
 def _flint(*args):
@@ -64,12 +48,10 @@ def venue(fake_data, tmp_path, monkeypatch):
         monkeypatch.chdir(tmp_path)
         warmup = HyperliquidProvider(clock=lambda: start).fetch_candles(
             "SOL-PERP", H, warm, start - H)
-        for name in ("dry", "live"):  # a session stores its bars: one store each
-            with FlintStore(tmp_path / f"{name}.duckdb") as store:
-                store.upsert_candles(warmup)
+        warm_stores(tmp_path, ("dry", "live"), warmup)
         db = tmp_path / "live.duckdb"
         strategy = tmp_path / "holder.py"
-        strategy.write_text(STRATEGY)
+        strategy.write_text(holder_strategy(1.0, 2))
         venue_args = ("--venue-option", f"hyperliquid.url={fake.url}", "--venue-option",
                       f"hyperliquid.account_address={user}", "--venue-option",
                       "hyperliquid.rate_limit=false", "--venue-option", "hyperliquid.poll_s=0.05")
@@ -83,25 +65,15 @@ def venue(fake_data, tmp_path, monkeypatch):
 
 
 def _call(venue, *args, input=None):
-    return subprocess.run(_flint(*args), env=venue["env"], input=input, capture_output=True,
-                          text=True, timeout=120, check=False)
-
-
-def _journal_text(tmp):
-    rows = []
-    for db in tmp.glob("*.duckdb"):
-        with FlintStore(db, read_only=True) as store:
-            rows += [OrderJournal(store, account).events() for account in store.live_accounts()]
-    return "\n".join(map(str, rows))
+    return flint_process(venue["env"], *args, input=input)
 
 
 def _assert_no_key(venue, *texts):
     key = venue["key"]
-    for text in (*texts, _journal_text(venue["tmp"])):
+    for text in (*texts, journal_text(venue["tmp"])):
         assert key not in text and key[2:] not in text
-    for path in venue["tmp"].rglob("*"):
-        if path.is_file() and path.suffix != ".duckdb":
-            assert key[2:] not in path.read_text(errors="replace"), path
+    for path, text in written_files(venue["tmp"]).items():
+        assert key[2:] not in text, path
 
 
 def test_dry_run_sends_nothing_and_send_trades(venue, bounded):
@@ -135,7 +107,7 @@ def test_dry_run_sends_nothing_and_send_trades(venue, bounded):
     resume = _call(venue, "live", "resume", "real", "--db", str(venue["db"]),
                    *venue["venue_args"])
     assert resume.returncode == 0, resume.stdout + resume.stderr
-    assert "dry run" in _journal_text(venue["tmp"])
+    assert "dry run" in journal_text(venue["tmp"])
     _assert_no_key(venue, *(r.stdout + r.stderr for r in (done, sent, stop, kill, resume)))
 
 
@@ -238,7 +210,7 @@ def test_two_venues_trade_through_the_router(venue, fake_data, bounded):
         assert steps and all(s.bars["binance"].close == closes[s.bars["binance"].ts]
                              for s in steps)
         assert any(s.bars["binance"].close != s.bars["hyperliquid"].close for s in steps)
-        text = done.stdout + done.stderr + _journal_text(venue["tmp"])
+        text = done.stdout + done.stderr + journal_text(venue["tmp"])
         assert api_key not in text and api_secret not in text
         _assert_no_key(venue, done.stdout + done.stderr)
 

@@ -10,12 +10,10 @@ from flint.providers import ProviderRegistry
 from flint.providers.download import Series, download
 from flint.providers.errors import HistoryUnavailable, UnknownMarket
 from flint.store import FlintStore
+from flint.testing.data_files import file_candles, file_funding
 from flint.testing.fakes import Fault
 from flint.testing.provider_faults import ProviderFaultContract
-from flint.testing.venues import (
-    FAST_RETRY,
-    data_columns,
-)
+from flint.testing.venues import FAST_RETRY
 from flint.testing.venues import assert_same_candles as same_candles
 
 H = 3600
@@ -25,15 +23,6 @@ def provider(fake, **options):
     options = {"history_limit": None, "rate_limit": False, "retry": FAST_RETRY, "timeout_s": 2.0,
                **options}
     return HyperliquidProvider(fake.url, clock=lambda: fake.now, **options)
-
-
-def csv_candles(data, coin="SOL", res=H):
-    return data_columns(data / f"hyperliquid-{coin}-{res}.csv")
-
-
-def csv_funding(data, coin="SOL"):
-    table = data_columns(data / f"hyperliquid-{coin}-funding.csv")
-    return table["ts"], table["rate"]
 
 
 @pytest.fixture
@@ -58,8 +47,8 @@ def test_seed_paths_reexport_the_plugin():
 
 
 def test_candles_come_5000_a_page_and_funding_500(fake, fake_data):
-    expected = csv_candles(fake_data)
-    ts, rates = csv_funding(fake_data)
+    expected = file_candles(fake_data, "hyperliquid", "SOL")
+    ts, rates = file_funding(fake_data, "hyperliquid", "SOL")
     with provider(fake) as p:
         first = int(expected["ts"][0])
         candles = p.fetch_candles("SOL-PERP", H, first, int(fake.now))
@@ -161,6 +150,6 @@ def test_a_funding_interval_change_mid_range_keeps_each_eras_interval(fake, fake
     before = [r.interval_s for r in rates if r.ts < switch - 2 * 8 * H]
     after = [r.interval_s for r in rates if r.ts > switch + 3 * H]
     assert set(before) == {8 * H} and set(after) == {H}
-    ts, _ = csv_funding(fake_data)
+    ts, _ = file_funding(fake_data, "hyperliquid", "SOL")
     assert [r.ts for r in rates] == [
         t for t in ts.tolist() if switch - 10 * 86400 <= t <= switch + 10 * 86400]
