@@ -381,7 +381,11 @@ class PaperSession:
             self._set_status("running")
         if self._redo is not None:
             bar, self._redo = self._redo, None
-            self._process(bar)
+            self.ctx.replaying = True
+            try:
+                self._process(bar)
+            finally:
+                self.ctx.replaying = False
 
     @property
     def candles(self) -> list[Candle]:
