@@ -19,22 +19,11 @@ from typing import Any
 import click
 from rich.live import Live
 
+from flint.cli import sessions
 from flint.cli.common import db_option, db_path, make_console, user_errors
-from flint.cli.sessions import (
-    RunByDefault,
-    data_provider,
-    key_values,
-    make_strategy,
-    render,
-    report_state,
-    run_loop,
-    running_state,
-    session_files,
-    tell,
-)
 
 
-@click.group("paper", cls=RunByDefault)
+@click.group("paper", cls=sessions.RunByDefault)
 def paper_group() -> None:
     """Paper trading: `flint paper STRATEGY --venue V --market M` runs a session;
     `list`, `status`, `stop` (cancel orders, keep positions) and `kill` (flatten)
@@ -89,9 +78,9 @@ def run_command(strategy: str, venue: str, market: str, resolution_s: int, db: P
 
     path = db_path(store_path or db)
     config = PaperConfig(strategy, venue, market, resolution_s, json.loads(params), capital,
-                         fee_rate, fill_model, key_values(fill_option), warmup_bars=warmup,
+                         fee_rate, fill_model, sessions.key_values(fill_option), warmup_bars=warmup,
                          allow_short=allow_short, risk=risk)
-    instance = make_strategy(strategy, config.params, trust)
+    instance = sessions.make_strategy(strategy, config.params, trust)
     store = FlintStore(path)
     console = make_console()
     try:
@@ -111,10 +100,11 @@ def run_command(strategy: str, venue: str, market: str, resolution_s: int, db: P
             except SessionError as exc:
                 raise click.ClickException(str(exc)) from None
             clock = SessionClock(origin, wall0, rate)
-            source = data_provider(provider or venue, key_values(provider_option), clock)
+            source = sessions.data_provider(provider or venue,
+                                            sessions.key_values(provider_option), clock)
             feed = ProviderFeed(source, market, resolution_s, venue=session.candle_venue,
                                 clock=clock)
-            status_file, command_file = session_files(path, session.id)
+            status_file, command_file = sessions.session_files(path, session.id)
             command_file.unlink(missing_ok=True)
             stopping: list[str] = []
             for number in (signal.SIGTERM, signal.SIGINT):  # a graceful stop
@@ -125,9 +115,9 @@ def run_command(strategy: str, venue: str, market: str, resolution_s: int, db: P
             view = Live(console=console, auto_refresh=False) if (
                 console.is_terminal and not no_view) else None
             with view if view is not None else contextlib.nullcontext():
-                run_loop(session, feed, (status_file, command_file), end_ts, poll_s, view,
-                         console, stopping)
-            report_state(session, feed, status_file, None, console, bar_line=False)
+                sessions.run_loop(session, feed, (status_file, command_file), end_ts,
+                                  poll_s, view, console, stopping)
+            sessions.report_state(session, feed, status_file, None, console, bar_line=False)
             session.close()
             console.print(f"paper session {session.id}: {session.status}")
     finally:
@@ -149,7 +139,7 @@ def stored_state(path: Path, session: str) -> dict[str, Any]:
 
 def session_state(path: Path, session: str) -> dict[str, Any]:
     """Paper session ``session``: as it last reported when running, else as stored."""
-    return running_state(path, session) or stored_state(path, session)
+    return sessions.running_state(path, session) or stored_state(path, session)
 
 
 @paper_group.command("status")
@@ -163,7 +153,7 @@ def status_command(session: str, db: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(state))
     else:
-        make_console().print(render(state))
+        make_console().print(sessions.render(state))
 
 
 @paper_group.command("list")
@@ -183,7 +173,7 @@ def control(session: str, db: Path | None, command: str) -> None:
     """``stop`` or ``kill`` paper session ``session``: told to the running process, or
     done here on a session that is not running."""
     path = db_path(db)
-    if tell(path, session, command):
+    if sessions.tell(path, session, command):
         return
     from flint.paper.session import PaperConfig, PaperSession, SessionError, read_recording
     from flint.store import FlintStore
@@ -237,7 +227,7 @@ def parity_command(session: str, db: Path | None, tolerance: float, trust: bool)
             rec = read_recording(store, session)
         except SessionError as exc:
             raise click.ClickException(str(exc)) from None
-        strategy = make_strategy(rec.config["strategy"], rec.config["params"], trust)
+        strategy = sessions.make_strategy(rec.config["strategy"], rec.config["params"], trust)
         report = compare_session(store, session, strategy, tolerance=tolerance)
     click.echo(report.summary())
     if not report.exact:
