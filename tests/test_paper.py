@@ -180,6 +180,37 @@ def test_stop_keeps_positions_and_kill_flattens(candles):
     store.close()
 
 
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(1, 120), seed=st.integers(0, 10**6), v1=st.booleans(),
+       with_strategy=st.booleans())
+def test_a_resumed_session_killed_at_any_point_ends_flat(candles, cut, seed, v1,
+                                                          with_strategy):
+    """create, step, close, resume (as ``flint paper kill`` does, or to run on), kill:
+    no position and no resting order, in the session and in the store, whatever the
+    last recorded bar did (a kill's close is a new order, not the bar's first order)."""
+    make = Cross if v1 else (lambda: RandomOrders(seed))
+    config = PaperConfig("x", "hyperliquid", "SOL-PERP", fill_model="close", warmup_bars=40,
+                         allow_short=True)
+    store = FlintStore(":memory:")
+    store.upsert_candles(candles[1000:1040])
+    session = PaperSession.create(store, config, make(), session="k")
+    session.start()
+    for bar in candles[1040:1040 + cut]:
+        session.step(bar)
+    session.close()
+    session = PaperSession.resume(store, "k", config, make() if with_strategy else None)
+    session.start()
+    session.kill("test")
+    assert session.status == "killed"
+    assert not session.ctx.positions and not session.ctx.pending_orders
+    assert session.venue.slot.size == 0.0 and not session.venue.open_orders()
+    session.close()
+    stored = PaperSession.resume(store, "k", config, None).view()
+    assert stored["status"] == "killed" and not stored["positions"] and not stored["orders"]
+    store.close()
+
+
 # The command line, killed with SIGKILL midway
 
 

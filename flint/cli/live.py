@@ -6,7 +6,7 @@ flint.yaml, ``--network mainnet``, ``--send`` and a typed confirmation or
 ``--i-understand-real-money``), then runs a :class:`~flint.live.session.LiveSession`
 on every venue's own closed bars and funding (:class:`~flint.live.feed.VenueFeeds`;
 the first venue's bar is the strategy's candle) with the paper sessions' loop, status
-file and terminal view (:mod:`flint.cli.paper`). The risk settings of flint.yaml are
+file and terminal view (:mod:`flint.cli.sessions`). The risk settings of flint.yaml are
 stored with a new session; a resumed one keeps its own. ``flint live status / stop / kill / resume
 SESSION`` work on a running session (through its command file) and on a stopped one;
 ``flint live parity SESSION`` replays a session's recorded inputs through the backtest
@@ -24,19 +24,8 @@ import attrs
 import click
 from rich.live import Live
 
+from flint.cli import sessions
 from flint.cli.common import db_option, db_path, make_console, user_errors
-from flint.cli.paper import (
-    _files,
-    _loop,
-    _options,
-    _provider,
-    _report,
-    _RunByDefault,
-    _running,
-    _tell,
-    make_strategy,
-    render,
-)
 from flint.config import load_config
 
 _venue_option = click.option(
@@ -44,7 +33,7 @@ _venue_option = click.option(
     help="Option of a venue's live context, VENUE.KEY=VALUE (e.g. hyperliquid.url=...).")
 
 
-@click.group("live", cls=_RunByDefault)
+@click.group("live", cls=sessions.RunByDefault)
 def live_group() -> None:
     """Live trading: `flint live STRATEGY --venue V --market M` runs a session (testnet
     and dry run unless told otherwise); `list`, `status`, `stop` (cancel orders, keep
@@ -71,7 +60,7 @@ def _gate(strategy: str, venues: tuple[str, ...], market: str, network: str, dry
 
 def _venue_options(venues: list[str], pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {venue: {} for venue in venues}
-    for key, value in _options(pairs).items():
+    for key, value in sessions.key_values(pairs).items():
         venue, dot, name = key.partition(".")
         if not dot or venue not in out:
             raise click.BadParameter(f"expected VENUE.KEY=VALUE with VENUE one of "
@@ -83,7 +72,7 @@ def _venue_options(venues: list[str], pairs: tuple[str, ...]) -> dict[str, dict[
 def _provider_options(venues: list[str], pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """``VENUE.KEY=VALUE`` for that venue's provider, ``KEY=VALUE`` for the first's."""
     out: dict[str, dict[str, Any]] = {venue: {} for venue in venues}
-    for key, value in _options(pairs).items():
+    for key, value in sessions.key_values(pairs).items():
         venue, dot, name = key.partition(".")
         if dot and venue in out:
             out[venue][name] = value
@@ -97,10 +86,9 @@ def _feeds(config: Any, options: dict[str, dict[str, Any]], clock: Any) -> Any:
     from flint.live.feed import VenueFeeds
     from flint.paper.feed import ProviderFeed
 
-    return VenueFeeds({venue: ProviderFeed(_provider(venue, options[venue], clock),
-                                           config.market, config.resolution_s, venue=venue,
-                                           clock=clock)
-                       for venue in config.venues})
+    return VenueFeeds({venue: ProviderFeed(
+        sessions.data_provider(venue, options[venue], clock), config.market,
+        config.resolution_s, venue=venue, clock=clock) for venue in config.venues})
 
 
 def _open(store: Any, config: Any, strategy: Any, session_id: str | None, feed: Any) -> Any:
@@ -230,7 +218,7 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
     config = LiveConfig(strategy, list(dict.fromkeys(venues)), market, resolution_s,
                         json.loads(params), warmup, allow_short=allow_short, network=network,
                         dry_run=dry_run, risk=risk_settings(load_config()))
-    instance = make_strategy(strategy, config.params, trust)
+    instance = sessions.make_strategy(strategy, config.params, trust)
     path = db_path(db)
     console = make_console()
     store = FlintStore(path)
@@ -246,7 +234,7 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
             session.monitor = EquityMonitor(ctx, kill_switch_pct=drawdown,
                                             warning_pct=drawdown / 2,
                                             notification_manager=_alert(console))
-            status_file, command_file = _files(path, session.id, "live")
+            status_file, command_file = sessions.session_files(path, session.id, "live")
             command_file.unlink(missing_ok=True)
             stopping: list[str] = []
             _stop_when_broken(feed, stopping, console)
@@ -260,9 +248,9 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
                 console.is_terminal and not no_view) else None
             try:
                 with view if view is not None else contextlib.nullcontext():
-                    _loop(session, feed, (status_file, command_file), end_ts, poll_s, view,
-                          console, stopping, kind="live")
-                _report(session, feed, status_file, None, console, bar_line=False)
+                    sessions.run_loop(session, feed, (status_file, command_file), end_ts,
+                                      poll_s, view, console, stopping)
+                sessions.report_state(session, feed, status_file, None, console, bar_line=False)
             finally:
                 session.close()
             console.print(f"live session {session.id}: {session.status}")
@@ -281,7 +269,7 @@ def _offline(session: str, db: Path | None, command: str, pairs: tuple[str, ...]
     from flint.store import FlintStore
 
     path = db_path(db)
-    if _tell(path, session, command, "live"):
+    if sessions.tell(path, session, command, "live"):
         return
     with FlintStore(path) as store, store.hold_open():
         try:
@@ -292,14 +280,9 @@ def _offline(session: str, db: Path | None, command: str, pairs: tuple[str, ...]
         live = LiveSession(store, session, config, None, ctx)
         ctx.start()
         try:
-            if command == "kill":
-                live.kill("flint live kill")
-            elif command == "stop":
-                live.stop()
-            else:
-                ctx.resume()
+            live.obey(command)
         finally:
-            ctx.stop()
+            live.close()
     click.echo(f"live session {session}: {command} done")
 
 
@@ -337,10 +320,10 @@ def resume_command(session: str, db: Path | None, venue_option: tuple[str, ...])
 def session_state(path: Path, session: str) -> dict[str, Any]:
     """Live session ``session`` of the store at ``path`` as its run last reported it, with
     the status its recording has now (stop / kill may have run since)."""
-    state = _running(path, session, "live")
+    state = sessions.running_state(path, session, "live")
     if state is not None:
         return state
-    status_file, _ = _files(path, session, "live")
+    status_file, _ = sessions.session_files(path, session, "live")
     if not status_file.exists():
         raise click.ClickException(f"no live session '{session}' has run with {path}")
     state = json.loads(status_file.read_text())
@@ -363,7 +346,7 @@ def status_command(session: str, db: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(state))
     else:
-        make_console().print(render(state))
+        make_console().print(sessions.render(state))
 
 
 @live_group.command("parity")
@@ -382,7 +365,7 @@ def parity_command(session: str, db: Path | None, trust: bool) -> None:
     with FlintStore(db_path(db), read_only=True) as store:
         try:
             config, _ = read_session(store, session)
-            strategy = make_strategy(config.strategy, config.params, trust)
+            strategy = sessions.make_strategy(config.strategy, config.params, trust)
             report = compare_live_session(store, session, strategy)
         except SessionError as exc:
             raise click.ClickException(str(exc)) from None

@@ -5,9 +5,11 @@ A :class:`~flint.execution.live_base.LiveExecutionContext` whose venue is a
 ``paper:<session>``), risk-checked and reconciled exactly as live orders are, and
 only the venue is simulated. Its clock is paper time (the close of the newest bar).
 
-A strategy re-run on a bar after a restart asks for the orders it placed before the
-restart again: those the venue has are not sent twice (their id is returned); one
-whose intent was journaled but that never reached the venue is sent under a new id.
+A strategy re-run on a bar after a restart (:attr:`PaperBroker.replaying`) asks for
+the orders it placed before the restart again: those the venue has are not sent twice
+(their id is returned); one whose intent was journaled but that never reached the
+venue is sent under a new id. Any other order (the kill switch's closes, a strategy's
+order on a new bar) is new: it takes the next id no earlier order has.
 """
 
 from flint.execution.live_base import LiveExecutionContext
@@ -29,6 +31,8 @@ class PaperBroker(LiveExecutionContext):
                          balance_interval_s=0.0, fill_overlap_s=float(venue.resolution_s))
         self.session = session
         self.paper = venue
+        #: The strategy is re-running the last recorded bar (set by the session).
+        self.replaying = False
 
     def begin_bar(self, candle: Candle) -> None:
         """The strategy is about to run on ``candle``: its orders are numbered from 1."""
@@ -46,6 +50,9 @@ class PaperBroker(LiveExecutionContext):
                     self._numbers = number - 1
                     return super()._submit(kind, market, side, size, price, reduce_only, tag,
                                            venue, tif)
+                if not self.replaying:  # a new order: never taken for an earlier one
+                    number += 1
+                    continue
                 if not (known.state is OrderState.FAILED
                         and self.adapter.order_status(cid) is None):
                     self._numbers = number

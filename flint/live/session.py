@@ -43,6 +43,7 @@ from flint.backtest.engine import HISTORY_SIZE, accepts_ctx
 from flint.live.feed import VenueBars
 from flint.live.journal import Event, Kind, OrderJournal
 from flint.live.strategy_context import SessionContext
+from flint.paper.lifecycle import SessionLifecycle
 from flint.paper.session import Bars, SessionError, _funding_row, load_warmup, signal_orders
 from flint.paper.venue import _candle, candle_row
 from flint.risk.monitor import EquityMonitor
@@ -177,10 +178,12 @@ def venue_state(ctx: Any) -> dict[str, Any]:
             "positions": {p.market: p.size * p.side.sign for p in ctx.positions}}
 
 
-class LiveSession:
+class LiveSession(SessionLifecycle):
     """A live session on ``store`` trading through ``ctx`` (see the module doc). Use
     :meth:`open`, then :meth:`start`, :meth:`step` per closed bar time, and
     :meth:`stop` / :meth:`kill` / :meth:`end`, then :meth:`close`."""
+
+    kind = "live"
 
     def __init__(self, store: FlintStore, session: str, config: LiveConfig, strategy: Any,
                  ctx: Any, monitor: EquityMonitor | None = None, *,
@@ -258,7 +261,7 @@ class LiveSession:
     def start(self) -> None:
         """Start the contexts (each reconciles with its venue before any order)."""
         self.ctx.start()
-        self._set_status("running", snapshot=True)
+        self._set_status("running")
 
     def step(self, bars: VenueBars | Candle, funding: Sequence[FundingRate] = ()) -> None:
         """Run one closed bar time: ``bars`` of each venue (a lone candle is the first
@@ -339,36 +342,20 @@ class LiveSession:
                 if cash > 0.0 and bar.close > 0.0:
                     view.market_order(market, side, cash / bar.close, tag="signal")
 
-    def stop(self) -> None:
-        """Cancel resting orders, keep positions; the session can be resumed."""
-        self.ctx.cancel_all()
-        self._set_status("stopped", snapshot=True)
+    # Ending (stop, kill, end, close: flint.paper.lifecycle)
 
-    def kill(self, reason: str = "live session killed") -> None:
-        """The kill switch: HALTED, cancel resting orders, close every position."""
-        self.ctx.kill(reason)
-        self._set_status("killed", snapshot=True)
-
-    def end(self) -> None:
-        """The session reached its end time (orders and positions left as they are)."""
-        self._set_status("ended", snapshot=True)
-
-    def close(self) -> None:
-        """Stop the contexts (resting orders stay at the venue)."""
-        self.ctx.stop()
-
-    def _set_status(self, status: str, snapshot: bool = False) -> None:
+    def _set_status(self, status: str) -> None:
+        """Record ``status`` with the venues' cash and positions now."""
         self.status = status
         detail: dict[str, Any] = {"status": status}
         if not list_sessions(self.store).count(self.id):
             detail["config"] = self.config.to_json()
-        if snapshot:
-            try:
-                detail["venues"] = {venue: venue_state(ctx) for venue, ctx in
-                                    contexts(self.ctx, self.config.venues).items()}
-            except Exception as exc:  # a venue that cannot answer: the status still counts
-                self._warn(f"WARNING the venues' cash and positions were not recorded: "
-                           f"{type(exc).__name__}: {exc}")
+        try:
+            detail["venues"] = {venue: venue_state(ctx) for venue, ctx in
+                                contexts(self.ctx, self.config.venues).items()}
+        except Exception as exc:  # a venue that cannot answer: the status still counts
+            self._warn(f"WARNING the venues' cash and positions were not recorded: "
+                       f"{type(exc).__name__}: {exc}")
         self.journal.append([Event(Kind.SESSION, None, None, detail)])
 
     def view(self) -> dict[str, Any]:

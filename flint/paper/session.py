@@ -36,6 +36,7 @@ from flint.backtest.engine import HISTORY_SIZE, BacktestEngine, accepts_ctx
 from flint.execution.paper_broker import PaperBroker
 from flint.live.journal import Event, Kind, OrderJournal
 from flint.live.risk_settings import risk_engine, risk_settings
+from flint.paper.lifecycle import SessionLifecycle
 from flint.paper.venue import PaperVenue, _candle, candle_row
 from flint.plugins import get_fill_model
 from flint.risk.engine import RiskEngine
@@ -269,10 +270,12 @@ def list_sessions(store: FlintStore) -> list[str]:
     return [a[len(ACCOUNT_PREFIX):] for a in store.live_accounts(ACCOUNT_PREFIX)]
 
 
-class PaperSession:
+class PaperSession(SessionLifecycle):
     """A paper session on ``store`` (see the module doc). Use :meth:`create` or
     :meth:`resume`, then :meth:`start`, :meth:`step` per closed bar, and
     :meth:`stop` / :meth:`kill` / :meth:`close`."""
+
+    kind = "paper"
 
     def __init__(self, store: FlintStore, session: str, config: PaperConfig, strategy: Any,
                  *, risk: RiskEngine | None = None) -> None:
@@ -381,7 +384,11 @@ class PaperSession:
             self._set_status("running")
         if self._redo is not None:
             bar, self._redo = self._redo, None
-            self._process(bar)
+            self.ctx.replaying = True
+            try:
+                self._process(bar)
+            finally:
+                self.ctx.replaying = False
 
     @property
     def candles(self) -> list[Candle]:
@@ -436,25 +443,11 @@ class PaperSession:
                 if size > 0.0:
                     self.ctx.market_order(market, side, size, tag="signal")
 
-    # Ending
+    # Ending (stop, kill, end, close: flint.paper.lifecycle)
 
-    def stop(self) -> None:
-        """Cancel resting orders, keep positions; the session can be resumed."""
-        self.ctx.cancel_all()
-        self._set_status("stopped")
-
-    def kill(self, reason: str = "paper session killed") -> None:
-        """Cancel resting orders and flatten every position at the last close."""
+    def _flatten(self, reason: str) -> None:
+        """The kill switch, its closes filled at once at the last close."""
         self.ctx.flatten(reason)
-        self._set_status("killed")
-
-    def end(self) -> None:
-        """The session reached its end time (orders and positions left as they are)."""
-        self._set_status("ended")
-
-    def close(self) -> None:
-        """Release the store and the venue (after :meth:`stop`, :meth:`kill` or a pause)."""
-        self.ctx.stop()
 
     def _set_status(self, status: str) -> None:
         self.status = status

@@ -33,21 +33,21 @@ def paper_sessions(store: Path) -> SessionList:
 
 def paper_state(store: Path, session: str) -> SessionState:
     """Paper session ``session`` as ``flint paper status`` shows it."""
-    from flint.cli.paper import _running, _stored_state
+    from flint.cli.paper import session_state
 
     _known(paper_sessions(store), session, "paper")
-    return SessionState(**(_running(store, session) or _stored_state(store, session)))
+    return SessionState(**session_state(store, session))
 
 
 def paper_control(store: Path, session: str,
                   command: Literal["stop", "kill"]) -> SessionState:
     """Stop or kill paper session ``session`` (running or not), as ``flint paper stop`` /
     ``kill`` do; its state after."""
-    from flint.cli.paper import _control
+    from flint.cli.paper import control
 
     _known(paper_sessions(store), session, "paper")
     with contextlib.redirect_stdout(io.StringIO()):  # what it echoes; stdout may be MCP's
-        _control(session, store, command)
+        control(session, store, command)
     return paper_state(store, session)
 
 
