@@ -10,6 +10,7 @@ looked at.
 
 import contextlib
 import io
+import json
 import re
 import secrets
 import subprocess
@@ -62,8 +63,6 @@ def paper_control(store: Path, session: str,
 
 def paper_args(request: dict[str, Any], store: Path, session: str) -> list[str]:
     """The options of ``flint paper run`` for ``request`` (a PaperStart's data)."""
-    import json
-
     args = [request["strategy"], f"--venue={request['venue']}", f"--market={request['market']}",
             f"--resolution={request['resolution_s']}", f"--db={store}", f"--session={session}",
             f"--params={json.dumps(request['params'])}", f"--capital={request['capital']!r}",
@@ -83,25 +82,33 @@ def paper_args(request: dict[str, Any], store: Path, session: str) -> list[str]:
 
 def start_paper(store: Path, logs: Path, request: PaperStart) -> PaperStarted:
     """Start ``flint paper run`` for ``request`` as a process of its own (it outlives this
-    one; what it prints goes to ``logs/<session>.log``) and wait until it has created or
-    resumed its session. The command checks the request: its error (a click exception,
-    so a 400 / tool error) is the command's own."""
+    one; what it prints is appended to ``logs/<session>.log``) and wait until it has
+    created or resumed its session. The command checks the request: its error (a click
+    exception, so a 400 / tool error) is the command's own."""
     session = request.session or secrets.token_hex(4)
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{session}.log"
-    with log.open("w", encoding="utf-8") as out:
+    with log.open("a", encoding="utf-8") as out:  # appending: earlier starts' lines stay
+        offset = out.tell()
         child = subprocess.Popen(
             [sys.executable, "-m", "flint", "paper", "run",
              *paper_args(request.model_dump(), store, session)],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
+
+    def printed() -> str:
+        with log.open("rb") as text:
+            text.seek(offset)
+            return text.read().decode("utf-8", errors="replace")
+
     started = re.compile(rf"paper session {re.escape(session)}\s+\((created|resumed)\)")
     deadline = time.monotonic() + START_WAIT_S
-    while not started.search(log.read_text(encoding="utf-8", errors="replace")):
+    while not started.search(printed()):
         if child.poll() is not None:
-            said = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-            raise click.ClickException(
-                said[-1].removeprefix("Error: ") if said else f"exit code {child.returncode}")
+            said = printed().strip().splitlines()
+            errors = [line for line in said if line.startswith("Error: ")]
+            raise click.ClickException(errors[-1].removeprefix("Error: ") if errors else
+                                       said[-1] if said else f"exit code {child.returncode}")
         if time.monotonic() > deadline:
             child.terminate()
             child.wait()
