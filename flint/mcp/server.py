@@ -399,8 +399,10 @@ def build_server(store: str | Path, strategies: Path = Path("strategies/user"), 
                  trust: bool = False) -> MCPServer:
     """The MCP server over the store at ``store`` (``strategies``: saved user strategies;
     ``trust``: run user code even where the host cannot confine it)."""
+    from flint.server.upgrade import upgrade_store
     from flint_core import __version__
 
+    upgrade_store(Path(store))
     server: MCPServer = MCPServer("flint", version=__version__, instructions=GUIDE)
     tools = Tools(Path(store), strategies, trust)
     for annotations, name in TOOLS:
