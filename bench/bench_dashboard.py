@@ -8,9 +8,12 @@ each record carries its whole equity curve and fills) in a fresh sample store, s
 via playwright) ``--loads`` times with the token already in the tab's session storage.
 A load is timed from navigation to the journal table drawn with its first 50 runs.
 The first load reads the store (the server keeps the answer until the store changes,
-see ``flint/server/cache.py``); the others get the kept answer. Prints the first,
-median and worst load and the journal-page API latency; exits 1 when the median is a
-second or more. Needs the server extra and playwright.
+see ``flint/server/cache.py``) in a browser that has not loaded the page before; the
+others get the kept answer. Then one more run is journaled (as a finished job does,
+which changes the store) and the page loaded again in the same browser: the first
+page read cold from the store. Prints the first, median, worst and after-a-change
+loads and the journal-page API latency; exits 1 when the median or the after-a-change
+load is a second or more. Needs the server extra and playwright.
 """
 
 import argparse
@@ -54,7 +57,18 @@ def _journal(path: Path, runs: int, days: int) -> int:
     return len(journal_json(record))
 
 
-def _loads(base: str, token: str, loads: int) -> list[float]:
+def _journal_one_more(path: Path) -> None:
+    """Journal a copy of the newest run, as a job finishing does."""
+    from flint.store import FlintStore
+
+    with FlintStore(path, writer_wait_s=30) as store:
+        newest = store.get_backtest_run(store.list_backtest_runs(1)[0]["run_id"])
+        assert newest is not None
+        store.save_backtest_run({**newest, "run_id": "one-more", "created_at": None})
+
+
+def _loads(base: str, token: str, loads: int, store: Path) -> list[float]:
+    """``loads`` page loads, then one after journaling a run (the last figure)."""
     from playwright.sync_api import sync_playwright
 
     seconds = []
@@ -63,7 +77,9 @@ def _loads(base: str, token: str, loads: int) -> list[float]:
                                        args=["--no-sandbox", "--disable-gpu"])
         context = browser.new_context()
         context.add_init_script(f"sessionStorage.setItem('flint-token', {token!r})")
-        for _ in range(loads):
+        for n in range(loads + 1):
+            if n == loads:
+                _journal_one_more(store)
             page = context.new_page()
             start = time.perf_counter()
             page.goto(f"{base}/ui/#/journal")
@@ -103,14 +119,15 @@ def main() -> None:
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise SystemExit("flint serve did not start") from None
                     time.sleep(0.2)
-            seconds = _loads(base, token, args.loads)
+            seconds = _loads(base, token, args.loads, store)
+            *seconds, changed = seconds
             headers = {"Authorization": f"Bearer {token}"}
             api = []
             for _ in range(args.loads):
                 start = time.perf_counter()
                 page = httpx.get(f"{base}/api/v1/dashboard/runs?limit=50", headers=headers)
                 api.append(time.perf_counter() - start)
-                assert page.json()["total"] == args.runs
+                assert page.json()["total"] == args.runs + 1
         finally:
             server.terminate()
             server.wait(30)
@@ -120,7 +137,9 @@ def main() -> None:
     print(f"journal page drawn: first (read from the store) {seconds[0] * 1e3:,.0f} ms, "
           f"median {median * 1e3:,.0f} ms, worst {max(seconds) * 1e3:,.0f} ms over "
           f"{len(seconds)} loads (target < {TARGET_S * 1e3:,.0f} ms)")
-    raise SystemExit(0 if median < TARGET_S else 1)
+    print(f"journal page drawn after a run was journaled (read from the store): "
+          f"{changed * 1e3:,.0f} ms")
+    raise SystemExit(0 if max(median, changed) < TARGET_S else 1)
 
 
 if __name__ == "__main__":

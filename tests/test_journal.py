@@ -99,3 +99,63 @@ def test_journal_filters_and_pages_select_what_they_say(tmp_path_factory, record
         pages = [store.list_backtest_runs(page, offset=o, **filters)
                  for o in range(0, len(expected) + 1, page)]
         assert [r["run_id"] for p in pages for r in p] == expected
+
+
+def listed_by_parsing(record):
+    """The listing of one record as it was before summaries: its scalar top-level fields."""
+    return {k: v for k, v in record.items() if v is None or isinstance(v, (str, int, float, bool))}
+
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(),
+                    st.text(max_size=8))
+MEMBERS = st.dictionaries(st.text(max_size=6), st.one_of(
+    SCALARS, st.lists(SCALARS, max_size=3), st.dictionaries(st.text(max_size=3), SCALARS,
+                                                            max_size=3)), max_size=8)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(MEMBERS, min_size=1, max_size=6))
+def test_the_listing_is_each_records_scalar_fields_in_its_order(tmp_path_factory, records):
+    import json
+
+    path = tmp_path_factory.mktemp("journal") / "j.duckdb"
+    with FlintStore(path) as store:
+        for i, record in enumerate(records):
+            store.save_backtest_run({**record, "run_id": f"r{i:02d}", "created_at": 1000 - i})
+        listed = store.list_backtest_runs(len(records))
+        expected = [listed_by_parsing(store.get_backtest_run(f"r{i:02d}"))
+                    for i in range(len(records))]
+    # JSON text compares NaN equal to itself and keeps the key order and int/float apart
+    assert [json.dumps(r) for r in listed] == [json.dumps(r) for r in expected]
+
+
+def test_a_version_4_journal_lists_the_same_runs_once_a_writer_migrates_it(tmp_path):
+    """Many runs journaled before summaries existed list exactly as they did then."""
+    import json
+
+    import duckdb
+
+    from flint.store import schema
+
+    records = [{"kind": ("backtest", "optimization", None)[i % 3], "strategy": f"s{i % 4}",
+                "market": "SOL-PERP", "venue": "binance+hyperliquid" if i % 2 else "binance",
+                "params": {"fast": i}, "result": {"equity": [1.0, float(i)]},
+                "total_pnl": float("inf") if i == 7 else i * 1.5, "sharpe_ratio": float("nan"),
+                "total_trades": i, "note": "é\"\\\n", "run_id": f"run{i:03d}",
+                "created_at": 1_700_000_000 + i // 2} for i in range(120)]
+    path = tmp_path / "v4.duckdb"
+    conn = duckdb.connect(str(path))
+    schema.migrate(conn, schema.MIGRATIONS[:4])
+    for r in records:
+        conn.execute("INSERT INTO backtest_runs VALUES (?, ?, ?, ?, ?)",
+                     [r["run_id"], r["strategy"], r["market"], r["created_at"], json.dumps(r)])
+    order = sorted(records, key=lambda r: (-r["created_at"], r["run_id"]))
+    before = [listed_by_parsing(r) for r in order]
+    conn.close()
+    with FlintStore(path) as store:
+        pages = [store.list_backtest_runs(25, offset=o) for o in range(0, 120, 25)]
+        venues = store.list_backtest_runs(200, venue="hyperliquid", kind="backtest")
+    assert json.dumps([r for page in pages for r in page]) == json.dumps(before)
+    assert [r["run_id"] for r in venues] == [
+        r["run_id"] for r in order if r["run_id"][-1] in "13579" and r["kind"] != "optimization"]

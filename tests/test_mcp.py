@@ -17,7 +17,7 @@ READ_ONLY = {"list_strategies", "list_journal_runs", "compare_runs", "get_candle
              "get_funding_rates", "get_open_interest", "get_correlation",
              "get_data_freshness", "list_paper_sessions", "paper_status"}
 ADDS_RUNS = {"run_backtest", "optimise", "walk_forward"}
-CHANGES_PAPER = {"paper_stop"}
+CHANGES_PAPER = {"paper_start", "paper_stop"}
 FETCHES = {"download_market_data"}
 DAYS = 30
 

@@ -444,3 +444,50 @@ def test_correlation(api: Api) -> None:
     assert matrix["BTC-PERP"]["BTC-PERP"] == pytest.approx(1.0)
     assert 0 < matrix["BTC-PERP"]["ETH-PERP"] < 1
     assert api.get("/data/correlation", params={"markets": "BTC-PERP"}).status_code == 400
+
+
+
+OLD_RECORD = {"kind": "backtest", "strategy": "s", "market": "SOL-PERP", "total_pnl": 1.5,
+              "result": {"equity": [1.0]}, "run_id": "old", "created_at": 1_700_000_000}
+
+
+def _version_4_store(path: Path) -> Path:
+    """A store as the previous release left it (schema 4), with one journaled run."""
+    import duckdb
+
+    from flint.store import schema as store_schema
+
+    conn = duckdb.connect(str(path))
+    store_schema.migrate(conn, store_schema.MIGRATIONS[:4])
+    conn.execute("INSERT INTO backtest_runs VALUES ('old', 's', 'SOL-PERP', 1700000000, ?)",
+                 [json.dumps(OLD_RECORD)])
+    conn.close()
+    return path
+
+
+def test_a_store_of_the_previous_schema_is_readable_once_the_server_starts(tmp_path) -> None:
+    """The server and the MCP server migrate a store journaled by the previous release
+    at start; their reads answer at once."""
+    import anyio
+    from mcp import Client
+
+    from flint.mcp.server import build_server
+
+    listed = [{k: v for k, v in OLD_RECORD.items() if k != "result"}]
+    state = tmp_path / "state"
+    token = add_token(state, ("read",))
+    app = create_app(ServerSettings(store=_version_4_store(tmp_path / "api.duckdb"),
+                                    state=state, strategies=tmp_path / "s"),
+                     token_book(state))
+    with TestClient(app) as client:
+        answer = client.get(PREFIX + "/journal/runs",
+                            headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["runs"] == listed
+
+    async def mcp_list():
+        server = build_server(_version_4_store(tmp_path / "mcp.duckdb"), tmp_path / "s")
+        async with Client(server) as client:
+            return await client.call_tool("list_journal_runs", {})
+
+    assert anyio.run(mcp_list).structured_content["runs"] == listed

@@ -73,9 +73,10 @@ def api(store: Path, tmp_path: Path):
               "read": add_token(settings.state, ("read", "research")),
               "live": add_token(settings.state, ("live",))}
     with TestClient(create_app(settings, token_book(settings.state))) as client:
-        def call(method: str, path: str, token: str | None = "paper") -> Any:
+        def call(method: str, path: str, token: str | None = "paper",
+                 body: Any = None) -> Any:
             headers = {} if token is None else {"Authorization": f"Bearer {tokens[token]}"}
-            return client.request(method, PREFIX + path, headers=headers)
+            return client.request(method, PREFIX + path, headers=headers, json=body)
 
         yield call
 
@@ -101,7 +102,8 @@ def test_paper_stop_keeps_positions_and_kill_flattens(api) -> None:
 @pytest.mark.parametrize("method,path", [("GET", "/paper/sessions"),
                                          ("GET", "/paper/sessions/p"),
                                          ("POST", "/paper/sessions/p/stop"),
-                                         ("POST", "/paper/sessions/p/kill")])
+                                         ("POST", "/paper/sessions/p/kill"),
+                                         ("POST", "/paper/sessions")])
 def test_paper_routes_need_the_paper_scope(api, method: str, path: str) -> None:
     assert api(method, path, token=None).status_code == 401
     refused = api(method, path, token="read")
@@ -151,3 +153,79 @@ def test_mcp_paper_tools(store: Path, tmp_path: Path,
     assert stopped.structured_content["positions"]
     assert missing.is_error and "no paper session 'nope'" in missing.content[0].text
     assert capsys.readouterr().out == ""  # stdout is the channel of a stdio MCP server
+
+
+def _start_request(tmp_path: Path, **changes: Any) -> dict[str, Any]:
+    """A paper session of ma_crossover replaying 12 bars of the real candles (from a
+    copy of their file) as fast as it can."""
+    import shutil
+
+    from flint.providers.files import FileProvider
+
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    shutil.copy(CANDLES, data)
+    candles = list(FileProvider(CANDLES).fetch_candles("SOL-PERP", 3600, 0, 2**40))
+    return {"strategy": "ma_crossover", "venue": "hyperliquid", "market": "SOL-PERP",
+            "session": "api1", "fill_model": "close", "warmup": 100,
+            "provider": "file", "provider_options": {"path": str(data)},
+            "start_ts": candles[500].ts, "end_ts": candles[511].ts, "speed": 1e7,
+            "poll_s": 0.02, **changes}
+
+
+def _ended(log: Path, session: str) -> None:
+    """Wait for the session's process to say it ended."""
+    import time
+
+    deadline = time.monotonic() + 120
+    while f"paper session {session}: ended" not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+
+
+def test_a_paper_session_started_over_the_api_runs_and_is_listed(api, tmp_path: Path) -> None:
+    pytest.importorskip("flint_strategies")
+    started = api("POST", "/paper/sessions", body=_start_request(tmp_path))
+    assert started.status_code == 202, started.text
+    assert started.json() == {"session": "api1"}
+    _ended(tmp_path / "state" / "paper" / "api1.log", "api1")
+    assert api("GET", "/paper/sessions").json() == {"sessions": ["p", "api1"]}
+    state = api("GET", "/paper/sessions/api1").json()
+    assert state["status"] == "ended" and state["strategy"] == "ma_crossover"
+    assert state["bars"] >= 12
+
+
+@pytest.mark.parametrize("changes,status,said", [
+    ({"strategy": "no_such_strategy"}, 400, "no_such_strategy"),
+    ({"session": "p"}, 400, "another configuration"),  # p exists: resumed as it was made
+    ({"strategy": "../x.py"}, 422, "pattern"),
+    ({"session": ".hidden"}, 422, "pattern"),
+    ({"code": "import os"}, 422, "Extra inputs"),
+])
+def test_a_paper_start_that_cannot_run_says_why(api, tmp_path: Path, changes: dict[str, Any],
+                                               status: int, said: str) -> None:
+    pytest.importorskip("flint_strategies")
+    refused = api("POST", "/paper/sessions", body=_start_request(tmp_path, **changes))
+    assert refused.status_code == status, refused.text
+    assert said in str(refused.json()["detail"])
+    assert api("GET", "/paper/sessions").json() == {"sessions": ["p"]}
+
+
+def test_mcp_paper_start(store: Path, tmp_path: Path,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("flint_strategies")
+    from flint.mcp.server import build_server
+
+    server = build_server(store, tmp_path / "strategies")
+
+    async def start(request: dict[str, Any]) -> Any:
+        async with Client(server) as client:
+            return await client.call_tool("paper_start", {"request": request})
+
+    started = anyio.run(start, _start_request(tmp_path, session="mcp1"))
+    assert started.structured_content == {"session": "mcp1"}
+    _ended(store.parent / "server" / "paper" / "mcp1.log", "mcp1")
+    refused = anyio.run(start, _start_request(tmp_path, strategy="no_such_strategy",
+                                              session="mcp2"))
+    assert refused.is_error and "no_such_strategy" in refused.content[0].text
+    assert capsys.readouterr().out == ""

@@ -2,8 +2,8 @@
 
 Tools answer with models (structured output); bad input comes back as a tool error
 saying what was wrong. Read-only tools are annotated so; the ones that write the
-journal are not destructive (they only add runs); ``paper_stop`` is (it stops a paper
-session); no tool places live orders. User
+journal are not destructive (they only add runs); ``paper_start`` and ``paper_stop``
+are (they start or stop a paper session); no tool places live orders. User
 strategy code runs only in the sandbox, as everywhere else. Resources:
 ``flint://guide`` (how to use the tools) and ``flint://markets`` (what the store holds).
 """
@@ -34,6 +34,8 @@ from flint.server.models import (
     Markets,
     OpenInterest,
     OptimisationSummary,
+    PaperStart,
+    PaperStarted,
     RunList,
     SessionList,
     SessionState,
@@ -57,6 +59,9 @@ DOWNLOAD_TIMEOUT_S = 3600
 #: Tools that change a paper session (never a live one): they cannot be undone.
 CHANGES_PAPER = ToolAnnotations(read_only_hint=False, destructive_hint=True,
                                 idempotent_hint=True, open_world_hint=False)
+#: The tool that starts a paper session (a process that trades on paper until stopped).
+STARTS_PAPER = ToolAnnotations(read_only_hint=False, destructive_hint=True,
+                               idempotent_hint=False, open_world_hint=True)
 #: Candles a tool returns when no limit is given (each one is a token cost).
 DEFAULT_CANDLES = 100
 
@@ -72,8 +77,8 @@ flint backtests, optimises and inspects crypto perpetual-futures strategies on a
 4. optimise / walk_forward: search parameters (and test them out of sample).
 5. list_journal_runs / compare_runs: what was run, side by side.
 6. download_market_data: fetch what the store lacks from the venues.
-7. list_paper_sessions / paper_status / paper_stop: paper sessions started with
-   `flint paper` (no tool places a live order).
+7. paper_start / list_paper_sessions / paper_status / paper_stop: paper sessions of a
+   built-in strategy, as `flint paper` runs them (no tool places a live order).
 Times are UTC dates (2024-03-01), ISO times or unix seconds.
 """
 
@@ -363,6 +368,15 @@ class Tools:
 
         return await _call(sessions.paper_state, self.store, session)
 
+    async def paper_start(self, request: PaperStart) -> PaperStarted:
+        """Start a paper session of a built-in strategy on a venue's bars (`flint paper
+        run`, in a process of its own that keeps running); answers with its name once it
+        exists. Paper only: no live order is ever placed."""
+        from flint.server import sessions
+
+        logs = self.store.parent / "server" / "paper"  # beside flint serve's default state
+        return await _call(sessions.start_paper, self.store, logs, request)
+
     async def paper_stop(self, session: Text) -> SessionState:
         """Stop a paper session: cancel its resting orders and keep its positions (it can
         be resumed with `flint paper`). Paper only: no live order is ever placed."""
@@ -385,8 +399,10 @@ def build_server(store: str | Path, strategies: Path = Path("strategies/user"), 
                  trust: bool = False) -> MCPServer:
     """The MCP server over the store at ``store`` (``strategies``: saved user strategies;
     ``trust``: run user code even where the host cannot confine it)."""
+    from flint.server.upgrade import upgrade_store
     from flint_core import __version__
 
+    upgrade_store(Path(store))
     server: MCPServer = MCPServer("flint", version=__version__, instructions=GUIDE)
     tools = Tools(Path(store), strategies, trust)
     for annotations, name in TOOLS:
@@ -412,6 +428,7 @@ TOOLS = (
     (FETCHES, "download_market_data"),
     (READ_ONLY, "list_paper_sessions"),
     (READ_ONLY, "paper_status"),
+    (STARTS_PAPER, "paper_start"),
     (CHANGES_PAPER, "paper_stop"),
 )
 #: Each resource: its URI, MIME type and method.

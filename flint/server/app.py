@@ -20,6 +20,7 @@ from flint.server.security import BodyLimit, route_scopes
 from flint.server.sessions import UnknownSession
 from flint.server.strategies import UnknownStrategy
 from flint.server.ui import Dashboard
+from flint.server.upgrade import upgrade_store
 from flint_core import __version__
 
 PREFIX = "/api/v1"
@@ -104,6 +105,7 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
         routes_system,
     )
 
+    upgrade_store(settings.store)
     jobs = JobManager(settings.store, settings.state / "jobs", settings.strategies,
                       limit=settings.max_jobs, trust=settings.trust)
 

@@ -391,9 +391,43 @@ class WalkForwardSummary(BaseModel):
 
 # Paper and live sessions
 
+#: A session name as ``flint paper`` / ``flint live`` make them (it names files).
+SESSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
 
 class SessionList(BaseModel):
     sessions: list[str] = Field(description="Session names, oldest first.")
+
+
+class PaperStart(Strict):
+    """What ``flint paper run`` takes, for a built-in strategy (never a strategy file)."""
+
+    strategy: str = Field(max_length=100, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]*$",
+                          description="A built-in strategy's name.")
+    venue: str = Field(max_length=64, description="Venue whose bars (and fees) it uses.")
+    market: str = Field(max_length=64, description="Market, e.g. SOL-PERP.")
+    resolution_s: int = Field(3600, ge=1, le=604_800)
+    session: str | None = Field(None, pattern=SESSION_PATTERN, description=(
+        "Session name (default: a new random one); a stopped session of this name resumes."))
+    params: dict[str, Any] = Field(default_factory=dict)
+    capital: float = Field(10_000.0, gt=0, le=1e12)
+    fee_rate: float = Field(0.0005, ge=0, lt=1)
+    fill_model: str | None = Field(None, max_length=64, description="Default: the venue's.")
+    fill_options: dict[str, Any] = Field(default_factory=dict)
+    warmup: int = Field(200, ge=0, le=100_000, description="Bars of history before trading.")
+    allow_short: bool = False
+    risk: bool = Field(False, description="Apply the configured risk limits.")
+    provider: str | None = Field(None, max_length=64,
+                                 description="Data provider of the bars (default: the venue).")
+    provider_options: dict[str, Any] = Field(default_factory=dict)
+    start_ts: int | None = Field(None, ge=0, description="Replay from here (unix seconds).")
+    speed: float = Field(1.0, gt=0, le=1e9, description="Replay speed (with start_ts).")
+    end_ts: int | None = Field(None, ge=0, description="End after this bar (unix seconds).")
+    poll_s: float = Field(5.0, gt=0, le=3600, description="Seconds between polls.")
+
+
+class PaperStarted(BaseModel):
+    session: str = Field(description="The session's name, for its status, stop and kill.")
 
 
 class SessionState(BaseModel):

@@ -1,18 +1,25 @@
-"""``/paper`` and ``/live``: paper sessions (list, state, stop, kill; the ``paper``
-scope) and read-only live status (list, state; the ``live`` scope). No route starts a
-session or places an order (:mod:`flint.server.sessions`)."""
+"""``/paper`` and ``/live``: paper sessions (start, list, state, stop, kill; the
+``paper`` scope) and read-only live status (list, state; the ``live`` scope). No route
+starts a live session or places a live order (:mod:`flint.server.sessions`)."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
 from flint.server import sessions
-from flint.server.models import Error, SessionList, SessionState
+from flint.server.models import (
+    SESSION_PATTERN,
+    Error,
+    PaperStart,
+    PaperStarted,
+    SessionList,
+    SessionState,
+)
 from flint.server.security import require
 
 paper = APIRouter(prefix="/paper", tags=["paper"], dependencies=[Depends(require("paper"))])
 live = APIRouter(prefix="/live", tags=["live"], dependencies=[Depends(require("live"))])
-Session = Annotated[str, Path(pattern=sessions.SESSION_PATTERN)]
+Session = Annotated[str, Path(pattern=SESSION_PATTERN)]
 UNKNOWN = {404: {"model": Error, "description": "No session of that name."}}
 
 
@@ -20,6 +27,15 @@ UNKNOWN = {404: {"model": Error, "description": "No session of that name."}}
 def paper_sessions(request: Request) -> SessionList:
     """The store's paper sessions, oldest first."""
     return sessions.paper_sessions(request.app.state.settings.store)
+
+
+@paper.post("/sessions", status_code=202,
+            responses={400: {"model": Error, "description": "The session did not start."}})
+def paper_start(body: PaperStart, request: Request) -> PaperStarted:
+    """Start a paper session (``flint paper run``, in a process of its own) of a built-in
+    strategy; answers once the session exists, with its name."""
+    settings = request.app.state.settings
+    return sessions.start_paper(settings.store, settings.state / "paper", body)
 
 
 @paper.get("/sessions/{session}", responses=UNKNOWN)

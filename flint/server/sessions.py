@@ -2,20 +2,30 @@
 the MCP tools answer with these same functions, over what ``flint paper`` and ``flint
 live`` record (a running session's status file, else its recording in the store).
 
-Nothing here starts a session or places an order: paper sessions can be stopped
-(resting orders cancelled, positions kept) or killed (positions closed at the last
-close, on paper); live sessions are only listed and looked at.
+Nothing here places a live order: a paper session is started as its own ``flint paper
+run`` process, and can be stopped (resting orders cancelled, positions kept) or killed
+(positions closed at the last close, on paper); live sessions are only listed and
+looked at.
 """
 
 import contextlib
 import io
+import json
+import re
+import secrets
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from flint.server.models import SessionList, SessionState
+import click
 
-#: A session name as ``flint paper`` / ``flint live`` make them (it names files).
-SESSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+from flint.server.models import PaperStart, PaperStarted, SessionList, SessionState
+
+#: Seconds a started ``flint paper run`` may take to create (or resume) its session.
+START_WAIT_S = 60.0
 
 
 class UnknownSession(LookupError):
@@ -49,6 +59,64 @@ def paper_control(store: Path, session: str,
     with contextlib.redirect_stdout(io.StringIO()):  # what it echoes; stdout may be MCP's
         control(session, store, command)
     return paper_state(store, session)
+
+
+def paper_args(request: dict[str, Any], store: Path, session: str) -> list[str]:
+    """The options of ``flint paper run`` for ``request`` (a PaperStart's data)."""
+    args = [request["strategy"], f"--venue={request['venue']}", f"--market={request['market']}",
+            f"--resolution={request['resolution_s']}", f"--db={store}", f"--session={session}",
+            f"--params={json.dumps(request['params'])}", f"--capital={request['capital']!r}",
+            f"--fee-rate={request['fee_rate']!r}", f"--warmup={request['warmup']}",
+            f"--speed={request['speed']!r}", f"--poll={request['poll_s']!r}", "--no-view"]
+    for name, option in (("fill_model", "--fill-model"), ("provider", "--provider"),
+                         ("start_ts", "--start"), ("end_ts", "--end")):
+        if request[name] is not None:
+            args.append(f"{option}={request[name]}")
+    for name, option in (("fill_options", "--fill-option"),
+                         ("provider_options", "--provider-option")):
+        args += [f"{option}={key}={json.dumps(value)}" for key, value in request[name].items()]
+    args += [flag for name, flag in (("allow_short", "--allow-short"), ("risk", "--risk"))
+             if request[name]]
+    return args
+
+
+def start_paper(store: Path, logs: Path, request: PaperStart) -> PaperStarted:
+    """Start ``flint paper run`` for ``request`` as a process of its own (it outlives this
+    one; what it prints is appended to ``logs/<session>.log``) and wait until it has
+    created or resumed its session. The command checks the request: its error (a click
+    exception, so a 400 / tool error) is the command's own."""
+    session = request.session or secrets.token_hex(4)
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{session}.log"
+    with log.open("a", encoding="utf-8") as out:  # appending: earlier starts' lines stay
+        offset = out.tell()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "flint", "paper", "run",
+             *paper_args(request.model_dump(), store, session)],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+    def printed() -> str:
+        with log.open("rb") as text:
+            text.seek(offset)
+            return text.read().decode("utf-8", errors="replace")
+
+    started = re.compile(rf"paper session {re.escape(session)}\s+\((created|resumed)\)")
+    deadline = time.monotonic() + START_WAIT_S
+    while not started.search(printed()):
+        if child.poll() is not None:
+            said = printed().strip().splitlines()
+            errors = [line for line in said if line.startswith("Error: ")]
+            raise click.ClickException(errors[-1].removeprefix("Error: ") if errors else
+                                       said[-1] if said else f"exit code {child.returncode}")
+        if time.monotonic() > deadline:
+            child.terminate()
+            child.wait()
+            raise click.ClickException(
+                f"paper session {session} did not start within {START_WAIT_S:g} s")
+        time.sleep(0.1)
+    threading.Thread(target=child.wait, daemon=True).start()  # reaped when it ends
+    return PaperStarted(session=session)
 
 
 def live_sessions(store: Path) -> SessionList:

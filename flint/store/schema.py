@@ -173,8 +173,25 @@ _V4 = (
     """,
 )
 
+#: The SQL expression of a journal record's summary: the JSON object of the top-level
+#: members of its ``payload`` that are not objects or arrays, in the record's order
+#: (what the journal lists, read without parsing the whole record).
+RUN_SUMMARY = """(
+    SELECT '{' || coalesce(string_agg(to_json(member.key) || ': ' || member.value, ', '
+                                      ORDER BY member.id), '') || '}'
+    FROM json_each(payload) AS member
+    WHERE member.type NOT IN ('OBJECT', 'ARRAY')
+)"""
+
+# Each journal record's summary in a column of its own, filled in for the records
+# already journaled.
+_V5 = (
+    "ALTER TABLE backtest_runs ADD COLUMN summary VARCHAR",
+    f"UPDATE backtest_runs SET summary = {RUN_SUMMARY}",
+)
+
 #: Forward migrations; ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 
 #: The schema version this flint reads and writes.
 SCHEMA_VERSION = len(MIGRATIONS)

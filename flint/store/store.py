@@ -188,9 +188,9 @@ def journal_filter(*, strategy: str | None = None, kind: str | None = None,
     params: list[Any] = []
     for sql, value in (
         ("strategy_name = ?", strategy),
-        ("coalesce(json_extract_string(payload, '$.kind'), 'backtest') = ?", kind),
+        ("coalesce(json_extract_string(summary, '$.kind'), 'backtest') = ?", kind),
         ("market = ?", market),
-        ("list_contains(string_split(json_extract_string(payload, '$.venue'), '+'), ?)",
+        ("list_contains(string_split(json_extract_string(summary, '$.venue'), '+'), ?)",
          venue),
         ("created_at >= ?", since),
         ("created_at < ?", until),
@@ -1167,7 +1167,9 @@ class FlintStore:
         strategy = str(payload.get("strategy_name") or payload.get("strategy") or "")
         with self._transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO backtest_runs VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO backtest_runs "
+                "(run_id, strategy_name, market, created_at, payload, summary) "
+                f"SELECT ?, ?, ?, ?, payload, {schema.RUN_SUMMARY} FROM (SELECT ? AS payload)",
                 [run_id, strategy, str(payload.get("market") or ""), created_at, text],
             )
         return run_id
@@ -1178,18 +1180,11 @@ class FlintStore:
         ``offset`` skips that many, ``filters`` are those of :func:`journal_filter`."""
         where, params = journal_filter(**filters)
         rows = self._query(
-            f"SELECT payload FROM backtest_runs{where} ORDER BY created_at DESC, run_id "
+            f"SELECT summary FROM backtest_runs{where} ORDER BY created_at DESC, run_id "
             "LIMIT ? OFFSET ?",
             [*params, int(limit), int(offset)],
         )
-        out = []
-        for (text,) in rows:
-            payload = json.loads(text)
-            out.append({
-                k: v for k, v in payload.items()
-                if v is None or isinstance(v, (str, int, float, bool))
-            })
-        return out
+        return [json.loads(text) for (text,) in rows]
 
     def count_backtest_runs(self, **filters: Any) -> int:
         """How many journaled runs match ``filters`` (those of :func:`journal_filter`)."""
