@@ -196,6 +196,10 @@ def test_a_paper_session_started_over_the_api_runs_and_is_listed(api, tmp_path: 
 
 
 @pytest.mark.parametrize("changes,status,said", [
+    ({"provider_options": {"path": "/etc"}}, 400, "path must be inside"),
+    ({"provider_options": {"path": "data/../../.."}}, 400, "path must be inside"),
+    ({"provider": "hyperliquid", "provider_options": {"api_url": "http://10.0.0.1"}}, 400,
+     "only give the file provider's path"),
     ({"strategy": "no_such_strategy"}, 400, "no_such_strategy"),
     ({"session": "p"}, 400, "another configuration"),  # p exists: resumed as it was made
     ({"strategy": "../x.py"}, 422, "pattern"),

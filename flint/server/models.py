@@ -419,7 +419,9 @@ class PaperStart(Strict):
     risk: bool = Field(False, description="Apply the configured risk limits.")
     provider: str | None = Field(None, max_length=64,
                                  description="Data provider of the bars (default: the venue).")
-    provider_options: dict[str, Any] = Field(default_factory=dict)
+    provider_options: dict[str, Any] = Field(default_factory=dict, description=(
+        "Only the file provider's path, inside the store's folder; other provider options "
+        "are the server's flint.yaml."))
     start_ts: int | None = Field(None, ge=0, description="Replay from here (unix seconds).")
     speed: float = Field(1.0, gt=0, le=1e9, description="Replay speed (with start_ts).")
     end_ts: int | None = Field(None, ge=0, description="End after this bar (unix seconds).")

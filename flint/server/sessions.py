@@ -80,11 +80,29 @@ def paper_args(request: dict[str, Any], store: Path, session: str) -> list[str]:
     return args
 
 
+def _check_provider_options(store: Path, request: PaperStart) -> None:
+    """A client may point the ``file`` provider at data in the store's folder, nothing
+    else: other options (venue URLs, keys, paths elsewhere on the server) are the
+    server's own, set in its flint.yaml."""
+    options = request.provider_options
+    if not options:
+        return
+    if request.provider != "file" or set(options) != {"path"}:
+        raise click.ClickException(
+            "provider_options may only give the file provider's path; set other provider "
+            "options in the server's flint.yaml")
+    folder = store.resolve().parent
+    path = Path(str(options["path"])).resolve()
+    if not path.is_relative_to(folder):
+        raise click.ClickException(f"the file provider's path must be inside {folder}")
+
+
 def start_paper(store: Path, logs: Path, request: PaperStart) -> PaperStarted:
     """Start ``flint paper run`` for ``request`` as a process of its own (it outlives this
     one; what it prints is appended to ``logs/<session>.log``) and wait until it has
     created or resumed its session. The command checks the request: its error (a click
     exception, so a 400 / tool error) is the command's own."""
+    _check_provider_options(store, request)
     session = request.session or secrets.token_hex(4)
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{session}.log"
