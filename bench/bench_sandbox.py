@@ -8,18 +8,26 @@ on a 100k-bar run) next to those goals.
 
 * cold start: the first sandbox of a flint process, which boots the fork server (a
   fresh interpreter importing numpy, flint and the plugins), forks a confined child,
-  reads its report and stops it;
+  reads its report and stops it; and the fork server's start alone (median of 3);
 * warm start: the same once the fork server runs (median of 20);
 * strategy file run on 10 bars: start, load the file, run the default job, stop;
 * one backtest of ``tests/user_strategies/golden_cross.py`` on ``--bars`` hourly bars
-  of a random walk: in this process vs ``run_in_sandbox`` with the backtest job
-  (start, send the candles, load, run, journal record back), alternating, best of
-  ``--repeat`` each (the run least disturbed by other work on a shared machine);
+  of a random walk with a funding settlement every bar: in this process vs
+  ``run_in_sandbox`` with the backtest job (start, send the candles and funding, load,
+  run, journal record back), alternating, best of ``--repeat`` each (the run least
+  disturbed by other work on a shared machine);
+* what the funding costs to send: made into columns in the parent and rebuilt into
+  records in the child, against pickling a record a row;
 * what the child's reply costs: encoding the 100k-bar journal record
   (:mod:`flint.strategy.replies`) and decoding it, against plain JSON text;
 * one optimiser trial on the same bars: the in-process class vs a
   ``SandboxedStrategy`` whose long-lived child already holds the code and candles
-  (best of ``--repeat``).
+  (best of ``--repeat``);
+* a whole ``flint backtest FILE`` in a fresh process (imports, loading a store of those
+  bars and funding, the run) against the same backtest in process, with the fork
+  server started while the store loads (as the command does) and without: the wall
+  time a user waits beyond an in-process run, and how long the run waited for the fork
+  server once the store was loaded (medians of ``--repeat``).
 
 Wall times on a shared machine swing with other work; CPU times (this process plus the
 sandboxed child and
@@ -210,13 +218,19 @@ def as_command(mode: str, db: str) -> None:
     """In a fresh process, what ``flint backtest FILE`` does (``mode`` ``sandbox``: start
     the fork server in the background, load the store, run in the sandbox;
     ``sandbox-late``: the same with no early start) or a backtest of the same code in
-    this process (``in-process``)."""
+    this process (``in-process``). Prints how long loading the store took and how long
+    the run then waited for the fork server."""
     from flint.cli.backtest import backtest_record
     from flint.cli.inputs import load_research
 
     if mode == "sandbox":
         prestart()
+    started = time.perf_counter()
     data = load_research(Path(db), market="SOL-PERP", venues=("binance",), fill_model="close")
+    loaded = time.perf_counter()
+    if mode != "in-process":
+        fork_server()
+    print(json.dumps({"load_s": loaded - started, "server_wait_s": time.perf_counter() - loaded}))
     local = load_strategy_class(CODE) if mode == "in-process" else None
     source = None if local else (CODE, "golden_cross.py")
     backtest_record("golden_cross.py", source, local, {}, data)
@@ -233,14 +247,22 @@ def command_waits(candles: CandleSeries, funding: list[FundingRate], repeat: int
         store.upsert_funding_rates(funding)
     modes = ("in-process", "sandbox", "sandbox-late")
     times: dict[str, list[float]] = {mode: [] for mode in modes}
+    waits: dict[str, list[float]] = {mode: [] for mode in modes}
+    loads = []
     for _ in range(repeat):
         for mode in modes:
             command = [sys.executable, __file__, "--as-command", mode, "--db", str(db)]
             started = time.perf_counter()
-            subprocess.run(command, check=True)
+            done = subprocess.run(command, check=True, capture_output=True, text=True)
             times[mode].append(time.perf_counter() - started)
+            steps = json.loads(done.stdout)
+            waits[mode].append(steps["server_wait_s"])
+            loads.append(steps["load_s"])
     here = statistics.median(times["in-process"])
-    return {"command_in_process_s": here,
+    return {"command_store_load_s": statistics.median(loads),
+            "command_server_wait_s": statistics.median(waits["sandbox"]),
+            "command_server_wait_late_start_s": statistics.median(waits["sandbox-late"]),
+            "command_in_process_s": here,
             "command_sandbox_s": statistics.median(times["sandbox"]),
             "command_sandbox_late_start_s": statistics.median(times["sandbox-late"]),
             "command_wait_beyond_in_process_s": statistics.median(times["sandbox"]) - here,
@@ -320,6 +342,9 @@ def main() -> None:
         "command_wait_beyond_in_process_ms": round(
             1000 * out["command_wait_beyond_in_process_s"], 1),
         "command_wait_without_early_start_ms": round(1000 * out["command_wait_late_start_s"], 1),
+        "command_waits_for_fork_server_ms": round(1000 * out["command_server_wait_s"], 1),
+        "command_waits_for_fork_server_without_early_start_ms": round(
+            1000 * out["command_server_wait_late_start_s"], 1),
         "overhead_goal_pct": 5,
         "backtest_fixed_cpu_ms": round(1000 * fixed, 1),
         f"backtest_{args.bars}_cpu_overhead_pct": round(out["backtest_cpu_overhead_pct"], 1),
