@@ -239,8 +239,8 @@ def serve(fd: int) -> None:
                 children.discard(pid)
                 send({"op": "exited", "pid": pid, "status": status})
 
-    send({"op": "ready"})
     try:
+        send({"op": "ready"})
         while True:
             ready, _, _ = select.select([control.fileno(), wake_r], [], [])
             if wake_r in ready:
@@ -268,6 +268,8 @@ def serve(fd: int) -> None:
                 os.close(descriptor)
             children.add(pid)
             send({"op": "spawned", "pid": pid})
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the parent went (e.g. a command that started this server failed first)
     finally:
         for pid in children:
             os.kill(pid, signal.SIGKILL)
