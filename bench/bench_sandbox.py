@@ -8,18 +8,26 @@ on a 100k-bar run) next to those goals.
 
 * cold start: the first sandbox of a flint process, which boots the fork server (a
   fresh interpreter importing numpy, flint and the plugins), forks a confined child,
-  reads its report and stops it;
+  reads its report and stops it; and the fork server's start alone (median of 3);
 * warm start: the same once the fork server runs (median of 20);
 * strategy file run on 10 bars: start, load the file, run the default job, stop;
 * one backtest of ``tests/user_strategies/golden_cross.py`` on ``--bars`` hourly bars
-  of a random walk: in this process vs ``run_in_sandbox`` with the backtest job
-  (start, send the candles, load, run, journal record back), alternating, best of
-  ``--repeat`` each (the run least disturbed by other work on a shared machine);
+  of a random walk with a funding settlement every bar: in this process vs
+  ``run_in_sandbox`` with the backtest job (start, send the candles and funding, load,
+  run, journal record back), alternating, best of ``--repeat`` each (the run least
+  disturbed by other work on a shared machine);
+* what the funding costs to send: made into columns in the parent and rebuilt into
+  records in the child, against pickling a record a row;
 * what the child's reply costs: encoding the 100k-bar journal record
   (:mod:`flint.strategy.replies`) and decoding it, against plain JSON text;
 * one optimiser trial on the same bars: the in-process class vs a
   ``SandboxedStrategy`` whose long-lived child already holds the code and candles
-  (best of ``--repeat``).
+  (best of ``--repeat``);
+* a whole ``flint backtest FILE`` in a fresh process (imports, loading a store of those
+  bars and funding, the run) against the same backtest in process, with the fork
+  server started while the store loads (as the command does) and without: the wall
+  time a user waits beyond an in-process run, and how long the run waited for the fork
+  server once the store was loaded (medians of ``--repeat``).
 
 Wall times on a shared machine swing with other work; CPU times (this process plus the
 sandboxed child and
@@ -29,24 +37,31 @@ the fork server, read from ``/proc/PID/schedstat``) do much less, so both are pr
 import argparse
 import json
 import os
+import pickle
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from flint.backtest.runs import SANDBOX_JOB, RunSettings, run_backtest, sandbox_options
-from flint.models import CandleSeries
+from flint.models import CandleSeries, FundingRate
 from flint.optimization.objective import RunSettings as TrialSettings
 from flint.optimization.objective import backtest
-from flint.strategy.forkserver import fork_server
+from flint.store import FlintStore
+from flint.strategy.forkserver import ForkServer, fork_server, prestart
 from flint.strategy.loader import load_strategy_class, load_user_strategy
 from flint.strategy.remote import SandboxedStrategy
 from flint.strategy.replies import HEADER, decode, encode
 from flint.strategy.sandbox import (
     DEFAULT_JOB,
     Sandbox,
+    funding_columns,
+    funding_from_columns,
     pack_candles,
     run_in_sandbox,
 )
@@ -54,15 +69,25 @@ from flint_core.compiled import is_compiled
 
 CODE = (Path(__file__).resolve().parents[1] / "tests" / "user_strategies" /
         "golden_cross.py").read_text()
+#: The first bar's open time (a whole hour, as a store wants it).
+START = 1_599_998_400
 
 
 def walk(bars: int) -> CandleSeries:
     rng = np.random.default_rng(7)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.005, bars)))
     opens = np.concatenate(([close[0]], close[:-1]))
-    return CandleSeries(1_600_000_000 + 3600 * np.arange(bars), opens,
+    return CandleSeries(START + 3600 * np.arange(bars), opens,
                         np.maximum(opens, close) * 1.002, np.minimum(opens, close) * 0.998,
                         close, np.full(bars, 10.0), "SOL-PERP", 3600, "binance")
+
+
+def hourly_funding(bars: int) -> list[FundingRate]:
+    """A funding settlement every bar of :func:`walk` (an hourly venue's funding)."""
+    rng = np.random.default_rng(11)
+    rates = rng.normal(1e-5, 3e-5, bars).tolist()
+    return [FundingRate("SOL-PERP", START + 3600 * i, rate, source="binance",
+                        interval_s=3600) for i, rate in enumerate(rates)]
 
 
 def ran(pid: int) -> float:
@@ -84,23 +109,25 @@ def timed(action) -> float:
 
 
 def compare_backtests(candles: CandleSeries, bars: int, repeat: int) -> dict[str, float]:
-    """A whole backtest (journal record) in this process vs in the sandbox."""
+    """A whole backtest (journal record) with hourly funding, in this process vs in the
+    sandbox (the options, funding as columns, made for each sandboxed run)."""
     out: dict[str, float] = {}
     settings = RunSettings(strategy="golden_cross.py", market="SOL-PERP", venues=("binance",),
                            fill_model="close", max_runtime_s=0)
-    options = sandbox_options({}, [], settings)
+    funding = hourly_funding(bars)
+    options = sandbox_options({}, funding, settings)
     server = fork_server().process.pid
     here, there, cpu_here, cpu_there, cpu_start = [], [], [], [], []
     for _ in range(repeat):
         before = cpu()
-        here.append(timed(lambda: run_backtest(load_user_strategy(CODE), candles, [],
+        here.append(timed(lambda: run_backtest(load_user_strategy(CODE), candles, funding,
                                                settings)))
         cpu_here.append(cpu() - before)
         before = cpu(server)
         started = time.perf_counter()
         with Sandbox(CODE) as box:  # what run_in_sandbox does, keeping the child to read its CPU
             cpu_start.append(cpu(server, box._pid) - before)
-            box.run(SANDBOX_JOB, candles, None, options)
+            box.run(SANDBOX_JOB, candles, None, sandbox_options({}, funding, settings))
             child = ran(box._pid)
         there.append(time.perf_counter() - started)
         cpu_there.append(cpu(server) - before + child)
@@ -113,7 +140,8 @@ def compare_backtests(candles: CandleSeries, bars: int, repeat: int) -> dict[str
                                               / statistics.median(cpu_here) - 1)
     out["backtest_cpu_start_and_load_s"] = statistics.median(cpu_start)
     out.update(fixed_costs(candles, options))
-    out.update(reply_costs(run_backtest(load_user_strategy(CODE), candles, [], settings)))
+    out.update(funding_costs(funding))
+    out.update(reply_costs(run_backtest(load_user_strategy(CODE), candles, funding, settings)))
     return out
 
 
@@ -136,6 +164,26 @@ def reply_costs(record: dict[str, object]) -> dict[str, float]:
             "cpu_json_decode_s": best(lambda: json.loads(text))}
 
 
+def funding_costs(funding: list[FundingRate]) -> dict[str, float]:
+    """CPU to send ``funding`` to a child as columns (made in the parent, records rebuilt
+    in the child) against pickling a record a row (best of 3 each)."""
+    def best(action) -> float:
+        times = []
+        for _ in range(3):
+            before = cpu()
+            action()
+            times.append(cpu() - before)
+        return min(times)
+
+    columns = funding_columns(funding)
+    pickled = pickle.dumps(funding, protocol=5)
+    return {"funding_records": len(funding),
+            "cpu_funding_columns_s": best(lambda: funding_columns(funding)),
+            "cpu_funding_rebuild_s": best(lambda: funding_from_columns(columns)),
+            "cpu_funding_pickle_s": best(lambda: pickle.dumps(funding, protocol=5)),
+            "cpu_funding_unpickle_s": best(lambda: pickle.loads(pickled))}
+
+
 def fixed_costs(candles: CandleSeries, options: dict[str, object]) -> dict[str, float]:
     """CPU the sandbox adds to one run whatever the strategy does, step by step: sending
     the candles (both processes) and the parent's side of the run (request, waiting,
@@ -153,6 +201,72 @@ def fixed_costs(candles: CandleSeries, options: dict[str, object]) -> dict[str, 
             parent.append(cpu() - before)
     return {"cpu_send_candles_s": statistics.median(send),
             "cpu_parent_side_of_run_s": statistics.median(parent)}
+
+
+def fork_server_start(repeat: int) -> float:
+    """Seconds a fork server takes to start alone: boot, imports, ready (median)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        server = ForkServer()
+        times.append(time.perf_counter() - started)
+        server.close()
+    return statistics.median(times)
+
+
+def as_command(mode: str, db: str) -> None:
+    """In a fresh process, what ``flint backtest FILE`` does (``mode`` ``sandbox``: start
+    the fork server in the background, load the store, run in the sandbox;
+    ``sandbox-late``: the same with no early start) or a backtest of the same code in
+    this process (``in-process``). Prints how long loading the store took and how long
+    the run then waited for the fork server."""
+    from flint.cli.backtest import backtest_record
+    from flint.cli.inputs import load_research
+
+    if mode == "sandbox":
+        prestart()
+    started = time.perf_counter()
+    data = load_research(Path(db), market="SOL-PERP", venues=("binance",), fill_model="close")
+    loaded = time.perf_counter()
+    if mode != "in-process":
+        fork_server()
+    print(json.dumps({"load_s": loaded - started, "server_wait_s": time.perf_counter() - loaded}))
+    local = load_strategy_class(CODE) if mode == "in-process" else None
+    source = None if local else (CODE, "golden_cross.py")
+    backtest_record("golden_cross.py", source, local, {}, data)
+
+
+def command_waits(candles: CandleSeries, funding: list[FundingRate], repeat: int,
+                  workdir: Path) -> dict[str, float]:
+    """Wall time of a whole backtest command in a fresh process, from a store of
+    ``candles`` and ``funding``: in the sandbox (with and without the fork server started
+    while the store loads) and in process; medians of ``repeat``, alternating."""
+    db = workdir / "bench.duckdb"
+    with FlintStore(db) as store:
+        store.upsert_candles(candles)
+        store.upsert_funding_rates(funding)
+    modes = ("in-process", "sandbox", "sandbox-late")
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    waits: dict[str, list[float]] = {mode: [] for mode in modes}
+    loads = []
+    for _ in range(repeat):
+        for mode in modes:
+            command = [sys.executable, __file__, "--as-command", mode, "--db", str(db)]
+            started = time.perf_counter()
+            done = subprocess.run(command, check=True, capture_output=True, text=True)
+            times[mode].append(time.perf_counter() - started)
+            steps = json.loads(done.stdout)
+            waits[mode].append(steps["server_wait_s"])
+            loads.append(steps["load_s"])
+    here = statistics.median(times["in-process"])
+    return {"command_store_load_s": statistics.median(loads),
+            "command_server_wait_s": statistics.median(waits["sandbox"]),
+            "command_server_wait_late_start_s": statistics.median(waits["sandbox-late"]),
+            "command_in_process_s": here,
+            "command_sandbox_s": statistics.median(times["sandbox"]),
+            "command_sandbox_late_start_s": statistics.median(times["sandbox-late"]),
+            "command_wait_beyond_in_process_s": statistics.median(times["sandbox"]) - here,
+            "command_wait_late_start_s": statistics.median(times["sandbox-late"]) - here}
 
 
 def compare_trials(candles: CandleSeries, bars: int, repeat: int) -> dict[str, float]:
@@ -187,7 +301,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bars", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--as-command", choices=("in-process", "sandbox", "sandbox-late"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.as_command:
+        as_command(args.as_command, args.db)
+        return
     out: dict[str, object] = {"python": platform.python_version(), "compiled": is_compiled(),
                               "cpus": os.cpu_count(), "load_before": os.getloadavg()}
 
@@ -195,6 +315,7 @@ def main() -> None:
         Sandbox(None).close()
 
     out["sandbox_start_cold_s"] = timed(start_stop)
+    out["fork_server_start_s"] = fork_server_start(3)
     out["sandbox_start_warm_s"] = statistics.median(timed(start_stop) for _ in range(20))
     small = walk(10)
     out["file_run_10_bars_s"] = statistics.median(
@@ -203,16 +324,27 @@ def main() -> None:
     candles = walk(args.bars)
     out.update(compare_backtests(candles, args.bars, args.repeat))
     out.update(compare_trials(candles, args.bars, args.repeat))
+    with tempfile.TemporaryDirectory() as workdir:
+        out.update(command_waits(candles, hourly_funding(args.bars), args.repeat,
+                                 Path(workdir)))
     out["load_after"] = os.getloadavg()
     # the sandbox's own steps, each measured alone: steadier than the difference of two
     # whole runs on a busy machine (the child encodes the record as this process does)
-    fixed = sum(float(out[key]) for key in ("backtest_cpu_start_and_load_s", "cpu_send_candles_s",
-                                            "cpu_parent_side_of_run_s", "cpu_reply_encode_s"))
+    fixed = sum(float(out[key]) for key in (
+        "backtest_cpu_start_and_load_s", "cpu_send_candles_s", "cpu_parent_side_of_run_s",
+        "cpu_reply_encode_s", "cpu_funding_columns_s", "cpu_funding_rebuild_s"))
     here = float(out[f"backtest_{args.bars}_cpu_in_process_s"])
     out["goals"] = {
         "start_goal_ms": 150,
         "start_warm_ms": round(1000 * out["sandbox_start_warm_s"], 1),
         "start_cold_ms": round(1000 * out["sandbox_start_cold_s"], 1),
+        "fork_server_start_ms": round(1000 * out["fork_server_start_s"], 1),
+        "command_wait_beyond_in_process_ms": round(
+            1000 * out["command_wait_beyond_in_process_s"], 1),
+        "command_wait_without_early_start_ms": round(1000 * out["command_wait_late_start_s"], 1),
+        "command_waits_for_fork_server_ms": round(1000 * out["command_server_wait_s"], 1),
+        "command_waits_for_fork_server_without_early_start_ms": round(
+            1000 * out["command_server_wait_late_start_s"], 1),
         "overhead_goal_pct": 5,
         "backtest_fixed_cpu_ms": round(1000 * fixed, 1),
         f"backtest_{args.bars}_cpu_overhead_pct": round(out["backtest_cpu_overhead_pct"], 1),

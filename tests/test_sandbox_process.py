@@ -1,5 +1,8 @@
 """Strategies submitted from outside run in a child process with CPU and memory limits."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +67,25 @@ def test_errors_and_violations_while_trading_name_the_line(bars):
                             "        history.root.closes\n        fast, slow = sma(")
     with pytest.raises(StrategyExecutionError, match=r"line 23: '\.root' of a CandleSeries"):
         run_in_sandbox(peeking, bars)
+
+
+def test_a_fork_server_started_early_is_the_one_every_sandbox_uses():
+    """``prestart`` starts the process's only fork server; the first sandbox uses it."""
+    script = (
+        "import os\n"
+        "from flint.strategy import forkserver, sandbox\n"
+        "forkserver.prestart().join()\n"
+        "early = forkserver.fork_server()\n"
+        "forkserver.prestart().join()\n"
+        "sandbox.Sandbox(None, trust=True).close()\n"
+        "assert forkserver.fork_server() is early and early.alive()\n"
+        "me = os.getpid()\n"
+        "with open(f'/proc/{me}/task/{me}/children') as children:\n"
+        "    print(children.read().split() == [str(early.process.pid)])\n"
+    )
+    if not Path(f"/proc/self/task/{os.getpid()}/children").exists():
+        pytest.skip("this kernel does not list a process's children in /proc")
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

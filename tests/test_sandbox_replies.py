@@ -50,18 +50,30 @@ columns = st.one_of(
 )
 
 
+CELLS = {"f8": st.floats(allow_nan=False), "i8": st.integers(-(2 ** 63), 2 ** 63 - 1),
+         "any": st.one_of(scalars, st.lists(scalars, max_size=2))}
+cell_kinds = st.sampled_from(list(CELLS))
+
+
 @st.composite
 def tables(draw):
     keys = draw(st.lists(st.text(max_size=4), min_size=1, max_size=5, unique=True))
-    kinds = [draw(st.sampled_from(["f8", "i8", "any"])) for _ in keys]
-    values = {"f8": st.floats(allow_nan=False), "i8": st.integers(-(2 ** 63), 2 ** 63 - 1),
-              "any": st.one_of(scalars, st.lists(scalars, max_size=2))}
-    row = st.fixed_dictionaries({k: values[kind] for k, kind in zip(keys, kinds, strict=True)})
+    kinds = [draw(cell_kinds) for _ in keys]
+    row = st.fixed_dictionaries({k: CELLS[kind] for k, kind in zip(keys, kinds, strict=True)})
     return draw(st.lists(row, **long_len))
 
 
+@st.composite
+def rows(draw):
+    """Lists of the same length (or, sometimes, of any length)."""
+    if draw(st.booleans()):
+        return draw(st.lists(st.lists(scalars, max_size=3), **long_len))
+    kinds = draw(st.lists(cell_kinds, max_size=5))
+    return draw(st.lists(st.tuples(*map(CELLS.__getitem__, kinds)).map(list), **long_len))
+
+
 payloads = st.recursive(
-    st.one_of(scalars, columns, tables()),
+    st.one_of(scalars, columns, tables(), rows()),
     lambda inner: st.one_of(st.dictionaries(st.text(max_size=4), inner, max_size=4),
                             st.lists(inner, max_size=3)),
     max_leaves=6,
@@ -78,13 +90,16 @@ def test_records_numbers_and_arrays_travel_as_raw_bytes_and_come_back_exactly():
     fills = [{"market": "SOL-PERP", "side": ["long", "short"][i % 2], "price": 100.5 + i,
               "ts": 1_600_000_000 + i, "order_id": f"bt-{i}", "is_maker": i % 3 == 0,
               "extra": None if i % 2 else {"note": i}} for i in range(1000)]
-    payload = {"result": {"fills": fills, "equity": [float(i) / 3 for i in range(5000)],
+    funding = [[1_600_000_000 + 3600 * i, "binance", "SOL-PERP", 1e-5 * i, 100.0, 0.01 * i]
+               for i in range(500)]
+    payload = {"result": {"fills": fills, "funding": funding,
+                          "equity": [float(i) / 3 for i in range(5000)],
                           "flags": [i % 2 == 0 for i in range(100)],
                           "odd": [math.inf, -0.0, 1e308] * 30},
                "ts": np.arange(10, dtype=np.int64), "pnl": np.linspace(0, 1, 7)}
     data = encode("ok", payload)
     size, raw = HEADER.unpack_from(data)
-    assert raw >= 8 * (2 * 1000 + 5000) and size < 30_000  # the bulk is not JSON text
+    assert raw >= 8 * (2 * 1000 + 4 * 500 + 5000) and size < 30_000  # the bulk: not JSON
     back = decode(data[HEADER.size:], size)["payload"]
     assert back["result"] == through_json(payload["result"])
     assert math.copysign(1, back["result"]["odd"][1]) == -1
@@ -152,6 +167,16 @@ F8 = np.arange(LONG_LIST, dtype="<f8").tobytes()
                    {"type": "table", "rows": 1, "list": True, "keys": ["c"],
                     "columns": [{"type": "f8", "rows": 1}]}]}], F8[:16], {"x": None},
      "unknown type"),
+    ([{"at": ["x"], "type": "rows", "rows": 1, "list": True, "columns": []}], b"",
+     {"x": None}, "rows have no columns"),
+    ([{"at": ["x"], "type": "rows", "rows": 2, "list": True,
+       "columns": [{"type": "f8", "rows": 2}, {"type": "i8", "rows": 1}]}], F8[:24],
+     {"x": None}, "not all of its length"),
+    ([{"at": ["x"], "type": "rows", "rows": 3, "list": True,
+       "columns": [{"type": "str", "rows": 3, "values": ["a"]}]}], bytes(12), {"x": None},
+     "no 8-byte column"),
+    ([{"at": ["x"], "type": "rows", "rows": 1, "list": False,
+       "columns": [{"type": "f8", "rows": 1}]}], F8[:8], {"x": None}, "no 8-byte column"),
     ("columns", b"", None, "'columns' is not a list"),
     (["entry"], b"", None, "not described"),
 ])

@@ -115,13 +115,14 @@ def sandbox_options(
     """The ``options`` of :func:`sandbox_job` for a run in the sandbox (picklable data).
 
     ``extra`` are the candles of the venues after the first, keyed ``"venue:market"``
-    (the first venue's candles go to ``run_in_sandbox`` itself).
+    (the first venue's candles go to ``run_in_sandbox`` itself). Candles and funding
+    go as columns: numpy arrays that travel as raw bytes, not pickled objects a row.
     """
-    from flint.strategy.sandbox import series_columns
+    from flint.strategy.sandbox import funding_columns, series_columns
 
     return {
         "extra": {key: series_columns(series) for key, series in extra.items()},
-        "funding": list(funding),
+        "funding": funding_columns(funding),
         "settings": asdict(settings),
     }
 
@@ -131,11 +132,11 @@ def sandbox_job(
     candles: Any,
     *,
     extra: Mapping[str, Any],
-    funding: Sequence[Any],
+    funding: Mapping[str, Any],
     settings: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Run a backtest in the sandbox's child process; return the journal record."""
-    from flint.strategy.sandbox import series_from_columns
+    from flint.strategy.sandbox import funding_from_columns, series_from_columns
 
     run = RunSettings(**{**settings, "venues": tuple(settings["venues"])})
     if extra:
@@ -143,4 +144,4 @@ def sandbox_job(
             market_key(candles.venue, candles.market): candles,
             **{key: series_from_columns(columns) for key, columns in extra.items()},
         }
-    return run_backtest(strategy, candles, funding, run)
+    return run_backtest(strategy, candles, funding_from_columns(funding), run)

@@ -172,6 +172,10 @@ def backtest_command(
     file, cls = _resolve(strategy)
     params = parse_params(param_pairs, cls.parameters() if cls is not None else {})
     source = None if file is None else (file.read_text(), str(file))
+    if source is not None:
+        from flint.strategy.forkserver import prestart
+
+        prestart()  # the sandbox's fork server starts while the store loads
     store_path = db_path(db)
     inputs = load_research(
         store_path, market=market, venues=venues, resolution_s=resolution_s, start=start,

@@ -37,19 +37,28 @@ class StrategySpec:
     code: str | None = None
 
 
-def resolve_strategy(spec: str, *, trust: bool = False) -> StrategySpec:
-    """A built-in strategy by registry name, or the strategy class defined in a ``.py`` file.
+def start_resolving(spec: str, *, trust: bool = False) -> Callable[[], StrategySpec]:
+    """Resolve ``spec``, a built-in strategy's registry name or a ``.py`` file, in two
+    steps: call the returned function for the :class:`StrategySpec` once the data is loaded.
 
-    A file's class is a :class:`~flint.strategy.remote.SandboxedStrategy`: its code only
-    ever runs in sandboxed children (``trust``: even where the host cannot confine them).
+    A missing file or unknown name fails now, and a built-in resolves now. A file's class
+    is a :class:`~flint.strategy.remote.SandboxedStrategy`: its code only ever runs in
+    sandboxed children (``trust``: even where the host cannot confine them). The
+    sandbox's fork server starts in the background now, so that its start overlaps the
+    loading of the data; the returned function loads the class in a sandboxed child.
     """
     path = Path(spec)
     if path.suffix == ".py" or path.is_file():
         if not path.is_file():
             raise click.ClickException(f"no strategy file {path}")
-        return code_strategy(path.read_text(encoding="utf-8"), path.stem, str(path.resolve()),
-                             filename=str(path), trust=trust)
-    return builtin_strategy(spec)
+        from flint.strategy.forkserver import prestart
+
+        code = path.read_text(encoding="utf-8")
+        prestart()
+        return lambda: code_strategy(code, path.stem, str(path.resolve()),
+                                     filename=str(path), trust=trust)
+    resolved = builtin_strategy(spec)
+    return lambda: resolved
 
 
 def code_strategy(code: str, label: str, source: str, *, filename: str | None = None,

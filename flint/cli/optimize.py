@@ -38,7 +38,7 @@ from flint.cli.inputs import (
     load_research,
     parse_param_space,
     research_options,
-    resolve_strategy,
+    start_resolving,
 )
 from flint.cli.journal import journal_options, save_records
 from flint.config import load_config
@@ -240,13 +240,14 @@ def optimize_command(strategy: str, market: str | None, venues: tuple[str, ...],
                      param_space: str | None, trust: bool, no_journal: bool,
                      journal_wait_s: float, db: Path | None) -> None:
     """Search STRATEGY's parameters (a built-in name or a .py file) on stored candles."""
-    spec = resolve_strategy(strategy, trust=trust)
+    resolve = start_resolving(strategy, trust=trust)  # a file's sandbox starts meanwhile
     path = db_path(db)
     data = load_research(
         path, market=market, venues=venues, resolution_s=resolution_s, start=start, end=end,
         period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
         risk=risk,
     )
+    spec = resolve()
     console = make_console()
     label = f"{spec.label} on {'+'.join(data.venues)}/{data.primary.market}"
     with _progress_bar(console, label) as update:
@@ -333,13 +334,14 @@ def walk_forward_command(strategy: str, market: str | None, venues: tuple[str, .
                          no_journal: bool,
                          journal_wait_s: float, db: Path | None) -> None:
     """Optimise STRATEGY window after window and test each winner out of sample."""
-    spec = resolve_strategy(strategy, trust=trust)
+    resolve = start_resolving(strategy, trust=trust)  # a file's sandbox starts meanwhile
     path = db_path(db)
     data = load_research(
         path, market=market, venues=venues, resolution_s=resolution_s, start=start, end=end,
         period=period, capital=capital, fee_rate=fee_rate, fill_model=fill_model,
         risk=risk,
     )
+    spec = resolve()
     console = make_console()
     with _progress_bar(console, f"window 1/{windows}") as update:
         study = walk_forward(

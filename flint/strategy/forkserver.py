@@ -1,15 +1,17 @@
 """The sandbox's fork server: a clean, warm process that forks the sandboxed children.
 
 Starting Python and importing numpy, flint and the plugins takes most of a second;
-forking a process that has done so takes milliseconds. Each flint process starts
-one fork server on first use (:func:`fork_server`): a fresh interpreter, run with
-an empty environment (only the plugin selection variables ``FLINT_LOAD_PLUGINS``,
-``FLINT_DISABLE_PLUGINS``, ``FLINT_STRICT_PLUGINS`` and one-thread settings for the
-numeric libraries), its working directory ``/`` and no descriptor of the parent's
-but its control socket. It imports what the children need, then forks a child per
-request; the child confines itself (:mod:`flint.strategy.isolation`) before it
-reads anything from the parent (:mod:`flint.strategy.sandbox_child`). No
-untrusted code ever runs in the fork server itself.
+forking a process that has done so takes milliseconds. Each flint process starts one
+fork server on first use (:func:`fork_server`), or earlier in the background
+(:func:`prestart`) when a command knows it will run untrusted code: a fresh
+interpreter, run with an empty environment (only the plugin selection variables
+``FLINT_LOAD_PLUGINS``, ``FLINT_DISABLE_PLUGINS``, ``FLINT_STRICT_PLUGINS`` and
+one-thread settings for the numeric libraries), its working directory ``/`` and no
+descriptor of the parent's but its control socket. It imports what the children need,
+then forks a child per request; the child confines itself
+(:mod:`flint.strategy.isolation`) before it reads anything from the parent
+(:mod:`flint.strategy.sandbox_child`). No untrusted code ever runs in the fork server
+itself.
 
 Control messages are JSON over a ``SOCK_SEQPACKET`` socket pair; a ``spawn``
 request carries the child's three pipe ends (requests, replies, output) as
@@ -18,6 +20,7 @@ request, and kills them all and exits when the parent's end of the socket closes
 each child also gets ``SIGKILL`` when the server dies.
 """
 
+import contextlib
 import gc
 import json
 import os
@@ -158,6 +161,24 @@ def fork_server() -> ForkServer:
         return server
 
 
+def prestart() -> threading.Thread:
+    """Start this process's fork server in the background, if it is not running; the
+    thread that starts it.
+
+    A command that will run untrusted code calls this first and loads its data
+    meanwhile; its first sandbox then waits only for what is left of the server's
+    start (:func:`fork_server` waits for it). A start that fails here is tried again,
+    and reported, by that first sandbox.
+    """
+    def start() -> None:
+        with contextlib.suppress(ForkServerError, OSError):
+            fork_server()
+
+    thread = threading.Thread(target=start, name="flint-sandbox-prestart", daemon=True)
+    thread.start()
+    return thread
+
+
 # The fork server's side
 
 
@@ -218,8 +239,8 @@ def serve(fd: int) -> None:
                 children.discard(pid)
                 send({"op": "exited", "pid": pid, "status": status})
 
-    send({"op": "ready"})
     try:
+        send({"op": "ready"})
         while True:
             ready, _, _ = select.select([control.fileno(), wake_r], [], [])
             if wake_r in ready:
@@ -247,6 +268,8 @@ def serve(fd: int) -> None:
                 os.close(descriptor)
             children.add(pid)
             send({"op": "spawned", "pid": pid})
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the parent went (e.g. a command that started this server failed first)
     finally:
         for pid in children:
             os.kill(pid, signal.SIGKILL)

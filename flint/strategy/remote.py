@@ -24,7 +24,13 @@ import numpy as np
 
 from flint.strategy.base import check_parameters
 from flint.strategy.loader import StrategyLoadError
-from flint.strategy.sandbox import Sandbox, SandboxLimits, StrategyExecutionError
+from flint.strategy.sandbox import (
+    Sandbox,
+    SandboxLimits,
+    StrategyExecutionError,
+    funding_columns,
+    funding_from_columns,
+)
 
 #: The job a trial runs in the child.
 TRIAL_JOB = "flint.strategy.remote:trial_job"
@@ -68,8 +74,11 @@ class SandboxedStrategy:
         Raises :class:`~flint.strategy.loader.StrategyParameterError` when the class
         refuses ``params`` and the sandbox's errors when the run fails.
         """
+        engine_options = dict(settings.engine_options)
         options = {"initial_capital": settings.initial_capital, "fee_rate": settings.fee_rate,
-                   "engine_options": dict(settings.engine_options), "warmup": warmup}
+                   "engine_options": engine_options, "warmup": warmup}
+        if isinstance(engine_options.get("funding_rates"), list):  # as columns, not per row
+            options["funding"] = funding_columns(engine_options.pop("funding_rates"))
         return result_from_data(self._sandbox().run(TRIAL_JOB, candles, dict(params), options))
 
     def _sandbox(self) -> Sandbox:
@@ -98,12 +107,16 @@ _PLAIN = {float: (float, int), int: (int,), str: (str,), bool: (bool,)}
 
 
 def trial_job(strategy: Any, candles: Any, *, initial_capital: float, fee_rate: float,
-              engine_options: dict[str, Any], warmup: int = 0) -> dict[str, Any]:
+              engine_options: dict[str, Any], warmup: int = 0,
+              funding: dict[str, Any] | None = None) -> dict[str, Any]:
     """In the child: one trial's backtest as plain data: :meth:`BacktestResult.to_dict`
     but with the equity curve and timestamps as numpy arrays and the records as columns
-    (what costs most to encode travels as raw bytes)."""
+    (what costs most to encode travels as raw bytes). ``funding``: the engine's funding
+    records as :func:`~flint.strategy.sandbox.funding_columns`."""
     from flint.optimization.objective import RunSettings, run_engine
 
+    if funding is not None:
+        engine_options = {**engine_options, "funding_rates": funding_from_columns(funding)}
     settings = RunSettings(initial_capital, fee_rate, engine_options)
     result = run_engine(strategy, candles, settings, warmup)
     rest = dataclasses.replace(result, equity_curve=[], timestamps=np.empty(0, dtype=np.int64),

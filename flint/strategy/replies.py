@@ -9,18 +9,21 @@ first size and raw bytes of the second. The JSON is ``{"kind", "payload",
   one column: ``{"at": [keys], "type", "rows", "list"}``;
 * a long list of dicts with the same string keys (records, e.g. positions and
   fills) as a table: ``{"at", "type": "table", "rows", "keys", "columns"}``, one
-  column per key, at least one of them 8 bytes a row.
+  column per key, at least one of them 8 bytes a row;
+* a long list of lists of the same length (rows, e.g. funding payments) as rows:
+  ``{"at", "type": "rows", "rows", "columns"}``, one column per place in a row, at
+  least one of them 8 bytes a row.
 
 Column types and their bytes a row: ``f8`` (little-endian float64, 8), ``i8``
 (int64, 8), ``bool`` (one byte, 0 or 1), ``str`` (int32 index into the column's
-``values``, its distinct strings, 4) and, in tables only, ``json`` (the values
+``values``, its distinct strings, 4) and, in tables and rows only, ``json`` (the values
 themselves in ``values``, 0). Floats, ints and bools round-trip exactly as through
 JSON; nothing else is taken out.
 
 The child may be compromised, so :func:`decode` trusts nothing: it reads only
 these plain types, checks every size, index and place against what was sent, and
 raises :class:`MalformedReply` for anything else. What it builds stays within a
-small multiple of the bytes received (a table row carries at least 8 of them), as
+small multiple of the bytes received (a table's row carries at least 8 of them), as
 for JSON. Rows are rebuilt by numpy and C-level iteration, with no Python code run
 per row.
 """
@@ -70,7 +73,9 @@ def _detach(value: Any, at: list[str], columns: list[dict[str, Any]], blobs: lis
         column = {"type": value.dtype.str[1:], "rows": len(value), "list": False}
         blobs.append(np.ascontiguousarray(value).tobytes())
     elif isinstance(value, list) and len(value) >= LONG_LIST:
-        described = _table(value, blobs) if type(value[0]) is dict else _column(value, blobs)
+        first = type(value[0])
+        described = (_table(value, blobs) if first is dict else
+                     _rows(value, blobs) if first is list else _column(value, blobs))
         if described is None:
             return value
         column = {**described, "list": True}
@@ -109,13 +114,33 @@ def _table(rows: list[Any], blobs: list[bytes]) -> dict[str, Any] | None:
     keys = list(rows[0])
     if not keys or any(type(key) is not str for key in keys):
         return None
+    columns = _table_columns(list(zip(*map(dict.values, rows), strict=True)), blobs)
+    if columns is None:
+        return None
+    return {"type": "table", "rows": len(rows), "keys": keys, "columns": columns}
+
+
+def _rows(rows: list[Any], blobs: list[bytes]) -> dict[str, Any] | None:
+    """Lists of the same length as one column per place; None otherwise."""
+    if set(map(type, rows)) != {list} or len(set(map(len, rows))) != 1 or not rows[0]:
+        return None
+    columns = _table_columns(list(zip(*rows, strict=True)), blobs)
+    if columns is None:
+        return None
+    return {"type": "rows", "rows": len(rows), "columns": columns}
+
+
+def _table_columns(values: list[tuple[Any, ...]],
+                   blobs: list[bytes]) -> list[dict[str, Any]] | None:
+    """The columns of a table or rows (bytes appended to ``blobs``); None when none of
+    them is 8 bytes a row."""
     own: list[bytes] = []
-    columns = [_column(values, own, in_table=True)
-               for values in zip(*map(dict.values, rows), strict=True)]
-    if not any(c is not None and c["type"] in ("f8", "i8") for c in columns):
+    described = [_column(column, own, in_table=True) for column in values]
+    columns = [column for column in described if column is not None]
+    if len(columns) != len(described) or not any(c["type"] in ("f8", "i8") for c in columns):
         return None  # a row must carry 8 bytes: see decode's bound
     blobs.extend(own)
-    return {"type": "table", "rows": len(rows), "keys": keys, "columns": columns}
+    return columns
 
 
 # Decoding (in the parent)
@@ -142,6 +167,8 @@ def decode(data: bytes | bytearray | memoryview, json_size: int) -> dict[str, An
             raise MalformedReply("a column is not described")
         if entry.get("type") == "table":
             value: Any = reader.table(entry)
+        elif entry.get("type") == "rows":
+            value = reader.rows(entry)
         else:
             value = reader.column(entry, as_list=entry["list"])
         _place(reply, entry.get("at"), value)
@@ -197,11 +224,23 @@ class _Reader:
         return array.tolist() if as_list else array.copy()
 
     def table(self, entry: dict[str, Any]) -> list[dict[str, Any]]:
-        keys, columns, rows = entry.get("keys"), entry.get("columns"), entry.get("rows")
+        keys = entry.get("keys")
         if (type(keys) is not list or not keys or any(type(k) is not str for k in keys)
                 or len(set(keys)) != len(keys)):
             raise MalformedReply("a table's keys are not distinct strings")
-        if type(columns) is not list or len(columns) != len(keys):
+        values = self._table_columns(entry, len(keys))
+        return list(map(dict, map(zip, repeat(keys), zip(*values, strict=True))))
+
+    def rows(self, entry: dict[str, Any]) -> list[list[Any]]:
+        columns = entry.get("columns")
+        if type(columns) is not list or not columns:
+            raise MalformedReply("rows have no columns")
+        return list(map(list, zip(*self._table_columns(entry, len(columns)), strict=True)))
+
+    def _table_columns(self, entry: dict[str, Any], width: int) -> list[Any]:
+        """The ``width`` columns of a table or rows, each read and checked."""
+        columns, rows = entry.get("columns"), entry.get("rows")
+        if type(columns) is not list or len(columns) != width:
             raise MalformedReply("a table does not have one column per key")
         if not entry["list"] or not any(type(c) is dict and c.get("type") in ("f8", "i8")
                                         for c in columns):
@@ -211,7 +250,7 @@ class _Reader:
             if type(column) is not dict or column.get("rows") != rows:
                 raise MalformedReply("a table's columns are not all of its length")
             values.append(self.column(column, as_list=True, in_table=True))
-        return list(map(dict, map(zip, repeat(keys), zip(*values, strict=True))))
+        return values
 
 
 def _strings(values: Any, codes: np.ndarray) -> list[str]:

@@ -30,6 +30,7 @@ The default job, :func:`signals`, replays the candles the way the engine does
 """
 
 import codecs
+import dataclasses
 import fcntl
 import os
 import pickle
@@ -40,13 +41,16 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
+
+import numpy as np
 
 from flint.strategy import isolation, replies
 from flint.strategy.forkserver import ForkServerError, fork_server
 from flint.strategy.loader import StrategyLoadError, StrategyParameterError
 from flint_core.enums import Signal
-from flint_core.records import Candle
+from flint_core.records import Candle, FundingRate
 from flint_core.series import CandleSeries
 
 DEFAULT_JOB = "flint.strategy.sandbox:signals"
@@ -153,6 +157,57 @@ def series_from_columns(columns: dict[str, Any]) -> CandleSeries:
         columns["ts"], columns["open"], columns["high"], columns["low"], columns["close"],
         columns["volume"], columns["market"], columns["resolution_s"], columns["venue"],
     )
+
+
+#: The numeric columns of funding records sent to a child, and their dtypes.
+FUNDING_NUMBERS = {"ts": np.dtype(np.int64), "rate": np.dtype(np.float64),
+                   "oracle_price": np.dtype(np.float64), "mark_price": np.dtype(np.float64),
+                   "slot": np.dtype(np.int64), "interval_s": np.dtype(np.int64)}
+#: Its text columns, each sent as its distinct values and an int32 code a row.
+FUNDING_TEXTS = ("market", "source")
+
+
+def funding_columns(records: Sequence[FundingRate]) -> dict[str, Any]:
+    """Funding ``records`` as columns for a child: numpy arrays (out-of-band pickle
+    buffers, no pickled object a row), the market and venue names as codes."""
+    count = len(records)
+    columns: dict[str, Any] = {
+        name: np.fromiter(map(attrgetter(name), records), dtype, count)
+        for name, dtype in FUNDING_NUMBERS.items()
+    }
+    for name in FUNDING_TEXTS:
+        texts = list(map(attrgetter(name), records))
+        values = list(dict.fromkeys(texts))
+        codes = np.fromiter(map({text: i for i, text in enumerate(values)}.__getitem__, texts),
+                            np.int32, count)
+        columns[name] = (values, codes)
+    return columns
+
+
+def funding_from_columns(columns: Mapping[str, Any]) -> list[FundingRate]:
+    """The records :func:`funding_columns` took apart; ``ValueError`` for anything else."""
+    if set(columns) != {*FUNDING_NUMBERS, *FUNDING_TEXTS}:
+        raise ValueError(f"funding columns are not {sorted({*FUNDING_NUMBERS, *FUNDING_TEXTS})}")
+    if not (isinstance(columns["ts"], np.ndarray) and columns["ts"].ndim == 1):
+        raise ValueError("funding column 'ts' is not an array")
+    rows = len(columns["ts"])
+    fields: dict[str, list[Any]] = {}
+    for name, dtype in FUNDING_NUMBERS.items():
+        array = columns[name]
+        if not (isinstance(array, np.ndarray) and array.dtype == dtype and array.shape == (rows,)):
+            raise ValueError(f"funding column {name!r} is not {rows} values of {dtype}")
+        fields[name] = array.tolist()
+    for name in FUNDING_TEXTS:
+        values, codes = columns[name]
+        if type(values) is not list or not all(type(text) is str for text in values):
+            raise ValueError(f"funding column {name!r} does not name its values")
+        if not (isinstance(codes, np.ndarray) and codes.dtype == np.int32
+                and codes.shape == (rows,)):
+            raise ValueError(f"funding column {name!r} is not {rows} codes")
+        if rows and (int(codes.min()) < 0 or int(codes.max()) >= len(values)):
+            raise ValueError(f"funding column {name!r} points past its values")
+        fields[name] = list(map(values.__getitem__, codes.tolist()))
+    return list(map(FundingRate, *(fields[f.name] for f in dataclasses.fields(FundingRate))))
 
 
 def pack_candles(candles: Any) -> tuple[str, Any]:
