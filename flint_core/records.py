@@ -84,6 +84,9 @@ class Candle:
 _CANDLE_FIELDS: Final = (
     "ts", "open", "high", "low", "close", "volume", "market", "resolution_s", "venue",
 )
+_FUNDING_FIELDS: Final = (
+    "market", "ts", "rate", "oracle_price", "mark_price", "slot", "source", "interval_s",
+)
 _POSITION_INFO_FIELDS: Final = (
     "market", "side", "size", "entry_price", "unrealized_pnl", "entry_ts", "venue",
 )
@@ -176,7 +179,7 @@ class Fill:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class FundingRate:
     """One funding settlement of a venue.
 
@@ -192,6 +195,31 @@ class FundingRate:
     slot: int = 0
     source: str = DEFAULT_VENUE
     interval_s: int = 3600
+
+    def __init__(
+        self,
+        market: str,
+        ts: int,
+        rate: float,
+        oracle_price: float = 0.0,
+        mark_price: float = 0.0,
+        slot: int = 0,
+        source: str = DEFAULT_VENUE,
+        interval_s: int = 3600,
+    ) -> None:
+        if NATIVE:  # compiled: native field writes (as Candle's)
+            self.market = market  # type: ignore[misc]
+            self.ts = ts  # type: ignore[misc]
+            self.rate = rate  # type: ignore[misc]
+            self.oracle_price = oracle_price  # type: ignore[misc]
+            self.mark_price = mark_price  # type: ignore[misc]
+            self.slot = slot  # type: ignore[misc]
+            self.source = source  # type: ignore[misc]
+            self.interval_s = interval_s  # type: ignore[misc]
+        else:
+            values = (market, ts, rate, oracle_price, mark_price, slot, source, interval_s)
+            for name, value in zip(_FUNDING_FIELDS, values, strict=True):
+                object.__setattr__(self, name, value)
 
     @property
     def venue(self) -> str:
