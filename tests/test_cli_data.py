@@ -111,3 +111,23 @@ def test_user_errors_exit_with_code_1_from_the_installed_command(tmp_path):
     )
     assert done.returncode == 1
     assert "Error: no flint store at" in done.stderr
+
+
+def test_a_store_of_an_earlier_flint_is_named_and_migrated_by_flint_data_migrate(run, tmp_path):
+    import duckdb
+
+    from flint.store import schema
+
+    db = tmp_path / "old.duckdb"
+    conn = duckdb.connect(str(db))
+    schema.migrate(conn, schema.MIGRATIONS[:-1])  # as the release before this one left it
+    conn.close()
+    refused = CliRunner().invoke(cli, ["data", "status", "--db", str(db)])
+    assert refused.exit_code == 1
+    assert "older than this flint's" in refused.output and "flint data migrate" in refused.output
+    done = run("migrate", "--db", str(db))
+    assert done.exit_code == 0 and f"schema version {schema.SCHEMA_VERSION}" in done.output
+    assert run("status", "--db", str(db)).exit_code == 0
+    missing = CliRunner().invoke(cli, ["data", "migrate", "--db", str(tmp_path / "nope.duckdb")])
+    assert missing.exit_code == 1 and "no flint store" in missing.output
+    assert not (tmp_path / "nope.duckdb").exists()

@@ -3,6 +3,7 @@
     flint data sample                      generated markets, no network
     flint data download                    venues' own data, brought up to date
     flint data collect                     venues' live feeds into the store, until Ctrl-C
+    flint data migrate                     an earlier flint's store to this one's schema
     flint data import PATH                 CSV/Parquet files or a folder (or an export)
     flint data status                      what is stored, with gaps (safe while writing)
     flint data export DIR                  Hive-partitioned Parquet for other engines
@@ -427,6 +428,22 @@ def import_command(
     console.print(table)
     for skipped, reason in provider.skipped:
         console.print(f"[dim]skipped {skipped}: {reason}[/dim]")
+
+
+@data_group.command("migrate")
+@db_option
+@user_errors
+def migrate_command(db: Path | None) -> None:
+    """Bring a store written by an earlier flint to this flint's schema (reads refuse an
+    older one; any open for writing migrates it, this one does nothing else)."""
+    from flint.store import FlintStore, schema
+
+    path = db_path(db)
+    if not path.is_file():
+        raise click.ClickException(f"no flint store at {path}")
+    with FlintStore(path):
+        pass
+    make_console().print(f"{path} has schema version {schema.SCHEMA_VERSION}")
 
 
 @data_group.command("status")

@@ -256,5 +256,6 @@ def check_readable(conn: duckdb.DuckDBPyConnection, path: str) -> None:
         )
     raise SchemaVersionError(
         f"{path} has schema version {found}, older than this flint's {SCHEMA_VERSION}: "
-        f"open it once for writing (FlintStore(path)) to migrate it, then read it"
+        f"open it once for writing to migrate it (`flint data migrate`, or FlintStore(path)), "
+        f"then read it"
     )
