@@ -150,7 +150,8 @@ def paper_bars(strategy: object, bars: int, data: Path,
     """Seconds of :meth:`PaperSession.step` per bar."""
     candles = list(FileProvider(data / "hyperliquid-SOL-3600.csv").fetch_candles(
         "SOL-PERP", H, 0, 2**40))
-    store = FlintStore(folder / f"paper-{strategy.name}.duckdb")  # type: ignore[attr-defined]
+    # as `flint paper` opens it: appends written, not synced (kill -9 safe, not power-loss)
+    store = FlintStore(folder / f"paper-{strategy.name}.duckdb", durable_journal=False)  # type: ignore[attr-defined]
     store.upsert_candles(candles[:500])
     config = PaperConfig(strategy.name, "hyperliquid", "SOL-PERP", fill_model="close",  # type: ignore[attr-defined]
                          warmup_bars=500, allow_short=True)

@@ -54,7 +54,7 @@ _KILLED_AFTER_APPEND = textwrap.dedent("""
     from flint.models import Side
     from flint.store import FlintStore, StoreClosedError
 
-    store = FlintStore(sys.argv[1])
+    store = FlintStore(sys.argv[1], durable_journal=sys.argv[2] == "durable")
     journal = OrderJournal(store, "acct")
     journal.append([Event(Kind.INTENT, "c1", "pending", {"size": 1.0})])
     assert journal.append(
@@ -64,10 +64,11 @@ _KILLED_AFTER_APPEND = textwrap.dedent("""
 """)
 
 
-def test_kill_9_right_after_append_returns_loses_nothing_and_copies_once(tmp_path):
+@pytest.mark.parametrize("durable", ["durable", "written"])
+def test_kill_9_right_after_append_returns_loses_nothing_and_copies_once(tmp_path, durable):
     db = tmp_path / "live.duckdb"
-    done = subprocess.run([sys.executable, "-c", _KILLED_AFTER_APPEND, str(db)], check=False,
-                          capture_output=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", _KILLED_AFTER_APPEND, str(db), durable],
+                          check=False, capture_output=True, timeout=120)
     assert done.returncode == -9, done.stderr
     assert Path(str(db) + ".journal").stat().st_size > 0
     assert table_rows(db, "live_events") == []  # killed before the copy into DuckDB

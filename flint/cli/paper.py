@@ -81,7 +81,7 @@ def run_command(strategy: str, venue: str, market: str, resolution_s: int, db: P
                          fee_rate, fill_model, sessions.key_values(fill_option), warmup_bars=warmup,
                          allow_short=allow_short, risk=risk)
     instance = sessions.make_strategy(strategy, config.params, trust)
-    store = FlintStore(path)
+    store = FlintStore(path, durable_journal=False)  # simulated venue: kill -9 safe suffices
     console = make_console()
     try:
         with store.hold_open():

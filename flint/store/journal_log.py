@@ -85,8 +85,12 @@ class JournalLog:
     the file for the next writer).
     """
 
-    def __init__(self, path: Path | None, mirror: Callable[[Sequence[Batch]], None]) -> None:
+    def __init__(self, path: Path | None, mirror: Callable[[Sequence[Batch]], None],
+                 durable: bool = True) -> None:
         self.path = path
+        #: Sync each append to disk (survives power loss); False: written to the OS
+        #: only (survives the process's death, kill -9 included, not the machine's).
+        self.durable = durable
         self._mirror = weakref.WeakMethod(mirror)  # type: ignore[arg-type]
         self._lock = threading.Lock()  # appends, the pending list, the file
         self._copying = threading.Lock()  # one mirror round at a time
@@ -115,13 +119,15 @@ class JournalLog:
             if self.path is not None:
                 if self._fd is None:
                     self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-                    _sync_folder(self.path.parent)  # the new file's name survives power loss
+                    if self.durable:  # the new file's name survives power loss
+                        _sync_folder(self.path.parent)
                 try:
                     written = os.write(self._fd, line)
                     if written != len(line):
                         raise OSError(f"short write to {self.path} ({written} of "
                                       f"{len(line)} bytes)")
-                    _sync(self._fd)
+                    if self.durable:
+                        _sync(self._fd)
                 except OSError:  # not acknowledged: leave no part of it in the file
                     os.ftruncate(self._fd, self._size)
                     raise

@@ -215,6 +215,9 @@ class FlintStore:
     also while another process writes it. ``timeout_s`` bounds how long one
     operation waits for another process's operation to finish; ``writer_wait_s``
     how long a writer waits for another writer to close the file (0: fail at once).
+    ``durable_journal=False`` writes the live journal's appends to the OS without
+    syncing each to disk: they survive the process's death (kill -9), not a power loss
+    (paper sessions, whose venue is simulated, trade that for speed).
     Use it as a context manager or call :meth:`close`.
     """
 
@@ -225,8 +228,10 @@ class FlintStore:
         read_only: bool = False,
         timeout_s: float = 30.0,
         writer_wait_s: float = 0.0,
+        durable_journal: bool = True,
     ) -> None:
         self._memory = str(path) == ":memory:"
+        self._durable_journal = durable_journal
         self._path = ":memory:" if self._memory else str(Path(path).expanduser())
         self._read_only = read_only
         self._timeout_s = timeout_s
@@ -270,7 +275,8 @@ class FlintStore:
 
     def _open_journal(self) -> None:
         """Replay what a killed writer left in the journal file, then start a new one."""
-        self._journal = JournalLog(self._journal_path, self._mirror_journal)
+        self._journal = JournalLog(self._journal_path, self._mirror_journal,
+                                   self._durable_journal)
         self._journal.recover()
         self._journal_seq = int(self._query("SELECT coalesce(max(seq), 0) FROM live_events")[0][0])
 
