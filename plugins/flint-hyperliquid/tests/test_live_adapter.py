@@ -1,5 +1,5 @@
 """HyperliquidAdapter against the fake exchange: nonces, signatures, tick and lot rules,
-order kinds, the dead-man switch, restarts, and the registered live context."""
+order kinds, amends, the dead-man switch, restarts, and the registered live context."""
 
 import secrets
 import time
@@ -13,7 +13,7 @@ from flint_hyperliquid.adapter import KEY_VAR, HyperliquidAdapter
 from flint_hyperliquid.testing.harness import HyperliquidHarness
 from hyperliquid.utils.signing import order_wires_to_order_action, sign_l1_action
 
-from flint.live.adapter import OrderRequest, VenueRejected, VenueUnavailable
+from flint.live.adapter import AmbiguousOutcome, OrderRequest, VenueRejected, VenueUnavailable
 from flint.live.credentials import CredentialError, Secret
 from flint.store import FlintStore
 from flint.testing.fakes import Fault
@@ -234,6 +234,133 @@ def test_an_order_placed_on_the_website_is_seen_by_oid(harness):
     external = harness.place_external("SOL-PERP", "sell", 1.0, 120.0)
     assert [o.client_id for o in adapter.open_orders()] == [external]
     assert adapter.cancel(external).state is OrderState.CANCELLED
+
+
+# Amending
+
+
+def _modifies(harness: HyperliquidHarness) -> list[dict]:
+    return [b for b in _exchange_bodies(harness) if b["action"]["type"] == "batchModify"]
+
+
+def test_a_resting_order_is_amended_in_place_and_keeps_its_cloid(harness):
+    adapter = harness.adapter()
+    placed = adapter.place(_limit(price=90.0, size=1.0))
+    cloid = harness.exchange.open_orders()[0]["cloid"]
+    amended = adapter.amend(placed.client_id, size=2.34567, price=91.234567)
+    [body] = _modifies(harness)
+    [modify] = body["action"]["modifies"]
+    assert modify["oid"] == int(placed.venue_order_id)
+    assert (modify["order"]["p"], modify["order"]["s"], modify["order"]["c"]) == (
+        "91.235", "2.34", cloid)
+    assert modify["order"]["t"] == {"limit": {"tif": "Gtc"}}
+    assert body["expiresAfter"] > body["nonce"]
+    assert (amended.client_id, amended.state, amended.size, amended.price) == (
+        placed.client_id, OrderState.CONFIRMED, 2.34, 91.235)
+    [resting] = harness.exchange.open_orders()
+    assert (resting["cloid"], resting["limitPx"], resting["origSz"], resting["left"]) == (
+        cloid, 91.235, 2.34, 2.34)
+    assert adapter.amend(placed.client_id, price=92.0).size == 2.34  # the size kept
+
+
+def test_an_amended_size_is_the_whole_size_filled_part_included(harness):
+    adapter = harness.adapter()
+    placed = adapter.place(_limit(size=2.0))
+    harness.fill(placed.client_id, 0.5)
+    amended = adapter.amend(placed.client_id, size=3.0)
+    assert _modifies(harness)[-1]["action"]["modifies"][0]["order"]["s"] == "2.5"
+    assert (amended.state, amended.size, amended.filled_size, amended.price) == (
+        OrderState.PARTIALLY_FILLED, 3.0, 0.5, 90.0)
+    with pytest.raises(VenueRejected, match="less than one lot"):
+        adapter.amend(placed.client_id, size=0.5)
+
+
+def test_a_price_amended_across_the_mark_trades_at_once(harness):
+    adapter = harness.adapter()
+    placed = adapter.place(_limit(price=90.0, size=1.0))
+    amended = adapter.amend(placed.client_id, price=101.0)
+    assert amended.state is OrderState.FILLED
+    assert harness.venue_position("SOL-PERP") == pytest.approx(1.0)
+
+
+def test_only_open_limit_orders_are_amended(harness):
+    adapter = harness.adapter()
+    placed = adapter.place(_limit())
+    harness.fill(placed.client_id)
+    with pytest.raises(VenueRejected, match="no open order"):
+        adapter.amend(placed.client_id, price=91.0)
+    stop = adapter.place(OrderRequest("sl", "SOL-PERP", Side.SHORT, OrderType.STOP_LOSS,
+                                      1.0, 95.0, reduce_only=True))
+    with pytest.raises(VenueRejected, match="only resting limit orders"):
+        adapter.amend(stop.client_id, price=94.0)
+    with pytest.raises(VenueRejected, match="no open order"):
+        adapter.amend("never-placed", price=91.0)
+    assert _modifies(harness) == []
+
+
+def test_the_fake_refuses_a_modify_of_a_filled_or_unknown_order(harness):
+    key, now = harness._key, int(time.time() * 1000)
+    assert _post(harness, _signed(key, _order_action(cloid="0x" + "ab" * 16), now))[
+        "status"] == "ok"
+    [order] = harness.exchange.open_orders()
+    harness.exchange.fill(order["oid"])
+    wire = _order_action(price="91", cloid="0x" + "ab" * 16)["orders"][0]
+    for n, ident in enumerate([order["oid"], "0x" + "ab" * 16, 424242]):
+        action = {"type": "batchModify", "modifies": [{"oid": ident, "order": wire}]}
+        reply = _post(harness, _signed(key, action, now + 1 + n))
+        assert reply["status"] == "ok"
+        [status] = reply["response"]["data"]["statuses"]
+        assert status["error"].startswith("Cannot modify canceled or filled order")
+    assert harness.exchange.orders[order["oid"]]["limitPx"] == 90.0
+    tampered = _signed(key, {"type": "batchModify", "modifies": [
+        {"oid": order["oid"], "order": wire}]}, now + 10)
+    tampered["action"]["modifies"][0]["order"]["p"] = "95"
+    assert _post(harness, tampered)["status"] == "err"
+
+
+@pytest.mark.parametrize(("fault", "when"), [("5xx", "after"), ("reset", "after"),
+                                             ("garbage", "after"), ("429", "before"),
+                                             ("delay", "after")])
+def test_a_lost_modify_reply_is_ambiguous_and_resolved_by_asking(fault, when):
+    harness = HyperliquidHarness(timeout_s=0.5)
+    try:
+        adapter = harness.adapter()
+        placed = adapter.place(_limit(price=90.0))
+        harness.inject("amend", fault, when, delay_s=1.5)  # "after": run, then no reply
+        with pytest.raises(AmbiguousOutcome):
+            adapter.amend(placed.client_id, price=91.0)
+        asked = adapter.order_status(placed.client_id)
+        assert asked.state is OrderState.CONFIRMED
+        assert asked.price == (90.0 if when == "before" else 91.0)
+        assert len(harness.exchange.orders) == 1 and harness.submissions() == 1
+        assert len(_modifies(harness)) == 1
+    finally:
+        harness.close()
+
+
+@pytest.mark.parametrize("fault", [None, "5xx", "reset"])
+def test_the_live_context_amends_a_resting_order_and_resolves_a_lost_reply(harness, tmp_path,
+                                                                          fault):
+    from flint_hyperliquid.live import LiveHyperliquidContext
+
+    from flint.testing.live_contracts import wait_until
+
+    with FlintStore(tmp_path / "live.duckdb") as store:
+        ctx = LiveHyperliquidContext(
+            store, url=harness.fake.url, private_key=harness.secret(),
+            account_address=harness.user, timeout_s=1.0, request_ttl_s=3.0, rate_limit=False,
+            poll_s=0.05, reconcile_interval_s=3600)
+        ctx.start(background=False)
+        cid = ctx.limit_order("SOL-PERP", Side.LONG, 1.0, 90.0)
+        if fault:
+            harness.inject("amend", fault, "after")
+        assert ctx.modify_order(cid, new_size=2.0, new_price=91.0) == cid
+        wait_until(lambda: ctx.order(cid).state is OrderState.CONFIRMED, 5.0, ctx, "resolved")
+        assert (ctx.order(cid).size, ctx.order(cid).price) == (2.0, 91.0)
+        [resting] = harness.exchange.open_orders()
+        assert (resting["cloid"], resting["origSz"], resting["limitPx"]) == (cid, 2.0, 91.0)
+        assert len(harness.exchange.orders) == 1 and len(_modifies(harness)) == 1
+        ctx.stop()
 
 
 # Request budget

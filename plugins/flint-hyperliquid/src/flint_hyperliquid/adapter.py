@@ -14,6 +14,8 @@ Actions are built and EIP-712 signed with hyperliquid-python-sdk's own functions
 - prices and sizes are rounded to the coin's tick and lot before signing; a market
   order is an IOC limit ``slippage`` beyond the mid; stops and take-profits are
   market triggers bounded the same way; ``post_only`` sends GTC limits as ``Alo``;
+- a resting limit order is amended by ``batchModify`` (same signing, nonce and expiry),
+  keeping its cloid: flint's new size is the whole size, the wire's what is left;
 - fills and order updates come from the websocket (``userFills``, ``orderUpdates``;
   :mod:`flint_hyperliquid.user_stream`), an updated order read again by ``orderStatus``;
   after a reconnect, every ``resync_s`` and while the socket is down they are read over
@@ -414,6 +416,60 @@ class HyperliquidAdapter(VenueAdapter):
             raise AmbiguousOutcome("unknown_state", f"cancelled {client_id}; venue forgot it")
         return after
 
+    def amend(self, client_id: str, size: float | None = None,
+              price: float | None = None) -> VenueOrder:
+        """A resting limit order's new size (its whole size, filled part included) and/or
+        price, by ``batchModify``: rounded to tick and lot and signed like an order, the
+        order keeps its cloid and time in force; its state read back after."""
+        from hyperliquid.utils.signing import order_request_to_order_wire
+        from hyperliquid.utils.types import Cloid
+
+        try:
+            found = self._status_record(client_id)
+        except VenueUnavailable as exc:  # nothing sent yet
+            raise VenueRejected("unavailable", f"state of {client_id} unread: {exc}") from None
+        if found is None or found[0].state not in (OrderState.CONFIRMED,
+                                                   OrderState.PARTIALLY_FILLED):
+            raise VenueRejected("not_found", f"no open order {client_id}")
+        current, record = found
+        if current.order_type is not OrderType.LIMIT or record.get("isTrigger"):
+            raise VenueRejected("unsupported", "only resting limit orders can be amended")
+        coin = self._coin(current.market)
+        decimals = self._sz_decimals[coin]
+        whole = current.size if size is None else float(size)
+        left = whole - current.filled_size
+        left = round_size(left, decimals) if left > 0 else 0.0
+        if left <= 0:
+            raise VenueRejected("invalid_size", f"size {whole:g} leaves less than one lot of "
+                                                f"{coin} to fill ({current.filled_size:g} filled)")
+        limit = _rounded(current.price if price is None else float(price), decimals)
+        tif = record.get("tif") if record.get("tif") in ("Gtc", "Alo") else "Gtc"
+        cloid = record.get("cloid")
+        try:
+            wire = order_request_to_order_wire({
+                "coin": coin, "is_buy": current.side is Side.LONG, "sz": left,
+                "limit_px": limit, "order_type": {"limit": {"tif": tif}},
+                "reduce_only": current.reduce_only,
+                "cloid": Cloid(str(cloid)) if cloid else None,
+            }, self._assets[coin])
+        except (ValueError, TypeError) as exc:  # TypeError: a malformed cloid
+            raise VenueRejected("invalid_order", str(exc)) from None
+        response = self._action({"type": "batchModify", "modifies": [
+            {"oid": int(current.venue_order_id), "order": wire}]})
+        try:
+            status = response["data"]["statuses"][0]
+        except (KeyError, TypeError, IndexError):
+            raise AmbiguousOutcome("unparsable", f"modify reply {str(response)[:100]}") from None
+        if isinstance(status, dict) and "error" in status:
+            raise VenueRejected("rejected", str(status["error"])[:300])
+        try:
+            after = self.order_status(client_id)
+        except VenueUnavailable as exc:
+            raise AmbiguousOutcome("unknown_state", f"amended; state unread: {exc}") from None
+        if after is None:
+            raise AmbiguousOutcome("unknown_state", f"amended {client_id}; venue forgot it")
+        return after
+
     def _market_of(self, client_id: str) -> str:
         order = self.order_status(client_id)
         if order is None:
@@ -452,6 +508,11 @@ class HyperliquidAdapter(VenueAdapter):
             {"type": "frontendOpenOrders", "user": self.account_address, "dex": ""}, list)]
 
     def order_status(self, client_id: str) -> VenueOrder | None:
+        found = self._status_record(client_id)
+        return found[0] if found is not None else None
+
+    def _status_record(self, client_id: str) -> tuple[VenueOrder, dict[str, Any]] | None:
+        """The order placed with ``client_id`` and the venue's raw record of it."""
         ident: int | str = int(client_id[4:]) if client_id.startswith("oid-") else (
             self._cloid(client_id))
         data = self._info({"type": "orderStatus", "user": self.account_address, "oid": ident})
@@ -459,11 +520,12 @@ class HyperliquidAdapter(VenueAdapter):
             return None
         try:
             found = data["order"]
-            order = self._order(found["order"], str(found["status"]))
-        except (KeyError, TypeError) as exc:
+            record = dict(found["order"])
+            order = self._order(record, str(found["status"]))
+        except (KeyError, TypeError, ValueError) as exc:
             raise VenueUnavailable(f"unparsable order status: {exc!r}") from None
         self._watch(order)
-        return order
+        return order, record
 
     def _watch(self, order: VenueOrder) -> None:
         """Have the next poll report ``order``'s change, even if it closes before."""

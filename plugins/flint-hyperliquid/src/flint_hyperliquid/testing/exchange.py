@@ -1,7 +1,7 @@
 """The trading side of the fake Hyperliquid: one account, its orders, fills and positions.
 
 :class:`FakeExchange` answers ``POST /exchange`` L1 actions (``order``, ``cancel``,
-``cancelByCloid``, ``scheduleCancel``) and the account's ``POST /info`` types
+``cancelByCloid``, ``batchModify``, ``scheduleCancel``) and the account's ``POST /info`` types
 (``clearinghouseState``, ``openOrders``, ``frontendOpenOrders``, ``userFills``,
 ``userFillsByTime``, ``orderStatus``) in the venue's wire format. It checks what the
 venue checks: the EIP-712 signer, recovered with the SDK's own
@@ -12,8 +12,11 @@ against a book around the mark (more than the book holds fills partly): the ``sh
 of a real one (:func:`book_shape` of an ``l2Book`` answer, such as the fixture in
 flint's test data) moved to the mark, else ``levels`` levels of ``level_size`` 1 bp
 apart; resting orders fill when the mark reaches them or by :meth:`FakeExchange.fill`;
-triggers fire when the mark crosses them. Funding is settled when the test says so
-(:meth:`FakeExchange.settle_funding`).
+triggers fire when the mark crosses them. ``batchModify`` changes a resting limit order
+in place (its oid and cloid kept): the new ``s`` is what is left to fill (``origSz``
+becomes the filled part plus it), a new price that crosses trades at once (an ``Alo``
+order is refused instead); a filled, cancelled or unknown order is refused. Funding is
+settled when the test says so (:meth:`FakeExchange.settle_funding`).
 """
 
 import bisect
@@ -171,6 +174,9 @@ class FakeExchange:
                 if kind in ("cancel", "cancelByCloid"):
                     statuses = [self._cancel_one(c, kind) for c in action["cancels"]]
                     return _ok("cancel", {"statuses": statuses})
+                if kind == "batchModify":
+                    statuses = [self._modify_one(m) for m in action["modifies"]]
+                    return _ok("order", {"statuses": statuses})
                 if kind == "scheduleCancel":
                     self._schedule(action.get("time"))
                     return {"status": "ok", "response": {"type": "default"}}
@@ -412,6 +418,42 @@ class FakeExchange:
                              f"asset={asset}"}
         self._close(order, "canceled")
         return "success"
+
+    def _modify_one(self, modify: dict[str, Any]) -> dict[str, Any]:
+        ident, wire = modify["oid"], modify["order"]
+        oid = self.by_cloid.get(ident, -1) if isinstance(ident, str) else int(ident)
+        asset = int(wire["a"])
+        order = self.orders.get(oid)
+        if order is None or order["status"] != "open":
+            return {"error": f"Cannot modify canceled or filled order. asset={asset}"}
+        limit = wire["t"].get("limit")
+        if (order["trigger"] is not None or limit is None
+                or asset != self.assets.index(order["coin"])
+                or bool(wire["b"]) != (order["side"] == "B")
+                or wire.get("c", order["cloid"]) != order["cloid"]):
+            return {"error": f"Modify must keep the coin, side and cloid of a resting limit "
+                             f"order. asset={asset}"}
+        decimals = self.coins[order["coin"]]
+        problem = price_error(wire["p"], decimals) or size_error(wire["s"], decimals)
+        if problem:
+            return {"error": f"{problem} asset={asset}"}
+        size, price, reduce_only = float(wire["s"]), float(wire["p"]), bool(wire["r"])
+        if not reduce_only and size * price < MIN_NOTIONAL:
+            return {"error": f"Order must have minimum value of ${MIN_NOTIONAL:g}. asset={asset}"}
+        changed = {**order, "limitPx": price, "tif": limit.get("tif", "Gtc")}
+        crosses = self._crosses(changed, self.marks[order["coin"]])
+        if changed["tif"] == "Alo" and crosses:
+            return {"error": f"Post only order would have immediately matched, bbo was "
+                             f"{_num(self.marks[order['coin']])}. asset={asset}"}
+        order.update(limitPx=price, tif=changed["tif"], reduceOnly=reduce_only, left=size,
+                     origSz=order["filled"] + size, statusTimestamp=self.now_ms())
+        self._updated(order)
+        if crosses:
+            self._take(order)
+        if order["status"] == "open":
+            return {"resting": {"oid": oid}}
+        return {"filled": {"totalSz": _num(order["filled"]),
+                           "avgPx": _num(order["notional"] / order["filled"]), "oid": oid}}
 
     # POST /info (the account's types)
 

@@ -16,9 +16,10 @@ Trading (``POST /exchange`` and the account's ``/info`` types) is served once
 :meth:`FakeHyperliquid.trade` gave it a :class:`~flint_hyperliquid.testing.exchange.
 FakeExchange`; then ``l2Book`` and ``allMids`` are that exchange's book and marks.
 :meth:`FakeHyperliquid.fail_next` fails the next ``submit`` (an ``order`` action),
-``cancel`` or ``read`` (``/info``) request ``before`` the venue runs it or ``after``:
-``delay``, ``reset`` (the connection closes with no reply), ``5xx``, ``429`` (with
-``Retry-After``) or ``garbage`` (a body that is not the venue's JSON);
+``cancel``, ``amend`` (``batchModify``) or ``read`` (``/info``) request ``before`` the
+venue runs it or ``after``: ``delay``, ``reset`` (the connection closes with no reply),
+``5xx``, ``429`` (with ``Retry-After``) or ``garbage`` (a body that is not the venue's
+JSON);
 :meth:`FakeHyperliquid.restarted` is the fake restarted on its port, state kept.
 
 Faults on top of those of :class:`flint.testing.fakes.FakeVenueServer`:
@@ -56,7 +57,7 @@ FundingRow = tuple[int, str]
 
 #: Faults :meth:`FakeHyperliquid.fail_next` injects, and on which requests.
 FAULT_KINDS = ("delay", "reset", "5xx", "429", "garbage")
-FAULT_OPS = ("submit", "cancel", "read")
+FAULT_OPS = ("submit", "cancel", "amend", "read")
 #: ``/info`` types of the account (answered by the exchange).
 ACCOUNT_TYPES = ("clearinghouseState", "openOrders", "frontendOpenOrders", "userFills",
                  "userFillsByTime", "orderStatus")
@@ -75,12 +76,14 @@ class _Hangup(Exception):
 
 
 def _op(path: str, body: Any) -> str:
-    """The fault op of a request: submit, cancel, read or other."""
+    """The fault op of a request: submit, cancel, amend, read or other."""
     if path == "/info":
         return "read"
     kind = body.get("action", {}).get("type") if isinstance(body, dict) else None
     if kind == "order":
         return "submit"
+    if kind == "batchModify":
+        return "amend"
     return "cancel" if kind in ("cancel", "cancelByCloid") else "other"
 
 
