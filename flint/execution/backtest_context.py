@@ -23,10 +23,7 @@ from flint.execution.capital import transfer_record
 from flint.execution.context import ExecutionContext
 from flint.execution.risk_gate import RiskGate
 from flint.risk.engine import Reason, RiskEngine, TradingState
-from flint_core.entry import OrderEntry
-from flint_core.entry import market_name as _market
-from flint_core.entry import positive as _positive
-from flint_core.entry import side_sign as _side
+from flint_core.entry import OrderEntry, market_name, positive, side_sign
 from flint_core.enums import Side, TimeInForce
 from flint_core.loop import BacktestCore
 from flint_core.markets import DEFAULT_VENUE
@@ -121,7 +118,7 @@ class BacktestContext(ExecutionContext):
         tag: str = "",
         venue: str = DEFAULT_VENUE,
     ) -> str:
-        return self._entry.place(LIMIT, market, side, size, _positive("price", price),
+        return self._entry.place(LIMIT, market, side, size, positive("price", price),
                                  reduce_only, tag, venue, GTC)
 
     def stop_order(
@@ -136,7 +133,7 @@ class BacktestContext(ExecutionContext):
         reduce_only: bool = True,
     ) -> str:
         return self._entry.place(STOP, market, side, size,
-                                 _positive("trigger_price", trigger_price), reduce_only, tag,
+                                 positive("trigger_price", trigger_price), reduce_only, tag,
                                  venue, IOC)
 
     def take_profit_order(
@@ -151,7 +148,7 @@ class BacktestContext(ExecutionContext):
         reduce_only: bool = True,
     ) -> str:
         return self._entry.place(TAKE_PROFIT, market, side, size,
-                                 _positive("trigger_price", trigger_price), reduce_only, tag,
+                                 positive("trigger_price", trigger_price), reduce_only, tag,
                                  venue, IOC)
 
     def cancel(self, order_id: str) -> bool:
@@ -254,8 +251,8 @@ class BacktestContext(ExecutionContext):
         self, market: str, side: Side, size: float, *, venue: str = DEFAULT_VENUE
     ) -> float | None:
         """Average price the fill model gives a market order of ``size`` on this bar."""
-        quote = self._core.quote(_market(venue), _market(market), _side(side),
-                                 _positive("size", size))
+        quote = self._core.quote(market_name(venue), market_name(market), side_sign(side),
+                                 positive("size", size))
         return float(quote.price)
 
     def get_open_interest(
@@ -296,8 +293,8 @@ class BacktestContext(ExecutionContext):
         return self._views.balances()
 
     def transfer(self, from_venue: str, to_venue: str, amount: float) -> bool:
-        return self._core.transfer(_market(from_venue), _market(to_venue),
-                                   _positive("amount", amount))
+        return self._core.transfer(market_name(from_venue), market_name(to_venue),
+                                   positive("amount", amount))
 
     def pending_transfers(self) -> list[dict[str, Any]]:
         return [transfer_record(t) for t in self._views.pending_transfers()]

@@ -38,7 +38,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flint.execution.backtest_context import _market, _positive
 from flint.execution.context import DEFAULT_VENUE, ExecutionContext
 from flint.execution.order_tracker import TERMINAL, OrderTracker, TrackedOrder
 from flint.live.adapter import (
@@ -63,6 +62,7 @@ from flint.risk.engine import (
 )
 from flint.risk.monitor import Alert
 from flint.store import FlintStore
+from flint_core.entry import market_name, positive
 from flint_core.enums import OrderState, OrderType, Side, TimeInForce
 from flint_core.records import AccountState, Candle, Order, PositionInfo
 
@@ -408,7 +408,7 @@ class LiveExecutionContext(ExecutionContext):
         tag: str = "",
         venue: str = DEFAULT_VENUE,
     ) -> str:
-        return self._submit(OrderType.LIMIT, market, side, size, _positive("price", price),
+        return self._submit(OrderType.LIMIT, market, side, size, positive("price", price),
                             reduce_only, tag, venue, TimeInForce.GTC)
 
     def stop_order(
@@ -423,7 +423,7 @@ class LiveExecutionContext(ExecutionContext):
         reduce_only: bool = True,
     ) -> str:
         return self._submit(OrderType.STOP_LOSS, market, side, size,
-                            _positive("trigger_price", trigger_price), reduce_only, tag, venue,
+                            positive("trigger_price", trigger_price), reduce_only, tag, venue,
                             TimeInForce.GTC)
 
     def take_profit_order(
@@ -438,13 +438,13 @@ class LiveExecutionContext(ExecutionContext):
         reduce_only: bool = True,
     ) -> str:
         return self._submit(OrderType.TAKE_PROFIT, market, side, size,
-                            _positive("trigger_price", trigger_price), reduce_only, tag, venue,
+                            positive("trigger_price", trigger_price), reduce_only, tag, venue,
                             TimeInForce.GTC)
 
     def _submit(self, kind: OrderType, market: str, side: Side, size: float, price: float,
                 reduce_only: bool, tag: str, venue: str, tif: TimeInForce) -> str:
-        market, side = _market(market), _as_side(side)
-        size, reduce_only = _positive("size", size), bool(reduce_only)
+        market, side = market_name(market), _as_side(side)
+        size, reduce_only = positive("size", size), bool(reduce_only)
         intent = OrderIntent(market, side, size, kind, price, reduce_only, self.venue)
         tracker = self.tracker
         with tracker.lock:
@@ -561,8 +561,8 @@ class LiveExecutionContext(ExecutionContext):
         order = self.tracker.orders.get(order_id)
         if order is None or not order.cancellable or order.state is OrderState.UNKNOWN:
             return ""
-        size = order.size if new_size is None else _positive("new_size", new_size)
-        price = order.price if new_price is None else _positive("new_price", new_price)
+        size = order.size if new_size is None else positive("new_size", new_size)
+        price = order.price if new_price is None else positive("new_price", new_price)
         intent = OrderIntent(order.market, order.side, size - order.filled_size,
                              order.order_type, price, order.reduce_only, self.venue)
         with self.tracker.lock:
