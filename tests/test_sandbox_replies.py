@@ -186,6 +186,13 @@ def test_a_reply_unlike_what_the_child_writes_is_refused(description, raw, paylo
         decode(data, size)
 
 
+def test_a_reply_without_a_payload_is_refused():
+    body = json.dumps({"kind": "ok", "columns": [
+        {"at": ["x"], "type": "f8", "rows": 1, "list": True}]}).encode()
+    with pytest.raises(MalformedReply, match="not in the payload"):
+        decode(body + F8[:8], len(body))
+
+
 @pytest.mark.parametrize("text", [b"[1]", b'{"payload": 1}', b'{"kind": 3}', b"{",
                                   b"[" * 100_000 + b"]" * 100_000, b'"\xff"'])
 def test_json_that_is_not_a_reply_is_refused(text):

@@ -183,10 +183,10 @@ def _place(reply: dict[str, Any], at: Any, value: Any) -> None:
         raise MalformedReply("a column's place is not a list of keys")
     holder, key = reply, "payload"
     for step in at:
-        holder = holder[key]
-        key = step
-        if type(holder) is not dict or key not in holder:
+        inner = holder.get(key)
+        if type(inner) is not dict or step not in inner:
             raise MalformedReply(f"a column's place {at} is not in the payload")
+        holder, key = inner, step
     if key not in holder or holder[key] is not None:
         raise MalformedReply(f"a column's place {at} is not a placeholder")
     holder[key] = value
