@@ -21,6 +21,7 @@ from flint.paper.session import PaperConfig, PaperSession, SessionError
 from flint.providers.files import FileProvider
 from flint.store import FlintStore
 from flint.strategy.base import Strategy
+from flint.testing.processes import wait_until
 
 DATA = Path(os.environ.get("FLINT_TEST_DATA", Path(__file__).parents[1] / ".." / "shared" / "data"))
 CANDLES = DATA / "hyperliquid-SOL-3600.csv"
@@ -279,19 +280,31 @@ def test_kill_9_midway_then_resume_ends_like_an_uninterrupted_run(tmp_path, cand
     assert ids[0] == ids[1] and straight["orders"] == killed["orders"]
 
 
-def test_a_feed_that_fails_says_so_once_and_again_when_it_answers(tmp_path, candles):
+@pytest.mark.parametrize("broken", [CANDLES, FUNDING], ids=["candles", "funding"])
+def test_a_feed_that_fails_says_so_once_and_again_when_it_answers(tmp_path, candles, broken):
     data = tmp_path / "data"
     data.mkdir()
     (data / "probe.py").write_text(PROBE)
-    (data / CANDLES.name).write_text("ts,open\n1\n")  # a file the feed cannot read
+    for path in (CANDLES, FUNDING):
+        if path != broken:
+            shutil.copy(path, data)
+    (data / broken.name).write_text("ts,open\n1\n")  # a file the feed cannot read
     db = tmp_path / "feed.duckdb"
     with FlintStore(db) as store:
         store.upsert_candles(candles[1800:2000])
     args = _run_args(db, "feed", data, candles[2000].ts, candles[2009].ts)
+    status = db.with_name(db.name + ".paper") / "feed.status.json"
+
+    def failed() -> bool:
+        try:
+            return json.loads(status.read_text())["feed_errors"] > 0
+        except (OSError, ValueError, KeyError):
+            return False
+
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(2.0)  # polling it every 0.02 s
-        shutil.copy(CANDLES, data)
+        assert wait_until(failed, 120), "the feed never failed"
+        shutil.copy(broken, data)
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

@@ -108,9 +108,13 @@ def run_loop(session: Any, feed: Any, files: tuple[Path, Path], end_ts: int | No
     res = session.config.resolution_s
     failing = False
     while True:
+        rates: list[Any] = []
         try:
             bars = feed.closed_bars(session.last_ts or 0)
-        except Exception as exc:  # the feed's health is shown; keep polling
+            if bars:  # the funding of the whole batch in one request, then bar by bar
+                rates = feed.settlements((session.last_ts or bars[0].ts - res) + res,
+                                         bars[-1].ts + res)
+        except Exception as exc:  # the feed's health is shown; the bars come again next poll
             feed.errors += 1
             feed.last_error = f"{type(exc).__name__}: {exc}"
             bars = []
@@ -122,9 +126,6 @@ def run_loop(session: Any, feed: Any, files: tuple[Path, Path], end_ts: int | No
             if failing and view is None:
                 console.print("feed: answering again")
             failing = False
-        if bars:  # the funding of the whole batch in one request, then bar by bar
-            rates = feed.settlements((session.last_ts or bars[0].ts - res) + res,
-                                     bars[-1].ts + res)
         for bar in bars:
             due = [r for r in rates if r.ts <= bar.ts + res]
             rates = rates[len(due):]
