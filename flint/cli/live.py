@@ -269,7 +269,9 @@ def _offline(session: str, db: Path | None, command: str, pairs: tuple[str, ...]
     from flint.store import FlintStore
 
     path = db_path(db)
-    if sessions.tell(path, session, command, "live"):
+    told = sessions.tell(path, session, command, "live")
+    if told is not None:
+        click.echo(told)
         return
     with FlintStore(path) as store, store.hold_open():
         try:

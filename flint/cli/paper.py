@@ -169,12 +169,13 @@ def list_command(db: Path | None) -> None:
             click.echo(name)
 
 
-def control(session: str, db: Path | None, command: str) -> None:
+def control(session: str, db: Path | None, command: str) -> str:
     """``stop`` or ``kill`` paper session ``session``: told to the running process, or
-    done here on a session that is not running."""
+    done here on a session that is not running; what to tell the user."""
     path = db_path(db)
-    if sessions.tell(path, session, command):
-        return
+    told = sessions.tell(path, session, command)
+    if told is not None:
+        return told
     from flint.paper.session import PaperConfig, PaperSession, SessionError, read_recording
     from flint.store import FlintStore
 
@@ -187,7 +188,7 @@ def control(session: str, db: Path | None, command: str) -> None:
         paper.start()
         paper.obey(command)
         paper.close()
-    click.echo(f"paper session {session}: {paper.status}")
+    return f"paper session {session}: {paper.status}"
 
 
 @paper_group.command("stop")
@@ -196,7 +197,7 @@ def control(session: str, db: Path | None, command: str) -> None:
 @user_errors
 def stop_command(session: str, db: Path | None) -> None:
     """Stop SESSION: cancel its resting orders, keep its positions (resumable)."""
-    control(session, db, "stop")
+    click.echo(control(session, db, "stop"))
 
 
 @paper_group.command("kill")
@@ -205,7 +206,7 @@ def stop_command(session: str, db: Path | None) -> None:
 @user_errors
 def kill_command(session: str, db: Path | None) -> None:
     """Kill SESSION: cancel its resting orders and close its positions at the last close."""
-    control(session, db, "kill")
+    click.echo(control(session, db, "kill"))
 
 
 @click.command("parity")

@@ -198,11 +198,12 @@ def running_state(path: Path, session: str, kind: str = "paper") -> dict[str, An
     return state if _alive(int(state["pid"])) and state["status"] == "running" else None
 
 
-def tell(path: Path, session: str, command: str, kind: str = "paper") -> bool:
-    """Have the running session ``session`` obey ``command`` (False: not running)."""
+def tell(path: Path, session: str, command: str, kind: str = "paper") -> str | None:
+    """Have the running session ``session`` obey ``command``; what to tell the user, or
+    None when it is not running."""
     running = running_state(path, session, kind)
     if running is None:
-        return False
+        return None
     status_file, command_file = session_files(path, session, kind)
     command_file.write_text(command)
     deadline = time.monotonic() + CONTROL_WAIT_S
@@ -211,8 +212,7 @@ def tell(path: Path, session: str, command: str, kind: str = "paper") -> bool:
             state = json.loads(status_file.read_text())
             if (state["status"] != "running" or (command == "resume"
                     and state["trading_state"] == "active" and not command_file.exists())):
-                click.echo(f"{kind} session {session}: {command} done")
-                return True
+                return f"{kind} session {session}: {command} done"
         time.sleep(0.1)
     raise click.ClickException(f"{kind} session {session} did not {command} within "
                                f"{CONTROL_WAIT_S:g} s (pid {running['pid']})")

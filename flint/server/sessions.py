@@ -8,8 +8,6 @@ run`` process, and can be stopped (resting orders cancelled, positions kept) or 
 looked at.
 """
 
-import contextlib
-import io
 import json
 import re
 import secrets
@@ -56,8 +54,7 @@ def paper_control(store: Path, session: str,
     from flint.cli.paper import control
 
     _known(paper_sessions(store), session, "paper")
-    with contextlib.redirect_stdout(io.StringIO()):  # what it echoes; stdout may be MCP's
-        control(session, store, command)
+    control(session, store, command)  # its message is the CLI's; the state answers here
     return paper_state(store, session)
 
 
