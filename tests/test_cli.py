@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from flint.cli.main import cli, version_text
@@ -10,11 +11,15 @@ from flint.plugins import make_host
 from flint_core.compiled import is_compiled
 
 
+def _flint_command():
+    return [os.path.join(os.path.dirname(sys.executable), "flint")]
+
+
 def _flint(*args, env=None):
     """Run the installed ``flint`` command in a fresh process."""
-    script = os.path.join(os.path.dirname(sys.executable), "flint")
     return subprocess.run(
-        [script, *args], check=False, capture_output=True, text=True, env=env, timeout=120
+        [*_flint_command(), *args], check=False, capture_output=True, text=True, env=env,
+        timeout=120,
     )
 
 
@@ -86,17 +91,21 @@ def test_version_text_marks_broken_plugins(fake_dists):
     assert "flint-broken 1.0 [error]" in version_text(make_host())
 
 
-def test_live_without_its_key_is_one_line_naming_where_it_looked(tmp_path):
-    import pytest
-
+@pytest.mark.parametrize(("key", "options", "said"), [
+    (None, [], "Error: no key FLINT_HYPERLIQUID_PRIVATE_KEY: set the environment"),
+    ("0x" + "1" * 64, ["--venue-option", "hyperliquid.url=http://127.0.0.1:9"],
+     "Error: /info meta: ConnectError"),
+], ids=["no-key", "venue-unreachable"])
+def test_live_without_its_key_or_its_venue_is_one_line(tmp_path, key, options, said):
     pytest.importorskip("flint_hyperliquid")
     pytest.importorskip("flint_strategies")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLINT_HYPERLIQUID")}
-    script = os.path.join(os.path.dirname(sys.executable), "flint")
-    done = subprocess.run([script, "live", "ma_crossover", "--venue", "hyperliquid", "--market",
-                           "SOL-PERP", "--warmup", "0"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    if key is not None:
+        env["FLINT_HYPERLIQUID_PRIVATE_KEY"] = key
+    done = subprocess.run([*_flint_command(), "live", "ma_crossover", "--venue", "hyperliquid",
+                           "--market", "SOL-PERP", "--warmup", "0", *options], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("Error: no key FLINT_HYPERLIQUID_PRIVATE_KEY: set the environment")
+    assert lines[0].startswith(said)

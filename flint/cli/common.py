@@ -40,6 +40,7 @@ def user_error_types() -> tuple[type[Exception], ...]:
     """What bad input raises (a bad file, path, row or setting, a busy store, a strategy
     refused or failing in the sandbox, an unknown plugin name, a missing key, a venue that
     cannot be reached or refuses), as opposed to a bug."""
+    from flint.live.adapter import VenueError as LiveVenueError
     from flint.live.credentials import CredentialError
     from flint.plugins import PluginNotFound
     from flint.providers.errors import VenueError
@@ -49,7 +50,7 @@ def user_error_types() -> tuple[type[Exception], ...]:
 
     # OSError: a path the OS refuses
     return (StoreError, ValueError, OSError, PluginNotFound, StrategyLoadError,
-            StrategyExecutionError, CredentialError, VenueError)
+            StrategyExecutionError, CredentialError, VenueError, LiveVenueError)
 
 
 def db_option(func: F) -> F:

@@ -165,8 +165,6 @@ def download_command(
                             if isinstance(exc, ValueError):  # an unknown market: bad input
                                 raise
                             failures.append(f"{series.label}: {exc}")
-            except VenueUnreachable as exc:
-                raise click.ClickException(str(exc)) from None
             finally:
                 provider.close()
     _report(console, outcomes, failures)
@@ -262,7 +260,6 @@ def collect_command(
     """
     from flint.config import load_config
     from flint.providers.download import DAY, Series, default_start, download
-    from flint.providers.errors import VenueUnreachable
     from flint.providers.registry import ProviderRegistry
     from flint.store import FlintStore
 
@@ -300,8 +297,6 @@ def collect_command(
                 for provider, series in jobs:
                     _collect_round(store, provider, series, console)
                 _wait_watching(feeds, funding_every_s)
-        except VenueUnreachable as exc:
-            raise click.ClickException(str(exc)) from None
         finally:
             for feed in feeds:
                 feed.stop()
@@ -331,7 +326,7 @@ def _wait_watching(feeds: list[Any], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while True:
         for feed in feeds:
-            if getattr(feed, "error", None) is not None:
+            if feed.error is not None:
                 raise click.ClickException(
                     f"the {feed.name} feed stopped: {type(feed.error).__name__}: {feed.error}")
         left = deadline - time.monotonic()
