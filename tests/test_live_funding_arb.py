@@ -214,3 +214,21 @@ def test_a_dry_run_reaches_no_order_endpoint(venues, bounded):
     for secret in venues["keys"]:
         assert secret not in text
     store.close()
+
+
+def test_venue_fills_give_each_venue_only_its_own_fills():
+    from flint.backtest.parity import VenueFills
+    from flint_core.records import Candle
+
+    ts = 3600
+    fills = VenueFills({("hyperliquid", ts): [(1, 100.0, 1.0)]})
+    fills.reset()
+
+    def bar(venue):
+        return Candle(ts, 1.0, 1.0, 1.0, 1.0, 1.0, "SOL-PERP", 3600, venue)
+
+    refused = fills.quote(1, 1.0, 99.0, bar("binance"), None, None)  # binance filled nothing
+    assert refused.size == 0.0
+    taken = fills.quote(1, 1.0, 99.0, bar("hyperliquid"), None, None)
+    assert (taken.price, taken.size) == (100.0, 1.0)
+    assert fills.quote(1, 1.0, 99.0, bar("hyperliquid"), None, None).size == 0.0  # used once

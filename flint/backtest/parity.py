@@ -323,15 +323,13 @@ class VenueFills(FillModel):
 
     ``fills[(venue, bar open time)]`` lists the orders the venue filled on that bar,
     in the order they were placed: ``(side, price, size)`` (+1 buys, -1 sells); an
-    order is matched to the first of its venue, bar and side not used yet. An order
-    the venue did not fill is not filled (a quoted size of 0); ``primary`` is the
-    venue of orders on the ``default`` venue.
+    order is matched to the first of its venue, bar and side not used yet (its venue:
+    that of the bar it is quoted on, the candles of the venue it trades on). An order
+    the venue did not fill is not filled (a quoted size of 0).
     """
 
-    def __init__(self, fills: dict[tuple[str, int], list[tuple[int, float, float]]],
-                 primary: str) -> None:
+    def __init__(self, fills: dict[tuple[str, int], list[tuple[int, float, float]]]) -> None:
         self.fills = fills
-        self.primary = primary
         self._left: dict[tuple[str, int], list[tuple[int, float, float]]] = {}
 
     def reset(self) -> None:
@@ -339,8 +337,7 @@ class VenueFills(FillModel):
 
     def quote(self, side: int, size: float, base_price: float, bar: Candle,
               book: OrderbookSnapshot | None, terms: VenueTerms) -> FillQuote:
-        venue = terms.name if (terms.name, bar.ts) in self._left else self.primary
-        left = self._left.get((venue, bar.ts), [])
+        left = self._left.get((bar.venue, bar.ts), [])
         for number, (their_side, price, filled) in enumerate(left):
             if their_side == side:
                 del left[number]
@@ -384,7 +381,7 @@ def compare_live_session(store: FlintStore, session: str, strategy: Any, *,
                                               if venue in s.bars)]
                for venue in config.venues}
     engine = BacktestEngine(
-        recorder, initial, fill_model=VenueFills(replayed, primary),
+        recorder, initial, fill_model=VenueFills(replayed),
         funding_rates=recording.funding, max_runtime_s=0.0,
         history_size=config.history_size, allow_short=config.allow_short,
         risk=risk_engine(config.risk) if config.risk is not None else None)
