@@ -8,8 +8,10 @@ the exact state the live context had (see
 trade id: the store refuses a trade id it already holds, so a fill is booked once.
 
 Writes are fast and crash-safe without waiting for DuckDB: :meth:`OrderJournal.append`
-returns once its batch is one checksummed line, flushed to disk (``fdatasync``), in the store's
-write-ahead file ``<db>.journal`` (about 0.1-0.2 ms, against 2 ms for a DuckDB commit);
+returns once its batch is one checksummed line, flushed to disk (``fdatasync``; only
+written, kill -9 safe but not power-loss safe, for a store opened with
+``durable_journal=False``, as ``flint paper`` does), in the store's write-ahead file
+``<db>.journal`` (about 0.1-0.2 ms, against 2 ms for a DuckDB commit);
 a background thread copies the batches into the ``live_events`` / ``live_fills``
 tables, one transaction per round. ``kill -9`` at any point loses nothing that
 ``append`` acknowledged: the next writer replays the file into the tables before

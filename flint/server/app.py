@@ -83,7 +83,7 @@ async def cached(request: Request, read: Callable[[Any], Any]) -> Response:
             return read(store)
 
     cache: ReadCache = request.app.state.cache
-    return await cache.answer((request.url.path, request.scope["query_string"]),
+    return await cache.answer((request.scope["path"], request.scope["query_string"]),
                               route_scopes(request.scope["route"]), compute)
 
 

@@ -47,6 +47,7 @@ RETRIED: list[tuple[str, Callable[[Callable[[str], Any]], Fault]]] = [
     ("500", lambda on: Fault.status_code(500, match=on("candles"))),
     ("502-twice", lambda on: Fault.status_code(502, times=2, match=on("funding"))),
     ("503-thrice", lambda on: Fault.status_code(503, times=3)),
+    ("504", lambda on: Fault.status_code(504, match=on("candles"))),
     ("timeout-funding", lambda on: Fault.delay(5.0, match=on("funding"))),
     ("timeout-candles", lambda on: Fault.delay(5.0, match=on("candles"))),
     ("dropped-mid-page", lambda on: Fault.drop(match=on("candles"))),
