@@ -255,8 +255,9 @@ def collect_command(
     each candle as it closes (with its coverage, one transaction per bar),
     downloads funding and stores a market snapshot (mark, oracle, open interest,
     where the venue gives them) every --funding-every seconds, and with --books the
-    order books of venues that stream them. Ctrl-C stops cleanly: every write is
-    whole or absent.
+    order books of venues that stream them. A venue error in a funding round is
+    printed and that round tried again next time; a feed that dies ends the command
+    with its error. Ctrl-C stops cleanly: every write is whole or absent.
     """
     from flint.config import load_config
     from flint.providers.download import DAY, Series, default_start, download

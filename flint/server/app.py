@@ -56,7 +56,8 @@ class ServerSettings:
 def reading(request: Request, wait: bool = True) -> Iterator[Any]:
     """The store, read-only, with one connection for all the reads of one request.
 
-    Each server thread keeps its own read-only store (its schema checked once), so a
+    Each server thread keeps its own read-only stores (one waiting for a busy file, one
+    not; each schema-checked once), so a
     request costs one DuckDB connect, and none lasts beyond the request: other
     processes may write the file between requests. ``wait`` False: raise
     :class:`~flint.store.StoreLockedError` at once while another process holds the file.

@@ -22,9 +22,9 @@ the request is processed (``-1022`` / ``-2015`` / ``-1021``). Faults per request
 ``after`` (it happened; the reply is late, lost or broken); :meth:`FakeBinance.restart`
 stops serving and serves again on the same port with the state kept.
 
-Faults on top of those of :class:`flint.testing.fakes.FakeVenueServer`:
-:meth:`FakeBinance.overlap_next` (a page starting rows earlier than asked) and
-``forming=True`` (the bar still forming at ``now`` is served too, as Binance does).
+Data faults, from :class:`flint.testing.fakes.FakeVenueServer`: ``overlap_next(endpoint)``
+(a page of ``klines`` / ``fundingRate`` ... starting rows earlier than asked),
+``miss_next(endpoint)`` (a page answered empty); and ``forming=True`` (the bar still forming at ``now`` is served too, as Binance does).
 Point flint at it with ``FLINT_BINANCE_API_URL=fake.url`` or ``BinanceProvider(fake.url)``.
 """
 

@@ -17,10 +17,10 @@ The oracle TWAP of every settlement is $10 (``ORACLE_PRICE``), so the hourly rat
 client computes from ``fundingRate`` and the TWAP is exactly the rate of the data.
 Nothing after :attr:`FakeDrift.now` is served.
 
-Faults on top of those of :class:`flint.testing.fakes.FakeVenueServer`:
-:meth:`FakeDrift.overlap_next` (an answer holding rows newer than asked for candles,
-or the previous day's last rows for funding), :meth:`FakeDrift.miss_next` (an answer
-with no record although data exists), ``forming=True`` (the bar still forming at
+Data faults, from :class:`flint.testing.fakes.FakeVenueServer`, for ``candles`` or
+``funding``: ``overlap_next`` (an answer holding rows newer than asked for candles, or
+the previous day's last rows for funding), ``miss_next`` (an answer with no record
+although data exists); and ``forming=True`` (the bar still forming at
 ``now`` is served too). Point flint at it with ``FLINT_DRIFT_DATA_API_URL`` and
 ``FLINT_DRIFT_DLOB_URL`` set to ``fake.url``, or ``DriftProvider(fake.url, fake.url)``.
 """

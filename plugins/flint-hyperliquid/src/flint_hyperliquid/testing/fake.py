@@ -22,9 +22,9 @@ venue runs it or ``after``: ``delay``, ``reset`` (the connection closes with no 
 JSON);
 :meth:`FakeHyperliquid.restarted` is the fake restarted on its port, state kept.
 
-Faults on top of those of :class:`flint.testing.fakes.FakeVenueServer`:
-:meth:`FakeHyperliquid.overlap_next` (a page starting rows earlier than asked),
-:meth:`FakeHyperliquid.miss_next` (a page answered empty), ``forming=True`` (the
+Data faults, from :class:`flint.testing.fakes.FakeVenueServer`, by info type:
+``overlap_next(type)`` (a page starting rows earlier than asked), ``miss_next(type)``
+(a page answered empty); and ``forming=True`` (the
 bar still forming at ``now`` is served too). Point flint at it with
 ``FLINT_HYPERLIQUID_API_URL=fake.url`` or ``HyperliquidProvider(fake.url)``.
 """
