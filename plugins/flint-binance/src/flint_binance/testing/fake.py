@@ -24,7 +24,8 @@ stops serving and serves again on the same port with the state kept.
 
 Data faults, from :class:`flint.testing.fakes.FakeVenueServer`: ``overlap_next(endpoint)``
 (a page of ``klines`` / ``fundingRate`` ... starting rows earlier than asked),
-``miss_next(endpoint)`` (a page answered empty); and ``forming=True`` (the bar still forming at ``now`` is served too, as Binance does).
+``miss_next(endpoint)`` (a page answered empty); and ``forming=True`` (the bar still
+forming at ``now`` is served too, as Binance does).
 Point flint at it with ``FLINT_BINANCE_API_URL=fake.url`` or ``BinanceProvider(fake.url)``.
 """
 
