@@ -199,6 +199,7 @@ class LiveSession(SessionLifecycle):
         self._bars = {venue: Bars() for venue in config.venues}
         self._funding: dict[str, list[FundingRate]] = {venue: [] for venue in config.venues}
         self._placed: list[tuple[str, str]] = []
+        self._routing: tuple[Any, dict[str, Any], SessionContext] | None = None
         self._pass_ctx = strategy is not None and accepts_ctx(strategy)
         self.bars = 0
         self.status = ""
@@ -281,7 +282,7 @@ class LiveSession(SessionLifecycle):
         for rate in funding:
             self._funding.setdefault(rate.source, []).append(rate)
         self.bars += 1
-        routed = contexts(self.ctx, self.config.venues)
+        routed, view = self._routes()
         for venue, candle in candles.items():  # each venue marked from its own bar
             ctx = routed.get(venue)
             if ctx is not None:
@@ -289,9 +290,7 @@ class LiveSession(SessionLifecycle):
                 ctx.set_mark(candle.market, candle.close)  # the close, just seen, is fresh
         if self.monitor is not None and self.monitor.check():
             return  # the kill switch tripped: nothing new this bar
-        self._placed = []
-        view = SessionContext(self.ctx, self.config.market, self._bars, self._funding,
-                              lambda venue, order_id: self._placed.append((venue, order_id)))
+        self._placed.clear()
         history = self._bars[self.config.venues[0]].history(self.config.history_size)
         if self._pass_ctx:
             signal = self.strategy.on_candle(bar, history, view)
@@ -303,6 +302,15 @@ class LiveSession(SessionLifecycle):
             self.journal.append([Event(Kind.INPUT, None, None,
                                        {"placed": [list(p) for p in self._placed]})])
             self._settle(routed)
+
+    def _routes(self) -> tuple[dict[str, Any], SessionContext]:
+        """Each venue's own context and the strategy's ctx over them, made once per
+        ``ctx`` (not every bar)."""
+        if self._routing is None or self._routing[0] is not self.ctx:
+            view = SessionContext(self.ctx, self.config.market, self._bars, self._funding,
+                                  lambda venue, order_id: self._placed.append((venue, order_id)))
+            self._routing = (self.ctx, contexts(self.ctx, self.config.venues), view)
+        return self._routing[1], self._routing[2]
 
     def _settle(self, routed: dict[str, Any]) -> None:
         """Wait (``settle_s`` at most) until the market orders placed on this bar have
