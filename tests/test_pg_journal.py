@@ -93,7 +93,8 @@ def test_studies_are_journals_of_their_own(postgres_url, study):
         assert len(optuna.load_study(study_name=study, storage=again).trials) == 1
     finally:
         delete_shared(postgres_url, other)
-    assert open_shared(postgres_url, other, 1).get_all_studies() == []
+    with pg_journal.connect(postgres_url) as connection:  # gone, and nothing left behind
+        assert pg_journal.logs(connection, other) == 0
 
 
 def test_a_study_of_optunas_rdb_storage_opens_there(postgres_url, study):

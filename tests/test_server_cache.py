@@ -52,6 +52,7 @@ def test_an_unchanged_store_gives_the_same_answer(api) -> None:
     client, store, tokens = api
     _wait_past_racy_window(store)
     first = _get(client, "/journal/runs/first", tokens["read"])
+    assert client.app.state.cache.kept((PREFIX + "/journal/runs/first", b"")) is not None
     again = _get(client, "/journal/runs/first", tokens["read"])
     assert first.status_code == again.status_code == 200
     assert first.content == again.content
@@ -91,6 +92,8 @@ def test_a_kept_answer_needs_the_routes_token_and_scope(api, path: str) -> None:
     client, store, tokens = api
     _wait_past_racy_window(store)
     assert _get(client, path, tokens["read"]).status_code == 200
+    route, _, query = path.partition("?")
+    assert client.app.state.cache.kept((PREFIX + route, query.encode())) is not None
     assert _get(client, path, tokens["read"]).status_code == 200  # now kept
     assert _get(client, path, None).status_code == 401
     assert _get(client, path, "not-a-token").status_code == 401
