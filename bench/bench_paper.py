@@ -7,7 +7,7 @@
    127.0.0.1, through :class:`~flint.testing.sim_adapter.SimAdapter`) with its journal
    in a store file: from the moment the strategy's order call starts (``on_candle``
    returning a signal is the same moment) to the moment the HTTP request's first byte
-   is written (httpcore's ``send_request_headers.started`` trace), so the risk check,
+   is written (the adapter's connection handing its bytes to the socket), so the risk check,
    the write-ahead journal append (on disk before the send) and building and signing
    the request are in it.
 2. **A paper bar**: :meth:`flint.paper.session.PaperSession.step` on real hourly SOL
@@ -36,7 +36,8 @@ from pathlib import Path
 from flint.execution.live_base import LiveExecutionContext
 from flint.indicators import sma
 from flint.live.journal import Event, Kind, OrderJournal
-from flint.models import Side, Signal
+from flint.live.session import LiveConfig, LiveSession
+from flint.models import Candle, Side, Signal
 from flint.paper.session import PaperConfig, PaperSession
 from flint.providers.files import FileProvider
 from flint.store import FlintStore
@@ -76,18 +77,10 @@ def order_to_wire(orders: int, folder: Path) -> list[tuple[float, float]]:
     store = FlintStore(folder / "live.duckdb")
     ctx = LiveExecutionContext(harness.adapter(), store)
     sent: list[tuple[float, float]] = []
-
-    def trace(event: str, info: object) -> None:
-        if event == "http11.send_request_headers.started":
-            sent.append(_now())
-
-    def hook(request: object) -> None:
-        request.extensions["trace"] = trace  # type: ignore[attr-defined]
-
     try:
         ctx.start(background=False)
         ctx.set_mark(harness.market, harness.price)
-        ctx.adapter._client.event_hooks["request"].append(hook)  # type: ignore[attr-defined]
+        ctx.adapter._wire.before_send = lambda: sent.append(_now())  # type: ignore[attr-defined]
         samples = []
         for i in range(orders):
             side = Side.LONG if i % 2 == 0 else Side.SHORT
@@ -99,6 +92,61 @@ def order_to_wire(orders: int, folder: Path) -> list[tuple[float, float]]:
         return samples
     finally:
         ctx.stop()
+        store.close()
+        harness.close()
+
+
+class Flip:
+    """v1: long, then short, then long... (every signal after the first is a close and
+    an open); notes when each ``on_candle`` returns."""
+
+    name = "flip"
+
+    def __init__(self) -> None:
+        self.returned = 0.0
+        self.bars = 0
+
+    def reset(self) -> None:
+        self.bars = 0
+
+    def on_candle(self, candle: object, history: object) -> Signal:
+        self.bars += 1
+        signal = Signal.BUY if self.bars % 2 else Signal.SELL
+        self.returned = time.perf_counter()
+        return signal
+
+
+def live_bar_to_wire(bars: int, data: Path, folder: Path) -> list[float]:
+    """Seconds from ``on_candle`` returning a signal to its first order's first byte on
+    the wire, in a live session (:class:`~flint.live.session.LiveSession`) on real
+    hourly SOL candles, trading on the simulated venue."""
+    harness = SimHarness(timeout_s=5.0)
+    candles = [Candle(c.ts, c.open, c.high, c.low, c.close, c.volume, harness.market, H,
+                      harness.venue)
+               for c in FileProvider(data / "hyperliquid-SOL-3600.csv").fetch_candles(
+                   "SOL-PERP", H, 0, 2**40)]
+    store = FlintStore(folder / "live-session.duckdb")
+    store.upsert_candles(candles[:50])
+    strategy = Flip()
+    config = LiveConfig(strategy.name, [harness.venue], harness.market, H, warmup_bars=50,
+                        allow_short=True, dry_run=False)
+    session = LiveSession.open(store, config, strategy)
+    session.ctx = ctx = LiveExecutionContext(harness.adapter(), store)
+    sent: list[float] = []
+    ctx.adapter._wire.before_send = lambda: sent.append(time.perf_counter())  # type: ignore[attr-defined]
+    samples = []
+    try:
+        session.start()
+        for bar in candles[50:50 + bars]:
+            harness.set_mark(harness.market, bar.close)  # the venue's market moves
+            _settle(store)
+            sent.clear()
+            session.step(bar)
+            samples.append(sent[0] - strategy.returned)
+        return samples
+    finally:
+        session.stop()
+        session.close()
         store.close()
         harness.close()
 
@@ -181,6 +229,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print("order call to first byte on the wire:", _stats(order_to_wire(args.orders, folder)))
+        live = sorted(1000 * s for s in live_bar_to_wire(args.bars, args.data, folder))
+        print(f"live bar, on_candle returning to first byte on the wire: wall median "
+              f"{statistics.median(live):.3f} ms, p99 "
+              f"{live[min(len(live) - 1, round(0.99 * (len(live) - 1)))]:.3f} ms "
+              f"(n={len(live)})")
         appends, rounds = journal_append(args.orders, folder)
         print("one journal append alone:", _stats(appends))
         print("one mirror round (3 batches into DuckDB, off the path):", _stats(rounds))

@@ -1,22 +1,32 @@
-"""The venue adapter of the simulated venue (:mod:`flint.testing.sim_venue`), over httpx.
+"""The venue adapter of the simulated venue (:mod:`flint.testing.sim_venue`).
 
-It is also the reference a plugin's adapter can read: one ``httpx.Client`` with a
-timeout on every call, requests signed with a :class:`~flint.live.credentials.Secret`
-that is revealed only to compute the signature, wire records translated to flint's,
-and every failure classified: refused (:class:`VenueRejected`), ambiguous
-(:class:`AmbiguousOutcome`) or a failed read (:class:`VenueUnavailable`).
+It is also the reference a plugin's adapter can read: a timeout on every call,
+requests signed with a :class:`~flint.live.credentials.Secret` that is revealed only
+to compute the signature, wire records translated to flint's, and every failure
+classified: refused (:class:`VenueRejected`), ambiguous (:class:`AmbiguousOutcome`)
+or a failed read (:class:`VenueUnavailable`). What tells them apart is whether a
+byte of the request can have left: a failed connect sent nothing, anything later may
+have reached the venue.
+
+It speaks HTTP/1.1 on keep-alive connections of its own (:class:`Connections`), one
+per thread (the user-event stream polls on its own), a connection the venue closed
+while idle being replaced before use: a general client library's request machinery
+costs more than the rest of flint's order path (see bench/README.md, "Paper and live
+overheads"), and this adapter is what flint's own latency is measured through.
 """
 
 import hashlib
 import hmac
+import http.client
 import json
 import os
+import select
+import socket
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlencode
-
-import httpx
+from urllib.parse import urlencode, urlsplit
 
 from flint.live.adapter import (
     AmbiguousOutcome,
@@ -75,58 +85,52 @@ class SimAdapter(VenueAdapter):
         self.request_ttl_s = float(request_ttl_s)
         self.ambiguity_window_s = self.request_ttl_s + 0.5
         self._origin = str(os.getpid())
-        self._client: httpx.Client | None = None
+        self._wire = Connections(self.url, self.timeout_s)
 
     def connect(self) -> None:
-        if self._client is None:
-            self._client = httpx.Client(base_url=self.url, timeout=self.timeout_s)
+        """Nothing to do: a connection opens on a thread's first call."""
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._wire.close()
 
     # Transport
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
               params: dict[str, Any] | None = None, timeout_s: float | None = None) -> Any:
         """One signed request; returns the decoded reply or raises a classified error."""
-        self.connect()
-        assert self._client is not None
         target = f"{path}?{urlencode(params)}" if params else path
         content = json.dumps(body).encode() if body is not None else b""
         ts = f"{time.time():.6f}"
         sign = hmac.new(self._secret.reveal().encode(),
                         f"{ts}{method}{target}".encode() + content, hashlib.sha256).hexdigest()
-        headers = {"X-Sim-Key": self._key.reveal(), "X-Sim-Ts": ts, "X-Sim-Sign": sign,
-                   "X-Sim-Origin": self._origin, "Content-Type": "application/json"}
+        headers = (f"X-Sim-Key: {self._key.reveal()}\r\nX-Sim-Ts: {ts}\r\nX-Sim-Sign: {sign}"
+                   f"\r\nX-Sim-Origin: {self._origin}\r\nContent-Type: application/json\r\n")
         writes = method != "GET"
+        what = f"{method} {path}"
         try:
-            reply = self._client.request(method, target, content=content, headers=headers,
-                                         timeout=timeout_s or self.timeout_s)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing was sent
-            what = f"{method} {path}: {type(exc).__name__}"
+            status, raw = self._wire.exchange(method, target, headers, content,
+                                              timeout_s or self.timeout_s)
+        except NotConnected as exc:  # nothing was sent
             if writes:
-                raise VenueRejected("unreachable", what) from None
-            raise VenueUnavailable(what) from None
-        except httpx.TimeoutException as exc:
-            self._ambiguous(writes, "timeout", f"{method} {path}: {type(exc).__name__}")
-        except httpx.TransportError as exc:
-            self._ambiguous(writes, "reset", f"{method} {path}: {type(exc).__name__}")
-        if reply.status_code >= 500:
-            self._ambiguous(writes, "server_error", f"{method} {path}: HTTP {reply.status_code}")
-        if reply.status_code == 429:
-            self._ambiguous(writes, "rate_limited", f"{method} {path}: HTTP 429")
+                raise VenueRejected("unreachable", f"{what}: {exc}") from None
+            raise VenueUnavailable(f"{what}: {exc}") from None
+        except TimeoutError as exc:
+            self._ambiguous(writes, "timeout", f"{what}: {type(exc).__name__}")
+        except (OSError, http.client.HTTPException) as exc:
+            self._ambiguous(writes, "reset", f"{what}: {type(exc).__name__}")
+        if status >= 500:
+            self._ambiguous(writes, "server_error", f"{what}: HTTP {status}")
+        if status == 429:
+            self._ambiguous(writes, "rate_limited", f"{what}: HTTP 429")
         try:
-            data = reply.json()
+            data = json.loads(raw)
         except ValueError:
             self._ambiguous(writes, "unparsable",
-                            f"{method} {path}: HTTP {reply.status_code} with a body that is "
-                            f"not JSON")
-        if reply.status_code == 409:  # the client id exists: the order did arrive
-            self._ambiguous(writes, "duplicate", f"{method} {path}: {data.get('code')}")
-        if reply.status_code >= 400:
-            code = str(data.get("code", reply.status_code))
+                            f"{what}: HTTP {status} with a body that is not JSON")
+        if status == 409:  # the client id exists: the order did arrive
+            self._ambiguous(writes, "duplicate", f"{what}: {data.get('code')}")
+        if status >= 400:
+            code = str(data.get("code", status))
             raise VenueRejected(code, str(data.get("message", "")))
         return data
 
@@ -232,3 +236,88 @@ class SimAdapter(VenueAdapter):
         except (KeyError, TypeError, ValueError, VenueError) as exc:
             raise VenueUnavailable(f"unparsable event: {exc!r}") from None
         return UserEvents(tuple(orders), tuple(fills), str(data["next"]))
+
+
+class NotConnected(Exception):
+    """No connection to the venue could be made: nothing of the request was sent."""
+
+
+class Connections:
+    """Keep-alive HTTP/1.1 connections to ``url``, one per thread, each carrying one
+    request at a time; ``connect_timeout_s`` bounds opening one. A request is written
+    in one ``sendall``; its reply is read by ``http.client``'s response parser."""
+
+    def __init__(self, url: str, connect_timeout_s: float) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"the simulated venue speaks plain http: {url!r}")
+        self._address = (parts.hostname, parts.port or 80)
+        self._host = parts.netloc
+        self._timeout_s = connect_timeout_s
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        #: Called just before a request's bytes are written (a benchmark's clock).
+        self.before_send: Callable[[], object] | None = None
+
+    def exchange(self, method: str, target: str, headers: str, content: bytes,
+                 timeout_s: float) -> tuple[int, bytes]:
+        """Send one request (``headers``: lines ending in CRLF) and read its reply's
+        status and body. :class:`NotConnected` when nothing was sent; any other error
+        (``OSError``, ``TimeoutError``, ``http.client.HTTPException``) closes the
+        connection, whose late reply must not be read as the next request's."""
+        sock = self._socket()
+        head = (f"{method} {target} HTTP/1.1\r\nHost: {self._host}\r\n"
+                f"Content-Length: {len(content)}\r\n{headers}\r\n")
+        try:
+            sock.settimeout(timeout_s)
+            data = head.encode() + content
+            if self.before_send is not None:
+                self.before_send()
+            sock.sendall(data)
+            reply = http.client.HTTPResponse(sock, method=method)
+            reply.begin()
+            body = reply.read()
+            if reply.will_close:
+                self._drop(sock)
+            return reply.status, body
+        except BaseException:
+            self._drop(sock)
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            for sock in self._open:
+                sock.close()
+            self._open.clear()
+
+    def _socket(self) -> socket.socket:
+        sock: socket.socket | None = getattr(self._local, "sock", None)
+        if sock is not None and (sock.fileno() < 0 or _closed_by_peer(sock)):
+            self._drop(sock)
+            sock = None
+        if sock is None:
+            try:
+                sock = socket.create_connection(self._address, timeout=self._timeout_s)
+            except OSError as exc:
+                raise NotConnected(type(exc).__name__) from None
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._local.sock = sock
+            with self._lock:
+                self._open.add(sock)
+        return sock
+
+    def _drop(self, sock: socket.socket) -> None:
+        if getattr(self._local, "sock", None) is sock:
+            self._local.sock = None
+        with self._lock:
+            self._open.discard(sock)
+        sock.close()
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    """Whether an idle connection has something to read: the peer closed it (or sent
+    what no request asked for); either way it cannot carry the next request."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
