@@ -163,6 +163,25 @@ def test_resume_in_process_continues_like_one_run(candles):
     assert states[0] == states[1]
 
 
+def test_the_paper_venue_keeps_only_the_events_not_yet_read(candles):
+    """The venue's user events are dropped once the context has read them: a session's
+    memory does not grow with its bars (its orders and fills still book, as above)."""
+    config = PaperConfig("probe", "hyperliquid", "SOL-PERP", warmup_bars=100)
+    store = FlintStore(":memory:")
+    store.upsert_candles(candles[:100])
+    session = PaperSession.create(store, config, probe(), session="s")
+    session.start()
+    kept = []
+    for bar in candles[100:400]:
+        session.step(bar)
+        kept.append(len(session.venue._log))
+    fills = len(session.venue.fills)
+    session.close()
+    store.close()
+    assert fills > 10  # the probe traded
+    assert max(kept) <= 8  # one bar's events at most, not the session's
+
+
 def test_stop_keeps_positions_and_kill_flattens(candles):
     config = PaperConfig("cross", "hyperliquid", "SOL-PERP", fill_model="close", warmup_bars=100)
     store = FlintStore(":memory:")

@@ -156,7 +156,8 @@ class PaperVenue(VenueAdapter):
         #: Position at the start of the current bar's strategy call (v1 signals read it).
         self.bar_start_size = 0.0
         self.draws = 0  # latency draws so far (replayed into the model on restore)
-        self._log: list[VenueOrder | VenueFill] = []
+        self._log: list[VenueOrder | VenueFill] = []  # user events not yet read
+        self._logged = 0  # events dropped from the front of _log, once read
         fill_model.reset()
 
     # Time
@@ -371,10 +372,16 @@ class PaperVenue(VenueAdapter):
         return [VenueBalance(self.quote_asset, cash, cash)]
 
     def events(self, cursor: str, timeout_s: float) -> UserEvents:
-        start = int(cursor) if cursor else len(self._log)
-        batch = self._log[start:]
+        """The events after ``cursor`` (a count of events); those before it were read,
+        and are dropped, so the log holds one bar's events, not a session's."""
+        end = self._logged + len(self._log)
+        start = min(int(cursor), end) if cursor else end
+        if start > self._logged:
+            del self._log[:start - self._logged]
+            self._logged = start
+        batch = self._log[max(start - self._logged, 0):]
         return UserEvents(tuple(e for e in batch if isinstance(e, VenueOrder)),
-                          tuple(e for e in batch if isinstance(e, VenueFill)), str(len(self._log)))
+                          tuple(e for e in batch if isinstance(e, VenueFill)), str(end))
 
     # State
 
