@@ -4,6 +4,7 @@ test_live_sim_contract.py.)"""
 
 import logging
 import pickle
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,13 @@ from keyring.backend import KeyringBackend
 
 from flint.execution.live_base import LiveExecutionContext
 from flint.execution.order_tracker import OrderTracker, TrackedOrder
-from flint.live.adapter import VenueError, VenueFill, VenueOrder
+from flint.live.adapter import (
+    AmbiguousOutcome,
+    OrderRequest,
+    VenueError,
+    VenueFill,
+    VenueOrder,
+)
 from flint.live.credentials import CredentialError, Secret, load_secret
 from flint.live.journal import Kind, OrderJournal
 from flint.risk import (
@@ -30,7 +37,7 @@ from flint.risk import (
 )
 from flint.store import FlintStore
 from flint.testing.live_contracts import differences, replay
-from flint.testing.sim_adapter import SimAdapter
+from flint.testing.sim_adapter import Connections, SimAdapter
 from flint.testing.sim_harness import SimHarness
 from flint_core.enums import OrderState, OrderType, Side
 
@@ -216,6 +223,51 @@ def test_the_sim_adapter_reads_its_keys_from_the_environment(harness, monkeypatc
         monkeypatch.setenv(name, value)
     adapter = SimAdapter(harness.sim.url, timeout_s=1.0)
     assert adapter.balances()[0].asset == "USD"
+
+
+def test_a_late_reply_is_never_read_as_the_next_requests(harness):
+    """A submit whose reply comes after the timeout is ambiguous; the reply that comes
+    later must not be taken for the answer to the next request on that thread."""
+    adapter = harness.adapter(timeout_s=0.3)
+    harness.inject("submit", "delay", when="after", delay_s=0.6)
+    first = OrderRequest("late-1", harness.market, LONG, OrderType.MARKET, 1.0)
+    with pytest.raises(AmbiguousOutcome, match="timeout"):
+        adapter.place(first)
+    assert adapter.order_status("never-sent") is None  # not the late reply's order
+    threading.Event().wait(0.5)  # the late reply arrives meanwhile
+    assert adapter.order_status("late-1").state is OrderState.FILLED
+    second = adapter.place(OrderRequest("next-1", harness.market, SHORT, OrderType.MARKET, 1.0))
+    assert (second.client_id, second.side) == ("next-1", SHORT)
+    assert [o["client_id"] for o in harness.sim.submissions()] == ["late-1", "next-1"]
+    adapter.close()
+
+
+def test_a_connection_the_venue_closed_while_idle_is_replaced_before_a_write():
+    """A keep-alive connection the venue closed while it was idle is noticed before a
+    request is written on it (written into the dead socket, an order would have an
+    ambiguous outcome); the request goes on a new connection."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def serve() -> None:  # answers one request a connection, then closes it, keep-alive or not
+        for _ in range(2):
+            conn, _ = listener.accept()
+            accepted.append(conn.recv(65536).split(b"\r\n", 1)[0])
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            conn.close()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    wire = Connections(f"http://127.0.0.1:{listener.getsockname()[1]}", 1.0)
+    try:
+        assert wire.exchange("GET", "/a", "", b"", 1.0) == (200, b"{}")
+        threading.Event().wait(0.2)  # the venue has closed it by now
+        assert wire.exchange("POST", "/b", "", b"{}", 1.0) == (200, b"{}")
+    finally:
+        wire.close()
+        listener.close()
+    server.join(1.0)
+    assert accepted == [b"GET /a HTTP/1.1", b"POST /b HTTP/1.1"]
 
 
 # The live context

@@ -269,6 +269,7 @@ class Connections:
         sock = self._socket()
         head = (f"{method} {target} HTTP/1.1\r\nHost: {self._host}\r\n"
                 f"Content-Length: {len(content)}\r\n{headers}\r\n")
+        reply = None
         try:
             sock.settimeout(timeout_s)
             data = head.encode() + content
@@ -282,6 +283,8 @@ class Connections:
                 self._drop(sock)
             return reply.status, body
         except BaseException:
+            if reply is not None:
+                reply.close()  # its reader holds the socket open
             self._drop(sock)
             raise
 
