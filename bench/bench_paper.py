@@ -5,11 +5,13 @@
 1. **Order to the wire**: a :class:`~flint.execution.live_base.LiveExecutionContext`
    over the simulated venue (:class:`~flint.testing.sim_venue.SimVenue` on
    127.0.0.1, through :class:`~flint.testing.sim_adapter.SimAdapter`) with its journal
-   in a store file: from the moment the strategy's order call starts (``on_candle``
-   returning a signal is the same moment) to the moment the HTTP request's first byte
-   is written (the adapter's connection handing its bytes to the socket), so the risk check,
-   the write-ahead journal append (on disk before the send) and building and signing
-   the request are in it.
+   in a store file: from the moment the strategy's order call starts to the moment the
+   request's first byte is written to the socket, so the risk check, the write-ahead
+   journal append (on disk before the send) and building and signing the request are
+   in it. Then the same through each installed venue plugin's adapter and its fake
+   (the venue SDK's request building and signing added), and from ``on_candle``
+   returning a v1 signal in a live session (:class:`~flint.live.session.LiveSession`)
+   to its first order's first byte (the session turning the signal into orders added).
 2. **A paper bar**: :meth:`flint.paper.session.PaperSession.step` on real hourly SOL
    candles with a store file: a strategy that never trades (the floor: the bar and
    the venue's state are appended to the journal) and a v1 crossing strategy that
@@ -27,9 +29,12 @@ jobs on a shared machine do not inflate; the wait for the disk is not in it).
 """
 
 import argparse
+import contextlib
 import os
+import socket
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +47,7 @@ from flint.paper.session import PaperConfig, PaperSession
 from flint.providers.files import FileProvider
 from flint.store import FlintStore
 from flint.store.journal_log import MIRROR_DELAY_S
+from flint.testing.live_contracts import VenueHarness
 from flint.testing.sim_harness import SimHarness
 
 H = 3600
@@ -71,29 +77,66 @@ def _settle(store: FlintStore) -> None:
     time.sleep(MIRROR_DELAY_S + 0.01)
 
 
-def order_to_wire(orders: int, folder: Path) -> list[tuple[float, float]]:
-    """Seconds from the order call to the request's first byte, per order."""
-    harness = SimHarness(timeout_s=5.0)
-    store = FlintStore(folder / "live.duckdb")
+class FirstByte:
+    """Notes when this thread writes to any socket (whatever HTTP client does it: the
+    venue fakes answer from their own threads, which are not counted)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, float]] = []
+        self._thread = threading.get_ident()
+        self._send, self._sendall = socket.socket.send, socket.socket.sendall
+
+    def __enter__(self) -> "FirstByte":
+        def clocked(original):  # type: ignore[no-untyped-def]
+            def write(sock, *args):  # type: ignore[no-untyped-def]
+                if threading.get_ident() == self._thread:
+                    self.sent.append(_now())
+                return original(sock, *args)
+            return write
+
+        socket.socket.send = clocked(self._send)  # type: ignore[method-assign]
+        socket.socket.sendall = clocked(self._sendall)  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        socket.socket.send, socket.socket.sendall = self._send, self._sendall  # type: ignore[method-assign]
+
+
+def order_to_wire(harness: VenueHarness, orders: int, folder: Path) -> list[tuple[float, float]]:
+    """Seconds from the order call to the request's first byte, per order, through the
+    harness's adapter to its venue (fake) on 127.0.0.1."""
+    store = FlintStore(folder / f"live-{harness.venue}.duckdb")
     ctx = LiveExecutionContext(harness.adapter(), store)
-    sent: list[tuple[float, float]] = []
     try:
         ctx.start(background=False)
         ctx.set_mark(harness.market, harness.price)
-        ctx.adapter._wire.before_send = lambda: sent.append(_now())  # type: ignore[attr-defined]
         samples = []
-        for i in range(orders):
-            side = Side.LONG if i % 2 == 0 else Side.SHORT
-            _settle(store)
-            sent.clear()
-            start = _now()
-            ctx.market_order(harness.market, side, 1.0)
-            samples.append((sent[0][0] - start[0], sent[0][1] - start[1]))
+        with FirstByte() as clock:
+            for i in range(orders):
+                side = Side.LONG if i % 2 == 0 else Side.SHORT
+                _settle(store)
+                clock.sent.clear()
+                start = _now()
+                ctx.market_order(harness.market, side, 1.0)
+                samples.append((clock.sent[0][0] - start[0], clock.sent[0][1] - start[1]))
         return samples
     finally:
         ctx.stop()
         store.close()
         harness.close()
+
+
+def venue_harnesses(data: Path) -> list[VenueHarness]:
+    """The venue plugins' fakes that are installed (their SDKs' request building and
+    signing are then in the order path)."""
+    found: list[VenueHarness] = []
+    with contextlib.suppress(ImportError):
+        from flint_hyperliquid.testing.harness import HyperliquidHarness
+        found.append(HyperliquidHarness(timeout_s=5.0))
+    with contextlib.suppress(ImportError):
+        from flint_binance.testing.harness import BinanceHarness
+        found.append(BinanceHarness(data, timeout_s=5.0))
+    return found
 
 
 class Flip:
@@ -131,18 +174,17 @@ def live_bar_to_wire(bars: int, data: Path, folder: Path) -> list[float]:
     config = LiveConfig(strategy.name, [harness.venue], harness.market, H, warmup_bars=50,
                         allow_short=True, dry_run=False)
     session = LiveSession.open(store, config, strategy)
-    session.ctx = ctx = LiveExecutionContext(harness.adapter(), store)
-    sent: list[float] = []
-    ctx.adapter._wire.before_send = lambda: sent.append(time.perf_counter())  # type: ignore[attr-defined]
+    session.ctx = LiveExecutionContext(harness.adapter(), store)
     samples = []
     try:
         session.start()
-        for bar in candles[50:50 + bars]:
-            harness.set_mark(harness.market, bar.close)  # the venue's market moves
-            _settle(store)
-            sent.clear()
-            session.step(bar)
-            samples.append(sent[0] - strategy.returned)
+        with FirstByte() as clock:
+            for bar in candles[50:50 + bars]:
+                harness.set_mark(harness.market, bar.close)  # the venue's market moves
+                _settle(store)
+                clock.sent.clear()
+                session.step(bar)
+                samples.append(clock.sent[0][0] - strategy.returned)
         return samples
     finally:
         session.stop()
@@ -228,7 +270,11 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        print("order call to first byte on the wire:", _stats(order_to_wire(args.orders, folder)))
+        print("order call to first byte on the wire:",
+              _stats(order_to_wire(SimHarness(timeout_s=5.0), args.orders, folder)))
+        for harness in venue_harnesses(args.data):
+            print(f"- the same through {harness.venue}'s adapter (its SDK):",
+                  _stats(order_to_wire(harness, args.orders, folder)))
         live = sorted(1000 * s for s in live_bar_to_wire(args.bars, args.data, folder))
         print(f"live bar, on_candle returning to first byte on the wire: wall median "
               f"{statistics.median(live):.3f} ms, p99 "

@@ -24,7 +24,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -257,8 +257,6 @@ class Connections:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
-        #: Called just before a request's bytes are written (a benchmark's clock).
-        self.before_send: Callable[[], object] | None = None
 
     def exchange(self, method: str, target: str, headers: str, content: bytes,
                  timeout_s: float) -> tuple[int, bytes]:
@@ -272,10 +270,7 @@ class Connections:
         reply = None
         try:
             sock.settimeout(timeout_s)
-            data = head.encode() + content
-            if self.before_send is not None:
-                self.before_send()
-            sock.sendall(data)
+            sock.sendall(head.encode() + content)
             reply = http.client.HTTPResponse(sock, method=method)
             reply.begin()
             body = reply.read()
