@@ -283,6 +283,50 @@ def test_a_venue_that_cannot_be_read_stops_the_start(store, harness):
     assert ctx.market_order("SOL-PERP", LONG, 1.0) == ""
 
 
+class RacingAdapter(SimAdapter):
+    """The sim adapter, with ``race`` run after it has read the venue's positions and
+    before it returns them (an order filling meanwhile makes them stale)."""
+
+    race = None
+
+    def positions(self):
+        seen = super().positions()
+        if self.race is not None:
+            self.race()
+        return seen
+
+
+def test_an_order_racing_the_position_read_is_no_mismatch(store, harness, caplog,
+                                                          monkeypatch):
+    """A position read that an order overtook differs from the journal: neither an
+    error nor a block; a real difference is both."""
+    for name, value in harness.env().items():
+        monkeypatch.setenv(name, value)
+    adapter = RacingAdapter(harness.sim.url)
+    ctx = LiveExecutionContext(adapter, store, reconcile_interval_s=3600)
+    ctx.start(background=False)
+    ctx.set_mark(harness.market, harness.price)
+
+    def order_meanwhile() -> None:
+        adapter.race = None
+        placing = threading.Thread(target=ctx.market_order, args=(harness.market, LONG, 2.0))
+        placing.start()
+        placing.join()
+
+    adapter.race = order_meanwhile
+    with caplog.at_level(logging.ERROR, logger="flint.live"):
+        ctx.reconcile()
+    assert ctx.position(harness.market).size == pytest.approx(2.0)
+    assert not ctx.mismatches
+    assert "position differs" not in caplog.text
+    harness.set_position(harness.market, 5.0, harness.price)  # a real difference
+    with caplog.at_level(logging.ERROR, logger="flint.live"):
+        ctx.reconcile()
+    assert ctx.mismatches
+    assert "position differs from the venue's (SOL-PERP" in caplog.text
+    ctx.stop()
+
+
 def test_a_risk_denial_is_journaled_surfaced_and_never_sent(store, harness):
     ctx = started(harness, store, risk=RiskEngine([MaxNotionalPerOrder(500)]))
     ctx.set_mark("SOL-PERP", 100.0)

@@ -207,6 +207,10 @@ class LiveExecutionContext(ExecutionContext):
         self._synced_ts = now
         if not (in_flight or self._in_flight() or numbers != self._numbers):
             self._mismatches = report.mismatches  # else an order raced the position read
+            for line in report.mismatches:
+                log.error("reconciliation: position differs from the venue's (%s); trading "
+                          "is blocked until it matches or you adopt the venue's positions",
+                          line)
         for position in report.positions:
             if position.mark_price > 0:
                 self._marks[position.market] = Mark(position.mark_price, now)

@@ -14,7 +14,6 @@ periodically). The venue wins.
 Only differences are journaled, so running it twice adds nothing.
 """
 
-import logging
 
 import attrs
 
@@ -26,8 +25,6 @@ from flint.execution.order_tracker import (
 )
 from flint.live.adapter import VenueAdapter, VenueOrder, VenuePosition
 from flint_core.enums import OrderState, TimeInForce
-
-log = logging.getLogger("flint.live")
 
 
 @attrs.frozen
@@ -98,9 +95,6 @@ def reconcile(
             tracker.adopt_position(by_market.get(market, VenuePosition(market, 0.0, 0.0)))
             adopted_positions.append(line)
         mismatches = []
-    for line in mismatches:
-        log.error("reconciliation: position differs from the venue's (%s); trading is "
-                  "blocked until it matches or you adopt the venue's positions", line)
     return ReconcileReport(booked, tuple(updated), tuple(adopted), tuple(unresolved),
                            tuple(mismatches), tuple(adopted_positions), positions)
 
