@@ -80,6 +80,24 @@ def test_the_journal_tables_come_with_the_schema_and_refuse_a_trade_id_twice(sto
     assert [f["trade_id"] for f in store.live_fills("acct")] == ["T1"]
 
 
+@pytest.mark.parametrize("read_first", [True, False])
+def test_a_trade_id_booked_before_a_reopen_is_refused_after_it(tmp_path, read_first):
+    """Whether the account's fills were read first (a context's start does) or not, a
+    fill journaled by an earlier opening of the store is booked once, and so is one
+    booked while the fills were read."""
+    path = tmp_path / "s.duckdb"
+    with FlintStore(path) as store:
+        assert OrderJournal(store, "acct").append([], fill("T1", "c1", 1.0))
+    with FlintStore(path) as store:
+        journal = OrderJournal(store, "acct")
+        if read_first:
+            assert [f["trade_id"] for f in journal.fills()] == ["T1"]
+        assert not journal.append([], fill("T1", "c1", 1.0))
+        assert journal.append([], fill("T2", "c1", 1.0))
+        assert not journal.append([], fill("T2", "c1", 1.0))
+        assert [f["trade_id"] for f in journal.fills()] == ["T1", "T2"]
+
+
 def test_a_held_store_is_shared_by_threads(tmp_path):
     with FlintStore(tmp_path / "s.duckdb") as store, store.hold_open():
         journal = OrderJournal(store, "acct")

@@ -1229,9 +1229,7 @@ class FlintStore:
         if self._closed:
             raise StoreClosedError(f"the store {self._path} is closed")
         if fill is not None and fill[0] not in self._trade_ids:
-            booked = {row["trade_id"] for row in self.live_fills(fill[0])}
-            with self._journal_lock:
-                self._trade_ids.setdefault(fill[0], booked)
+            self.live_fills(fill[0])  # learns the account's trade ids
         with self._journal_lock:
             base = self._journal_seq + 1
             fill_row = None
@@ -1291,7 +1289,9 @@ class FlintStore:
         return [dict(zip(LIVE_EVENT_COLUMNS, row, strict=True)) for row in rows]
 
     def live_fills(self, account: str) -> list[dict[str, Any]]:
-        """The journaled fills of ``account``, in the order they were booked."""
+        """The journaled fills of ``account``, in the order they were booked. A writer
+        keeps their trade ids, so that booking a fill never reads the journal (a
+        context's start reads its fills before any order)."""
         pending = [batch.fill for batch in self._pending_journal()
                    if batch.fill is not None and batch.fill[0] == account]
         rows = self._query(
@@ -1302,6 +1302,9 @@ class FlintStore:
             written = {row[1] for row in rows}
             rows = sorted([*rows, *(row for row in pending if row[1] not in written)],
                           key=lambda row: row[2])
+        if self._journal is not None and account not in self._trade_ids:
+            with self._journal_lock:  # fills booked since the read are in a set made then
+                self._trade_ids.setdefault(account, {row[1] for row in rows})
         return [dict(zip(LIVE_FILL_COLUMNS, row, strict=True)) for row in rows]
 
     def live_accounts(self, prefix: str = "") -> list[str]:
