@@ -360,13 +360,13 @@ class Tools:
         """The store's paper sessions (names, oldest first)."""
         from flint.server import sessions
 
-        return await _call(sessions.paper_sessions, self.store)
+        return await _call(sessions.session_list, self.store, "paper")
 
     async def paper_status(self, session: Text) -> SessionState:
         """A paper session's status, equity, positions and resting orders."""
         from flint.server import sessions
 
-        return await _call(sessions.paper_state, self.store, session)
+        return await _call(sessions.session_state, self.store, "paper", session)
 
     async def paper_start(self, request: PaperStart) -> PaperStarted:
         """Start a paper session of a built-in strategy on a venue's bars (`flint paper
