@@ -91,6 +91,24 @@ def test_version_text_marks_broken_plugins(fake_dists):
     assert "flint-broken 1.0 [error]" in version_text(make_host())
 
 
+@pytest.mark.parametrize(("option", "said"), [
+    ("--provider-option=hyperliqid.url=http://x", "'hyperliqid' is not a venue of this "
+                                                  "session (hyperliquid, binance)"),
+    ("--venue-option=binance.no_dot_venue", "expected KEY=VALUE"),
+    ("--venue-option=url=http://x", "expected VENUE.KEY=VALUE with VENUE one of"),
+], ids=["unknown-venue", "no-value", "no-venue"])
+def test_live_refuses_a_misrouted_venue_option_before_it_opens_anything(tmp_path, option,
+                                                                        said):
+    pytest.importorskip("flint_hyperliquid")
+    pytest.importorskip("flint_binance")
+    pytest.importorskip("flint_strategies")
+    db = tmp_path / "flint.duckdb"
+    done = CliRunner().invoke(cli, ["live", "ma_crossover", "--venue", "hyperliquid", "--venue",
+                                    "binance", "--market", "SOL-PERP", "--db", str(db), option])
+    assert done.exit_code != 0 and said in done.output, done.output
+    assert not db.exists()
+
+
 @pytest.mark.parametrize(("key", "options", "said"), [
     (None, [], "Error: no key FLINT_HYPERLIQUID_PRIVATE_KEY: set the environment"),
     ("0x" + "1" * 64, ["--venue-option", "hyperliquid.url=http://127.0.0.1:9"],
