@@ -229,6 +229,7 @@ def test_mcp_paper_start(store: Path, tmp_path: Path,
                          capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("flint_strategies")
     from flint.mcp.server import build_server
+    from flint.server.app import default_state
 
     server = build_server(store, tmp_path / "strategies")
 
@@ -238,7 +239,7 @@ def test_mcp_paper_start(store: Path, tmp_path: Path,
 
     started = anyio.run(start, _start_request(tmp_path, session="mcp1"))
     assert started.structured_content == {"session": "mcp1"}
-    _ended(store.parent / "server" / "paper" / "mcp1.log", "mcp1")
+    _ended(default_state(store) / "paper" / "mcp1.log", "mcp1")  # where flint serve's go
     refused = anyio.run(start, _start_request(tmp_path, strategy="no_such_strategy",
                                               session="mcp2"))
     assert refused.is_error and "no_such_strategy" in refused.content[0].text

@@ -373,9 +373,9 @@ class Tools:
         run`, in a process of its own that keeps running); answers with its name once it
         exists. Paper only: no live order is ever placed."""
         from flint.server import sessions
+        from flint.server.app import default_state
 
-        logs = self.store.parent / "server" / "paper"  # beside flint serve's default state
-        return await _call(sessions.start_paper, self.store, logs, request)
+        return await _call(sessions.start_paper, self.store, default_state(self.store), request)
 
     async def paper_stop(self, session: Text) -> SessionState:
         """Stop a paper session: cancel its resting orders and keep its positions (it can

@@ -52,6 +52,12 @@ class ServerSettings:
     trust: bool = False
 
 
+def default_state(store: Path) -> Path:
+    """The server's folder (tokens, jobs, paper session logs) when none is given:
+    ``server/`` beside the store; ``flint mcp`` keeps its paper session logs there too."""
+    return store.parent / "server"
+
+
 @contextmanager
 def reading(request: Request, wait: bool = True) -> Iterator[Any]:
     """The store, read-only, with one connection for all the reads of one request.

@@ -35,7 +35,7 @@ def paper_start(body: PaperStart, request: Request) -> PaperStarted:
     """Start a paper session (``flint paper run``, in a process of its own) of a built-in
     strategy; answers once the session exists, with its name."""
     settings = request.app.state.settings
-    return sessions.start_paper(settings.store, settings.state / "paper", body)
+    return sessions.start_paper(settings.store, settings.state, body)
 
 
 @paper.get("/sessions/{session}", responses=UNKNOWN)

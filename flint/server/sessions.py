@@ -98,13 +98,14 @@ def _check_provider_options(store: Path, request: PaperStart) -> None:
         raise click.ClickException(f"the file provider's path must be inside {folder}")
 
 
-def start_paper(store: Path, logs: Path, request: PaperStart) -> PaperStarted:
+def start_paper(store: Path, state: Path, request: PaperStart) -> PaperStarted:
     """Start ``flint paper run`` for ``request`` as a process of its own (it outlives this
-    one; what it prints is appended to ``logs/<session>.log``) and wait until it has
+    one; what it prints is appended to ``state/paper/<session>.log``) and wait until it has
     created or resumed its session. The command checks the request: its error (a click
     exception, so a 400 / tool error) is the command's own."""
     _check_provider_options(store, request)
     session = request.session or secrets.token_hex(4)
+    logs = state / "paper"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{session}.log"
     with log.open("a", encoding="utf-8") as out:  # appending: earlier starts' lines stay
