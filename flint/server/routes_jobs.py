@@ -37,7 +37,7 @@ POLL_S = 0.25
 
 def _status(job: Job) -> JobStatus:
     data = job.to_dict()
-    del data["request"], data["version"]
+    del data["request"], data["version"], data["journaling"]
     return JobStatus(**data)
 
 
