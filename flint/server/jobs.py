@@ -14,8 +14,9 @@ it was). So a job's runs are in the journal exactly when they are in its ``run_i
 
 Each job's state is a JSON file in the jobs folder, rewritten on every change, so
 the list survives a restart; a job that was queued or running when the server
-stopped is marked ``interrupted`` at the next start, never silently lost. Its
-results are in the journal (``run_ids``).
+stopped is marked ``interrupted`` at the next start, never silently lost (``complete``
+if the runs it was journaling are in the store). Its results are in the journal
+(``run_ids``).
 """
 
 import json
