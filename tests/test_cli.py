@@ -91,6 +91,26 @@ def test_version_text_marks_broken_plugins(fake_dists):
     assert "flint-broken 1.0 [error]" in version_text(make_host())
 
 
+@pytest.mark.parametrize(("option", "said"), [
+    ("--provider-option=hyperliqid.url=http://x", "'hyperliqid' is not a venue of this "
+                                                  "session (hyperliquid, binance)"),
+    ("--venue-option=binance.no_dot_venue", "expected KEY=VALUE"),
+    ("--venue-option=url=http://x", "expected VENUE.KEY=VALUE with VENUE one of"),
+    ("--provider-option=binance.no_such_option=1", "the binance data provider takes no "
+                                                   "option 'no_such_option'"),
+], ids=["unknown-venue", "no-value", "no-venue", "unknown-key"])
+def test_live_refuses_a_misrouted_or_unknown_venue_option(tmp_path, option, said):
+    pytest.importorskip("flint_hyperliquid")
+    pytest.importorskip("flint_binance")
+    pytest.importorskip("flint_strategies")
+    db = tmp_path / "flint.duckdb"
+    done = CliRunner().invoke(cli, ["live", "ma_crossover", "--venue", "hyperliquid", "--venue",
+                                    "binance", "--market", "SOL-PERP", "--db", str(db), option])
+    assert done.exit_code != 0 and said in done.output, done.output
+    assert "Traceback" not in done.output
+    assert db.exists() == ("no_such_option" in option)  # only a provider knows its keys
+
+
 @pytest.mark.parametrize(("key", "options", "said"), [
     (None, [], "Error: no key FLINT_HYPERLIQUID_PRIVATE_KEY: set the environment"),
     ("0x" + "1" * 64, ["--venue-option", "hyperliquid.url=http://127.0.0.1:9"],

@@ -19,6 +19,7 @@ from flint.server.app import PREFIX, ServerSettings, create_app
 from flint.server.auth import AuthError, add_token, startup_tokens, token_book
 from flint.server.jobs import JobManager
 from flint.server.security import route_scopes
+from flint.server.worker import JOURNAL_GATE_ENV
 
 DAYS = 30
 SAMPLE_FIRST_TS = 1_704_067_200
@@ -65,6 +66,16 @@ class Api:
                 return status
             time.sleep(0.2)
         raise AssertionError(f"job {job_id} still {status}")
+
+    def wait_for_phase(self, job_id: str, phase: str, timeout: float = 120.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.get(f"/jobs/{job_id}").json()
+            if status["progress"].get("phase") == phase:
+                return status
+            assert status["status"] in ("queued", "running"), status
+            time.sleep(0.1)
+        raise AssertionError(f"job {job_id} never reached {phase}: {status}")
 
 
 @pytest.fixture
@@ -253,7 +264,7 @@ def test_backtest_job_ends_in_the_journal(api: Api, crossing_code: str) -> None:
     assert job["status"] == "queued" and job["kind"] == "backtest"
     done = api.wait(job["id"])
     assert done["status"] == "complete", done
-    assert done["progress"] == {"phase": "backtest", "done": 1, "total": 1}
+    assert done["progress"] == {"phase": "journal", "done": 1, "total": 1}
     result = api.get(f"/jobs/{job['id']}/result").json()
     record = result["record"]
     assert record["run_id"] == done["run_ids"][0]
@@ -319,13 +330,101 @@ def test_jobs_beyond_the_limit_get_429_and_cancel_stops_one(
         assert api.post("/optimize/run", {"code": crossing_code, "trials": 2}).status_code == 202
 
 
+def _journaled(store: Path) -> set[str]:
+    from flint.store import FlintStore
+
+    with FlintStore(store, read_only=True) as reader:
+        return {r["run_id"] for r in reader.list_backtest_runs(10_000)}
+
+
+def test_a_cancel_during_the_journal_phase_keeps_every_run_and_records_them(
+        store_path: Path, tmp_path: Path, crossing_code: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = tmp_path / "gate"
+    monkeypatch.setenv(JOURNAL_GATE_ENV, str(gate))  # the child waits there, deaf to SIGTERM
+    before = _journaled(store_path)
+    api = Api(store_path, tmp_path)
+    with api.client:
+        job_id = api.post("/optimize/run", {"code": crossing_code, "trials": 2}).json()["id"]
+        journaling = api.wait_for_phase(job_id, "journal")
+        assert journaling["progress"] == {"phase": "journal", "done": 0, "total": 2}
+        cancelled = api.post(f"/jobs/{job_id}/cancel").json()
+        assert cancelled["status"] == "running" and "kept" in cancelled["note"]
+        api.app.state.jobs._procs[job_id].terminate()  # a SIGTERM from elsewhere: ignored
+        gate.touch()
+        done = api.wait(job_id)
+        assert done["status"] == "complete" and done["note"] == cancelled["note"]
+        assert api.get(f"/jobs/{job_id}/result").json()["record"]["kind"] == "optimization"
+    assert len(done["run_ids"]) == 2
+    assert _journaled(store_path) - before == set(done["run_ids"])
+
+
+def test_a_job_cancelled_before_its_journal_phase_writes_nothing(
+        store_path: Path, tmp_path: Path, crossing_code: str) -> None:
+    before = _journaled(store_path)
+    api = Api(store_path, tmp_path)
+    with api.client:
+        job_id = api.post("/optimize/run", {"code": crossing_code, "trials": 2000}).json()["id"]
+        api.wait_for_phase(job_id, "trials")
+        assert api.post(f"/jobs/{job_id}/cancel").json()["status"] == "cancelled"
+        proc = api.app.state.jobs._procs[job_id]
+        assert proc.wait(30) is not None
+        assert api.wait(job_id)["run_ids"] == []
+    assert _journaled(store_path) == before
+
+
+@pytest.mark.parametrize("gate_opens", [True, False])
+def test_a_stopping_server_waits_for_a_job_in_its_journal_phase(
+        store_path: Path, tmp_path: Path, crossing_code: str,
+        monkeypatch: pytest.MonkeyPatch, gate_opens: bool) -> None:
+    import threading
+
+    from flint.server import jobs
+
+    monkeypatch.setattr(jobs, "JOURNAL_GRACE_S", 2.0)
+    gate = tmp_path / "gate"
+    monkeypatch.setenv(JOURNAL_GATE_ENV, str(gate))
+    before = _journaled(store_path)
+    api = Api(store_path, tmp_path)
+    with api.client:
+        job_id = api.post("/optimize/run", {"code": crossing_code, "trials": 2}).json()["id"]
+        api.wait_for_phase(job_id, "journal")
+        if gate_opens:  # while the server waits for it to finish
+            threading.Timer(0.5, gate.touch).start()
+    job = JobManager(store_path, api.settings.state / "jobs", tmp_path).get(job_id)
+    if gate_opens:  # it finished in time: complete, with its runs
+        assert job.status == "complete" and len(job.run_ids) == 2
+        assert _journaled(store_path) - before == set(job.run_ids)
+    else:  # killed at the deadline, the store as it was
+        assert job.status == "interrupted" and job.run_ids == []
+        assert _journaled(store_path) == before
+
+
+def test_a_restart_records_the_runs_a_cut_off_job_had_journaled(
+        store_path: Path, tmp_path: Path) -> None:
+    from flint.server import jobs
+    from flint.store import FlintStore
+
+    with FlintStore(store_path) as store:
+        written = store.save_backtest_runs([{"strategy": "x"}, {"strategy": "y"}])
+    folder = tmp_path / "jobs"
+    folder.mkdir()
+    for job_id, journaling in (("a" * 32, written), ("b" * 32, ["never-written"])):
+        job = jobs.Job(job_id, "optimize", {}, status="running", journaling=journaling)
+        (folder / f"{job_id}.json").write_text(json.dumps(job.to_dict()))
+    manager = JobManager(store_path, folder, tmp_path)
+    assert (manager.get("a" * 32).status, manager.get("a" * 32).run_ids) == ("complete", written)
+    assert manager.get("b" * 32).status == "interrupted"
+    assert manager.get("b" * 32).run_ids == []
+
+
 def test_optimisation_and_walk_forward_jobs(api: Api, crossing_code: str) -> None:
     opt = api.post("/optimize/run", {"code": crossing_code, "trials": 3, "seed": 1}).json()
     walk = api.post("/optimize/walk-forward", {"code": crossing_code, "windows": 2,
                                                "trials": 2}).json()
     done = api.wait(opt["id"])
     assert done["status"] == "complete", done
-    assert done["progress"]["phase"] == "trials" and done["progress"]["total"] == 3
+    assert done["progress"] == {"phase": "journal", "done": 2, "total": 2}
     study = api.get(f"/jobs/{opt['id']}/result").json()["record"]
     assert study["kind"] == "optimization" and len(done["run_ids"]) == 2
     assert study["best_run_id"] == done["run_ids"][1]
@@ -342,7 +441,7 @@ def test_jobs_survive_a_restart_and_cut_off_ones_are_interrupted(
         assert api.wait(job["id"])["status"] == "complete"
     folder = api.settings.state / "jobs"
     cut = json.loads((folder / f"{job['id']}.json").read_text())
-    cut.update(id="f" * 32, status="running", run_ids=[])
+    cut.update(id="f" * 32, status="running", run_ids=[], journaling=[])
     (folder / f"{'f' * 32}.json").write_text(json.dumps(cut))
 
     again = Api(store_path, tmp_path)

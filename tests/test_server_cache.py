@@ -130,3 +130,81 @@ def test_while_a_writer_holds_the_store_the_previous_answer_is_given(api) -> Non
         assert during.json()["runs"] == before  # from before the write: not acknowledged yet
     after = _get(client, "/journal/runs?limit=10", tokens["read"]).json()["runs"]
     assert [r["run_id"] for r in after] == ["held", "first"]
+
+
+# The cache itself: what it keeps and for how many
+
+
+def _cache(tmp_path: Path, max_bytes: int):
+    from flint.server.cache import ReadCache
+    from flint.store import FlintStore
+
+    store = tmp_path / "c.duckdb"
+    FlintStore(store).close()
+    _wait_past_racy_window(store)
+    return ReadCache(store, max_bytes)
+
+
+def _answer(cache, name: str, size: int) -> bytes:
+    import anyio
+
+    async def ask() -> bytes:
+        response = await cache.answer((name, b""), ("read",), lambda _: "x" * size)
+        return response.body
+
+    return anyio.run(ask)
+
+
+def test_the_least_recently_used_answers_go_first_once_the_bytes_are_spent(
+        tmp_path: Path) -> None:
+    cache = _cache(tmp_path, max_bytes=400)
+    for name in ("a", "b", "c", "d"):
+        _answer(cache, name, 88)  # 90 bytes each with the quotes: 360 kept
+    assert cache.kept(("a", b"")) is not None  # now the most recently used
+    _answer(cache, "e", 88)  # 450 > 400: the least recently used, b, goes
+    assert [k for k in ("a", "b", "c", "d", "e") if cache.kept((k, b""))] == \
+        ["a", "c", "d", "e"]
+    assert _answer(cache, "big", 101) == b'"' + b"x" * 101 + b'"'  # > a quarter: answered,
+    assert cache.kept(("big", b"")) is None  # not kept, and nothing pushed out for it
+    assert [k for k in ("a", "c", "d", "e") if cache.kept((k, b""))] == ["a", "c", "d", "e"]
+
+
+def test_requests_for_an_answer_being_computed_share_that_computation(
+        tmp_path: Path) -> None:
+    import threading
+
+    import anyio
+
+    cache = _cache(tmp_path, max_bytes=1 << 20)
+    computing, release = threading.Event(), threading.Event()
+    calls: list[bool] = []
+
+    def compute(wait: bool) -> dict:
+        calls.append(wait)
+        computing.set()
+        assert release.wait(30)
+        return {"n": len(calls)}
+
+    async def both() -> list[bytes]:
+        bodies: list[bytes] = []
+
+        async def ask() -> None:
+            bodies.append((await cache.answer(("k", b""), ("read",), compute)).body)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(ask)
+            await anyio.to_thread.run_sync(computing.wait)  # the first is computing
+            group.start_soon(ask)
+            await anyio.sleep(0.05)  # let the second find it pending
+            release.set()
+        return bodies
+
+    assert anyio.run(both) == [b'{"n":1}', b'{"n":1}']
+    assert calls == [True]
+
+
+def test_the_server_keeps_as_many_bytes_as_its_settings_say(tmp_path: Path) -> None:
+    settings = ServerSettings(store=tmp_path / "s.duckdb", state=tmp_path / "state",
+                              strategies=tmp_path / "strategies", cache_bytes=1234)
+    app = create_app(settings, token_book(settings.state))
+    assert app.state.cache.max_bytes == 1234

@@ -66,6 +66,18 @@ def test_add_token_makes_a_scoped_token(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "scopes must be some of" in bad.output
 
 
+def test_without_state_tokens_go_where_flint_mcp_keeps_its_paper_logs(tmp_path: Path) -> None:
+    from flint.server.app import default_state
+    from flint.server.auth import token_book
+
+    db = tmp_path / "x.duckdb"
+    made = CliRunner().invoke(cli, ["serve", "--add-token", "read", "--db", str(db)])
+    assert made.exit_code == 0, made.output
+    token = made.output.strip().rsplit(" ", 1)[-1]
+    assert token_book(default_state(db)).scopes(token) == ("read",)
+    assert default_state(db) == tmp_path / "server"
+
+
 def test_mcp_over_http_refuses_other_addresses(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["mcp", "--transport", "http", "--host", "0.0.0.0",
                                       "--db", str(tmp_path / "x.duckdb")])

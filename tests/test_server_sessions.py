@@ -133,6 +133,16 @@ def test_live_status_is_read_only_and_needs_the_live_scope(api) -> None:
     assert api("GET", "/live/sessions", token=None).status_code == 401
 
 
+def test_one_listing_and_one_state_serve_both_kinds_of_session(store: Path) -> None:
+    from flint.server.sessions import UnknownSession, session_list, session_state
+
+    assert session_list(store, "paper").sessions == ["p"]
+    assert session_list(store, "live").sessions == []  # a paper session is no live one
+    assert session_state(store, "paper", "p").market == "SOL-PERP"
+    with pytest.raises(UnknownSession, match="no live session 'p' in the store"):
+        session_state(store, "live", "p")
+
+
 def test_mcp_paper_tools(store: Path, tmp_path: Path,
                          capsys: pytest.CaptureFixture[str]) -> None:
     from flint.mcp.server import build_server
@@ -219,6 +229,7 @@ def test_mcp_paper_start(store: Path, tmp_path: Path,
                          capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("flint_strategies")
     from flint.mcp.server import build_server
+    from flint.server.app import default_state
 
     server = build_server(store, tmp_path / "strategies")
 
@@ -228,7 +239,7 @@ def test_mcp_paper_start(store: Path, tmp_path: Path,
 
     started = anyio.run(start, _start_request(tmp_path, session="mcp1"))
     assert started.structured_content == {"session": "mcp1"}
-    _ended(store.parent / "server" / "paper" / "mcp1.log", "mcp1")
+    _ended(default_state(store) / "paper" / "mcp1.log", "mcp1")  # where flint serve's go
     refused = anyio.run(start, _start_request(tmp_path, strategy="no_such_strategy",
                                               session="mcp2"))
     assert refused.is_error and "no_such_strategy" in refused.content[0].text

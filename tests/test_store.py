@@ -4,6 +4,7 @@ import math
 import threading
 from enum import Enum
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -481,6 +482,22 @@ def test_backtest_journal(store):
         store.save_backtest_run(42)
     with pytest.raises(TypeError, match="not JSON-serialisable"):
         store.save_backtest_run({"thing": object()})
+
+
+def test_runs_saved_together_are_all_journaled_or_none(tmp_path):
+    from rich.console import Console
+
+    from flint.cli.journal import save_records
+
+    path = tmp_path / "journal.duckdb"
+    FlintStore(path).close()
+    with pytest.raises(duckdb.Error, match="out of range"):  # the second cannot be stored
+        save_records([{"run_id": "first"}, {"run_id": "second", "created_at": 10**20}],
+                     path, 0, Console(quiet=True))
+    with FlintStore(path, read_only=True) as reader:
+        assert reader.list_backtest_runs() == []
+    assert save_records([{"run_id": "a"}, {"run_id": "b"}], path, 0,
+                        Console(quiet=True)) == (["a", "b"], True)
 
 
 # Lifecycle, modes, schema

@@ -35,6 +35,15 @@ WRITER = textwrap.dedent("""
         print("ready", flush=True)
         store.upsert_candles(cols, market="BIG-PERP", resolution_s=60, venue="x")
         print("committed", flush=True)
+    elif mode == "runs":  # a job's journal phase: n large records
+        from rich.console import Console
+        from flint.cli.journal import save_records
+
+        store.close()
+        runs = [{"run_id": f"run{i}", "blob": "x" * 100_000} for i in range(n)]
+        print("ready", flush=True)
+        save_records(runs, path, 0, Console(quiet=True))
+        print("committed", flush=True)
     elif mode == "hold":
         print("ready", flush=True)
         time.sleep(60)
@@ -99,6 +108,26 @@ def test_a_writer_killed_mid_upsert_leaves_the_store_as_before_that_batch(tmp_pa
         more["ts"] = more["ts"] + 1000 * 60
         assert store.upsert_candles(more, market="BIG-PERP", resolution_s=60, venue="x") == 10
         assert store.count_candles("BIG-PERP", 60) == 1010
+
+
+def test_a_writer_killed_mid_journal_leaves_all_of_its_runs_or_none(tmp_path):
+    path = tmp_path / "runs.duckdb"
+    FlintStore(path).close()
+    wal = tmp_path / "runs.duckdb.wal"
+    proc = _start(tmp_path, path, "runs", 100)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if wal.exists() and wal.stat().st_size:  # the runs are being committed
+            break
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    _stop(proc)
+    assert time.monotonic() < deadline, "the writer never committed"
+
+    with FlintStore(path) as store:  # usable: the lock died with the writer
+        assert store.count_backtest_runs() in (0, 100)
+        store.save_backtest_run({"run_id": "after"})
 
 
 def test_a_second_writer_in_another_process_gets_a_clear_error(tmp_path):

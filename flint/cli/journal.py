@@ -46,8 +46,8 @@ def unsaved_dir(store_path: Path) -> Path:
 def save_records(
     records: Sequence[Any], store_path: Path, wait_s: float, out: Console
 ) -> tuple[list[str], bool]:
-    """Journal ``records`` in ``store_path``: their run ids, in order, and whether they
-    are in the journal (False: kept in files).
+    """Journal ``records`` in ``store_path``, all in one transaction (all or none): their
+    run ids, in order, and whether they are in the journal (False: kept in files).
 
     Waits up to ``wait_s`` for another writer (printing who it is); if the store
     still cannot be written, writes each record to ``unsaved-runs/<run_id>.json``
@@ -69,7 +69,7 @@ def save_records(
                       f"to journal the result (Ctrl-C keeps it in a file instead)")
             store = FlintStore(store_path, writer_wait_s=wait_s)
         with store:
-            return [store.save_backtest_run(p) for p in payloads], True
+            return store.save_backtest_runs(payloads), True
     except (StoreError, OSError, KeyboardInterrupt) as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
         _keep_in_files(payloads, store_path, reason, out)

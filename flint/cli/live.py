@@ -58,26 +58,22 @@ def _gate(strategy: str, venues: tuple[str, ...], market: str, network: str, dry
             raise click.ClickException("not confirmed; nothing was sent")
 
 
-def _venue_options(venues: list[str], pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def _per_venue(venues: list[str], pairs: tuple[str, ...], option: str, *,
+               bare_to_first: bool = False) -> dict[str, dict[str, Any]]:
+    """``option``'s ``VENUE.KEY=VALUE`` pairs by venue; a bare ``KEY=VALUE`` is the first
+    venue's when ``bare_to_first``, else an error, as is a VENUE not in ``venues``."""
     out: dict[str, dict[str, Any]] = {venue: {} for venue in venues}
     for key, value in sessions.key_values(pairs).items():
         venue, dot, name = key.partition(".")
-        if not dot or venue not in out:
+        if not dot and bare_to_first:
+            venue, name = venues[0], key
+        elif not dot:
             raise click.BadParameter(f"expected VENUE.KEY=VALUE with VENUE one of "
-                                     f"{', '.join(venues)}, got {key!r}")
+                                     f"{', '.join(venues)}, got {key!r}", param_hint=option)
+        elif venue not in out:
+            raise click.BadParameter(f"{key!r}: {venue!r} is not a venue of this session "
+                                     f"({', '.join(venues)})", param_hint=option)
         out[venue][name] = value
-    return out
-
-
-def _provider_options(venues: list[str], pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """``VENUE.KEY=VALUE`` for that venue's provider, ``KEY=VALUE`` for the first's."""
-    out: dict[str, dict[str, Any]] = {venue: {} for venue in venues}
-    for key, value in sessions.key_values(pairs).items():
-        venue, dot, name = key.partition(".")
-        if dot and venue in out:
-            out[venue][name] = value
-        else:
-            out[venues[0]][key] = value
     return out
 
 
@@ -141,16 +137,16 @@ def _alert(console: Any) -> Any:
     return alert
 
 
-def _context(store: Any, config: Any, pairs: tuple[str, ...], console: Any) -> Any:
+def _context(store: Any, config: Any, options: dict[str, dict[str, Any]],
+             console: Any) -> Any:
     """The live context of the session's venues (a MultiVenueLiveContext for several),
-    each with a risk engine of the session's risk settings (flint.yaml's for a session
-    recorded without them)."""
+    each with ``options[venue]`` and a risk engine of the session's risk settings
+    (flint.yaml's for a session recorded without them)."""
     from flint.execution.multi_venue_live import MultiVenueLiveContext
     from flint.live.risk_settings import risk_engine, risk_settings
     from flint.plugins import get_execution_context
 
     settings = config.risk if config.risk is not None else risk_settings(load_config())
-    options = _venue_options(config.venues, pairs)
     made = {venue: get_execution_context(
         venue, "live", store=store, network=config.network, dry_run=config.dry_run,
         risk=risk_engine(settings), alert=_alert(console), **options[venue])
@@ -218,6 +214,9 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
     config = LiveConfig(strategy, list(dict.fromkeys(venues)), market, resolution_s,
                         json.loads(params), warmup, allow_short=allow_short, network=network,
                         dry_run=dry_run, risk=risk_settings(load_config()))
+    venue_options = _per_venue(config.venues, venue_option, "--venue-option")
+    provider_options = _per_venue(config.venues, provider_option, "--provider-option",
+                                  bare_to_first=True)
     instance = sessions.make_strategy(strategy, config.params, trust)
     path = db_path(db)
     console = make_console()
@@ -226,10 +225,10 @@ def run_command(strategy: str, venues: tuple[str, ...], market: str, resolution_
         with store.hold_open():
             clock = (SessionClock(float(start_ts), time.time(), speed) if start_ts is not None
                      else SessionClock.wall())
-            feed = _feeds(config, _provider_options(config.venues, provider_option), clock)
+            feed = _feeds(config, provider_options, clock)
             session = _open(store, config, instance, session_id, feed)
             config = session.config
-            session.ctx = ctx = _context(store, config, venue_option, console)
+            session.ctx = ctx = _context(store, config, venue_options, console)
             drawdown = load_config().live_kill_switch_drawdown_pct
             session.monitor = EquityMonitor(ctx, kill_switch_pct=drawdown,
                                             warning_pct=drawdown / 2,
@@ -278,7 +277,8 @@ def _offline(session: str, db: Path | None, command: str, pairs: tuple[str, ...]
             config, _ = read_session(store, session)
         except SessionError as exc:
             raise click.ClickException(str(exc)) from None
-        ctx = _context(store, config, pairs, make_console())
+        options = _per_venue(config.venues, pairs, "--venue-option")
+        ctx = _context(store, config, options, make_console())
         live = LiveSession(store, session, config, None, ctx)
         ctx.start()
         try:

@@ -46,7 +46,7 @@ def serve_command(host: str | None, port: int | None, store: Path | None, state:
     try:
         import uvicorn
 
-        from flint.server.app import ServerSettings, create_app
+        from flint.server.app import ServerSettings, create_app, default_state
         from flint.server.auth import AuthError, add_token, startup_tokens
     except ImportError as exc:
         raise click.ClickException(
@@ -55,7 +55,7 @@ def serve_command(host: str | None, port: int | None, store: Path | None, state:
     config = load_config()
     host = host or config.api_host
     path = db_path(store)
-    folder = state or path.parent / "server"
+    folder = state or default_state(path)
     if add_scopes is not None:
         try:
             token = add_token(folder, [s.strip() for s in add_scopes.split(",") if s.strip()])

@@ -10,6 +10,7 @@ another process (the running process holds the store open).
 import contextlib
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from rich.table import Table
 from flint.cli.common import when
 
 CONTROL_WAIT_S = 30.0
+#: How Python names a keyword argument a function does not take.
+UNEXPECTED_OPTION = re.compile(r"unexpected keyword argument '([^']+)'")
 
 
 class RunByDefault(click.Group):
@@ -87,15 +90,24 @@ def make_strategy(spec: str, params: dict[str, Any], trust: bool) -> Any:
 
 def data_provider(name: str, options: dict[str, Any], clock: Any) -> Any:
     """The data provider ``name``, on the session's clock when it takes one (a replayed
-    period is then "now" to it, e.g. for how far back the venue keeps candles)."""
+    period is then "now" to it, e.g. for how far back the venue keeps candles); one of
+    ``options`` it does not take is a usage error naming it."""
     from flint.plugins import get_data_provider
 
     try:
-        return get_data_provider(name, **{"clock": clock, **options})
+        try:
+            return get_data_provider(name, **{"clock": clock, **options})
+        except TypeError as exc:
+            if "clock" not in str(exc):
+                raise
+            return get_data_provider(name, **options)
     except TypeError as exc:
-        if "clock" not in str(exc):
+        unknown = UNEXPECTED_OPTION.search(str(exc))
+        if unknown is None or unknown.group(1) not in options:
             raise
-        return get_data_provider(name, **options)
+        raise click.BadParameter(f"the {name} data provider takes no option "
+                                 f"{unknown.group(1)!r}", param_hint="--provider-option"
+                                 ) from None
 
 
 def run_loop(session: Any, feed: Any, files: tuple[Path, Path], end_ts: int | None,

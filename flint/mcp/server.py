@@ -360,22 +360,22 @@ class Tools:
         """The store's paper sessions (names, oldest first)."""
         from flint.server import sessions
 
-        return await _call(sessions.paper_sessions, self.store)
+        return await _call(sessions.session_list, self.store, "paper")
 
     async def paper_status(self, session: Text) -> SessionState:
         """A paper session's status, equity, positions and resting orders."""
         from flint.server import sessions
 
-        return await _call(sessions.paper_state, self.store, session)
+        return await _call(sessions.session_state, self.store, "paper", session)
 
     async def paper_start(self, request: PaperStart) -> PaperStarted:
         """Start a paper session of a built-in strategy on a venue's bars (`flint paper
         run`, in a process of its own that keeps running); answers with its name once it
         exists. Paper only: no live order is ever placed."""
         from flint.server import sessions
+        from flint.server.app import default_state
 
-        logs = self.store.parent / "server" / "paper"  # beside flint serve's default state
-        return await _call(sessions.start_paper, self.store, logs, request)
+        return await _call(sessions.start_paper, self.store, default_state(self.store), request)
 
     async def paper_stop(self, session: Text) -> SessionState:
         """Stop a paper session: cancel its resting orders and keep its positions (it can

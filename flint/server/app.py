@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from flint.server.auth import TokenBook
-from flint.server.cache import KeptAnswers, ReadCache
+from flint.server.cache import MAX_BYTES, KeptAnswers, ReadCache
 from flint.server.jobs import JobManager, JobsFull
 from flint.server.models import Error
 from flint.server.security import BodyLimit, route_scopes
@@ -40,7 +40,8 @@ class ServerSettings:
 
     ``state``: the server's folder (tokens, jobs); ``strategies``: saved user
     strategies; ``max_jobs``: jobs running at once; ``max_body``: bytes of a request
-    body; ``trust``: run user code even where the host cannot confine it.
+    body; ``cache_bytes``: bytes of read answers kept (:mod:`flint.server.cache`);
+    ``trust``: run user code even where the host cannot confine it.
     """
 
     store: Path
@@ -49,7 +50,14 @@ class ServerSettings:
     cors_origins: tuple[str, ...] = ()
     max_jobs: int = 2
     max_body: int = 1 << 20
+    cache_bytes: int = MAX_BYTES
     trust: bool = False
+
+
+def default_state(store: Path) -> Path:
+    """The server's folder (tokens, jobs, paper session logs) when none is given:
+    ``server/`` beside the store; ``flint mcp`` keeps its paper session logs there too."""
+    return store.parent / "server"
 
 
 @contextmanager
@@ -121,7 +129,7 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
     app.state.tokens = tokens
     app.state.jobs = jobs
     app.state.readers = threading.local()
-    app.state.cache = cache = ReadCache(settings.store)
+    app.state.cache = cache = ReadCache(settings.store, settings.cache_bytes)
 
     def bad_input(_: Request, exc: Exception) -> JSONResponse:
         text = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)

@@ -37,7 +37,7 @@ POLL_S = 0.25
 
 def _status(job: Job) -> JobStatus:
     data = job.to_dict()
-    del data["request"], data["version"]
+    del data["request"], data["version"], data["journaling"]
     return JobStatus(**data)
 
 
@@ -128,7 +128,10 @@ def job_result(job_id: JobId, request: Request) -> JobResult:
 
 @router.post("/jobs/{job_id}/cancel", dependencies=RESEARCH, responses={404: {"model": Error}})
 def cancel_job(job_id: JobId, request: Request) -> JobStatus:
-    """Stop a queued or running job (a finished one is left as it is)."""
+    """Stop a queued or running job: it ends `cancelled` and journals nothing. A job
+    already journaling its results (progress phase `journal`) is not stopped: it stays
+    `running`, its note says the cancel came too late, and it ends `complete` with every
+    run in `run_ids`. A finished job is left as it is."""
     _job(request, job_id)
     job = jobs_of(request).cancel(job_id)
     assert job is not None

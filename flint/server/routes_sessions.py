@@ -26,7 +26,7 @@ UNKNOWN = {404: {"model": Error, "description": "No session of that name."}}
 @paper.get("/sessions")
 def paper_sessions(request: Request) -> SessionList:
     """The store's paper sessions, oldest first."""
-    return sessions.paper_sessions(request.app.state.settings.store)
+    return sessions.session_list(request.app.state.settings.store, "paper")
 
 
 @paper.post("/sessions", status_code=202,
@@ -35,13 +35,13 @@ def paper_start(body: PaperStart, request: Request) -> PaperStarted:
     """Start a paper session (``flint paper run``, in a process of its own) of a built-in
     strategy; answers once the session exists, with its name."""
     settings = request.app.state.settings
-    return sessions.start_paper(settings.store, settings.state / "paper", body)
+    return sessions.start_paper(settings.store, settings.state, body)
 
 
 @paper.get("/sessions/{session}", responses=UNKNOWN)
 def paper_state(session: Session, request: Request) -> SessionState:
     """A paper session: status, equity, positions, orders (live while it runs)."""
-    return sessions.paper_state(request.app.state.settings.store, session)
+    return sessions.session_state(request.app.state.settings.store, "paper", session)
 
 
 @paper.post("/sessions/{session}/stop", responses=UNKNOWN)
@@ -60,10 +60,10 @@ def paper_kill(session: Session, request: Request) -> SessionState:
 @live.get("/sessions")
 def live_sessions(request: Request) -> SessionList:
     """The store's live sessions, oldest first."""
-    return sessions.live_sessions(request.app.state.settings.store)
+    return sessions.session_list(request.app.state.settings.store, "live")
 
 
 @live.get("/sessions/{session}", responses=UNKNOWN)
 def live_state(session: Session, request: Request) -> SessionState:
     """A live session as its run last reported it (read-only)."""
-    return sessions.live_state(request.app.state.settings.store, session)
+    return sessions.session_state(request.app.state.settings.store, "live", session)

@@ -8,6 +8,7 @@ run`` process, and can be stopped (resting orders cancelled, positions kept) or 
 looked at.
 """
 
+import importlib
 import json
 import re
 import secrets
@@ -24,27 +25,30 @@ from flint.server.models import PaperStart, PaperStarted, SessionList, SessionSt
 
 #: Seconds a started ``flint paper run`` may take to create (or resume) its session.
 START_WAIT_S = 60.0
+#: Sessions of ``flint paper`` or of ``flint live``: the modules ``flint.<kind>.session``
+#: and ``flint.cli.<kind>`` list them and show one.
+SessionKind = Literal["paper", "live"]
 
 
 class UnknownSession(LookupError):
     """No session of that name in the store."""
 
 
-def paper_sessions(store: Path) -> SessionList:
-    """The store's paper sessions, oldest first."""
-    from flint.paper.session import list_sessions
+def session_list(store: Path, kind: SessionKind) -> SessionList:
+    """The store's paper or live sessions, oldest first."""
     from flint.store import FlintStore
 
+    list_sessions = importlib.import_module(f"flint.{kind}.session").list_sessions
     with FlintStore(store, read_only=True) as reader:
         return SessionList(sessions=list_sessions(reader))
 
 
-def paper_state(store: Path, session: str) -> SessionState:
-    """Paper session ``session`` as ``flint paper status`` shows it."""
-    from flint.cli.paper import session_state
-
-    _known(paper_sessions(store), session, "paper")
-    return SessionState(**session_state(store, session))
+def session_state(store: Path, kind: SessionKind, session: str) -> SessionState:
+    """Paper or live session ``session`` as ``flint paper status`` / ``flint live
+    status`` shows it (a live one: as its run last reported)."""
+    _known(store, kind, session)
+    state = importlib.import_module(f"flint.cli.{kind}").session_state
+    return SessionState(**state(store, session))
 
 
 def paper_control(store: Path, session: str,
@@ -53,9 +57,9 @@ def paper_control(store: Path, session: str,
     ``kill`` do; its state after."""
     from flint.cli.paper import control
 
-    _known(paper_sessions(store), session, "paper")
+    _known(store, "paper", session)
     control(session, store, command)  # its message is the CLI's; the state answers here
-    return paper_state(store, session)
+    return session_state(store, "paper", session)
 
 
 def paper_args(request: dict[str, Any], store: Path, session: str) -> list[str]:
@@ -94,13 +98,14 @@ def _check_provider_options(store: Path, request: PaperStart) -> None:
         raise click.ClickException(f"the file provider's path must be inside {folder}")
 
 
-def start_paper(store: Path, logs: Path, request: PaperStart) -> PaperStarted:
+def start_paper(store: Path, state: Path, request: PaperStart) -> PaperStarted:
     """Start ``flint paper run`` for ``request`` as a process of its own (it outlives this
-    one; what it prints is appended to ``logs/<session>.log``) and wait until it has
+    one; what it prints is appended to ``state/paper/<session>.log``) and wait until it has
     created or resumed its session. The command checks the request: its error (a click
     exception, so a 400 / tool error) is the command's own."""
     _check_provider_options(store, request)
     session = request.session or secrets.token_hex(4)
+    logs = state / "paper"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{session}.log"
     with log.open("a", encoding="utf-8") as out:  # appending: earlier starts' lines stay
@@ -134,23 +139,6 @@ def start_paper(store: Path, logs: Path, request: PaperStart) -> PaperStarted:
     return PaperStarted(session=session)
 
 
-def live_sessions(store: Path) -> SessionList:
-    """The store's live sessions, oldest first."""
-    from flint.live.session import list_sessions
-    from flint.store import FlintStore
-
-    with FlintStore(store, read_only=True) as reader:
-        return SessionList(sessions=list_sessions(reader))
-
-
-def live_state(store: Path, session: str) -> SessionState:
-    """Live session ``session`` as ``flint live status`` shows it (its last report)."""
-    from flint.cli.live import session_state
-
-    _known(live_sessions(store), session, "live")
-    return SessionState(**session_state(store, session))
-
-
-def _known(sessions: SessionList, session: str, kind: str) -> None:
-    if session not in sessions.sessions:
+def _known(store: Path, kind: SessionKind, session: str) -> None:
+    if session not in session_list(store, kind).sessions:
         raise UnknownSession(f"no {kind} session '{session}' in the store")

@@ -2,20 +2,25 @@
 data download.
 
 :class:`flint.server.jobs.JobManager` starts ``python -m flint.server.worker FD`` with
-the job as JSON on standard input. The child dies with the server, reads the store
-(read-only until it journals its records) and writes JSON lines ``[kind, payload]``
-to file descriptor ``FD``: ``["progress", {...}]`` as it goes, then
-``["done", {"run_ids": [...], "saved": bool}]`` once its records are in the store's
-journal (``saved`` False: the store stayed busy and they are kept in files), or
-``["error", message]``. Saving here, not in the server, keeps the encoding of large
-records off the server's CPU. Its standard output and error (what a strategy prints)
-go to the job's log file. It runs at a lower CPU priority than the server
-(:data:`NICENESS`).
+the job as one JSON line on standard input. The child dies with the server, reads the
+store (read-only until it journals its records) and writes JSON lines ``[kind,
+payload]`` to file descriptor ``FD``: ``["progress", {...}]`` as it goes, then, if it
+has records, ``["journal", [run_id, ...]]`` and waits for the server's ``go`` line
+before writing them (no line: the job was stopped meanwhile and it writes nothing);
+then ``["done", {"run_ids": [...], "saved": bool}]`` once its records are in the
+store's journal (``saved`` False: the store stayed busy and they are kept in files),
+or ``["error", message]``. From the ``journal`` message on it ignores SIGTERM and
+SIGINT, so its records are written whole, all in one transaction, and the server
+learns their ids. Saving here, not in the server, keeps the encoding of large records
+off the server's CPU. Its standard output and error (what a strategy prints) go to the
+job's log file. It runs at a lower CPU priority than the server (:data:`NICENESS`).
 """
 
 import json
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,9 @@ NICENESS = 10
 #: Seconds a finished job waits for another process writing the store before its
 #: records are kept in files (``flint journal import`` adds them later).
 JOURNAL_WAIT_S = 60.0
+#: Tests only: a path; in its journal phase the child waits (up to
+#: :data:`JOURNAL_WAIT_S`) until that file exists, so a test can stop it right there.
+JOURNAL_GATE_ENV = "FLINT_TEST_JOURNAL_GATE"
 
 
 def run(kind: str, request: dict[str, Any], store: Path, folder: Path, trust: bool,
@@ -105,16 +113,35 @@ def download(request: dict[str, Any], store: Path, progress: Any) -> None:
     progress({"phase": "download", "done": 1, "total": 1})
 
 
+def journal(records: list[dict[str, Any]], store: Path, send: Any) -> None:
+    """The journal phase: announce the records' run ids, and once the server says
+    ``go``, write them all and report them done, deaf to SIGTERM and SIGINT."""
+    from rich.console import Console
+
+    from flint.cli.journal import save_records
+    from flint.store.store import journal_payload
+
+    payloads = [journal_payload(r) for r in records]
+    for stop in (signal.SIGTERM, signal.SIGINT):  # process-wide: every thread ignores them
+        signal.signal(stop, signal.SIG_IGN)
+    send("journal", [p["run_id"] for p in payloads])
+    if sys.stdin.readline().strip() != "go":
+        return
+    gate = os.environ.get(JOURNAL_GATE_ENV)
+    deadline = time.monotonic() + JOURNAL_WAIT_S
+    while gate and not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run_ids, saved = save_records(payloads, store, JOURNAL_WAIT_S, Console(quiet=True))
+    send("done", {"run_ids": run_ids, "saved": saved})
+
+
 def main(fd: int) -> None:
     """The child's entry point: run the job read from standard input, report to ``fd``."""
     if hasattr(os, "nice"):
         os.nice(NICENESS)
-    job = json.load(sys.stdin)
+    job = json.loads(sys.stdin.readline())
     die_with_parent(job["parent"])
-    from rich.console import Console
-
     from flint.cli.common import user_error_types
-    from flint.cli.journal import save_records
     from flint.server.strategies import UnknownStrategy
 
     with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -132,9 +159,10 @@ def main(fd: int) -> None:
         except (UnknownStrategy, *user_error_types()) as exc:
             send("error", str(exc))
         else:
-            run_ids, saved = save_records(records, Path(job["store"]), JOURNAL_WAIT_S,
-                                          Console(quiet=True)) if records else ([], True)
-            send("done", {"run_ids": run_ids, "saved": saved})
+            if records:
+                journal(records, Path(job["store"]), send)
+            else:
+                send("done", {"run_ids": [], "saved": True})
 
 
 if __name__ == "__main__":

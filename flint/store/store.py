@@ -1167,18 +1167,26 @@ class FlintStore:
         one (saving it again replaces it), else gets a new one; ``strategy_name``
         (or ``strategy``), ``market`` and ``created_at`` are indexed when present.
         """
-        payload = journal_payload(run)
-        run_id, created_at = payload["run_id"], payload["created_at"]
-        text = json.dumps(payload, default=_jsonable)
-        strategy = str(payload.get("strategy_name") or payload.get("strategy") or "")
+        return self.save_backtest_runs([run])[0]
+
+    def save_backtest_runs(self, runs: Sequence[Any]) -> list[str]:
+        """Journal ``runs`` (each as :meth:`save_backtest_run` does) in one transaction:
+        all of them or, if anything fails or the process dies, none; their ids in order."""
+        rows: list[list[Any]] = []
+        for run in runs:
+            payload = journal_payload(run)
+            rows.append([payload["run_id"],
+                         str(payload.get("strategy_name") or payload.get("strategy") or ""),
+                         str(payload.get("market") or ""), payload["created_at"],
+                         json.dumps(payload, default=_jsonable)])
         with self._transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO backtest_runs "
-                "(run_id, strategy_name, market, created_at, payload, summary) "
-                f"SELECT ?, ?, ?, ?, payload, {schema.RUN_SUMMARY} FROM (SELECT ? AS payload)",
-                [run_id, strategy, str(payload.get("market") or ""), created_at, text],
-            )
-        return run_id
+            for row in rows:
+                conn.execute(
+                    "INSERT OR REPLACE INTO backtest_runs "
+                    "(run_id, strategy_name, market, created_at, payload, summary) "
+                    f"SELECT ?, ?, ?, ?, payload, {schema.RUN_SUMMARY} "
+                    "FROM (SELECT ? AS payload)", row)
+        return [row[0] for row in rows]
 
     def list_backtest_runs(self, limit: int = 20, *, offset: int = 0,
                            **filters: Any) -> list[dict[str, Any]]:
