@@ -15,7 +15,13 @@ from flint.providers.errors import (
     VenueRejected,
     VenueUnreachable,
 )
-from flint.providers.transport import RateLimiter, Retrier, RetryPolicy, venue_limiter
+from flint.providers.transport import (
+    RateLimiter,
+    Retrier,
+    RetryPolicy,
+    asked_again_if_empty,
+    venue_limiter,
+)
 
 
 class Clock:
@@ -185,3 +191,36 @@ def test_offline_gives_up_within_its_budget_and_rejections_are_not_retried():
     with pytest.raises(VenueRejected):
         r.call(failing(VenueRejected("422 bad coin")))
     assert r.requests == 1
+
+
+# Empty answers
+
+
+def answers(*pages):
+    """A request that gives ``pages`` in turn, and the list of what it gave."""
+    given = []
+
+    def request():
+        given.append(pages[len(given)])
+        return given[-1]
+
+    return request, given
+
+
+def test_an_empty_answer_is_asked_for_once_more_and_the_second_is_believed():
+    request, given = answers([], [1, 2])
+    assert asked_again_if_empty(request) == [1, 2]
+    request, given = answers([], [], [3])
+    assert asked_again_if_empty(request) == []  # twice empty: believed, no third try
+    assert given == [[], []]
+    request, given = answers([4], [])
+    assert asked_again_if_empty(request) == [4]
+    assert len(given) == 1
+
+
+def test_what_counts_as_empty_is_the_callers_to_say():
+    request, given = answers([1], [5, 6])  # a page not starting where asked (at 5)
+    assert asked_again_if_empty(request, lambda rows: 5 not in rows) == [5, 6]
+    request, given = answers(None, [7])  # "absent" is not "empty" for this caller
+    assert asked_again_if_empty(request, lambda rows: rows == []) is None
+    assert len(given) == 1

@@ -14,6 +14,9 @@ errors of :mod:`flint.providers.errors` (translated from its client library), an
   since the first failure stays under ``offline_after_s``, so being offline ends
   in seconds with one line naming the endpoint;
 - anything else (``VenueRejected``, ``UnknownMarket``, ...) is raised unchanged.
+
+:func:`asked_again_if_empty` is the other half of being careful with a venue: an answer
+that says "nothing here" is asked for once more before it is believed.
 """
 
 import email.utils
@@ -53,6 +56,17 @@ def retry_after_s(headers: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, moment.timestamp() - time.time())
+
+
+def asked_again_if_empty(request: Callable[[], T], empty: Callable[[T], bool] = lambda a: not a
+                         ) -> T:
+    """``request()``'s answer, asked for a second time when ``empty(answer)`` (by default:
+    it holds nothing). A venue that wrongly answers "nothing" where it has rows must not
+    leave a hole the store would record as covered."""
+    answer = request()
+    if empty(answer):
+        answer = request()
+    return answer
 
 
 class RateLimiter:

@@ -21,7 +21,7 @@ from flint.providers.errors import (
     VenueRejected,
     VenueUnreachable,
 )
-from flint.providers.transport import Retrier, retry_after_s
+from flint.providers.transport import Retrier, asked_again_if_empty, retry_after_s
 
 
 def rebase_api(urls: Any, base: str) -> Any:
@@ -86,12 +86,9 @@ class CcxtClient:
                                  what=f"{what} at {self.endpoint}")
 
     def page(self, what: str, request: Callable[[], Any], weight: float = 1.0) -> list[Any]:
-        """A page of rows from :meth:`call`, asked a second time when it holds none (an
-        exchange that answers "nothing" where it has rows must not leave a hole that the
-        store would record as covered)."""
-        rows: list[Any] = self.call(what, request, weight)
-        if not rows:
-            rows = self.call(what, request, weight)
+        """A page of rows from :meth:`call`, asked a second time when it holds none
+        (:func:`~flint.providers.transport.asked_again_if_empty`)."""
+        rows: list[Any] = asked_again_if_empty(lambda: self.call(what, request, weight))
         return rows
 
     def _translated(self, what: str, request: Callable[[], Any]) -> Any:

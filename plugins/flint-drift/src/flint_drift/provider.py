@@ -44,7 +44,7 @@ from flint.providers.base import (
 )
 from flint.providers.endpoints import endpoint_url
 from flint.providers.errors import HistoryUnavailable, TransientVenueError, VenueError
-from flint.providers.transport import Retrier, RetryPolicy, venue_limiter
+from flint.providers.transport import Retrier, RetryPolicy, asked_again_if_empty, venue_limiter
 from flint_core.records import Candle, FundingRate, OrderbookLevel, OrderbookSnapshot
 from flint_core.series import CandleSeries
 from flint_drift.client import DriftHttp
@@ -158,11 +158,11 @@ class DriftProvider(DataProvider):
                  absent_ok: bool = False) -> list[dict[str, Any]]:
         """The records of an answer under ``key`` (or ``records``, or the answer itself if a
         list), asked twice if it holds none; none for a 404 if ``absent_ok``."""
-        records: list[dict[str, Any]] = []
-        for _ in range(2):
+
+        def request() -> list[dict[str, Any]] | None:
             answer = self.data_api.get(path, params, absent_ok=absent_ok)
             if answer is None:
-                return []
+                return None
             records = answer.get(key, answer.get("records")) if isinstance(answer, dict) else (
                 answer
             )
@@ -171,9 +171,10 @@ class DriftProvider(DataProvider):
                     f"the Drift Data API answered {path} with {str(answer)[:200]}",
                     venue=VENUE, endpoint=f"{self.data_api_url}{path}",
                 )
-            if records:
-                break
-        return records
+            return records
+
+        # a 404 (None) is an answer to believe at once; only an empty list is asked again
+        return asked_again_if_empty(request, lambda records: records == []) or []
 
     def _candle_pages(self, market: str, res: int, start_ts: int, end_ts: int) -> Iterator[Page]:
         path = f"/market/{market}/candles/{resolution_name(res)}"

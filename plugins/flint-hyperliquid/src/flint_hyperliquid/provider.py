@@ -38,7 +38,7 @@ from flint.providers.base import (
 )
 from flint.providers.endpoints import endpoint_url
 from flint.providers.errors import HistoryUnavailable, TransientVenueError, VenueError
-from flint.providers.transport import Retrier, RetryPolicy, venue_limiter
+from flint.providers.transport import Retrier, RetryPolicy, asked_again_if_empty, venue_limiter
 from flint_core.records import Candle, FundingRate, OpenInterest, OrderbookLevel, OrderbookSnapshot
 from flint_core.series import CandleSeries
 from flint_hyperliquid.client import InfoClient
@@ -161,14 +161,6 @@ class HyperliquidProvider(DataProvider):
             return self._snapshot_pages(kind, market, start_ts)
         raise self._unsupported(kind)
 
-    def _twice_if_empty(self, kind: str, request: Callable[[], Any],
-                        empty: Callable[[list[Any]], bool]) -> list[Any]:
-        """The answer, asked a second time when it claims there is nothing."""
-        answer: list[Any] = self.client.call(kind, request)
-        if empty(answer):
-            answer = self.client.call(kind, request)
-        return answer
-
     def _candle_pages(self, market: str, res: int, start_ts: int, end_ts: int) -> Iterator[Page]:
         coin, name = self.coin(market), interval(res)
         cursor = -(-start_ts // res) * res
@@ -188,8 +180,8 @@ class HyperliquidProvider(DataProvider):
                 return self.client.info.candles_snapshot(coin, name, first * 1000,
                                                          end_ts * 1000 - 1)
 
-            raw = self._twice_if_empty(
-                "candleSnapshot", request,
+            raw: list[Any] = asked_again_if_empty(
+                lambda request=request: self.client.call("candleSnapshot", request),
                 lambda rows, first=first: not any(c["t"] == first * 1000 for c in rows),
             )
             series = _candles(raw, market, res, first, end_ts)
@@ -213,8 +205,8 @@ class HyperliquidProvider(DataProvider):
             def request(start_ms: int = start_ms) -> Any:
                 return self.client.info.funding_history(coin, start_ms, end_ms)
 
-            raw = self._twice_if_empty(
-                "fundingHistory", request,
+            raw: list[Any] = asked_again_if_empty(
+                lambda request=request: self.client.call("fundingHistory", request),
                 lambda rows, low=start_ms: not any(r["time"] >= low for r in rows),
             )
             kept = [r for r in raw if start_ms <= r["time"] <= end_ms]
