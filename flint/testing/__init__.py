@@ -10,7 +10,8 @@ hypothesis strategies for candles, books and orders: :mod:`flint.testing.strateg
 a fake venue server on 127.0.0.1 (HTTP and websockets, request log, injected faults):
 :mod:`flint.testing.fakes` (fixture ``fake_http_server``); scripted backtests (candles
 from rows, a strategy that runs an action on a given bar): :mod:`flint.testing.scripted`;
-the processes a command started, from ``/proc``: :mod:`flint.testing.processes`;
+the processes a command started, from ``/proc``, and waiting for a condition:
+:mod:`flint.testing.processes`;
 running the ``flint`` command line in-process or as a child: :mod:`flint.testing.commands`;
 strategy files that need no plugin: :mod:`flint.testing.strategy_files`; the real data
 files a fake venue serves, as columns: :mod:`flint.testing.data_files`; the stores,

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,6 +44,7 @@ from flint.live.adapter import (
 from flint.live.journal import OrderJournal
 from flint.risk.engine import Reason, TradingState
 from flint.store import FlintStore
+from flint.testing.processes import wait_until
 from flint_core.enums import OrderState, OrderType, Side
 
 #: Fault kinds every harness injects, and when (before or after the venue commits).
@@ -119,18 +120,6 @@ class VenueHarness(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 (optional)
         """Stop the fake."""
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float,
-               ctx: LiveExecutionContext | None = None, what: str = "condition") -> None:
-    """Poll ``condition`` (syncing ``ctx`` between tries) until true or ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s:g} s")
-        if ctx is not None:
-            ctx.sync()
-        time.sleep(0.05)
 
 
 def differences(tracker: OrderTracker, harness: VenueHarness) -> list[str]:
@@ -256,9 +245,10 @@ class LiveContextContract(_HarnessFixture):
 
     def settle(self, ctx: LiveExecutionContext, harness: VenueHarness) -> None:
         """Sync until no order is in doubt (bounded by the ambiguity window)."""
-        wait_until(lambda: not any(o.state is OrderState.UNKNOWN or not o.acked
-                                   for o in ctx.tracker.open_orders()),
-                   ctx.adapter.ambiguity_window_s + 3.0, ctx, "orders resolved")
+        assert wait_until(lambda: not any(o.state is OrderState.UNKNOWN or not o.acked
+                                          for o in ctx.tracker.open_orders()),
+                          ctx.adapter.ambiguity_window_s + 3.0, between=ctx.sync), \
+            "orders still in doubt"
 
     @pytest.mark.parametrize("when", WHEN)
     @pytest.mark.parametrize("kind", FAULT_KINDS)
@@ -288,10 +278,10 @@ class LiveContextContract(_HarnessFixture):
         ctx.cancel(cid)
         self.settle(ctx, harness)
         cancelled = when == "after" or kind == "delay"
-        wait_until(lambda: (harness.venue_orders()[cid][0] is OrderState.CANCELLED)
-                   is cancelled, 5.0, what="the venue's state")
-        wait_until(lambda: ctx.order(cid).state is harness.venue_orders()[cid][0], 5.0, ctx,
-                   "the journal matching the venue")
+        assert wait_until(lambda: (harness.venue_orders()[cid][0] is OrderState.CANCELLED)
+                          is cancelled, 5.0), "the venue's state"
+        assert wait_until(lambda: ctx.order(cid).state is harness.venue_orders()[cid][0], 5.0,
+                          between=ctx.sync), "the journal never matched the venue"
         assert harness.submissions(cid) == 1 and len(harness.venue_orders()) == 1
         assert differences(replay(store, ctx.journal.account), harness) == []
         ctx.stop()
@@ -301,7 +291,8 @@ class LiveContextContract(_HarnessFixture):
         ctx = self.context(harness, store)
         cid = ctx.limit_order(harness.market, Side.LONG, 2.0, harness.price * 0.9)
         harness.fill(cid, 1.0)
-        wait_until(lambda: ctx.order(cid).filled_size > 0, 5.0, ctx, "the fill")
+        assert wait_until(lambda: ctx.order(cid).filled_size > 0, 5.0, between=ctx.sync), \
+            "no fill"
         booked = len(ctx.journal.fills())
         ctx.reconcile()  # reads every fill again
         ctx.reconcile()
@@ -495,7 +486,7 @@ class CrashContract(_HarnessFixture):
         worker = self.spawn(tmp_path, harness, "first",
                             [{"op": "announce_send"}, self.order(harness)], timeout_s=60.0)
         cid = worker.wait_for("sending", 30)["client_id"]
-        wait_until(lambda: cid in harness.venue_orders(), 10, what="the venue taking it")
+        assert wait_until(lambda: cid in harness.venue_orders(), 10), "the venue never took it"
         worker.kill()
         tracker = self.restart_and_check(tmp_path, harness)
         assert tracker.orders[cid].state is OrderState.CONFIRMED

@@ -39,12 +39,16 @@ def is_alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_until(condition: Callable[[], object], seconds: float) -> bool:
-    """Poll ``condition`` until it is true (``True``) or ``seconds`` pass (``False``)."""
+def wait_until(condition: Callable[[], object], seconds: float, *,
+               between: Callable[[], object] | None = None) -> bool:
+    """Poll ``condition`` until it is true (``True``) or ``seconds`` pass (``False``),
+    calling ``between`` (e.g. a live context's ``sync``) after each false try."""
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
             return False
+        if between is not None:
+            between()
         time.sleep(POLL_S)
     return True
 

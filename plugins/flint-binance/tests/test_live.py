@@ -301,7 +301,8 @@ def test_an_adapter_closed_and_connected_again_trades_on(harness):
 
 def test_a_stop_triggered_at_the_venue_is_booked_on_its_order(harness, tmp_path):
     from flint.execution.live_base import LiveExecutionContext
-    from flint.testing.live_contracts import differences, replay, wait_until
+    from flint.testing.live_contracts import differences, replay
+    from flint.testing.processes import wait_until
 
     with FlintStore(tmp_path / "live.duckdb") as store:
         ctx = LiveExecutionContext(harness.adapter(), store, reconcile_interval_s=3600)
@@ -311,7 +312,8 @@ def test_a_stop_triggered_at_the_venue_is_booked_on_its_order(harness, tmp_path)
         ctx.sync()
         assert ctx.order(stop).state is OrderState.CONFIRMED
         harness.set_mark(MARKET, 19400.0)
-        wait_until(lambda: ctx.order(stop).state is OrderState.FILLED, 5.0, ctx, "the stop")
+        assert wait_until(lambda: ctx.order(stop).state is OrderState.FILLED, 5.0,
+                          between=ctx.sync), "the stop never filled"
         assert ctx.order(stop).filled_size == pytest.approx(2.0)
         assert ctx.position(MARKET) is None
         assert differences(replay(store, ctx.journal.account), harness) == []
@@ -321,7 +323,7 @@ def test_a_stop_triggered_at_the_venue_is_booked_on_its_order(harness, tmp_path)
 @pytest.mark.parametrize("fault", [None, "5xx", "reset"])
 def test_a_resting_limit_order_is_amended_and_a_lost_reply_resolved(harness, tmp_path, fault):
     from flint.execution.live_base import LiveExecutionContext
-    from flint.testing.live_contracts import wait_until
+    from flint.testing.processes import wait_until
 
     with FlintStore(tmp_path / "live.duckdb") as store:
         ctx = LiveExecutionContext(harness.adapter(), store, reconcile_interval_s=3600)
@@ -330,7 +332,8 @@ def test_a_resting_limit_order_is_amended_and_a_lost_reply_resolved(harness, tmp
         if fault:
             harness.inject("amend", fault, "after")
         assert ctx.modify_order(cid, new_size=2.0, new_price=18100.0) == cid
-        wait_until(lambda: ctx.order(cid).state is OrderState.CONFIRMED, 5.0, ctx, "resolved")
+        assert wait_until(lambda: ctx.order(cid).state is OrderState.CONFIRMED, 5.0,
+                          between=ctx.sync), "never resolved"
         assert (ctx.order(cid).size, ctx.order(cid).price) == (2.0, 18100.0)
         venue = harness.account.orders[harness._order_id(cid)]
         assert (venue["origQty"], venue["price"]) == ("2", "18100")

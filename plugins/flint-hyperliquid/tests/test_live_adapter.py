@@ -343,7 +343,7 @@ def test_the_live_context_amends_a_resting_order_and_resolves_a_lost_reply(harne
                                                                           fault):
     from flint_hyperliquid.live import LiveHyperliquidContext
 
-    from flint.testing.live_contracts import wait_until
+    from flint.testing.processes import wait_until
 
     with FlintStore(tmp_path / "live.duckdb") as store:
         ctx = LiveHyperliquidContext(
@@ -355,7 +355,8 @@ def test_the_live_context_amends_a_resting_order_and_resolves_a_lost_reply(harne
         if fault:
             harness.inject("amend", fault, "after")
         assert ctx.modify_order(cid, new_size=2.0, new_price=91.0) == cid
-        wait_until(lambda: ctx.order(cid).state is OrderState.CONFIRMED, 5.0, ctx, "resolved")
+        assert wait_until(lambda: ctx.order(cid).state is OrderState.CONFIRMED, 5.0,
+                          between=ctx.sync), "never resolved"
         assert (ctx.order(cid).size, ctx.order(cid).price) == (2.0, 91.0)
         [resting] = harness.exchange.open_orders()
         assert (resting["cloid"], resting["origSz"], resting["limitPx"]) == (cid, 2.0, 91.0)
