@@ -1,20 +1,17 @@
 """The real data files under ``FLINT_TEST_DATA`` that fake venues serve, read back as
 columns to compare what a provider fetched with (``VENUE-MARKET-RES.csv`` candles,
-``VENUE-MARKET-funding.csv`` funding rates)."""
+``VENUE-MARKET-funding.csv`` funding rates, ...)."""
 
 from pathlib import Path
 
 import numpy as np
 
-from flint.testing.venues import data_columns
+from flint.providers.files import FileProvider
 
 
-def file_candles(data: Path, venue: str, market: str, res: int = 3600) -> dict[str, np.ndarray]:
-    """The candle columns (``ts``, ``open``, ...) of ``venue``'s ``market`` at ``res``."""
-    return data_columns(data / f"{venue}-{market}-{res}.csv")
-
-
-def file_funding(data: Path, venue: str, market: str) -> tuple[np.ndarray, np.ndarray]:
-    """The funding times and rates of ``venue``'s ``market``."""
-    table = data_columns(data / f"{venue}-{market}-funding.csv")
-    return table["ts"], table["rate"]
+def data_columns(path: str | Path) -> dict[str, np.ndarray]:
+    """The columns of a data file (``ts``, ``open``, ..., or ``ts``, ``rate``) as flint
+    reads it."""
+    files = FileProvider(path)
+    table = files.read(files.files[0])
+    return {name: table.column(name).to_numpy() for name in table.column_names}

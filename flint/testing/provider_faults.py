@@ -30,12 +30,12 @@ import pytest
 
 from flint.providers.download import Series, download
 from flint.store import FlintStore
+from flint.testing.data_files import data_columns
 from flint.testing.fakes import Fault, Request
 from flint.testing.venues import (
     FAST_RETRY,
     assert_offline_fails_fast,
     assert_same_candles,
-    data_columns,
     download_rows,
     unused_port,
 )

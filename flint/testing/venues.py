@@ -1,7 +1,8 @@
 """Helpers for testing a venue plugin's provider against its fake venue: quick retries,
-the columns of a real data file, and comparing what was downloaded with it exactly.
+and comparing what was downloaded with a real data file exactly.
 
-    from flint.testing.venues import FAST_RETRY, assert_same_candles, data_columns
+    from flint.testing.data_files import data_columns
+    from flint.testing.venues import FAST_RETRY, assert_same_candles
 
     expected = data_columns(flint_test_data / "binance-SOLUSDT-3600.csv")
     candles, funding = download_rows(provider, "binance", "SOL-PERP", start, end,
@@ -30,17 +31,10 @@ _CANDLE_COLUMNS = ("open", "opens"), ("high", "highs"), ("low", "lows"), ("close
     ("volume", "volumes")
 
 
-def data_columns(path: str | Path) -> dict[str, np.ndarray]:
-    """The columns of a data file (``ts``, ``open``, ..., or ``ts``, ``rate``) as flint
-    reads it."""
-    files = FileProvider(path)
-    table = files.read(files.files[0])
-    return {name: table.column(name).to_numpy() for name in table.column_names}
-
-
 def assert_same_candles(series: Any, expected: dict[str, np.ndarray], start: int | None = None,
                         end: int | None = None) -> None:
-    """``series`` holds exactly the rows of ``expected`` (:func:`data_columns`) with
+    """``series`` holds exactly the rows of ``expected``
+    (:func:`flint.testing.data_files.data_columns`) with
     ``start <= ts <= end``, values equal to the last bit."""
     ts = expected["ts"]
     keep = np.ones(len(ts), dtype=bool)

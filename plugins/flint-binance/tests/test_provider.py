@@ -16,12 +16,10 @@ from flint.providers.download import Series, download
 from flint.providers.errors import HistoryUnavailable, UnknownMarket, VenueBanned
 from flint.store import FlintStore
 from flint.store.funding import funding_intervals
+from flint.testing.data_files import data_columns
 from flint.testing.fakes import Fault
 from flint.testing.provider_faults import ProviderFaultContract
-from flint.testing.venues import (
-    FAST_RETRY,
-    data_columns,
-)
+from flint.testing.venues import FAST_RETRY
 from flint.testing.venues import assert_same_candles as same_candles
 
 H = 3600

@@ -19,7 +19,7 @@ from flint.providers.errors import (
     VenueBanned,
     VenueError,
 )
-from flint.testing.data_files import file_candles, file_funding
+from flint.testing.data_files import data_columns
 from flint.testing.fakes import Fault
 from flint.testing.provider_faults import ProviderFaultContract
 from flint.testing.venues import FAST_RETRY
@@ -71,7 +71,7 @@ def test_endpoints_come_from_the_environment_over_flint_yaml(monkeypatch):
 
 
 def test_candles_come_at_most_1000_an_answer(fake, fake_data):
-    expected = file_candles(fake_data, "hyperliquid", "SOL")
+    expected = data_columns(fake_data / "hyperliquid-SOL-3600.csv")
     with provider(fake) as p:
         candles = p.fetch_candles("SOL-PERP", H, int(expected["ts"][0]), int(fake.now))
     same_candles(candles, expected)
@@ -80,7 +80,7 @@ def test_candles_come_at_most_1000_an_answer(fake, fake_data):
 
 
 def test_a_full_answer_short_of_its_window_is_followed_backwards(fake, fake_data):
-    expected = file_candles(fake_data, "hyperliquid", "ETH")
+    expected = data_columns(fake_data / "hyperliquid-ETH-3600.csv")
     fake.overlap_next("candles", rows=5)  # 1000 records, 5 newer than asked
     with provider(fake) as p:
         candles = p.fetch_candles("ETH", H, int(expected["ts"][0]), int(fake.now))
@@ -92,7 +92,8 @@ def test_a_full_answer_short_of_its_window_is_followed_backwards(fake, fake_data
 
 
 def test_funding_comes_a_day_an_answer_as_the_files_hourly_rates(fake, fake_data):
-    ts, rates = file_funding(fake_data, "hyperliquid", "BTC")
+    table = data_columns(fake_data / "hyperliquid-BTC-funding.csv")
+    ts, rates = table["ts"], table["rate"]
     keep = (ts >= JANUARY[0]) & (ts < JANUARY[1])
     with provider(fake) as p:
         funding = p.fetch_funding("BTC-PERP", JANUARY[0], JANUARY[1] - 1)
@@ -103,7 +104,8 @@ def test_funding_comes_a_day_an_answer_as_the_files_hourly_rates(fake, fake_data
 
 
 def test_the_day_not_over_yet_comes_from_the_live_list_not_the_archive(fake, fake_data):
-    ts, rates = file_funding(fake_data, "hyperliquid", "SOL")
+    table = data_columns(fake_data / "hyperliquid-SOL-funding.csv")
+    ts, rates = table["ts"], table["rate"]
     fake.now = float(ts[-1] + 60)  # a minute after the last settlement
     today = int(fake.now) // 86400 * 86400
     with provider(fake) as p:
@@ -117,7 +119,8 @@ def test_the_day_not_over_yet_comes_from_the_live_list_not_the_archive(fake, fak
 
 
 def test_funding_in_the_human_units_shape_gives_the_same_rates(fake_data):
-    ts, rates = file_funding(fake_data, "hyperliquid", "SOL")
+    table = data_columns(fake_data / "hyperliquid-SOL-funding.csv")
+    ts, rates = table["ts"], table["rate"]
     keep = (ts >= JANUARY[0]) & (ts < JANUARY[1])
     with FakeDrift.from_data(fake_data, coins=("SOL",), funding_shape="human") as fake, \
             provider(fake) as p:

@@ -10,7 +10,7 @@ from flint.providers import ProviderRegistry
 from flint.providers.download import Series, download
 from flint.providers.errors import HistoryUnavailable, UnknownMarket
 from flint.store import FlintStore
-from flint.testing.data_files import file_candles, file_funding
+from flint.testing.data_files import data_columns
 from flint.testing.fakes import Fault
 from flint.testing.provider_faults import ProviderFaultContract
 from flint.testing.venues import FAST_RETRY
@@ -47,8 +47,9 @@ def test_seed_paths_reexport_the_plugin():
 
 
 def test_candles_come_5000_a_page_and_funding_500(fake, fake_data):
-    expected = file_candles(fake_data, "hyperliquid", "SOL")
-    ts, rates = file_funding(fake_data, "hyperliquid", "SOL")
+    expected = data_columns(fake_data / "hyperliquid-SOL-3600.csv")
+    table = data_columns(fake_data / "hyperliquid-SOL-funding.csv")
+    ts, rates = table["ts"], table["rate"]
     with provider(fake) as p:
         first = int(expected["ts"][0])
         candles = p.fetch_candles("SOL-PERP", H, first, int(fake.now))
@@ -150,6 +151,6 @@ def test_a_funding_interval_change_mid_range_keeps_each_eras_interval(fake, fake
     before = [r.interval_s for r in rates if r.ts < switch - 2 * 8 * H]
     after = [r.interval_s for r in rates if r.ts > switch + 3 * H]
     assert set(before) == {8 * H} and set(after) == {H}
-    ts, _ = file_funding(fake_data, "hyperliquid", "SOL")
+    ts = data_columns(fake_data / "hyperliquid-SOL-funding.csv")["ts"]
     assert [r.ts for r in rates] == [
         t for t in ts.tolist() if switch - 10 * 86400 <= t <= switch + 10 * 86400]
