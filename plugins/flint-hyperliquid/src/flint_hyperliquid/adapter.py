@@ -294,9 +294,6 @@ class HyperliquidAdapter(VenueAdapter):
 
     def _wire(self, request: OrderRequest) -> dict[str, Any]:
         """The order's wire form (rounded to tick and lot), as the SDK builds it."""
-        from hyperliquid.utils.signing import order_request_to_order_wire
-        from hyperliquid.utils.types import Cloid
-
         coin = self._coin(request.market)
         decimals = self._sz_decimals[coin]
         size = round_size(request.size, decimals) if request.size > 0 else 0.0
@@ -324,15 +321,45 @@ class HyperliquidAdapter(VenueAdapter):
             kind = {"trigger": {"triggerPx": trigger, "isMarket": True,
                                 "tpsl": "sl" if request.order_type is OrderType.STOP_LOSS
                                 else "tp"}}
-        limit = _rounded(price, decimals)
+        return self._sdk_wire(coin, buy, size, _rounded(price, decimals), kind,
+                              request.reduce_only, self._cloid(request.client_id))
+
+    def _sdk_wire(self, coin: str, buy: bool, size: float, limit: float, kind: dict[str, Any],
+                  reduce_only: bool, cloid: str | None) -> dict[str, Any]:
+        """The SDK's wire form of an order already rounded to tick and lot;
+        :class:`VenueRejected` if the SDK refuses it."""
+        from hyperliquid.utils.signing import order_request_to_order_wire
+        from hyperliquid.utils.types import Cloid
+
         try:
             return order_request_to_order_wire({
-                "coin": coin, "is_buy": buy, "sz": size,
-                "limit_px": limit, "order_type": kind,
-                "reduce_only": request.reduce_only, "cloid": Cloid(self._cloid(request.client_id)),
+                "coin": coin, "is_buy": buy, "sz": size, "limit_px": limit, "order_type": kind,
+                "reduce_only": reduce_only, "cloid": Cloid(cloid) if cloid else None,
             }, self._assets[coin])
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:  # TypeError: a malformed cloid
             raise VenueRejected("invalid_order", str(exc)) from None
+
+    def _status(self, response: Any, what: str) -> Any:
+        """The first status of the venue's ``response`` to ``what`` (an order, a cancel, a
+        modify); :class:`VenueRejected` for an error, :class:`AmbiguousOutcome` if unreadable."""
+        try:
+            status = response["data"]["statuses"][0]
+        except (KeyError, TypeError, IndexError):
+            raise AmbiguousOutcome("unparsable", f"{what} reply {str(response)[:100]}") from None
+        if isinstance(status, dict) and "error" in status:
+            raise VenueRejected("rejected", str(status["error"])[:300])
+        return status
+
+    def _state_after(self, client_id: str, done: str) -> VenueOrder:
+        """The venue's record of ``client_id`` read back after it was ``done`` (cancelled,
+        amended); :class:`AmbiguousOutcome` if it cannot be read."""
+        try:
+            after = self.order_status(client_id)
+        except VenueUnavailable as exc:
+            raise AmbiguousOutcome("unknown_state", f"{done}; state unread: {exc}") from None
+        if after is None:
+            raise AmbiguousOutcome("unknown_state", f"{done} {client_id}; venue forgot it")
+        return after
 
     def _cloid(self, client_id: str) -> str:
         cloid = cloid_of(client_id)
@@ -350,13 +377,7 @@ class HyperliquidAdapter(VenueAdapter):
         wire = self._wire(request)
         with self._lock:
             self._requests[request.client_id] = request
-        response = self._action(order_wires_to_order_action([wire]))
-        try:
-            status = response["data"]["statuses"][0]
-        except (KeyError, TypeError, IndexError):
-            raise AmbiguousOutcome("unparsable", f"order reply {str(response)[:100]}") from None
-        if isinstance(status, dict) and "error" in status:
-            raise VenueRejected("rejected", str(status["error"])[:300])
+        status = self._status(self._action(order_wires_to_order_action([wire])), "order")
         size = float(wire["s"])
         try:
             if "resting" in status:
@@ -400,30 +421,16 @@ class HyperliquidAdapter(VenueAdapter):
             market = request.market if request is not None else self._market_of(client_id)
             action = {"type": "cancelByCloid", "cancels": [
                 {"asset": self._asset(market), "cloid": self._cloid(client_id)}]}
-        response = self._action(action)
-        try:
-            status = response["data"]["statuses"][0]
-        except (KeyError, TypeError, IndexError):
-            raise AmbiguousOutcome("unparsable", f"cancel reply {str(response)[:100]}") from None
+        status = self._status(self._action(action), "cancel")
         if status != "success":
-            raise VenueRejected("rejected", str(status.get("error") if isinstance(status, dict)
-                                                else status)[:300])
-        try:
-            after = self.order_status(client_id)
-        except VenueUnavailable as exc:
-            raise AmbiguousOutcome("unknown_state", f"cancelled; state unread: {exc}") from None
-        if after is None:
-            raise AmbiguousOutcome("unknown_state", f"cancelled {client_id}; venue forgot it")
-        return after
+            raise VenueRejected("rejected", str(status)[:300])
+        return self._state_after(client_id, "cancelled")
 
     def amend(self, client_id: str, size: float | None = None,
               price: float | None = None) -> VenueOrder:
         """A resting limit order's new size (its whole size, filled part included) and/or
         price, by ``batchModify``: rounded to tick and lot and signed like an order, the
         order keeps its cloid and time in force; its state read back after."""
-        from hyperliquid.utils.signing import order_request_to_order_wire
-        from hyperliquid.utils.types import Cloid
-
         try:
             found = self._status_record(client_id)
         except VenueUnavailable as exc:  # nothing sent yet
@@ -445,30 +452,12 @@ class HyperliquidAdapter(VenueAdapter):
         limit = _rounded(current.price if price is None else float(price), decimals)
         tif = record.get("tif") if record.get("tif") in ("Gtc", "Alo") else "Gtc"
         cloid = record.get("cloid")
-        try:
-            wire = order_request_to_order_wire({
-                "coin": coin, "is_buy": current.side is Side.LONG, "sz": left,
-                "limit_px": limit, "order_type": {"limit": {"tif": tif}},
-                "reduce_only": current.reduce_only,
-                "cloid": Cloid(str(cloid)) if cloid else None,
-            }, self._assets[coin])
-        except (ValueError, TypeError) as exc:  # TypeError: a malformed cloid
-            raise VenueRejected("invalid_order", str(exc)) from None
-        response = self._action({"type": "batchModify", "modifies": [
-            {"oid": int(current.venue_order_id), "order": wire}]})
-        try:
-            status = response["data"]["statuses"][0]
-        except (KeyError, TypeError, IndexError):
-            raise AmbiguousOutcome("unparsable", f"modify reply {str(response)[:100]}") from None
-        if isinstance(status, dict) and "error" in status:
-            raise VenueRejected("rejected", str(status["error"])[:300])
-        try:
-            after = self.order_status(client_id)
-        except VenueUnavailable as exc:
-            raise AmbiguousOutcome("unknown_state", f"amended; state unread: {exc}") from None
-        if after is None:
-            raise AmbiguousOutcome("unknown_state", f"amended {client_id}; venue forgot it")
-        return after
+        wire = self._sdk_wire(coin, current.side is Side.LONG, left, limit,
+                              {"limit": {"tif": tif}}, current.reduce_only,
+                              str(cloid) if cloid else None)
+        self._status(self._action({"type": "batchModify", "modifies": [
+            {"oid": int(current.venue_order_id), "order": wire}]}), "modify")
+        return self._state_after(client_id, "amended")
 
     def _market_of(self, client_id: str) -> str:
         order = self.order_status(client_id)
