@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import ccxt
 import pytest
 import requests
-from flint_binance.live import KEY_VAR, SECRET_VAR, CCXTAdapter, classify
+from flint_binance.live import KEY_VAR, SECRET_VAR, CCXTAdapter, classify, wallet_balances
 from flint_binance.live_context import LiveCCXTContext
 from flint_binance.testing.harness import BinanceHarness
 
@@ -361,3 +361,23 @@ def test_cash_is_the_wallet_balance_so_equity_counts_unrealised_pnl_once(harness
     assert after.total == before.total  # the wallet, not the margin balance
     [position] = [p for p in adapter.positions() if p.market == MARKET]
     assert position.size == 2.0 and position.mark_price == 110.0
+
+
+def test_wallet_balances_are_read_from_the_balance_list_as_from_the_account():
+    # GET /fapi/v3/balance answers a list, one row per asset, the wallet as "balance"
+    listed = [
+        {"accountAlias": "FzXq", "asset": "USDT", "balance": "1234.5",
+         "crossWalletBalance": "1234.5", "crossUnPnl": "20.0", "availableBalance": "1200.0"},
+        {"accountAlias": "FzXq", "asset": "BNB", "balance": "0.00000000"},
+        {"accountAlias": "FzXq", "asset": "BTC"},  # no balance: not read
+        {"balance": "5"},  # no asset: not read
+        "not a row",
+    ]
+    assert wallet_balances(listed) == {"USDT": 1234.5, "BNB": 0.0}
+    # GET /fapi/v3/account: the same wallets under "assets", as "walletBalance"
+    account = {"totalMarginBalance": "1254.5", "assets": [
+        {"asset": "USDT", "walletBalance": "1234.5", "marginBalance": "1254.5"},
+        {"asset": "BNB", "walletBalance": "0.00000000"}]}
+    assert wallet_balances(account) == wallet_balances(listed)
+    for nothing in (None, {}, [], {"assets": "USDT"}, "1234.5"):
+        assert wallet_balances(nothing) == {}
