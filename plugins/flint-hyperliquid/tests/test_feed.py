@@ -147,3 +147,37 @@ def test_flint_data_collect_stores_closed_bars_until_ctrl_c(tmp_path, bounded):
         assert len(book.bids) == len(book.asks) == 10
         [snapshot] = store.query_market_snapshots("SOL-PERP", venue="hyperliquid")
         assert snapshot.open_interest == 12345.6 and snapshot.mark_price == 100.5
+
+
+def test_flint_data_collect_ends_with_the_error_of_a_feed_that_died(tmp_path, bounded):
+    bounded(120)
+    # the forming hour must stay forming until the bad bar is pushed: not in its last minute
+    if time.time() % H > H - 60:
+        time.sleep(H - time.time() % H + 0.5)
+    forming = int(time.time()) // H * H
+    rows = [(t, "100", "101", "99", "100.5", "2.0") for t in range(forming - 48 * H,
+                                                                    forming + 2 * H, H)]
+    with FakeHyperliquid({("SOL", H): rows}, now=time.time()) as fake:
+        (tmp_path / "flint.yaml").write_text("providers:\n  hyperliquid:\n    rate_limit: false\n")
+        env = {**os.environ, "FLINT_HYPERLIQUID_API_URL": fake.url, "FLINT_CONFIG": ""}
+        db = tmp_path / "live.duckdb"
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "flint"), "data", "collect", "--venue",
+             "hyperliquid", "--market", "SOL-PERP", "--resolution", str(H), "--db", str(db)],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            until(lambda: fake.subscribed >= 1, 60)
+            fake.push_candle("SOL", H, forming, h="1", l="200")  # a bar the store refuses
+            fake.push_candle("SOL", H, forming + H)  # the next starts: the bad one closed
+            out, err = process.communicate(timeout=30)  # ends by itself, no Ctrl-C
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == 1, out + err
+    assert "the SOL-PERP feed stopped: InvalidRowError: " in err, err
+    assert "high 1.0 is below low 200.0; nothing from this batch was written" in err
+    assert "stored 0 closed candle(s) live" in out  # the feeds stopped, the store closed
+    with FlintStore(db, read_only=True) as store:  # the bars downloaded first are kept
+        candles = store.query_candles("SOL-PERP", H, venue="hyperliquid")
+        assert candles.timestamps[-1] == forming - H
