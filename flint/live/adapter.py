@@ -41,7 +41,8 @@ class VenueRejected(VenueError):
 
 class AmbiguousOutcome(VenueError):
     """The command may or may not have reached the venue (``kind``: ``timeout``,
-    ``reset``, ``server_error``, ``rate_limited``, ``unparsable``)."""
+    ``reset``, ``server_error``, ``rate_limited``, ``unparsable``), or it did and the
+    order's state after it is unknown (``unknown_state``)."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(f"{kind}: {message}")
@@ -179,6 +180,18 @@ class VenueAdapter(abc.ABC):
     @abc.abstractmethod
     def order_status(self, client_id: str) -> VenueOrder | None:
         """The order placed with ``client_id``, or None if the venue does not know it."""
+
+    def state_after(self, client_id: str, done: str) -> VenueOrder:
+        """The venue's record of an order a command just changed (``done``: "cancelled",
+        "amended"), for a venue whose reply does not hold it; :class:`AmbiguousOutcome`
+        (``unknown_state``) if it cannot be read or the venue does not know the order."""
+        try:
+            after = self.order_status(client_id)
+        except VenueUnavailable as exc:
+            raise AmbiguousOutcome("unknown_state", f"{done}; state unread: {exc}") from None
+        if after is None:
+            raise AmbiguousOutcome("unknown_state", f"{done} {client_id}; venue forgot it")
+        return after
 
     @abc.abstractmethod
     def fills_since(self, ts: float) -> Sequence[VenueFill]:

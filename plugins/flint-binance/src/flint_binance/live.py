@@ -502,13 +502,8 @@ class CCXTAdapter(VenueAdapter):
                           writes=True)
         if not conditional:
             return self._order(data)
-        try:  # Binance answers a conditional cancel with ids only: read the order
-            report = self.order_status(client_id)
-        except VenueUnavailable as exc:
-            raise AmbiguousOutcome("unparsable", f"cancelled; state unread: {exc}") from None
-        if report is None:
-            raise AmbiguousOutcome("unparsable", f"cancelled {client_id}, then not found")
-        return report
+        # Binance answers a conditional cancel with ids only: read the order
+        return self.state_after(client_id, "cancelled")
 
     def amend(self, client_id: str, size: float | None = None,
               price: float | None = None) -> VenueOrder:

@@ -350,17 +350,6 @@ class HyperliquidAdapter(VenueAdapter):
             raise VenueRejected("rejected", str(status["error"])[:300])
         return status
 
-    def _state_after(self, client_id: str, done: str) -> VenueOrder:
-        """The venue's record of ``client_id`` read back after it was ``done`` (cancelled,
-        amended); :class:`AmbiguousOutcome` if it cannot be read."""
-        try:
-            after = self.order_status(client_id)
-        except VenueUnavailable as exc:
-            raise AmbiguousOutcome("unknown_state", f"{done}; state unread: {exc}") from None
-        if after is None:
-            raise AmbiguousOutcome("unknown_state", f"{done} {client_id}; venue forgot it")
-        return after
-
     def _cloid(self, client_id: str) -> str:
         cloid = cloid_of(client_id)
         if cloid != client_id:
@@ -424,7 +413,7 @@ class HyperliquidAdapter(VenueAdapter):
         status = self._status(self._action(action), "cancel")
         if status != "success":
             raise VenueRejected("rejected", str(status)[:300])
-        return self._state_after(client_id, "cancelled")
+        return self.state_after(client_id, "cancelled")
 
     def amend(self, client_id: str, size: float | None = None,
               price: float | None = None) -> VenueOrder:
@@ -457,7 +446,7 @@ class HyperliquidAdapter(VenueAdapter):
                               str(cloid) if cloid else None)
         self._status(self._action({"type": "batchModify", "modifies": [
             {"oid": int(current.venue_order_id), "order": wire}]}), "modify")
-        return self._state_after(client_id, "amended")
+        return self.state_after(client_id, "amended")
 
     def _market_of(self, client_id: str) -> str:
         order = self.order_status(client_id)
