@@ -128,6 +128,9 @@ def _names(name: str, value: Any, rows: int) -> tuple[tuple[str, ...], Any]:
         names: list[Any] = [value]
         codes: Any = np.zeros(rows, dtype=np.intp)
     elif isinstance(value, tuple) and len(value) == 2:
+        if isinstance(value[0], (str, bytes)):
+            raise TypeError(f"funding {name} names must be a sequence of strings, got "
+                            f"{value[0]!r}")
         names = list(value[0])
         codes = np.asarray(value[1])
         if codes.ndim != 1 or codes.shape[0] != rows or (rows and codes.dtype.kind not in "iu"):
