@@ -82,6 +82,23 @@ class FundingColumns:
             source=_coded([r.source for r in records]),
         )
 
+    @classmethod
+    def concat(cls, parts: Sequence["FundingColumns"]) -> "FundingColumns":
+        """The rows of ``parts``, one after another."""
+        if not parts:
+            return cls([], [], market=((), np.zeros(0, np.intp)), source=((), np.zeros(0, np.intp)))
+        markets = sorted({name for part in parts for name in part.markets})
+        sources = sorted({name for part in parts for name in part.sources})
+        numbers = {name: np.concatenate([getattr(part, name) for part in parts])
+                   for name in NUMBERS}
+        return cls(
+            numbers["ts"], numbers["rate"], oracle_price=numbers["oracle_price"],
+            mark_price=numbers["mark_price"], slot=numbers["slot"],
+            interval_s=numbers["interval_s"],
+            market=(markets, _recoded(markets, [(p.markets, p.market_codes) for p in parts])),
+            source=(sources, _recoded(sources, [(p.sources, p.source_codes) for p in parts])),
+        )
+
     def __len__(self) -> int:
         return int(self.ts.shape[0])
 
@@ -155,3 +172,12 @@ def _coded(texts: list[str]) -> tuple[list[str], Any]:
     codes = np.fromiter([index.setdefault(text, len(index)) for text in texts], np.intp,
                         len(texts))
     return list(index), codes
+
+
+def _recoded(names: list[str], parts: list[tuple[tuple[str, ...], Any]]) -> Any:
+    """The codes of ``parts`` (each its names and codes) as indices into ``names``."""
+    position = {name: i for i, name in enumerate(names)}
+    return np.concatenate([
+        np.array([position[name] for name in own], dtype=np.intp)[codes]
+        if len(own) else codes.astype(np.intp) for own, codes in parts
+    ])

@@ -38,6 +38,7 @@ from flint.store.funding import REACH, local_intervals
 from flint.store.journal_log import Batch as JournalBatch
 from flint.store.journal_log import JournalLog, read_pending
 from flint.store.missing import no_candles_message
+from flint_core.funding import FundingColumns
 from flint_core.records import (
     BorrowSnapshot,
     FundingRate,
@@ -962,6 +963,34 @@ class FlintStore:
             market, start_ts, end_ts, venue,
         )
         return [FundingRate(*row) for row in rows]
+
+    def query_funding_columns(
+        self,
+        market: str,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+        venue: str | None = None,
+    ) -> FundingColumns:
+        """What :meth:`query_funding_rates` returns, as
+        :class:`~flint_core.funding.FundingColumns`: read as numpy columns, no record a row
+        (the engine takes either)."""
+        rng, params = _range_sql(start_ts, end_ts)
+        if venue is not None:
+            rng += " AND venue = ?"
+            params.append(venue)
+        where = f"FROM funding_rates WHERE market = ?{rng}"
+        venues = [row[0] for row in self._query(
+            f"SELECT DISTINCT venue {where} ORDER BY venue", [market, *params])]
+        rows = self._columns(
+            "SELECT ts, rate, oracle_price, mark_price, slot, interval_s, "
+            f"dense_rank() OVER (ORDER BY venue) - 1 AS venue_code {where} ORDER BY ts, venue",
+            [market, *params],
+        )
+        return FundingColumns(
+            rows["ts"], rows["rate"], oracle_price=rows["oracle_price"],
+            mark_price=rows["mark_price"], slot=rows["slot"], interval_s=rows["interval_s"],
+            market=market, source=(venues, rows["venue_code"]),
+        )
 
     def query_funding_by_venue(
         self, market: str, start_ts: int | None = None, end_ts: int | None = None
