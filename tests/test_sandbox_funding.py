@@ -67,7 +67,7 @@ def _broken(change):
 ], ids=["missing", "extra", "list", "dtype", "length", "past", "negative", "bytes", "codes",
         "infinite", "interval"])
 def test_columns_that_are_not_what_funding_columns_makes_are_refused(change):
-    with pytest.raises(ValueError, match="funding (column|row)"):
+    with pytest.raises(ValueError, match=r"funding (column|row)"):
         funding_from_columns(_broken(change))
 
 
