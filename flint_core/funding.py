@@ -7,6 +7,7 @@ finite rates and intervals > 0, names that are strings.
 """
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -70,16 +71,14 @@ class FundingColumns:
     def from_records(cls, records: Sequence[FundingRate]) -> "FundingColumns":
         """The columns of ``records`` (``FundingRate`` objects, not checked for type)."""
         count = len(records)
-        numbers = {
-            name: np.fromiter([getattr(r, name) for r in records], dtype, count)
-            for name, dtype in NUMBERS.items()
-        }
+        numbers = {name: np.fromiter(map(attrgetter(name), records), dtype, count)
+                   for name, dtype in NUMBERS.items()}
         return cls(
             numbers["ts"], numbers["rate"], oracle_price=numbers["oracle_price"],
             mark_price=numbers["mark_price"], slot=numbers["slot"],
             interval_s=numbers["interval_s"],
-            market=_coded([r.market for r in records]),
-            source=_coded([r.source for r in records]),
+            market=_coded(list(map(attrgetter("market"), records))),
+            source=_coded(list(map(attrgetter("source"), records))),
         )
 
     @classmethod
@@ -168,10 +167,9 @@ def _names(name: str, value: Any, rows: int) -> tuple[tuple[str, ...], Any]:
 
 def _coded(texts: list[str]) -> tuple[list[str], Any]:
     """``texts`` as (distinct texts, codes), the codes counting from the first seen."""
-    index: dict[str, int] = {}
-    codes = np.fromiter([index.setdefault(text, len(index)) for text in texts], np.intp,
-                        len(texts))
-    return list(index), codes
+    distinct = list(dict.fromkeys(texts))
+    index = {text: i for i, text in enumerate(distinct)}
+    return distinct, np.fromiter(map(index.__getitem__, texts), np.intp, len(texts))
 
 
 def _recoded(names: list[str], parts: list[tuple[tuple[str, ...], Any]]) -> Any:

@@ -433,12 +433,18 @@ def funding_streams(columns: FundingColumns) -> tuple[FundingData, ...]:
         return ()
     width = len(columns.markets)
     group: Any = columns.source_codes * width + columns.market_codes
-    order: Any = np.lexsort((columns.ts, group))  # stable: equal times keep their order
-    ordered: Any = group[order]
+    ts: Any = columns.ts
+    step: Any = group[1:] - group[:-1]
+    if bool(np.all((step > 0) | ((step == 0) & (ts[1:] >= ts[:-1])))):
+        order: Any = np.arange(len(ts))  # in order already: rows are read as slices
+        ordered: Any = group
+    else:
+        order = np.lexsort((ts, group))  # stable: equal times keep their order
+        ordered = group[order]
     bounds = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
     out: list[FundingData] = []
     for start, stop in pairwise(bounds):
-        rows: Any = order[start:stop]
+        rows: Any = (slice(start, stop) if ordered is group else order[start:stop])
         key = int(ordered[start])
         out.append(FundingData(
             columns.sources[key // width], columns.markets[key % width],
