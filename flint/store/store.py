@@ -129,6 +129,18 @@ class CoverageSpan:
 COVERAGE_STATUSES = ("stored", "source_empty", "missing")
 
 
+def _series_sql(
+    market: str, start_ts: int | None, end_ts: int | None, venue: str | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of ``market``'s rows in the range, of
+    ``venue`` only when given."""
+    rng, params = _range_sql(start_ts, end_ts)
+    if venue is not None:
+        rng += " AND venue = ?"
+        params.append(venue)
+    return f"market = ?{rng}", [market, *params]
+
+
 def _range_sql(start_ts: int | None, end_ts: int | None) -> tuple[str, list[Any]]:
     sql, params = "", list[Any]()
     if start_ts is not None:
@@ -939,14 +951,9 @@ class FlintStore:
         end_ts: int | None,
         venue: str | None,
     ) -> list[tuple[Any, ...]]:
-        rng, params = _range_sql(start_ts, end_ts)
-        if venue is not None:
-            rng += " AND venue = ?"
-            params.append(venue)
-        return self._query(
-            f"SELECT {columns} FROM {table} WHERE market = ?{rng} ORDER BY ts, venue",
-            [market, *params],
-        )
+        where, params = _series_sql(market, start_ts, end_ts, venue)
+        return self._query(f"SELECT {columns} FROM {table} WHERE {where} ORDER BY ts, venue",
+                           params)
 
     def query_funding_rates(
         self,
@@ -974,17 +981,14 @@ class FlintStore:
         """What :meth:`query_funding_rates` returns, as
         :class:`~flint_core.funding.FundingColumns`: read as numpy columns, no record a row
         (the engine takes either)."""
-        rng, params = _range_sql(start_ts, end_ts)
-        if venue is not None:
-            rng += " AND venue = ?"
-            params.append(venue)
-        where = f"FROM funding_rates WHERE market = ?{rng}"
+        where, params = _series_sql(market, start_ts, end_ts, venue)
         venues = [row[0] for row in self._query(
-            f"SELECT DISTINCT venue {where} ORDER BY venue", [market, *params])]
+            f"SELECT DISTINCT venue FROM funding_rates WHERE {where} ORDER BY venue", params)]
         rows = self._columns(
-            "SELECT ts, rate, oracle_price, mark_price, slot, interval_s, "
-            f"dense_rank() OVER (ORDER BY venue) - 1 AS venue_code {where} ORDER BY ts, venue",
-            [market, *params],
+            "SELECT ts, rate, oracle_price, mark_price, slot, interval_s, dense_rank() OVER "
+            f"(ORDER BY venue) - 1 AS venue_code FROM funding_rates WHERE {where} "
+            "ORDER BY ts, venue",
+            params,
         )
         return FundingColumns(
             rows["ts"], rows["rate"], oracle_price=rows["oracle_price"],
