@@ -118,8 +118,7 @@ def compare_backtests(candles: CandleSeries, bars: int, repeat: int) -> dict[str
     out: dict[str, float] = {}
     settings = RunSettings(strategy="golden_cross.py", market="SOL-PERP", venues=("binance",),
                            fill_model="close", max_runtime_s=0)
-    records = hourly_funding(bars)
-    funding = FundingColumns.from_records(records)  # as the store reads it
+    funding = FundingColumns.from_records(hourly_funding(bars))  # as the store reads it
     options = sandbox_options({}, funding, settings)
     server = fork_server().process.pid
     here, there, cpu_here, cpu_there, cpu_start = [], [], [], [], []
@@ -145,7 +144,8 @@ def compare_backtests(candles: CandleSeries, bars: int, repeat: int) -> dict[str
                                               / statistics.median(cpu_here) - 1)
     out["backtest_cpu_start_and_load_s"] = statistics.median(cpu_start)
     out.update(fixed_costs(candles, options))
-    out.update(funding_costs(records))
+    out.update(funding_costs(hourly_funding(bars)))  # records alive only now: they would
+    # slow this process's garbage collections, and so its in-process runs, above
     out.update(reply_costs(run_backtest(load_user_strategy(CODE), candles, funding, settings)))
     return out
 

@@ -78,8 +78,8 @@ def encode(kind: str, payload: Any) -> bytes:
     with _collector_paused():
         body = json.dumps({"kind": kind, "payload": _detach(payload, [], columns, blobs),
                            "columns": columns}).encode()
-        raw = b"".join(blobs)
-    return HEADER.pack(len(body), len(raw)) + body + raw
+    raw = sum(map(len, blobs))
+    return b"".join((HEADER.pack(len(body), raw), body, *blobs))  # one copy of the bulk
 
 
 def _detach(value: Any, at: list[str], columns: list[dict[str, Any]], blobs: list[bytes]) -> Any:
