@@ -229,7 +229,7 @@ class Sandbox:
 
     The code is validated and loaded once (``name`` and ``parameters`` tell what
     class it defines); :meth:`run` then makes the strategy with new parameters and
-    runs a job on candles, which go to the child once per candles object. A child
+    runs a job on candles (and funding), which go to the child once per object. A child
     that died or was killed for a limit is replaced on the next :meth:`run`, and so is
     one that has used more than a run's CPU time (its ``RLIMIT_CPU`` is twice that).
     Use it as a context manager or call :meth:`close`; children left open end with
