@@ -12,12 +12,15 @@ on a 100k-bar run) next to those goals.
 * warm start: the same once the fork server runs (median of 20);
 * strategy file run on 10 bars: start, load the file, run the default job, stop;
 * one backtest of ``tests/user_strategies/golden_cross.py`` on ``--bars`` hourly bars
-  of a random walk with a funding settlement every bar: in this process vs
-  ``run_in_sandbox`` with the backtest job (start, send the candles and funding, load,
-  run, journal record back), alternating, best of ``--repeat`` each (the run least
-  disturbed by other work on a shared machine);
-* what the funding costs to send: made into columns in the parent and rebuilt into
-  records in the child, against pickling a record a row;
+  of a random walk with a funding settlement every bar, the funding as
+  :class:`~flint_core.funding.FundingColumns` (as ``flint backtest`` reads it from the
+  store): in this process vs ``run_in_sandbox`` with the backtest job (start, send the
+  candles and funding, load, run, journal record back), alternating, best of
+  ``--repeat`` each (the run least disturbed by other work on a shared machine);
+* what the funding costs to send: its columns taken apart in the parent and checked
+  into ``FundingColumns`` in the child; for reference, making the columns from
+  ``FundingRate`` records (what a caller holding records pays, in process too) and
+  pickling a record a row;
 * what the child's reply costs: encoding the 100k-bar journal record
   (:mod:`flint.strategy.replies`) and decoding it, against plain JSON text;
 * one optimiser trial on the same bars: the in-process class vs a
@@ -66,6 +69,7 @@ from flint.strategy.sandbox import (
     run_in_sandbox,
 )
 from flint_core.compiled import is_compiled
+from flint_core.funding import FundingColumns
 
 CODE = (Path(__file__).resolve().parents[1] / "tests" / "user_strategies" /
         "golden_cross.py").read_text()
@@ -114,7 +118,7 @@ def compare_backtests(candles: CandleSeries, bars: int, repeat: int) -> dict[str
     out: dict[str, float] = {}
     settings = RunSettings(strategy="golden_cross.py", market="SOL-PERP", venues=("binance",),
                            fill_model="close", max_runtime_s=0)
-    funding = hourly_funding(bars)
+    funding = FundingColumns.from_records(hourly_funding(bars))  # as the store reads it
     options = sandbox_options({}, funding, settings)
     server = fork_server().process.pid
     here, there, cpu_here, cpu_there, cpu_start = [], [], [], [], []
@@ -140,7 +144,8 @@ def compare_backtests(candles: CandleSeries, bars: int, repeat: int) -> dict[str
                                               / statistics.median(cpu_here) - 1)
     out["backtest_cpu_start_and_load_s"] = statistics.median(cpu_start)
     out.update(fixed_costs(candles, options))
-    out.update(funding_costs(funding))
+    out.update(funding_costs(hourly_funding(bars)))  # records alive only now: they would
+    # slow this process's garbage collections, and so its in-process runs, above
     out.update(reply_costs(run_backtest(load_user_strategy(CODE), candles, funding, settings)))
     return out
 
@@ -165,8 +170,9 @@ def reply_costs(record: dict[str, object]) -> dict[str, float]:
 
 
 def funding_costs(funding: list[FundingRate]) -> dict[str, float]:
-    """CPU to send ``funding`` to a child as columns (made in the parent, records rebuilt
-    in the child) against pickling a record a row (best of 3 each)."""
+    """CPU to send ``funding`` to a child as columns (taken apart in the parent, checked
+    into ``FundingColumns`` in the child), to make those columns from records, and to
+    pickle a record a row (best of 3 each)."""
     def best(action) -> float:
         times = []
         for _ in range(3):
@@ -175,10 +181,12 @@ def funding_costs(funding: list[FundingRate]) -> dict[str, float]:
             times.append(cpu() - before)
         return min(times)
 
-    columns = funding_columns(funding)
+    table = FundingColumns.from_records(funding)
+    columns = funding_columns(table)
     pickled = pickle.dumps(funding, protocol=5)
     return {"funding_records": len(funding),
-            "cpu_funding_columns_s": best(lambda: funding_columns(funding)),
+            "cpu_funding_from_records_s": best(lambda: FundingColumns.from_records(funding)),
+            "cpu_funding_columns_s": best(lambda: funding_columns(table)),
             "cpu_funding_rebuild_s": best(lambda: funding_from_columns(columns)),
             "cpu_funding_pickle_s": best(lambda: pickle.dumps(funding, protocol=5)),
             "cpu_funding_unpickle_s": best(lambda: pickle.loads(pickled))}

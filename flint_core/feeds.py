@@ -8,17 +8,18 @@ one :class:`~flint_core.series.CandleSeries` window over the same columns, moved
 bar by bar, never copied (it names the current candle as ``following``, so
 indicators asked for values as of that candle read their cached series directly).
 
-An :class:`EventStream` holds records of one kind (funding, order books, open
-interest, oracle prices, borrow rates) for one (venue, market), oldest first, and
-reveals them as bars close.
+An :class:`EventStream` holds records of one kind (order books, open interest,
+oracle prices, borrow rates) for one (venue, market), oldest first, and reveals them
+as bars close; a :class:`FundingStream` does the same for funding settlements, held
+as one list a field (a record is built only when one is asked for).
 """
 
 from typing import Any, Final
 
-from flint_core.inputs import EventData
+from flint_core.inputs import EventData, FundingData
 from flint_core.ledger import PositionSlot
 from flint_core.markets import market_key
-from flint_core.records import Candle
+from flint_core.records import Candle, FundingRate
 from flint_core.series import CandleSeries
 
 #: Bars read from the numpy columns at a time.
@@ -166,3 +167,50 @@ class EventStream:
 
     def __repr__(self) -> str:
         return f"EventStream({market_key(self.venue, self.market)}, {self.pos}/{self.n})"
+
+
+class FundingStream:
+    """The funding settlements of one (venue, market), oldest first, as lists (see
+    :class:`~flint_core.inputs.FundingData`); ``pos`` of them revealed."""
+
+    def __init__(self, data: FundingData) -> None:
+        n = len(data.ts)
+        for column in (data.rate, data.oracle_price, data.mark_price, data.slot,
+                       data.interval_s):
+            if len(column) != n:
+                raise ValueError("a funding stream needs one value a row in every column")
+        self.venue: Final = data.venue
+        self.market: Final = data.market
+        self.ts: Final = data.ts
+        self.rate: Final = data.rate
+        self.oracle_price: Final = data.oracle_price
+        self.mark_price: Final = data.mark_price
+        self.slot: Final = data.slot
+        self.interval_s: Final = data.interval_s
+        self.n: Final = n
+        self.pos = 0
+        self.slots: list[PositionSlot] = []
+
+    def hourly_rate(self, i: int) -> float:
+        """Row ``i``'s rate scaled to one hour (as :attr:`FundingRate.hourly_rate`)."""
+        return self.rate[i] * (3600.0 / self.interval_s[i])
+
+    def record(self, i: int) -> FundingRate:
+        """Row ``i`` as a :class:`~flint_core.records.FundingRate`."""
+        return FundingRate(
+            self.market, self.ts[i], self.rate[i], self.oracle_price[i], self.mark_price[i],
+            self.slot[i], self.venue, self.interval_s[i],
+        )
+
+    def latest(self) -> FundingRate | None:
+        """The newest revealed settlement, or None."""
+        return self.record(self.pos - 1) if self.pos > 0 else None
+
+    def revealed(self, lookback: int) -> list[FundingRate]:
+        """Up to ``lookback`` newest revealed settlements, oldest first."""
+        if lookback <= 0:
+            return []
+        return [self.record(i) for i in range(max(0, self.pos - lookback), self.pos)]
+
+    def __repr__(self) -> str:
+        return f"FundingStream({market_key(self.venue, self.market)}, {self.pos}/{self.n})"

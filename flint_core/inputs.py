@@ -5,18 +5,22 @@ Candles arrive as a list of :class:`~flint_core.records.Candle`, a
 ``"venue:market"`` (several markets and venues). Each becomes one columnar series,
 converted once and checked: timestamps strictly increasing, prices finite and
 positive. Event records (funding, order books, open interest, oracle prices, borrow
-rates) are grouped per (venue, market) and sorted by time. The record holds data and
-settings only: :class:`~flint_core.loop.BacktestCore` builds a run's state (feeds,
-accounts, ledger, open orders) from it, so one record can start several runs.
+rates) are grouped per (venue, market) and sorted by time; funding, given as records
+or as :class:`~flint_core.funding.FundingColumns`, becomes plain lists a stream. The
+record holds data and settings only: :class:`~flint_core.loop.BacktestCore` builds a
+run's state (feeds, accounts, ledger, open orders) from it, so one record can start
+several runs.
 """
 
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
+from flint_core.funding import FundingColumns
 from flint_core.markets import DEFAULT_VENUE, split_key
 from flint_core.records import (
     BorrowSnapshot,
@@ -52,6 +56,21 @@ class EventData:
 
 
 @dataclass(frozen=True, slots=True)
+class FundingData:
+    """The funding settlements of one (venue, market), oldest first, one list a field of
+    :class:`~flint_core.records.FundingRate` (the loop reads a row without building one)."""
+
+    venue: str
+    market: str
+    ts: list[int]
+    rate: list[float]
+    oracle_price: list[float]
+    mark_price: list[float]
+    slot: list[int]
+    interval_s: list[int]
+
+
+@dataclass(frozen=True, slots=True)
 class RunInputs:
     """Everything one backtest run reads.
 
@@ -71,7 +90,7 @@ class RunInputs:
     terms_for: Callable[[str], VenueTerms]
     capital: float
     balances: tuple[tuple[str, float], ...]
-    funding: tuple[EventData, ...]
+    funding: tuple[FundingData, ...]
     books: tuple[EventData, ...]
     open_interest: tuple[EventData, ...]
     oracles: tuple[EventData, ...]
@@ -109,10 +128,11 @@ def build_inputs(
     """Check and convert a run's inputs (``ValueError`` / ``TypeError`` saying what is wrong).
 
     ``extra_markets`` are more candle inputs keyed like a dict of candles (never the
-    primary market). ``funding`` is a list of :class:`FundingRate` or, as
+    primary market). ``funding`` is a list of :class:`FundingRate`, a
+    :class:`~flint_core.funding.FundingColumns` or, as
     ``FlintStore.query_funding_by_venue`` returns them, a dict ``{venue: [FundingRate]}``
-    whose records carry that venue; the other event arguments are lists of their
-    record type. ``balances`` may not add up to more than ``capital``.
+    (or ``{venue: FundingColumns}``) whose rows carry that venue; the other event
+    arguments are lists of their record type. ``balances`` may not add up to more than ``capital``.
 
     ``warmup``: the first ``warmup`` bars of the primary market, and the other
     markets' bars closed by the close of the last of them, only fill ``history``.
@@ -371,19 +391,65 @@ def _oracle(record: Any) -> str:
     return "oracle"
 
 
-def _funding(rates: Any) -> tuple[EventData, ...]:
+def _funding(rates: Any) -> tuple[FundingData, ...]:
     """Funding per (venue = ``source``, market), checked (finite rate, interval > 0)."""
-    records: list[Any] = []
+    if isinstance(rates, FundingColumns):
+        return funding_streams(rates)
     if isinstance(rates, Mapping):
+        parts: list[FundingColumns] = []
         for venue, venue_rates in rates.items():
             label = f"funding_rates[{venue!r}]"
-            for i, r in enumerate(_records(venue_rates, FundingRate, label)):
-                if r.source != venue:
-                    raise ValueError(f"{label}[{i}] is funding of venue {r.source!r}: {r!r}")
-                records.append(r)
-    else:
-        records = _records(rates, FundingRate, "funding_rates")
+            columns = _funding_columns(venue_rates, label)
+            if len(columns) and columns.sources != (venue,):
+                k = int(np.flatnonzero(np.asarray(columns.sources)[columns.source_codes]
+                                       != venue)[0])
+                raise ValueError(f"{label}[{k}] is funding of venue "
+                                 f"{columns.sources[int(columns.source_codes[k])]!r}: "
+                                 f"{columns.record(k)!r}")
+            parts.append(columns)
+        streams = [s for part in parts for s in funding_streams(part)]
+        return tuple(sorted(streams, key=_stream_key))
+    return funding_streams(_funding_columns(rates, "funding_rates"))
+
+
+def _funding_columns(rates: Any, label: str) -> FundingColumns:
+    if isinstance(rates, FundingColumns):
+        return rates
+    records = _records(rates, FundingRate, label)
     for i, r in enumerate(records):
         if not np.isfinite(r.rate) or r.interval_s <= 0:
-            raise ValueError(f"funding_rates[{i}]: rate must be finite and interval_s > 0: {r!r}")
-    return _grouped(records, _source)
+            raise ValueError(f"{label}[{i}]: rate must be finite and interval_s > 0: {r!r}")
+    return FundingColumns.from_records(records)
+
+
+def _stream_key(data: FundingData) -> tuple[str, str]:
+    return (data.venue, data.market)
+
+
+def funding_streams(columns: FundingColumns) -> tuple[FundingData, ...]:
+    """The rows of ``columns`` per (venue, market), in that order, each oldest first (rows
+    of one time keep their order)."""
+    if not len(columns):
+        return ()
+    width = len(columns.markets)
+    group: Any = columns.source_codes * width + columns.market_codes
+    ts: Any = columns.ts
+    step: Any = group[1:] - group[:-1]
+    if bool(np.all((step > 0) | ((step == 0) & (ts[1:] >= ts[:-1])))):
+        order: Any = np.arange(len(ts))  # in order already: rows are read as slices
+        ordered: Any = group
+    else:
+        order = np.lexsort((ts, group))  # stable: equal times keep their order
+        ordered = group[order]
+    bounds = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
+    out: list[FundingData] = []
+    for start, stop in pairwise(bounds):
+        rows: Any = (slice(start, stop) if ordered is group else order[start:stop])
+        key = int(ordered[start])
+        out.append(FundingData(
+            columns.sources[key // width], columns.markets[key % width],
+            columns.ts[rows].tolist(), columns.rate[rows].tolist(),
+            columns.oracle_price[rows].tolist(), columns.mark_price[rows].tolist(),
+            columns.slot[rows].tolist(), columns.interval_s[rows].tolist(),
+        ))
+    return tuple(out)

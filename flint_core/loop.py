@@ -29,7 +29,7 @@ from typing import Any, Final, cast
 
 from flint_core.enums import OrderStatus, OrderType, Signal, TimeInForce
 from flint_core.errors import BacktestTimeoutError
-from flint_core.feeds import EventStream, Feed
+from flint_core.feeds import EventStream, Feed, FundingStream
 from flint_core.fills import FillKernel, FillQuote
 from flint_core.inputs import RunInputs
 from flint_core.ledger import Account, Ledger, PositionSlot, side_of
@@ -55,7 +55,6 @@ from flint_core.records import (
     BorrowSnapshot,
     Candle,
     Fill,
-    FundingRate,
     Order,
     OrderbookSnapshot,
 )
@@ -109,7 +108,7 @@ class BacktestCore:
         self.ledger: Final = Ledger(accounts)
         self.accounts: Final = by_venue
         self.default_account: Final = default
-        self.funding: Final = [EventStream(e) for e in inputs.funding]
+        self.funding: Final = [FundingStream(e) for e in inputs.funding]
         self.books: Final = [EventStream(e) for e in inputs.books]
         self.open_interest: Final = [EventStream(e) for e in inputs.open_interest]
         self.oracles: Final = [EventStream(e) for e in inputs.oracles]
@@ -241,16 +240,18 @@ class BacktestCore:
 
     def _events(self, close_ts: int) -> None:
         ledger = self.ledger
-        for stream in self.funding:
-            while stream.pos < stream.n and stream.ts[stream.pos] <= close_ts:
-                rate: FundingRate = stream.records[stream.pos]
-                stream.pos += 1
-                for slot in stream.slots:
+        for funding in self.funding:
+            ts = funding.ts
+            while funding.pos < funding.n and ts[funding.pos] <= close_ts:
+                k = funding.pos
+                funding.pos = k + 1
+                for slot in funding.slots:
                     if slot.size != 0.0:
-                        price = rate.oracle_price
+                        price = funding.oracle_price[k]
                         if not price > 0.0:
-                            price = rate.mark_price if rate.mark_price > 0.0 else slot.mark
-                        ledger.pay_funding(slot, rate.ts, rate.rate, price)
+                            mark = funding.mark_price[k]
+                            price = mark if mark > 0.0 else slot.mark
+                        ledger.pay_funding(slot, ts[k], funding.rate[k], price)
         for stream in self.borrow:
             while stream.pos < stream.n and stream.ts[stream.pos] <= close_ts:
                 if stream.pos > 0:
@@ -384,12 +385,13 @@ class BacktestCore:
         on_venue[market] = slot
         self.ledger.slots.append(slot)
         feed.slots.append(slot)
-        for streams in (self.funding, self.borrow):
-            for stream in streams:
-                if stream.market == market and stream.venue in (venue, trading):
-                    stream.slots.append(slot)
-                    if streams is self.funding:
-                        slot.funding_linked = True
+        for funding in self.funding:
+            if funding.market == market and funding.venue in (venue, trading):
+                funding.slots.append(slot)
+                slot.funding_linked = True
+        for stream in self.borrow:
+            if stream.market == market and stream.venue in (venue, trading):
+                stream.slots.append(slot)
         return slot
 
     def trading_venue(self, venue: str, fidx: int) -> str:

@@ -17,7 +17,7 @@ strategy that changes one changes only what later calls show it.
 from typing import Any, Final
 
 from flint_core.enums import Side
-from flint_core.feeds import EventStream
+from flint_core.feeds import EventStream, FundingStream
 from flint_core.ledger import PositionSlot, Transfer
 from flint_core.loop import BacktestCore
 from flint_core.margin import exposure
@@ -30,6 +30,9 @@ from flint_core.series import CandleSeries
 _LONG: Final = Side.LONG
 _SHORT: Final = Side.SHORT
 
+#: A stream of event records or of funding settlements.
+AnyStream = EventStream | FundingStream
+
 
 class Streams:
     """The event streams of one kind, found by market.
@@ -39,16 +42,17 @@ class Streams:
     (by venue).
     """
 
-    def __init__(self, streams: list[EventStream], core: BacktestCore) -> None:
-        self.by_market: Final[dict[str, list[EventStream]]] = {}
-        self.preferred: Final[dict[str, list[EventStream]]] = {}
+    def __init__(self, streams: list[EventStream] | list[FundingStream],
+                 core: BacktestCore) -> None:
+        self.by_market: Final[dict[str, list[AnyStream]]] = {}
+        self.preferred: Final[dict[str, list[AnyStream]]] = {}
         for stream in streams:
             self.by_market.setdefault(stream.market, []).append(stream)
         for market, group in self.by_market.items():
             venues = {core.feeds[i].venue for i in core.feeds_by_market.get(market, [])}
             self.preferred[market] = sorted(group, key=lambda s: (s.venue not in venues, s.venue))
 
-    def pick(self, market: str, venue: str | None) -> EventStream | None:
+    def pick(self, market: str, venue: str | None) -> AnyStream | None:
         """The stream to read for ``market`` (on ``venue``), None until one has revealed
         a record."""
         group = self.preferred.get(market)
@@ -58,16 +62,16 @@ class Streams:
                     return stream
         return None
 
-    def revealed(self, market: str) -> list[EventStream]:
+    def revealed(self, market: str) -> list[AnyStream]:
         """The streams of ``market`` that have revealed a record (builds a list)."""
         return [s for s in self.by_market.get(market, []) if s.pos > 0]
 
 
 class HourlyRates:
     """The ``(ts, hourly rate)`` pairs a funding stream has revealed, and the last window
-    of them asked for (one pair is made per record, when it is first revealed)."""
+    of them asked for (one pair is made per settlement, when it is first revealed)."""
 
-    def __init__(self, stream: EventStream) -> None:
+    def __init__(self, stream: FundingStream) -> None:
         self.stream: Final = stream
         self.pairs: Final[list[tuple[int, float]]] = []
         self.pos = -1
@@ -82,8 +86,8 @@ class HourlyRates:
             return self.window
         pairs = self.pairs
         while len(pairs) < pos:
-            record = stream.records[len(pairs)]
-            pairs.append((int(record.ts), float(record.hourly_rate)))
+            k = len(pairs)
+            pairs.append((stream.ts[k], stream.hourly_rate(k)))
         self.window = ReadOnlyList(pairs[max(0, pos - lookback) : pos]) if lookback > 0 else (
             EMPTY_LIST
         )
@@ -134,7 +138,7 @@ class RunViews:
         self._windows: Final[list[CandleSeries | None]] = [None] * n
         self._window_pos: Final = [-2] * n
         self._window_lookback: Final = [0] * n
-        self._rates: Final[dict[EventStream, HourlyRates]] = {}
+        self._rates: Final[dict[FundingStream, HourlyRates]] = {}
         self._by_venue: Final[dict[str, _ByVenue]] = {}
 
     # Money and positions
@@ -261,17 +265,16 @@ class RunViews:
     def funding_rate(self, market: str | None, venue: str | None) -> float | None:
         """Latest hourly funding rate (``venue`` default: the market's candle venue)."""
         stream = self.funding.pick(market if market is not None else self.primary_market, venue)
-        if stream is None:
+        if not isinstance(stream, FundingStream):
             return None
-        latest: Any = stream.latest()
-        return float(latest.hourly_rate)
+        return stream.hourly_rate(stream.pos - 1)
 
     def funding_rates(
         self, market: str | None, lookback: int, venue: str | None
     ) -> ReadOnlyList[tuple[int, float]]:
         """Up to ``lookback`` latest ``(ts, hourly rate)``, oldest first."""
         stream = self.funding.pick(market if market is not None else self.primary_market, venue)
-        if stream is None:
+        if not isinstance(stream, FundingStream):
             return EMPTY_LIST
         return self._hourly(stream).last(lookback)
 
@@ -290,12 +293,13 @@ class RunViews:
         if cached is not None and cached.stamp == stamp and cached.lookback == lookback:
             return cached.answer
         answer: ReadOnlyDict[str, ReadOnlyList[Any]] = ReadOnlyDict(
-            {s.venue: self._hourly(s).last(lookback) for s in streams if s.pos > 0}
+            {s.venue: self._hourly(s).last(lookback) for s in streams
+             if isinstance(s, FundingStream) and s.pos > 0}
         )
         self._by_venue[name] = _ByVenue(stamp, lookback, answer)
         return answer
 
-    def _hourly(self, stream: EventStream) -> HourlyRates:
+    def _hourly(self, stream: FundingStream) -> HourlyRates:
         rates = self._rates.get(stream)
         if rates is None:
             rates = HourlyRates(stream)

@@ -153,7 +153,7 @@ def fresh(ctx):
     picked = sorted(revealed, key=lambda s: (s.venue != "binance", s.venue))
 
     def last3(stream):
-        return [(r.ts, r.hourly_rate) for r in stream.records[max(0, stream.pos - 3):stream.pos]]
+        return [(r.ts, r.hourly_rate) for r in stream.revealed(3)]
 
     return {
         "account": AccountState(equity, ledger.cash, unrealized, used, equity - used,

@@ -275,3 +275,23 @@ def test_a_trial_result_unlike_what_the_child_sends_is_an_execution_error(trial_
     damage(data)
     with pytest.raises(StrategyExecutionError, match=f"malformed trial result.*{error}"):
         result_from_data(data)
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_encoding_and_decoding_leave_the_garbage_collector_as_they_found_it(collecting):
+    import gc
+
+    payload = {"rows": [[i, "binance", float(i)] for i in range(LONG_LIST)]}
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        data = encode("ok", payload)
+        assert gc.isenabled() == collecting
+        size = HEADER.unpack_from(data)[0]
+        assert decode(data[HEADER.size:], size)["payload"] == through_json(payload)
+        assert gc.isenabled() == collecting
+        with pytest.raises(MalformedReply):
+            decode(b"{", 1)
+        assert gc.isenabled() == collecting
+    finally:
+        (gc.enable if was else gc.disable)()

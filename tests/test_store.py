@@ -324,6 +324,21 @@ def test_funding_keeps_its_venue_and_interval(store):
     assert store.query_funding_rates("SOL-PERP", venue="binance") == rates[:3]
 
 
+def test_funding_read_as_columns_holds_what_the_records_hold(store):
+    rates = [FundingRate("SOL-PERP", 8 * H * i, 0.0001 * i, 100.0, 100.5, 0, "hyperliquid", 8 * H)
+             for i in range(1, 4)]
+    rates += [FundingRate("SOL-PERP", H * i, -0.00001 * i, 0.0, 99.1, 7, "binance", H)
+              for i in range(1, 25)]
+    rates.append(FundingRate("ETH-PERP", H, 0.00002, source="binance"))
+    store.upsert_funding_rates(rates)
+    for args in [(), (8 * H, 16 * H), (None, None, "hyperliquid"), (2 * H, None, "binance"),
+                 (10_000 * H,)]:
+        columns = store.query_funding_columns("SOL-PERP", *args)
+        assert columns.to_records() == store.query_funding_rates("SOL-PERP", *args)
+    assert store.query_funding_columns("SOL-PERP").sources == ("binance", "hyperliquid")
+    assert len(store.query_funding_columns("NOPE")) == 0
+
+
 def test_funding_from_columns_needs_an_interval_and_rejects_absurd_rates(store):
     cols = {"ts": [H, 2 * H], "rate": [0.0001, 0.0002]}
     with pytest.raises(ValueError, match="no 'interval_s'"):

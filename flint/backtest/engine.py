@@ -53,7 +53,8 @@ from flint.execution.risk_gate import Observed
 from flint.plugins import get_fill_model, get_venue_config
 from flint.risk.engine import RiskEngine
 from flint_core.errors import BacktestTimeoutError
-from flint_core.feeds import EventStream, Feed
+from flint_core.feeds import Feed, FundingStream
+from flint_core.funding import FundingColumns
 from flint_core.inputs import build_inputs
 from flint_core.ledger import PositionSlot
 from flint_core.loop import BacktestCore
@@ -96,7 +97,9 @@ def accepts_ctx(strategy: Any) -> bool:
 class BacktestEngine:
     """Event-driven candle replay of one strategy.
 
-    The seed's arguments come first. Beyond them (keyword-only):
+    The seed's arguments come first; ``funding_rates`` may also be a
+    :class:`~flint_core.funding.FundingColumns` (or ``{venue: FundingColumns}``), the
+    same settlements as columns, read without a record a row. Beyond them (keyword-only):
     ``borrow_snapshots`` and ``oracle_prices`` (more event data), ``venues`` (venue
     configs by name, over the registered presets), ``history_size`` (bars in
     ``history``, default 500), ``allow_short`` (v1 ``SELL`` opens shorts) and
@@ -116,7 +119,7 @@ class BacktestEngine:
         initial_capital: float = 10_000.0,
         fee_rate: float = SEED_FEE_RATE,
         fill_model: Any = None,
-        funding_rates: list[Any] | Mapping[str, list[Any]] | None = None,
+        funding_rates: list[Any] | Mapping[str, Any] | FundingColumns | None = None,
         orderbook_snapshots: list[Any] | None = None,
         open_interest: list[Any] | None = None,
         margin_engine: MarginEngine | None = None,
@@ -436,9 +439,9 @@ def _coverage_warnings(core: BacktestCore) -> list[str]:
     return notes
 
 
-def _funding_gaps(stream: EventStream, feed: Feed) -> list[str]:
+def _funding_gaps(stream: FundingStream, feed: Feed) -> list[str]:
     ts = np.asarray(stream.ts, dtype=np.int64)
-    intervals = np.asarray([r.interval_s for r in stream.records], dtype=np.int64)
+    intervals = np.asarray(stream.interval_s, dtype=np.int64)
     first_bar = int(feed.series.timestamps[0])
     last_close = int(feed.series.timestamps[-1]) + feed.resolution_s
     notes = []

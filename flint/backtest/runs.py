@@ -14,6 +14,7 @@ from typing import Any
 
 from flint.backtest.engine import SEED_FEE_RATE, BacktestEngine
 from flint.backtest.journal import run_record
+from flint_core.funding import FundingColumns
 from flint_core.markets import market_key
 from flint_core.venues import VenueConfig
 
@@ -77,11 +78,11 @@ def _override_note(venues: Sequence[str], fee_rate: float) -> str:
 def run_backtest(
     strategy: Any,
     candles: Any,
-    funding: Sequence[Any],
+    funding: Sequence[Any] | FundingColumns,
     settings: RunSettings,
 ) -> dict[str, Any]:
     """Backtest ``strategy`` on ``candles`` (a series or ``{"venue:market": series}``)
-    with ``funding`` and ``settings``; the run's journal record."""
+    with ``funding`` (records or columns) and ``settings``; the run's journal record."""
     from flint.plugins import default_fill_model, get_fill_model
 
     fee_rate = settings.fee_rate
@@ -94,7 +95,7 @@ def run_backtest(
         initial_capital=settings.capital,
         fee_rate=settings.default_fee_rate if fee_rate is None else fee_rate,
         fill_model=get_fill_model(fill_model),
-        funding_rates=list(funding),
+        funding_rates=funding if isinstance(funding, FundingColumns) else list(funding),
         max_runtime_s=settings.max_runtime_s,
         venues=overrides,
         risk=settings.risk,
@@ -110,7 +111,7 @@ def run_backtest(
 
 
 def sandbox_options(
-    extra: Mapping[str, Any], funding: Sequence[Any], settings: RunSettings
+    extra: Mapping[str, Any], funding: Sequence[Any] | FundingColumns, settings: RunSettings
 ) -> dict[str, Any]:
     """The ``options`` of :func:`sandbox_job` for a run in the sandbox (picklable data).
 

@@ -226,7 +226,7 @@ def backtest_record(
     return _run(source, cls, data.candles, data.funding, settings, trust)
 
 
-def _run(source: tuple[str, str] | None, cls: Any, candles: dict[str, Any], funding: list[Any],
+def _run(source: tuple[str, str] | None, cls: Any, candles: dict[str, Any], funding: Any,
          settings: Any, trust: bool = False) -> dict[str, Any]:
     """The run's journal record: a built-in in this process, code in the sandbox."""
     from flint.backtest.engine import BacktestTimeoutError

@@ -16,7 +16,8 @@ import attrs
 import click
 
 from flint.config import load_config
-from flint.models import CandleSeries, FundingRate
+from flint.models import CandleSeries
+from flint_core.funding import FundingColumns
 from flint_core.markets import market_key
 
 if TYPE_CHECKING:
@@ -179,13 +180,14 @@ class ResearchInputs:
 
     ``candles`` are keyed ``"venue:market"``, one per venue asked for (the venue with most
     bars when none was); ``funding`` is the funding of those venues only, over the
-    candles' range. ``fee_rate`` None trades at each venue's own rates, and at
+    candles' range, as columns (the engine and the sandbox read them without a record a
+    row). ``fee_rate`` None trades at each venue's own rates, and at
     ``default_fee_rate`` (``flint.yaml``) on candles with no venue; ``fill_model`` is a
     registered name (``--fill-model default`` resolved to the primary venue's default).
     """
 
     candles: dict[str, CandleSeries]
-    funding: list[FundingRate]
+    funding: FundingColumns
     db: str
     capital: float
     fee_rate: float | None
@@ -267,11 +269,12 @@ def load_research(
             except NoCandlesError as exc:
                 raise no_candles(db, exc) from None
             candles[market_key(series.venue, market)] = series
-        funding: list[FundingRate] = []
+        parts = []
         for series in candles.values():
             first, last = int(series.timestamps[0]), int(series.timestamps[-1])
-            funding += store.query_funding_rates(market, first, last + resolution_s,
-                                                 venue=series.venue)
+            parts.append(store.query_funding_columns(market, first, last + resolution_s,
+                                                     venue=series.venue))
+        funding = parts[0] if len(parts) == 1 else FundingColumns.concat(parts)
     primary = max(candles.values(), key=len)
     if fill_model == "default":
         fill_model = default_fill_model(primary.venue)

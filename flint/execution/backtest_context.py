@@ -279,9 +279,10 @@ class BacktestContext(ExecutionContext):
             rec = stream.latest()
             best = (float(rec.price), int(rec.ts))
         for funding in self._views.funding.revealed(name):
-            rate = funding.latest()
-            if rate.oracle_price > 0 and (best is None or rate.ts > best[1]):
-                best = (float(rate.oracle_price), int(rate.ts))
+            k = funding.pos - 1
+            price, ts = funding.oracle_price[k], funding.ts[k]
+            if price > 0 and (best is None or ts > best[1]):
+                best = (float(price), int(ts))
         return best
 
     # Capital

@@ -38,6 +38,7 @@ from flint.store.funding import REACH, local_intervals
 from flint.store.journal_log import Batch as JournalBatch
 from flint.store.journal_log import JournalLog, read_pending
 from flint.store.missing import no_candles_message
+from flint_core.funding import FundingColumns
 from flint_core.records import (
     BorrowSnapshot,
     FundingRate,
@@ -126,6 +127,18 @@ class CoverageSpan:
 
 #: Coverage statuses, in the order of :class:`CoverageSpan`'s doc.
 COVERAGE_STATUSES = ("stored", "source_empty", "missing")
+
+
+def _series_sql(
+    market: str, start_ts: int | None, end_ts: int | None, venue: str | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of ``market``'s rows in the range, of
+    ``venue`` only when given."""
+    rng, params = _range_sql(start_ts, end_ts)
+    if venue is not None:
+        rng += " AND venue = ?"
+        params.append(venue)
+    return f"market = ?{rng}", [market, *params]
 
 
 def _range_sql(start_ts: int | None, end_ts: int | None) -> tuple[str, list[Any]]:
@@ -938,14 +951,9 @@ class FlintStore:
         end_ts: int | None,
         venue: str | None,
     ) -> list[tuple[Any, ...]]:
-        rng, params = _range_sql(start_ts, end_ts)
-        if venue is not None:
-            rng += " AND venue = ?"
-            params.append(venue)
-        return self._query(
-            f"SELECT {columns} FROM {table} WHERE market = ?{rng} ORDER BY ts, venue",
-            [market, *params],
-        )
+        where, params = _series_sql(market, start_ts, end_ts, venue)
+        return self._query(f"SELECT {columns} FROM {table} WHERE {where} ORDER BY ts, venue",
+                           params)
 
     def query_funding_rates(
         self,
@@ -962,6 +970,31 @@ class FlintStore:
             market, start_ts, end_ts, venue,
         )
         return [FundingRate(*row) for row in rows]
+
+    def query_funding_columns(
+        self,
+        market: str,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+        venue: str | None = None,
+    ) -> FundingColumns:
+        """What :meth:`query_funding_rates` returns, as
+        :class:`~flint_core.funding.FundingColumns`: read as numpy columns, no record a row
+        (the engine takes either)."""
+        where, params = _series_sql(market, start_ts, end_ts, venue)
+        venues = [row[0] for row in self._query(
+            f"SELECT DISTINCT venue FROM funding_rates WHERE {where} ORDER BY venue", params)]
+        rows = self._columns(
+            "SELECT ts, rate, oracle_price, mark_price, slot, interval_s, dense_rank() OVER "
+            f"(ORDER BY venue) - 1 AS venue_code FROM funding_rates WHERE {where} "
+            "ORDER BY ts, venue",
+            params,
+        )
+        return FundingColumns(
+            rows["ts"], rows["rate"], oracle_price=rows["oracle_price"],
+            mark_price=rows["mark_price"], slot=rows["slot"], interval_s=rows["interval_s"],
+            market=market, source=(venues, rows["venue_code"]),
+        )
 
     def query_funding_by_venue(
         self, market: str, start_ts: int | None = None, end_ts: int | None = None

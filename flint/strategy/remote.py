@@ -5,7 +5,7 @@ flint's own process. :class:`SandboxedStrategy` stands for the file's strategy
 class: it knows the class's name and ``parameters()`` (read in a sandboxed child)
 and :meth:`SandboxedStrategy.backtest` runs one trial in a long-lived
 :class:`~flint.strategy.sandbox.Sandbox` of the calling process, which loads the
-code once and receives each candles object once. The trial's result comes back as
+code once and receives each candles (and funding) object once. The trial's result comes back as
 data (its records as columns, :mod:`flint.strategy.replies`), is checked field by
 field against the result's types and rebuilt into a
 :class:`~flint.backtest.result.BacktestResult`, so scoring it gives exactly what an
@@ -28,9 +28,8 @@ from flint.strategy.sandbox import (
     Sandbox,
     SandboxLimits,
     StrategyExecutionError,
-    funding_columns,
-    funding_from_columns,
 )
+from flint_core.funding import FundingColumns
 
 #: The job a trial runs in the child.
 TRIAL_JOB = "flint.strategy.remote:trial_job"
@@ -75,11 +74,13 @@ class SandboxedStrategy:
         refuses ``params`` and the sandbox's errors when the run fails.
         """
         engine_options = dict(settings.engine_options)
+        funding = None
+        if isinstance(engine_options.get("funding_rates"), (list, FundingColumns)):
+            funding = engine_options.pop("funding_rates")  # sent once, as columns
         options = {"initial_capital": settings.initial_capital, "fee_rate": settings.fee_rate,
                    "engine_options": engine_options, "warmup": warmup}
-        if isinstance(engine_options.get("funding_rates"), list):  # as columns, not per row
-            options["funding"] = funding_columns(engine_options.pop("funding_rates"))
-        return result_from_data(self._sandbox().run(TRIAL_JOB, candles, dict(params), options))
+        return result_from_data(self._sandbox().run(TRIAL_JOB, candles, dict(params), options,
+                                                    funding=funding or None))
 
     def _sandbox(self) -> Sandbox:
         if self._box is None or self._box._owner != os.getpid():
@@ -108,15 +109,15 @@ _PLAIN = {float: (float, int), int: (int,), str: (str,), bool: (bool,)}
 
 def trial_job(strategy: Any, candles: Any, *, initial_capital: float, fee_rate: float,
               engine_options: dict[str, Any], warmup: int = 0,
-              funding: dict[str, Any] | None = None) -> dict[str, Any]:
+              funding: FundingColumns | None = None) -> dict[str, Any]:
     """In the child: one trial's backtest as plain data: :meth:`BacktestResult.to_dict`
     but with the equity curve and timestamps as numpy arrays and the records as columns
-    (what costs most to encode travels as raw bytes). ``funding``: the engine's funding
-    records as :func:`~flint.strategy.sandbox.funding_columns`."""
+    (what costs most to encode travels as raw bytes). ``funding``: the engine's funding,
+    as the child keeps it (see :meth:`~flint.strategy.sandbox.Sandbox.run`)."""
     from flint.optimization.objective import RunSettings, run_engine
 
     if funding is not None:
-        engine_options = {**engine_options, "funding_rates": funding_from_columns(funding)}
+        engine_options = {**engine_options, "funding_rates": funding}
     settings = RunSettings(initial_capital, fee_rate, engine_options)
     result = run_engine(strategy, candles, settings, warmup)
     rest = dataclasses.replace(result, equity_curve=[], timestamps=np.empty(0, dtype=np.int64),

@@ -25,11 +25,16 @@ these plain types, checks every size, index and place against what was sent, and
 raises :class:`MalformedReply` for anything else. What it builds stays within a
 small multiple of the bytes received (a table's row carries at least 8 of them), as
 for JSON. Rows are rebuilt by numpy and C-level iteration, with no Python code run
-per row.
+per row. Both run with the garbage collector paused: they build many containers and no
+reference cycle, and on a large heap the collections those would trigger cost more than
+the work itself.
 """
 
+import gc
 import json
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import repeat
 from typing import Any
 
@@ -48,6 +53,18 @@ class MalformedReply(ValueError):
     """A reply that is not what :func:`encode` writes."""
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection inside (unless it was off already, as it is left)."""
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
+
+
 # Encoding (in the child)
 
 
@@ -58,10 +75,11 @@ def encode(kind: str, payload: Any) -> bytes:
     """
     columns: list[dict[str, Any]] = []
     blobs: list[bytes] = []
-    body = json.dumps({"kind": kind, "payload": _detach(payload, [], columns, blobs),
-                       "columns": columns}).encode()
-    raw = b"".join(blobs)
-    return HEADER.pack(len(body), len(raw)) + body + raw
+    with _collector_paused():
+        body = json.dumps({"kind": kind, "payload": _detach(payload, [], columns, blobs),
+                           "columns": columns}).encode()
+    raw = sum(map(len, blobs))
+    return b"".join((HEADER.pack(len(body), raw), body, *blobs))  # one copy of the bulk
 
 
 def _detach(value: Any, at: list[str], columns: list[dict[str, Any]], blobs: list[bytes]) -> Any:
@@ -92,15 +110,18 @@ def _column(values: list[Any] | tuple[Any, ...], blobs: list[bytes],
     types = set(map(type, values))
     if types == {str}:
         distinct = list(dict.fromkeys(values))
-        index = {text: i for i, text in enumerate(distinct)}
-        codes = np.fromiter(map(index.__getitem__, values), _RAW["str"], len(values))
+        if len(distinct) == 1:  # one name a row, as a venue often is: no lookups
+            codes = np.zeros(len(values), _RAW["str"])
+        else:
+            index = {text: i for i, text in enumerate(distinct)}
+            codes = np.fromiter(map(index.__getitem__, values), _RAW["str"], len(values))
         blobs.append(codes.tobytes())
         return {"type": "str", "rows": len(values), "values": distinct}
     for kind, allowed in (("f8", {float, np.float64}), ("i8", {int, np.int64}),
                           ("bool", {bool, np.bool_})):
         if types <= allowed:
             try:
-                blobs.append(np.array(values, dtype=_RAW[kind]).tobytes())
+                blobs.append(np.fromiter(values, _RAW[kind], len(values)).tobytes())
             except OverflowError:  # ints past int64
                 break
             return {"type": kind, "rows": len(values)}
@@ -151,7 +172,11 @@ def decode(data: bytes | bytearray | memoryview, json_size: int) -> dict[str, An
 
     Raises :class:`MalformedReply` when it is anything but what :func:`encode` writes.
     """
-    view = memoryview(data)
+    with _collector_paused():
+        return _decode(memoryview(data), json_size)
+
+
+def _decode(view: memoryview, json_size: int) -> dict[str, Any]:
     try:
         reply = json.loads(bytes(view[:json_size]))
     except (ValueError, RecursionError) as exc:
@@ -259,4 +284,6 @@ def _strings(values: Any, codes: np.ndarray) -> list[str]:
         raise MalformedReply("a str column's values are not strings")
     if len(codes) and (int(codes.min()) < 0 or int(codes.max()) >= len(values)):
         raise MalformedReply("a str column points past its values")
+    if len(values) == 1:  # every code is 0
+        return values * len(codes)
     return list(map(values.__getitem__, codes.tolist()))

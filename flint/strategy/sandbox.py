@@ -18,7 +18,8 @@ Untrusted code is refused when the host lacks one of
 
 Each run hands the strategy and the candles to a *job*: a trusted function
 named ``"module:function"``, called in the child as ``job(strategy, candles,
-**options)``, whose result must be JSON data. Only JSON comes back, its bulk
+**options)``, whose result must be JSON data. Candles and funding go to a child once
+per object (:meth:`Sandbox.run`), as numpy columns. Only JSON comes back, its bulk
 columns as raw bytes (:mod:`flint.strategy.replies`, checked as strictly), so a
 compromised child cannot send the parent anything but data. The parent enforces
 the CPU (per run), wall-clock, memory, result-size and output limits; what the
@@ -30,7 +31,6 @@ The default job, :func:`signals`, replays the candles the way the engine does
 """
 
 import codecs
-import dataclasses
 import fcntl
 import os
 import pickle
@@ -41,7 +41,6 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -50,6 +49,7 @@ from flint.strategy import isolation, replies
 from flint.strategy.forkserver import ForkServerError, fork_server
 from flint.strategy.loader import StrategyLoadError, StrategyParameterError
 from flint_core.enums import Signal
+from flint_core.funding import NUMBERS, FundingColumns
 from flint_core.records import Candle, FundingRate
 from flint_core.series import CandleSeries
 
@@ -159,44 +159,36 @@ def series_from_columns(columns: dict[str, Any]) -> CandleSeries:
     )
 
 
-#: The numeric columns of funding records sent to a child, and their dtypes.
-FUNDING_NUMBERS = {"ts": np.dtype(np.int64), "rate": np.dtype(np.float64),
-                   "oracle_price": np.dtype(np.float64), "mark_price": np.dtype(np.float64),
-                   "slot": np.dtype(np.int64), "interval_s": np.dtype(np.int64)}
+#: The numeric columns of funding sent to a child, and their dtypes.
+FUNDING_NUMBERS = NUMBERS
 #: Its text columns, each sent as its distinct values and an int32 code a row.
 FUNDING_TEXTS = ("market", "source")
 
 
-def funding_columns(records: Sequence[FundingRate]) -> dict[str, Any]:
-    """Funding ``records`` as columns for a child: numpy arrays (out-of-band pickle
-    buffers, no pickled object a row), the market and venue names as codes."""
-    count = len(records)
-    columns: dict[str, Any] = {
-        name: np.fromiter(map(attrgetter(name), records), dtype, count)
-        for name, dtype in FUNDING_NUMBERS.items()
-    }
-    for name in FUNDING_TEXTS:
-        texts = list(map(attrgetter(name), records))
-        values = list(dict.fromkeys(texts))
-        codes = np.fromiter(map({text: i for i, text in enumerate(values)}.__getitem__, texts),
-                            np.int32, count)
-        columns[name] = (values, codes)
-    return columns
+def funding_columns(rates: Sequence[FundingRate] | FundingColumns) -> dict[str, Any]:
+    """Funding (records, or :class:`~flint_core.funding.FundingColumns` as the store reads
+    them) as columns for a child: numpy arrays (out-of-band pickle buffers, no pickled
+    object a row), the market and venue names as codes into their distinct values."""
+    columns = rates if isinstance(rates, FundingColumns) else FundingColumns.from_records(rates)
+    out: dict[str, Any] = {name: getattr(columns, name) for name in FUNDING_NUMBERS}
+    out["market"] = (list(columns.markets), columns.market_codes.astype(np.int32))
+    out["source"] = (list(columns.sources), columns.source_codes.astype(np.int32))
+    return out
 
 
-def funding_from_columns(columns: Mapping[str, Any]) -> list[FundingRate]:
-    """The records :func:`funding_columns` took apart; ``ValueError`` for anything else."""
+def funding_from_columns(columns: Mapping[str, Any]) -> FundingColumns:
+    """The funding :func:`funding_columns` took apart, checked (every column's type,
+    length and codes, then :class:`FundingColumns`'s own checks); ``ValueError`` for
+    anything else. No record is built."""
     if set(columns) != {*FUNDING_NUMBERS, *FUNDING_TEXTS}:
         raise ValueError(f"funding columns are not {sorted({*FUNDING_NUMBERS, *FUNDING_TEXTS})}")
     if not (isinstance(columns["ts"], np.ndarray) and columns["ts"].ndim == 1):
         raise ValueError("funding column 'ts' is not an array")
     rows = len(columns["ts"])
-    fields: dict[str, list[Any]] = {}
     for name, dtype in FUNDING_NUMBERS.items():
         array = columns[name]
         if not (isinstance(array, np.ndarray) and array.dtype == dtype and array.shape == (rows,)):
             raise ValueError(f"funding column {name!r} is not {rows} values of {dtype}")
-        fields[name] = array.tolist()
     for name in FUNDING_TEXTS:
         values, codes = columns[name]
         if type(values) is not list or not all(type(text) is str for text in values):
@@ -206,8 +198,19 @@ def funding_from_columns(columns: Mapping[str, Any]) -> list[FundingRate]:
             raise ValueError(f"funding column {name!r} is not {rows} codes")
         if rows and (int(codes.min()) < 0 or int(codes.max()) >= len(values)):
             raise ValueError(f"funding column {name!r} points past its values")
-        fields[name] = list(map(values.__getitem__, codes.tolist()))
-    return list(map(FundingRate, *(fields[f.name] for f in dataclasses.fields(FundingRate))))
+    try:
+        return FundingColumns(
+            columns["ts"], columns["rate"], market=columns["market"], source=columns["source"],
+            **{name: columns[name] for name in ("oracle_price", "mark_price", "slot",
+                                                 "interval_s")},
+        )
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def pack_funding(rates: Sequence[FundingRate] | FundingColumns) -> tuple[str, Any]:
+    """Funding as :func:`funding_columns`, tagged for the child's ``data`` request."""
+    return ("funding", funding_columns(rates))
 
 
 def pack_candles(candles: Any) -> tuple[str, Any]:
@@ -226,7 +229,7 @@ class Sandbox:
 
     The code is validated and loaded once (``name`` and ``parameters`` tell what
     class it defines); :meth:`run` then makes the strategy with new parameters and
-    runs a job on candles, which go to the child once per candles object. A child
+    runs a job on candles (and funding), which go to the child once per object. A child
     that died or was killed for a limit is replaced on the next :meth:`run`, and so is
     one that has used more than a run's CPU time (its ``RLIMIT_CPU`` is twice that).
     Use it as a context manager or call :meth:`close`; children left open end with
@@ -330,11 +333,14 @@ class Sandbox:
     # Requests
 
     def run(self, job: str, candles: Any, params: dict[str, Any] | None = None,
-            options: dict[str, Any] | None = None) -> Any:
+            options: dict[str, Any] | None = None, funding: Any = None) -> Any:
         """``job(strategy, candles, **options)`` in the child with ``strategy = cls(**params)``.
 
-        Raises :class:`~flint.strategy.loader.StrategyParameterError` when the class
-        refuses ``params``, and the errors of :func:`run_in_sandbox`.
+        ``funding`` (records or :class:`~flint_core.funding.FundingColumns`), when given,
+        goes to the child once per object, as the candles do, and reaches the job as its
+        ``funding`` option (checked :class:`FundingColumns`). Raises
+        :class:`~flint.strategy.loader.StrategyParameterError` when the class refuses
+        ``params``, and the errors of :func:`run_in_sandbox`.
         """
         if self._alive() and _cpu_seconds(self._pid) > self.limits.cpu_seconds:
             self.close()  # the child's RLIMIT_CPU (twice a run's) could cut the next run short
@@ -342,12 +348,19 @@ class Sandbox:
             self._stop(wait=True)
             self._owner = os.getpid()
             self._start()
-        key = self._sent.get(id(candles))
-        if key is None or key[0] is not candles:
-            name = f"candles-{len(self._sent)}"
-            self._call(("data", name, pack_candles(candles)), "receiving the candles")
-            key = self._sent[id(candles)] = (candles, name)
-        return self._call(("run", job, key[1], params or {}, options or {}), "running")
+        key = self._send(candles, pack_candles, "receiving the candles")
+        refs = {} if funding is None else {
+            "funding": self._send(funding, pack_funding, "receiving the funding")}
+        return self._call(("run", job, key, params or {}, options or {}, refs), "running")
+
+    def _send(self, data: Any, pack: Callable[[Any], tuple[str, Any]], doing: str) -> str:
+        """The child's name for ``data``, sent (packed) unless this child holds it already."""
+        key = self._sent.get(id(data))
+        if key is None or key[0] is not data:
+            name = f"data-{len(self._sent)}"
+            self._call(("data", name, pack(data)), doing)
+            key = self._sent[id(data)] = (data, name)
+        return key[1]
 
     def _call(self, request: tuple[Any, ...], doing: str) -> Any:
         """Send ``request`` (:func:`flint.strategy.sandbox_child._request` reads it) and

@@ -12,10 +12,11 @@ ever receives data:
 
 * ``("load", code, class_name, filename)``: validate and run the strategy code;
   reply with the class name and its ``parameters()``.
-* ``("data", key, packed)``: keep candles under ``key`` for later runs.
-* ``("run", job, key, params, options)``: make the strategy with ``params`` and reply
-  with ``job(strategy, candles, **options)``, ``job`` being a trusted
-  ``"module:function"``.
+* ``("data", key, packed)``: keep candles or funding under ``key`` for later runs.
+* ``("run", job, key, params, options, refs)``: make the strategy with ``params`` and
+  reply with ``job(strategy, candles, **options)``, ``job`` being a trusted
+  ``"module:function"``, the candles those kept under ``key`` and ``refs`` mapping
+  more options to what is kept under their keys (e.g. the funding).
 * ``("raw", code)``: tests only, and only in a child started with ``raw``: run
   ``code`` with the real builtins, no checks, and reply with its ``result`` variable.
   The OS layers alone must then hold.
@@ -41,6 +42,7 @@ from flint.strategy.loader import (
     instantiate,
     load_strategy_class,
 )
+from flint.strategy.sandbox import funding_from_columns
 from flint_core.series import CandleSeries
 
 REQUESTS, REPLIES = 0, 3
@@ -123,11 +125,15 @@ def _confine(spec: Mapping[str, Any], readable: list[str]) -> dict[str, Any]:
     return {"applied": applied, "failed": failed}
 
 
-def unpack_candles(packed: tuple[str, Any]) -> Any:
-    """A series or ``{key: series}`` from :func:`flint.strategy.sandbox.pack_candles`."""
+def unpack_data(packed: tuple[str, Any]) -> Any:
+    """A series or ``{key: series}`` from :func:`flint.strategy.sandbox.pack_candles`,
+    or checked :class:`~flint_core.funding.FundingColumns` from
+    :func:`~flint.strategy.sandbox.pack_funding`."""
     kind, data = packed
     if kind == "dict":
         return {key: CandleSeries(**columns) for key, columns in data.items()}
+    if kind == "funding":
+        return funding_from_columns(data)
     return CandleSeries(**data)
 
 
@@ -145,10 +151,11 @@ class _Session:
             self.cls = load_strategy_class(code, class_name=class_name, filename=self.filename)
             return "ok", {"name": self.cls.__name__, "parameters": self.cls.parameters()}
         if op == "data":
-            self.data[request[1]] = unpack_candles(request[2])
+            self.data[request[1]] = unpack_data(request[2])
             return "ok", None
         if op == "run":
-            _, job_name, key, params, options = request
+            _, job_name, key, params, options, refs = request
+            options = {**options, **{name: self.data[ref] for name, ref in refs.items()}}
             module_name, _, function_name = job_name.partition(":")
             job = getattr(importlib.import_module(module_name), function_name)
             assert self.cls is not None, "run before load"
