@@ -214,6 +214,8 @@ def journal_append(events: int, folder: Path) -> tuple[list[tuple[float, float]]
 
 
 class Hold:
+    """Never trades."""
+
     name = "hold"
 
     def reset(self) -> None:
@@ -224,6 +226,8 @@ class Hold:
 
 
 class Cross:
+    """v1: long above the slow average, short below (trades every few bars)."""
+
     name = "cross"
 
     def reset(self) -> None:
@@ -235,26 +239,50 @@ class Cross:
         return Signal.BUY if sma(history, 5) > sma(history, 20) else Signal.SELL  # type: ignore[arg-type]
 
 
+class Timed:
+    """``strategy`` with the wall and CPU time of its ``on_candle`` calls added up."""
+
+    def __init__(self, strategy: object) -> None:
+        self.strategy = strategy
+        self.name = strategy.name  # type: ignore[attr-defined]
+        self.spent = (0.0, 0.0)
+
+    def reset(self) -> None:
+        self.strategy.reset()  # type: ignore[attr-defined]
+
+    def on_candle(self, candle: object, history: object) -> Signal:
+        start = _now()
+        signal = self.strategy.on_candle(candle, history)  # type: ignore[attr-defined]
+        took = _since(start)
+        self.spent = (self.spent[0] + took[0], self.spent[1] + took[1])
+        return signal
+
+
 def paper_bars(strategy: object, bars: int, data: Path,
-               folder: Path) -> list[tuple[float, float]]:
-    """Seconds of :meth:`PaperSession.step` per bar."""
+               folder: Path) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Seconds of :meth:`PaperSession.step` per bar, and the same without the time the
+    strategy's ``on_candle`` took (what paper trading adds around the strategy)."""
     candles = list(FileProvider(data / "hyperliquid-SOL-3600.csv").fetch_candles(
         "SOL-PERP", H, 0, 2**40))
     # as `flint paper` opens it: appends written, not synced (kill -9 safe, not power-loss)
-    store = FlintStore(folder / f"paper-{strategy.name}.duckdb", durable_journal=False)  # type: ignore[attr-defined]
+    timed = Timed(strategy)
+    store = FlintStore(folder / f"paper-{timed.name}.duckdb", durable_journal=False)
     store.upsert_candles(candles[:500])
-    config = PaperConfig(strategy.name, "hyperliquid", "SOL-PERP", fill_model="close",  # type: ignore[attr-defined]
+    config = PaperConfig(timed.name, "hyperliquid", "SOL-PERP", fill_model="close",
                          warmup_bars=500, allow_short=True)
-    session = PaperSession.create(store, config, strategy)
+    session = PaperSession.create(store, config, timed)
     session.start()
-    samples = []
+    samples, overhead = [], []
     try:
         for bar in candles[500:500 + bars]:
             _settle(store)
+            timed.spent = (0.0, 0.0)
             start = _now()
             session.step(bar)
-            samples.append(_since(start))
-        return samples
+            took = _since(start)
+            samples.append(took)
+            overhead.append((took[0] - timed.spent[0], took[1] - timed.spent[1]))
+        return samples, overhead
     finally:
         session.close()
         store.close()
@@ -283,8 +311,10 @@ def main() -> None:
         appends, rounds = journal_append(args.orders, folder)
         print("one journal append alone:", _stats(appends))
         print("one mirror round (3 batches into DuckDB, off the path):", _stats(rounds))
-        print("paper bar, no orders:", _stats(paper_bars(Hold(), args.bars, args.data, folder)))
-        print("paper bar, v1 crossing:", _stats(paper_bars(Cross(), args.bars, args.data, folder)))
+        for label, strategy in (("no orders", Hold()), ("v1 crossing", Cross())):
+            whole, overhead = paper_bars(strategy, args.bars, args.data, folder)
+            print(f"paper bar, {label}:", _stats(whole))
+            print("- the same without on_candle (paper's overhead):", _stats(overhead))
     print(f"load average {os.getloadavg()[0]:.2f}")
 
 
