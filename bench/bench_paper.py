@@ -15,7 +15,8 @@
 2. **A paper bar**: :meth:`flint.paper.session.PaperSession.step` on real hourly SOL
    candles with a store file: a strategy that never trades (the floor: the bar and
    the venue's state are appended to the journal) and a v1 crossing strategy that
-   trades every few bars.
+   trades every few bars; each also without the time of the strategy's own
+   ``on_candle`` (what paper trading adds around the strategy).
 3. **One journal append** (one event into the write-ahead file, synced to disk):
    the floor under both; and **one mirror round** (the background copy of a bar's
    journal batches into DuckDB, off the order path).

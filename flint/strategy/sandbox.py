@@ -159,9 +159,8 @@ def series_from_columns(columns: dict[str, Any]) -> CandleSeries:
     )
 
 
-#: The numeric columns of funding sent to a child, and their dtypes.
-FUNDING_NUMBERS = NUMBERS
-#: Its text columns, each sent as its distinct values and an int32 code a row.
+#: The text columns of funding sent to a child, each as its distinct values and an
+#: int32 code a row (the numeric ones: ``flint_core.funding.NUMBERS``).
 FUNDING_TEXTS = ("market", "source")
 
 
@@ -170,7 +169,7 @@ def funding_columns(rates: Sequence[FundingRate] | FundingColumns) -> dict[str, 
     them) as columns for a child: numpy arrays (out-of-band pickle buffers, no pickled
     object a row), the market and venue names as codes into their distinct values."""
     columns = rates if isinstance(rates, FundingColumns) else FundingColumns.from_records(rates)
-    out: dict[str, Any] = {name: getattr(columns, name) for name in FUNDING_NUMBERS}
+    out: dict[str, Any] = {name: getattr(columns, name) for name in NUMBERS}
     out["market"] = (list(columns.markets), columns.market_codes.astype(np.int32))
     out["source"] = (list(columns.sources), columns.source_codes.astype(np.int32))
     return out
@@ -180,12 +179,12 @@ def funding_from_columns(columns: Mapping[str, Any]) -> FundingColumns:
     """The funding :func:`funding_columns` took apart, checked (every column's type,
     length and codes, then :class:`FundingColumns`'s own checks); ``ValueError`` for
     anything else. No record is built."""
-    if set(columns) != {*FUNDING_NUMBERS, *FUNDING_TEXTS}:
-        raise ValueError(f"funding columns are not {sorted({*FUNDING_NUMBERS, *FUNDING_TEXTS})}")
+    if set(columns) != {*NUMBERS, *FUNDING_TEXTS}:
+        raise ValueError(f"funding columns are not {sorted({*NUMBERS, *FUNDING_TEXTS})}")
     if not (isinstance(columns["ts"], np.ndarray) and columns["ts"].ndim == 1):
         raise ValueError("funding column 'ts' is not an array")
     rows = len(columns["ts"])
-    for name, dtype in FUNDING_NUMBERS.items():
+    for name, dtype in NUMBERS.items():
         array = columns[name]
         if not (isinstance(array, np.ndarray) and array.dtype == dtype and array.shape == (rows,)):
             raise ValueError(f"funding column {name!r} is not {rows} values of {dtype}")
