@@ -40,11 +40,30 @@ WORKER = textwrap.dedent('''
     from flint.optimization.optimizer import StrategyOptimizer
     from flint.strategy.base import Strategy
 
+    url, study, n_trials, n_jobs, GO, out = sys.argv[1:]
+
+    GATED = False
+
+
+    def gate(folder, participants=3):
+        """Hold this process's first trial until every participant's worker process has
+        one: each of them then runs trials, however slowly the others started."""
+        global GATED
+        if GATED:
+            return
+        GATED = True
+        os.makedirs(folder, exist_ok=True)
+        open(os.path.join(folder, str(os.getpid())), "w").close()
+        deadline = time.monotonic() + 120
+        while len(os.listdir(folder)) < participants and time.monotonic() < deadline:
+            time.sleep(0.01)
+
 
     class Band(Strategy):
         name = "band"
 
         def __init__(self, period=10, band=0.5):
+            gate(GO + ".started")
             self.period, self.band = period, band
 
         def on_candle(self, candle, history, ctx=None):
@@ -63,13 +82,12 @@ WORKER = textwrap.dedent('''
                     "band": {"type": "float", "low": 0.0, "high": 2.0}}
 
 
-    url, study, n_trials, n_jobs, go, out = sys.argv[1:]
     t = np.arange(400)
     close = 100 + 5 * np.sin(t / 20) + np.random.default_rng(0).normal(0, 0.5, t.size)
     candles = CandleSeries(1_704_067_200 + 3600 * t, close, close + 0.5, close - 0.5, close,
                            np.ones(t.size), "SOL-PERP", 3600)
     deadline = time.monotonic() + 60
-    while not os.path.exists(go) and time.monotonic() < deadline:
+    while not os.path.exists(GO) and time.monotonic() < deadline:
         time.sleep(0.01)
     result = StrategyOptimizer(
         Band, candles, "sharpe_ratio", int(n_trials), n_jobs=int(n_jobs), storage=url,

@@ -170,12 +170,14 @@ def contexts(ctx: Any, venues: Sequence[str]) -> dict[str, Any]:
 
 
 def venue_state(ctx: Any) -> dict[str, Any]:
-    """One venue context's cash (as its venue reports it now), positions and journal
-    account."""
+    """One venue context's cash and positions, as its venue reports them now (not as
+    the context last heard of them: a trade made by hand may not have reached it yet),
+    and its journal account."""
     adapter = ctx.adapter
     cash = sum(b.total for b in adapter.balances() if b.asset == adapter.quote_asset)
     return {"cash": float(cash), "account": ctx.journal.account,
-            "positions": {p.market: p.size * p.side.sign for p in ctx.positions}}
+            "positions": {p.market: float(p.size) for p in adapter.positions()
+                          if p.size != 0.0}}
 
 
 class LiveSession(SessionLifecycle):
