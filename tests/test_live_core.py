@@ -342,6 +342,13 @@ def test_an_order_racing_the_position_read_is_no_mismatch(store, harness, caplog
         ctx.reconcile()
     assert ctx.mismatches
     assert "position differs from the venue's (SOL-PERP" in caplog.text
+    with caplog.at_level(logging.WARNING, logger="flint.live"):
+        ctx.reconcile()  # the same difference: still blocked, not logged again
+        assert ctx.mismatches and caplog.text.count("position differs") == 1
+        harness.set_position(harness.market, 2.0, harness.price)  # matches again
+        ctx.reconcile()
+    assert not ctx.mismatches
+    assert "positions match the venue's again" in caplog.text
     ctx.stop()
 
 

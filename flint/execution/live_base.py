@@ -206,11 +206,15 @@ class LiveExecutionContext(ExecutionContext):
         )
         self._synced_ts = now
         if not (in_flight or self._in_flight() or numbers != self._numbers):
-            self._mismatches = report.mismatches  # else an order raced the position read
-            for line in report.mismatches:
-                log.error("reconciliation: position differs from the venue's (%s); trading "
-                          "is blocked until it matches or you adopt the venue's positions",
-                          line)
+            known, self._mismatches = self._mismatches, report.mismatches
+            for line in report.mismatches:  # else an order raced the position read
+                if line not in known:  # logged once, not at every reconciliation
+                    log.error("reconciliation: position differs from the venue's (%s); "
+                              "trading is blocked until it matches or you adopt the venue's "
+                              "positions", line)
+            if known and not report.mismatches:
+                log.warning("reconciliation: positions match the venue's again; trading "
+                            "is unblocked")
         for position in report.positions:
             if position.mark_price > 0:
                 self._marks[position.market] = Mark(position.mark_price, now)
