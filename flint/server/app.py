@@ -1,5 +1,6 @@
 """The FastAPI app of ``flint serve``: settings, error mapping, middleware, routers."""
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -121,7 +122,7 @@ def create_app(settings: ServerSettings, tokens: TokenBook) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        jobs.close()
+        await asyncio.to_thread(jobs.close)  # it may wait for a job's journal write
 
     app = FastAPI(title="flint", version=__version__, lifespan=lifespan,
                   description="Backtest, optimise and inspect crypto perps strategies.")
