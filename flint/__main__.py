@@ -1,5 +1,5 @@
 """``python -m flint`` runs the command line."""
 
-from flint.cli.main import main
+from flint.cli.entry import main
 
 main()

@@ -129,3 +129,31 @@ def test_live_without_its_key_or_its_venue_is_one_line(tmp_path, key, options, s
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(said)
+
+
+INTERRUPTED_WHILE_LOADING = """
+import sys
+from importlib.abc import MetaPathFinder
+
+
+class CtrlC(MetaPathFinder):
+    \"\"\"Ctrl-C arriving while the command line loads its commands.\"\"\"
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "flint.cli.backtest":
+            raise KeyboardInterrupt
+        return None
+
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["flint", "--version"]
+from flint.cli.entry import main
+main()
+"""
+
+
+def test_ctrl_c_while_the_command_line_loads_ends_quietly():
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_WHILE_LOADING],
+                          check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130
+    assert done.stderr == "Interrupted.\n" and "Traceback" not in done.stdout

@@ -176,10 +176,6 @@ def main(argv: list[str] | None = None) -> None:
     """Run the command line; plugins may add commands first."""
     try:
         get_host().add_commands(cli)
-    except PluginError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
-    try:
         rc = cli.main(args=argv, prog_name="flint", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)

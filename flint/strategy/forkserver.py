@@ -70,7 +70,8 @@ class ForkServer:
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         path = [p for p in sys.path if os.path.isabs(p)]
-        boot = (f"import sys; sys.path[:] = {path!r}; "
+        boot = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "  # Ctrl-C: ours
+                f"import sys; sys.path[:] = {path!r}; "
                 f"from flint.strategy.forkserver import serve; serve({theirs.fileno()})")
         try:
             self.process = subprocess.Popen(
@@ -226,7 +227,6 @@ def serve(fd: int) -> None:
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     children: set[int] = set()
 
     def send(message: dict[str, Any]) -> None:
