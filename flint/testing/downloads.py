@@ -1,6 +1,6 @@
 """The contract of ``flint data download --venue V`` run against a venue's fake server:
 a year of the shared files row for row, a second run that asks nothing, an unknown
-market named with the venue's markets, and an offline venue that fails fast in one line.
+market named with the venue's markets, and an offline venue that gives up in one line.
 
     class TestMyDownload(DownloadCommandContract):
         venue = "myvenue"
@@ -30,7 +30,6 @@ import itertools
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -149,17 +148,17 @@ class DownloadCommandContract:
         assert done.returncode == 1
         assert self.unknown_market_error in done.stderr
 
-    def test_offline_the_command_ends_fast_with_one_line_naming_the_endpoint(
+    def test_offline_the_command_gives_up_with_one_line_naming_the_endpoint(
             self, tmp_path: Path, bounded: Callable[[float], None]) -> None:
-        bounded(30)
+        # How soon it gives up is the retry policy's (tests/test_transport.py, on a fake
+        # clock: about 4 s offline); the timeout here only catches a command that hangs.
+        bounded(120)
         url = f"http://127.0.0.1:{unused_port()}"
         env = {**os.environ, **self.environment(url), "FLINT_CONFIG": ""}
-        started = time.monotonic()
         done = subprocess.run([FLINT, "data", "download", "--venue", self.venue, "--market",
                                self.markets[0], "--db", str(tmp_path / "x.duckdb")],
                               cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=25, check=False)
-        assert time.monotonic() - started < 10
+                              timeout=90, check=False)
         assert done.returncode == 1
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1, done.stderr

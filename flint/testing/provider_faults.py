@@ -34,7 +34,7 @@ from flint.testing.data_files import data_columns
 from flint.testing.fakes import Fault, Request
 from flint.testing.venues import (
     FAST_RETRY,
-    assert_offline_fails_fast,
+    assert_offline_fails,
     assert_same_candles,
     download_rows,
     unused_port,
@@ -174,6 +174,6 @@ class ProviderFaultContract:
         bounded(15)
         url = f"http://127.0.0.1:{unused_port()}"
         p = self.make_provider(url)
-        message = assert_offline_fails_fast(p, lambda: p.fetch_candles(self.market, H, 0, H),
+        message = assert_offline_fails(p, lambda: p.fetch_candles(self.market, H, 0, H),
                                             self.offline_error(url))
         assert "Connection refused" in message
