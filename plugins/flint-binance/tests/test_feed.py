@@ -15,7 +15,7 @@ from flint_binance.testing import FakeBinance
 from flint_binance.testing.fake import _read_rows
 
 from flint.store import FlintStore
-from flint.testing.feeds import PollingFeedContract, until
+from flint.testing.feeds import PollingFeedContract
 from flint.testing.venues import FAST_RETRY
 
 
@@ -38,8 +38,10 @@ class TestBinanceFeed(PollingFeedContract):
 
 
 def test_flint_data_collect_polls_binance_until_ctrl_c(tmp_path, bounded):
-    bounded(150)
-    forming = int(time.time()) // 60 * 60
+    bounded(240)
+    # The bar forming when flint starts; the next one when this one closes too soon for
+    # flint to start first (else the catch-up download, not the feed, would store it).
+    forming = int(time.time() + 25) // 60 * 60
     rows = [(t, "100", "101", "99", "100.5", "2.0") for t in range(forming - 1800, forming, 60)]
     rows.append((forming, "100", "101", "99", "100.25", "2.0"))
     with FakeBinance({("SOLUSDT", 60): rows}, now=time.time(), forming=True) as fake:
@@ -58,7 +60,9 @@ def test_flint_data_collect_polls_binance_until_ctrl_c(tmp_path, bounded):
 
         threading.Thread(target=venue_clock, daemon=True).start()
         try:
-            until(lambda: process.stdout.readline().startswith("binance SOL-PERP candles"), 100)
+            for line in process.stdout:  # until the feed stores the bar that was forming
+                if line.startswith("binance SOL-PERP candles") and "close 100.25" in line:
+                    break
         finally:
             stop.set()
             process.send_signal(signal.SIGINT)
