@@ -61,12 +61,12 @@ def store(tmp_path):
         yield opened
 
 
-def run(store, harness, session, strategy, bars, *, before_end=None):
+def run(store, harness, session, strategy, bars, *, before_end=None, poll_interval_s=0.05):
     """``strategy`` live for ``bars`` (numbers), each bar's close the venue's mark when
     it runs; ``before_end(harness)`` then runs, and the session ends."""
     config = LiveConfig("buy_then_sell", ["default"], MARKET, H, warmup_bars=WARMUP)
     ctx = LiveExecutionContext(harness.adapter(), store, reconcile_interval_s=3600,
-                               poll_interval_s=0.05)
+                               poll_interval_s=poll_interval_s)
     live = LiveSession.open(store, config, strategy, ctx, session=session)
     live.start()
     try:
@@ -129,7 +129,10 @@ def test_trades_at_the_venue_outside_flint_are_an_end_divergence(store, harness,
                                                                    by_hand, divergence, gained):
     bounded(60)
     strategy = BuyThenSell(bar(WARMUP).ts)
-    run(store, harness, "s", strategy, range(WARMUP, WARMUP + 3), before_end=by_hand)
+    # the context polls for events too rarely to hear of the trades by hand: the end
+    # state is the venue's all the same
+    run(store, harness, "s", strategy, range(WARMUP, WARMUP + 3), before_end=by_hand,
+        poll_interval_s=3600)
     report = compare_live_session(store, "s", BuyThenSell(strategy.buy_ts))
     assert report.first_divergence is None  # bar by bar, the replay is the session
     assert not report.exact and not report.passed
@@ -137,3 +140,26 @@ def test_trades_at_the_venue_outside_flint_are_an_end_divergence(store, harness,
     assert report.summary().startswith(f"parity broken at the end: {divergence}")
     # the venue's cash at the end less the backtest's: the trades by hand
     assert report.paper_equity - report.backtest_equity == pytest.approx(gained)
+
+
+def test_a_killed_session_records_the_venues_flat_end(store, harness, bounded):
+    """The kill switch's closes are at the venue when the end state is recorded: the
+    recording holds the venue's positions after them, not the context's before."""
+    bounded(60)
+    config = LiveConfig("buy_then_sell", ["default"], MARKET, H, warmup_bars=WARMUP)
+    ctx = LiveExecutionContext(harness.adapter(), store, reconcile_interval_s=3600,
+                               poll_interval_s=3600)  # the context hears of nothing itself
+    live = LiveSession.open(store, config, BuyThenSell(bar(WARMUP).ts), ctx, session="k")
+    live.start()
+    try:
+        for number in range(WARMUP, WARMUP + 2):
+            harness.set_mark(MARKET, bar(number).close)
+            live.step(bar(number))
+        assert harness.venue_position(MARKET) == 1.0
+        live.kill()
+    finally:
+        live.close()
+    assert harness.venue_position(MARKET) == 0.0
+    recording = read_recording(store, "k")
+    assert recording.status == "killed"
+    assert recording.end["default"]["positions"] == {}
