@@ -133,8 +133,9 @@ def _column(values: list[Any] | tuple[Any, ...], blobs: list[memoryview],
     return {"type": "json", "rows": len(values), "values": list(values)} if in_table else None
 
 
-def _text(values: list[str] | tuple[str, ...], blobs: list[memoryview]) -> dict[str, Any]:
-    """Strings as a ``str`` column (codes appended to ``blobs``)."""
+def _text(values: list[Any] | tuple[Any, ...], blobs: list[memoryview]) -> dict[str, Any]:
+    """Strings as a ``str`` column (codes appended to ``blobs``; the caller checks that
+    its ``values``, the distinct ones, are strings)."""
     distinct = list(dict.fromkeys(values))
     if len(distinct) == 1:  # one name a row, as a venue often is: no lookups
         codes = np.zeros(len(values), _RAW["str"])
@@ -157,10 +158,9 @@ def _struct(table: np.ndarray, blobs: list[memoryview]) -> dict[str, Any]:
     columns = []
     for name, kind in zip(names, kinds, strict=True):
         if kind == "|O":
-            texts = table[name].tolist()
-            if not set(map(type, texts)) <= {str}:
+            column = _text(table[name].tolist(), blobs)
+            if not set(map(type, column["values"])) <= {str}:  # each distinct value
                 raise TypeError(f"field {name!r} of a structured array is not strings")
-            column = _text(texts, blobs)
         else:
             column = {"type": kind[1:], "rows": len(table)}
             blobs.append(_raw(table[name]))
