@@ -162,10 +162,11 @@ def reply_costs(record: dict[str, object]) -> dict[str, float]:
 
     data = encode("ok", record)
     size = HEADER.unpack_from(data)[0]
-    text = json.dumps(record)
+    text = json.dumps(record, default=np.ndarray.tolist)  # the journal's text
     return {"reply_bytes": len(data), "cpu_reply_encode_s": best(lambda: encode("ok", record)),
             "cpu_reply_decode_s": best(lambda: decode(memoryview(data)[HEADER.size:], size)),
-            "json_bytes": len(text), "cpu_json_encode_s": best(lambda: json.dumps(record)),
+            "json_bytes": len(text), "cpu_json_encode_s": best(
+                lambda: json.dumps(record, default=np.ndarray.tolist)),
             "cpu_json_decode_s": best(lambda: json.loads(text))}
 
 

@@ -159,3 +159,20 @@ def test_a_version_4_journal_lists_the_same_runs_once_a_writer_migrates_it(tmp_p
     assert json.dumps([r for page in pages for r in page]) == json.dumps(before)
     assert [r["run_id"] for r in venues] == [
         r["run_id"] for r in order if r["run_id"][-1] in "13579" and r["kind"] != "optimization"]
+
+
+def test_a_records_arrays_are_journaled_as_the_plain_result():
+    import json
+
+    import numpy as np
+
+    from flint.testing import sample_bars, sample_funding
+
+    result = BacktestEngine(Alternate(), fill_model=ClosePriceFill(),
+                            funding_rates=sample_funding("SOL-PERP", days=10)).run(
+        sample_bars("SOL-PERP", "binance", 10))
+    arrays = result.to_dict(arrays=True)
+    assert len(arrays["funding_payments"]) == len(result.funding_payments) > 10
+    assert arrays["timestamps"].dtype == np.int64 and arrays["equity_curve"].dtype == np.float64
+    assert (json.dumps(arrays, default=np.ndarray.tolist)
+            == json.dumps(result.to_dict(), default=np.ndarray.tolist))

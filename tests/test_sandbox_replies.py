@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flint.backtest.result import PAYMENT, payment_table
 from flint.strategy.replies import HEADER, LONG_LIST, MalformedReply, decode, encode
 
 
@@ -108,9 +109,33 @@ def test_records_numbers_and_arrays_travel_as_raw_bytes_and_come_back_exactly():
     back["pnl"][0] = 5.0  # arrays come back writable, owning their memory
 
 
+PAYMENTS = [(1_600_000_000 + 3600 * i, ["binance", "hyperliquid"][i % 2], "SOL-PERP",
+             1e-5 * i, [100.0, math.inf, -0.0][i % 3], -0.01 * i) for i in range(1000)]
+
+
+@pytest.mark.parametrize("rows", [PAYMENTS, PAYMENTS[:1], []], ids=["1000", "1", "none"])
+def test_a_structured_array_travels_as_columns_and_comes_back_the_same_array(rows):
+    table = payment_table(rows)
+    data = encode("ok", {"paid": table})
+    size, raw = HEADER.unpack_from(data)
+    assert raw == (8 * 4 + 4 * 2) * len(rows) and size < 500  # numbers and name codes
+    back = decode(data[HEADER.size:], size)["payload"]["paid"]
+    assert back.dtype == PAYMENT and back.tolist() == table.tolist() == rows
+    assert all(type(name) is str for name in back["venue"])
+    assert json.dumps(back.tolist()) == json.dumps([list(row) for row in rows])
+
+
 def test_a_payload_that_is_not_json_data_is_refused_when_encoding():
     with pytest.raises(TypeError):
         encode("ok", {"x": [{"a": 1.0, "b": object()}] * LONG_LIST})
+    table = payment_table(PAYMENTS[:3])
+    table["market"][1] = 5
+    with pytest.raises(TypeError, match="not strings"):
+        encode("ok", {"x": table})
+    with pytest.raises(TypeError, match="not JSON data"):
+        encode("ok", {"x": np.zeros(3, [("a", "<f8"), ("b", "<i4")])})
+    with pytest.raises(TypeError, match="not JSON data"):
+        encode("ok", {"x": np.zeros(3, [("a", "O")])})
 
 
 F8 = np.arange(LONG_LIST, dtype="<f8").tobytes()
@@ -177,6 +202,42 @@ F8 = np.arange(LONG_LIST, dtype="<f8").tobytes()
      "no 8-byte column"),
     ([{"at": ["x"], "type": "rows", "rows": 1, "list": False,
        "columns": [{"type": "f8", "rows": 1}]}], F8[:8], {"x": None}, "no 8-byte column"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a", "a"],
+       "columns": [{"type": "f8", "rows": 1}] * 2}], F8[:16], {"x": None},
+     "distinct names"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["", "f0"],
+       "columns": [{"type": "f8", "rows": 1}] * 2}], F8[:16], {"x": None},
+     "distinct names"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": [],
+       "columns": []}], b"", {"x": None}, "distinct names"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": True, "names": ["a"],
+       "columns": [{"type": "f8", "rows": 1}]}], F8[:8], {"x": None}, "no 8-byte column"),
+    ([{"at": ["x"], "type": "struct", "rows": 8, "list": False, "names": ["a"],
+       "columns": [{"type": "str", "rows": 8, "values": ["v"]}]}], bytes(32), {"x": None},
+     "no 8-byte column"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a", "b"],
+       "columns": [{"type": "f8", "rows": 1}, {"type": "bool", "rows": 1}]}], F8[:9],
+     {"x": None}, "not numbers or strings"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a", "b"],
+       "columns": [{"type": "f8", "rows": 1}, {"type": "json", "rows": 1, "values": [1]}]}],
+     F8[:8], {"x": None}, "not numbers or strings"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a", "b"],
+       "columns": [{"type": "f8", "rows": 1},
+                   {"type": "struct", "rows": 1, "names": ["c"],
+                    "columns": [{"type": "f8", "rows": 1}]}]}], F8[:16], {"x": None},
+     "not numbers or strings"),
+    ([{"at": ["x"], "type": "struct", "rows": 2, "list": False, "names": ["a", "b"],
+       "columns": [{"type": "f8", "rows": 2}, {"type": "str", "rows": 1, "values": ["v"]}]}],
+     F8[:16] + bytes(4), {"x": None}, "not all of its length"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a", "b"],
+       "columns": [{"type": "f8", "rows": 1}, {"type": "str", "rows": 1, "values": ["v"]}]}],
+     F8[:8] + np.array([1], "<i4").tobytes(), {"x": None}, "points past its values"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a", "b"],
+       "columns": [{"type": "f8", "rows": 1}, {"type": "str", "rows": 1, "values": [2]}]}],
+     F8[:8] + bytes(4), {"x": None}, "not strings"),
+    ([{"at": ["x"], "type": "struct", "rows": 10 ** 9, "list": False, "names": ["a"],
+       "columns": [{"type": "f8", "rows": 10 ** 9}]}], F8, {"x": None},
+     "longer than what was sent"),
     ("columns", b"", None, "'columns' is not a list"),
     (["entry"], b"", None, "not described"),
 ])
@@ -202,7 +263,8 @@ def test_json_that_is_not_a_reply_is_refused(text):
 
 SAMPLE = encode("ok", {"fills": [{"price": 1.5 * i, "side": "long", "maker": i % 2 == 0,
                                   "id": f"o{i}"} for i in range(LONG_LIST)],
-                       "curve": [0.25 * i for i in range(LONG_LIST)], "n": 3})
+                       "curve": [0.25 * i for i in range(LONG_LIST)], "n": 3,
+                       "paid": payment_table(PAYMENTS[:3])})
 SIZE = HEADER.unpack_from(SAMPLE)[0]
 SAMPLE = SAMPLE[HEADER.size:]
 

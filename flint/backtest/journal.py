@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+
 from flint.analytics.tearsheet import Tearsheet, generate_tearsheet
 from flint.models import Position
 
@@ -27,10 +29,15 @@ def run_record(result: Any, *, strategy: str, params: dict[str, Any], market: st
                venue: str, fill_model: str, fee_rate: float | None) -> dict[str, Any]:
     """The journal record of one backtest (``fee_rate`` None: each venue's own rates;
     without Monte Carlo intervals: on a year of hourly bars they cost more than the
-    backtest, and ``flint report`` computes them)."""
+    backtest, and ``flint report`` computes them).
+
+    The result's bulk (equity curve, timestamps, funding and borrow payments) stays
+    numpy arrays (``BacktestResult.to_dict(arrays=True)``): they cross from a sandboxed
+    child as raw bytes, and the journal stores their ``tolist()``.
+    """
     tear = generate_tearsheet(result, monte_carlo_iterations=0)
     metrics = tear.to_dict()["metrics"]
-    ts = list(getattr(result, "timestamps", []))
+    ts = np.asarray(getattr(result, "timestamps", []), dtype=np.int64)
     record: dict[str, Any] = {
         "kind": "backtest",
         "strategy": strategy,
@@ -38,14 +45,14 @@ def run_record(result: Any, *, strategy: str, params: dict[str, Any], market: st
         "market": market,
         "venue": venue,
         "resolution_s": int(result.resolution_s),
-        "start_ts": int(ts[0]) if ts else None,
-        "end_ts": int(ts[-1]) if ts else None,
+        "start_ts": int(ts[0]) if len(ts) else None,
+        "end_ts": int(ts[-1]) if len(ts) else None,
         "bars": len(result.equity_curve),
         "initial_capital": float(result.initial_capital),
         "fee_rate": None if fee_rate is None else float(fee_rate),
         "fill_model": fill_model,
         "metrics": metrics,
-        "result": result.to_dict(),
+        "result": result.to_dict(arrays=True),
     }
     record.update({k: metrics.get(k) for k in HEADLINE})
     return record

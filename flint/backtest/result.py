@@ -16,6 +16,18 @@ import numpy as np
 
 from flint_core.records import Fill, Position
 
+#: A funding or borrow payment as a row of :func:`payment_table`.
+PAYMENT = np.dtype([("ts", "<i8"), ("venue", "O"), ("market", "O"), ("rate", "<f8"),
+                    ("price", "<f8"), ("amount", "<f8")])
+#: The fields :meth:`BacktestResult.to_dict` gives as arrays with ``arrays=True``.
+ARRAY_FIELDS = ("equity_curve", "timestamps", "funding_payments", "borrow_payments")
+
+
+def payment_table(rows: list[tuple[int, str, str, float, float, float]]) -> np.ndarray:
+    """Payment rows ``(ts, venue, market, rate, price, amount)`` as one :data:`PAYMENT`
+    array (its ``tolist()`` gives the rows back as tuples)."""
+    return np.array(rows, PAYMENT)
+
 
 def _record(obj: Any) -> dict[str, Any]:
     return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
@@ -87,6 +99,18 @@ class BacktestResult:
         """``total_pnl`` as a fraction of the starting capital."""
         return self.total_pnl / self.initial_capital if self.initial_capital else 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        """Every field as plain JSON-friendly values (records become dicts)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+    def to_dict(self, arrays: bool = False) -> dict[str, Any]:
+        """Every field as plain JSON-friendly values (records become dicts); with
+        ``arrays``, the :data:`ARRAY_FIELDS` as numpy arrays instead (the equity curve
+        float64, the timestamps int64, payments :func:`payment_table`), which
+        ``tolist()`` turns into the plain values."""
+        return {f.name: self._array(f.name) if arrays and f.name in ARRAY_FIELDS
+                else _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def _array(self, name: str) -> np.ndarray:
+        """The array form of the :data:`ARRAY_FIELDS` field ``name``."""
+        if name == "equity_curve":
+            return np.asarray(self.equity_curve, dtype=np.float64)
+        if name == "timestamps":
+            return np.asarray(self.timestamps, dtype=np.int64)
+        return payment_table(getattr(self, name))

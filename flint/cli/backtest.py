@@ -188,7 +188,7 @@ def backtest_command(
                                  params, inputs, trust)
     out.print(summary_table(record))
     curve = record["result"]["equity_curve"]
-    if curve:
+    if len(curve):
         out.print(f"equity {curve[0]:,.0f} {sparkline(curve)} {curve[-1]:,.0f}")
     for warning in record["result"]["strategy_warnings"][:8]:
         out.print(f"[yellow]warning[/yellow] {warning}", markup=True)

@@ -67,6 +67,8 @@ class Problem:
 
 
 def _non_ascii_identifiers(code: str) -> Iterator[Problem]:
+    if code.isascii():
+        return  # nothing to tokenize for
     try:
         for tok in tokenize.generate_tokens(io.StringIO(code).readline):
             if tok.type == tokenize.NAME and not tok.string.isascii():

@@ -7,6 +7,10 @@ first size and raw bytes of the second. The JSON is ``{"kind", "payload",
 
 * a long list of floats, ints, bools or strings, or a 1-D float64/int64 array, as
   one column: ``{"at": [keys], "type", "rows", "list"}``;
+* a 1-D structured array of float64, int64 and string (object) fields (e.g. payment
+  rows, :data:`flint.backtest.result.PAYMENT`) as one column per field, however short:
+  ``{"at", "type": "struct", "rows", "names", "columns", "list": false}``, at least one
+  field 8 bytes a row; it decodes to the same structured array;
 * a long list of dicts with the same string keys (records, e.g. positions and
   fills) as a table: ``{"at", "type": "table", "rows", "keys", "columns"}``, one
   column per key, at least one of them 8 bytes a row;
@@ -74,7 +78,7 @@ def encode(kind: str, payload: Any) -> bytes:
     Raises ``TypeError`` or ``ValueError`` when ``payload`` is not JSON data.
     """
     columns: list[dict[str, Any]] = []
-    blobs: list[bytes] = []
+    blobs: list[memoryview] = []
     with _collector_paused():
         body = json.dumps({"kind": kind, "payload": _detach(payload, [], columns, blobs),
                            "columns": columns}).encode()
@@ -82,14 +86,22 @@ def encode(kind: str, payload: Any) -> bytes:
     return b"".join((HEADER.pack(len(body), raw), body, *blobs))  # one copy of the bulk
 
 
-def _detach(value: Any, at: list[str], columns: list[dict[str, Any]], blobs: list[bytes]) -> Any:
+def _raw(array: np.ndarray) -> memoryview:
+    """The bytes of a 1-D array, copied only when it is not contiguous."""
+    return np.ascontiguousarray(array).data.cast("B")
+
+
+def _detach(value: Any, at: list[str], columns: list[dict[str, Any]],
+            blobs: list[memoryview]) -> Any:
     """``value`` with its long lists and numeric arrays replaced by ``None`` and described
     in ``columns`` (their bytes appended to ``blobs``)."""
     if isinstance(value, dict) and all(type(key) is str for key in value):
         return {key: _detach(item, [*at, key], columns, blobs) for key, item in value.items()}
     if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.str in ("<f8", "<i8"):
         column = {"type": value.dtype.str[1:], "rows": len(value), "list": False}
-        blobs.append(np.ascontiguousarray(value).tobytes())
+        blobs.append(_raw(value))
+    elif isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.names:
+        column = _struct(value, blobs)
     elif isinstance(value, list) and len(value) >= LONG_LIST:
         first = type(value[0])
         described = (_table(value, blobs) if first is dict else
@@ -103,32 +115,61 @@ def _detach(value: Any, at: list[str], columns: list[dict[str, Any]], blobs: lis
     return None
 
 
-def _column(values: list[Any] | tuple[Any, ...], blobs: list[bytes],
+def _column(values: list[Any] | tuple[Any, ...], blobs: list[memoryview],
             in_table: bool = False) -> dict[str, Any] | None:
     """``values`` as a column (its bytes appended to ``blobs``); None when they are of
     no column type (in a table: a ``json`` column)."""
     types = set(map(type, values))
     if types == {str}:
-        distinct = list(dict.fromkeys(values))
-        if len(distinct) == 1:  # one name a row, as a venue often is: no lookups
-            codes = np.zeros(len(values), _RAW["str"])
-        else:
-            index = {text: i for i, text in enumerate(distinct)}
-            codes = np.fromiter(map(index.__getitem__, values), _RAW["str"], len(values))
-        blobs.append(codes.tobytes())
-        return {"type": "str", "rows": len(values), "values": distinct}
+        return _text(values, blobs)
     for kind, allowed in (("f8", {float, np.float64}), ("i8", {int, np.int64}),
                           ("bool", {bool, np.bool_})):
         if types <= allowed:
             try:
-                blobs.append(np.fromiter(values, _RAW[kind], len(values)).tobytes())
+                blobs.append(_raw(np.fromiter(values, _RAW[kind], len(values))))
             except OverflowError:  # ints past int64
                 break
             return {"type": kind, "rows": len(values)}
     return {"type": "json", "rows": len(values), "values": list(values)} if in_table else None
 
 
-def _table(rows: list[Any], blobs: list[bytes]) -> dict[str, Any] | None:
+def _text(values: list[Any] | tuple[Any, ...], blobs: list[memoryview]) -> dict[str, Any]:
+    """Strings as a ``str`` column (codes appended to ``blobs``; the caller checks that
+    its ``values``, the distinct ones, are strings)."""
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) == 1:  # one name a row, as a venue often is: no lookups
+        codes = np.zeros(len(values), _RAW["str"])
+    else:
+        index = {text: i for i, text in enumerate(distinct)}
+        codes = np.fromiter(map(index.__getitem__, values), _RAW["str"], len(values))
+    blobs.append(_raw(codes))
+    return {"type": "str", "rows": len(values), "values": distinct}
+
+
+def _struct(table: np.ndarray, blobs: list[memoryview]) -> dict[str, Any]:
+    """A structured array as one column per field (bytes appended to ``blobs``).
+
+    Raises ``TypeError`` for a field of another type or strings that are not ``str``.
+    """
+    names = list(table.dtype.names or ())
+    kinds = [table.dtype[name].str for name in names]
+    if not set(kinds) <= {"<f8", "<i8", "|O"} or not {"<f8", "<i8"} & set(kinds):
+        raise TypeError(f"a structured array of fields {kinds} is not JSON data")
+    columns = []
+    for name, kind in zip(names, kinds, strict=True):
+        if kind == "|O":
+            column = _text(table[name].tolist(), blobs)
+            if not set(map(type, column["values"])) <= {str}:  # each distinct value
+                raise TypeError(f"field {name!r} of a structured array is not strings")
+        else:
+            column = {"type": kind[1:], "rows": len(table)}
+            blobs.append(_raw(table[name]))
+        columns.append(column)
+    return {"type": "struct", "rows": len(table), "names": names, "columns": columns,
+            "list": False}
+
+
+def _table(rows: list[Any], blobs: list[memoryview]) -> dict[str, Any] | None:
     """Dicts with the same string keys as one column per key; None otherwise."""
     if set(map(type, rows)) != {dict} or len(set(map(tuple, rows))) != 1:
         return None
@@ -141,7 +182,7 @@ def _table(rows: list[Any], blobs: list[bytes]) -> dict[str, Any] | None:
     return {"type": "table", "rows": len(rows), "keys": keys, "columns": columns}
 
 
-def _rows(rows: list[Any], blobs: list[bytes]) -> dict[str, Any] | None:
+def _rows(rows: list[Any], blobs: list[memoryview]) -> dict[str, Any] | None:
     """Lists of the same length as one column per place; None otherwise."""
     if set(map(type, rows)) != {list} or len(set(map(len, rows))) != 1 or not rows[0]:
         return None
@@ -152,10 +193,10 @@ def _rows(rows: list[Any], blobs: list[bytes]) -> dict[str, Any] | None:
 
 
 def _table_columns(values: list[tuple[Any, ...]],
-                   blobs: list[bytes]) -> list[dict[str, Any]] | None:
+                   blobs: list[memoryview]) -> list[dict[str, Any]] | None:
     """The columns of a table or rows (bytes appended to ``blobs``); None when none of
     them is 8 bytes a row."""
-    own: list[bytes] = []
+    own: list[memoryview] = []
     described = [_column(column, own, in_table=True) for column in values]
     columns = [column for column in described if column is not None]
     if len(columns) != len(described) or not any(c["type"] in ("f8", "i8") for c in columns):
@@ -192,6 +233,8 @@ def _decode(view: memoryview, json_size: int) -> dict[str, Any]:
             raise MalformedReply("a column is not described")
         if entry.get("type") == "table":
             value: Any = reader.table(entry)
+        elif entry.get("type") == "struct":
+            value = reader.struct(entry)
         elif entry.get("type") == "rows":
             value = reader.rows(entry)
         else:
@@ -234,7 +277,7 @@ class _Reader:
                 raise MalformedReply("a json column does not hold its rows")
             return values
         dtype = _RAW.get(kind) if type(kind) is str else None
-        if dtype is None or (not as_list and kind not in ("f8", "i8")):
+        if dtype is None or (not as_list and not in_table and kind not in ("f8", "i8")):
             raise MalformedReply(f"a column has an unknown type {kind!r}")
         if rows * dtype.itemsize > len(self.raw) - self.offset:
             raise MalformedReply(f"a column of {rows} rows is longer than what was sent")
@@ -245,7 +288,9 @@ class _Reader:
                 raise MalformedReply("a bool column holds other values than 0 and 1")
             return array.astype(bool).tolist()
         if kind == "str":
-            return _strings(entry.get("values"), array)
+            return _strings(entry.get("values"), array, as_list)
+        if in_table and not as_list:  # a structured array's field: copied into it
+            return array
         return array.tolist() if as_list else array.copy()
 
     def table(self, entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -256,34 +301,54 @@ class _Reader:
         values = self._table_columns(entry, len(keys))
         return list(map(dict, map(zip, repeat(keys), zip(*values, strict=True))))
 
+    def struct(self, entry: dict[str, Any]) -> np.ndarray:
+        names = entry.get("names")
+        if (type(names) is not list or not names
+                or any(type(n) is not str or not n for n in names)
+                or len(set(names)) != len(names)):
+            raise MalformedReply("a structured array's fields are not distinct names")
+        values = self._table_columns(entry, len(names), as_list=False)
+        table = np.zeros(len(values[0]), [(name, column.dtype)  # zeros: fast with objects
+                                          for name, column in zip(names, values, strict=True)])
+        for name, column in zip(names, values, strict=True):
+            table[name] = column
+        return table
+
     def rows(self, entry: dict[str, Any]) -> list[list[Any]]:
         columns = entry.get("columns")
         if type(columns) is not list or not columns:
             raise MalformedReply("rows have no columns")
         return list(map(list, zip(*self._table_columns(entry, len(columns)), strict=True)))
 
-    def _table_columns(self, entry: dict[str, Any], width: int) -> list[Any]:
-        """The ``width`` columns of a table or rows, each read and checked."""
+    def _table_columns(self, entry: dict[str, Any], width: int, as_list: bool = True
+                       ) -> list[Any]:
+        """The ``width`` columns of a table or rows (``as_list`` false: of a structured
+        array, numbers as arrays and strings as lists), each read and checked."""
         columns, rows = entry.get("columns"), entry.get("rows")
         if type(columns) is not list or len(columns) != width:
             raise MalformedReply("a table does not have one column per key")
-        if not entry["list"] or not any(type(c) is dict and c.get("type") in ("f8", "i8")
-                                        for c in columns):
+        if entry["list"] != as_list or not any(
+                type(c) is dict and c.get("type") in ("f8", "i8") for c in columns):
             raise MalformedReply("a table has no 8-byte column")
         values = []
         for column in columns:
             if type(column) is not dict or column.get("rows") != rows:
                 raise MalformedReply("a table's columns are not all of its length")
-            values.append(self.column(column, as_list=True, in_table=True))
+            if not as_list and column.get("type") not in ("f8", "i8", "str"):
+                raise MalformedReply("a structured array's field is not numbers or strings")
+            values.append(self.column(column, as_list, in_table=True))
         return values
 
 
-def _strings(values: Any, codes: np.ndarray) -> list[str]:
-    """The strings ``codes`` index in ``values``."""
+def _strings(values: Any, codes: np.ndarray, as_list: bool) -> Any:
+    """The strings ``codes`` index in ``values``: a list, or (``as_list`` false) an
+    object array of ``values``' own strings."""
     if type(values) is not list or any(type(text) is not str for text in values):
         raise MalformedReply("a str column's values are not strings")
     if len(codes) and (int(codes.min()) < 0 or int(codes.max()) >= len(values)):
         raise MalformedReply("a str column points past its values")
+    if not as_list:
+        return np.array(values, dtype=object)[codes]
     if len(values) == 1:  # every code is 0
         return values * len(codes)
     return list(map(values.__getitem__, codes.tolist()))
