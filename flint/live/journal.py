@@ -34,6 +34,8 @@ from flint.live.adapter import VenueFill
 from flint.store import FlintStore
 
 _encode = json.JSONEncoder(sort_keys=True).encode  # json.dumps(..., sort_keys=True)
+#: One append's rows (sequence numbers as offsets) and fill row, as the store takes them.
+_Append = tuple[list[tuple[Any, ...]], tuple[Any, ...] | None]
 
 
 class Kind(StrEnum):
@@ -76,7 +78,7 @@ class OrderJournal:
         self._lock = threading.Lock()
         #: The time stamped on the latest rows written.
         self.last_ts = 0.0
-        self._held: list[tuple[list[tuple[Any, ...]], tuple[Any, ...] | None]] | None = None
+        self._held: list[_Append] | None = None  # appends batched() holds
         self._held_trades: set[str] = set()
 
     def append(self, events: Sequence[Event], fill: VenueFill | None = None) -> bool:
@@ -124,7 +126,7 @@ class OrderJournal:
             with self._lock:
                 held, self._held = self._held, None
                 self._held_trades.clear()
-                self.store.append_live_batches(held)
+                self.store.append_live_batches(_joined(held))
 
     def events(self) -> list[dict[str, Any]]:
         """Every event of the account, oldest first, with ``detail`` decoded."""
@@ -136,3 +138,22 @@ class OrderJournal:
     def fills(self) -> list[dict[str, Any]]:
         """Every journaled fill of the account, oldest first."""
         return self.store.live_fills(self.account)
+
+
+def _joined(appends: Sequence[_Append]) -> list[_Append]:
+    """Consecutive ``(events, fill)`` appends joined into as few batches as hold one
+    fill each (their rows numbered on, so the store numbers them as it would apart)."""
+    joined: list[_Append] = []
+    rows: list[tuple[Any, ...]] = []
+    fill: tuple[Any, ...] | None = None
+    for events, booked in appends:
+        if booked is not None and fill is not None:
+            joined.append((rows, fill))
+            rows, fill = [], None
+        base = len(rows)
+        if booked is not None:
+            fill = (*booked[:2], base, *booked[3:])
+        rows.extend((base + row[0], *row[1:]) for row in events)
+    if rows or fill is not None:
+        joined.append((rows, fill))
+    return joined

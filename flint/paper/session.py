@@ -10,9 +10,9 @@ settled by its close), the paper venue's changes
 One bar: the venue processes it (resting orders, funding); the strategy runs on
 it with ``history`` built as the backtest builds it (a window over warm-up plus
 session bars); v1 signals become orders as in the backtest; market orders fill at
-the close once their latency has passed. The bar and its funding, the venue's
-changes and the broker's orders, fills and decisions of the bar are one journal
-write at its end (:meth:`~flint.live.journal.OrderJournal.batched`): the venue
+the close once their latency has passed. The broker's orders, fills and decisions
+of the bar, and the bar and its funding with the venue's changes (as one) are one
+journal write at its end (:meth:`~flint.live.journal.OrderJournal.batched`): the venue
 lives in this process, so a crash loses its changes with the bar's, and the bar,
 not recorded, is run again on resume like any bar missed while down.
 
@@ -390,7 +390,7 @@ class PaperSession(SessionLifecycle):
             bar, self._redo = self._redo, None
             self.ctx.replaying = True
             try:
-                with self.journal.batched():
+                with self.journal.batched(), self.venue.held():
                     self._process(bar)
             finally:
                 self.ctx.replaying = False
@@ -413,7 +413,8 @@ class PaperSession(SessionLifecycle):
         self.funding.extend(funding)
         self.bars += 1
         record = {"bar": candle_row(bar), "funding": [_funding_row(r) for r in funding]}
-        with self.journal.batched():  # the bar is journaled whole or not at all
+        # the bar is journaled whole or not at all, the venue's changes as one
+        with self.journal.batched(), self.venue.held():
             self.venue.on_bar(bar, funding, record)
             self._process(bar)
 

@@ -30,8 +30,9 @@ small. Client order ids are per bar (``fl-<session>-<bar ts>-<n>``), so a strate
 on a bar asks for the same ids.
 """
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -163,6 +164,7 @@ class PaperVenue(VenueAdapter):
         self._logged = 0  # events dropped from the front of _log, once read
         self._changed: dict[str, PaperOrder] = {}  # orders changed since the last commit
         self._made: list[VenueFill] = []  # fills made since the last commit
+        self._held: list[Any] | None = None  # [record, forget] of held commits (held())
         fill_model.reset()
 
     # Time
@@ -401,9 +403,11 @@ class PaperVenue(VenueAdapter):
 
     def change(self) -> dict[str, Any]:
         """What changed since the last change (or the start, or a restore): a
-        :meth:`snapshot` with only the orders changed and the fills made since
-        (:class:`SavedState` merges it)."""
-        change = self._account_state(self._changed.values(), self._made)
+        :meth:`snapshot` with only the orders changed (and still listed) and the fills
+        made since (:class:`SavedState` merges it)."""
+        orders = self.orders
+        change = self._account_state((o for cid, o in self._changed.items() if cid in orders),
+                                     self._made)
         self._changed.clear()
         self._made.clear()
         return change
@@ -450,10 +454,28 @@ class PaperVenue(VenueAdapter):
     def _commit(self, record: Any = None, forget: int | None = None) -> None:
         """Persist the change (``forget``: the time before which :meth:`on_bar` dropped
         finished orders and fills, for :class:`SavedState` to do the same)."""
+        held = self._held
+        if held is not None:  # one change when held() ends
+            held[0] = record if record is not None else held[0]
+            held[1] = forget if forget is not None else held[1]
+            return
         change = self.change()
         if forget is not None:
             change["forget"] = forget
         self.persist(change, record)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """The changes made inside are persisted as one when it ends (for a paper bar
+        whose journal appends are written together anyway: see
+        :meth:`flint.live.journal.OrderJournal.batched`)."""
+        self._held = [None, None]
+        try:
+            yield
+        finally:
+            (record, forget), self._held = self._held, None
+            if record is not None or forget is not None or self._changed or self._made:
+                self._commit(record, forget)
 
 
 def _forget(orders: dict[str, PaperOrder], fills: list[VenueFill], before_ts: int) -> None:
@@ -500,13 +522,13 @@ class SavedState:
         if change is None:  # a whole snapshot
             change = detail["state"]
             self._orders, self._fills = {}, []
+        if "forget" in change:  # first: the change lists only what the venue kept
+            _forget(self._orders, self._fills, change["forget"])
         self._account = {k: v for k, v in change.items()
                          if k not in ("orders", "fills", "forget")}
         for row in change["orders"]:
             self._orders[row[0]] = PaperOrder.from_json(row)
         self._fills.extend(_fill(row) for row in change["fills"])
-        if "forget" in change:
-            _forget(self._orders, self._fills, change["forget"])
 
     def snapshot(self) -> dict[str, Any] | None:
         """The merged state as :meth:`PaperVenue.snapshot` gives it (None: no state)."""
