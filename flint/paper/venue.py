@@ -21,8 +21,9 @@ margin or liquidation, and the short remainder of a market order is not rested.
 Every change is handed to ``persist(change, record)`` before the call returns, as a
 real venue commits before it acknowledges: ``change`` (JSON-able, see :meth:`change`)
 holds the account, the orders changed and the fills made since the last one, so a
-change costs what it changed, not the whole state; :meth:`on_bar` hands the bar's
-``record`` over with it, so a bar is recorded exactly when the venue has processed it.
+change costs what it changed, not the whole state (inside :meth:`held`, the changes of
+a bar are one); :meth:`on_bar` hands the bar's ``record`` over with it, so a bar is
+recorded exactly when the venue has processed it.
 :class:`SavedState` merges the changes read back into the :meth:`snapshot` a restarted
 venue :meth:`restore` s. Finished orders and fills stay listed for
 :attr:`PaperVenue.keep_bars` bars (the journal keeps them for good), so the state stays
