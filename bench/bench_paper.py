@@ -289,33 +289,48 @@ def paper_bars(strategy: object, bars: int, data: Path,
         store.close()
 
 
+def wire(args: argparse.Namespace, folder: Path) -> None:
+    """Section 1: order calls to the wire, through each adapter and a live session."""
+    print("order call to first byte on the wire:",
+          _stats(order_to_wire(SimHarness(timeout_s=5.0), args.orders, folder)))
+    for harness in venue_harnesses(args.data):
+        print(f"- the same through {harness.venue}'s adapter (its SDK):",
+              _stats(order_to_wire(harness, args.orders, folder)))
+    live = sorted(1000 * s for s in live_bar_to_wire(args.bars, args.data, folder))
+    print(f"live bar, on_candle returning to first byte on the wire: wall median "
+          f"{statistics.median(live):.3f} ms, p99 "
+          f"{live[min(len(live) - 1, round(0.99 * (len(live) - 1)))]:.3f} ms "
+          f"(n={len(live)})")
+
+
+def paper(args: argparse.Namespace, folder: Path) -> None:
+    """Section 2: paper bars, without orders and trading."""
+    for label, strategy in (("no orders", Hold()), ("v1 crossing", Cross())):
+        whole, overhead = paper_bars(strategy, args.bars, args.data, folder)
+        print(f"paper bar, {label}:", _stats(whole))
+        print("- the same without on_candle (paper's overhead):", _stats(overhead))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--bars", type=int, default=300)
+    parser.add_argument("--only", choices=("wire", "journal", "paper"),
+                        help="run one section only (default: all)")
     parser.add_argument("--data", type=Path, default=Path(os.environ.get(
         "FLINT_TEST_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")))
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        print("order call to first byte on the wire:",
-              _stats(order_to_wire(SimHarness(timeout_s=5.0), args.orders, folder)))
-        for harness in venue_harnesses(args.data):
-            print(f"- the same through {harness.venue}'s adapter (its SDK):",
-                  _stats(order_to_wire(harness, args.orders, folder)))
-        live = sorted(1000 * s for s in live_bar_to_wire(args.bars, args.data, folder))
-        print(f"live bar, on_candle returning to first byte on the wire: wall median "
-              f"{statistics.median(live):.3f} ms, p99 "
-              f"{live[min(len(live) - 1, round(0.99 * (len(live) - 1)))]:.3f} ms "
-              f"(n={len(live)})")
-        appends, rounds = journal_append(args.orders, folder)
-        print("one journal append alone:", _stats(appends))
-        print("one mirror round (3 batches into DuckDB, off the path):", _stats(rounds))
-        for label, strategy in (("no orders", Hold()), ("v1 crossing", Cross())):
-            whole, overhead = paper_bars(strategy, args.bars, args.data, folder)
-            print(f"paper bar, {label}:", _stats(whole))
-            print("- the same without on_candle (paper's overhead):", _stats(overhead))
+        if args.only in (None, "wire"):
+            wire(args, folder)
+        if args.only in (None, "journal"):
+            appends, rounds = journal_append(args.orders, folder)
+            print("one journal append alone:", _stats(appends))
+            print("one mirror round (3 batches into DuckDB, off the path):", _stats(rounds))
+        if args.only in (None, "paper"):
+            paper(args, folder)
     print(f"load average {os.getloadavg()[0]:.2f}")
 
 

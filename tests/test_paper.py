@@ -18,6 +18,7 @@ from flint.backtest.parity import ParityTest, compare_session
 from flint.indicators import sma
 from flint.models import Side, Signal
 from flint.paper.session import PaperConfig, PaperSession, SessionError
+from flint.paper.venue import SavedState
 from flint.providers.files import FileProvider
 from flint.store import FlintStore
 from flint.strategy.base import Strategy
@@ -163,6 +164,29 @@ def test_resume_in_process_continues_like_one_run(candles):
     assert states[0] == states[1]
 
 
+def test_older_whole_snapshots_merge_with_the_changes_after_them(candles):
+    """Sessions journaled the venue's whole state after each change; a session's
+    changes merged after such a snapshot give the venue's state as it is."""
+    config = PaperConfig("probe", "hyperliquid", "SOL-PERP", warmup_bars=100)
+    store = FlintStore(":memory:")
+    store.upsert_candles(candles[:100])
+    session = PaperSession.create(store, config, probe(), session="s")
+    session.start()
+    for i, bar in enumerate(candles[100:400]):
+        if i == 150:
+            whole = session.venue.snapshot()
+            changes = len([e for e in session.journal.events() if e["kind"] == "venue"])
+        session.step(bar)
+    saved = SavedState()
+    saved.merge({"state": json.loads(json.dumps(whole))})
+    for event in [e for e in session.journal.events() if e["kind"] == "venue"][changes:]:
+        saved.merge(event["detail"])
+    now = json.loads(json.dumps(session.venue.snapshot()))
+    assert now["fills"] and json.loads(json.dumps(saved.snapshot())) == now
+    session.close()
+    store.close()
+
+
 def test_the_paper_venue_keeps_only_the_events_not_yet_read(candles):
     """The venue's user events are dropped once the context has read them: a session's
     memory does not grow with its bars (its orders and fills still book, as above)."""
@@ -297,6 +321,86 @@ def test_kill_9_midway_then_resume_ends_like_an_uninterrupted_run(tmp_path, cand
         assert straight[key] == killed[key], key
     ids = [[o.pop("id").split("-", 2)[2] for o in run["orders"]] for run in (straight, killed)]
     assert ids[0] == ids[1] and straight["orders"] == killed["orders"]
+
+
+KILLED_INSIDE_A_BAR = '''
+import os, signal, sys
+from flint.paper.session import PaperConfig, PaperSession
+from flint.providers.files import FileProvider
+from flint.store import FlintStore
+
+db, probe_file, candles_file, bars, after = sys.argv[1:6]
+namespace = {}
+exec(open(probe_file).read(), namespace)
+
+
+class KilledProbe(namespace["PaperProbe"]):
+    """The probe, killed (SIGKILL) inside its first bar past ``after`` that placed an
+    order: after the order reached the paper venue, before the bar's fills."""
+
+    def on_candle(self, candle, history, ctx=None):
+        before = len(ctx.tracker.orders)
+        signal_ = super().on_candle(candle, history, ctx)
+        if candle.ts > int(after) and len(ctx.tracker.orders) > before:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return signal_
+
+
+candles = list(FileProvider(candles_file).fetch_candles("SOL-PERP", 3600, 0, 2**40))
+config = PaperConfig("paper_probe", "hyperliquid", "SOL-PERP", fill_model="pipeline",
+                     fill_options={PIPELINE!r}, warmup_bars=100)
+with FlintStore(db, durable_journal=False) as store:
+    store.upsert_candles(candles[:100])
+    session = PaperSession.create(store, config, KilledProbe(), session="s")
+    session.start()
+    for bar in candles[100:100 + int(bars)]:
+        session.step(bar)
+'''.replace("{PIPELINE!r}", repr(PIPELINE))
+
+
+def test_kill_9_inside_a_bar_loses_the_bar_whole_and_resume_runs_it(tmp_path, candles):
+    """A paper bar is journaled in one write at its end: ``kill -9`` inside it (here
+    after an order reached the venue) leaves nothing of it, and the resumed session
+    runs it as a bar missed while down, ending like an uninterrupted run (no order or
+    fill lost or doubled)."""
+    config = PaperConfig("paper_probe", "hyperliquid", "SOL-PERP", fill_model="pipeline",
+                         fill_options=PIPELINE, warmup_bars=100)
+    bars = candles[100:300]
+    ends = []
+    for killed in (False, True):
+        db = tmp_path / f"{killed}.duckdb"
+        if killed:
+            (tmp_path / "probe.py").write_text(PROBE)
+            (tmp_path / "killed.py").write_text(KILLED_INSIDE_A_BAR)
+            done = subprocess.run([sys.executable, str(tmp_path / "killed.py"), str(db),
+                                   str(tmp_path / "probe.py"), str(CANDLES), str(len(bars)),
+                                   str(bars[80].ts)], check=False, capture_output=True,
+                                  text=True, timeout=300)
+            assert done.returncode == -signal.SIGKILL, done.stderr
+            store = FlintStore(db)
+            session = PaperSession.resume(store, "s", config, probe())
+            recorded = session.last_ts
+            assert recorded is not None and bars[80].ts <= recorded < bars[-1].ts
+            # nothing of the killed bar (the one after the last recorded) was journaled
+            assert max(e["ts"] for e in session.ctx.journal.events()) <= recorded + H
+            assert len(session.ctx.journal.fills()) == len(
+                {f["trade_id"] for f in session.ctx.journal.fills()})
+        else:
+            store = FlintStore(db)
+            store.upsert_candles(candles[:100])
+            session = PaperSession.create(store, config, probe(), session="s")
+            recorded = bars[0].ts - H
+        session.start()
+        for bar in bars:
+            if bar.ts > recorded:
+                session.step(bar)
+        fills = [(f["trade_id"], f["price"], f["size"], f["fee"])
+                 for f in session.ctx.journal.fills()]
+        ends.append((session.venue.snapshot(), session.view(), session.ctx.account,
+                     sorted(session.ctx.tracker.orders), fills))
+        session.close()
+        store.close()
+    assert ends[0][4] and ends[0] == ends[1]
 
 
 @pytest.mark.parametrize("broken", [CANDLES, FUNDING], ids=["candles", "funding"])

@@ -206,7 +206,7 @@ def compare_session(store: FlintStore, session: str, strategy: Any, *,
     for row in tracker.journal.fills():
         paper_fills[int(row["ts"]) - res].append((str(row["side"]), float(row["price"]),
                                                   float(row["size"]), float(row["fee"])))
-    state = recording.venue_state["state"] if recording.venue_state else None
+    state = recording.venue_state
     paper_equity = config.initial_capital
     if state is not None:
         size, entry, mark = state["slot"][0], state["slot"][1], state["slot"][3]

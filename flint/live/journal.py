@@ -20,10 +20,11 @@ and drops a torn last line with a warning. Reads merge what is not copied yet, s
 always see every acknowledged row (see :mod:`flint.store.journal_log`).
 """
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +32,10 @@ import attrs
 
 from flint.live.adapter import VenueFill
 from flint.store import FlintStore
+
+_encode = json.JSONEncoder(sort_keys=True).encode  # json.dumps(..., sort_keys=True)
+#: One append's rows (sequence numbers as offsets) and fill row, as the store takes them.
+_Append = tuple[list[tuple[Any, ...]], tuple[Any, ...] | None]
 
 
 class Kind(StrEnum):
@@ -48,7 +53,7 @@ class Kind(StrEnum):
     LEG_GROUP = "leg_group"  # orders on several venues sent together, and their outcome
     SESSION = "session"  # a paper session's configuration and status changes
     INPUT = "input"  # what a paper session consumed: warm-up bars, a bar and its funding
-    VENUE = "venue"  # the paper venue's state after a change (flint.paper.venue)
+    VENUE = "venue"  # what a change changed at the paper venue (flint.paper.venue)
 
 
 @attrs.frozen
@@ -73,6 +78,8 @@ class OrderJournal:
         self._lock = threading.Lock()
         #: The time stamped on the latest rows written.
         self.last_ts = 0.0
+        self._held: list[_Append] | None = None  # appends batched() holds
+        self._held_trades: set[str] = set()
 
     def append(self, events: Sequence[Event], fill: VenueFill | None = None) -> bool:
         """Write ``events`` (and ``fill`` first) in one transaction; False, and nothing
@@ -90,9 +97,36 @@ class OrderJournal:
             for number, event in enumerate(events):
                 rows.append((
                     number, self.account, now, event.kind.value, event.client_id,
-                    event.state, json.dumps(dict(event.detail), sort_keys=True),
+                    event.state, _encode(dict(event.detail)),
                 ))
-            return self.store.append_live_events(rows, row)
+            held = self._held
+            if held is None:
+                return self.store.append_live_events(rows, row)
+            if fill is not None:
+                if fill.trade_id in self._held_trades or self.store.has_live_fill(
+                        self.account, fill.trade_id):
+                    return False
+                self._held_trades.add(fill.trade_id)
+            held.append((rows, row))
+            return True
+
+    @contextlib.contextmanager
+    def batched(self) -> Iterator[None]:
+        """Appends made inside are acknowledged at once and written together when it
+        ends (one write to the store's journal: a ``kill -9`` keeps all or none of
+        them); reads inside do not see them yet. For a paper bar, whose venue is in
+        this process: its changes are lost with it, so they need not be on disk before
+        it goes on."""
+        if self._held is not None:
+            raise RuntimeError("journal appends are batched already")
+        self._held = []
+        try:
+            yield
+        finally:
+            with self._lock:
+                held, self._held = self._held, None
+                self._held_trades.clear()
+                self.store.append_live_batches(_joined(held))
 
     def events(self) -> list[dict[str, Any]]:
         """Every event of the account, oldest first, with ``detail`` decoded."""
@@ -104,3 +138,22 @@ class OrderJournal:
     def fills(self) -> list[dict[str, Any]]:
         """Every journaled fill of the account, oldest first."""
         return self.store.live_fills(self.account)
+
+
+def _joined(appends: Sequence[_Append]) -> list[_Append]:
+    """Consecutive ``(events, fill)`` appends joined into as few batches as hold one
+    fill each (their rows numbered on, so the store numbers them as it would apart)."""
+    joined: list[_Append] = []
+    rows: list[tuple[Any, ...]] = []
+    fill: tuple[Any, ...] | None = None
+    for events, booked in appends:
+        if booked is not None and fill is not None:
+            joined.append((rows, fill))
+            rows, fill = [], None
+        base = len(rows)
+        if booked is not None:
+            fill = (*booked[:2], base, *booked[3:])
+        rows.extend((base + row[0], *row[1:]) for row in events)
+    if rows or fill is not None:
+        joined.append((rows, fill))
+    return joined

@@ -3,15 +3,18 @@
 A session lives in the store's journal under the account ``paper:<session>``: its
 configuration (hashed: the same fill model, fees and capital as the backtest), every
 input it consumed (the warm-up bars from the store, then each bar and the funding
-settled by its close), the paper venue's state after every change
+settled by its close), the paper venue's changes
 (:mod:`flint.paper.venue`) and the orders, fills and risk decisions of its
 :class:`~flint.execution.paper_broker.PaperBroker`.
 
-One bar: the venue processes it (resting orders, funding) and the bar and its
-funding are recorded in the same journal write as the venue's new state; the
-strategy runs on it with ``history`` built as the backtest builds it
-(a window over warm-up plus session bars); v1 signals become orders as in the
-backtest; market orders fill at the close once their latency has passed.
+One bar: the venue processes it (resting orders, funding); the strategy runs on
+it with ``history`` built as the backtest builds it (a window over warm-up plus
+session bars); v1 signals become orders as in the backtest; market orders fill at
+the close once their latency has passed. The broker's orders, fills and decisions
+of the bar, and the bar and its funding with the venue's changes (as one) are one
+journal write at its end (:meth:`~flint.live.journal.OrderJournal.batched`): the venue
+lives in this process, so a crash loses its changes with the bar's, and the bar,
+not recorded, is run again on resume like any bar missed while down.
 
 Resuming (after a stop, a crash or ``kill -9``): the venue takes its last state,
 the broker reconciles the journal with it, the strategy is brought to where it was
@@ -37,7 +40,7 @@ from flint.execution.paper_broker import PaperBroker
 from flint.live.journal import Event, Kind, OrderJournal
 from flint.live.risk_settings import risk_engine, risk_settings
 from flint.paper.lifecycle import SessionLifecycle
-from flint.paper.venue import PaperVenue, _candle, candle_row
+from flint.paper.venue import PaperVenue, SavedState, _candle, candle_row
 from flint.plugins import get_fill_model
 from flint.risk.engine import RiskEngine
 from flint.store import FlintStore
@@ -220,6 +223,7 @@ class Recording:
     warmup: list[Candle]
     bars: list[Candle]
     funding: list[list[FundingRate]]
+    #: The venue's last state (a :meth:`~flint.paper.venue.PaperVenue.snapshot`; None: none).
     venue_state: dict[str, Any] | None
     created: dict[str, Any]
     trading_state: str = "active"
@@ -238,7 +242,7 @@ def read_recording(store: FlintStore, session: str) -> Recording:
     """The recording of ``session`` (a :class:`SessionError` when there is none)."""
     events = OrderJournal(store, ACCOUNT_PREFIX + session).events()
     created: dict[str, Any] | None = None
-    status, state, trading = "", None, "active"
+    status, state, trading = "", SavedState(), "active"
     warmup: list[Candle] = []
     bars: list[Candle] = []
     funding: list[list[FundingRate]] = []
@@ -248,7 +252,7 @@ def read_recording(store: FlintStore, session: str) -> Recording:
             created = created or detail
             status = detail["status"]
         elif kind == Kind.VENUE:
-            state = detail
+            state.merge(detail)
         elif kind == Kind.TRADING:
             trading = detail["state"]
         elif kind == Kind.INPUT and created is not None:
@@ -262,7 +266,7 @@ def read_recording(store: FlintStore, session: str) -> Recording:
     if created is None:
         raise SessionError(f"no paper session '{session}' in {store.path}")
     return Recording(created["config"], created["digest"], status, warmup, bars, funding,
-                     state, created, trading)
+                     state.snapshot(), created, trading)
 
 
 def list_sessions(store: FlintStore) -> list[str]:
@@ -360,7 +364,7 @@ class PaperSession(SessionLifecycle):
         self.clock_args = list(recording.created.get("clock") or [])
         self._trading_state = recording.trading_state
         if recording.venue_state is not None:
-            self.venue.restore(recording.venue_state["state"])
+            self.venue.restore(recording.venue_state)
         if strategy is None:
             pass
         elif recording.bars:  # the strategy where it was before the last recorded bar
@@ -386,7 +390,8 @@ class PaperSession(SessionLifecycle):
             bar, self._redo = self._redo, None
             self.ctx.replaying = True
             try:
-                self._process(bar)
+                with self.journal.batched(), self.venue.held():
+                    self._process(bar)
             finally:
                 self.ctx.replaying = False
 
@@ -408,8 +413,10 @@ class PaperSession(SessionLifecycle):
         self.funding.extend(funding)
         self.bars += 1
         record = {"bar": candle_row(bar), "funding": [_funding_row(r) for r in funding]}
-        self.venue.on_bar(bar, funding, record)
-        self._process(bar)
+        # the bar is journaled whole or not at all, the venue's changes as one
+        with self.journal.batched(), self.venue.held():
+            self.venue.on_bar(bar, funding, record)
+            self._process(bar)
 
     def _process(self, bar: Candle) -> None:
         venue, ctx = self.venue, self.ctx
@@ -453,8 +460,8 @@ class PaperSession(SessionLifecycle):
         self.status = status
         self.journal.append([Event(Kind.SESSION, None, None, {"status": status})])
 
-    def _persist_venue(self, state: dict[str, Any], record: Any) -> None:
-        events = [Event(Kind.VENUE, None, None, {"state": state})]
+    def _persist_venue(self, change: dict[str, Any], record: Any) -> None:
+        events = [Event(Kind.VENUE, None, None, {"change": change})]
         if record is not None:  # the bar is recorded when the venue has processed it
             events.insert(0, Event(Kind.INPUT, None, None, record))
         self.journal.append(events)

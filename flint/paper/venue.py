@@ -18,17 +18,22 @@ same fills (:mod:`flint.backtest.parity` checks it):
 Differences from the kernel, none of which a parity run meets: no order books, no
 margin or liquidation, and the short remainder of a market order is not rested.
 
-Every change is handed to ``persist(state, record)`` (a JSON-able snapshot, see
-:meth:`snapshot`) before the call returns, as a real venue commits before it
-acknowledges; :meth:`on_bar` hands the bar's ``record`` over with it, so a bar is
-recorded exactly when the venue has processed it. A restarted venue :meth:`restore` s
-the last snapshot. Finished orders and fills stay listed for :attr:`PaperVenue.keep_bars`
-bars (the journal keeps them for good), so snapshots stay small. Client order ids are per bar
-(``fl-<session>-<bar ts>-<n>``), so a strategy re-run on a bar asks for the same ids.
+Every change is handed to ``persist(change, record)`` before the call returns, as a
+real venue commits before it acknowledges: ``change`` (JSON-able, see :meth:`change`)
+holds the account, the orders changed and the fills made since the last one, so a
+change costs what it changed, not the whole state (inside :meth:`held`, the changes of
+a bar are one); :meth:`on_bar` hands the bar's ``record`` over with it, so a bar is
+recorded exactly when the venue has processed it.
+:class:`SavedState` merges the changes read back into the :meth:`snapshot` a restarted
+venue :meth:`restore` s. Finished orders and fills stay listed for
+:attr:`PaperVenue.keep_bars` bars (the journal keeps them for good), so the state stays
+small. Client order ids are per bar (``fl-<session>-<bar ts>-<n>``), so a strategy re-run
+on a bar asks for the same ids.
 """
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -158,6 +163,9 @@ class PaperVenue(VenueAdapter):
         self.draws = 0  # latency draws so far (replayed into the model on restore)
         self._log: list[VenueOrder | VenueFill] = []  # user events not yet read
         self._logged = 0  # events dropped from the front of _log, once read
+        self._changed: dict[str, PaperOrder] = {}  # orders changed since the last commit
+        self._made: list[VenueFill] = []  # fills made since the last commit
+        self._held: list[Any] | None = None  # [record, forget] of held commits (held())
         fill_model.reset()
 
     # Time
@@ -192,6 +200,7 @@ class PaperVenue(VenueAdapter):
                 self._try_resting(order, bar)
         for order in resting:
             order.fresh = False
+            self._changed[order.client_id] = order
         close_ts = bar.ts + self.resolution_s
         for rate in funding:
             if rate.ts <= close_ts and self.slot.size != 0.0:
@@ -200,15 +209,10 @@ class PaperVenue(VenueAdapter):
                     price = rate.mark_price if rate.mark_price > 0.0 else self.slot.mark
                 self.ledger.pay_funding(self.slot, rate.ts, rate.rate, price)
         self.bar_start_size = self.slot.size
-        self._forget(bar.ts - self.keep_bars * self.resolution_s)
-        self._commit(record)
+        horizon = bar.ts - self.keep_bars * self.resolution_s
+        _forget(self.orders, self.fills, horizon)
+        self._commit(record, horizon)
         return True
-
-    def _forget(self, before_ts: int) -> None:
-        """Drop finished orders and fills older than ``before_ts`` (bounded snapshots)."""
-        self.orders = {cid: o for cid, o in self.orders.items()
-                       if o.state in _OPEN or o.ts >= before_ts}
-        self.fills = [f for f in self.fills if f.ts >= before_ts]
 
     def after_strategy(self, *, all_now: bool = False) -> None:
         """Fill the market orders whose latency has passed by the bar's close
@@ -293,11 +297,14 @@ class PaperVenue(VenueAdapter):
         fill = VenueFill(f"{order.client_id}-{len(self.fills)}", order.client_id, order.market,
                          order.side, price, size, fee, float(bar.ts + self.resolution_s), maker)
         self.fills.append(fill)
+        self._made.append(fill)
         self._log.append(fill)
+        self._changed[order.client_id] = order
 
     def _close(self, order: PaperOrder, state: OrderState, reason: str) -> None:
         order.state, order.reason = state, reason or order.reason
         self._log.append(order.report())
+        self._changed[order.client_id] = order
 
     def all_in_size(self, side: Side) -> float:
         """The size of an all-in order (a v1 signal) at this bar's close: the account's
@@ -335,6 +342,7 @@ class PaperVenue(VenueAdapter):
                 order.latency_ms = delay * 1000.0
                 order.eligible_ts = bar.ts + delay
         self.orders[order.client_id] = order
+        self._changed[order.client_id] = order
         self._commit()
         return order.report()
 
@@ -392,6 +400,21 @@ class PaperVenue(VenueAdapter):
 
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to :meth:`restore` this venue (JSON-able; floats exact)."""
+        return self._account_state(self.orders.values(), self.fills)
+
+    def change(self) -> dict[str, Any]:
+        """What changed since the last change (or the start, or a restore): a
+        :meth:`snapshot` with only the orders changed (and still listed) and the fills
+        made since (:class:`SavedState` merges it)."""
+        orders = self.orders
+        change = self._account_state((o for cid, o in self._changed.items() if cid in orders),
+                                     self._made)
+        self._changed.clear()
+        self._made.clear()
+        return change
+
+    def _account_state(self, orders: Iterable[PaperOrder],
+                       fills: Iterable[VenueFill]) -> dict[str, Any]:
         slot, ledger = self.slot, self.ledger
         return {
             "bar": candle_row(self.bar) if self.bar is not None else None,
@@ -401,9 +424,8 @@ class PaperVenue(VenueAdapter):
                        ledger.traded_notional],
             "slot": [slot.size, slot.entry_price, slot.entry_ts, slot.mark, slot.realized,
                      slot.fees, slot.funding, slot.closed_trades, slot.fills, slot.held],
-            "orders": [o.to_json() for o in self.orders.values()],
-            "fills": [(f.trade_id, f.client_id, f.market, f.side, f.price, f.size, f.fee,
-                       f.ts, f.is_maker) for f in self.fills],
+            "orders": [o.to_json() for o in orders],
+            "fills": [_fill_row(f) for f in fills],
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -422,12 +444,96 @@ class PaperVenue(VenueAdapter):
         if slot.size != 0.0 and slot not in ledger.open:
             ledger.open.append(slot)
         self.orders = {o[0]: PaperOrder.from_json(o) for o in state["orders"]}
-        self.fills = [VenueFill(t, c, m, Side(s), p, z, f, ts, mk)
-                      for t, c, m, s, p, z, f, ts, mk in state["fills"]]
+        self.fills = [_fill(row) for row in state["fills"]]
         self.fill_model.reset()
         self.draws = int(state["draws"])
         for _ in range(self.draws):
             self.fill_model.latency_s(self.terms)
+        self._changed.clear()
+        self._made.clear()
 
-    def _commit(self, record: Any = None) -> None:
-        self.persist(self.snapshot(), record)
+    def _commit(self, record: Any = None, forget: int | None = None) -> None:
+        """Persist the change (``forget``: the time before which :meth:`on_bar` dropped
+        finished orders and fills, for :class:`SavedState` to do the same)."""
+        held = self._held
+        if held is not None:  # one change when held() ends
+            held[0] = record if record is not None else held[0]
+            held[1] = forget if forget is not None else held[1]
+            return
+        change = self.change()
+        if forget is not None:
+            change["forget"] = forget
+        self.persist(change, record)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """The changes made inside are persisted as one when it ends (for a paper bar
+        whose journal appends are written together anyway: see
+        :meth:`flint.live.journal.OrderJournal.batched`)."""
+        self._held = [None, None]
+        try:
+            yield
+        finally:
+            (record, forget), self._held = self._held, None
+            if record is not None or forget is not None or self._changed or self._made:
+                self._commit(record, forget)
+
+
+def _forget(orders: dict[str, PaperOrder], fills: list[VenueFill], before_ts: int) -> None:
+    """Drop the finished orders placed and the fills made before ``before_ts`` (bounded
+    state: the journal keeps them for good). Both are in time order, so only the old
+    ones are looked at."""
+    old = []
+    for cid, order in orders.items():
+        if order.ts >= before_ts:
+            break
+        if order.state not in _OPEN:
+            old.append(cid)
+    for cid in old:
+        del orders[cid]
+    first = 0
+    while first < len(fills) and fills[first].ts < before_ts:
+        first += 1
+    del fills[:first]
+
+
+def _fill_row(f: VenueFill) -> tuple[Any, ...]:
+    return (f.trade_id, f.client_id, f.market, f.side, f.price, f.size, f.fee, f.ts,
+            f.is_maker)
+
+
+def _fill(row: Sequence[Any]) -> VenueFill:
+    trade_id, client_id, market, side, price, size, fee, ts, maker = row
+    return VenueFill(trade_id, client_id, market, Side(side), price, size, fee, ts, maker)
+
+
+class SavedState:
+    """The venue's state as its journal has it: the :meth:`PaperVenue.change` s merged
+    in the order they were made, after the last full :meth:`PaperVenue.snapshot`
+    (which sessions journaled before changes were) when there is one."""
+
+    def __init__(self) -> None:
+        self._account: dict[str, Any] | None = None  # the snapshot's other keys
+        self._orders: dict[str, PaperOrder] = {}
+        self._fills: list[VenueFill] = []
+
+    def merge(self, detail: dict[str, Any]) -> None:
+        """Take one journaled ``{"change": ...}`` (or an old ``{"state": snapshot}``)."""
+        change = detail.get("change")
+        if change is None:  # a whole snapshot
+            change = detail["state"]
+            self._orders, self._fills = {}, []
+        if "forget" in change:  # first: the change lists only what the venue kept
+            _forget(self._orders, self._fills, change["forget"])
+        self._account = {k: v for k, v in change.items()
+                         if k not in ("orders", "fills", "forget")}
+        for row in change["orders"]:
+            self._orders[row[0]] = PaperOrder.from_json(row)
+        self._fills.extend(_fill(row) for row in change["fills"])
+
+    def snapshot(self) -> dict[str, Any] | None:
+        """The merged state as :meth:`PaperVenue.snapshot` gives it (None: no state)."""
+        if self._account is None:
+            return None
+        return {**self._account, "orders": [o.to_json() for o in self._orders.values()],
+                "fills": [_fill_row(f) for f in self._fills]}

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MIRROR_DELAY_S = 0.05
 #: Flushes a file's data to disk (``fsync`` where ``fdatasync`` is missing: macOS, Windows).
 _sync = getattr(os, "fdatasync", os.fsync)
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @attrs.frozen
@@ -48,7 +49,7 @@ class Batch:
 
 def encode(batch: Batch) -> bytes:
     """``batch`` as one checksummed line."""
-    body = json.dumps([batch.events, batch.fill], separators=(",", ":")).encode()
+    body = _compact([batch.events, batch.fill]).encode()
     return b"%08x %s\n" % (zlib.crc32(body), body)
 
 
@@ -112,9 +113,12 @@ class JournalLog:
         self.path.unlink()
         return len(batches)
 
-    def append(self, batch: Batch) -> None:
-        """Write ``batch`` and wait until it is on disk; the mirror copies it later."""
-        line = encode(batch)
+    def append(self, batches: Sequence[Batch]) -> None:
+        """Write ``batches`` (in one write) and wait until they are on disk; the mirror
+        copies them later."""
+        if not batches:
+            return
+        line = b"".join(encode(batch) for batch in batches)
         with self._lock:
             if self.path is not None:
                 if self._fd is None:
@@ -132,7 +136,7 @@ class JournalLog:
                     os.ftruncate(self._fd, self._size)
                     raise
                 self._size += len(line)
-            self._pending.append(batch)
+            self._pending.extend(batches)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="flint-journal-mirror",
                                                 daemon=True)

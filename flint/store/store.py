@@ -1265,27 +1265,54 @@ class FlintStore:
         Returns False, and writes nothing, when ``fill``'s (account, trade_id) is
         already journaled: a fill delivered twice is booked once.
         """
+        return self.append_live_batches([(events, fill)])[0]
+
+    def append_live_batches(
+        self, batches: Sequence[tuple[Sequence[Sequence[Any]], Sequence[Any] | None]]
+    ) -> list[bool]:
+        """:meth:`append_live_events` of each ``(events, fill)`` in ``batches``, in that
+        order, written in one go (one write, one sync; a ``kill -9`` leaves all of them
+        or none); whether each was written (False: its fill is journaled already)."""
         if self._journal is None:
             raise StoreError(f"the store {self._path} was opened read-only")
         if self._closed:
             raise StoreClosedError(f"the store {self._path} is closed")
-        if fill is not None and fill[0] not in self._trade_ids:
-            self.live_fills(fill[0])  # learns the account's trade ids
+        for _, fill in batches:
+            if fill is not None and fill[0] not in self._trade_ids:
+                self.live_fills(fill[0])  # learns the account's trade ids
+        written, out = [], []
         with self._journal_lock:
-            base = self._journal_seq + 1
-            fill_row = None
-            if fill is not None:
-                account, trade_id = fill[0], fill[1]
-                if trade_id in self._trade_ids[account]:
-                    return False
-                fill_row = (account, trade_id, base + int(fill[2]), *fill[3:])
-            rows = tuple((base + int(event[0]), *event[1:]) for event in events)
-            if rows or fill_row:
-                self._journal.append(JournalBatch(rows, fill_row))
-            if fill_row is not None:
-                self._trade_ids[fill_row[0]].add(fill_row[1])
-            self._journal_seq = max([self._journal_seq, *(row[0] for row in rows)])
-        return True
+            seq = self._journal_seq
+            for events, fill in batches:
+                base, fill_row = seq + 1, None
+                if fill is not None:
+                    account, trade_id = fill[0], fill[1]
+                    if trade_id in self._trade_ids[account]:
+                        out.append(False)
+                        continue
+                    fill_row = (account, trade_id, base + int(fill[2]), *fill[3:])
+                    self._trade_ids[account].add(trade_id)
+                rows = tuple((base + int(event[0]), *event[1:]) for event in events)
+                if rows or fill_row:
+                    written.append(JournalBatch(rows, fill_row))
+                seq = max([seq, *(row[0] for row in rows)])
+                out.append(True)
+            try:
+                self._journal.append(written)
+            except BaseException:  # nothing written: nothing booked
+                for batch in written:
+                    if batch.fill is not None:
+                        self._trade_ids[batch.fill[0]].discard(batch.fill[1])
+                raise
+            self._journal_seq = seq
+        return out
+
+    def has_live_fill(self, account: str, trade_id: str) -> bool:
+        """True when the fill ``trade_id`` of ``account`` is journaled (a writer's view)."""
+        if account not in self._trade_ids:
+            self.live_fills(account)  # learns the account's trade ids
+        with self._journal_lock:
+            return trade_id in self._trade_ids.get(account, ())
 
     def flush_live_journal(self) -> None:
         """Copy the journal batches not yet in the ``live_*`` tables there now (a
