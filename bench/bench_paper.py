@@ -14,7 +14,7 @@
    to its first order's first byte (the session turning the signal into orders added).
 2. **A paper bar**: :meth:`flint.paper.session.PaperSession.step` on real hourly SOL
    candles with a store file: a strategy that never trades (the floor: the bar and
-   the venue's state are appended to the journal) and a v1 crossing strategy that
+   the venue's change are one journal write) and a v1 crossing strategy that
    trades every few bars; each also without the time of the strategy's own
    ``on_candle`` (what paper trading adds around the strategy).
 3. **One journal append** (one event into the write-ahead file, synced to disk):

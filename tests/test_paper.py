@@ -187,6 +187,38 @@ def test_older_whole_snapshots_merge_with_the_changes_after_them(candles):
     store.close()
 
 
+class RestFarBelow(Strategy):
+    """One limit buy far below the market on its first bar, left resting for good."""
+
+    name = "rest_far_below"
+
+    def reset(self):
+        pass
+
+    def on_candle(self, candle, history, ctx=None):
+        if not ctx.pending_orders:
+            ctx.limit_order(candle.market, Side.LONG, 1.0, candle.close * 0.5)
+        return Signal.HOLD
+
+
+def test_a_resting_order_is_journaled_when_it_changes_not_every_bar(candles):
+    """A bar's venue change holds what changed: an order resting untouched is in the
+    changes of the bars it was placed and first matched on, and no later one."""
+    config = PaperConfig("rest", "hyperliquid", "SOL-PERP", warmup_bars=100)
+    store = FlintStore(":memory:")
+    store.upsert_candles(candles[:100])
+    session = PaperSession.create(store, config, RestFarBelow(), session="s")
+    session.start()
+    for bar in candles[100:110]:
+        session.step(bar)
+    listed = [len(e["detail"]["change"]["orders"]) for e in session.journal.events()
+              if e["kind"] == "venue"]
+    assert len(session.venue.open_orders()) == 1
+    assert sum(listed) == 2 and listed[-5:] == [0] * 5, listed
+    session.close()
+    store.close()
+
+
 def test_the_paper_venue_keeps_only_the_events_not_yet_read(candles):
     """The venue's user events are dropped once the context has read them: a session's
     memory does not grow with its bars (its orders and fills still book, as above)."""

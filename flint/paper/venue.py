@@ -199,8 +199,9 @@ class PaperVenue(VenueAdapter):
             if order.order_type is not OrderType.STOP_LOSS:
                 self._try_resting(order, bar)
         for order in resting:
-            order.fresh = False
-            self._changed[order.client_id] = order
+            if order.fresh:  # the change holds it once, not every bar it rests
+                order.fresh = False
+                self._changed[order.client_id] = order
         close_ts = bar.ts + self.resolution_s
         for rate in funding:
             if rate.ts <= close_ts and self.slot.size != 0.0:
