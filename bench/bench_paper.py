@@ -259,23 +259,27 @@ class Timed:
         return signal
 
 
-def paper_bars(strategy: object, bars: int, data: Path,
-               folder: Path) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """Seconds of :meth:`PaperSession.step` per bar, and the same without the time the
-    strategy's ``on_candle`` took (what paper trading adds around the strategy)."""
+def paper_bars(strategy: object, bars: int, data: Path, folder: Path,
+               warmup: int = 500) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Seconds of :meth:`PaperSession.step` per bar after ``warmup`` stored bars, and the
+    same without the time the strategy's ``on_candle`` took (what paper trading adds
+    around the strategy)."""
     candles = list(FileProvider(data / "hyperliquid-SOL-3600.csv").fetch_candles(
         "SOL-PERP", H, 0, 2**40))
     # as `flint paper` opens it: appends written, not synced (kill -9 safe, not power-loss)
     timed = Timed(strategy)
     store = FlintStore(folder / f"paper-{timed.name}.duckdb", durable_journal=False)
-    store.upsert_candles(candles[:500])
+    if warmup + bars > len(candles):
+        raise SystemExit(f"--warmup {warmup} + --bars {bars} is more than the "
+                         f"{len(candles)} bars of the data file")
+    store.upsert_candles(candles[:warmup])
     config = PaperConfig(timed.name, "hyperliquid", "SOL-PERP", fill_model="close",
-                         warmup_bars=500, allow_short=True)
+                         warmup_bars=warmup, allow_short=True)
     session = PaperSession.create(store, config, timed)
     session.start()
     samples, overhead = [], []
     try:
-        for bar in candles[500:500 + bars]:
+        for bar in candles[warmup:warmup + bars]:
             _settle(store)
             timed.spent = (0.0, 0.0)
             start = _now()
@@ -306,7 +310,7 @@ def wire(args: argparse.Namespace, folder: Path) -> None:
 def paper(args: argparse.Namespace, folder: Path) -> None:
     """Section 2: paper bars, without orders and trading."""
     for label, strategy in (("no orders", Hold()), ("v1 crossing", Cross())):
-        whole, overhead = paper_bars(strategy, args.bars, args.data, folder)
+        whole, overhead = paper_bars(strategy, args.bars, args.data, folder, args.warmup)
         print(f"paper bar, {label}:", _stats(whole))
         print("- the same without on_candle (paper's overhead):", _stats(overhead))
 
@@ -315,6 +319,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--bars", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=500,
+                        help="stored bars a paper session starts with (a longer session)")
     parser.add_argument("--only", choices=("wire", "journal", "paper"),
                         help="run one section only (default: all)")
     parser.add_argument("--data", type=Path, default=Path(os.environ.get(

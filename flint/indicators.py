@@ -50,6 +50,11 @@ registered indicator by name, in strategy files too::
 
 An indicator a plugin builds with :func:`series_indicator` (from its whole-series
 kernel) is cached and read per bar exactly like the built-ins: O(1) per bar.
+
+In paper and live sessions ``history`` is a window over a root that grows by each
+new bar; the cached series extend by the new bars only (the same values, bit for
+bit, as computed over the whole root), so indicators stay O(1) per bar however long
+the session runs.
 """
 
 import inspect
@@ -113,6 +118,7 @@ def series_indicator(
     inputs: Sequence[str] = ("close",),
     min_bars: Callable[..., int],
     recursive: bool = False,
+    resume: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Indicator]:
     """Turn a whole-series kernel into an indicator with the built-ins' cached path.
 
@@ -125,6 +131,14 @@ def series_indicator(
     ``indicator(history, *params, candle=None)``, computes the series once per window
     root and reads it per bar. ``name`` defaults to the kernel's name, the description
     to its docstring's first line; ``indicator.series.kernel`` is the kernel itself.
+
+    On a root that grows (paper and live sessions) a non-recursive kernel is run over
+    the new bars and the ``min_bars - 1`` before them, so ``min_bars`` must cover every
+    bar a value depends on. A recursive one is run again over the whole root for each
+    new bar unless ``resume(state, done, *columns, *params)`` continues it: it returns
+    the rows of bars ``done ..`` of the columns (whole columns, every bar so far),
+    keeping what it needs between calls in the list ``state`` (empty when ``done`` is
+    0), and the kernel's result must equal ``resume([], 0, *columns, *params)``.
     """
     fields = [_field(what) for what in inputs]
     if not fields:
@@ -132,7 +146,8 @@ def series_indicator(
 
     def wrap(kernel: Callable[..., Any]) -> Indicator:
         names = list(inspect.signature(kernel).parameters)[len(fields) :]
-        series = Series(name or kernel.__name__, kernel, tuple(fields), recursive, tuple(names))
+        series = Series(name or kernel.__name__, kernel, tuple(fields), recursive, tuple(names),
+                        resume)
         description = (kernel.__doc__ or "").strip().split("\n", 1)[0]
         return Indicator(series, min_bars, description)
 

@@ -26,7 +26,14 @@ not), not a branch per indicator: the built-ins are the constants ``SMA`` ...
 an :class:`Indicator`.
 
 Rolling windows are numpy (sliding-window views, no per-bar Python); the
-recursive smoothers are the loop in :func:`smooth`, which mypyc compiles.
+recursive smoothers are the loop in :meth:`Smoothing.run`, which mypyc compiles.
+
+A root that grows (a paper or live session appends each bar to one) extends its
+cached series by the new bars when next read: a fixed-lookback kernel runs over the
+new bars and the ``min_bars - 1`` before them, a recursive one with a *resume*
+function continues its smoothings (a recursive one without is computed again over the
+whole root). Either way the values are bit for bit those of a computation over the
+whole root.
 """
 
 import math
@@ -81,7 +88,8 @@ def _padded(n: int, period: int, tail: FloatArray) -> FloatArray:
 def _folded(values: FloatArray, period: int, fold: np.ufunc) -> FloatArray:
     """``fold`` over each ``period`` consecutive values oldest first, aligned on the newest.
 
-    One vectorised pass per position in the window, written into the result in place.
+    One vectorised pass per position in the window, written into the result in place;
+    for a few windows, one accumulation along each (the same operations in the same order).
     """
     n = int(values.shape[0])
     out = np.full(n, NAN)
@@ -89,6 +97,10 @@ def _folded(values: FloatArray, period: int, fold: np.ufunc) -> FloatArray:
         return out
     rows = n - period + 1
     acc = out[period - 1 :]
+    if rows * 8 <= period:  # few windows (a grown root's new bars): one pass along each
+        for r in range(rows):
+            acc[r] = fold.accumulate(values[r : r + period])[-1]
+        return out
     acc[:] = values[:rows]
     for k in range(1, period):
         fold(acc, values[k : k + rows], out=acc)
@@ -145,39 +157,82 @@ def rolling_mean_std(values: FloatArray, period: int) -> tuple[FloatArray, Float
 # Recursive smoothing (the compiled loop)
 
 
-def smooth(values: FloatArray, start: int, period: int, alpha: float) -> FloatArray:
-    """Exponential smoothing seeded with a simple mean.
+class Smoothing:
+    """An exponential smoothing seeded with a simple mean, run over a series in pieces.
 
-    Element ``start + period - 1`` is the mean of ``values[start : start + period]``;
-    each later element is ``prev + alpha * (value - prev)``. Earlier elements are NaN.
-    ``alpha = 2 / (period + 1)`` gives an EMA, ``alpha = 1 / period`` Wilder's smoothing.
+    Element ``start + period - 1`` of the series is the mean of elements
+    ``start .. start + period - 1``; each later one is ``prev + alpha * (value - prev)``;
+    earlier ones are NaN. ``alpha = 2 / (period + 1)`` gives an EMA, ``1 / period``
+    Wilder's smoothing. :meth:`run` continues from the last element it was given, so a
+    series smoothed in pieces is the same, bit for bit, as smoothed at once.
     """
-    n = int(values.shape[0])
-    first = start + period - 1
-    out: list[float] = [NAN] * n
-    if first < n:
+
+    def __init__(self, start: int, period: int, alpha: float) -> None:
+        self.start = start
+        self.period = period
+        self.alpha = alpha
+        self.seen = 0  # elements of the series run so far
+        self.level = 0.0  # their running sum while seeding, then the smoothed value
+
+    def run(self, values: FloatArray) -> FloatArray:
+        """The smoothed values of the series' next ``len(values)`` elements."""
         xs: list[float] = values.tolist()
-        level = 0.0
-        for i in range(start, first + 1):
-            level += xs[i]
-        level /= period
-        out[first] = level
-        for i in range(first + 1, n):
-            level += alpha * (xs[i] - level)
-            out[i] = level
-    return np.asarray(out, dtype=np.float64)
+        n = len(xs)
+        out: list[float] = [NAN] * n
+        first = self.start + self.period - 1
+        seen = self.seen
+        level = self.level
+        alpha = self.alpha
+        for j in range(max(0, self.start - seen), n):
+            i = seen + j
+            if i > first:
+                level += alpha * (xs[j] - level)
+                out[j] = level
+            elif i < first:
+                level += xs[j]
+            else:
+                level += xs[j]
+                level /= self.period
+                out[j] = level
+        self.seen = seen + n
+        self.level = level
+        return np.asarray(out, dtype=np.float64)
 
 
-def _wilder(values: FloatArray, start: int, period: int) -> FloatArray:
-    return smooth(values, start, period, 1.0 / period)
+def _wilder(start: int, period: int) -> Smoothing:
+    return Smoothing(start, period, 1.0 / period)
 
 
 # Whole series
 
 
+# A recursive series is computed by its *resume* function, ``resume(state, done,
+# *columns, *params)``: the rows of bars ``done ..`` of the columns, continuing the
+# smoothings in ``state`` (empty when ``done`` is 0: the function fills it). The whole
+# series is ``resume([], 0, ...)``; a root that grew continues from where it stopped.
+
+
+def _from(done: int, *columns: FloatArray) -> list[FloatArray]:
+    """``columns`` from the bar before ``done`` on (bar ``done``'s change needs it)."""
+    first = max(done - 1, 0)
+    return [c[first:] for c in columns]
+
+
+def _new(values: FloatArray, done: int) -> FloatArray:
+    """The rows of bars ``done ..`` of a result computed on :func:`_from`'s columns."""
+    return values[1:] if done > 0 else values
+
+
+def ema_resume(state: list[Smoothing], done: int, close: FloatArray, period: int) -> FloatArray:
+    """:func:`ema_series` from bar ``done`` on."""
+    if not state:
+        state.append(Smoothing(0, period, 2.0 / (period + 1)))
+    return state[0].run(close[done:])
+
+
 def ema_series(close: FloatArray, period: int) -> FloatArray:
     """EMA with ``alpha = 2 / (period + 1)``, seeded with the SMA of the first ``period``."""
-    return smooth(close, 0, period, 2.0 / (period + 1))
+    return ema_resume([], 0, close, period)
 
 
 def wma_series(close: FloatArray, period: int) -> FloatArray:
@@ -196,16 +251,24 @@ def _changes(close: FloatArray) -> FloatArray:
     return out
 
 
-def rsi_series(close: FloatArray, period: int) -> FloatArray:
-    """Wilder's RSI: ``100 - 100 / (1 + avg gain / avg loss)`` over close-to-close changes."""
-    change = _changes(close)
-    gain = _wilder(np.maximum(change, 0.0), 1, period)
-    loss = _wilder(np.maximum(-change, 0.0), 1, period)
+def rsi_resume(state: list[Smoothing], done: int, close: FloatArray, period: int) -> FloatArray:
+    """:func:`rsi_series` from bar ``done`` on."""
+    if not state:
+        state.extend([_wilder(1, period), _wilder(1, period)])
+    (recent,) = _from(done, close)
+    change = _new(_changes(recent), done)
+    gain = state[0].run(np.maximum(change, 0.0))
+    loss = state[1].run(np.maximum(-change, 0.0))
     safe = np.where(loss > 0.0, loss, 1.0)
     rsi = 100.0 - 100.0 / (1.0 + gain / safe)
     rsi = np.where(loss > 0.0, rsi, np.where(gain > 0.0, 100.0, 50.0))
     out: FloatArray = np.where(np.isnan(gain), NAN, rsi)
     return out
+
+
+def rsi_series(close: FloatArray, period: int) -> FloatArray:
+    """Wilder's RSI: ``100 - 100 / (1 + avg gain / avg loss)`` over close-to-close changes."""
+    return rsi_resume([], 0, close, period)
 
 
 def stochastic_series(
@@ -224,12 +287,22 @@ def stochastic_series(
     return np.column_stack((k, d))
 
 
+def macd_resume(
+    state: list[Smoothing], done: int, close: FloatArray, fast: int, slow: int, signal: int
+) -> FloatArray:
+    """:func:`macd_series` from bar ``done`` on."""
+    if not state:
+        state.extend([Smoothing(0, fast, 2.0 / (fast + 1)), Smoothing(0, slow, 2.0 / (slow + 1)),
+                      Smoothing(max(fast, slow) - 1, signal, 2.0 / (signal + 1))])
+    recent = close[done:]
+    line = state[0].run(recent) - state[1].run(recent)
+    sig = state[2].run(line)
+    return np.column_stack((line, sig, line - sig))
+
+
 def macd_series(close: FloatArray, fast: int, slow: int, signal: int) -> FloatArray:
     """Columns MACD line (EMA fast - EMA slow), signal (EMA of the line) and histogram."""
-    line = ema_series(close, fast) - ema_series(close, slow)
-    start = max(fast, slow) - 1
-    sig = smooth(line, start, signal, 2.0 / (signal + 1))
-    return np.column_stack((line, sig, line - sig))
+    return macd_resume([], 0, close, fast, slow, signal)
 
 
 def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
@@ -242,23 +315,40 @@ def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArr
     return out
 
 
+def atr_resume(
+    state: list[Smoothing], done: int, high: FloatArray, low: FloatArray, close: FloatArray,
+    period: int,
+) -> FloatArray:
+    """:func:`atr_series` from bar ``done`` on."""
+    if not state:
+        state.append(_wilder(1, period))
+    return state[0].run(_new(true_range(*_from(done, high, low, close)), done))
+
+
 def atr_series(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
     """Wilder's average true range."""
-    return _wilder(true_range(high, low, close), 1, period)
+    return atr_resume([], 0, high, low, close, period)
 
 
-def adx_series(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
-    """Wilder's ADX: Wilder-smoothed DX of Wilder-smoothed directional movement."""
+def adx_resume(
+    state: list[Smoothing], done: int, high: FloatArray, low: FloatArray, close: FloatArray,
+    period: int,
+) -> FloatArray:
+    """:func:`adx_series` from bar ``done`` on."""
+    if not state:
+        state.extend([_wilder(1, period), _wilder(1, period), _wilder(1, period),
+                      _wilder(period, period)])
+    high, low, close = _from(done, high, low, close)
     n = int(close.shape[0])
     up = np.zeros(n)
     down = np.zeros(n)
     up[1:] = high[1:] - high[:-1]
     down[1:] = low[:-1] - low[1:]
-    plus_dm = np.where((up > down) & (up > 0.0), up, 0.0)
-    minus_dm = np.where((down > up) & (down > 0.0), down, 0.0)
-    tr = _wilder(true_range(high, low, close), 1, period)
-    plus = _wilder(plus_dm, 1, period)
-    minus = _wilder(minus_dm, 1, period)
+    plus_dm = _new(np.where((up > down) & (up > 0.0), up, 0.0), done)
+    minus_dm = _new(np.where((down > up) & (down > 0.0), down, 0.0), done)
+    tr = state[0].run(_new(true_range(high, low, close), done))
+    plus = state[1].run(plus_dm)
+    minus = state[2].run(minus_dm)
     safe_tr = np.where(tr > 0.0, tr, 1.0)
     plus_di = np.where(tr > 0.0, 100.0 * plus / safe_tr, 0.0)
     minus_di = np.where(tr > 0.0, 100.0 * minus / safe_tr, 0.0)
@@ -266,7 +356,12 @@ def adx_series(high: FloatArray, low: FloatArray, close: FloatArray, period: int
     dx = np.where(total > 0.0, 100.0 * np.abs(plus_di - minus_di) / np.where(
         total > 0.0, total, 1.0), 0.0)
     dx = np.where(np.isnan(tr), NAN, dx)
-    return _wilder(dx, period, period)
+    return state[3].run(dx)
+
+
+def adx_series(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """Wilder's ADX: Wilder-smoothed DX of Wilder-smoothed directional movement."""
+    return adx_resume([], 0, high, low, close, period)
 
 
 def mean_std_series(close: FloatArray, period: int) -> FloatArray:
@@ -397,6 +492,11 @@ class Series:
 
     The cache of a window's root is keyed by the ``Series`` object itself and its
     parameters, so kernels of the same name never share cached values.
+
+    ``resume`` (recursive kernels) continues the series on a grown root:
+    ``resume(state, done, *columns, *params)`` returns the rows of bars ``done ..``,
+    carrying what it needs between calls in the list ``state`` (empty at ``done = 0``);
+    the whole series must be ``resume([], 0, *columns, *params)``.
     """
 
     def __init__(
@@ -406,21 +506,44 @@ class Series:
         inputs: tuple[int, ...],
         recursive: bool = False,
         params: tuple[str, ...] = ("period",),
+        resume: Callable[..., FloatArray] | None = None,
     ) -> None:
         self.name: Final = name
         self.kernel: Final = kernel
         self.inputs: Final = inputs
         self.recursive: Final = recursive
         self.params: Final = params
+        self.resume: Final = resume
 
     def compute(self, params: tuple[object, ...], cols: Columns) -> FloatArray:
         """The whole series over ``cols`` (checked to have one row per bar)."""
         columns = [cols.column(field) for field in self.inputs]
-        rows = int(columns[0].shape[0])
         args: list[object] = list(columns)
         args.extend(params)
-        out = np.asarray(self.kernel(*args), dtype=np.float64)
-        if out.ndim not in (1, 2) or int(out.shape[0]) != rows:
+        return self._checked(self.kernel(*args), int(columns[0].shape[0]))
+
+    def extend(
+        self, params: tuple[object, ...], root: CandleSeries, done: int, need: int,
+        state: list[object],
+    ) -> FloatArray:
+        """The rows of bars ``done ..`` of the series over ``root``, whose first ``done``
+        rows are computed (for the first time when ``done`` is 0). ``need``: the
+        fewest bars the indicator accepts, all a fixed-lookback row depends on."""
+        n = len(root)
+        resume = self.resume
+        if resume is not None:
+            columns = [Columns(root, (), 0).column(field) for field in self.inputs]
+            args: list[object] = [state, done]
+            args.extend(columns)
+            args.extend(params)
+            return self._checked(resume(*args), n - done)
+        first = 0 if self.recursive else max(done - need + 1, 0)
+        values = self.compute(params, Columns(root.window(first, n), (), 0))
+        return values[done - first :]
+
+    def _checked(self, values: object, rows: int) -> FloatArray:
+        out = np.asarray(values, dtype=np.float64)
+        if out.ndim not in (1, 2) or int(out.shape[0]) != rows or 0 in out.shape[1:]:
             raise ValueError(
                 f"the series kernel of {self.name} returned shape {out.shape} for {rows} "
                 f"bars; it must return one value (or one row of values) per bar"
@@ -439,18 +562,19 @@ class Series:
 
 #: The series behind flint's own indicators (``MEAN_STD`` serves three of them).
 SMA: Final = Series("sma", rolling_mean, (CLOSE,))
-EMA: Final = Series("ema", ema_series, (CLOSE,), recursive=True)
+EMA: Final = Series("ema", ema_series, (CLOSE,), True, resume=ema_resume)
 WMA: Final = Series("wma", wma_series, (CLOSE,))
-RSI: Final = Series("rsi", rsi_series, (CLOSE,), recursive=True)
+RSI: Final = Series("rsi", rsi_series, (CLOSE,), True, resume=rsi_resume)
 STOCHASTIC: Final = Series("stochastic", stochastic_series, (HIGH, LOW, CLOSE))
-MACD: Final = Series("macd", macd_series, (CLOSE,), True, ("fast", "slow", "signal"))
+MACD: Final = Series("macd", macd_series, (CLOSE,), True, ("fast", "slow", "signal"),
+                     macd_resume)
 MEAN_STD: Final = Series("mean_std", mean_std_series, (CLOSE,))
-ATR: Final = Series("atr", atr_series, (HIGH, LOW, CLOSE), recursive=True)
+ATR: Final = Series("atr", atr_series, (HIGH, LOW, CLOSE), True, resume=atr_resume)
 VOLATILITY: Final = Series("volatility", volatility_series, (CLOSE,))
 VWAP: Final = Series("vwap", vwap_series, (HIGH, LOW, CLOSE, VOLUME))
 VOLUME_RATIO: Final = Series("volume_ratio", volume_ratio_series, (VOLUME,))
 ROC: Final = Series("roc", roc_series, (CLOSE,))
-ADX: Final = Series("adx", adx_series, (HIGH, LOW, CLOSE), recursive=True)
+ADX: Final = Series("adx", adx_series, (HIGH, LOW, CLOSE), True, resume=adx_resume)
 HIGHEST_HIGH: Final = Series("highest_high", rolling_max, (HIGH,))
 LOWEST_LOW: Final = Series("lowest_low", rolling_min, (LOW,))
 
@@ -509,7 +633,8 @@ class Read:
     A window (``CandleSeries._reads``) keeps the last :data:`READS_KEPT` of them, newest
     first, so an indicator read on every bar finds its series by comparing two fields
     instead of building, hashing and comparing a key tuple. The root's cache stays the
-    owner; the entries point at its columns, which never change (a root is read-only).
+    owner; the entries point at its columns, whose values never change (they only grow
+    with a root that grows).
     """
 
     def __init__(
@@ -548,27 +673,49 @@ def remembered(
     kept = 1
     while read is not None:
         if read.series is series and read.period == period:
-            return read.columns, at
+            columns = read.columns
+            if at >= len(columns[0]):  # the root grew since
+                cached_columns(history, series, (period,), need)
+            return columns, at
         if kept == READS_KEPT - 1:
             read.after = None  # room for the new one: forget the oldest
         kept += 1
         read = read.after
-    columns = cached_columns(history, series, (period,))
+    columns = cached_columns(history, series, (period,), need)
     history._reads = Read(series, period, columns, first)
     return columns, at
 
 
+class Cached:
+    """A series cached on a root: its columns (a float per bar, as many bars as the root
+    had when last read) and a recursive series' resume state (see :class:`Series`)."""
+
+    def __init__(self, columns: list[list[float]], state: list[object]) -> None:
+        self.columns = columns
+        self.state = state
+
+
 def cached_columns(
-    history: CandleSeries, series: Series, params: tuple[object, ...]
+    history: CandleSeries, series: Series, params: tuple[object, ...], need: int
 ) -> list[list[float]]:
-    """The columns of ``series`` with ``params`` over ``history``'s root (computed once)."""
+    """The columns of ``series`` with ``params`` over ``history``'s root: computed once,
+    extended in place by the bars a growing root gained since (``need``: see
+    :meth:`Series.extend`)."""
+    root = history.root
     cache = history.cache
     key = (series, *params)
-    columns: list[list[float]] | None = cache.get(key)
-    if columns is None:
-        columns = _as_columns(series.compute(params, Columns(history.root, (), 0)))
-        cache[key] = columns
-    return columns
+    entry: Cached | None = cache.get(key)
+    if entry is None:
+        state: list[object] = []
+        entry = Cached(_as_columns(series.extend(params, root, 0, need, state)), state)
+        cache[key] = entry
+    else:
+        done = len(entry.columns[0])
+        if done < len(root):
+            rows = _as_columns(series.extend(params, root, done, need, entry.state))
+            for j, column in enumerate(entry.columns):
+                column.extend(rows[j])
+    return entry.columns
 
 
 def window_lookup(
@@ -586,7 +733,7 @@ def window_lookup(
     if got < need:
         raise too_short(series.label(what, params), need, got)
     if candle is None or follows(history, candle):
-        return cached_columns(history, series, params), at
+        return cached_columns(history, series, params, need), at
     first = 0 if series.recursive else stop - need + 1
     cols = Columns(history.root.window(first, stop), (), 0, candle)
     return _as_columns(series.compute(params, cols)[-1:]), 0

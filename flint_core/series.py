@@ -12,6 +12,10 @@ bounds. The backtest engine hands strategies one window as ``history`` and moves
 its bounds bar by bar, so a strategy must not keep ``history`` past the call
 (``history[:]`` gives a stable copy of the bounds). Derived series (indicators)
 are cached on the root, in :attr:`CandleSeries.cache`, and read at ``stop - 1``.
+
+A root's bars never change. A paper or live session's root grows instead, a bar
+appended at a time (:meth:`CandleSeries.grow`): windows keep their bounds, and the
+cached indicator series extend by the new bars when next read.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -142,6 +146,29 @@ class CandleSeries:
         series._source = items
         series._size = series._stop = len(items)
         return series
+
+    def grow(self, size: int, columns: Sequence[Any] | None = None) -> None:
+        """Make this root ``size`` bars long, the bars it has unchanged.
+
+        Its columns (ts, open, high, low, close, volume) are kept as given, without a
+        copy and longer than the root when they have room for bars to come: the caller
+        writes a bar past the root's end, then calls this. ``columns`` replaces them
+        (same first values, e.g. after moving to larger arrays); ``None`` keeps them.
+        """
+        if self._root is not None or self._source is not None:
+            raise ValueError("only a root made from columns can grow")
+        cols = self._cols
+        if columns is not None:
+            if len(columns) != 6:
+                raise ValueError("a root grows over 6 columns: ts, open, high, low, close, volume")
+            for k in range(6):
+                view = columns[k].view()
+                view.flags.writeable = False
+                cols[k] = view  # in the list the root's windows share
+        if not self._size <= size <= min(len(c) for c in cols):
+            raise ValueError(f"a root of {self._size} bars cannot grow to {size} over "
+                             f"columns of {min(len(c) for c in cols)} values")
+        self._size = self._stop = size
 
     def _col(self, k: int) -> Any:
         """Column ``k`` of the root (read from the candles on first use)."""

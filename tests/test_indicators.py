@@ -295,9 +295,9 @@ def test_a_window_computes_once_and_caches_on_its_root():
         ind.bollinger(history, 20)
         ind.z_score(history, 20)
     assert set(root.cache) == {(_k.SMA, 20), (_k.MEAN_STD, 20)}
-    cached = root.cache[(_k.SMA, 20)]
+    cached = root.cache[(_k.SMA, 20)].columns
     ind.sma(root[10:60], 20)
-    assert root.cache[(_k.SMA, 20)] is cached
+    assert root.cache[(_k.SMA, 20)].columns is cached
 
 
 def test_a_series_from_candles_reads_only_the_columns_its_indicators_use():
@@ -395,7 +395,7 @@ def test_a_current_candle_reads_the_same_cached_series_one_bar_on():
     for stop in range(60, 120):
         history.move_to(stop - 50, stop, bars[stop])
         assert ind.sma(history, 20, candle=bars[stop]) == ind.sma(root[: stop + 1], 20)
-        assert ind.sma(history, 20, candle=bars[stop]) == root.cache[(_k.SMA, 20)][0][stop]
+        assert ind.sma(history, 20, candle=bars[stop]) == root.cache[(_k.SMA, 20)].columns[0][stop]
     assert set(root.cache) == {(_k.SMA, 20)}
 
 
@@ -565,3 +565,121 @@ class AboveMid(Strategy):
     assert result.fills
     mid = ind.get("mid")
     assert list(bars.cache) == [(mid.series, 5)]  # the engine's window read the cached series
+
+
+# A root that grows (paper and live sessions): cached series extend by the new bars
+
+
+def _growing_root(bars):
+    """A root over ``bars[:1]`` with room for all of them, and a function growing it by
+    the next bars, as a session appends each new bar (through ``CandleSeries.grow``)."""
+    n = len(bars)
+    columns = [np.zeros(n, dtype=np.int64), *np.zeros((5, n))]
+    for i, b in enumerate(bars):
+        for k, value in enumerate((b.ts, b.open, b.high, b.low, b.close, b.volume)):
+            columns[k][i] = value
+    root = CandleSeries(*(c[:0] for c in columns))
+    root.grow(1, columns)
+    return root
+
+
+def _bits(value):
+    values = value if isinstance(value, tuple) else (value,)
+    return tuple(np.float64(v).tobytes() for v in values)
+
+
+@st.composite
+def _price_bars(draw):
+    steps = draw(st.lists(st.one_of(st.just(0.0), st.floats(-3.0, 3.0)), min_size=2,
+                          max_size=90))
+    close, bars = 100.0, []
+    for i, step in enumerate(steps):
+        close = max(1.0, close + step)
+        up = draw(st.sampled_from([0.0, 0.25, 1.5]))
+        down = draw(st.sampled_from([0.0, 0.5, 2.0]))
+        volume = draw(st.sampled_from([0.0, 1.0, 3.5]))
+        bars.append(Candle(3600 * i, close, close + up, max(0.5, close - down), close, volume))
+    return bars
+
+
+@pytest.mark.parametrize("name, params", [
+    ("sma", (7,)), ("sma", (9,)), ("ema", (5,)), ("wma", (6,)), ("rsi", (4,)),
+    ("stochastic", (5,)), ("macd", (3, 7, 4)), ("bollinger", (8,)), ("atr", (3,)),
+    ("volatility", (5,)), ("vwap", (4,)), ("volume_ratio", (10,)), ("roc", (3,)),
+    ("adx", (3,)), ("z_score", (6,)), ("highest_high", (16,)), ("lowest_low", (2,)),
+])
+@settings(max_examples=25, deadline=None)
+@given(bars=_price_bars(), chunks=st.lists(st.integers(1, 4), min_size=1, max_size=40),
+       size=st.integers(1, 30))
+def test_a_growing_roots_indicators_equal_the_whole_computation_bit_for_bit(
+        name, params, bars, chunks, size):
+    indicator = getattr(ind, name)
+    root = _growing_root(bars)
+    history = root.window(0, 0)
+    stop = 1
+    for chunk in [*chunks, len(bars)]:
+        stop = min(len(bars), stop + chunk)
+        root.grow(stop)
+        whole = CandleSeries.from_candles(bars[:stop])
+        at = stop - 1  # the newest bar, read as the current candle and as history's last
+        history.move_to(max(0, at - size), at, bars[at])
+        for kwargs, window in (({"candle": bars[at]}, whole.window(history.start, at)),
+                               ({}, whole.window(history.start, at))):
+            try:
+                want = indicator(window, *params, **kwargs)
+            except IndexError:
+                with pytest.raises(IndexError):
+                    indicator(history, *params, **kwargs)
+                continue
+            assert _bits(indicator(history, *params, **kwargs)) == _bits(want), (stop, kwargs)
+        if stop == len(bars):
+            break
+
+
+def test_a_plugin_series_on_a_growing_root_runs_over_the_new_bars_or_resumes():
+    from flint.indicators import series_indicator
+
+    windows, resumed = [], []
+
+    @series_indicator(min_bars=lambda period: period)
+    def summed(close, period):
+        """Sum of the last ``period`` closes."""
+        windows.append(len(close))
+        return _k.rolling_sum(close, period)
+
+    def cumulative_resume(state, done, close, start):
+        if not state:
+            state.append(0.0)
+        resumed.append(done)
+        out = np.empty(close.shape[0] - done)
+        for j, value in enumerate(close[done:].tolist()):
+            state[0] += value
+            out[j] = state[0] if done + j >= start else np.nan
+        return out
+
+    @series_indicator(min_bars=lambda start: start + 1, recursive=True,
+                      resume=cumulative_resume)
+    def cumulative(close, start):
+        """Running total of the closes from bar ``start`` on."""
+        return cumulative_resume([], 0, close, start)
+
+    @series_indicator(min_bars=lambda start: start + 1, recursive=True)
+    def cumulative_rerun(close, start):
+        """The same without a resume function: computed again as the root grows."""
+        windows.append(-len(close))
+        return cumulative_resume([], 0, close, start)
+
+    bars = [Candle(3600 * i, 1.0, 2.0, 0.5, 1.0 + i % 7, 1.0) for i in range(40)]
+    root = _growing_root(bars)
+    history = root.window(0, 0)
+    for stop in range(10, 41):
+        root.grow(stop)
+        history.move_to(0, stop - 1, bars[stop - 1])
+        listed = bars[:stop]
+        assert summed(history, 4, candle=bars[stop - 1]) == summed(listed, 4)
+        assert cumulative(history, 3, candle=bars[stop - 1]) == cumulative(listed, 3)
+        assert cumulative_rerun(history, 3, candle=bars[stop - 1]) == cumulative(listed, 3)
+    kernel_runs = [n for n in windows if n > 0]
+    assert kernel_runs[0] == 10 and set(kernel_runs[1:]) == {4}  # then new bar + 3 before
+    assert [-n for n in windows if n < 0] == list(range(10, 41))  # rerun over the whole root
+    assert [d for d in resumed if d > 0] == list(range(10, 40))  # continued, not rerun

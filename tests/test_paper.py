@@ -14,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flint import indicators
 from flint.backtest.parity import ParityTest, compare_session
 from flint.indicators import sma
-from flint.models import Side, Signal
-from flint.paper.session import PaperConfig, PaperSession, SessionError
+from flint.models import Candle, CandleSeries, Side, Signal
+from flint.paper.session import Bars, PaperConfig, PaperSession, SessionError
 from flint.paper.venue import SavedState
 from flint.providers.files import FileProvider
 from flint.store import FlintStore
@@ -662,3 +663,23 @@ def test_random_order_streams_have_exact_parity(candles, funding, seed, start, p
                         warmup=40).run()
     assert report.exact, report.summary()
     assert report.paper_equity == report.backtest_equity
+
+
+def test_the_sessions_bars_are_one_root_that_grows_past_its_buffers_with_exact_indicators():
+    candles = [Candle(3600 * i, 100.0 + i % 13, 101.0 + i % 11, 99.0 - i % 5, 100.0 + i % 17,
+                      float(i % 4)) for i in range(2300)]
+    bars = Bars()
+    bars.extend(candles[:100])
+    root, history = bars.series(), bars.history(500)
+    for i in range(100, len(candles)):
+        bars.extend([candles[i]])  # past 1024 and 2048 bars the columns move
+        assert bars.history(500) is history and bars.series() is root and len(root) == i + 1
+        assert (history.start, history.stop) == (max(i - 500, 0), i)
+        if i % 97 == 0 or i in (1023, 1024, 1025, 2047, 2048, 2049):
+            whole = CandleSeries.from_candles(candles[: i + 1]).window(history.start, i)
+            for name, args in (("sma", (20,)), ("ema", (30,)), ("macd", (12, 26, 9)),
+                               ("adx", (14,)), ("bollinger", (20,))):
+                indicator = getattr(indicators, name)
+                assert indicator(history, *args, candle=candles[i]) == indicator(
+                    whole, *args, candle=candles[i]), (name, i)
+    assert root == CandleSeries.from_candles(candles)

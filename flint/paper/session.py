@@ -129,15 +129,19 @@ class PaperConfig:
 
 
 class Bars:
-    """The session's candles (warm-up first) and their columns, grown in place, so the
-    strategy's ``history`` costs O(1) per bar instead of a copy of every bar."""
+    """The session's candles (warm-up first) as one series root that grows in place by a
+    bar each step, so the strategy's ``history`` costs O(1) per bar and the indicators
+    cached on the root extend by the new bar instead of being computed again."""
 
     def __init__(self) -> None:
         self.candles: list[Candle] = []
         self._ts = np.empty(1024, dtype=np.int64)
         self._columns = np.empty((5, 1024))  # open, high, low, close, volume
+        self._root: CandleSeries | None = None
+        self._history: CandleSeries | None = None
 
     def extend(self, candles: Sequence[Candle]) -> None:
+        moved = False
         for candle in candles:
             n = len(self.candles)
             if n == self._ts.shape[0]:
@@ -145,26 +149,39 @@ class Bars:
                 grown = np.empty((5, 2 * n))
                 grown[:, :n] = self._columns
                 self._columns = grown
+                moved = True
             self._ts[n] = candle.ts
             column = self._columns[:, n]
             column[0], column[1], column[2] = candle.open, candle.high, candle.low
             column[3], column[4] = candle.close, candle.volume
             self.candles.append(candle)
+        root = self._root
+        if root is not None:
+            root.grow(len(self.candles), self._all_columns() if moved else None)
+
+    def _all_columns(self) -> list[Any]:
+        return [self._ts, *self._columns]
 
     def series(self) -> CandleSeries:
-        """All candles as one series (a new root, over views of the columns: indicator
-        caches belong to a root, and the root grows by a bar each step)."""
-        n, first = len(self.candles), self.candles[0]
-        o, h, lo, c, v = self._columns[:, :n]
-        return CandleSeries(self._ts[:n], o, h, lo, c, v, first.market,
-                            first.resolution_s, first.venue)
+        """All candles as one series: the same root every call, grown by each bar."""
+        root = self._root
+        if root is None:
+            first = self.candles[0]
+            root = CandleSeries(self._ts[:0], *self._columns[:, :0], first.market,
+                                first.resolution_s, first.venue)
+            root.grow(len(self.candles), self._all_columns())
+            self._root = root
+        return root
 
     def history(self, size: int) -> CandleSeries:
         """The strategy's ``history`` at the newest bar, as the backtest builds it: the
-        last ``size`` bars before it, moved onto it."""
+        last ``size`` bars before it, moved onto it (one window, moved each bar: the
+        strategy must not keep it past the call, as in the backtest)."""
         n = len(self.candles) - 1
-        window = self.series().window(max(n - size, 0), n)
-        window.move_to(window.start, n, self.candles[-1])
+        window = self._history
+        if window is None:
+            window = self._history = self.series().window(0, 0)
+        window.move_to(max(n - size, 0), n, self.candles[-1])
         return window
 
 
