@@ -292,10 +292,16 @@ def test_seccomp_alone_stops_processes_sockets_writes_and_limit_changes(tmp_path
     def same_limits():
         resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))
 
+    prepared = isolation.syscall_filter()  # built here, loaded in forks: as the fork server
+
+    def layer():
+        isolation.filter_syscalls(prepared)
+
     for action in (fork, socket.socket, write, lambda: os.unlink(tmp_path), same_limits,
                    lambda: os.kill(os.getppid(), 0)):
-        assert in_fork(isolation.filter_syscalls, try_it(action)) != "DONE"
-    assert in_fork(isolation.filter_syscalls, read)
+        assert in_fork(layer, try_it(action)) != "DONE"
+    assert in_fork(layer, read)
+    assert in_fork(layer, try_it(lambda: os.kill(os.getpid(), 0))) == "DONE"  # itself
 
 
 @pytest.mark.skipif(not SUPPORT["landlock"], reason="no Landlock on this host")
@@ -306,8 +312,10 @@ def test_landlock_alone_allows_reads_beneath_the_given_folders_only(tmp_path):
     (inside / "a").write_text("a")
     (outside / "b").write_text("b")
 
+    ruleset = isolation.files_ruleset([str(inside)])  # built here, applied in forks
+
     def layer():
-        isolation.restrict_files([str(inside)])
+        isolation.restrict_files(ruleset)
 
     assert in_fork(layer, (inside / "a").read_text) == "a"
     assert in_fork(layer, try_it((outside / "b").read_text)).startswith(

@@ -21,6 +21,8 @@ each child also gets ``SIGKILL`` when the server dies.
 """
 
 import contextlib
+import dataclasses
+import fcntl
 import gc
 import json
 import os
@@ -33,6 +35,8 @@ import sysconfig
 import threading
 import traceback
 from typing import Any
+
+from flint.strategy import isolation
 
 #: Environment variables passed on to the fork server (none of them a secret).
 PASSED_ENV = ("FLINT_LOAD_PLUGINS", "FLINT_DISABLE_PLUGINS", "FLINT_STRICT_PLUGINS")
@@ -206,9 +210,7 @@ def _preload() -> None:
     for name in PRELOAD:
         importlib.import_module(name)
     from flint.plugins import get_host
-    from flint.strategy import isolation, policy
-
-    isolation.preload()
+    from flint.strategy import policy
 
     get_host().registry("strategies")  # every plugin imported now, not in a child
     for module in (*policy.ALLOWED_ROOTS, *policy.ALLOWED_SUBMODULES):
@@ -223,7 +225,7 @@ def serve(fd: int) -> None:
     """The fork server's loop on control socket ``fd`` (runs until the parent goes)."""
     control = socket.socket(fileno=fd)
     _preload()
-    readable = readable_paths()
+    prepared = isolation.Prepared.build(readable_paths())  # once, for every child
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
@@ -263,7 +265,7 @@ def serve(fd: int) -> None:
                 continue
             pid = os.fork()
             if pid == 0:
-                _become_child(control, (wake_r, wake_w), fds, message["spec"], readable)
+                _become_child(control, (wake_r, wake_w), fds, message["spec"], prepared)
             for descriptor in fds:
                 os.close(descriptor)
             children.add(pid)
@@ -276,8 +278,9 @@ def serve(fd: int) -> None:
 
 
 def _become_child(control: socket.socket, wake: tuple[int, int], fds: list[int],
-                  spec: dict[str, Any], readable: list[str]) -> None:
-    """In the forked child: requests on fd 0, output on 1 and 2, replies on 3; confine; serve."""
+                  spec: dict[str, Any], prepared: isolation.Prepared) -> None:
+    """In the forked child: requests on fd 0, output on 1 and 2, replies on 3, the
+    prepared Landlock ruleset on 4; confine; serve."""
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -285,14 +288,20 @@ def _become_child(control: socket.socket, wake: tuple[int, int], fds: list[int],
         for descriptor in wake:
             os.close(descriptor)
         requests, replies, output = fds
+        ruleset = prepared.landlock_ruleset
+        if ruleset is not None:  # out of the way of the dup2 calls below
+            ruleset = fcntl.fcntl(ruleset, fcntl.F_DUPFD, 10)
         os.dup2(requests, 0)
         os.dup2(output, 1)
         os.dup2(output, 2)
         os.dup2(replies, 3)
-        os.closerange(4, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 1024)
+        if ruleset is not None:
+            os.dup2(ruleset, 4)
+            prepared = dataclasses.replace(prepared, landlock_ruleset=4)
+        os.closerange(5, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 1024)
         from flint.strategy.sandbox_child import main
 
-        main(spec, readable)
+        main(spec, prepared)
     except BaseException:  # trusted code failed: say why on the child's output
         traceback.print_exc()
         sys.stderr.flush()

@@ -1,7 +1,9 @@
 """The operating-system layers that confine a sandboxed strategy process (Linux).
 
-A child that runs untrusted strategy code calls :func:`confine` once, before it
-reads any of that code; every layer it applies is irreversible for the process:
+A child that runs untrusted strategy code applies them once, before it reads any
+of that code; every layer it applies is irreversible for the process. The Landlock
+ruleset and the seccomp filter are built once by the fork server
+(:class:`Prepared`); each child forked from it only applies them:
 
 * ``environment``: the child starts with an empty environment (no ``FLINT_*``
   settings, no keys); see :mod:`flint.strategy.forkserver`.
@@ -208,11 +210,6 @@ def host_support() -> tuple[Support, ...]:
     return tuple(found)
 
 
-def preload() -> None:
-    """Load libseccomp now (a confined child can no longer look it up)."""
-    _libseccomp()
-
-
 def missing_required(layers: Iterable[str]) -> list[str]:
     """The :data:`REQUIRED` layers not among ``layers``."""
     have = set(layers)
@@ -265,8 +262,9 @@ def enter_namespaces() -> None:
     _check(_libc().unshare(_CLONE_NEWUSER | _CLONE_NEWNET), "unshare")
 
 
-def restrict_files(readable: Iterable[str]) -> int:
-    """Landlock: read-only access beneath ``readable``, nothing else; returns the ABI used."""
+def files_ruleset(readable: Iterable[str]) -> int:
+    """A Landlock ruleset allowing reads beneath ``readable`` only (its file descriptor,
+    for :func:`restrict_files`, in this process or a child forked after)."""
     abi = landlock_abi()
     if abi == 0:
         raise ConfinementError("Landlock is not available")
@@ -295,47 +293,88 @@ def restrict_files(readable: Iterable[str]) -> int:
                        f"landlock_add_rule({path})")
             finally:
                 os.close(fd)
-        _check(libc.syscall(_SYS_LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)),
-               "landlock_restrict_self")
-    finally:
+    except BaseException:
         os.close(ruleset)
-    return abi
+        raise
+    return int(ruleset)
+
+
+def restrict_files(ruleset: int) -> None:
+    """Landlock: confine this process to :func:`files_ruleset` ``ruleset``."""
+    _check(_libc().syscall(_SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset),
+                           ctypes.c_uint32(0)), "landlock_restrict_self")
 
 
 def _errno_action(code: int) -> int:
     return 0x00050000 | (code & 0xFFFF)
 
 
-def filter_syscalls() -> None:
-    """Load the seccomp filter described in the module doc (allow by default)."""
+def _add_rule(ctx: int, name: str, *conditions: tuple[int, int, int, int]) -> None:
+    lib = _libseccomp()
+    assert lib is not None
+    number = lib.seccomp_syscall_resolve_name(name.encode())
+    if number < 0:
+        return  # not a system call of this architecture
+    array = (_ArgCmp * max(1, len(conditions)))(*(_ArgCmp(*c) for c in conditions))
+    _check(lib.seccomp_rule_add_array(ctx, _errno_action(errno.EPERM), number,
+                                      len(conditions), array), f"seccomp rule for {name}")
+
+
+def syscall_filter() -> int:
+    """The seccomp filter of the module doc (allow by default), but for its rules naming
+    the process that loads it: libseccomp's context, for :func:`filter_syscalls` in this
+    process or a child forked after."""
     lib = _libseccomp()
     if lib is None:
         raise ConfinementError("libseccomp is not installed")
     ctx = lib.seccomp_init(_SCMP_ACT_ALLOW)
     if not ctx:
         raise ConfinementError("seccomp_init failed")
-    deny = _errno_action(errno.EPERM)
-    me = os.getpid()
-
-    def rule(name: str, *conditions: tuple[int, int, int, int]) -> None:
-        number = lib.seccomp_syscall_resolve_name(name.encode())
-        if number < 0:
-            return  # not a system call of this architecture
-        array = (_ArgCmp * max(1, len(conditions)))(*(_ArgCmp(*c) for c in conditions))
-        _check(lib.seccomp_rule_add_array(ctx, deny, number, len(conditions), array),
-               f"seccomp rule for {name}")
-
     try:
         for name in DENIED_SYSCALLS:
-            rule(name)
+            _add_rule(ctx, name)
         for name, arg in (("open", 1), ("openat", 2)):
             for flag in _WRITE_OPEN_FLAGS:
-                rule(name, (arg, _SCMP_CMP_MASKED_EQ, flag, flag))
-        rule("prlimit64", (2, _SCMP_CMP_NE, 0, 0))  # setting a limit (reading is fine)
+                _add_rule(ctx, name, (arg, _SCMP_CMP_MASKED_EQ, flag, flag))
+        _add_rule(ctx, "prlimit64", (2, _SCMP_CMP_NE, 0, 0))  # setting a limit, not reading
         for request in (_TIOCSTI, _TIOCLINUX):
-            rule("ioctl", (1, _SCMP_CMP_EQ, request, 0))
-        for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
-            rule(name, (0, _SCMP_CMP_NE, me, 0))  # signals to itself only
-        _check(lib.seccomp_load(ctx), "seccomp_load")
-    finally:
+            _add_rule(ctx, "ioctl", (1, _SCMP_CMP_EQ, request, 0))
+    except BaseException:
         lib.seccomp_release(ctx)
+        raise
+    return int(ctx)
+
+
+def filter_syscalls(ctx: int) -> None:
+    """Load :func:`syscall_filter` ``ctx`` into this process, with signals allowed to
+    itself only (a forked child adds that to its own copy of the context)."""
+    lib = _libseccomp()
+    assert lib is not None
+    me = os.getpid()
+    for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
+        _add_rule(ctx, name, (0, _SCMP_CMP_NE, me, 0))
+    _check(lib.seccomp_load(ctx), "seccomp_load")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The Landlock ruleset and seccomp filter a fork server builds once for its children
+    (``None`` where the host cannot: ``errors`` says why, by layer name)."""
+
+    landlock_ruleset: int | None
+    seccomp_filter: int | None
+    errors: dict[str, str]
+
+    @classmethod
+    def build(cls, readable: Iterable[str]) -> "Prepared":
+        """Both, for children that may read beneath ``readable`` only."""
+        errors: dict[str, str] = {}
+        built: list[int | None] = []
+        for name, make in (("landlock", lambda: files_ruleset(readable)),
+                           ("seccomp", syscall_filter)):
+            try:
+                built.append(make())
+            except (ConfinementError, OSError) as exc:
+                errors[name] = str(exc)
+                built.append(None)
+        return cls(built[0], built[1], errors)

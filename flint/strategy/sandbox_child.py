@@ -102,26 +102,34 @@ def _address_space() -> int:
         return 0
 
 
-def _confine(spec: Mapping[str, Any], readable: list[str]) -> dict[str, Any]:
-    """Apply every layer this host offers: ``{"applied": [names], "failed": {name: why}}``."""
+def _confine(spec: Mapping[str, Any], prepared: isolation.Prepared) -> dict[str, Any]:
+    """Apply every layer this host offers (Landlock and seccomp as the fork server
+    prepared them): ``{"applied": [names], "failed": {name: why}}``."""
     applied = ["environment"]
-    failed: dict[str, str] = {}
+    failed = dict(prepared.errors)
+    ruleset, syscall_filter = prepared.landlock_ruleset, prepared.seccomp_filter
     memory = _address_space() + int(spec["memory_mb"]) * 1024 * 1024
     isolation.set_limits(int(spec["cpu_seconds"]), memory, OPEN_FILES)
     applied.append("rlimits")
     steps = (
         ("no_new_privs", isolation.set_process_flags),  # also parent_death
         ("namespaces", isolation.enter_namespaces),
-        ("landlock", lambda: isolation.restrict_files(readable)),
-        ("seccomp", isolation.filter_syscalls),  # last: it forbids the calls above
+        ("landlock", None if ruleset is None else lambda: isolation.restrict_files(ruleset)),
+        # last: it forbids the calls above
+        ("seccomp", None if syscall_filter is None
+         else lambda: isolation.filter_syscalls(syscall_filter)),
     )
     for name, step in steps:
+        if step is None:
+            continue  # the fork server could not prepare it (in ``failed``)
         try:
             step()
         except (isolation.ConfinementError, OSError) as exc:
             failed[name] = str(exc)
             continue
         applied.extend(("no_new_privs", "parent_death") if name == "no_new_privs" else (name,))
+    if ruleset is not None:
+        os.close(ruleset)  # applied (or failed): the strategy gets no handle on it
     return {"applied": applied, "failed": failed}
 
 
@@ -186,9 +194,9 @@ class _Session:
         _reply(kind, payload)
 
 
-def main(spec: Mapping[str, Any], readable: list[str]) -> NoReturn:
+def main(spec: Mapping[str, Any], prepared: isolation.Prepared) -> NoReturn:
     """Confine, say which layers hold, then answer requests until the parent closes fd 0."""
-    _reply("ready", _confine(spec, readable))
+    _reply("ready", _confine(spec, prepared))
     session = _Session(bool(spec.get("raw")))
     while (parts := _request()) is not None:
         session.answer(parts)
