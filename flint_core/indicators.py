@@ -179,21 +179,22 @@ class Smoothing:
         xs: list[float] = values.tolist()
         n = len(xs)
         out: list[float] = [NAN] * n
-        first = self.start + self.period - 1
         seen = self.seen
+        first = self.start + self.period - 1 - seen  # position of the seeded mean in values
         level = self.level
         alpha = self.alpha
-        for j in range(max(0, self.start - seen), n):
-            i = seen + j
-            if i > first:
-                level += alpha * (xs[j] - level)
-                out[j] = level
-            elif i < first:
-                level += xs[j]
-            else:
-                level += xs[j]
-                level /= self.period
-                out[j] = level
+        j = max(0, self.start - seen)
+        while j < min(first, n):  # seeding: the running sum
+            level += xs[j]
+            j += 1
+        if j == first and j < n:
+            level += xs[j]
+            level /= self.period
+            out[j] = level
+            j += 1
+        for i in range(j, n):
+            level += alpha * (xs[i] - level)
+            out[i] = level
         self.seen = seen + n
         self.level = level
         return np.asarray(out, dtype=np.float64)
