@@ -1,12 +1,17 @@
+from dataclasses import dataclass
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flint.backtest.engine import BacktestEngine
 from flint.backtest.journal import run_record, tearsheet_from_record
+from flint.backtest.result import FILL, POSITION, record_dicts, record_dtype, record_table
 from flint.execution.fill_models import ClosePriceFill
-from flint.models import Candle, Signal
+from flint.models import Candle, Position, Side, Signal
 from flint.store import FlintStore
 from flint.strategy.base import Strategy
+from flint_core.venues import VenueConfig
 
 
 class Alternate(Strategy):
@@ -161,18 +166,98 @@ def test_a_version_4_journal_lists_the_same_runs_once_a_writer_migrates_it(tmp_p
         r["run_id"] for r in order if r["run_id"][-1] in "13579" and r["kind"] != "optimization"]
 
 
-def test_a_records_arrays_are_journaled_as_the_plain_result():
-    import json
+H = 3600
+T0 = 1_704_067_200
+ALT = VenueConfig(name="alt", taker_fee_bps=10, maker_fee_bps=2, initial_margin=0.1,
+                  maintenance_margin=0.05, max_leverage=10, liquidation_penalty=0.02,
+                  impact_coefficient=0.0, base_latency_s=0, latency_jitter_s=0)
 
+
+class Busy(Strategy):
+    """Long then short then long on Binance SOL with partial closes; on ``alt`` ETH a
+    long at nearly the maximum leverage, which the dip of bar 12 liquidates."""
+
+    name = "busy"
+
+    def reset(self):
+        pass
+
+    def on_candle(self, candle, history, ctx):
+        bar = (candle.ts - T0) // H
+        if bar == 1:
+            ctx.market_order("ETH", Side.LONG, 440.5, venue="alt")
+        order = {2: (Side.LONG, 3.0), 4: (Side.SHORT, 1.25), 6: (Side.SHORT, 0.5),
+                 8: (Side.SHORT, 4.0), 10: (Side.LONG, 0.75), 14: (Side.LONG, 2.5)}.get(bar)
+        if order is not None:
+            ctx.market_order("SOL-PERP", *order, venue="binance")
+        return Signal.HOLD
+
+
+def busy_candles(prices):
+    """Binance SOL and alt ETH candles of 16 bars, their prices made by ``prices``."""
+    def series(venue, market, closes, lows):
+        return [Candle(T0 + H * i, prices(c), prices(c + 1), prices(lo), prices(c), 10.0,
+                       market, H, venue)
+                for i, (c, lo) in enumerate(zip(closes, lows, strict=True))]
+    sol = [100.25 + 1.5 * (i % 5) for i in range(16)]
+    eth = [200.5 + i for i in range(16)]
+    lows = [c - 40 if i == 12 else c - 2 for i, c in enumerate(eth)]  # the long's liquidation
+    return {"binance:SOL-PERP": series("binance", "SOL-PERP", sol, [c - 1 for c in sol]),
+            "alt:ETH": series("alt", "ETH", eth, lows)}
+
+
+def journaled(data):
+    from flint.store.store import journal_json
+
+    return journal_json({"result": data, "run_id": "r", "created_at": 1})
+
+
+@pytest.mark.parametrize("prices", [float, int], ids=["float", "int"])
+def test_a_records_arrays_are_journaled_as_the_plain_result(prices):
     import numpy as np
 
-    from flint.testing import sample_bars, sample_funding
+    from flint.execution.margin import MarginEngine
 
-    result = BacktestEngine(Alternate(), fill_model=ClosePriceFill(),
-                            funding_rates=sample_funding("SOL-PERP", days=10)).run(
-        sample_bars("SOL-PERP", "binance", 10))
+    result = BacktestEngine(Busy(), fee_rate=0.0005, fill_model=ClosePriceFill(),
+                            margin_engine=MarginEngine(), venues={"alt": ALT}).run(
+        busy_candles(prices))
+    fills, positions = result.fills, result.positions
+    assert {f.side for f in fills} == {Side.LONG, Side.SHORT}
+    assert {(f.venue, f.market) for f in fills} == {("binance", "SOL-PERP"), ("alt", "ETH")}
+    assert [f.order_id for f in fills if f.order_id.startswith("liq-")] == ["liq-1"]
+    assert any(0 < abs(p.size) < 3.0 for p in positions if p.venue == "binance")  # partial
+    assert {p.size > 0 for p in positions} == {True, False}
+    assert result.open_positions and not result.open_positions[0].closed
     arrays = result.to_dict(arrays=True)
-    assert len(arrays["funding_payments"]) == len(result.funding_payments) > 10
-    assert arrays["timestamps"].dtype == np.int64 and arrays["equity_curve"].dtype == np.float64
-    assert (json.dumps(arrays, default=np.ndarray.tolist)
-            == json.dumps(result.to_dict(), default=np.ndarray.tolist))
+    assert journaled(arrays) == journaled(result.to_dict())
+    if prices is float:  # (int prices: a pure build's fills hold ints, kept as they are)
+        assert all(isinstance(arrays[key], np.recarray)
+                   for key in ("fills", "positions", "open_positions"))
+        assert arrays["fills"].dtype == FILL and arrays["positions"].dtype == POSITION
+        assert arrays["fills"]["side"].tolist() == [f.side.value for f in fills]
+
+
+@dataclass
+class Leg:
+    price: float
+    ts: int
+    done: bool
+    side: Side
+    venue: str
+
+
+def test_a_record_array_needs_records_of_its_class_and_values_of_their_fields_types():
+    import numpy as np
+
+    legs = [Leg(1.5, 7, True, Side.LONG, "alt"), Leg(-0.0, -1, False, Side.SHORT, "")]
+    table = record_table(legs, Leg)
+    assert isinstance(table, np.recarray) and table.dtype == record_dtype(Leg)
+    assert record_dicts(table) == [
+        {"price": 1.5, "ts": 7, "done": True, "side": "long", "venue": "alt"},
+        {"price": -0.0, "ts": -1, "done": False, "side": "short", "venue": ""}]
+    assert record_table([], Leg).dtype == record_dtype(Leg)
+    for other in (Leg(1, 7, True, Side.LONG, "a"), Leg(1.5, True, True, Side.LONG, "a"),
+                  Leg(1.5, 2 ** 63, True, Side.LONG, "a"), Leg(1.5, 7, 1, Side.LONG, "a"),
+                  Leg(1.5, 7, True, "long", "a"), Leg(1.5, 7, True, Side.LONG, None)):
+        assert record_table([legs[0], other], Leg) is None  # the array would change it
+    assert record_table([Position(1.0, 1.0, 0)], Leg) is None

@@ -14,7 +14,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flint.backtest.result import PAYMENT, payment_table
+from flint.backtest.result import (
+    FILL,
+    PAYMENT,
+    POSITION,
+    BacktestResult,
+    payment_table,
+    record_dicts,
+    record_table,
+)
+from flint.models import Fill, Side
 from flint.strategy.replies import HEADER, LONG_LIST, MalformedReply, decode, encode
 
 
@@ -125,6 +134,37 @@ def test_a_structured_array_travels_as_columns_and_comes_back_the_same_array(row
     assert json.dumps(back.tolist()) == json.dumps([list(row) for row in rows])
 
 
+FILLS = [Fill(["SOL-PERP", "ETH"][i % 2], [Side.LONG, Side.SHORT][i % 3 == 0], 100.5 + i,
+              0.25 * (i + 1), [0.01 * i, -0.0, math.inf][i % 3], 1_600_000_000 + 60 * i,
+              order_id=f"bt-{i}" if i % 7 else f"liq-{i}", venue=["binance", "alt"][i % 2],
+              is_partial=i % 4 == 0, latency_ms=0.5 * i, is_maker=i % 5 == 0)
+         for i in range(300)]
+
+
+@pytest.mark.parametrize("fills", [FILLS, FILLS[:1], []], ids=["300", "1", "none"])
+def test_records_travel_as_columns_and_come_back_the_same_record_array(fills):
+    from flint.models import Position
+
+    positions = [Position(100.25 + i, (-1) ** i * 0.5 * i, 1_600_000_000 + i, 101.5, 0, -0.0,
+                          i % 2 == 0, "SOL-PERP", ["binance", "alt"][i % 2])
+                 for i in range(len(fills))]
+    sent = {"fills": record_table(fills, Fill), "positions": record_table(positions, Position),
+            "paid": payment_table(PAYMENTS[:len(fills)])}
+    data = encode("ok", sent)
+    raw = HEADER.unpack_from(data)[1]
+    # a fill: 7 numbers, 2 flags and 5 string codes; a position: 6 numbers, a flag, 2 codes
+    assert raw == (8 * 7 + 2 + 4 * 5 + 8 * 6 + 1 + 4 * 2 + 8 * 4 + 4 * 2) * len(fills)
+    back = round_trip(sent)
+    assert type(back["paid"]) is np.ndarray and back["paid"].dtype == PAYMENT
+    for key, dtype in (("fills", FILL), ("positions", POSITION)):
+        assert type(back[key]) is np.recarray and back[key].dtype == sent[key].dtype
+        assert back[key].dtype.fields == dtype.fields
+        assert record_dicts(back[key]) == record_dicts(sent[key])
+    assert record_dicts(back["fills"]) == BacktestResult(fills=fills).to_dict()["fills"]
+    assert json.dumps(record_dicts(back["positions"])) == json.dumps(
+        BacktestResult(positions=positions).to_dict()["positions"])
+
+
 def test_a_payload_that_is_not_json_data_is_refused_when_encoding():
     with pytest.raises(TypeError):
         encode("ok", {"x": [{"a": 1.0, "b": object()}] * LONG_LIST})
@@ -208,34 +248,43 @@ F8 = np.arange(LONG_LIST, dtype="<f8").tobytes()
     ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["", "f0"],
        "columns": [{"type": "f8", "rows": 1}] * 2}], F8[:16], {"x": None},
      "distinct names"),
-    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": [],
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "records": False, "names": [],
        "columns": []}], b"", {"x": None}, "distinct names"),
-    ([{"at": ["x"], "type": "struct", "rows": 1, "list": True, "names": ["a"],
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": True, "records": False, "names": ["a"],
        "columns": [{"type": "f8", "rows": 1}]}], F8[:8], {"x": None}, "no 8-byte column"),
-    ([{"at": ["x"], "type": "struct", "rows": 8, "list": False, "names": ["a"],
+    ([{"at": ["x"], "type": "struct", "rows": 8, "list": False, "records": False, "names": ["a"],
        "columns": [{"type": "str", "rows": 8, "values": ["v"]}]}], bytes(32), {"x": None},
      "no 8-byte column"),
-    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a", "b"],
-       "columns": [{"type": "f8", "rows": 1}, {"type": "bool", "rows": 1}]}], F8[:9],
-     {"x": None}, "not numbers or strings"),
-    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a", "b"],
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "records": 1, "names": ["a"],
+       "columns": [{"type": "f8", "rows": 1}]}], F8[:8], {"x": None}, "whether it holds records"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a"],
+       "columns": [{"type": "f8", "rows": 1}]}], F8[:8], {"x": None}, "whether it holds records"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "records": True,
+       "names": ["a", "b"], "columns": [{"type": "f8", "rows": 1}, {"type": "bool", "rows": 1}]}],
+     F8[:8] + b"\x02", {"x": None}, "other values than 0 and 1"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "records": False,
+       "names": ["a", "b"],
        "columns": [{"type": "f8", "rows": 1}, {"type": "json", "rows": 1, "values": [1]}]}],
-     F8[:8], {"x": None}, "not numbers or strings"),
-    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a", "b"],
-       "columns": [{"type": "f8", "rows": 1},
+     F8[:8], {"x": None}, "not numbers, flags or strings"),
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "records": False,
+       "names": ["a", "b"], "columns": [{"type": "f8", "rows": 1},
                    {"type": "struct", "rows": 1, "names": ["c"],
                     "columns": [{"type": "f8", "rows": 1}]}]}], F8[:16], {"x": None},
-     "not numbers or strings"),
-    ([{"at": ["x"], "type": "struct", "rows": 2, "list": False, "names": ["a", "b"],
+     "not numbers, flags or strings"),
+    ([{"at": ["x"], "type": "struct", "rows": 2, "list": False, "records": False,
+       "names": ["a", "b"],
        "columns": [{"type": "f8", "rows": 2}, {"type": "str", "rows": 1, "values": ["v"]}]}],
      F8[:16] + bytes(4), {"x": None}, "not all of its length"),
-    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a", "b"],
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "records": False,
+       "names": ["a", "b"],
        "columns": [{"type": "f8", "rows": 1}, {"type": "str", "rows": 1, "values": ["v"]}]}],
      F8[:8] + np.array([1], "<i4").tobytes(), {"x": None}, "points past its values"),
-    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "names": ["a", "b"],
+    ([{"at": ["x"], "type": "struct", "rows": 1, "list": False, "records": False,
+       "names": ["a", "b"],
        "columns": [{"type": "f8", "rows": 1}, {"type": "str", "rows": 1, "values": [2]}]}],
      F8[:8] + bytes(4), {"x": None}, "not strings"),
-    ([{"at": ["x"], "type": "struct", "rows": 10 ** 9, "list": False, "names": ["a"],
+    ([{"at": ["x"], "type": "struct", "rows": 10 ** 9, "list": False, "records": False,
+       "names": ["a"],
        "columns": [{"type": "f8", "rows": 10 ** 9}]}], F8, {"x": None},
      "longer than what was sent"),
     ("columns", b"", None, "'columns' is not a list"),

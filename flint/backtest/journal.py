@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from flint.analytics.tearsheet import Tearsheet, generate_tearsheet
+from flint.backtest.result import record_dicts
 from flint.models import Position
 
 HEADLINE = (
@@ -31,9 +32,10 @@ def run_record(result: Any, *, strategy: str, params: dict[str, Any], market: st
     without Monte Carlo intervals: on a year of hourly bars they cost more than the
     backtest, and ``flint report`` computes them).
 
-    The result's bulk (equity curve, timestamps, funding and borrow payments) stays
-    numpy arrays (``BacktestResult.to_dict(arrays=True)``): they cross from a sandboxed
-    child as raw bytes, and the journal stores their ``tolist()``.
+    The result's bulk (equity curve, timestamps, funding and borrow payments, fills and
+    positions) stays numpy arrays (``BacktestResult.to_dict(arrays=True)``): they cross
+    from a sandboxed child as raw bytes, and the journal stores their ``tolist()``, the
+    records' (numpy record arrays) as objects (:func:`~flint.backtest.result.record_dicts`).
     """
     tear = generate_tearsheet(result, monte_carlo_iterations=0)
     metrics = tear.to_dict()["metrics"]
@@ -59,15 +61,16 @@ def run_record(result: Any, *, strategy: str, params: dict[str, Any], market: st
 
 
 def result_from_record(record: dict[str, Any]) -> SimpleNamespace:
-    """A result-like object (what the tearsheet reads) rebuilt from a journal record."""
+    """A result-like object (what the tearsheet reads) rebuilt from a journal record (as
+    read from the journal, or as :func:`run_record` made it)."""
     data = record["result"]
     return SimpleNamespace(
         equity_curve=data["equity_curve"],
         timestamps=data.get("timestamps", []),
         resolution_s=data.get("resolution_s", record.get("resolution_s")),
         initial_capital=data.get("initial_capital", record.get("initial_capital")),
-        positions=[Position(**p) for p in data.get("positions", [])],
-        fills=[SimpleNamespace(**f) for f in data.get("fills", [])],
+        positions=[Position(**p) for p in _dicts(data.get("positions", []))],
+        fills=[SimpleNamespace(**f) for f in _dicts(data.get("fills", []))],
         total_fees=data.get("total_fees", 0.0),
         funding_paid=data.get("funding_paid", 0.0),
         total_tx_costs=data.get("total_tx_costs", 0.0),
@@ -79,6 +82,11 @@ def result_from_record(record: dict[str, Any]) -> SimpleNamespace:
         transfer_costs=data.get("transfer_costs", 0.0),
         strategy_warnings=data.get("strategy_warnings", []),
     )
+
+
+def _dicts(records: Any) -> Any:
+    """A record field as the journal has it: a record array's rows as dicts."""
+    return record_dicts(records) if isinstance(records, np.recarray) else records
 
 
 def tearsheet_from_record(record: dict[str, Any], **options: Any) -> Tearsheet:

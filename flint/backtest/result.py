@@ -10,6 +10,9 @@ curve, which starts from the initial capital; Sharpe is annualised with
 
 import dataclasses
 from dataclasses import dataclass, field
+from enum import Enum
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -19,14 +22,67 @@ from flint_core.records import Fill, Position
 #: A funding or borrow payment as a row of :func:`payment_table`.
 PAYMENT = np.dtype([("ts", "<i8"), ("venue", "O"), ("market", "O"), ("rate", "<f8"),
                     ("price", "<f8"), ("amount", "<f8")])
+#: The numpy type of a record field of each type, and the exact types of the values it
+#: holds as they were (an enum field holds its members, as their values).
+_KINDS: dict[Any, tuple[str, tuple[type, ...]]] = {
+    float: ("<f8", (float, np.float64)), int: ("<i8", (int, np.int64)),
+    bool: ("?", (bool, np.bool_)), str: ("O", (str,))}
+
+
+def _kind(annotation: Any) -> tuple[str, tuple[type, ...]]:
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return "O", (annotation,)
+    return _KINDS[annotation]
+
+
+def record_dtype(cls: type) -> np.dtype:
+    """The structured dtype of ``cls``'s dataclass fields: float64, int64, bool, and
+    strings and enums (their values) as objects."""
+    return np.dtype([(f.name, _kind(f.type)[0]) for f in dataclasses.fields(cls)])
+
+
+#: A fill, and a position, as a row of :func:`record_table`.
+FILL = record_dtype(Fill)
+POSITION = record_dtype(Position)
+#: The record fields of a result and the class of their records.
+RECORD_FIELDS: dict[str, type] = {"fills": Fill, "positions": Position,
+                                  "open_positions": Position}
 #: The fields :meth:`BacktestResult.to_dict` gives as arrays with ``arrays=True``.
-ARRAY_FIELDS = ("equity_curve", "timestamps", "funding_payments", "borrow_payments")
+ARRAY_FIELDS = ("equity_curve", "timestamps", "funding_payments", "borrow_payments",
+                *RECORD_FIELDS)
 
 
 def payment_table(rows: list[tuple[int, str, str, float, float, float]]) -> np.ndarray:
     """Payment rows ``(ts, venue, market, rate, price, amount)`` as one :data:`PAYMENT`
     array (its ``tolist()`` gives the rows back as tuples)."""
     return np.array(rows, PAYMENT)
+
+
+def record_table(records: list[Any], cls: type) -> np.recarray | None:
+    """``records`` (of ``cls``) as one record array of :func:`record_dtype` (enum members
+    as their values), which :func:`record_dicts` turns into what :meth:`BacktestResult.to_dict`
+    gives; None when a record is of another class or a field holds a value of another
+    type than its own (an int in a float field), which the array would change."""
+    if not set(map(type, records)) <= {cls}:
+        return None
+    table = np.zeros(len(records), record_dtype(cls))
+    for f in dataclasses.fields(cls):
+        values = list(map(attrgetter(f.name), records))
+        allowed = _kind(f.type)[1]
+        if not set(map(type, values)) <= set(allowed):
+            return None
+        if issubclass(allowed[0], Enum):
+            values = list(map(attrgetter("value"), values))
+        try:
+            table[f.name] = values
+        except OverflowError:  # ints past int64
+            return None
+    return table.view(np.recarray)
+
+
+def record_dicts(table: np.ndarray) -> list[dict[str, Any]]:
+    """The rows of a structured array as dicts (field name: plain value)."""
+    return list(map(dict, map(zip, repeat(table.dtype.names), table.tolist())))
 
 
 def _record(obj: Any) -> dict[str, Any]:
@@ -102,15 +158,19 @@ class BacktestResult:
     def to_dict(self, arrays: bool = False) -> dict[str, Any]:
         """Every field as plain JSON-friendly values (records become dicts); with
         ``arrays``, the :data:`ARRAY_FIELDS` as numpy arrays instead (the equity curve
-        float64, the timestamps int64, payments :func:`payment_table`), which
-        ``tolist()`` turns into the plain values."""
+        float64, the timestamps int64, payments :func:`payment_table`, whose ``tolist()``
+        gives the plain values, and records :func:`record_table`, whose
+        :func:`record_dicts` does, or their plain values when they do not fit one)."""
         return {f.name: self._array(f.name) if arrays and f.name in ARRAY_FIELDS
                 else _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
-    def _array(self, name: str) -> np.ndarray:
+    def _array(self, name: str) -> Any:
         """The array form of the :data:`ARRAY_FIELDS` field ``name``."""
         if name == "equity_curve":
             return np.asarray(self.equity_curve, dtype=np.float64)
         if name == "timestamps":
             return np.asarray(self.timestamps, dtype=np.int64)
+        if name in RECORD_FIELDS:
+            table = record_table(getattr(self, name), RECORD_FIELDS[name])
+            return _plain(getattr(self, name)) if table is None else table
         return payment_table(getattr(self, name))

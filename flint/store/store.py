@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from flint.backtest.result import record_dicts
 from flint.models import MarketSnapshot
 from flint.store import batches, schema, spans
 from flint.store.batches import Batch, Spec
@@ -153,9 +154,12 @@ def _range_sql(start_ts: int | None, end_ts: int | None) -> tuple[str, list[Any]
 
 
 def _jsonable(obj: Any) -> Any:
-    """JSON form of what ``json`` cannot encode itself (numpy, enums, attrs, dataclasses)."""
+    """JSON form of what ``json`` cannot encode itself (numpy, enums, attrs, dataclasses;
+    a numpy record array, e.g. a backtest's fills, is a list of objects)."""
     if isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, np.recarray):
+        return record_dicts(obj)
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, Enum):

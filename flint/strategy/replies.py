@@ -7,10 +7,12 @@ first size and raw bytes of the second. The JSON is ``{"kind", "payload",
 
 * a long list of floats, ints, bools or strings, or a 1-D float64/int64 array, as
   one column: ``{"at": [keys], "type", "rows", "list"}``;
-* a 1-D structured array of float64, int64 and string (object) fields (e.g. payment
-  rows, :data:`flint.backtest.result.PAYMENT`) as one column per field, however short:
-  ``{"at", "type": "struct", "rows", "names", "columns", "list": false}``, at least one
-  field 8 bytes a row; it decodes to the same structured array;
+* a 1-D structured array of float64, int64, bool and string (object) fields (e.g.
+  payment rows, :data:`flint.backtest.result.PAYMENT`, or fills,
+  :data:`~flint.backtest.result.FILL`) as one column per field, however short:
+  ``{"at", "type": "struct", "rows", "names", "columns", "list": false, "records"}``, at
+  least one field 8 bytes a row; it decodes to the same structured array, a numpy record
+  array (``np.recarray``) when ``records`` is true, as it was;
 * a long list of dicts with the same string keys (records, e.g. positions and
   fills) as a table: ``{"at", "type": "table", "rows", "keys", "columns"}``, one
   column per key, at least one of them 8 bytes a row;
@@ -48,6 +50,8 @@ import numpy as np
 HEADER = struct.Struct("!QQ")
 #: Lists at least this long are sent as columns when their items allow.
 LONG_LIST = 64
+#: The column type of each numpy type a structured array's field may have.
+_FIELDS = {"<f8": "f8", "<i8": "i8", "|b1": "bool", "|O": "str"}
 #: The numpy type of each column type's raw bytes.
 _RAW = {"f8": np.dtype("<f8"), "i8": np.dtype("<i8"), "bool": np.dtype("u1"),
         "str": np.dtype("<i4")}
@@ -153,7 +157,7 @@ def _struct(table: np.ndarray, blobs: list[memoryview]) -> dict[str, Any]:
     """
     names = list(table.dtype.names or ())
     kinds = [table.dtype[name].str for name in names]
-    if not set(kinds) <= {"<f8", "<i8", "|O"} or not {"<f8", "<i8"} & set(kinds):
+    if not set(kinds) <= set(_FIELDS) or not {"<f8", "<i8"} & set(kinds):
         raise TypeError(f"a structured array of fields {kinds} is not JSON data")
     columns = []
     for name, kind in zip(names, kinds, strict=True):
@@ -162,11 +166,11 @@ def _struct(table: np.ndarray, blobs: list[memoryview]) -> dict[str, Any]:
             if not set(map(type, column["values"])) <= {str}:  # each distinct value
                 raise TypeError(f"field {name!r} of a structured array is not strings")
         else:
-            column = {"type": kind[1:], "rows": len(table)}
+            column = {"type": _FIELDS[kind], "rows": len(table)}
             blobs.append(_raw(table[name]))
         columns.append(column)
     return {"type": "struct", "rows": len(table), "names": names, "columns": columns,
-            "list": False}
+            "list": False, "records": isinstance(table, np.recarray)}
 
 
 def _table(rows: list[Any], blobs: list[memoryview]) -> dict[str, Any] | None:
@@ -286,7 +290,8 @@ class _Reader:
         if kind == "bool":
             if rows and int(array.max()) > 1:
                 raise MalformedReply("a bool column holds other values than 0 and 1")
-            return array.astype(bool).tolist()
+            flags = array.astype(bool)
+            return flags if in_table and not as_list else flags.tolist()
         if kind == "str":
             return _strings(entry.get("values"), array, as_list)
         if in_table and not as_list:  # a structured array's field: copied into it
@@ -307,12 +312,15 @@ class _Reader:
                 or any(type(n) is not str or not n for n in names)
                 or len(set(names)) != len(names)):
             raise MalformedReply("a structured array's fields are not distinct names")
+        records = entry.get("records")
+        if type(records) is not bool:
+            raise MalformedReply("a structured array does not say whether it holds records")
         values = self._table_columns(entry, len(names), as_list=False)
         table = np.zeros(len(values[0]), [(name, column.dtype)  # zeros: fast with objects
                                           for name, column in zip(names, values, strict=True)])
         for name, column in zip(names, values, strict=True):
             table[name] = column
-        return table
+        return table.view(np.recarray) if records else table
 
     def rows(self, entry: dict[str, Any]) -> list[list[Any]]:
         columns = entry.get("columns")
@@ -323,7 +331,8 @@ class _Reader:
     def _table_columns(self, entry: dict[str, Any], width: int, as_list: bool = True
                        ) -> list[Any]:
         """The ``width`` columns of a table or rows (``as_list`` false: of a structured
-        array, numbers as arrays and strings as lists), each read and checked."""
+        array, numbers and flags as arrays, strings as object arrays), each read and
+        checked."""
         columns, rows = entry.get("columns"), entry.get("rows")
         if type(columns) is not list or len(columns) != width:
             raise MalformedReply("a table does not have one column per key")
@@ -334,8 +343,9 @@ class _Reader:
         for column in columns:
             if type(column) is not dict or column.get("rows") != rows:
                 raise MalformedReply("a table's columns are not all of its length")
-            if not as_list and column.get("type") not in ("f8", "i8", "str"):
-                raise MalformedReply("a structured array's field is not numbers or strings")
+            if not as_list and column.get("type") not in _RAW:
+                raise MalformedReply("a structured array's field is not numbers, flags or "
+                                     "strings")
             values.append(self.column(column, as_list, in_table=True))
         return values
 
