@@ -22,7 +22,7 @@ on a 100k-bar run) next to those goals.
   ``FundingRate`` records (what a caller holding records pays, in process too) and
   pickling a record a row;
 * what the child's reply costs: encoding the 100k-bar journal record
-  (:mod:`flint.strategy.replies`) and decoding it, against plain JSON text;
+  (:mod:`flint.strategy.replies`) and decoding it, against the journal's JSON text;
 * one optimiser trial on the same bars: the in-process class vs a
   ``SandboxedStrategy`` whose long-lived child already holds the code and candles
   (best of ``--repeat``);
@@ -56,6 +56,7 @@ from flint.models import CandleSeries, FundingRate
 from flint.optimization.objective import RunSettings as TrialSettings
 from flint.optimization.objective import backtest
 from flint.store import FlintStore
+from flint.store.store import journal_json
 from flint.strategy.forkserver import ForkServer, fork_server, prestart
 from flint.strategy.loader import load_strategy_class, load_user_strategy
 from flint.strategy.remote import SandboxedStrategy
@@ -162,11 +163,10 @@ def reply_costs(record: dict[str, object]) -> dict[str, float]:
 
     data = encode("ok", record)
     size = HEADER.unpack_from(data)[0]
-    text = json.dumps(record, default=np.ndarray.tolist)  # the journal's text
+    text = journal_json(record)
     return {"reply_bytes": len(data), "cpu_reply_encode_s": best(lambda: encode("ok", record)),
             "cpu_reply_decode_s": best(lambda: decode(memoryview(data)[HEADER.size:], size)),
-            "json_bytes": len(text), "cpu_json_encode_s": best(
-                lambda: json.dumps(record, default=np.ndarray.tolist)),
+            "json_bytes": len(text), "cpu_json_encode_s": best(lambda: journal_json(record)),
             "cpu_json_decode_s": best(lambda: json.loads(text))}
 
 

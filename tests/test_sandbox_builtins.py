@@ -14,13 +14,13 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from flint.backtest.engine import BacktestEngine
 from flint.backtest.result import ARRAY_FIELDS
 from flint.backtest.runs import SANDBOX_JOB, RunSettings, run_backtest, sandbox_options
 from flint.execution.fill_models import ClosePriceFill
+from flint.store.store import journal_json
 from flint.strategy.base import Strategy, check_parameters
 from flint.strategy.isolation import REQUIRED, host_support
 from flint.strategy.loader import load_user_strategy, validate_strategy_code
@@ -100,12 +100,13 @@ def test_backtests_in_the_sandbox_equal_the_in_process_run(path):
                          settings)
     assert journaled(local) == journaled(remote)
     for key in ARRAY_FIELDS:  # the bulk comes back as the arrays it was
-        assert remote["result"][key].dtype == local["result"][key].dtype
+        there, here = remote["result"][key], local["result"][key]
+        assert type(there) is type(here) and there.dtype == here.dtype
 
 
 def journaled(record):
-    """The record as the journal stores it (arrays as lists), less the engine's "ran N bars
-    in X s" log line (wall-clock time)."""
-    record = json.loads(json.dumps(record, default=np.ndarray.tolist))
+    """The record as the journal stores it (arrays as lists, records as objects), less
+    the engine's "ran N bars in X s" log line (wall-clock time)."""
+    record = json.loads(journal_json({**record, "run_id": "r", "created_at": 1}))
     logs = [line for line in record["result"]["logs"] if not re.match(r"ran \d+ bars in ", line)]
     return {**record, "result": {**record["result"], "logs": logs}}

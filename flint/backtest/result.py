@@ -30,6 +30,7 @@ _KINDS: dict[Any, tuple[str, tuple[type, ...]]] = {
 
 
 def _kind(annotation: Any) -> tuple[str, tuple[type, ...]]:
+    """The numpy type and value types of a record field of type ``annotation``."""
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return "O", (annotation,)
     return _KINDS[annotation]

@@ -13,8 +13,8 @@ first size and raw bytes of the second. The JSON is ``{"kind", "payload",
   ``{"at", "type": "struct", "rows", "names", "columns", "list": false, "records"}``, at
   least one field 8 bytes a row; it decodes to the same structured array, a numpy record
   array (``np.recarray``) when ``records`` is true, as it was;
-* a long list of dicts with the same string keys (records, e.g. positions and
-  fills) as a table: ``{"at", "type": "table", "rows", "keys", "columns"}``, one
+* a long list of dicts with the same string keys (records, e.g. fills that fit no
+  record array) as a table: ``{"at", "type": "table", "rows", "keys", "columns"}``, one
   column per key, at least one of them 8 bytes a row;
 * a long list of lists of the same length (rows, e.g. funding payments) as rows:
   ``{"at", "type": "rows", "rows", "columns"}``, one column per place in a row, at
@@ -291,7 +291,7 @@ class _Reader:
             if rows and int(array.max()) > 1:
                 raise MalformedReply("a bool column holds other values than 0 and 1")
             flags = array.astype(bool)
-            return flags if in_table and not as_list else flags.tolist()
+            return flags.tolist() if as_list else flags  # (not a list: a struct's field)
         if kind == "str":
             return _strings(entry.get("values"), array, as_list)
         if in_table and not as_list:  # a structured array's field: copied into it
