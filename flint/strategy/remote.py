@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from flint.backtest.result import RECORD_FIELDS
 from flint.strategy.base import check_parameters
 from flint.strategy.loader import StrategyLoadError
 from flint.strategy.sandbox import (
@@ -101,8 +102,6 @@ class SandboxedStrategy:
         return f"<sandboxed strategy {self.__name__} from {self.filename}>"
 
 
-#: Result fields holding records, sent column by column (numbers as raw bytes).
-RECORD_FIELDS = ("positions", "open_positions", "fills")
 #: What JSON may bring for a plain field of each type (a float may come as an int).
 _PLAIN = {float: (float, int), int: (int,), str: (str,), bool: (bool,)}
 
