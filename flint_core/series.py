@@ -150,10 +150,11 @@ class CandleSeries:
     def grow(self, size: int, columns: Sequence[Any] | None = None) -> None:
         """Make this root ``size`` bars long, the bars it has unchanged.
 
-        Its columns (ts, open, high, low, close, volume) are kept as given, without a
-        copy and longer than the root when they have room for bars to come: the caller
-        writes a bar past the root's end, then calls this. ``columns`` replaces them
-        (same first values, e.g. after moving to larger arrays); ``None`` keeps them.
+        Its columns (ts int64, open, high, low, close, volume float64, contiguous and of
+        one length) are kept as read-only views, without a copy, and longer than the root
+        when they have room for bars to come: the caller writes a bar past the root's end,
+        then calls this. ``columns`` replaces them (same first values, e.g. after moving
+        to larger arrays); ``None`` keeps them.
         """
         if self._root is not None or self._source is not None:
             raise ValueError("only a root made from columns can grow")
@@ -161,13 +162,13 @@ class CandleSeries:
         if columns is not None:
             if len(columns) != 6:
                 raise ValueError("a root grows over 6 columns: ts, open, high, low, close, volume")
-            for k in range(6):
-                view = columns[k].view()
-                view.flags.writeable = False
-                cols[k] = view  # in the list the root's windows share
-        if not self._size <= size <= min(len(c) for c in cols):
+            room = len(columns[0])
+            for k in range(6):  # read-only views (no copy of contiguous columns), checked
+                cols[k] = _column(columns[k], np.int64 if k == _TS else np.float64,
+                                  "ts" if k == _TS else "values", room)
+        if not self._size <= size <= len(cols[_TS]):  # (every column is as long)
             raise ValueError(f"a root of {self._size} bars cannot grow to {size} over "
-                             f"columns of {min(len(c) for c in cols)} values")
+                             f"columns of {len(cols[_TS])} values")
         self._size = self._stop = size
 
     def _col(self, k: int) -> Any:

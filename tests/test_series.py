@@ -117,3 +117,21 @@ def test_slicing_matches_list_slicing(closes, start, stop, step, offset):
     items = [Candle(60 * i, c, c, c, c, 1.0, "X", 60) for i, c in enumerate(closes)]
     series = CandleSeries.from_candles(items, "X", 60, "default")[offset:]
     assert series[start:stop:step] == items[offset:][start:stop:step]
+
+
+def test_a_root_grows_over_room_its_columns_have_and_nothing_else_grows():
+    ts = np.arange(8, dtype=np.int64) * 3600
+    values = np.arange(40, dtype=np.float64).reshape(5, 8)
+    root = CandleSeries(ts[:2], *values[:, :2])
+    root.grow(2, [ts, *values])
+    window = root.window(0, 2)
+    root.grow(5)  # bars 2..4 were written beforehand
+    assert len(root) == 5 and list(root.closes) == [24.0, 25.0, 26.0, 27.0, 28.0]
+    window.move_to(1, 5)
+    assert window[-1].close == 28.0 and not root.closes.flags.writeable
+    for bad in (lambda: root.grow(9), lambda: root.grow(4), lambda: window.grow(6),
+                lambda: root.grow(6, [ts, *values[:4]]),
+                lambda: CandleSeries.from_candles(list(root)).grow(5)):
+        with pytest.raises(ValueError):
+            bad()
+    assert len(root) == 5
