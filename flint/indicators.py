@@ -52,9 +52,9 @@ An indicator a plugin builds with :func:`series_indicator` (from its whole-serie
 kernel) is cached and read per bar exactly like the built-ins: O(1) per bar.
 
 In paper and live sessions ``history`` is a window over a root that grows by each
-new bar; the cached series extend by the new bars only (the same values, bit for
-bit, as computed over the whole root), so indicators stay O(1) per bar however long
-the session runs.
+new bar; the built-ins' cached series extend by the new bars only (the same values,
+bit for bit, as computed over the whole root), so they stay O(1) per bar however long
+the session runs (a plugin's series: see :func:`series_indicator`).
 """
 
 import inspect
