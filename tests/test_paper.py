@@ -108,6 +108,15 @@ def test_parity_test_is_exact_on_real_candles(candles, funding, model, options, 
     assert report.passed
 
 
+def started(store, candles, config, strategy, session):
+    """Paper session ``session`` of ``strategy`` started on ``store``, the first 100
+    candles stored as its warm-up."""
+    store.upsert_candles(candles[:100])
+    out = PaperSession.create(store, config, strategy, session=session)
+    out.start()
+    return out
+
+
 def test_parity_names_the_first_diverging_bar(candles):
     store = FlintStore(":memory:")
     store.upsert_candles(candles[:100])
@@ -150,9 +159,7 @@ def test_resume_in_process_continues_like_one_run(candles):
     states = []
     for cut in (None, 170):
         store = FlintStore(":memory:")
-        store.upsert_candles(candles[:100])
-        session = PaperSession.create(store, config, probe(), session="s")
-        session.start()
+        session = started(store, candles, config, probe(), "s")
         for i, bar in enumerate(candles[100:300]):
             if i == cut:  # a restart: a new venue, broker and strategy from the store
                 session.close()
@@ -170,9 +177,7 @@ def test_older_whole_snapshots_merge_with_the_changes_after_them(candles):
     changes merged after such a snapshot give the venue's state as it is."""
     config = PaperConfig("probe", "hyperliquid", "SOL-PERP", warmup_bars=100)
     store = FlintStore(":memory:")
-    store.upsert_candles(candles[:100])
-    session = PaperSession.create(store, config, probe(), session="s")
-    session.start()
+    session = started(store, candles, config, probe(), "s")
     for i, bar in enumerate(candles[100:400]):
         if i == 150:
             whole = session.venue.snapshot()
@@ -207,9 +212,7 @@ def test_a_resting_order_is_journaled_when_it_changes_not_every_bar(candles):
     changes of the bars it was placed and first matched on, and no later one."""
     config = PaperConfig("rest", "hyperliquid", "SOL-PERP", warmup_bars=100)
     store = FlintStore(":memory:")
-    store.upsert_candles(candles[:100])
-    session = PaperSession.create(store, config, RestFarBelow(), session="s")
-    session.start()
+    session = started(store, candles, config, RestFarBelow(), "s")
     for bar in candles[100:110]:
         session.step(bar)
     listed = [len(e["detail"]["change"]["orders"]) for e in session.journal.events()
@@ -225,9 +228,7 @@ def test_the_paper_venue_keeps_only_the_events_not_yet_read(candles):
     memory does not grow with its bars (its orders and fills still book, as above)."""
     config = PaperConfig("probe", "hyperliquid", "SOL-PERP", warmup_bars=100)
     store = FlintStore(":memory:")
-    store.upsert_candles(candles[:100])
-    session = PaperSession.create(store, config, probe(), session="s")
-    session.start()
+    session = started(store, candles, config, probe(), "s")
     kept = []
     for bar in candles[100:400]:
         session.step(bar)
@@ -242,9 +243,7 @@ def test_the_paper_venue_keeps_only_the_events_not_yet_read(candles):
 def test_stop_keeps_positions_and_kill_flattens(candles):
     config = PaperConfig("cross", "hyperliquid", "SOL-PERP", fill_model="close", warmup_bars=100)
     store = FlintStore(":memory:")
-    store.upsert_candles(candles[:100])
-    session = PaperSession.create(store, config, Cross(), session="k")
-    session.start()
+    session = started(store, candles, config, Cross(), "k")
     bar = next(b for b in candles[100:400] if (session.step(b) or session.ctx.positions))
     assert session.ctx.positions, bar
     session.ctx.limit_order("SOL-PERP", Side.LONG, 1.0, bar.close * 0.5)
@@ -553,9 +552,7 @@ def test_risk_settings_are_stored_and_replayed_by_parity(tmp_path, monkeypatch, 
     config = PaperConfig("probe", "hyperliquid", "SOL-PERP", fill_model="close",
                          warmup_bars=100, risk=True)
     store = FlintStore(":memory:")
-    store.upsert_candles(candles[:100])
-    session = PaperSession.create(store, config, probe(), session="r")
-    session.start()
+    session = started(store, candles, config, probe(), "r")
     for bar in candles[100:220]:
         session.step(bar)
     denied = [e for e in session.journal.events() if e["kind"] == "risk"]
